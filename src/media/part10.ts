@@ -1,0 +1,269 @@
+/**
+ * DICOM Part 10 files (PS3.10 §7): preamble, "DICM", File Meta Information, then the data set in
+ * the transfer syntax the meta names. Reading streams: values above `bulkDataThreshold` stay in
+ * the file as BulkData, so a 2 GB file parses in bounded memory.
+ */
+import { createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createInflateRaw, deflateRawSync, inflateRawSync, createDeflateRaw } from 'node:zlib';
+import { DicomError } from '../core/dicom-error.js';
+import { BulkData } from '../data/bulk-data.js';
+import { DataSet } from '../data/data-set.js';
+import { DataSetParser, parseDataSet } from '../data/reader/data-set-parser.js';
+import { transferSyntax, EXPLICIT_VR_LITTLE_ENDIAN, type TransferSyntax } from '../data/transfer-syntax.js';
+import { concat, encodeDataSet, encodeDataSetStream, type Encoding } from '../data/writer.js';
+import { buildFileMeta, detectEncodingMismatch, parseFileMeta, PREAMBLE_LENGTH, type FileMetaParse } from './file-meta.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.js';
+
+export interface DicomFile {
+  /** The 128-byte preamble, or null when the file had none. */
+  preamble: Uint8Array | null;
+  /** File Meta Information (group 0002); empty when the file had none. */
+  meta: DataSet;
+  dataSet: DataSet;
+  transferSyntaxUid: string;
+  /** Problems tolerated while reading (lenient reads); empty for a well-formed file. */
+  warnings: string[];
+}
+
+export interface ReadOptions {
+  /** Values longer than this stay in the file as BulkData (readFile only). Default 1 MiB. */
+  bulkDataThreshold?: number;
+  /** Stop before this tag at the top level, e.g. 0x7FE00010 to skip Pixel Data. */
+  untilTag?: number;
+  /** 'keep' reads truncated input leniently (partial last value, warning); default 'error'. */
+  truncated?: 'error' | 'keep';
+}
+
+const DEFAULT_THRESHOLD = 1 << 20;
+const HEAD = 64 * 1024;
+const CHUNK = 1 << 20;
+
+function encodingOf(ts: TransferSyntax): Encoding {
+  return { explicitVR: ts.explicitVR, littleEndian: ts.littleEndian };
+}
+
+/** The encoding to parse with: the declared one, unless the first element shows otherwise. */
+function actualEncoding(ts: TransferSyntax, body: Uint8Array, offset: number, warnings: string[]): Encoding {
+  const enc = encodingOf(ts);
+  const explicit = detectEncodingMismatch(body, offset, enc.explicitVR);
+  if (explicit === undefined) return enc;
+  warnings.push(`transfer syntax ${ts.uid} says ${enc.explicitVR ? 'explicit' : 'implicit'} VR but the data set is ${explicit ? 'explicit' : 'implicit'} VR; read as written`);
+  return { explicitVR: explicit, littleEndian: enc.littleEndian };
+}
+
+/** Parses a whole Part 10 file (or a bare data set) held in memory. Elements are views of `bytes`. */
+export function parseBuffer(bytes: Uint8Array, options: Omit<ReadOptions, 'bulkDataThreshold'> = {}): DicomFile {
+  const head = parseFileMeta(bytes, true);
+  const ts = transferSyntax(head.transferSyntaxUid);
+  const warnings: string[] = [];
+  let body = bytes.subarray(head.dataSetOffset);
+  let startOffset = head.dataSetOffset;
+  if (ts.deflated) {
+    try {
+      body = inflateRawSync(body);
+    } catch (cause) {
+      throw new DicomError('ERR_DICOM_BAD_VALUE', 'deflated data set does not inflate', { offset: head.dataSetOffset, cause });
+    }
+    startOffset = 0;
+  }
+  const enc = actualEncoding(ts, body, 0, warnings);
+  const dataSet = parseDataSet(body, { ...enc, startOffset, untilTag: options.untilTag, truncated: options.truncated }, warnings);
+  return { preamble: head.preamble, meta: head.meta, dataSet, transferSyntaxUid: head.transferSyntaxUid, warnings };
+}
+
+/** Reads a Part 10 file, leaving values above the threshold in the file (BulkData). */
+export async function readFile(path: string, options: ReadOptions = {}): Promise<DicomFile> {
+  const threshold = options.bulkDataThreshold ?? DEFAULT_THRESHOLD;
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (cause) {
+    throw new DicomError('ERR_DICOM_IO', `cannot open ${path}: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    const size = (await fh.stat()).size;
+    let headLength = Math.min(size, HEAD);
+    let head: FileMetaParse;
+    let headBytes: Uint8Array;
+    for (;;) {
+      headBytes = await readAt(fh, 0, headLength);
+      try {
+        head = parseFileMeta(headBytes, headLength >= size);
+        break;
+      } catch (err) {
+        if (err instanceof DicomError && err.code === 'ERR_DICOM_TRUNCATED' && headLength < size) {
+          headLength = Math.min(size, headLength * 4);
+          continue;
+        }
+        throw err;
+      }
+    }
+    const ts = transferSyntax(head.transferSyntaxUid);
+    if (ts.deflated) {
+      await fh.close();
+      fh = undefined;
+      const { createReadStream } = await import('node:fs');
+      const source = createReadStream(path, { start: head.dataSetOffset }).pipe(createInflateRaw());
+      const dataSet = await parseStream(source, ts, 0, options.untilTag);
+      return { preamble: head.preamble, meta: head.meta, dataSet, transferSyntaxUid: head.transferSyntaxUid, warnings: [] };
+    }
+    const warnings: string[] = [];
+    const enc = actualEncoding(ts, headBytes, head.dataSetOffset, warnings);
+    const parser = new DataSetParser({ ...enc, bulkDataThreshold: threshold, startOffset: head.dataSetOffset, untilTag: options.untilTag, truncated: options.truncated });
+    parser.feed(headBytes.subarray(head.dataSetOffset));
+    if (parser.feedOffset >= size) parser.end();
+    for (;;) {
+      const step = parser.run();
+      if (step.kind === 'done') break;
+      if (step.kind === 'need') {
+        const at = parser.feedOffset;
+        const want = Math.min(size - at, Math.max(CHUNK, step.bytes));
+        if (want > 0) parser.feed(await readAt(fh, at, want));
+        if (parser.feedOffset >= size) parser.end();
+        continue;
+      }
+      parser.takeBulkBytes();
+      if (step.offset + step.length > size) {
+        if (options.truncated === 'keep') {
+          parser.attachBulk(new BulkData(path, step.offset, size - step.offset));
+          warnings.push(`value of ${step.length} bytes at offset ${step.offset} cut short to ${size - step.offset}; the data set was closed there`);
+          break;
+        }
+        throw new DicomError('ERR_DICOM_TRUNCATED', `value length ${step.length} exceeds the ${size - step.offset} bytes remaining`, { offset: step.offset, tag: step.tag });
+      }
+      parser.attachBulk(new BulkData(path, step.offset, step.length));
+      if (parser.feedOffset >= size) parser.end();
+    }
+    warnings.push(...parser.warnings);
+    return { preamble: head.preamble, meta: head.meta, dataSet: parser.root, transferSyntaxUid: head.transferSyntaxUid, warnings };
+  } finally {
+    await fh?.close();
+  }
+}
+
+async function readAt(fh: import('node:fs/promises').FileHandle, position: number, length: number): Promise<Uint8Array> {
+  const out = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(out, done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done === length ? out : out.subarray(0, done);
+}
+
+/** Parses a data set from a stream of bytes (values are kept in memory). */
+export async function parseStream(source: AsyncIterable<Uint8Array> | Readable, ts: TransferSyntax, startOffset = 0, untilTag?: number): Promise<DataSet> {
+  const parser = new DataSetParser({ ...encodingOf(ts), startOffset, untilTag });
+  const it = (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  for (;;) {
+    const step = parser.run();
+    if (step.kind === 'done') break;
+    if (step.kind === 'need') {
+      const r = await it.next();
+      if (r.done) parser.end();
+      else parser.feed(r.value);
+      continue;
+    }
+    throw new Error('unreachable: no bulk threshold in stream parsing');
+  }
+  await it.return?.();
+  return parser.root;
+}
+
+/** Reads a Part 10 file from a stream (e.g. stdin or an HTTP body); values are kept in memory. */
+export async function readStream(source: AsyncIterable<Uint8Array> | Readable): Promise<DicomFile> {
+  const chunks: Uint8Array[] = [];
+  for await (const c of source) chunks.push(c as Uint8Array);
+  return parseBuffer(concat(chunks));
+}
+
+export interface WriteOptions {
+  /** Transfer syntax to write (an uncompressed one, or the file's own). Default: the file's. */
+  transferSyntaxUid?: string;
+}
+
+/**
+ * The File Meta Information to write: the file's own (so rewriting in the same transfer syntax is
+ * byte-identical), with the Transfer Syntax UID updated and, when the data set is re-encoded in
+ * another transfer syntax, Conduit named as the implementation that wrote it (PS3.10 §7.1).
+ */
+function metaFor(file: DicomFile, tsUid: string): DataSet {
+  const sopClass = file.meta.string(0x00020002) ?? file.dataSet.string(0x00080016) ?? '';
+  const sopInstance = file.meta.string(0x00020003) ?? file.dataSet.string(0x00080018) ?? '';
+  if (file.meta.size === 0) return buildFileMeta({ sopClassUid: sopClass, sopInstanceUid: sopInstance, transferSyntaxUid: tsUid });
+  const meta = new DataSet();
+  for (const e of file.meta) meta.add(e);
+  if (!meta.has(0x00020000)) meta.set(0x00020000, 'UL', 0);
+  if (!meta.has(0x00020001)) meta.set(0x00020001, 'OB', new Uint8Array([0, 1]));
+  if (!meta.has(0x00020002)) meta.set(0x00020002, 'UI', sopClass);
+  if (!meta.has(0x00020003)) meta.set(0x00020003, 'UI', sopInstance);
+  if (meta.string(0x00020010) !== tsUid) {
+    meta.set(0x00020010, 'UI', tsUid);
+    meta.set(0x00020012, 'UI', IMPLEMENTATION_CLASS_UID);
+    meta.set(0x00020013, 'SH', IMPLEMENTATION_VERSION_NAME);
+  }
+  if (!meta.has(0x00020012)) meta.set(0x00020012, 'UI', IMPLEMENTATION_CLASS_UID);
+  return meta;
+}
+
+function checkTarget(file: DicomFile, tsUid: string): TransferSyntax {
+  const target = transferSyntax(tsUid);
+  const source = transferSyntax(file.transferSyntaxUid);
+  if (tsUid !== file.transferSyntaxUid && (target.encapsulated || source.encapsulated)) {
+    throw new DicomError('ERR_DICOM_UNSUPPORTED_TRANSFER_SYNTAX', `cannot transcode from ${file.transferSyntaxUid} to ${tsUid}: only among uncompressed transfer syntaxes`);
+  }
+  return target;
+}
+
+function preambleAndMeta(file: DicomFile, tsUid: string): Uint8Array {
+  const preamble = file.preamble ?? new Uint8Array(PREAMBLE_LENGTH);
+  const meta = encodeDataSet(metaFor(file, tsUid), { explicitVR: true, littleEndian: true }, { recalculateGroupLengths: true });
+  return concat([preamble, new Uint8Array([0x44, 0x49, 0x43, 0x4d]), meta]);
+}
+
+/** Streams a Part 10 file's bytes. */
+export async function* encodeFileStream(file: DicomFile, options: WriteOptions = {}): AsyncGenerator<Uint8Array> {
+  const tsUid = options.transferSyntaxUid ?? file.transferSyntaxUid;
+  const ts = checkTarget(file, tsUid);
+  yield preambleAndMeta(file, tsUid);
+  if (ts.deflated) {
+    // Deflate the whole data set as one raw deflate stream (PS3.5 A.5).
+    const deflate = createDeflateRaw();
+    const source = encodeDataSetStream(file.dataSet, encodingOf(ts), { recalculateGroupLengths: reencoded(file, ts) });
+    const pump = (async () => {
+      for await (const c of source) if (!deflate.write(c)) await new Promise((r) => deflate.once('drain', r));
+      deflate.end();
+    })();
+    for await (const c of deflate) yield c as Uint8Array;
+    await pump;
+    return;
+  }
+  yield* encodeDataSetStream(file.dataSet, encodingOf(ts), { recalculateGroupLengths: reencoded(file, ts) });
+}
+
+/** Whether writing in `ts` changes the encoding the data set was read in (then group lengths change). */
+function reencoded(file: DicomFile, ts: TransferSyntax): boolean {
+  const from = transferSyntax(file.transferSyntaxUid);
+  return from.explicitVR !== ts.explicitVR;
+}
+
+/** Encodes a Part 10 file in memory (bulk values are read synchronously). */
+export function encodeFile(file: DicomFile, options: WriteOptions = {}): Uint8Array {
+  const tsUid = options.transferSyntaxUid ?? file.transferSyntaxUid;
+  const ts = checkTarget(file, tsUid);
+  let body = encodeDataSet(file.dataSet, encodingOf(ts), { recalculateGroupLengths: reencoded(file, ts) });
+  if (ts.deflated) body = deflateRawSync(body);
+  return concat([preambleAndMeta(file, tsUid), body]);
+}
+
+/** Writes a Part 10 file, streaming bulk values from where they lie. */
+export async function writeFile(path: string, file: DicomFile, options: WriteOptions = {}): Promise<void> {
+  const { Readable } = await import('node:stream');
+  await pipeline(Readable.from(encodeFileStream(file, options)), createWriteStream(path));
+}
+
+export { EXPLICIT_VR_LITTLE_ENDIAN };
