@@ -205,8 +205,9 @@ class JsonWriter {
     if ((vr === 'IS' || vr === 'DS') && !this.options.numberStrings) {
       return strings.map((s) => {
         if (s === '') return null;
-        // Text that is no decimal number stays a string rather than turning into null or NaN.
-        return DECIMAL.test(s) ? Number(s) : s;
+        // Text that is no decimal number (or beyond a double) stays a string rather than turning into null.
+        const n = DECIMAL.test(s) ? Number(s) : NaN;
+        return Number.isFinite(n) ? n : s;
       });
     }
     return strings.map((s) => (s === '' ? null : s));
@@ -260,6 +261,8 @@ function valueLength(e: DataElement): number {
 }
 
 function stringifyOrdered(value: unknown, indent: string, current: string): string {
+  // JSON.stringify writes -0 as 0; "-0" is valid JSON and keeps an FL or FD -0.
+  if (Object.is(value, -0)) return '-0';
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   const inner = current + indent;
   const nl = indent ? '\n' : '';

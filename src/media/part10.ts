@@ -84,7 +84,9 @@ export async function readFile(path: string, options: ReadOptions = {}): Promise
     throw new DicomError('ERR_DICOM_IO', `cannot open ${path}: ${(cause as Error).message}`, { cause });
   }
   try {
-    const size = (await fh.stat()).size;
+    const stat = await fh.stat();
+    if (!stat.isFile()) throw new DicomError('ERR_DICOM_IO', `${path} is not a file`);
+    const size = stat.size;
     let headLength = Math.min(size, HEAD);
     let head: FileMetaParse;
     let headBytes: Uint8Array;
