@@ -200,6 +200,7 @@ async function worker(lib, mode, listFile) {
   for (const b of bufs.slice(0, 100)) parse(b);
   let passes = 0;
   let s = 0;
+  const cpu0 = process.cpuUsage();
   t0 = process.hrtime.bigint();
   do {
     let ok = 0;
@@ -208,10 +209,12 @@ async function worker(lib, mode, listFile) {
     passes++;
     s = Number(process.hrtime.bigint() - t0) / 1e9;
   } while (s < MIN_SECONDS);
+  const cpu = process.cpuUsage(cpu0);
+  const cpuS = (cpu.user + cpu.system) / 1e6; // the whole process (GC threads too)
   const nFiles = files.length * passes;
   console.log(JSON.stringify({ lib, mode, files: files.length, passes, bytes: bytesPerPass, s: +s.toFixed(4),
     filesPerS: +(nFiles / s).toFixed(1), MBps: +(bytesPerPass * passes / s / 1e6).toFixed(1),
-    readS: +readS.toFixed(4), sink: globalThis.sink }));
+    cpuS: +cpuS.toFixed(4), filesPerCpuS: +(nFiles / cpuS).toFixed(1), readS: +readS.toFixed(4), sink: globalThis.sink }));
 }
 
 async function memoryCase(kase, file) {
@@ -318,6 +321,7 @@ async function main() {
   const mem = {};     // case -> [json per run]
   const gitRev = (() => { try { return execFileSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(); } catch { return '?'; } })();
   log(`node ${process.version}, ${cpus().length} x ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, git ${gitRev} (+ working tree), RUNS=${RUNS}, results in ${dir}`);
+  const load0 = loadavg()[0];
   log(`load at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
   for (let run = 0; run < RUNS; run++) {
@@ -352,15 +356,17 @@ async function main() {
     const v = (results[`${cell}|${lib}`] ?? []).map((r) => r[k]);
     return v.length ? `${fmt(Math.min(...v))}-${fmt(Math.max(...v))}` : '';
   };
+  const loads = Object.values(results).flat().map((r) => r.load1);
   out(`Parse benchmark, ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${cpus().length} cores, RUNS=${RUNS}, median (min-max) over runs; MB = 1e6 B`);
+  out(`1-min load average during the run: ${fmt(Math.min(load0, ...loads), 2)}-${fmt(Math.max(load0, ...loads), 2)} (the machine may be shared: compare ratios, not absolute figures)`);
   out('');
-  out('| cell | library | files/s | MB/s |');
-  out('| --- | --- | ---: | ---: |');
+  out('| cell | library | files/s | MB/s | files per CPU-s |');
+  out('| --- | --- | ---: | ---: | ---: |');
   for (const cell of cells) {
     for (const lib of libs) {
       if (!results[`${cell}|${lib}`]) continue;
       const label = cell === 'ct-decode' && lib === 'dcmjs' ? 'dcmjs (its parse decodes all)' : lib;
-      out(`| ${cell} | ${label} | ${fmt(med(cell, lib, 'filesPerS'))} (${range(cell, lib, 'filesPerS')}) | ${fmt(med(cell, lib, 'MBps'))} (${range(cell, lib, 'MBps')}) |`);
+      out(`| ${cell} | ${label} | ${fmt(med(cell, lib, 'filesPerS'))} (${range(cell, lib, 'filesPerS')}) | ${fmt(med(cell, lib, 'MBps'))} (${range(cell, lib, 'MBps')}) | ${fmt(med(cell, lib, 'filesPerCpuS'))} |`);
     }
   }
   if (want.includes('memory')) {
@@ -379,13 +385,14 @@ async function main() {
     const a = results[`${cellA}|${libA}`], b = results[`${cellB}|${libB}`];
     if (!a || !b) return undefined;
     const per = a.map((r, i) => r.filesPerS / b[i].filesPerS);
-    return { r: med(cellA, libA, 'filesPerS') / med(cellB, libB, 'filesPerS'), lo: Math.min(...per), hi: Math.max(...per) };
+    return { r: med(cellA, libA, 'filesPerS') / med(cellB, libB, 'filesPerS'), lo: Math.min(...per), hi: Math.max(...per),
+      cpu: med(cellA, libA, 'filesPerCpuS') / med(cellB, libB, 'filesPerCpuS') };
   };
   const ratioLines = [];
   const addRatio = (label, x, goal) => {
     if (!x) return;
     const verdict = goal === undefined ? '' : x.r >= goal ? `  goal >= ${goal}x: MET` : `  goal >= ${goal}x: NOT MET`;
-    ratioLines.push(`${label}: ${fmt(x.r, 2)}x (per-round ${fmt(x.lo, 2)}-${fmt(x.hi, 2)})${verdict}`);
+    ratioLines.push(`${label}: ${fmt(x.r, 2)}x (per-round ${fmt(x.lo, 2)}-${fmt(x.hi, 2)}; per CPU-s ${fmt(x.cpu, 2)}x)${verdict}`);
   };
   addRatio('ratio small files/s Conduit/dicom-parser', ratio('small', 'conduit', 'small', 'dicom-parser'));
   addRatio('ratio small files/s Conduit/dcmjs', ratio('small', 'conduit', 'small', 'dcmjs'));

@@ -195,7 +195,9 @@ class JsonWriter {
           const asNumber = Number(n);
           return !this.options.numberStrings && Number.isSafeInteger(asNumber) ? asNumber : n.toString();
         });
-      case 'OB': case 'OD': case 'OF': case 'OL': case 'OV': case 'OW': case 'UN': case 'SQ':
+      case 'SQ':
+        throw new DicomError('ERR_DICOM_JSON', 'sequence value was not parsed into items', { tag: e.tag });
+      case 'OB': case 'OD': case 'OF': case 'OL': case 'OV': case 'OW': case 'UN':
         return [];
     }
     const strings = decodeStrings(bytes, vr, ds.characterSet);
@@ -233,7 +235,7 @@ function inlineBinary(vr: VR, bytes: Uint8Array): DicomJsonAttribute {
  * The Value Field of encapsulated pixel data (PS3.5 §A.4): the Basic Offset Table item and one item
  * per fragment, with their item headers, without the Sequence Delimitation Item that ends it.
  */
-export function encapsulatedBytes(value: { offsetTable: Uint8Array; fragments: readonly Uint8Array[] }): Uint8Array {
+function encapsulatedBytes(value: { offsetTable: Uint8Array; fragments: readonly Uint8Array[] }): Uint8Array {
   const parts = [value.offsetTable, ...value.fragments];
   let total = 0;
   for (const p of parts) total += 8 + p.length;
@@ -271,8 +273,10 @@ function stringifyOrdered(value: unknown, indent: string, current: string): stri
     if (value.length === 0) return '[]';
     return `[${nl}${value.map((v) => inner + stringifyOrdered(v, indent, inner)).join(`,${nl}`)}${nl}${current}]`;
   }
-  const keys = Object.keys(value).sort();
+  // Data sets in tag order; attributes and PN values as built ("vr" first).
+  const keys = Object.keys(value);
   if (keys.length === 0) return '{}';
+  if (keys.every((k) => /^[0-9A-Fa-f]{8}$/.test(k))) keys.sort();
   const obj = value as Record<string, unknown>;
   return `{${nl}${keys.filter((k) => obj[k] !== undefined).map((k) => `${inner}${JSON.stringify(k)}${sep}${stringifyOrdered(obj[k], indent, inner)}`).join(`,${nl}`)}${nl}${current}}`;
 }

@@ -82,7 +82,8 @@ function readArray<T>(bytes: Uint8Array, size: number, read: (v: DataView, offse
 /** Encodes string values joined with backslash and padded to even length. */
 export function encodeStrings(values: readonly string[], vr: VR, charset: SpecificCharacterSet): Uint8Array {
   const text = isMultiValuedString(vr) ? values.join('\\') : values.join('');
-  const raw = usesSpecificCharacterSet(vr) && !charset.isDefault ? charset.encode(text, vr) : Buffer.from(text, 'latin1');
+  // Text VRs go through the character set (strict: a character it cannot hold is an error, not mangled).
+  const raw = usesSpecificCharacterSet(vr) ? charset.encode(text, vr) : Buffer.from(text, 'latin1');
   return padEven(raw, paddingByte(vr));
 }
 

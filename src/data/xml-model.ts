@@ -105,7 +105,7 @@ class XmlWriter {
   private attribute(key: string, attr: DicomJsonAttribute, json: DicomJsonDataSet): void {
     const t = parseTag(key);
     if (t === undefined) throw new DicomError('ERR_DICOM_XML', `attribute name "${key}" is not a tag`);
-    let head = `DicomAttribute tag="${key}" vr="${attr.vr}"`;
+    let head = `DicomAttribute tag="${tagHex(t)}" vr="${this.escape(String(attr.vr), true)}"`;
     const creator = privateCreatorOf(t, json);
     const keyword = isPrivateTag(t) ? (creator !== undefined ? lookupPrivateTag(creator, t)?.keyword : undefined) : lookupTag(t)?.keyword;
     if (keyword) head += ` keyword="${this.escape(keyword, true)}"`;
@@ -191,7 +191,9 @@ function components(group: string): Array<[string, string]> {
   const all: Array<[string, string]> = [
     ['FamilyName', c.familyName], ['GivenName', c.givenName], ['MiddleName', c.middleName], ['NamePrefix', c.namePrefix], ['NameSuffix', c.nameSuffix],
   ];
-  return all.filter(([, s]) => s.trim() !== '');
+  // Trailing spaces of a component are lost on the way back (the delimiters after it are not
+  // written, so they become padding of the value); they are dropped here so a round trip is stable.
+  return all.map(([n, s]): [string, string] => [n, s.replace(/ +$/, '')]).filter(([, s]) => s.trim() !== '');
 }
 
 /**

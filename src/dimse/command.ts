@@ -54,7 +54,7 @@ export function commandSetOf(message: DimseMessage): DataSet {
   const fields = message as unknown as Partial<Record<CommandFieldName, FieldValue>>;
   for (const name of spec.required) {
     if (fields[name] === undefined) {
-      throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `${message.type} needs ${name} (${hexTag(COMMAND_FIELDS[name].tag)})`, { tag: COMMAND_FIELDS[name].tag });
+      throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `${message.type} needs ${name}`, { tag: COMMAND_FIELDS[name].tag });
     }
   }
   for (const name of [...spec.required, ...spec.optional]) {
@@ -144,7 +144,7 @@ export function messageFromCommandSet(ds: DataSet): DimseMessage {
     let value = readValue(ds, tag, vr);
     if (value === undefined && name === 'priority') value = Priority.MEDIUM;
     if (value === undefined) {
-      throw new DimseProtocolError('ERR_DICOM_DIMSE_BAD_COMMAND', `${type} lacks ${name} ${hexTag(tag)}`, abortAnswer(ABORT_INVALID_PDV), { tag });
+      throw new DimseProtocolError('ERR_DICOM_DIMSE_BAD_COMMAND', `${type} lacks ${name}`, abortAnswer(ABORT_INVALID_PDV), { tag });
     }
     message[name] = value;
   }
@@ -203,9 +203,4 @@ function unknownCommand(ds: DataSet, commandField: number): DimseProtocolError {
     { kind: 'response', command: encodeCommandSet(rsp), status: UNRECOGNIZED_OPERATION },
     { tag: CommandTag.CommandField },
   );
-}
-
-function hexTag(tag: number): string {
-  const h = tag.toString(16).toUpperCase().padStart(8, '0');
-  return `(${h.slice(0, 4)},${h.slice(4)})`;
 }

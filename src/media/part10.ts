@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createInflateRaw, deflateRawSync, inflateRawSync, createDeflateRaw } from 'node:zlib';
+import { constants as zlibConstants, createInflateRaw, deflateRawSync, inflateRawSync, createDeflateRaw } from 'node:zlib';
 import { DicomError } from '../core/dicom-error.js';
 import { BulkData } from '../data/bulk-data.js';
 import { DataSet } from '../data/data-set.js';
@@ -65,7 +65,13 @@ export function parseBuffer(bytes: Uint8Array, options: Omit<ReadOptions, 'bulkD
     try {
       body = inflateRawSync(body);
     } catch (cause) {
-      throw new DicomError('ERR_DICOM_BAD_VALUE', 'deflated data set does not inflate', { offset: head.dataSetOffset, cause });
+      if (!isCutDeflateStream(cause) || options.truncated !== 'keep') throw inflateError(cause, head.dataSetOffset, bytes.length);
+      try {
+        body = inflateRawSync(body, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      } catch (again) {
+        throw inflateError(again, head.dataSetOffset, bytes.length);
+      }
+      warnings.push(`the deflated data set ends at offset ${bytes.length} before its deflate stream does; read what there is`);
     }
     startOffset = 0;
   }
@@ -108,8 +114,18 @@ export async function readFile(path: string, options: ReadOptions = {}): Promise
       await fh.close();
       fh = undefined;
       const { createReadStream } = await import('node:fs');
-      const source = createReadStream(path, { start: head.dataSetOffset }).pipe(createInflateRaw());
-      const dataSet = await parseStream(source, ts, 0, options.untilTag);
+      const file = createReadStream(path, { start: head.dataSetOffset });
+      const inflate = createInflateRaw();
+      // pipe() does not pass on a read error; without this the parse would wait forever.
+      file.on('error', (err) => inflate.destroy(err));
+      let dataSet: DataSet;
+      try {
+        dataSet = await parseStream(file.pipe(inflate), ts, 0, options.untilTag);
+      } catch (cause) {
+        throw inflateError(cause, head.dataSetOffset, size);
+      } finally {
+        file.destroy();
+      }
       return { preamble: head.preamble, meta: head.meta, dataSet, transferSyntaxUid: head.transferSyntaxUid, warnings: [] };
     }
     const warnings: string[] = [];
@@ -161,19 +177,37 @@ async function readAt(fh: import('node:fs/promises').FileHandle, position: numbe
 export async function parseStream(source: AsyncIterable<Uint8Array> | Readable, ts: TransferSyntax, startOffset = 0, untilTag?: number): Promise<DataSet> {
   const parser = new DataSetParser({ ...encodingOf(ts), startOffset, untilTag });
   const it = (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
-  for (;;) {
-    const step = parser.run();
-    if (step.kind === 'done') break;
-    if (step.kind === 'need') {
-      const r = await it.next();
-      if (r.done) parser.end();
-      else parser.feed(r.value);
-      continue;
+  try {
+    for (;;) {
+      const step = parser.run();
+      if (step.kind === 'done') break;
+      if (step.kind === 'need') {
+        const r = await it.next();
+        if (r.done) parser.end();
+        else parser.feed(r.value);
+        continue;
+      }
+      throw new Error('unreachable: no bulk threshold in stream parsing');
     }
-    throw new Error('unreachable: no bulk threshold in stream parsing');
+  } finally {
+    // also on a parse error: stops the source (and closes its file)
+    await it.return?.();
   }
-  await it.return?.();
   return parser.root;
+}
+
+/** zlib's "unexpected end of file": the deflate stream is cut off. */
+function isCutDeflateStream(cause: unknown): boolean {
+  return (cause as { code?: unknown } | null)?.code === 'Z_BUF_ERROR';
+}
+
+/** A zlib error while inflating a Deflated Explicit VR Little Endian data set (PS3.5 A.5), as a DicomError. */
+function inflateError(cause: unknown, dataSetOffset: number, end: number): DicomError {
+  if (cause instanceof DicomError) return cause;
+  if (isCutDeflateStream(cause)) {
+    return new DicomError('ERR_DICOM_TRUNCATED', 'the deflated data set ends before its deflate stream does', { offset: end, cause });
+  }
+  return new DicomError('ERR_DICOM_BAD_VALUE', `deflated data set does not inflate: ${(cause as Error)?.message ?? String(cause)}`, { offset: dataSetOffset, cause });
 }
 
 /** Reads a Part 10 file from a stream (e.g. stdin or an HTTP body); values are kept in memory. */

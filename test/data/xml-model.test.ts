@@ -163,6 +163,9 @@ test('decodes bytes by byte order mark or declared encoding', () => {
     assert.deepEqual(nativeDicomXmlToJson(bytes), { '00100020': { vr: 'LO', Value: ['Jürgen'] } });
   }
   assert.throws(() => nativeDicomXmlToJson(Buffer.from([0x3c, 0xff, 0x3e])), /cannot decode the XML as utf-8/);
+  // A namespace prefix is dropped: the model has one namespace (PS3.19 A.1.6).
+  const prefixed = '<n:NativeDicomModel xmlns:n="http://dicom.nema.org/PS3.19/models/NativeDICOM"><n:DicomAttribute tag="00100020" vr="LO"><n:Value number="1">X</n:Value></n:DicomAttribute></n:NativeDicomModel>';
+  assert.deepEqual(nativeDicomXmlToJson(prefixed), { '00100020': { vr: 'LO', Value: ['X'] } });
 });
 
 test('refuses what is not the Native DICOM Model, saying where', () => {

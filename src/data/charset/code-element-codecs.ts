@@ -3,10 +3,10 @@
  *
  * Decoding works on runs: a run of bytes whose GL half is ASCII (ISO-IR 6, or ISO-IR 14 which is
  * read the same way) and whose GR half is one G1 element is handed whole to one native decoder
- * (Buffer latin1, or a WHATWG TextDecoder with ICU) wherever that decoder's table is exactly the
- * ISO table; iconv-lite covers the rest (docs/adr/0003-iconv-lite.md). The mapping tables were
- * checked against CPython's codecs (what pydicom uses); test/data/charset/code-elements.test.ts
- * keeps them checked.
+ * (Buffer latin1, or Node's TextDecoder, backed by ICU) wherever that decoder's table is exactly
+ * the ISO table; iconv-lite covers the rest (docs/adr/0003-iconv-lite.md). The tables agree with
+ * CPython's codecs (what pydicom uses) but for the cases test/data/charset/code-elements.test.ts
+ * lists.
  *
  * Encoding uses reverse tables built once, lazily, by decoding every code of the element with the
  * same decoder, so that decode(encode(s)) === s holds by construction.
@@ -15,7 +15,7 @@ import { Buffer } from 'node:buffer';
 import iconv from 'iconv-lite';
 import type { CodeElement, CodeElementId } from './code-elements.js';
 
-export const REPLACEMENT = 0xfffd;
+const REPLACEMENT = 0xfffd;
 
 export function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
@@ -48,7 +48,7 @@ export function iconvDecode(encoding: 'cp949' | 'gbk' | 'gb18030' | 'iso88599' |
   return tail ? head + tail : head;
 }
 
-/** WHATWG labels whose table equals the ISO 8859 part, C1 range (0x80-0x9F) included. */
+/** TextDecoder labels whose table equals the ISO 8859 part, C1 range (0x80-0x9F) included. */
 const NATIVE_96_SETS: Partial<Record<CodeElementId, string>> = {
   'ISO-IR 101': 'iso-8859-2',
   'ISO-IR 109': 'iso-8859-3',
@@ -72,9 +72,9 @@ const WINDOWS_SUPERSETS: Partial<Record<CodeElementId, readonly [string, 'iso885
   'ISO-IR 166': ['windows-874', 'iso885911', /[\x80-\x9f\xdb-\xde\xfc-\xff]/],
 };
 
-// Bytes that are not ASCII nor JIS X 0201 katakana, where a Shift_JIS decoder would start a
-// double-byte character.
-const NOT_JIS_X_0201 = /[\x80-\xa0\xe0-\xff]/;
+// Bytes where Node's Shift_JIS decoder (ICU ibm-943) is not JIS X 0201: lead bytes of double-byte
+// characters, and the control codes it swaps (0x1A, 0x1C, 0x7F).
+const NOT_JIS_X_0201 = /[\x1a\x1c\x7f\x80-\xa0\xe0-\xff]/;
 
 /**
  * Text of bytes in an ISO 8-bit code with ASCII in GL and `g1` in GR (null: no G1 designated,

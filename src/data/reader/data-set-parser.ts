@@ -58,6 +58,11 @@ for (const vr of ['AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FL', 'FD', 'IS', 'L
   VR_BY_CODE[(vr.charCodeAt(0) << 8) | vr.charCodeAt(1)] = vr;
 }
 const EMPTY = new Uint8Array(0);
+/**
+ * Real data sets nest a few levels (SR content trees a few dozen); a crafted input of 20 bytes per
+ * level would otherwise give a tree too deep for the recursive writer and dumpers to walk.
+ */
+export const MAX_SEQUENCE_DEPTH = 256;
 
 export class DataSetParser {
   readonly root: DataSet;
@@ -230,6 +235,9 @@ export class DataSetParser {
         throw new DicomError('ERR_DICOM_BAD_ITEM', `expected an item tag (FFFE,E000) in ${frame.kind === FrameKind.Sequence ? 'a sequence' : 'encapsulated pixel data'}`, { offset: this.pos, tag: frame.element!.tag });
       }
       if (frame.kind === FrameKind.Sequence) {
+        if (stack.length > 2 * MAX_SEQUENCE_DEPTH) {
+          throw new DicomError('ERR_DICOM_BAD_ITEM', `sequences nested more than ${MAX_SEQUENCE_DEPTH} deep`, { offset: this.pos, tag: frame.element!.tag });
+        }
         const item = new DataSet({ littleEndian: le, parent: frame.ds });
         item.undefinedLength = len === UNDEFINED_LENGTH;
         frame.element!.items!.push(item);
@@ -309,7 +317,8 @@ export class DataSetParser {
 
     if (len === UNDEFINED_LENGTH) {
       if (t === PIXEL_DATA) {
-        const e = DataElement.encapsulatedPixelData(t, vr, { offsetTable: EMPTY, fragments: [] });
+        // Encapsulated pixel data is OB (PS3.5 A.4), also when a writer put it in an implicit VR data set.
+        const e = DataElement.encapsulatedPixelData(t, frame.explicitVR ? vr : 'OB', { offsetTable: EMPTY, fragments: [] });
         ds.add(e);
         this.pos += header;
         this.stack.push({ kind: FrameKind.Fragments, end: -1, explicitVR: true, littleEndian: le, ds, element: e, sawOffsetTable: false } as FragmentsFrame);

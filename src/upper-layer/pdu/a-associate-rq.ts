@@ -14,7 +14,7 @@
  *   75-xxx       74      n     Variable items: one Application Context (10H), one or more Presentation
  *                              Context (20H), one User Information (50H); see items.ts
  */
-import { PDU_HEADER_LENGTH, PduReader, PduWriter, decodeAscii, trimAeTitle, writeAeTitle } from './pdu-bytes.js';
+import { PduReader, PduWriter, decodeAscii, trimAeTitle, writeAeTitle } from './pdu-bytes.js';
 import { decodeAssociateItems, encodeAssociateItems } from './items.js';
 import type { AssociateItems, PresentationContextRq } from './items.js';
 import { PduType } from './pdu-type.js';
@@ -56,6 +56,3 @@ export function decodeAAssociateRq(body: Uint8Array): AAssociateRq {
   const items = decodeAssociateItems(r, 'rq');
   return { type: PduType.AAssociateRq, protocolVersion, calledAeTitle, callingAeTitle, ...items };
 }
-
-/** The fixed part of the body before the variable items. */
-export const A_ASSOCIATE_FIXED_LENGTH = 74 - PDU_HEADER_LENGTH;

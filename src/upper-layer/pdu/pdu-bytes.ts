@@ -208,7 +208,8 @@ export function checkAeTitle(title: string, what: string): void {
   }
 }
 
-export function writeAeTitle(w: PduWriter, title: string): void {
+export function writeAeTitle(w: PduWriter, title: string, what: string): void {
+  if (title.length > 16) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `${what} '${title}' is longer than 16 characters`);
   w.ascii(title);
   for (let i = title.length; i < 16; i++) w.uint8(0x20);
 }

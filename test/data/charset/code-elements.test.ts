@@ -49,6 +49,17 @@ describe('code element tables', () => {
     }
   });
 
+  test('JIS X 0201: ASCII in GL, half-width katakana at 0xA1-0xDF, through either path', () => {
+    const el = CODE_ELEMENTS['ISO-IR 13'];
+    const expected = (b: number): string =>
+      b < 0x80 ? String.fromCharCode(b) : b >= 0xa1 && b <= 0xdf ? String.fromCharCode(0xff61 + b - 0xa1) : '\ufffd';
+    for (let b = 0; b < 256; b++) assert.equal(decodeEightBit(el, Uint8Array.of(b)), expected(b), `byte ${b.toString(16)}`);
+    const valid = Uint8Array.from([...Array(0x80).keys(), ...Array.from({ length: 0xdf - 0xa1 + 1 }, (_, i) => 0xa1 + i)]);
+    assert.equal(decodeEightBit(el, valid), Array.from(valid, expected).join(''));
+    const withoutSwapped = valid.filter((b) => b !== 0x1a && b !== 0x1c && b !== 0x7f);
+    assert.equal(decodeEightBit(el, withoutSwapped), Array.from(withoutSwapped, expected).join(''), 'native path');
+  });
+
   test('every encode table inverts its decoder', () => {
     for (const el of Object.values(CODE_ELEMENTS)) {
       const table = encodeTable(el);

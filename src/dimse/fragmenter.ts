@@ -1,0 +1,205 @@
+/**
+ * Cuts a message (command set, then optional data set) into PDVs and groups them into P-DATA-TF
+ * PDUs that fit the peer's Maximum Length Received (PS3.8 §9.3.5, Annex D.1, Annex E.1):
+ *
+ * - the peer's maximum limits the PDU's variable field: each PDV costs 6 bytes (item length 4,
+ *   presentation context ID 1, Message Control Header 1) plus its fragment; 0 means no limit;
+ * - every fragment has an even length (Annex E.1), so an odd command or data set is refused;
+ * - PDVs of one message only, in order, on one presentation context (Annex E.1);
+ * - no two PDVs of the same kind in one PDU ("strongly recommended", Annex E.1): a PDU holds one
+ *   PDV, except that the last command fragment and the first data fragment may share one (the
+ *   Annex E.1 note);
+ * - no empty PDV, except the single one that stands for an empty data set.
+ *
+ * A data set can be bytes in memory or a stream of chunks (e.g. a file being read). Fragments are
+ * views of the input; only a fragment that straddles two chunks is gathered into a new buffer,
+ * at most one per chunk. The generator pulls a chunk only when the previous PDUs have been taken,
+ * so a 2 GB data set goes out in memory bounded by one chunk plus one fragment.
+ */
+import { DicomError } from '../core/dicom-error.js';
+import {
+  P_DATA_TF_HEADER_LENGTH, PDV_ITEM_OVERHEAD, type PresentationDataValue, type SendPData,
+} from './presentation-data-value.js';
+
+export interface FragmentOptions {
+  /** The presentation context of the message. */
+  presentationContextId: number;
+  /**
+   * The peer's Maximum Length Received (PS3.8 Annex D.1.1): the largest variable field of a
+   * P-DATA-TF PDU it accepts, not counting the 6-byte PDU header. 0 means no limit.
+   */
+  maxPduLength: number;
+  /** Fragment length used when maxPduLength is 0, so that PDUs stay bounded anyway. Default 1 MiB. */
+  unlimitedFragmentLength?: number;
+}
+
+/** A data set to send: bytes, or chunks from a synchronous or asynchronous source. */
+export type DataSetSource = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
+export const DEFAULT_UNLIMITED_FRAGMENT_LENGTH = 1 << 20;
+const MAX_UINT32 = 0xffffffff;
+const EMPTY = new Uint8Array(0);
+
+const floorEven = (n: number): number => n - (n % 2);
+
+/** The largest fragment one PDV may carry under these options (even, at least 2). */
+export function maxFragmentLength(options: FragmentOptions): number {
+  const { maxPduLength } = options;
+  if (!Number.isInteger(maxPduLength) || maxPduLength < 0 || maxPduLength > MAX_UINT32) {
+    throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `maximum PDU length ${maxPduLength} is not a 32-bit unsigned integer`);
+  }
+  if (maxPduLength === 0) {
+    const n = options.unlimitedFragmentLength ?? DEFAULT_UNLIMITED_FRAGMENT_LENGTH;
+    if (!Number.isInteger(n) || n < 2 || n > MAX_UINT32 - PDV_ITEM_OVERHEAD - P_DATA_TF_HEADER_LENGTH) {
+      throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `unlimited fragment length ${n} is out of range`);
+    }
+    return floorEven(n);
+  }
+  const n = floorEven(maxPduLength - PDV_ITEM_OVERHEAD);
+  if (n < 2) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `maximum PDU length ${maxPduLength} leaves no room for a fragment`);
+  return n;
+}
+
+function checkPresentationContextId(id: number): void {
+  // PS3.8 §9.3.2.2: odd integers between 1 and 255.
+  if (!Number.isInteger(id) || id < 1 || id > 255 || id % 2 === 0) {
+    throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `presentation context ID ${id} is not an odd number in 1..255`);
+  }
+}
+
+/**
+ * The PDUs (as PDV lists, one per P-DATA-TF) of a message. `command` is an encoded command set
+ * (see encodeCommand); `dataSet` is already encoded in the presentation context's transfer syntax.
+ */
+export async function* fragmentMessage(command: Uint8Array, dataSet: DataSetSource | null, options: FragmentOptions): AsyncGenerator<PresentationDataValue[], void, undefined> {
+  const fragment = maxFragmentLength(options);
+  const presentationContextId = options.presentationContextId;
+  checkPresentationContextId(presentationContextId);
+  if (command.length === 0 || command.length % 2 !== 0) {
+    throw new DicomError('ERR_DICOM_DIMSE_ODD_LENGTH', `a command set of ${command.length} bytes cannot be sent: fragments must have an even, non-zero length (PS3.8 Annex E.1)`);
+  }
+  // Room in a PDU's variable field for PDVs.
+  const budget = fragment + PDV_ITEM_OVERHEAD;
+
+  let offset = 0;
+  let lastCommand: PresentationDataValue;
+  for (;;) {
+    const data = command.subarray(offset, Math.min(offset + fragment, command.length));
+    offset += data.length;
+    const pdv: PresentationDataValue = { presentationContextId, isCommand: true, isLast: offset >= command.length, data };
+    if (pdv.isLast) {
+      lastCommand = pdv;
+      break;
+    }
+    yield [pdv];
+  }
+  if (dataSet === null) {
+    yield [lastCommand];
+    return;
+  }
+
+  const reader = new ChunkReader(dataSet);
+  try {
+    let batch: PresentationDataValue[] = [lastCommand];
+    let room = budget - PDV_ITEM_OVERHEAD - lastCommand.data.length - PDV_ITEM_OVERHEAD;
+    if (room < 2) {
+      yield batch;
+      batch = [];
+    }
+    for (;;) {
+      const size = batch.length > 0 ? floorEven(Math.min(room, fragment)) : fragment;
+      const data = await reader.take(size);
+      const isLast = await reader.exhausted();
+      if (isLast && data.length % 2 !== 0) {
+        throw new DicomError('ERR_DICOM_DIMSE_ODD_LENGTH', `the data set has an odd length (${reader.total} bytes); DICOM data sets have even lengths (PS3.5 §7.1, PS3.8 Annex E.1)`);
+      }
+      batch.push({ presentationContextId, isCommand: false, isLast, data });
+      yield batch;
+      if (isLast) return;
+      batch = [];
+      room = 0;
+    }
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
+ * Sends a message PDU by PDU, waiting for each `sendPData` before taking the next fragment, so a
+ * slow peer slows the reading of the data set.
+ */
+export async function sendMessage(sendPData: SendPData, command: Uint8Array, dataSet: DataSetSource | null, options: FragmentOptions): Promise<void> {
+  for await (const pdvs of fragmentMessage(command, dataSet, options)) await sendPData(pdvs);
+}
+
+/** Reads exact-sized pieces from a chunk source: views where a piece lies in one chunk. */
+class ChunkReader {
+  private current: Uint8Array = EMPTY;
+  private readonly iterator: Iterator<Uint8Array> | AsyncIterator<Uint8Array>;
+  private done = false;
+  /** Bytes taken so far. */
+  total = 0;
+
+  constructor(source: DataSetSource) {
+    if (source instanceof Uint8Array) this.iterator = [source][Symbol.iterator]();
+    else if (Symbol.asyncIterator in source) this.iterator = source[Symbol.asyncIterator]();
+    else this.iterator = source[Symbol.iterator]();
+  }
+
+  /** Makes `current` non-empty unless the source is done. */
+  private async fill(): Promise<void> {
+    while (this.current.length === 0 && !this.done) {
+      const r = await this.iterator.next();
+      if (r.done) {
+        this.done = true;
+      } else {
+        if (!(r.value instanceof Uint8Array)) {
+          throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `a data set source yielded ${typeof r.value}, not bytes`);
+        }
+        this.current = r.value;
+      }
+    }
+  }
+
+  async exhausted(): Promise<boolean> {
+    await this.fill();
+    return this.current.length === 0 && this.done;
+  }
+
+  /** Up to `n` bytes: exactly `n` unless the source ends first. */
+  async take(n: number): Promise<Uint8Array> {
+    await this.fill();
+    if (this.current.length >= n) {
+      const out = this.current.subarray(0, n);
+      this.current = this.current.subarray(n);
+      this.total += n;
+      return out;
+    }
+    const parts: Uint8Array[] = [];
+    let got = 0;
+    while (got < n) {
+      await this.fill();
+      if (this.current.length === 0) break;
+      const piece = this.current.subarray(0, Math.min(n - got, this.current.length));
+      this.current = this.current.subarray(piece.length);
+      parts.push(piece);
+      got += piece.length;
+    }
+    this.total += got;
+    if (parts.length <= 1) return parts[0] ?? EMPTY;
+    const out = new Uint8Array(got);
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (!this.done) {
+      this.done = true;
+      await this.iterator.return?.();
+    }
+  }
+}

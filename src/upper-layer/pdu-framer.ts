@@ -1,0 +1,138 @@
+/**
+ * Cuts a TCP byte stream into PDUs, whatever the chunking: each PDU is its 6-byte header (PDU-type,
+ * reserved, PDU-length; PS3.8 §9.3.1) and PDU-length body bytes. A body that lies within one chunk
+ * is handed on as a view of that chunk (no copy); one spread over chunks is gathered once.
+ *
+ * The framer refuses, as soon as the header shows it, an unknown PDU-type (A-ABORT reason 1) and a
+ * PDU-length over the limit (reason 6), so that garbage or a hostile length is never buffered. After
+ * an error the stream cannot be resynchronised; the framer drops all further input.
+ */
+import { AbortReason, PduError } from './errors.js';
+import { PDU_HEADER_LENGTH } from './pdu/pdu-bytes.js';
+import { PduType, isPduType, pduTypeName } from './pdu/pdu-type.js';
+
+export interface PduFramerOptions {
+  /**
+   * The largest PDU-length accepted for P-DATA-TF: the Maximum Length this end announced (PS3.8
+   * Annex D.1). Must be positive; an end that announces 0 (no limit) still needs a bound here.
+   */
+  maxPduLength: number;
+  /** The largest PDU-length accepted for A-ASSOCIATE-RQ/AC. Default 1 MiB. */
+  maxAssociatePduLength?: number;
+}
+
+export const DEFAULT_MAX_ASSOCIATE_PDU_LENGTH = 1024 * 1024;
+
+export type PduHandler = (type: PduType, body: Uint8Array) => void;
+
+export class PduFramer {
+  private maxPduLength: number;
+  private readonly maxAssociatePduLength: number;
+  private readonly header = new Uint8Array(PDU_HEADER_LENGTH);
+  private headerFill = 0;
+  private body: Uint8Array | undefined;
+  private bodyFill = 0;
+  private type: PduType = PduType.AAbort;
+  private failed = false;
+
+  constructor(options: PduFramerOptions) {
+    this.maxPduLength = options.maxPduLength;
+    this.maxAssociatePduLength = options.maxAssociatePduLength ?? DEFAULT_MAX_ASSOCIATE_PDU_LENGTH;
+  }
+
+  /** Bytes held for a PDU not yet complete. */
+  get buffered(): number {
+    return this.headerFill + this.bodyFill;
+  }
+
+  /** True once an error was thrown: input is dropped from then on. */
+  get isFailed(): boolean {
+    return this.failed;
+  }
+
+  setMaxPduLength(n: number): void {
+    this.maxPduLength = n;
+  }
+
+  /**
+   * Feeds a chunk; calls `onPdu` for every PDU it completes, in order, then throws a PduError if the
+   * chunk went on with something that is not a PDU.
+   */
+  push(chunk: Uint8Array, onPdu: PduHandler): void {
+    if (this.failed) return;
+    let at = 0;
+    const n = chunk.length;
+    while (at < n) {
+      if (this.body !== undefined) {
+        const take = Math.min(this.body.length - this.bodyFill, n - at);
+        this.body.set(chunk.subarray(at, at + take), this.bodyFill);
+        this.bodyFill += take;
+        at += take;
+        if (this.bodyFill === this.body.length) {
+          const body = this.body;
+          this.body = undefined;
+          this.bodyFill = 0;
+          onPdu(this.type, body);
+        }
+        continue;
+      }
+      let length: number;
+      if (this.headerFill === 0 && n - at >= PDU_HEADER_LENGTH) {
+        // Fast path: the whole header is in this chunk.
+        this.type = this.checkType(chunk[at]!);
+        length = ((chunk[at + 2]! << 24) >>> 0) + (chunk[at + 3]! << 16) + (chunk[at + 4]! << 8) + chunk[at + 5]!;
+        at += PDU_HEADER_LENGTH;
+      } else {
+        if (this.headerFill === 0) this.type = this.checkType(chunk[at]!);
+        const take = Math.min(PDU_HEADER_LENGTH - this.headerFill, n - at);
+        this.header.set(chunk.subarray(at, at + take), this.headerFill);
+        this.headerFill += take;
+        at += take;
+        if (this.headerFill < PDU_HEADER_LENGTH) return;
+        this.headerFill = 0;
+        const h = this.header;
+        length = ((h[2]! << 24) >>> 0) + (h[3]! << 16) + (h[4]! << 8) + h[5]!;
+      }
+      this.checkLength(length);
+      if (n - at >= length) {
+        const body = chunk.subarray(at, at + length);
+        at += length;
+        onPdu(this.type, body);
+      } else {
+        this.body = new Uint8Array(length);
+        this.bodyFill = 0;
+      }
+    }
+  }
+
+  private checkType(type: number): PduType {
+    if (!isPduType(type)) this.fail(new PduError(AbortReason.UnrecognizedPdu, `${pduTypeName(type)} is not a PDU of PS3.8 §9.3`));
+    return type;
+  }
+
+  private checkLength(length: number): void {
+    const type = this.type;
+    if (type === PduType.PDataTf) {
+      if (length > this.maxPduLength) {
+        this.fail(new PduError(AbortReason.InvalidPduParameterValue,
+          `P-DATA-TF PDU-length ${length} exceeds the maximum length ${this.maxPduLength} announced`, 2, 'ERR_DICOM_PDU_TOO_LARGE'));
+      }
+    } else if (type === PduType.AAssociateRq || type === PduType.AAssociateAc) {
+      if (length > this.maxAssociatePduLength) {
+        this.fail(new PduError(AbortReason.InvalidPduParameterValue,
+          `${pduTypeName(type)} PDU-length ${length} exceeds the ${this.maxAssociatePduLength} bytes accepted`, 2, 'ERR_DICOM_PDU_TOO_LARGE'));
+      }
+    } else if (length !== 4) {
+      // PS3.8 §9.3.4, §9.3.6-9.3.8: these PDUs have PDU-length 4; waiting for more would only hang.
+      this.fail(new PduError(AbortReason.InvalidPduParameterValue, `${pduTypeName(type)} PDU-length is ${length}, not 4`, 2));
+    }
+  }
+
+  private fail(error: PduError): never {
+    this.failed = true;
+    this.body = undefined;
+    this.headerFill = 0;
+    this.bodyFill = 0;
+    throw error;
+  }
+}

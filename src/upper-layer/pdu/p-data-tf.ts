@@ -1,0 +1,115 @@
+/**
+ * P-DATA-TF PDU. Decoding gives each PDV's data as a view into the received bytes; encoding for the
+ * wire gives header buffers and the callers' payload views, so that a large fragment is never copied.
+ *
+ * PS3.8 §9.3.5, Table 9-22: P-DATA-TF PDU
+ *   PS3.8 bytes  offset  size  field
+ *   1            0       1     PDU-type 04H
+ *   2            1       1     reserved
+ *   3-6          2       4     PDU-length
+ *   7-xxx        6       n     one or more Presentation-data-value Items
+ * PS3.8 §9.3.5.1, Table 9-23 and Annex E.2: Presentation-data-value Item
+ *   1-4          0       4     Item-length: bytes from offset 4 to the end of the fragment (2 + fragment)
+ *   5            4       1     Presentation-context-ID
+ *   6            5       1     Message Control Header: bit 0 = 1 command, 0 data set; bit 1 = 1 last
+ *                              fragment; bits 2-7 sent 0
+ *   7-xxx        6       n     the message fragment
+ */
+import { AbortReason, PduError } from '../errors.js';
+import { PDU_HEADER_LENGTH } from './pdu-bytes.js';
+import { PduType } from './pdu-type.js';
+
+/** One Presentation Data Value: a fragment of a DIMSE command or data set (PS3.8 Annex E). */
+export interface PresentationDataValue {
+  presentationContextId: number;
+  isCommand: boolean;
+  isLast: boolean;
+  /** The fragment. On receipt, a view into the received PDU (valid as long as the caller keeps it). */
+  data: Uint8Array;
+}
+
+export interface PDataTf {
+  readonly type: typeof PduType.PDataTf;
+  presentationDataValues: PresentationDataValue[];
+}
+
+/** Bytes a PDV item adds to its fragment: Item-length (4), Presentation-context-ID (1), control header (1). */
+export const PDV_ITEM_OVERHEAD = 6;
+
+/** Payloads up to this many bytes are copied next to their headers rather than sent as separate parts. */
+export const DEFAULT_COPY_THRESHOLD = 1024;
+
+export function decodePDataTf(body: Uint8Array): PDataTf {
+  const pdvs: PresentationDataValue[] = [];
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  let at = 0;
+  const end = body.length;
+  if (end === 0) throw new PduError(AbortReason.InvalidPduParameterValue, 'P-DATA-TF has no presentation-data-value item', PDU_HEADER_LENGTH);
+  while (at < end) {
+    if (end - at < PDV_ITEM_OVERHEAD) {
+      throw new PduError(AbortReason.InvalidPduParameterValue, `P-DATA-TF ends with ${end - at} bytes, too few for a presentation-data-value item`, PDU_HEADER_LENGTH + at);
+    }
+    const length = view.getUint32(at);
+    if (length < 2 || length > end - at - 4) {
+      throw new PduError(
+        AbortReason.InvalidPduParameterValue,
+        `presentation-data-value item length ${length} does not fit the ${end - at - 4} bytes left in the P-DATA-TF`,
+        PDU_HEADER_LENGTH + at,
+      );
+    }
+    const header = body[at + 5]!;
+    pdvs.push({
+      presentationContextId: body[at + 4]!,
+      isCommand: (header & 0x01) !== 0,
+      isLast: (header & 0x02) !== 0,
+      data: body.subarray(at + 6, at + 4 + length),
+    });
+    at += 4 + length;
+  }
+  return { type: PduType.PDataTf, presentationDataValues: pdvs };
+}
+
+/** The PDU-length of a P-DATA-TF carrying `pdvs` (what the peer's Maximum Length limits). */
+export function pDataTfLength(pdvs: readonly PresentationDataValue[]): number {
+  let n = 0;
+  for (const p of pdvs) n += PDV_ITEM_OVERHEAD + p.data.length;
+  return n;
+}
+
+/**
+ * Encodes a P-DATA-TF as parts to be written back to back (writev or cork/uncork): header bytes in
+ * as few buffers as possible, and payloads longer than `copyThreshold` as the caller's own views.
+ */
+export function encodePDataTfParts(pdvs: readonly PresentationDataValue[], copyThreshold = DEFAULT_COPY_THRESHOLD): Uint8Array[] {
+  const bodyLength = pDataTfLength(pdvs);
+  // Bytes that go into owned buffers: the headers, plus the small payloads copied beside them.
+  let owned = PDU_HEADER_LENGTH;
+  for (const p of pdvs) owned += PDV_ITEM_OVERHEAD + (p.data.length <= copyThreshold ? p.data.length : 0);
+  const buf = new Uint8Array(owned);
+  const view = new DataView(buf.buffer);
+  buf[0] = PduType.PDataTf;
+  view.setUint32(2, bodyLength);
+  const parts: Uint8Array[] = [];
+  let start = 0;
+  let at = PDU_HEADER_LENGTH;
+  for (const p of pdvs) {
+    view.setUint32(at, p.data.length + 2);
+    buf[at + 4] = p.presentationContextId;
+    buf[at + 5] = (p.isCommand ? 0x01 : 0) | (p.isLast ? 0x02 : 0);
+    at += PDV_ITEM_OVERHEAD;
+    if (p.data.length <= copyThreshold) {
+      buf.set(p.data, at);
+      at += p.data.length;
+    } else {
+      parts.push(buf.subarray(start, at), p.data);
+      start = at;
+    }
+  }
+  if (at > start) parts.push(buf.subarray(start, at));
+  return parts;
+}
+
+/** Encodes a P-DATA-TF into one buffer (copies the payloads). */
+export function encodePDataTf(pdvs: readonly PresentationDataValue[]): Uint8Array {
+  return encodePDataTfParts(pdvs, Infinity)[0]!;
+}

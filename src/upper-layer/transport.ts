@@ -1,0 +1,251 @@
+/**
+ * The TCP (and TLS) transport service of PS3.8 §9.1: the only module that touches node:net and
+ * node:tls. It opens and accepts connections with Nagle off (setNoDelay: a DIMSE exchange is
+ * request/response, and Nagle plus delayed ACKs costs tens of milliseconds per round trip), writes a
+ * whole PDU at once (one buffer, or parts under cork/uncork so they go out in one writev), reports
+ * back-pressure, and closes with a FIN after pending writes (PS3.8 §9.1.4: "don't linger").
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { DicomError } from '../core/dicom-error.js';
+
+/** TLS for the requestor (PS3.15 secure transport connection profiles). */
+export interface TlsClientOptions {
+  /** Trusted CA certificates (PEM); default: Node's bundled roots. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Client certificate and key, for peers that ask for client authentication. */
+  cert?: string | Buffer | Array<string | Buffer>;
+  key?: string | Buffer | Array<string | Buffer>;
+  /** Verify the server's certificate against `ca` (default true). */
+  rejectUnauthorized?: boolean;
+  /** Server name for SNI and host name verification; default: the host connected to (not an IP). */
+  servername?: string;
+  minVersion?: tls.SecureVersion;
+  ciphers?: string;
+}
+
+/** TLS for the acceptor. */
+export interface TlsServerOptions {
+  cert: string | Buffer | Array<string | Buffer>;
+  key: string | Buffer | Array<string | Buffer>;
+  /** CA certificates to verify client certificates against. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Ask the requestor for a certificate (client authentication). */
+  requestCert?: boolean;
+  /** With requestCert: refuse connections whose certificate does not verify (default true). */
+  rejectUnauthorized?: boolean;
+  minVersion?: tls.SecureVersion;
+  ciphers?: string;
+}
+
+export interface TransportHandlers {
+  /** The connection is open (for TLS: the handshake is done). */
+  onConnect(): void;
+  onData(chunk: Uint8Array): void;
+  /** The connection is closed; `error` if it failed (refused, reset, TLS). */
+  onClose(error: Error | undefined): void;
+}
+
+export interface PeerInfo {
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  localAddress: string | undefined;
+  localPort: number | undefined;
+  /** Present for TLS connections. */
+  tls?: { authorized: boolean; authorizationError?: string; peerCertificate?: tls.PeerCertificate; protocol: string | null };
+}
+
+/** One transport connection, whichever side opened it. */
+export class TransportConnection {
+  private readonly socket: net.Socket;
+  private handlers: TransportHandlers | undefined;
+  private closed = false;
+  private error: Error | undefined;
+  private drainWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private lingerTimer: NodeJS.Timeout | undefined;
+  /** Time after end() before the socket is destroyed if the peer does not close its side. */
+  private readonly closeTimeout: number;
+
+  /** @internal use connectTransport / listenTransport */
+  constructor(socket: net.Socket, closeTimeout: number) {
+    this.socket = socket;
+    this.closeTimeout = closeTimeout;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.handlers?.onData(chunk));
+    socket.on('error', (err) => {
+      this.error ??= err;
+    });
+    socket.on('drain', () => this.settleDrain(undefined));
+    socket.on('close', () => {
+      this.closed = true;
+      if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
+      this.settleDrain(new DicomError('ERR_DICOM_ASSOCIATION_CONNECTION_LOST', 'the transport connection closed before pending data was written', this.error ? { cause: this.error } : {}));
+      this.handlers?.onClose(this.error);
+    });
+  }
+
+  /** Starts delivering events; data read before this is held by the socket (it starts paused). */
+  attach(handlers: TransportHandlers): void {
+    this.handlers = handlers;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get peer(): PeerInfo {
+    const s = this.socket;
+    const info: PeerInfo = { remoteAddress: s.remoteAddress, remotePort: s.remotePort, localAddress: s.localAddress, localPort: s.localPort };
+    if (s instanceof tls.TLSSocket) {
+      info.tls = {
+        authorized: s.authorized,
+        ...(s.authorizationError ? { authorizationError: String(s.authorizationError) } : {}),
+        ...(typeof s.getPeerCertificate === 'function' && s.getPeerCertificate() && Object.keys(s.getPeerCertificate()).length > 0
+          ? { peerCertificate: s.getPeerCertificate() } : {}),
+        protocol: s.getProtocol(),
+      };
+    }
+    return info;
+  }
+
+  /**
+   * Writes one PDU (its parts back to back, in one writev). Returns false when the socket's buffer
+   * is over its high-water mark: wait for `drained()` before writing more.
+   */
+  write(parts: readonly Uint8Array[]): boolean {
+    if (this.closed || this.socket.destroyed || this.socket.writableEnded) return false;
+    if (parts.length === 1) return this.socket.write(parts[0]!);
+    this.socket.cork();
+    let ok = true;
+    for (const p of parts) ok = this.socket.write(p);
+    this.socket.uncork();
+    return ok;
+  }
+
+  /** Resolves when the write buffer has drained; rejects if the connection closes first. */
+  drained(): Promise<void> {
+    if (this.closed) return Promise.reject(new DicomError('ERR_DICOM_ASSOCIATION_CONNECTION_LOST', 'the transport connection is closed'));
+    if (!this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+  }
+
+  /** Closes after pending writes (FIN); destroys the socket if the peer has not closed within the close timeout. */
+  close(): void {
+    if (this.closed) return;
+    this.socket.end();
+    if (this.lingerTimer === undefined) {
+      this.lingerTimer = setTimeout(() => this.socket.destroy(), this.closeTimeout);
+      this.lingerTimer.unref();
+    }
+  }
+
+  /** Closes at once, dropping pending writes. */
+  destroy(error?: Error): void {
+    if (error !== undefined) this.error ??= error;
+    this.socket.destroy();
+  }
+
+  private settleDrain(error: Error | undefined): void {
+    const waiters = this.drainWaiters;
+    if (waiters.length === 0) return;
+    this.drainWaiters = [];
+    for (const w of waiters) {
+      if (error === undefined) w.resolve();
+      else w.reject(error);
+    }
+  }
+}
+
+export interface ConnectOptions {
+  host: string;
+  port: number;
+  tls?: TlsClientOptions;
+  /** Local address to connect from. */
+  localAddress?: string;
+  /** See TransportConnection.close; default 5000 ms. */
+  closeTimeout?: number;
+}
+
+/**
+ * Issues a TRANSPORT CONNECT request (PS3.8 §9.1.2, active open). `handlers.onConnect` is the
+ * Transport Connection Confirmation; a failure arrives as `onClose(error)`.
+ */
+export function connectTransport(options: ConnectOptions, handlers: TransportHandlers): TransportConnection {
+  let socket: net.Socket;
+  const closeTimeout = options.closeTimeout ?? 5000;
+  if (options.tls !== undefined) {
+    const t = options.tls;
+    socket = tls.connect({
+      host: options.host,
+      port: options.port,
+      ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
+      ...(t.ca !== undefined ? { ca: t.ca } : {}),
+      ...(t.cert !== undefined ? { cert: t.cert } : {}),
+      ...(t.key !== undefined ? { key: t.key } : {}),
+      rejectUnauthorized: t.rejectUnauthorized ?? true,
+      ...(t.servername !== undefined ? { servername: t.servername } : net.isIP(options.host) ? {} : { servername: options.host }),
+      ...(t.minVersion !== undefined ? { minVersion: t.minVersion } : {}),
+      ...(t.ciphers !== undefined ? { ciphers: t.ciphers } : {}),
+    });
+  } else {
+    socket = net.connect({ host: options.host, port: options.port, ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}) });
+  }
+  const conn = new TransportConnection(socket, closeTimeout);
+  conn.attach(handlers);
+  socket.once(options.tls !== undefined ? 'secureConnect' : 'connect', () => handlers.onConnect());
+  return conn;
+}
+
+export interface ListenOptions {
+  host?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  tls?: TlsServerOptions;
+  backlog?: number;
+  closeTimeout?: number;
+}
+
+export interface TransportServer {
+  /** The address actually bound. */
+  address(): { address: string; port: number; family: string };
+  /** Stops accepting connections; resolves once the server is closed (open connections are not touched). */
+  close(): Promise<void>;
+}
+
+/**
+ * Listens passively (PS3.8 §9.1.2); `onConnection` receives each Transport Connection Indication.
+ * For TLS the connection is handed on after a successful handshake; a failed handshake never
+ * reaches the DICOM layer.
+ */
+export function listenTransport(options: ListenOptions, onConnection: (conn: TransportConnection) => void): Promise<TransportServer> {
+  const closeTimeout = options.closeTimeout ?? 5000;
+  let server: net.Server;
+  if (options.tls !== undefined) {
+    const t = options.tls;
+    server = tls.createServer({
+      cert: t.cert,
+      key: t.key,
+      ...(t.ca !== undefined ? { ca: t.ca } : {}),
+      requestCert: t.requestCert ?? false,
+      rejectUnauthorized: t.rejectUnauthorized ?? true,
+      ...(t.minVersion !== undefined ? { minVersion: t.minVersion } : {}),
+      ...(t.ciphers !== undefined ? { ciphers: t.ciphers } : {}),
+    }, (socket) => onConnection(new TransportConnection(socket, closeTimeout)));
+    // A failed handshake must not bring the server down.
+    server.on('tlsClientError', () => undefined);
+  } else {
+    server = net.createServer((socket) => onConnection(new TransportConnection(socket, closeTimeout)));
+  }
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(new DicomError('ERR_DICOM_TRANSPORT', `cannot listen on ${options.host ?? '*'}:${options.port ?? 0}: ${err.message}`, { cause: err }));
+    server.once('error', onError);
+    server.listen({ host: options.host, port: options.port ?? 0, ...(options.backlog !== undefined ? { backlog: options.backlog } : {}) }, () => {
+      server.off('error', onError);
+      server.on('error', () => undefined);
+      resolve({
+        address: () => server.address() as net.AddressInfo,
+        close: () => new Promise<void>((res) => server.close(() => res())),
+      });
+    });
+  });
+}
