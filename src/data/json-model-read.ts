@@ -15,7 +15,7 @@ import type { DicomJsonAttribute, DicomJsonDataSet, DicomJsonPersonName, DicomJs
 import { ITEM, parseTag, PIXEL_DATA, SEQUENCE_DELIMITATION, SPECIFIC_CHARACTER_SET, type Tag } from './tag.js';
 import { transferSyntax } from './transfer-syntax.js';
 import { encodeNumbers, encodeStrings, encodeTags, formatNumberString, padEven } from './values.js';
-import { isBulkVR, isStringVR, isVR, type VR } from './vr.js';
+import { isBulkVR, isStringVR, isVR, usesSpecificCharacterSet, type VR } from './vr.js';
 import { lookupTag } from '../dictionary/index.js';
 
 export interface DicomJsonReadOptions {
@@ -44,7 +44,7 @@ export async function fromDicomJson(json: DicomJsonDataSet | string, options: Di
       try {
         value = await resolve(uri, { tag: element.tag, vr: element.vr });
       } catch (cause) {
-        throw new DicomError('ERR_DICOM_JSON', `cannot resolve BulkDataURI ${uri}`, { tag: element.tag, cause });
+        throw new DicomError('ERR_DICOM_IO', `cannot resolve BulkDataURI ${uri}`, { tag: element.tag, cause });
       }
       if (value instanceof BulkData) {
         element.bulk = value;
@@ -98,7 +98,19 @@ class JsonReader {
     }
     // The Specific Character Set first: the text values after it are encoded in it.
     entries.sort((a, b) => (a[0] === SPECIFIC_CHARACTER_SET ? -1 : b[0] === SPECIFIC_CHARACTER_SET ? 1 : a[0] - b[0]));
-    for (const [t, attr] of entries) ds.add(this.element(t, attr, ds));
+    if (parent === null && json['00080005'] === undefined && needsUnicode(json)) {
+      // JSON text is Unicode (PS3.18 F.2.2, note 3); without a declared set, text beyond the
+      // default repertoire is kept by declaring UTF-8 rather than refused.
+      ds.add(new DataElement(SPECIFIC_CHARACTER_SET, 'CS', encodeStrings(['ISO_IR 192'], 'CS', ds.characterSet)));
+    }
+    for (const [t, attr] of entries) {
+      try {
+        ds.add(this.element(t, attr, ds));
+      } catch (e) {
+        if (e instanceof DicomError && e.tag === undefined) throw new DicomError(e.code, e.message, { tag: t, cause: e });
+        throw e;
+      }
+    }
     return ds;
   }
 
@@ -159,6 +171,23 @@ class JsonReader {
       e.setBytes(padEven(bytes, 0));
     }
   }
+}
+
+/** True if a text value of a VR that uses the Specific Character Set has characters beyond ASCII (items with their own set aside). */
+function needsUnicode(json: DicomJsonDataSet): boolean {
+  for (const attr of Object.values(json)) {
+    if (!isObject(attr) || !Array.isArray(attr.Value)) continue;
+    const vr = attr.vr as string;
+    for (const v of attr.Value as unknown[]) {
+      if (vr === 'SQ') {
+        if (isObject(v) && v['00080005'] === undefined && needsUnicode(v as DicomJsonDataSet)) return true;
+      } else if (isVR(vr) && usesSpecificCharacterSet(vr)) {
+        const texts = typeof v === 'string' ? [v] : isObject(v) ? Object.values(v) : [];
+        if (texts.some((x) => typeof x === 'string' && /[^\x00-\x7f]/.test(x))) return true;
+      }
+    }
+  }
+  return false;
 }
 
 function decodeBase64(text: string, t: Tag): Uint8Array {

@@ -148,10 +148,10 @@ class JsonWriter {
     }
     if (held && length > 0) {
       if (!this.inlineFromFile) {
-        throw new DicomError('ERR_DICOM_JSON', 'value is left in its file: give bulkDataUri a URI for it, or use toDicomJsonAsync with inlineBulkData', { tag: e.tag });
+        throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', 'value is left in its file: give bulkDataUri a URI for it, or use toDicomJsonAsync with inlineBulkData', { tag: e.tag });
       }
       if (length > this.threshold) {
-        throw new DicomError('ERR_DICOM_JSON', `value left in its file is longer (${length} bytes) than bulkDataThreshold and got no BulkDataURI`, { tag: e.tag });
+        throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `value left in its file is longer (${length} bytes) than bulkDataThreshold and got no BulkDataURI`, { tag: e.tag });
       }
       const attr: DicomJsonAttribute = { vr: e.vr };
       this.pending.push({ attribute: attr, element: e, dataSet: ds });
@@ -196,7 +196,7 @@ class JsonWriter {
           return !this.options.numberStrings && Number.isSafeInteger(asNumber) ? asNumber : n.toString();
         });
       case 'SQ':
-        throw new DicomError('ERR_DICOM_JSON', 'sequence value was not parsed into items', { tag: e.tag });
+        throw new DicomError('ERR_DICOM_BAD_VALUE', 'sequence value was not parsed into items', { tag: e.tag });
       case 'OB': case 'OD': case 'OF': case 'OL': case 'OV': case 'OW': case 'UN':
         return [];
     }

@@ -12,7 +12,7 @@ import type { DataSet } from './data-set.js';
 import type { DataElement } from './element.js';
 import { ITEM, ITEM_DELIMITATION, SEQUENCE_DELIMITATION, UNDEFINED_LENGTH } from './tag.js';
 import { swapBytes } from './values.js';
-import { binaryValueSize, hasLongExplicitHeader, type VR } from './vr.js';
+import { binaryValueSize, hasLongExplicitHeader, paddingByte, type VR } from './vr.js';
 
 export interface Encoding {
   explicitVR: boolean;
@@ -192,10 +192,13 @@ function writeElement(w: PartWriter, e: DataElement, ds: DataSet, enc: Encoding,
     return;
   }
   const vr = effectiveVR(e, enc);
-  header(w, e.tag, vr, e.valueLength, enc);
+  // Values have even length (PS3.5 §7.1.1); an odd one read from a faulty writer is padded as its VR pads.
+  const odd = e.valueLength & 1;
+  header(w, e.tag, vr, e.valueLength + odd, enc);
   const unit = swapUnitFor(e.vr, ds.littleEndian, enc.littleEndian);
   if (e.bulk) w.bulk(e.bulk, unit);
   else w.bytes(unit > 1 ? swapBytes(e.bytes, unit) : e.bytes);
+  if (odd) w.bytes(new Uint8Array([paddingByte(e.vr)]));
 }
 
 function elementLength(e: DataElement, ds: DataSet, enc: Encoding, sizes: Map<DataSet, number>): number {
@@ -209,7 +212,7 @@ function elementLength(e: DataElement, ds: DataSet, enc: Encoding, sizes: Map<Da
     return n;
   }
   void ds;
-  return headerLength(effectiveVR(e, enc), enc) + e.valueLength;
+  return headerLength(effectiveVR(e, enc), enc) + e.valueLength + (e.valueLength & 1);
 }
 
 function sequenceContentLength(e: DataElement, inner: Encoding, sizes: Map<DataSet, number>): number {

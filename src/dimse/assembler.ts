@@ -13,10 +13,12 @@
  */
 import { DicomError } from '../core/dicom-error.js';
 import type { DataSet } from '../data/data-set.js';
-import { NO_DATA_SET, CommandTag } from './command-elements.js';
+import { CommandTag, NO_DATA_SET } from './command-elements.js';
 import { decodeCommandSet, hasDataSet, messageFromCommandSet } from './command.js';
 import { DataSetStream } from './data-set-stream.js';
-import { ABORT_INVALID_PDV, ABORT_UNEXPECTED_PDV, abortAnswer, DimseProtocolError } from './dimse-protocol-error.js';
+import {
+  ABORT_INVALID_PDV, ABORT_UNEXPECTED_PDV, abortAnswer, DimseProtocolError, type AAbortParameters,
+} from './dimse-protocol-error.js';
 import type { DimseMessage } from './messages.js';
 import type { PresentationDataValue } from './presentation-data-value.js';
 
@@ -218,7 +220,7 @@ export class MessageAssembler {
     for (const w of waiters) w();
   }
 
-  private fail(code: 'ERR_DICOM_DIMSE_UNEXPECTED_PDV' | 'ERR_DICOM_DIMSE_CONTEXT_MISMATCH' | 'ERR_DICOM_DIMSE_COMMAND_TOO_LONG', message: string, abort: typeof ABORT_INVALID_PDV): never {
+  private fail(code: 'ERR_DICOM_DIMSE_UNEXPECTED_PDV' | 'ERR_DICOM_DIMSE_CONTEXT_MISMATCH' | 'ERR_DICOM_DIMSE_COMMAND_TOO_LONG', message: string, abort: AAbortParameters): never {
     this.failWith(new DimseProtocolError(code, message, abortAnswer(abort)));
   }
 

@@ -170,12 +170,21 @@ function find(list: readonly StatusMeaning[] | undefined, code: number): StatusM
   return list.find((m) => m.mask === 0xffff && m.code === code) ?? list.find((m) => (code & m.mask) === m.code);
 }
 
-/** The meaning of a status, from the service's vocabulary, then PS3.7 Annex C, then its class. */
+/**
+ * The meaning of a status: from the service's vocabulary, then PS3.7 Annex C, then its class.
+ * Without a service, a service-specific meaning is used only when every service that defines the
+ * code agrees on it (A700H is "Refused: Out of Resources" everywhere; B000H is not).
+ */
 export function statusMeaning(code: number, service?: DimseService): string {
-  const m = find(service ? STATUS_MEANINGS[service] : undefined, code) ?? find(GENERAL, code);
+  const m = service ? find(STATUS_MEANINGS[service], code) ?? find(GENERAL, code) : find(GENERAL, code) ?? unanimous(code);
   if (m) return m.meaning;
   const category = statusCategory(code);
   return isDefinedStatus(code) ? category : `${category} (a value PS3.7 Annex C does not define)`;
+}
+
+function unanimous(code: number): StatusMeaning | undefined {
+  const found = Object.values(STATUS_MEANINGS).map((list) => find(list, code)).filter((m): m is StatusMeaning => m !== undefined);
+  return found.length > 0 && found.every((m) => m.meaning === found[0]!.meaning) ? found[0] : undefined;
 }
 
 /** "A700H" */

@@ -48,7 +48,16 @@ export function parseFileMeta(head: Uint8Array, complete: boolean): FileMetaPars
     const parser = new DataSetParser({ explicitVR: explicit, littleEndian: true, startOffset: offset, onlyGroup: 0x0002, root: meta });
     parser.feed(head.subarray(offset));
     if (complete) parser.end();
-    const step = parser.run();
+    let step;
+    try {
+      step = parser.run();
+    } catch (err) {
+      // Fewer than 8 bytes after the meta hold no element header; a deflated data set can be that
+      // short (an empty one is 2 bytes), and for any other the data set parse reports it.
+      const rest = head.length - parser.offset;
+      if (!(complete && err instanceof DicomError && err.code === 'ERR_DICOM_TRUNCATED' && rest > 0 && rest < 8 && meta.size > 0)) throw err;
+      step = { kind: 'done' } as const;
+    }
     if (step.kind === 'need') throw new DicomError('ERR_DICOM_TRUNCATED', 'File Meta Information is incomplete', { offset: parser.offset });
     if (step.kind === 'bulk') throw new DicomError('ERR_DICOM_BAD_FILE_META', 'File Meta Information holds a huge value', { offset: parser.offset });
     offset = parser.offset;

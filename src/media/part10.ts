@@ -255,6 +255,19 @@ function checkTarget(file: DicomFile, tsUid: string): TransferSyntax {
   return target;
 }
 
+/**
+ * The data set without group 0002 elements, which belong to the File Meta Information only
+ * (PS3.10 §7.1). A damaged file can have them in its data set; written there, they would be read
+ * back as part of the meta.
+ */
+function withoutMetaGroup(ds: DataSet): DataSet {
+  const elements = ds.elements();
+  if (!elements.some((e) => e.tag >>> 16 === 0x0002)) return ds;
+  const out = new DataSet({ littleEndian: ds.littleEndian });
+  for (const e of elements) if (e.tag >>> 16 !== 0x0002) out.add(e);
+  return out;
+}
+
 function preambleAndMeta(file: DicomFile, tsUid: string): Uint8Array {
   const preamble = file.preamble ?? new Uint8Array(PREAMBLE_LENGTH);
   const meta = encodeDataSet(metaFor(file, tsUid), { explicitVR: true, littleEndian: true }, { recalculateGroupLengths: true });
@@ -269,7 +282,7 @@ export async function* encodeFileStream(file: DicomFile, options: WriteOptions =
   if (ts.deflated) {
     // Deflate the whole data set as one raw deflate stream (PS3.5 A.5).
     const deflate = createDeflateRaw();
-    const source = encodeDataSetStream(file.dataSet, encodingOf(ts), { recalculateGroupLengths: reencoded(file, ts) });
+    const source = encodeDataSetStream(withoutMetaGroup(file.dataSet), encodingOf(ts), { recalculateGroupLengths: reencoded(file, ts) });
     const pump = (async () => {
       for await (const c of source) if (!deflate.write(c)) await new Promise((r) => deflate.once('drain', r));
       deflate.end();
@@ -278,7 +291,7 @@ export async function* encodeFileStream(file: DicomFile, options: WriteOptions =
     await pump;
     return;
   }
-  yield* encodeDataSetStream(file.dataSet, encodingOf(ts), { recalculateGroupLengths: reencoded(file, ts) });
+  yield* encodeDataSetStream(withoutMetaGroup(file.dataSet), encodingOf(ts), { recalculateGroupLengths: reencoded(file, ts) });
 }
 
 /** Whether writing in `ts` changes the encoding the data set was read in (then group lengths change). */
@@ -291,7 +304,7 @@ function reencoded(file: DicomFile, ts: TransferSyntax): boolean {
 export function encodeFile(file: DicomFile, options: WriteOptions = {}): Uint8Array {
   const tsUid = options.transferSyntaxUid ?? file.transferSyntaxUid;
   const ts = checkTarget(file, tsUid);
-  let body = encodeDataSet(file.dataSet, encodingOf(ts), { recalculateGroupLengths: reencoded(file, ts) });
+  let body = encodeDataSet(withoutMetaGroup(file.dataSet), encodingOf(ts), { recalculateGroupLengths: reencoded(file, ts) });
   if (ts.deflated) body = deflateRawSync(body);
   return concat([preambleAndMeta(file, tsUid), body]);
 }

@@ -71,7 +71,6 @@ export class TransportConnection {
     this.socket = socket;
     this.closeTimeout = closeTimeout;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.handlers?.onData(chunk));
     socket.on('error', (err) => {
       this.error ??= err;
     });
@@ -87,6 +86,7 @@ export class TransportConnection {
   /** Starts delivering events; data read before this is held by the socket (it starts paused). */
   attach(handlers: TransportHandlers): void {
     this.handlers = handlers;
+    this.socket.on('data', (chunk: Buffer) => handlers.onData(chunk));
   }
 
   get isClosed(): boolean {
@@ -127,6 +127,15 @@ export class TransportConnection {
     if (this.closed) return Promise.reject(new DicomError('ERR_DICOM_ASSOCIATION_CONNECTION_LOST', 'the transport connection is closed'));
     if (!this.socket.writableNeedDrain) return Promise.resolve();
     return new Promise((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+  }
+
+  /** Stops reading from the socket (TCP flow control pushes back on the peer) until resume(). */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
   }
 
   /** Closes after pending writes (FIN); destroys the socket if the peer has not closed within the close timeout. */
@@ -208,7 +217,7 @@ export interface ListenOptions {
 export interface TransportServer {
   /** The address actually bound. */
   address(): { address: string; port: number; family: string };
-  /** Stops accepting connections; resolves once the server is closed (open connections are not touched). */
+  /** Stops accepting connections; resolves once every connection it accepted has closed too. */
   close(): Promise<void>;
 }
 

@@ -154,9 +154,9 @@ test('values left in their file: a URI, or read only when the caller opts in', a
     writeFileSync(file, Buffer.from([9, 9, 1, 0, 2, 0, 9, 9]));
     const ds = new DataSet();
     ds.add(DataElement.bulkData(T('00281201'), 'OW', new BulkData(file, 2, 4)));
-    assert.throws(() => toDicomJson(ds), (e: unknown) => e instanceof DicomError && e.code === 'ERR_DICOM_JSON' && e.tag === T('00281201'));
+    assert.throws(() => toDicomJson(ds), (e: unknown) => e instanceof DicomError && e.code === 'ERR_DICOM_INVALID_ARGUMENT' && e.tag === T('00281201'));
     assert.deepEqual(toDicomJson(ds, { bulkDataUri: () => 'bulk/1' })['00281201'], { vr: 'OW', BulkDataURI: 'bulk/1' });
-    await assert.rejects(toDicomJsonAsync(ds), (e: unknown) => e instanceof DicomError && e.code === 'ERR_DICOM_JSON');
+    await assert.rejects(toDicomJsonAsync(ds), (e: unknown) => e instanceof DicomError && e.code === 'ERR_DICOM_INVALID_ARGUMENT');
     assert.deepEqual((await toDicomJsonAsync(ds, { inlineBulkData: true }))['00281201'], { vr: 'OW', InlineBinary: 'AQACAA==' });
     await assert.rejects(toDicomJsonAsync(ds, { inlineBulkData: true, bulkDataThreshold: 3 }), /longer \(4 bytes\)/);
 
@@ -217,6 +217,21 @@ test('JSON to data set: text in the Specific Character Set it declares (PS3.18 F
   });
   assert.deepEqual(new Uint8Array(ds.bytes(T('00100010'))!), new Uint8Array([0x4d, 0xfc, 0x6c, 0x6c, 0x65, 0x72]));
   assert.equal(ds.string(T('00100010')), 'Müller');
+});
+
+test('JSON to data set: text beyond the default repertoire and no Specific Character Set declares UTF-8', () => {
+  const ds = fromDicomJsonSync({
+    '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Ærø^Åse' }] },
+    '00080018': { vr: 'UI', Value: ['1.2.3'] },
+  });
+  assert.deepEqual(ds.strings(T('00080005')), ['ISO_IR 192']);
+  assert.equal(ds.string(T('00100010')), 'Ærø^Åse');
+  assert.equal(fromDicomJsonSync({ '00100020': { vr: 'LO', Value: ['ascii'] } }).has(T('00080005')), false);
+  // A declared set that cannot hold a value is an error naming the element.
+  assert.throws(
+    () => fromDicomJsonSync({ '00080005': { vr: 'CS', Value: ['ISO_IR 100'] }, '00100010': { vr: 'PN', Value: [{ Alphabetic: '山田' }] } }),
+    (e: unknown) => e instanceof DicomError && e.code === 'ERR_DICOM_CHARSET' && e.tag === T('00100010'),
+  );
 });
 
 test('JSON to data set: bad input is refused with the tag concerned', () => {

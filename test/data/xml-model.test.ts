@@ -146,6 +146,7 @@ test('writes PS3.19 A.1: keyword, privateCreator, Value numbers, PersonName comp
 
 test('control characters: XML 1.1 with character references; CR survives line-end normalisation', () => {
   const ds = new DataSet();
+  ds.set(T('00080005'), 'CS', 'ISO_IR 192');
   ds.set(T('00104000'), 'LT', 'page 1\fpage 2\r\nend\u0085');
   const xml = toNativeDicomXml(ds);
   assert.ok(xml.startsWith('<?xml version="1.1"'));
@@ -214,7 +215,7 @@ test('round trip: data set -> XML -> data set -> XML is the same XML (property)'
   fc.assert(fc.property(fc.uniqueArray(element, { selector: (e) => e[0], maxLength: 8 }), fc.boolean(), (spec, nested) => {
     const ds = new DataSet();
     ds.set(T('00080005'), 'CS', 'ISO_IR 192');
-    const target = nested ? new DataSet() : ds;
+    const target = nested ? new DataSet({ parent: ds }) : ds;
     for (const [t, vr, value] of spec) target.set(t, vr, value as never);
     if (nested) ds.set(T('00082218'), 'SQ', [target, new DataSet()]);
     const xml = toNativeDicomXml(ds);

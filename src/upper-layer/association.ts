@@ -1,0 +1,367 @@
+/**
+ * An established association, at either end: the low-level API the DIMSE layer and ae/ build on.
+ * It carries P-DATA both ways (indications as 'pdata' events, PDVs in order and not copied;
+ * sendPData honours the transport's back-pressure), releases (both directions, collisions included:
+ * PS3.8 §7.2.2, Sta9-Sta12) and aborts, and watches the service-user's timers (release, idle), which
+ * PS3.8 §9.1.4 Note 2 leaves above the Upper Layer.
+ */
+import { EventEmitter } from 'node:events';
+import { DicomError } from '../core/dicom-error.js';
+import type { DulServiceProvider, DulUser } from './dul.js';
+import { AbortReason, AbortSource, AssociationAbortedError } from './errors.js';
+import { negotiatedPresentationContexts } from './negotiation.js';
+import type { NegotiatedPresentationContext } from './negotiation.js';
+import type { AAssociateAc } from './pdu/a-associate-ac.js';
+import type { AAssociateRq } from './pdu/a-associate-rq.js';
+import { PresentationContextResult } from './pdu/items.js';
+import { pDataTfLength } from './pdu/p-data-tf.js';
+import type { PresentationDataValue } from './pdu/p-data-tf.js';
+import type { Indication, State } from './state-machine.js';
+import { associationChannel } from './tracing.js';
+import type { AssociationTrace } from './tracing.js';
+import type { PeerInfo } from './transport.js';
+
+/** Timers, in milliseconds. */
+export interface AssociationTimeouts {
+  /** ARTIM (PS3.8 §9.1.5): for the A-ASSOCIATE-RQ on a new connection, and for the close after A-ASSOCIATE-RJ, A-RELEASE-RP or A-ABORT. Default 30 000. */
+  artim?: number;
+  /** Requestor: opening the TCP (and TLS) connection. Default 30 000. */
+  connect?: number;
+  /** Requestor: waiting for A-ASSOCIATE-AC/RJ. Acceptor: waiting for the user's decision on an A-ASSOCIATE-RQ. Default 30 000. */
+  associationRequest?: number;
+  /** Waiting for A-RELEASE-RP after A-RELEASE-RQ. Default 30 000. */
+  release?: number;
+  /** Abort an established association with no PDU sent or received for this long; 0 or absent: never. */
+  idle?: number;
+}
+
+export const DEFAULT_TIMEOUT = 30_000;
+/** The Maximum Length announced by default (PS3.8 Annex D.1). */
+export const DEFAULT_MAXIMUM_LENGTH = 256 * 1024;
+/** The longest P-DATA-TF sent when the peer announces no limit (0). */
+export const DEFAULT_MAX_SEND_PDU_LENGTH = 1024 * 1024;
+
+export interface AssociationEvents {
+  /** A P-DATA indication: the PDVs of one P-DATA-TF PDU, in order; each `data` is a view into the received bytes. */
+  pdata: [pdvs: PresentationDataValue[]];
+  /** The peer asked to release (A-RELEASE indication); the response follows once `onReleaseRequest` settles. */
+  releaseRequested: [];
+  /** The association is released (confirmation received, or response sent). */
+  released: [];
+  /** The association ended abnormally: A-ABORT, A-P-ABORT, a timeout. */
+  aborted: [error: DicomError];
+  /** The transport connection is closed; `error` is absent after a normal release. Always the last event. */
+  close: [error: DicomError | undefined];
+}
+
+export interface AssociationInit {
+  dul: DulServiceProvider;
+  isRequestor: boolean;
+  rq: AAssociateRq;
+  ac: AAssociateAc;
+  timeouts?: AssociationTimeouts;
+  /** Cap on sent P-DATA-TF PDU-length, whatever the peer allows. */
+  maxSendPduLength?: number;
+}
+
+export class Association extends EventEmitter<AssociationEvents> {
+  readonly isRequestor: boolean;
+  /** The A-ASSOCIATE-RQ (sent by the requestor, received by the acceptor). */
+  readonly request: AAssociateRq;
+  /** The A-ASSOCIATE-AC. */
+  readonly accept: AAssociateAc;
+  /** Every proposed presentation context by ID, with its result, transfer syntax and the requestor's roles. */
+  readonly presentationContexts: ReadonlyMap<number, NegotiatedPresentationContext>;
+  /** Maximum-length-received of the peer (PS3.8 Annex D.1); 0 = no limit. */
+  readonly peerMaximumLength: number;
+  /** The longest PDU-length sendPData accepts: the peer's limit, or the local cap when it has none. */
+  readonly maxSendPduLength: number;
+  /** Maximum-length-received this end announced. */
+  readonly localMaximumLength: number;
+  /**
+   * Called on an A-RELEASE indication; the A-RELEASE response is sent once it settles (so that
+   * responses still being sent go first). Default: respond at once.
+   */
+  onReleaseRequest: (() => void | Promise<void>) | undefined;
+  /** Settles when the transport connection has closed. */
+  readonly closed: Promise<void>;
+
+  private readonly dul: DulServiceProvider;
+  private readonly timeouts: AssociationTimeouts;
+  private readonly queued: PresentationDataValue[][] = [];
+  private flushScheduled = false;
+  private releaseWaiter: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined;
+  private releaseTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private endError: DicomError | undefined;
+  private released = false;
+  private resolveClosed!: () => void;
+
+  constructor(init: AssociationInit) {
+    super();
+    this.dul = init.dul;
+    this.isRequestor = init.isRequestor;
+    this.request = init.rq;
+    this.accept = init.ac;
+    this.timeouts = init.timeouts ?? {};
+    this.presentationContexts = negotiatedPresentationContexts(init.rq, init.ac);
+    const peerUi = init.isRequestor ? init.ac.userInformation : init.rq.userInformation;
+    const ownUi = init.isRequestor ? init.rq.userInformation : init.ac.userInformation;
+    this.peerMaximumLength = peerUi.maximumLength ?? 0;
+    this.localMaximumLength = ownUi.maximumLength ?? 0;
+    const cap = init.maxSendPduLength ?? DEFAULT_MAX_SEND_PDU_LENGTH;
+    this.maxSendPduLength = this.peerMaximumLength > 0 ? Math.min(this.peerMaximumLength, cap) : cap;
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+    const user: DulUser = { onIndication: (i) => this.onIndication(i), onClosed: () => this.onClosed() };
+    this.dul.setUser(user);
+    // PDVs indicated before anyone listens (the listener's 'association' handler, or the caller of
+    // openAssociation, attaches later) wait in `queued` and are delivered when a listener comes.
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event === 'pdata' && this.queued.length > 0) this.scheduleFlush();
+    });
+    this.armIdleTimer();
+    this.trace('established', {
+      calledAeTitle: this.request.calledAeTitle, callingAeTitle: this.request.callingAeTitle, role: this.isRequestor ? 'requestor' : 'acceptor',
+    });
+  }
+
+  get connectionId(): string {
+    return this.dul.connectionId;
+  }
+
+  /** The state of PS3.8 §9.2.1 the association is in. */
+  get state(): State {
+    return this.dul.state;
+  }
+
+  get callingAeTitle(): string {
+    return this.request.callingAeTitle;
+  }
+
+  get calledAeTitle(): string {
+    return this.request.calledAeTitle;
+  }
+
+  get peer(): PeerInfo | undefined {
+    return this.dul.peer;
+  }
+
+  /** The accepted presentation contexts only. */
+  acceptedPresentationContexts(): NegotiatedPresentationContext[] {
+    return [...this.presentationContexts.values()].filter((pc) => pc.result === PresentationContextResult.Acceptance);
+  }
+
+  /** The first accepted context for an abstract syntax (and transfer syntax, if given). */
+  findPresentationContext(abstractSyntax: string, transferSyntax?: string): NegotiatedPresentationContext | undefined {
+    for (const pc of this.presentationContexts.values()) {
+      if (pc.result === PresentationContextResult.Acceptance && pc.abstractSyntax === abstractSyntax &&
+        (transferSyntax === undefined || pc.transferSyntax === transferSyntax)) return pc;
+    }
+    return undefined;
+  }
+
+  /** The roles of this end on a context: the requestor's as negotiated, or their mirror at the acceptor. */
+  localRoles(presentationContextId: number): { scu: boolean; scp: boolean } | undefined {
+    const pc = this.presentationContexts.get(presentationContextId);
+    if (pc === undefined || pc.result !== PresentationContextResult.Acceptance) return undefined;
+    return this.isRequestor ? { scu: pc.scuRole, scp: pc.scpRole } : { scu: pc.scpRole, scp: pc.scuRole };
+  }
+
+  /**
+   * Sends one P-DATA-TF PDU carrying `pdvs` (P-DATA request). The caller keeps the PDU within
+   * `maxSendPduLength`. Payloads are written as given, not copied; do not change them until the
+   * promise settles. Resolves at once unless the transport's buffer is full, then on 'drain'.
+   */
+  sendPData(pdvs: PresentationDataValue[]): Promise<void> {
+    try {
+      this.checkPdvs(pdvs);
+      if (this.dul.pData(pdvs)) return Promise.resolve();
+      return this.dul.drained();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Stops reading from the peer (TCP back-pressure) until resumeReceiving(), e.g. while a slow sink catches up. */
+  pauseReceiving(): void {
+    this.dul.pauseReceiving();
+  }
+
+  resumeReceiving(): void {
+    this.dul.resumeReceiving();
+  }
+
+  /** A-RELEASE request: resolves on the A-RELEASE confirmation (then the transport closes). */
+  release(): Promise<void> {
+    if (this.releaseWaiter !== undefined) return this.releaseWaiter.promise;
+    try {
+      this.dul.releaseRequest();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    let resolve!: () => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.releaseWaiter = { promise, resolve, reject };
+    const ms = this.timeouts.release ?? DEFAULT_TIMEOUT;
+    this.releaseTimer = setTimeout(() => {
+      this.abortWith(new DicomError('ERR_DICOM_ASSOCIATION_TIMEOUT', `no A-RELEASE-RP within ${ms} ms; association aborted`));
+    }, ms);
+    this.releaseTimer.unref();
+    return promise;
+  }
+
+  /** A-ABORT request (source: service-user). Does nothing once the association is over. */
+  abort(): void {
+    this.abortWith(new AssociationAbortedError(AbortSource.ServiceUser, AbortReason.ReasonNotSpecified, 'sent'));
+  }
+
+  private abortWith(error: DicomError, source?: number, reason?: number): void {
+    if (this.dul.abortRequest(source, reason)) {
+      this.endError ??= error;
+      this.emit('aborted', error);
+      this.trace('aborted', { code: error.code });
+      this.settleRelease(error);
+    }
+  }
+
+  private checkPdvs(pdvs: PresentationDataValue[]): void {
+    if (pdvs.length === 0) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', 'a P-DATA-TF needs at least one presentation data value');
+    for (const pdv of pdvs) {
+      const pc = this.presentationContexts.get(pdv.presentationContextId);
+      if (pc === undefined || pc.result !== PresentationContextResult.Acceptance) {
+        throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `presentation context ${pdv.presentationContextId} was not accepted on this association`);
+      }
+    }
+    const length = pDataTfLength(pdvs);
+    if (length > this.maxSendPduLength) {
+      throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `P-DATA-TF of PDU-length ${length} exceeds the ${this.maxSendPduLength} bytes the peer accepts`);
+    }
+  }
+
+  private onIndication(indication: Indication): void {
+    this.armIdleTimer();
+    switch (indication.type) {
+      case 'P-DATA indication':
+        if (this.queued.length > 0 || this.listenerCount('pdata') === 0) this.queued.push(indication.pdvs);
+        else this.emit('pdata', indication.pdvs);
+        return;
+      case 'A-RELEASE indication':
+        if (indication.collision) {
+          // PS3.8 §7.2.2 a-c: the association-requestor answers at once (Sta9); the acceptor answers
+          // after its own confirmation (Sta12, handled below).
+          if (this.isRequestor) this.dul.releaseResponse();
+          return;
+        }
+        this.emit('releaseRequested');
+        void this.respondToRelease();
+        return;
+      case 'A-RELEASE confirmation':
+        this.released = true;
+        this.settleRelease(undefined);
+        if (this.dul.state === 'Sta12') this.dul.releaseResponse();
+        this.emit('released');
+        this.trace('released', {});
+        return;
+      case 'A-ABORT indication':
+      case 'A-P-ABORT indication': {
+        const error = indication.type === 'A-ABORT indication'
+          ? new AssociationAbortedError(indication.source, indication.reason, 'received')
+          : indication.origin === 'transport'
+            ? new DicomError('ERR_DICOM_ASSOCIATION_CONNECTION_LOST', 'the transport connection closed during the association (A-P-ABORT)',
+              indication.error !== undefined ? { cause: indication.error } : {})
+            : new AssociationAbortedError(indication.source, indication.reason, indication.origin, indication.error);
+        this.endError ??= error;
+        this.emit('aborted', error);
+        this.trace('aborted', { code: error.code, source: indication.source, reason: indication.reason });
+        this.settleRelease(error);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private async respondToRelease(): Promise<void> {
+    try {
+      await this.onReleaseRequest?.();
+    } catch {
+      // The release goes ahead: the standard gives the acceptor no way to refuse it (PS3.8 §7.2.2).
+    }
+    if (this.dul.state !== 'Sta8') return;
+    this.dul.releaseResponse();
+    this.released = true;
+    this.emit('released');
+    this.trace('released', {});
+  }
+
+  private onClosed(): void {
+    this.clearTimers();
+    if (!this.released && this.endError === undefined) {
+      this.endError = new DicomError('ERR_DICOM_ASSOCIATION_CONNECTION_LOST', 'the transport connection closed');
+    }
+    const error = this.released ? undefined : this.endError;
+    this.settleRelease(error ?? new DicomError('ERR_DICOM_ASSOCIATION_STATE', 'the association closed before the release completed'));
+    this.flush();
+    this.trace('closed', { released: this.released });
+    this.emit('close', error);
+    this.resolveClosed();
+  }
+
+  private settleRelease(error: Error | undefined): void {
+    const w = this.releaseWaiter;
+    if (w === undefined) return;
+    if (this.releaseTimer !== undefined) clearTimeout(this.releaseTimer);
+    this.releaseTimer = undefined;
+    if (error === undefined) w.resolve();
+    else if (!this.released) w.reject(error);
+    else w.resolve();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.listenerCount('pdata') === 0) return;
+    while (this.queued.length > 0) this.emit('pdata', this.queued.shift()!);
+  }
+
+  private armIdleTimer(): void {
+    const ms = this.timeouts.idle;
+    if (ms === undefined || ms <= 0 || this.idleTimer !== undefined) return;
+    const check = (): void => {
+      const quiet = performance.now() - this.dul.lastActivity;
+      if (quiet >= ms) {
+        this.idleTimer = undefined;
+        this.abortWith(new DicomError('ERR_DICOM_ASSOCIATION_TIMEOUT', `no PDU for ${ms} ms; association aborted`));
+        return;
+      }
+      this.idleTimer = setTimeout(check, ms - quiet);
+      this.idleTimer.unref();
+    };
+    this.idleTimer = setTimeout(check, ms);
+    this.idleTimer.unref();
+  }
+
+  private clearTimers(): void {
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    if (this.releaseTimer !== undefined) clearTimeout(this.releaseTimer);
+    this.idleTimer = undefined;
+    this.releaseTimer = undefined;
+  }
+
+  private trace(phase: AssociationTrace['phase'], detail: Record<string, unknown>): void {
+    if (associationChannel.hasSubscribers) associationChannel.publish({ connectionId: this.connectionId, phase, ...detail } satisfies AssociationTrace);
+  }
+}
