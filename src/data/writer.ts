@@ -260,9 +260,21 @@ export async function* streamBulk(bulk: BulkData, swapUnit: number): AsyncGenera
     }
     const whole = b.length - (b.length % swapUnit);
     if (whole < b.length) carry = b.slice(whole);
-    yield swapBytes(b.subarray(0, whole), swapUnit);
+    yield swapCopy(b.subarray(0, whole), swapUnit);
   }
   if (carry) yield carry;
+}
+
+/**
+ * Swaps a copy of a bulk chunk natively (a BulkData stream may hand out memory it keeps): a JS
+ * byte loop made Big Endian transcoding of a 2 GB value take many seconds.
+ */
+function swapCopy(b: Uint8Array, unit: number): Uint8Array {
+  const view = Buffer.from(b);
+  if (unit === 2) return view.swap16();
+  if (unit === 4) return view.swap32();
+  if (unit === 8) return view.swap64();
+  return swapBytes(b, unit);
 }
 
 /** Encodes a data set into one buffer. Bulk values are read synchronously: use for data sets that fit in memory. */

@@ -31,6 +31,7 @@ const isUpper = (c: number | undefined) => c !== undefined && c >= 0x41 && c <= 
  * whole meta group (the caller reads more and retries on ERR_DICOM_TRUNCATED if `complete` is false).
  */
 export function parseFileMeta(head: Uint8Array, complete: boolean): FileMetaParse {
+  if (head.length === 0 && complete) throw new DicomError('ERR_DICOM_NOT_DICOM', 'not a DICOM file: it is empty', { offset: 0 });
   let offset: number;
   let preamble: Uint8Array | null = null;
   if (isDicm(head, PREAMBLE_LENGTH)) {

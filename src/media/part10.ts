@@ -182,9 +182,22 @@ export async function parseStream(source: AsyncIterable<Uint8Array> | Readable, 
       const step = parser.run();
       if (step.kind === 'done') break;
       if (step.kind === 'need') {
-        const r = await it.next();
-        if (r.done) parser.end();
-        else parser.feed(r.value);
+        // Gather chunks until the wanted bytes are there, then feed them at once: feeding a large
+        // value chunk by chunk would copy the growing window each time.
+        const pending: Uint8Array[] = [];
+        let have = parser.feedOffset - parser.offset;
+        let ended = false;
+        do {
+          const r = await it.next();
+          if (r.done) {
+            ended = true;
+            break;
+          }
+          pending.push(r.value);
+          have += r.value.length;
+        } while (have < step.bytes);
+        if (pending.length) parser.feed(concat(pending));
+        if (ended) parser.end();
         continue;
       }
       throw new Error('unreachable: no bulk threshold in stream parsing');

@@ -49,7 +49,8 @@ const NOT_IDENTICAL: Record<string, string> = {
   'test_files/ExplVR_LitEndNoMeta.dcm': 'no preamble and no File Meta Information: we write both (the data set bytes are unchanged)',
   'test_files/rtstruct.dcm': 'a bare Implicit VR data set with no preamble and no meta: we write both (the data set bytes are unchanged)',
   'test_files/empty_charset_LEI.dcm': 'meta incomplete (no Media Storage SOP Class/Instance UID): we complete it from the data set',
-  'test_files/meta_missing_tsyntax.dcm': 'meta has no Transfer Syntax UID: we write the one found by looking at the data set',
+  'test_files/meta_missing_tsyntax.dcm': 'meta has no Transfer Syntax UID: we write the one found by looking at the data set; and (0001,0002) has odd length 9: written padded (PS3.5 §7.1.1)',
+  'test_files/nested_priv_SQ.dcm': '(0001,0002) UN in a private sequence has odd length 9: written padded to 10 (PS3.5 §7.1.1)',
   'test_files/no_meta_group_length.dcm': 'meta has no File Meta Information Group Length: we write it',
   'test_files/image_dfl.dcm': 'deflated: our zlib output differs from the writer\'s; the inflated data set bytes are identical',
   'test_files/dicomdirtests/DICOMDIR-nooffset': 'an item runs 24 bytes past the end of its sequence: we read up to the sequence end and write consistent lengths',
@@ -146,7 +147,7 @@ for (const name of ['test_files/empty_charset_LEI.dcm', 'test_files/meta_missing
     for (const t of [0x00020000, 0x00020001, 0x00020002, 0x00020003, 0x00020010, 0x00020012]) assert.ok(head.meta.has(t), `(0002,${(t & 0xffff).toString(16)}) written`);
     assert.equal(head.meta.number(0x00020000), head.dataSetOffset - 132 - 12, 'group length right');
     assert.equal(head.transferSyntaxGuessed, false);
-    same(dataSetBytes(out), dataSetBytes(input), 'the data set bytes');
+    assertSameButPadding(dataSetBytes(out), dataSetBytes(input), file.dataSet, 'the data set bytes');
     same(encodeFile(await readFile(P(name), { bulkDataThreshold: SMALL_THRESHOLD })), out, 'readFile gives the same output');
   });
 }
@@ -194,6 +195,37 @@ test(`test_files/SC_rgb_jpeg.dcm: ${NOT_IDENTICAL['test_files/SC_rgb_jpeg.dcm']}
 });
 const PIXEL = 0x7fe00010;
 
+/** Values of odd length (not conformant, PS3.5 §7.1.1), which the writer pads. */
+function oddValues(ds: DataSet): number {
+  let n = 0;
+  for (const e of ds) {
+    if (e.items) for (const i of e.items) n += oddValues(i);
+    else if (!e.encapsulated && e.valueLength & 1) n++;
+  }
+  return n;
+}
+
+/** The same bytes, but for one pad byte per odd-length value (and the lengths of the sequences and items around them). */
+function assertSameButPadding(actual: Uint8Array, expected: Uint8Array, read: DataSet, message: string): void {
+  const odd = oddValues(read);
+  if (odd === 0) return same(actual, expected, message);
+  assert.equal(actual.length, expected.length + odd, `${message}: ${odd} pad bytes`);
+}
+
+test(`test_files/nested_priv_SQ.dcm: ${NOT_IDENTICAL['test_files/nested_priv_SQ.dcm']}`, { skip: skipUnless('test_files/nested_priv_SQ.dcm') }, async () => {
+  const path = P('test_files/nested_priv_SQ.dcm');
+  const input = readFileSync(path);
+  const file = parseBuffer(input);
+  assert.deepEqual(file.warnings, []);
+  const odd = file.dataSet.items(0x00010001)[0]!;
+  assert.equal(odd.get(0x00010002)!.valueLength, 9, 'read as it is');
+  const out = assertIdempotent(file, 'nested_priv_SQ');
+  assert.equal(out.length, input.length + 1);
+  const again = parseBuffer(out).dataSet.items(0x00010001)[0]!;
+  assert.deepEqual([...again.bytes(0x00010002)!], [...odd.bytes(0x00010002)!, 0], 'padded with NUL (UN)');
+  same(encodeFile(await readFile(path, { bulkDataThreshold: SMALL_THRESHOLD })), out, 'readFile gives the same output');
+});
+
 function containsTag(ds: DataSet, t: number): boolean {
   for (const e of ds) if (e.tag === t || (e.items ?? []).some((i) => containsTag(i, t))) return true;
   return false;
@@ -214,8 +246,8 @@ for (const [name, offset, tagNumber, topLevel] of [['test_files/MR_truncated.dcm
     assert.ok(containsTag(kept.dataSet, tagNumber), 'the partial value is kept');
     const out = assertIdempotent(kept, name);
     if (topLevel) same(out.subarray(0, offset), input.subarray(0, offset), 'everything before the cut value is as it was');
-    // inside a sequence the enclosing defined lengths are corrected to what is there
-    else assert.ok(out.length <= input.length);
+    // inside a sequence the enclosing defined lengths are corrected to what is there (and the cut value padded to even length)
+    else assert.ok(out.length <= input.length + oddValues(kept.dataSet), `${out.length} > ${input.length}`);
     const fromFile = await readFile(path, { bulkDataThreshold: SMALL_THRESHOLD, truncated: 'keep' });
     assert.equal(fromFile.warnings.length, 1);
     same(encodeFile(fromFile), out, 'readFile with truncated: keep gives the same output');

@@ -272,17 +272,34 @@ test('a defined-length sequence holding an undefined-length item is written with
   roundTrip(ds, EXPLICIT_LE);
 });
 
-test('empty values and odd lengths are kept as they are', () => {
+test('empty values read and write as they are; odd lengths are read as they are and written padded (PS3.5 §7.1.1)', () => {
   for (const [name, enc] of ENCODINGS) {
     const { parsed } = roundTrip(emptyAndOdd(), enc);
     assert.equal(parsed.get(0x00080020)!.valueLength, 0, name);
     assert.equal(parsed.string(0x00080020), undefined, name);
     assert.deepEqual(parsed.numbers(0x00280010), [], name);
-    assert.equal(parsed.get(0x00081030)!.valueLength, 3, name);
+    assert.equal(parsed.get(0x00081030)!.valueLength, 4, `${name}: padded`);
     assert.equal(parsed.string(0x00081030), 'odd', name);
-    assert.equal(parsed.get(0x00100020)!.valueLength, 5, name);
-    assert.deepEqual([...parsed.bytes(0x00660023)!], [1, 2, 3], name);
+    assert.equal(parsed.get(0x00100020)!.valueLength, 6, name);
+    assert.deepEqual([...parsed.bytes(0x00660023)!], [1, 2, 3, 0], `${name}: OB padded with NUL`);
   }
+  // what a faulty writer sends: odd lengths on the wire
+  const raw = Buffer.concat([
+    Buffer.from([0x08, 0x00, 0x30, 0x10, 0x4c, 0x4f, 3, 0]), Buffer.from('odd', 'latin1'),
+    Buffer.from([0x08, 0x00, 0x16, 0x00, 0x55, 0x49, 5, 0]), Buffer.from('1.2.3', 'latin1'),
+    Buffer.from([0x66, 0x00, 0x23, 0x00, 0x4f, 0x42, 0, 0, 3, 0, 0, 0, 1, 2, 3]),
+  ]);
+  const ds = parseDataSet(raw, EXPLICIT_LE);
+  assert.deepEqual([0x00081030, 0x00080016, 0x00660023].map((t) => ds.get(t)!.valueLength), [3, 5, 3], 'read as they are');
+  assert.equal(ds.string(0x00081030), 'odd');
+  assert.equal(ds.string(0x00080016), '1.2.3');
+  const written = encodeDataSet(ds, EXPLICIT_LE);
+  assert.equal(written.length, raw.length + 3);
+  const again = parseDataSet(written, EXPLICIT_LE);
+  assert.deepEqual([...again.bytes(0x00081030)!], [...ascii('odd ')], 'LO padded with a space');
+  assert.deepEqual([...again.bytes(0x00080016)!], [...ascii('1.2.3\0')], 'UI padded with NUL');
+  assert.deepEqual([...again.bytes(0x00660023)!], [1, 2, 3, 0], 'OB padded with NUL');
+  for (let i = 0; i <= raw.length; i++) assertSameBytes(encodeDataSet(parseChunks(splitAt(raw, i), EXPLICIT_LE), EXPLICIT_LE), written, `split at ${i}`);
 });
 
 test('group lengths are kept as read, and recomputed when asked', () => {
