@@ -38,7 +38,15 @@ export type DicomErrorCode =
   | 'ERR_DICOM_ASSOCIATION_CONNECTION_LOST'
   | 'ERR_DICOM_ASSOCIATION_TIMEOUT'
   | 'ERR_DICOM_ASSOCIATION_STATE'
-  | 'ERR_DICOM_TRANSPORT';
+  | 'ERR_DICOM_TRANSPORT'
+  // Query (PS3.4 C.2.2, C.4.1; PS3.18 §8.3.4): see docs/errors.md, "Query"
+  | 'ERR_DICOM_QUERY_LEVEL'
+  | 'ERR_DICOM_QUERY_KEY_LEVEL'
+  | 'ERR_DICOM_QUERY_UNIQUE_KEY'
+  | 'ERR_DICOM_QUERY_BAD_VALUE'
+  | 'ERR_DICOM_QUERY_NOT_NEGOTIATED'
+  | 'ERR_DICOM_QUERY_PARAMETER'
+  | 'ERR_DICOM_QUERY_UNABLE_TO_PROCESS';
 
 export interface DicomErrorDetails {
   /** Byte offset in the input where the problem was found. */

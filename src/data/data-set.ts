@@ -10,9 +10,9 @@ import { DataElement } from './element.js';
 import { PersonName } from './person-name.js';
 import { privateCreatorTagOf, SPECIFIC_CHARACTER_SET, type Tag } from './tag.js';
 import {
-  decodeBigInts, decodeNumbers, decodeStrings, decodeTags, encodeNumbers, encodeStrings, encodeTags, padEven,
+  decodeBigInts, decodeNumbers, decodeStrings, decodeStringsAt, decodeTags, encodeNumbers, encodeStrings, encodeTags, padEven,
 } from './values.js';
-import { isStringVR, isVR, type VR } from './vr.js';
+import { isStringVR, isVR, usesSpecificCharacterSet, type VR } from './vr.js';
 
 export type TagOrKeyword = Tag | string;
 
@@ -27,9 +27,10 @@ export type ElementValue =
   | null;
 
 export class DataSet {
-  private readonly map = new Map<Tag, DataElement>();
-  private lastTag = -1;
-  private sorted = true;
+  // Elements kept sorted by tag in two parallel arrays: the parser appends in ascending order
+  // (cheaper than a Map insert per element), lookups are a binary search.
+  private readonly tagList: Tag[] = [];
+  private readonly elementList: DataElement[] = [];
   private charsetCache: SpecificCharacterSet | undefined;
   /** Byte order of the raw values held by this data set's elements. */
   littleEndian: boolean;
@@ -44,42 +45,62 @@ export class DataSet {
   }
 
   get size(): number {
-    return this.map.size;
+    return this.tagList.length;
+  }
+
+  /** Index of `t`, or -(insertion point) - 1 when absent. */
+  private indexOf(t: Tag): number {
+    const tags = this.tagList;
+    let lo = 0;
+    let hi = tags.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = tags[mid]!;
+      if (v < t) lo = mid + 1;
+      else if (v > t) hi = mid - 1;
+      else return mid;
+    }
+    return -lo - 1;
   }
 
   /** Adds or replaces an element. */
   add(element: DataElement): void {
     const t = element.tag;
-    if (t <= this.lastTag) {
-      if (t !== this.lastTag || !this.map.has(t)) this.sorted = false;
-    } else this.lastTag = t;
-    this.map.set(t, element);
+    const n = this.tagList.length;
+    if (n === 0 || t > this.tagList[n - 1]!) {
+      this.tagList.push(t);
+      this.elementList.push(element);
+    } else {
+      const i = this.indexOf(t);
+      if (i >= 0) this.elementList[i] = element;
+      else {
+        this.tagList.splice(-i - 1, 0, t);
+        this.elementList.splice(-i - 1, 0, element);
+      }
+    }
     if (t === SPECIFIC_CHARACTER_SET) this.charsetCache = undefined;
   }
 
   get(t: TagOrKeyword): DataElement | undefined {
-    return this.map.get(typeof t === 'number' ? t : resolveKeyword(t));
+    const i = this.indexOf(typeof t === 'number' ? t : resolveKeyword(t));
+    return i >= 0 ? this.elementList[i] : undefined;
   }
   has(t: TagOrKeyword): boolean {
-    return this.map.has(typeof t === 'number' ? t : resolveKeyword(t));
+    return this.indexOf(typeof t === 'number' ? t : resolveKeyword(t)) >= 0;
   }
   delete(t: TagOrKeyword): boolean {
     const tagNumber = typeof t === 'number' ? t : resolveKeyword(t);
+    const i = this.indexOf(tagNumber);
+    if (i < 0) return false;
+    this.tagList.splice(i, 1);
+    this.elementList.splice(i, 1);
     if (tagNumber === SPECIFIC_CHARACTER_SET) this.charsetCache = undefined;
-    return this.map.delete(tagNumber);
+    return true;
   }
 
-  /** Elements in ascending tag order. */
+  /** Elements in ascending tag order (a copy: the data set may be changed while iterating it). */
   elements(): DataElement[] {
-    const list = [...this.map.values()];
-    if (!this.sorted) {
-      list.sort((a, b) => a.tag - b.tag);
-      this.map.clear();
-      for (const e of list) this.map.set(e.tag, e);
-      this.sorted = true;
-      this.lastTag = list.length ? list[list.length - 1]!.tag : -1;
-    }
-    return list;
+    return this.elementList.slice();
   }
   [Symbol.iterator](): Iterator<DataElement> {
     return this.elements()[Symbol.iterator]();
@@ -88,7 +109,7 @@ export class DataSet {
   /** The Specific Character Set in force: this data set's own, else the parent's (PS3.5 §7.5.3). */
   get characterSet(): SpecificCharacterSet {
     if (this.charsetCache) return this.charsetCache;
-    const own = this.map.get(SPECIFIC_CHARACTER_SET);
+    const own = this.get(SPECIFIC_CHARACTER_SET);
     let cs: SpecificCharacterSet;
     if (own && !own.items) {
       cs = SpecificCharacterSet.from(decodeStrings(own.bytes, 'CS', SpecificCharacterSet.DEFAULT));
@@ -106,7 +127,7 @@ export class DataSet {
       if (e.vr === 'AT') return decodeTags(e.bytes, this.littleEndian).map((x) => x.toString(16).toUpperCase().padStart(8, '0'));
       return this.numbers(t).map(String);
     }
-    return decodeStrings(e.bytes, e.vr, this.characterSet);
+    return decodeStringsAt(e.buffer, e.offset, e.valueLength, e.vr, usesSpecificCharacterSet(e.vr) ? this.characterSet : undefined);
   }
   string(t: TagOrKeyword): string | undefined {
     return this.strings(t)[0];

@@ -6,12 +6,24 @@ import { DicomError } from '../core/dicom-error.js';
 import type { SpecificCharacterSet } from './charset/index.js';
 import { binaryValueSize, isMultiValuedString, keepsLeadingSpaces, paddingByte, usesSpecificCharacterSet, type VR } from './vr.js';
 
-const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+interface Latin1Slicer {
+  latin1Slice(start: number, end: number): string;
+}
+
+/** Latin-1 text of bytes [start, end) of `buf`, without allocating when `buf` is a Node Buffer (the reader's windows are). */
+export function latin1Text(buf: Uint8Array, start: number, end: number): string {
+  if (buf instanceof Buffer) return (buf as unknown as Latin1Slicer).latin1Slice(start, end);
+  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
+}
 
 /** Text of a string VR, decoded with the character set where the VR uses it, padding not yet removed. */
 export function decodeText(bytes: Uint8Array, vr: VR, charset: SpecificCharacterSet): string {
-  if (usesSpecificCharacterSet(vr) && !charset.isDefault) return charset.decode(bytes, vr);
-  return latin1(bytes);
+  return decodeTextAt(bytes, 0, bytes.length, vr, charset);
+}
+
+function decodeTextAt(buf: Uint8Array, offset: number, length: number, vr: VR, charset: SpecificCharacterSet | undefined): string {
+  if (charset !== undefined && !charset.isDefault && usesSpecificCharacterSet(vr)) return charset.decode(buf.subarray(offset, offset + length), vr);
+  return latin1Text(buf, offset, offset + length);
 }
 
 /**
@@ -19,21 +31,31 @@ export function decodeText(bytes: Uint8Array, vr: VR, charset: SpecificCharacter
  * (spaces, and NUL which UI and some writers use), leading spaces removed where they are not
  * significant (PS3.5 Table 6.2-1).
  */
-export function decodeStrings(bytes: Uint8Array, vr: VR, charset: SpecificCharacterSet): string[] {
-  if (bytes.length === 0) return [];
-  const text = decodeText(bytes, vr, charset);
-  const parts = isMultiValuedString(vr) ? text.split('\\') : [text];
+export function decodeStrings(bytes: Uint8Array, vr: VR, charset: SpecificCharacterSet | undefined): string[] {
+  return decodeStringsAt(bytes, 0, bytes.length, vr, charset);
+}
+
+/** decodeStrings on bytes [offset, offset + length) of `buf`, without making a view. */
+export function decodeStringsAt(buf: Uint8Array, offset: number, length: number, vr: VR, charset: SpecificCharacterSet | undefined): string[] {
+  if (length === 0) return [];
+  const text = decodeTextAt(buf, offset, length, vr, charset);
   const keepLeading = keepsLeadingSpaces(vr) || vr === 'PN' || vr === 'UC' || vr === 'UR';
-  for (let i = 0; i < parts.length; i++) {
-    let s = parts[i]!;
-    let end = s.length;
-    while (end > 0 && (s.charCodeAt(end - 1) === 0x20 || s.charCodeAt(end - 1) === 0)) end--;
-    let start = 0;
-    if (!keepLeading) while (start < end && s.charCodeAt(start) === 0x20) start++;
-    if (start !== 0 || end !== s.length) s = s.slice(start, end);
-    parts[i] = s;
-  }
+  if (!isMultiValuedString(vr) || text.indexOf('\\') < 0) return [trimValue(text, keepLeading)];
+  const parts = text.split('\\');
+  for (let i = 0; i < parts.length; i++) parts[i] = trimValue(parts[i]!, keepLeading);
   return parts;
+}
+
+function trimValue(s: string, keepLeading: boolean): string {
+  let end = s.length;
+  while (end > 0) {
+    const c = s.charCodeAt(end - 1);
+    if (c !== 0x20 && c !== 0) break;
+    end--;
+  }
+  let start = 0;
+  if (!keepLeading) while (start < end && s.charCodeAt(start) === 0x20) start++;
+  return start !== 0 || end !== s.length ? s.slice(start, end) : s;
 }
 
 function view(bytes: Uint8Array): DataView {
@@ -44,9 +66,13 @@ function view(bytes: Uint8Array): DataView {
 export function decodeNumbers(bytes: Uint8Array, vr: VR, littleEndian: boolean): number[] {
   switch (vr) {
     case 'DS': case 'IS': {
-      return decodeStrings(bytes, vr, undefined as unknown as SpecificCharacterSet).filter((s) => s !== '').map(Number);
+      const out: number[] = [];
+      for (const text of decodeStrings(bytes, vr, undefined)) if (text !== '') out.push(Number(text));
+      return out;
     }
-    case 'US': case 'OW': return readArray(bytes, 2, (v, o) => v.getUint16(o, littleEndian));
+    case 'US': case 'OW':
+      if (bytes.length === 2) return [littleEndian ? bytes[0]! | (bytes[1]! << 8) : (bytes[0]! << 8) | bytes[1]!];
+      return readArray(bytes, 2, (v, o) => v.getUint16(o, littleEndian));
     case 'SS': return readArray(bytes, 2, (v, o) => v.getInt16(o, littleEndian));
     case 'UL': case 'OL': return readArray(bytes, 4, (v, o) => v.getUint32(o, littleEndian));
     case 'SL': return readArray(bytes, 4, (v, o) => v.getInt32(o, littleEndian));
@@ -80,10 +106,10 @@ function readArray<T>(bytes: Uint8Array, size: number, read: (v: DataView, offse
 // ---- encoding ----
 
 /** Encodes string values joined with backslash and padded to even length. */
-export function encodeStrings(values: readonly string[], vr: VR, charset: SpecificCharacterSet): Uint8Array {
+export function encodeStrings(values: readonly string[], vr: VR, charset: SpecificCharacterSet | undefined): Uint8Array {
   const text = isMultiValuedString(vr) ? values.join('\\') : values.join('');
   // Text VRs go through the character set (strict: a character it cannot hold is an error, not mangled).
-  const raw = usesSpecificCharacterSet(vr) ? charset.encode(text, vr) : Buffer.from(text, 'latin1');
+  const raw = usesSpecificCharacterSet(vr) && charset !== undefined ? charset.encode(text, vr) : Buffer.from(text, 'latin1');
   return padEven(raw, paddingByte(vr));
 }
 
@@ -98,7 +124,7 @@ export function padEven(bytes: Uint8Array, pad: number): Uint8Array {
 /** Encodes numbers for a binary VR, or as text for DS and IS. */
 export function encodeNumbers(values: readonly (number | bigint)[], vr: VR, littleEndian: boolean): Uint8Array {
   if (vr === 'DS' || vr === 'IS') {
-    return encodeStrings(values.map((n) => formatNumberString(Number(n), vr)), vr, undefined as unknown as SpecificCharacterSet);
+    return encodeStrings(values.map((n) => formatNumberString(Number(n), vr)), vr, undefined);
   }
   const size = binaryValueSize(vr);
   if (size === 0 || vr === 'AT') throw new DicomError('ERR_DICOM_BAD_VALUE', `VR ${vr} does not hold numbers`);

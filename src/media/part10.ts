@@ -26,6 +26,8 @@ export interface DicomFile {
   transferSyntaxUid: string;
   /** Problems tolerated while reading (lenient reads); empty for a well-formed file. */
   warnings: string[];
+  /** Offset of the data set in the file read (after the File Meta Information). */
+  dataSetOffset?: number;
 }
 
 export interface ReadOptions {
@@ -77,7 +79,7 @@ export function parseBuffer(bytes: Uint8Array, options: Omit<ReadOptions, 'bulkD
   }
   const enc = actualEncoding(ts, body, 0, warnings);
   const dataSet = parseDataSet(body, { ...enc, startOffset, untilTag: options.untilTag, truncated: options.truncated }, warnings);
-  return { preamble: head.preamble, meta: head.meta, dataSet, transferSyntaxUid: head.transferSyntaxUid, warnings };
+  return { preamble: head.preamble, meta: head.meta, dataSet, transferSyntaxUid: head.transferSyntaxUid, warnings, dataSetOffset: head.dataSetOffset };
 }
 
 /** Reads a Part 10 file, leaving values above the threshold in the file (BulkData). */
@@ -126,7 +128,7 @@ export async function readFile(path: string, options: ReadOptions = {}): Promise
       } finally {
         file.destroy();
       }
-      return { preamble: head.preamble, meta: head.meta, dataSet, transferSyntaxUid: head.transferSyntaxUid, warnings: [] };
+      return { preamble: head.preamble, meta: head.meta, dataSet, transferSyntaxUid: head.transferSyntaxUid, warnings: [], dataSetOffset: head.dataSetOffset };
     }
     const warnings: string[] = [];
     const enc = actualEncoding(ts, headBytes, head.dataSetOffset, warnings);
@@ -138,8 +140,12 @@ export async function readFile(path: string, options: ReadOptions = {}): Promise
       if (step.kind === 'done') break;
       if (step.kind === 'need') {
         const at = parser.feedOffset;
-        const want = Math.min(size - at, Math.max(CHUNK, step.bytes));
-        if (want > 0) parser.feed(await readAt(fh, at, want));
+        const leftover = parser.takeUnconsumed();
+        const want = Math.min(size - at, Math.max(CHUNK, step.bytes - leftover.length));
+        const chunk = Buffer.allocUnsafe(leftover.length + want);
+        chunk.set(leftover);
+        const got = want > 0 ? await readInto(fh, chunk, leftover.length, at, want) : 0;
+        parser.feed(chunk.subarray(0, leftover.length + got));
         if (parser.feedOffset >= size) parser.end();
         continue;
       }
@@ -156,10 +162,20 @@ export async function readFile(path: string, options: ReadOptions = {}): Promise
       if (parser.feedOffset >= size) parser.end();
     }
     warnings.push(...parser.warnings);
-    return { preamble: head.preamble, meta: head.meta, dataSet: parser.root, transferSyntaxUid: head.transferSyntaxUid, warnings };
+    return { preamble: head.preamble, meta: head.meta, dataSet: parser.root, transferSyntaxUid: head.transferSyntaxUid, warnings, dataSetOffset: head.dataSetOffset };
   } finally {
     await fh?.close();
   }
+}
+
+async function readInto(fh: import('node:fs/promises').FileHandle, out: Buffer, offset: number, position: number, length: number): Promise<number> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(out, offset + done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
 }
 
 async function readAt(fh: import('node:fs/promises').FileHandle, position: number, length: number): Promise<Uint8Array> {

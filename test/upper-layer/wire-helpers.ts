@@ -46,7 +46,7 @@ export class RawPeer {
   readonly socket: net.Socket;
   private buffer = Buffer.alloc(0);
   private readonly queue: RawPdu[] = [];
-  private readonly waiters: Array<(p: RawPdu) => void> = [];
+  private waiters: Array<{ resolve: (p: RawPdu) => void; reject: (e: Error) => void }> = [];
   readonly closed: Promise<void>;
   private isClosed = false;
 
@@ -62,12 +62,15 @@ export class RawPeer {
         const pdu = { type: this.buffer[0]!, body: this.buffer.subarray(6, 6 + length) };
         this.buffer = this.buffer.subarray(6 + length);
         const w = this.waiters.shift();
-        if (w) w(pdu);
+        if (w) w.resolve(pdu);
         else this.queue.push(pdu);
       }
     });
     this.closed = new Promise((resolve) => socket.once('close', () => {
       this.isClosed = true;
+      // No PDU can come any more: fail the readers now rather than at their timeout.
+      for (const w of this.waiters) w.reject(new Error('the connection closed before a PDU came'));
+      this.waiters = [];
       resolve();
     }));
   }
@@ -90,7 +93,8 @@ export class RawPeer {
   nextPdu(ms = WAIT_MS): Promise<RawPdu> {
     const q = this.queue.shift();
     if (q) return Promise.resolve(q);
-    return withTimeout(new Promise<RawPdu>((resolve) => this.waiters.push(resolve)), ms, 'a PDU from the peer under test');
+    if (this.isClosed) return Promise.reject(new Error('the connection is closed'));
+    return withTimeout(new Promise<RawPdu>((resolve, reject) => this.waiters.push({ resolve, reject })), ms, 'a PDU from the peer under test');
   }
 
   /** PDUs received and not read yet. */

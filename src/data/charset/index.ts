@@ -19,6 +19,8 @@ import { decodeStandalone, encodeStandalone } from './standalone-codecs.js';
 export { DEFINED_TERMS, lookupTerm, type DefinedTerm, type StandaloneEncoding } from './defined-terms.js';
 export { CODE_ELEMENTS, type CodeElement, type CodeElementId } from './code-elements.js';
 
+const INSTANCES = new Map<string, SpecificCharacterSet>();
+
 export class SpecificCharacterSet {
   static readonly DEFAULT = new SpecificCharacterSet([]);
 
@@ -34,8 +36,16 @@ export class SpecificCharacterSet {
     this.warnings = Object.freeze([...this.resolved.warnings]);
   }
 
+  /** Instances are immutable, so one per distinct value of (0008,0005) is shared (files repeat the same few). */
   static from(terms: readonly string[]): SpecificCharacterSet {
-    return terms.length === 0 ? SpecificCharacterSet.DEFAULT : new SpecificCharacterSet(terms);
+    if (terms.length === 0) return SpecificCharacterSet.DEFAULT;
+    const key = terms.join('\\');
+    let cs = INSTANCES.get(key);
+    if (!cs) {
+      cs = new SpecificCharacterSet(terms);
+      if (INSTANCES.size < 256) INSTANCES.set(key, cs);
+    }
+    return cs;
   }
 
   /**

@@ -108,12 +108,25 @@ export class DataSetParser {
       this.window = chunk;
     } else {
       const rest = this.window.subarray(keep);
-      const merged = new Uint8Array(rest.length + chunk.length);
+      // A Buffer, so that text values decode from it without a copy (values.ts latin1Text).
+      const merged = Buffer.allocUnsafe(rest.length + chunk.length);
       merged.set(rest);
       merged.set(chunk, rest.length);
       this.window = merged;
       this.windowStart = this.pos;
     }
+  }
+
+  /**
+   * Hands back the bytes fed but not yet parsed and forgets them; the caller feeds them again at
+   * the front of its next chunk. Lets a file reader read straight into one buffer instead of
+   * having feed() copy the leftover and the new chunk together.
+   */
+  takeUnconsumed(): Uint8Array {
+    const rest = this.window.subarray(this.pos - this.windowStart);
+    this.window = EMPTY;
+    this.windowStart = this.pos;
+    return rest;
   }
 
   /** No more input will come. */

@@ -1,0 +1,128 @@
+/**
+ * What a query is matched against: a DataSet (values decoded with its Specific Character Set), or
+ * an attribute record as an index holds it (decoded text, keyed by keyword), or an EntityRecord
+ * that adds the attributes an index derives (PS3.4 C.3.4 Table C.3-1) and retrieval facts.
+ *
+ * For a query at some level, the candidate carries the attributes of the entity and of its
+ * ancestors (a SERIES candidate has the patient's and the study's attributes too), so keys of any
+ * level can be matched against it.
+ */
+import { DataSet } from '../data/data-set.js';
+import { PersonName } from '../data/person-name.js';
+import { tagHex, type Tag } from '../data/tag.js';
+import { isMultiValuedString, isStringVR, type VR } from '../data/vr.js';
+import { lookupTag } from '../dictionary/index.js';
+import type { QueryLevel } from './query.js';
+
+/** One attribute of a record: text, numbers, several values, or the items of a sequence. */
+export type AttributeValue =
+  | string | number | bigint | PersonName
+  | readonly (string | number | bigint | PersonName)[]
+  | readonly AttributeRecord[]
+  | null | undefined;
+
+/**
+ * Attributes by PS3.6 keyword (or by 8 hex digits of the tag, "00100010", for attributes without
+ * a keyword). Text is decoded Unicode; a PN is its DICOM form "Alphabetic=Ideographic=Phonetic";
+ * DA/TM/DT are their DICOM text; several values are an array (a string with backslashes is split
+ * for the VRs that have backslash as delimiter); a sequence is an array of records.
+ */
+export interface AttributeRecord {
+  readonly [keywordOrTag: string]: AttributeValue;
+}
+
+/** PS3.4 C.3.4, Table C.3-1: attributes an index computes rather than stores from instances. */
+export interface DerivedAttributes {
+  readonly NumberOfPatientRelatedStudies?: number;
+  readonly NumberOfPatientRelatedSeries?: number;
+  readonly NumberOfPatientRelatedInstances?: number;
+  readonly NumberOfStudyRelatedSeries?: number;
+  readonly NumberOfStudyRelatedInstances?: number;
+  readonly NumberOfSeriesRelatedInstances?: number;
+  readonly ModalitiesInStudy?: readonly string[];
+  readonly SOPClassesInStudy?: readonly string[];
+}
+
+/** Instance Availability (0008,0056) values, PS3.4 C.4.1.1.3.2. */
+export type InstanceAvailability = 'ONLINE' | 'NEARLINE' | 'OFFLINE' | 'UNAVAILABLE';
+
+/** One entity found by the index: what matching and response building read. */
+export interface EntityRecord {
+  readonly level?: QueryLevel;
+  /** The entity's attributes merged with its ancestors'. */
+  readonly attributes: DataSet | AttributeRecord;
+  /** Computed by the index; they take precedence over attributes of the same name. */
+  readonly derived?: DerivedAttributes;
+  /** Retrieve AE Title (0008,0054) for this entity. */
+  readonly retrieveAETitles?: readonly string[];
+  readonly instanceAvailability?: InstanceAvailability;
+  /** Retrieve URL (0008,1190) for QIDO-RS results. */
+  readonly retrieveURL?: string;
+}
+
+export type Candidate = DataSet | AttributeRecord | EntityRecord;
+
+/** What an attribute holds in a candidate, in the one shape matching reads. */
+export type Found =
+  | { readonly kind: 'absent' }
+  /** Values in order, empty strings kept (a zero-length value is no value). */
+  | { readonly kind: 'values'; readonly values: readonly string[] }
+  | { readonly kind: 'items'; readonly items: readonly Candidate[] };
+
+const ABSENT: Found = Object.freeze({ kind: 'absent' });
+
+export function isEntityRecord(c: Candidate): c is EntityRecord {
+  return !(c instanceof DataSet) && typeof (c as EntityRecord).attributes === 'object' && (c as EntityRecord).attributes !== null
+    && !Array.isArray((c as EntityRecord).attributes);
+}
+
+/** The value of `tag` in a candidate; `keyword` and `vr` as the dictionary gives them. */
+export function findAttribute(candidate: Candidate, tag: Tag, keyword: string, vr: VR): Found {
+  if (candidate instanceof DataSet) return fromDataSet(candidate, tag, vr);
+  if (isEntityRecord(candidate)) {
+    const derived = keyword ? (candidate.derived as Record<string, AttributeValue> | undefined)?.[keyword] : undefined;
+    if (derived !== undefined) return fromRecordValue(derived, vr);
+    return findAttribute(candidate.attributes, tag, keyword, vr);
+  }
+  const value = (keyword ? candidate[keyword] : undefined) ?? candidate[tagHex(tag)];
+  return fromRecordValue(value, vr);
+}
+
+function fromDataSet(ds: DataSet, tag: Tag, vr: VR): Found {
+  const e = ds.get(tag);
+  if (!e) return ABSENT;
+  if (e.items) return { kind: 'items', items: e.items };
+  if (e.bulk || e.encapsulated) return ABSENT;
+  // The element's own VR decides decoding (UN from implicit data sets is read as the dictionary's).
+  const strings = e.vr === 'UN' && isStringVR(vr)
+    ? new TextDecoder('latin1').decode(e.bytes).split('\\').map((s) => s.replace(/[ \0]+$/, ''))
+    : ds.strings(tag);
+  return { kind: 'values', values: strings };
+}
+
+function fromRecordValue(value: AttributeValue, vr: VR): Found {
+  if (value === null || value === undefined) return ABSENT;
+  if (Array.isArray(value)) {
+    if (value.length > 0 && typeof value[0] === 'object' && !(value[0] instanceof PersonName)) {
+      return { kind: 'items', items: value as AttributeRecord[] };
+    }
+    if (vr === 'SQ') return { kind: 'items', items: [] };
+    return { kind: 'values', values: (value as (string | number | bigint | PersonName)[]).map(String) };
+  }
+  if (typeof value === 'string') {
+    if (value === '') return { kind: 'values', values: [] };
+    return { kind: 'values', values: isMultiValuedString(vr) ? value.split('\\') : [value] };
+  }
+  return { kind: 'values', values: [String(value)] };
+}
+
+/** The non-empty values of a Found (PS3.4 C.2.2.3: any one of them may match). */
+export function valuesOf(found: Found): readonly string[] {
+  return found.kind === 'values' ? found.values.filter((v) => v !== '') : [];
+}
+
+/** Keyword and VR of a tag from the dictionary ('' and UN for tags it does not know). */
+export function describeTag(tag: Tag): { keyword: string; vr: VR; vm: string } {
+  const entry = lookupTag(tag);
+  return { keyword: entry?.keyword ?? '', vr: entry?.vrs[0] ?? 'UN', vm: entry?.vm ?? '1-n' };
+}

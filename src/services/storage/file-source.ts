@@ -1,0 +1,56 @@
+/**
+ * Storage SCU side: what a file offers for sending, read from its header only, and its data set
+ * bytes as a stream: straight from the file when the peer accepted the file's own transfer syntax,
+ * or re-encoded among the uncompressed ones otherwise (the data set is then parsed with bulk
+ * values left in the file, so memory stays bounded).
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { DicomError } from '../../core/dicom-error.js';
+import { transferSyntax } from '../../data/transfer-syntax.js';
+import { encodeDataSetStream } from '../../data/writer.js';
+import { readFile } from '../../media/part10.js';
+
+export interface SendableFile {
+  path: string;
+  sopClassUid: string;
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+  /** Offset of the data set in the file. */
+  dataSetOffset: number;
+  size: number;
+}
+
+/** Reads the header of a Part 10 file (stops before the data set's large values). */
+export async function describeFile(path: string): Promise<SendableFile> {
+  const file = await readFile(path, { untilTag: 0x00080019, bulkDataThreshold: 4096 });
+  const sopClassUid = file.meta.string(0x00020002) || file.dataSet.string(0x00080016);
+  const sopInstanceUid = file.meta.string(0x00020003) || file.dataSet.string(0x00080018);
+  if (!sopClassUid || !sopInstanceUid) {
+    throw new DicomError('ERR_DICOM_BAD_FILE_META', `${path} has no SOP Class UID or SOP Instance UID`);
+  }
+  const size = (await stat(path)).size;
+  const dataSetOffset = file.dataSetOffset;
+  if (dataSetOffset === undefined) {
+    throw new DicomError('ERR_DICOM_BAD_FILE_META', `cannot locate the data set in ${path}`);
+  }
+  return { path, sopClassUid, sopInstanceUid, transferSyntaxUid: file.transferSyntaxUid, dataSetOffset, size };
+}
+
+/**
+ * The data set bytes to send in `transferSyntaxUid`. Same syntax: the file's bytes as they are.
+ * Otherwise the data set is re-encoded (uncompressed syntaxes only).
+ */
+export async function* dataSetBytes(file: SendableFile, transferSyntaxUid: string): AsyncGenerator<Uint8Array> {
+  if (transferSyntaxUid === file.transferSyntaxUid) {
+    yield* createReadStream(file.path, { start: file.dataSetOffset, highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>;
+    return;
+  }
+  const source = transferSyntax(file.transferSyntaxUid);
+  const target = transferSyntax(transferSyntaxUid);
+  if (source.encapsulated || target.encapsulated || target.deflated) {
+    throw new DicomError('ERR_DICOM_UNSUPPORTED_TRANSFER_SYNTAX', `cannot send ${file.path} (${file.transferSyntaxUid}) as ${transferSyntaxUid}`);
+  }
+  const full = await readFile(file.path, { bulkDataThreshold: 64 * 1024 });
+  yield* encodeDataSetStream(full.dataSet, { explicitVR: target.explicitVR, littleEndian: target.littleEndian }, { recalculateGroupLengths: source.explicitVR !== target.explicitVR });
+}
