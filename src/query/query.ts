@@ -157,7 +157,10 @@ export interface QidoParameters {
   readonly offset: number;
   /** fuzzymatching=true was asked (whether it is performed is options.fuzzySemanticMatching). */
   readonly fuzzyMatchingRequested: boolean;
-  /** emptyvaluematching / multiplevaluematching were asked but are not enabled by the origin server. */
+  /** The Study / Series Instance UIDs of the resource path that scopes the search, if any. */
+  readonly studyInstanceUID: string | undefined;
+  readonly seriesInstanceUID: string | undefined;
+  /** fuzzymatching / emptyvaluematching / multiplevaluematching asked but not performed (Warning 299). */
   readonly unsupportedParameters: readonly string[];
 }
 

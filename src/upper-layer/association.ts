@@ -221,8 +221,8 @@ export class Association extends EventEmitter<AssociationEvents> {
     this.abortWith(new AssociationAbortedError(AbortSource.ServiceUser, AbortReason.ReasonNotSpecified, 'sent'));
   }
 
-  private abortWith(error: DicomError, source?: number, reason?: number): void {
-    if (this.dul.abortRequest(source, reason)) {
+  private abortWith(error: DicomError): void {
+    if (this.dul.abortRequest()) {
       this.endError ??= error;
       this.emit('aborted', error);
       this.trace('aborted', { code: error.code });
@@ -316,6 +316,7 @@ export class Association extends EventEmitter<AssociationEvents> {
   private settleRelease(error: Error | undefined): void {
     const w = this.releaseWaiter;
     if (w === undefined) return;
+    this.releaseWaiter = undefined;
     if (this.releaseTimer !== undefined) clearTimeout(this.releaseTimer);
     this.releaseTimer = undefined;
     if (error === undefined) w.resolve();

@@ -27,7 +27,7 @@ import { PduType, pduTypeName } from './pdu/pdu-type.js';
 import { decodePdu, encodePdu } from './pdu/pdu.js';
 import type { Pdu } from './pdu/pdu.js';
 import { PduFramer } from './pdu-framer.js';
-import { STATE_DEFINITIONS, StateMachine, EVENT_DEFINITIONS } from './state-machine.js';
+import { STATE_DEFINITIONS, StateMachine, EVENT_DEFINITIONS, cellOf } from './state-machine.js';
 import type { ActionContext, EventInput, Indication, State, Transition } from './state-machine.js';
 import { pduChannel, stateChannel } from './tracing.js';
 import type { PduTrace, StateTrace } from './tracing.js';
@@ -52,7 +52,7 @@ export interface DulUser {
   onIndication(indication: Indication): void;
   /** The transport connection is closed and the machine is back in Sta1; nothing more will happen. */
   onClosed(): void;
-  /** A received PDU was unrecognized or invalid (Evt19), whatever the state; for reporting only. */
+  /** A received PDU was unrecognized, invalid (Evt19) or unexpected in the state; for reporting only. */
   onProtocolError?(error: PduError): void;
 }
 
@@ -71,6 +71,9 @@ export class DulServiceProvider {
   private writeOk = true;
   private closedNotified = false;
   private transportClosed = false;
+  /** Settles once the transport is closed and the machine is back in Sta1, whoever the user is by then. */
+  readonly closed: Promise<void>;
+  private resolveClosed!: () => void;
   /** Time (ms, performance.now) of the last PDU received or sent, for the user's idle timeout. */
   lastActivity = performance.now();
 
@@ -78,6 +81,9 @@ export class DulServiceProvider {
     this.options = options;
     this.user = user;
     this.connectionId = options.connectionId ?? randomUUID();
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
     this.framer = new PduFramer({
       maxPduLength: options.maxPduLength > 0 ? options.maxPduLength : UNLIMITED_PDU_LENGTH_BOUND,
       ...(options.maxAssociatePduLength !== undefined ? { maxAssociatePduLength: options.maxAssociatePduLength } : {}),
@@ -248,7 +254,12 @@ export class DulServiceProvider {
       this.protocolError(invalid);
       return;
     }
-    this.dispatch(eventOf(pdu));
+    const event = eventOf(pdu);
+    const action = cellOf(this.state, event.event)?.action;
+    if (action === 'AA-1' || action === 'AA-7' || action === 'AA-8') {
+      this.user.onProtocolError?.(new PduError(AbortReason.UnexpectedPdu, `${pduTypeName(pdu.type)} is not expected in ${this.state} (${STATE_DEFINITIONS[this.state]})`));
+    }
+    this.dispatch(event);
   };
 
   private protocolError(error: PduError): void {
@@ -320,6 +331,7 @@ export class DulServiceProvider {
     this.stopArtim();
     this.machine.state = 'Sta1';
     this.user.onClosed();
+    this.resolveClosed();
   }
 
   private traceTransition(t: Transition): void {

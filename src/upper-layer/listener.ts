@@ -64,6 +64,7 @@ export class AssociationListener extends EventEmitter<AssociationListenerEvents>
   private readonly providers = new Set<DulServiceProvider>();
   /** Connections past AE-6: being decided on, or established; what maxAssociations counts. */
   private readonly counted = new Set<DulServiceProvider>();
+  private readonly associations = new Map<DulServiceProvider, Association>();
   private closing = false;
 
   private constructor(options: AssociationListenerOptions) {
@@ -104,10 +105,14 @@ export class AssociationListener extends EventEmitter<AssociationListenerEvents>
     const done = this.server?.close();
     if (options.abort) {
       for (const p of this.providers) {
-        if (!p.abortRequest()) p.destroy();
+        const association = this.associations.get(p);
+        if (association !== undefined) association.abort();
+        else if (!p.abortRequest()) p.destroy();
       }
     }
     await done;
+    // The server may report closing a tick before its sockets do.
+    await Promise.all([...this.providers].map((p) => p.closed));
   }
 
   private onConnection(conn: TransportConnection): void {
@@ -165,8 +170,6 @@ export class AssociationListener extends EventEmitter<AssociationListenerEvents>
       },
       onClosed: () => {
         if (decisionTimer !== undefined) clearTimeout(decisionTimer);
-        this.providers.delete(dul);
-        this.counted.delete(dul);
         if (!established && !rejected) {
           failure ??= new DicomError('ERR_DICOM_ASSOCIATION_CONNECTION_LOST',
             rq === undefined ? 'the connection closed before an A-ASSOCIATE-RQ was received' : 'the connection closed before the association was established');
@@ -176,6 +179,11 @@ export class AssociationListener extends EventEmitter<AssociationListenerEvents>
     });
     const peer = conn.peer;
     this.providers.add(dul);
+    void dul.closed.then(() => {
+      this.providers.delete(dul);
+      this.counted.delete(dul);
+      this.associations.delete(dul);
+    });
     this.trace(dul.connectionId, { phase: 'connection', remoteAddress: peer.remoteAddress, remotePort: peer.remotePort });
     dul.acceptConnection(conn);
 
@@ -189,6 +197,7 @@ export class AssociationListener extends EventEmitter<AssociationListenerEvents>
           dul, isRequestor: false, rq: rq!, ac: decision, timeouts,
           ...(o.maxSendPduLength !== undefined ? { maxSendPduLength: o.maxSendPduLength } : {}),
         });
+        this.associations.set(dul, association);
         this.emit('association', association);
       } else {
         dul.associateReject(decision);

@@ -11,8 +11,7 @@
  * (1 unrecognized PDU, 2 unexpected PDU, 4-6 for a bad parameter), which tells the peer what was wrong.
  * AA-1 on a user's A-ABORT request (Evt15) sends source 0.
  */
-import { AbortReason, AbortSource } from './errors.js';
-import type { PduError } from './errors.js';
+import { AbortReason, AbortSource, PduError } from './errors.js';
 import type { AAbort } from './pdu/a-abort.js';
 import type { AAssociateAc } from './pdu/a-associate-ac.js';
 import type { AAssociateRj } from './pdu/a-associate-rj.js';
@@ -279,11 +278,11 @@ export class StateMachine {
     this.state = to;
     const t: Transition = { from, event: input.event, action: cell.action, to };
     this.onTransition?.(t);
-    this.run(cell.action, input, rj);
+    this.run(cell.action, input, rj, from);
     return t;
   }
 
-  private run(action: Action, input: EventInput, rj: AAssociateRj | undefined): void {
+  private run(action: Action, input: EventInput, rj: AAssociateRj | undefined, from: State): void {
     const ctx = this.ctx;
     switch (action) {
       case 'AE-1':
@@ -395,10 +394,10 @@ export class StateMachine {
       case 'AA-8': {
         const reason = providerReason(input);
         ctx.sendPdu({ type: PduType.AAbort, source: AbortSource.ServiceProvider, reason });
-        ctx.indicate({
-          type: 'A-P-ABORT indication', origin: 'sent', source: AbortSource.ServiceProvider, reason,
-          ...(input.event === 'Evt19' ? { error: input.error } : {}),
-        });
+        const error = input.event === 'Evt19'
+          ? input.error
+          : new PduError(AbortReason.UnexpectedPdu, `${EVENT_DEFINITIONS[input.event]} is not expected in ${from} (${STATE_DEFINITIONS[from]})`);
+        ctx.indicate({ type: 'A-P-ABORT indication', origin: 'sent', source: AbortSource.ServiceProvider, reason, error });
         ctx.startArtim();
         return;
       }

@@ -97,11 +97,12 @@ export class TransportConnection {
     const s = this.socket;
     const info: PeerInfo = { remoteAddress: s.remoteAddress, remotePort: s.remotePort, localAddress: s.localAddress, localPort: s.localPort };
     if (s instanceof tls.TLSSocket) {
+      const certificate = s.getPeerCertificate();
       info.tls = {
         authorized: s.authorized,
         ...(s.authorizationError ? { authorizationError: String(s.authorizationError) } : {}),
-        ...(typeof s.getPeerCertificate === 'function' && s.getPeerCertificate() && Object.keys(s.getPeerCertificate()).length > 0
-          ? { peerCertificate: s.getPeerCertificate() } : {}),
+        // An empty object means the peer sent no certificate.
+        ...(certificate && Object.keys(certificate).length > 0 ? { peerCertificate: certificate } : {}),
         protocol: s.getProtocol(),
       };
     }
@@ -141,6 +142,11 @@ export class TransportConnection {
   /** Closes after pending writes (FIN); destroys the socket if the peer has not closed within the close timeout. */
   close(): void {
     if (this.closed) return;
+    if (this.socket.connecting) {
+      // Nothing was exchanged yet (AA-2 in Sta4): there is nothing to flush.
+      this.socket.destroy();
+      return;
+    }
     this.socket.end();
     if (this.lingerTimer === undefined) {
       this.lingerTimer = setTimeout(() => this.socket.destroy(), this.closeTimeout);

@@ -422,6 +422,19 @@ test('the listener serves many associations at once', async () => {
     assert.equal(await withTimeout(echoed.promise, WAIT_MS, 'echo'), i);
     await a.release();
   }));
-  assert.equal(listener.connectionCount, 0);
   await listener.close();
+  assert.equal(listener.connectionCount, 0);
+});
+
+test('listener.close({ abort: true }) aborts its associations (the requestor gets A-ABORT) and resolves when all are closed', async () => {
+  const { listener, requestor, acceptor } = await pair();
+  const atRequestor = deferred<DicomError>();
+  requestor.on('aborted', (e) => atRequestor.resolve(e));
+  const atAcceptor = deferred<DicomError>();
+  acceptor.on('aborted', (e) => atAcceptor.resolve(e));
+  await listener.close({ abort: true });
+  assert.equal(listener.connectionCount, 0);
+  assert.ok((await atRequestor.promise) instanceof AssociationAbortedError);
+  assert.equal((await atAcceptor.promise).code, 'ERR_DICOM_ASSOCIATION_ABORTED');
+  await requestor.closed;
 });

@@ -24,7 +24,7 @@ const failed: DicomError[] = [];
 const established: Association[] = [];
 
 before(async () => {
-  listener = await AssociationListener.listen({ host: '127.0.0.1', policy: POLICY, timeouts: { artim: 200 } });
+  listener = await AssociationListener.listen({ host: '127.0.0.1', policy: POLICY, timeouts: { artim: 400 } });
   listener.on('rejected', (rj) => rejected.push([rj.result, rj.source, rj.reason]));
   listener.on('connectionFailed', (e) => failed.push(e));
   listener.on('association', (a) => {
@@ -87,17 +87,19 @@ test('unknown PDU type (an HTTP request): A-ABORT source 2, reason 1, and the co
   const p = await peer();
   p.send(new TextEncoder().encode('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
   await expectAbort(p, 2, 1);
-  await p.waitClosed(); // ARTIM (200 ms) closes it if the peer does not
+  await p.waitClosed(); // ARTIM (400 ms) closes it if the peer does not
   assert.equal((await failure).code, 'ERR_DICOM_PDU_UNRECOGNIZED');
   await stillServing();
 });
 
 test('P-DATA-TF before the association: A-ABORT source 2, reason 2 (unexpected PDU)', async () => {
+  const failure = nextFailure();
   const p = await peer();
   p.send(encodePdu({ type: PduType.PDataTf, presentationDataValues: [pdv(1, [1, 2, 3])] }));
   await expectAbort(p, 2, 2);
   p.end();
   await p.waitClosed();
+  assert.equal((await failure).code, 'ERR_DICOM_PDU_UNEXPECTED');
   await stillServing();
 });
 

@@ -169,7 +169,9 @@ test('A-ABORT source and reason: user request, provider on unexpected PDU, provi
   const aa8 = machineAt('Sta6');
   aa8.m.handle(inputFor('Evt6'));
   assert.deepEqual(aa8.ctx.sent, [{ type: PduType.AAbort, source: 2, reason: 2 }]);
-  assert.deepEqual(aa8.ctx.indications, [{ type: 'A-P-ABORT indication', origin: 'sent', source: 2, reason: 2 }]);
+  const indication = aa8.ctx.indications[0] as { type: string; origin: string; source: number; reason: number; error: PduError };
+  assert.deepEqual([indication.type, indication.origin, indication.source, indication.reason], ['A-P-ABORT indication', 'sent', 2, 2]);
+  assert.equal(indication.error.code, 'ERR_DICOM_PDU_UNEXPECTED');
 
   const aa8invalid = machineAt('Sta7');
   aa8invalid.m.handle(inputFor('Evt19'));

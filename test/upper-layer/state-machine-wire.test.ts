@@ -19,7 +19,8 @@ import { RawPeer, RawServer, TransitionLog, deferred, withTimeout, WAIT_MS } fro
 import type { Deferred, RawPdu } from './wire-helpers.js';
 
 const LONG = 20_000;
-const SHORT = 30;
+// Long enough that ARTIM cannot run out in Sta2 before a loaded machine has sent the A-ASSOCIATE-RQ.
+const SHORT = 150;
 
 const POLICY: AcceptancePolicy = {
   abstractSyntaxes: { [VERIFICATION]: { transferSyntaxes: [IMPLICIT_LE] } },
