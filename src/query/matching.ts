@@ -153,7 +153,7 @@ const regExps = new Map<string, RegExp>();
 export function wildcardRegExp(pattern: string): RegExp {
   let re = regExps.get(pattern);
   if (!re) {
-    const source = pattern.split(/([*?])/).map((p) => (p === '*' ? '.*' : p === '?' ? '.' : p.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&'))).join('');
+    const source = pattern.split(/([*?])/).map((p) => (p === '*' ? '.*' : p === '?' ? '.' : p.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&'))).join('');
     re = new RegExp(`^${source}$`, 'su');
     if (regExps.size > 1000) regExps.clear();
     regExps.set(pattern, re);

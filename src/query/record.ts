@@ -70,6 +70,7 @@ export type Found =
   | { readonly kind: 'items'; readonly items: readonly Candidate[] };
 
 const ABSENT: Found = Object.freeze({ kind: 'absent' });
+const OPAQUE_VRS: ReadonlySet<VR> = new Set<VR>(['OB', 'OD', 'OF', 'OL', 'OV', 'UN']);
 
 export function isEntityRecord(c: Candidate): c is EntityRecord {
   return !(c instanceof DataSet) && typeof (c as EntityRecord).attributes === 'object' && (c as EntityRecord).attributes !== null
@@ -94,10 +95,12 @@ function fromDataSet(ds: DataSet, tag: Tag, vr: VR): Found {
   if (e.items) return { kind: 'items', items: e.items };
   if (e.bulk || e.encapsulated) return ABSENT;
   // The element's own VR decides decoding (UN from implicit data sets is read as the dictionary's).
-  const strings = e.vr === 'UN' && isStringVR(vr)
-    ? new TextDecoder('latin1').decode(e.bytes).split('\\').map((s) => s.replace(/[ \0]+$/, ''))
-    : ds.strings(tag);
-  return { kind: 'values', values: strings };
+  if (e.vr === 'UN' && isStringVR(vr)) {
+    return { kind: 'values', values: new TextDecoder('latin1').decode(e.bytes).split('\\').map((s) => s.replace(/[ \0]+$/, '')) };
+  }
+  // OB, OD, OF, OL, OV and UN values are not text or numbers: nothing to match or return.
+  if (OPAQUE_VRS.has(e.vr)) return { kind: 'values', values: [] };
+  return { kind: 'values', values: ds.strings(tag) };
 }
 
 function fromRecordValue(value: AttributeValue, vr: VR): Found {

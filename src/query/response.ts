@@ -31,6 +31,7 @@ import type { MatchingKey, Query, QueryLevel } from './query.js';
 import { describeTag, findAttribute, isEntityRecord, type AttributeRecord, type Candidate, type EntityRecord } from './record.js';
 
 const RETRIEVE_URL = 0x00081190;
+const OPAQUE_VRS: ReadonlySet<VR> = new Set<VR>(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
 
 /** One attribute of a response, before it is encoded. */
 interface Entry {
@@ -266,7 +267,8 @@ function fill(ds: DataSet, entries: readonly Entry[]): void {
       continue;
     }
     const values = e.values ?? [];
-    if (values.length === 0 || values.every((v) => v === '')) { ds.set(e.tag, e.vr, null); continue; }
+    // Empty, or a VR whose values are bytes (not carried here): zero length.
+    if (values.length === 0 || values.every((v) => v === '') || OPAQUE_VRS.has(e.vr)) { ds.set(e.tag, e.vr, null); continue; }
     ds.set(e.tag, e.vr, encodeable(e.vr, values));
   }
 }

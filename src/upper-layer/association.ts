@@ -216,13 +216,16 @@ export class Association extends EventEmitter<AssociationEvents> {
     return promise;
   }
 
-  /** A-ABORT request (source: service-user). Does nothing once the association is over. */
-  abort(): void {
-    this.abortWith(new AssociationAbortedError(AbortSource.ServiceUser, AbortReason.ReasonNotSpecified, 'sent'));
+  /**
+   * A-ABORT request. Source service-user by default; the DIMSE layer answers a protocol error with
+   * source service-provider and a reason (PS3.8 Table 9-26). Does nothing once the association is over.
+   */
+  abort(source: number = AbortSource.ServiceUser, reason: number = AbortReason.ReasonNotSpecified): void {
+    this.abortWith(new AssociationAbortedError(source, reason, 'sent'), source, reason);
   }
 
-  private abortWith(error: DicomError): void {
-    if (this.dul.abortRequest()) {
+  private abortWith(error: DicomError, source?: number, reason?: number): void {
+    if (this.dul.abortRequest(source, reason)) {
       this.endError ??= error;
       this.emit('aborted', error);
       this.trace('aborted', { code: error.code });

@@ -75,6 +75,8 @@ test('characters that are special elsewhere (regular expressions, SQL LIKE, GLOB
   assert.deepEqual(which({ AccessionNumber: '100%_*' }, records), [0]);
   assert.deepEqual(which({ AccessionNumber: 'a.b[*' }, records), [2]);
   assert.deepEqual(which({ AccessionNumber: 'a.b[c]' }, records), [2]);
+  assert.deepEqual(which({ AccessionNumber: 'A-1/*' }, [{ AccessionNumber: 'A-1/2' }, { AccessionNumber: 'A-12' }]), [0]);
+  assert.deepEqual(which({ AccessionNumber: '*(x)+$^|{?}' }, [{ AccessionNumber: 'a(x)+$^|{z}' }, { AccessionNumber: '(x)$^|{z}' }]), [0]);
 });
 
 test('Range Matching of DA, inclusive and open-ended (C.2.2.2.5.1)', () => {

@@ -1,0 +1,183 @@
+/**
+ * The requestor side of the public network API: connect() opens an association and returns a
+ * client with echo() and store(), built on the low-level DimseAssociation (send / request), which
+ * stays available as `dimse` for other operations.
+ */
+import { DicomError } from '../core/dicom-error.js';
+import { DataSet } from '../data/data-set.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, isUncompressed, transferSyntax } from '../data/transfer-syntax.js';
+import { encodeDataSetStream } from '../data/writer.js';
+import { Priority, type DataSetSource, type DimseStatus } from '../dimse/index.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../media/implementation.js';
+import { dataSetBytes, describeFile, type SendableFile } from '../services/storage/file-source.js';
+import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
+import {
+  openAssociation, type Association, type AssociationTimeouts, type PresentationContextProposal, type TlsClientOptions,
+  type UserIdentityRq,
+} from '../upper-layer/index.js';
+import { DimseAssociation } from './dimse-association.js';
+
+export interface ConnectOptions {
+  host: string;
+  port: number;
+  /** Calling AE title (this end); default 'CONDUIT'. */
+  callingAeTitle?: string;
+  /** Called AE title (the peer); default 'ANY-SCP'. */
+  calledAeTitle?: string;
+  /** Presentation contexts to propose; default: Verification only. Use proposalsForFiles() for stores. */
+  presentationContexts?: readonly PresentationContextProposal[];
+  tls?: TlsClientOptions;
+  /** Maximum-length-received announced; default 256 KiB (0 = no limit). */
+  maxPduLength?: number;
+  timeouts?: AssociationTimeouts;
+  dimseTimeout?: number;
+  userIdentity?: UserIdentityRq;
+  roleSelections?: readonly { sopClassUid: string; scuRole: boolean; scpRole: boolean }[];
+  signal?: AbortSignal;
+}
+
+/** What store() accepts: a file path, a parsed data set, or a stream of data set bytes with its identity. */
+export type StoreInput =
+  | string
+  | { dataSet: DataSet; sopClassUid?: string; sopInstanceUid?: string }
+  | { stream: AsyncIterable<Uint8Array> | Uint8Array; sopClassUid: string; sopInstanceUid: string; transferSyntaxUid: string };
+
+export interface StoreOptions {
+  priority?: number;
+  moveOriginatorAeTitle?: string;
+  moveOriginatorMessageId?: number;
+}
+
+const UNCOMPRESSED_FALLBACK = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN];
+
+/**
+ * Presentation contexts for sending files of these (SOP class, transfer syntax) pairs: per SOP
+ * class, one context offering an uncompressed file's own syntax then Explicit and Implicit VR Little
+ * Endian (so the peer can pick one Conduit can transcode to), and one context per compressed syntax.
+ */
+export function proposalsFor(pairs: Iterable<{ sopClassUid: string; transferSyntaxUid: string }>): PresentationContextProposal[] {
+  const bySop = new Map<string, Set<string>>();
+  for (const p of pairs) {
+    let set = bySop.get(p.sopClassUid);
+    if (!set) bySop.set(p.sopClassUid, (set = new Set()));
+    set.add(p.transferSyntaxUid);
+  }
+  const out: PresentationContextProposal[] = [];
+  for (const [sop, tss] of bySop) {
+    const uncompressed = [...tss].filter(isUncompressed);
+    out.push({ abstractSyntax: sop, transferSyntaxes: [...new Set([...uncompressed, ...UNCOMPRESSED_FALLBACK])] });
+    for (const ts of tss) if (!isUncompressed(ts)) out.push({ abstractSyntax: sop, transferSyntaxes: [ts] });
+  }
+  return out;
+}
+
+export class AssociationClient {
+  readonly dimse: DimseAssociation;
+  constructor(readonly association: Association, options: { dimseTimeout?: number } = {}) {
+    this.dimse = new DimseAssociation(association, options);
+  }
+
+  /** C-ECHO (PS3.7 §9.1.5); the status is a value, not an exception. */
+  async echo(): Promise<DimseStatus> {
+    const pc = this.association.findPresentationContext(VERIFICATION_SOP_CLASS);
+    if (!pc) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', 'the peer did not accept the Verification SOP Class');
+    const rsp = await this.dimse.requestOne({ type: 'C-ECHO-RQ', affectedSopClassUid: VERIFICATION_SOP_CLASS } as never, pc.id);
+    return rsp.status;
+  }
+
+  /**
+   * C-STORE (PS3.7 §9.1.1) of a file, a data set or a byte stream, streamed. Picks the accepted
+   * context for the SOP class: the input's own transfer syntax if accepted, else an uncompressed one
+   * it transcodes to.
+   */
+  async store(input: StoreInput, options: StoreOptions = {}): Promise<DimseStatus> {
+    let sopClassUid: string;
+    let sopInstanceUid: string;
+    let sourceTs: string;
+    let bytes: (ts: string) => DataSetSource;
+    if (typeof input === 'string') {
+      const file: SendableFile = await describeFile(input);
+      ({ sopClassUid, sopInstanceUid } = file);
+      sourceTs = file.transferSyntaxUid;
+      bytes = (ts) => dataSetBytes(file, ts);
+    } else if ('dataSet' in input) {
+      sopClassUid = input.sopClassUid ?? input.dataSet.string(0x00080016) ?? '';
+      sopInstanceUid = input.sopInstanceUid ?? input.dataSet.string(0x00080018) ?? '';
+      sourceTs = input.dataSet.littleEndian ? EXPLICIT_VR_LITTLE_ENDIAN : '1.2.840.10008.1.2.2';
+      const ds = input.dataSet;
+      bytes = (ts) => {
+        const t = transferSyntax(ts);
+        return encodeDataSetStream(ds, { explicitVR: t.explicitVR, littleEndian: t.littleEndian });
+      };
+      sourceTs = EXPLICIT_VR_LITTLE_ENDIAN;
+    } else {
+      ({ sopClassUid, sopInstanceUid } = input);
+      sourceTs = input.transferSyntaxUid;
+      const stream = input.stream;
+      bytes = (ts) => {
+        if (ts !== sourceTs) throw new DicomError('ERR_DICOM_UNSUPPORTED_TRANSFER_SYNTAX', `the peer did not accept ${sourceTs} for ${sopClassUid}`);
+        return stream;
+      };
+    }
+    if (!sopClassUid || !sopInstanceUid) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', 'store() needs a SOP Class UID and a SOP Instance UID');
+    const pc = this.contextFor(sopClassUid, sourceTs);
+    const rsp = await this.dimse.requestOne(
+      {
+        type: 'C-STORE-RQ',
+        affectedSopClassUid: sopClassUid,
+        affectedSopInstanceUid: sopInstanceUid,
+        priority: options.priority ?? Priority.MEDIUM,
+        ...(options.moveOriginatorAeTitle !== undefined ? { moveOriginatorApplicationEntityTitle: options.moveOriginatorAeTitle, moveOriginatorMessageId: options.moveOriginatorMessageId } : {}),
+      } as never,
+      pc.id,
+      bytes(pc.transferSyntax),
+    );
+    return rsp.status;
+  }
+
+  private contextFor(sopClassUid: string, sourceTs: string) {
+    const accepted = this.association.acceptedPresentationContexts().filter((pc) => pc.abstractSyntax === sopClassUid);
+    const same = accepted.find((pc) => pc.transferSyntax === sourceTs);
+    if (same) return same;
+    if (isUncompressed(sourceTs)) {
+      const other = accepted.find((pc) => isUncompressed(pc.transferSyntax) && !transferSyntax(pc.transferSyntax).deflated);
+      if (other) return other;
+    }
+    throw new DicomError(
+      'ERR_DICOM_UNSUPPORTED_TRANSFER_SYNTAX',
+      accepted.length === 0
+        ? `the peer accepted no presentation context for SOP class ${sopClassUid}`
+        : `the peer accepted ${sopClassUid} only as ${accepted.map((p) => p.transferSyntax).join(', ')}, and ${sourceTs} cannot be transcoded to it`,
+    );
+  }
+
+  /** A-RELEASE (orderly end). */
+  release(): Promise<void> {
+    return this.association.release();
+  }
+  abort(): void {
+    this.association.abort();
+  }
+}
+
+/** Opens an association (A-ASSOCIATE) and returns a client for it. */
+export async function connect(options: ConnectOptions): Promise<AssociationClient> {
+  const association = await openAssociation({
+    host: options.host,
+    port: options.port,
+    tls: options.tls,
+    callingAeTitle: options.callingAeTitle ?? 'CONDUIT',
+    calledAeTitle: options.calledAeTitle ?? 'ANY-SCP',
+    presentationContexts: options.presentationContexts ?? [{ abstractSyntax: VERIFICATION_SOP_CLASS, transferSyntaxes: UNCOMPRESSED_FALLBACK }],
+    implementationClassUid: IMPLEMENTATION_CLASS_UID,
+    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    maximumLength: options.maxPduLength ?? 256 * 1024,
+    timeouts: options.timeouts,
+    ...(options.userIdentity ? { userIdentity: options.userIdentity } : {}),
+    ...(options.roleSelections ? { roleSelections: options.roleSelections } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return new AssociationClient(association, { dimseTimeout: options.dimseTimeout });
+}
+
+export { describeFile };

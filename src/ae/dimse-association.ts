@@ -1,0 +1,278 @@
+/**
+ * DIMSE messaging over an established association (PS3.7 §7, PS3.8 Annex E): one message
+ * assembler per association, sends serialized (the PDVs of two messages never interleave), message
+ * IDs allocated, responses routed to their request by Message ID Being Responded To, and the
+ * asynchronous operations window honoured as SCU. Received data sets arrive as streams; a slow
+ * consumer pauses the socket (back-pressure through the assembler's high-water mark).
+ */
+import { channel } from 'node:diagnostics_channel';
+import { EventEmitter } from 'node:events';
+import { DicomError } from '../core/dicom-error.js';
+import {
+  DimseProtocolError, DimseStatus, encodeCommand, isPending, isRequest, MessageAssembler, MessageIdAllocator, sendMessage,
+  type DataSetSource, type DataSetStream, type DimseMessage, type IncomingMessage,
+} from '../dimse/index.js';
+import type { Association, NegotiatedPresentationContext } from '../upper-layer/index.js';
+
+export const DIMSE_CHANNEL = 'conduit:dimse:message';
+const dimseChannel = channel(DIMSE_CHANNEL);
+
+export interface DimseTrace {
+  direction: 'sent' | 'received';
+  connectionId: string;
+  presentationContextId: number;
+  type: string;
+  messageId?: number;
+  status?: number;
+}
+
+/** A request received by this end (the SCP side). */
+export interface IncomingRequest {
+  presentationContext: NegotiatedPresentationContext;
+  message: DimseMessage;
+  dataSet: DataSetStream | null;
+  /** Aborted when the peer sends C-CANCEL-RQ for this request (PS3.7 §9.3.2.3). */
+  cancelled: AbortSignal;
+}
+
+/** A response received by this end (the SCU side). */
+export interface IncomingResponse {
+  presentationContextId: number;
+  message: DimseMessage & { status: number };
+  status: DimseStatus;
+  /** The data set bytes (e.g. a C-FIND Identifier), collected; null when none came. */
+  dataSet: Uint8Array | null;
+}
+
+export interface DimseAssociationOptions {
+  /** Longest wait for a response (each one of a multi-response operation), ms; 0 = none. Default 600,000. */
+  dimseTimeout?: number;
+  /** Unread data set bytes before the socket is paused. Default 1 MiB. */
+  highWaterMark?: number;
+}
+
+interface Pending {
+  responses: IncomingResponse[];
+  wake: (() => void) | null;
+  error: unknown;
+}
+
+export interface DimseAssociationEvents {
+  request: [request: IncomingRequest];
+  close: [error: DicomError | undefined];
+}
+
+type RequestWithoutId = DimseMessage extends infer M ? (M extends { messageId: number } ? Omit<M, 'messageId'> : never) : never;
+
+export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
+  readonly association: Association;
+  private readonly assembler: MessageAssembler;
+  private readonly ids = new MessageIdAllocator();
+  private readonly pending = new Map<number, Pending>();
+  private readonly cancels = new Map<number, AbortController>();
+  private sendChain: Promise<void> = Promise.resolve();
+  private readonly dimseTimeout: number;
+  /** Invoked window: how many requests this end may have outstanding (PS3.7 D.3.3.3). */
+  private readonly window: number;
+  private slotWaiters: Array<() => void> = [];
+  private closedError: DicomError | undefined;
+  private isClosed = false;
+
+  constructor(association: Association, options: DimseAssociationOptions = {}) {
+    super();
+    this.association = association;
+    this.dimseTimeout = options.dimseTimeout ?? 600_000;
+    const ui = association.isRequestor ? association.accept.userInformation : association.request.userInformation;
+    const invoked = association.isRequestor ? ui.asynchronousOperationsWindow?.maximumNumberOperationsInvoked : undefined;
+    this.window = invoked === undefined || invoked === 1 ? 1 : invoked === 0 ? Infinity : invoked;
+    this.assembler = new MessageAssembler({
+      onMessage: (m) => this.onMessage(m),
+      onRejected: (error, presentationContextId) => {
+        if (error.answer.kind === 'response') void this.sendCommandBytes(error.answer.command, presentationContextId).catch(() => undefined);
+      },
+      highWaterMark: options.highWaterMark,
+      isAcceptedPresentationContext: (id) => association.presentationContexts.get(id)?.result === 0,
+    });
+    association.on('pdata', (pdvs) => {
+      try {
+        if (!this.assembler.push(pdvs)) {
+          association.pauseReceiving();
+          void this.assembler.drained().then(() => association.resumeReceiving());
+        }
+      } catch (err) {
+        if (err instanceof DimseProtocolError && err.answer.kind === 'abort') association.abort(err.answer.abort.source, err.answer.abort.reason);
+        else association.abort();
+        this.shutdown(err instanceof DicomError ? err : new DicomError('ERR_DICOM_IO', String(err), { cause: err }));
+      }
+    });
+    association.on('close', (error) => this.shutdown(error));
+  }
+
+  get maxSendPduLength(): number {
+    return this.association.maxSendPduLength;
+  }
+
+  private shutdown(error: DicomError | undefined): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.closedError = error ?? new DicomError('ERR_DICOM_ASSOCIATION_STATE', 'the association is closed');
+    this.assembler.close(this.closedError);
+    for (const p of this.pending.values()) {
+      p.error = this.closedError;
+      p.wake?.();
+    }
+    for (const c of this.cancels.values()) c.abort(this.closedError);
+    for (const w of this.slotWaiters) w();
+    this.slotWaiters = [];
+    this.emit('close', error);
+  }
+
+  private trace(direction: 'sent' | 'received', presentationContextId: number, m: DimseMessage): void {
+    if (!dimseChannel.hasSubscribers) return;
+    const t: DimseTrace = { direction, connectionId: this.association.connectionId, presentationContextId, type: m.type };
+    if ('messageId' in m) t.messageId = m.messageId;
+    if ('status' in m) t.status = m.status;
+    dimseChannel.publish(t);
+  }
+
+  private onMessage(m: IncomingMessage): void {
+    const message = m.command;
+    this.trace('received', m.presentationContextId, message);
+    if (message.type === 'C-CANCEL-RQ') {
+      this.cancels.get(message.messageIdBeingRespondedTo)?.abort(new DicomError('ERR_DICOM_DIMSE_CANCELLED', 'cancelled by the peer'));
+      m.dataSet?.discard();
+      return;
+    }
+    if (isRequest(message)) {
+      const pc = this.association.presentationContexts.get(m.presentationContextId)!;
+      const controller = new AbortController();
+      this.cancels.set((message as { messageId: number }).messageId, controller);
+      this.emit('request', { presentationContext: pc, message, dataSet: m.dataSet, cancelled: controller.signal });
+      return;
+    }
+    const rsp = message as DimseMessage & { status: number; messageIdBeingRespondedTo: number };
+    const pending = this.pending.get(rsp.messageIdBeingRespondedTo);
+    if (!pending) {
+      m.dataSet?.discard();
+      return; // a response to nothing outstanding (e.g. after a timeout): dropped
+    }
+    const deliver = (dataSet: Uint8Array | null) => {
+      pending.responses.push({ presentationContextId: m.presentationContextId, message: rsp, status: DimseStatus.fromResponse(rsp as never), dataSet });
+      pending.wake?.();
+    };
+    if (m.dataSet) m.dataSet.collect().then(deliver, (err) => { pending.error = err; pending.wake?.(); });
+    else deliver(null);
+  }
+
+  /** Marks a received request as answered (its C-CANCEL no longer applies). */
+  requestDone(messageId: number): void {
+    this.cancels.delete(messageId);
+  }
+
+  /** Sends one message (command + optional data set), after any message already being sent. */
+  send(message: DimseMessage, presentationContextId: number, dataSet: DataSetSource | null = null): Promise<void> {
+    if (this.isClosed) return Promise.reject(this.closedError);
+    const command = encodeCommand(message);
+    const run = async () => {
+      this.trace('sent', presentationContextId, message);
+      await sendMessage((pdvs) => this.association.sendPData(pdvs), command, dataSet, {
+        presentationContextId,
+        maxPduLength: this.association.maxSendPduLength,
+      });
+    };
+    const p = this.sendChain.then(run, run);
+    this.sendChain = p.catch(() => undefined);
+    return p;
+  }
+
+  private sendCommandBytes(command: Uint8Array, presentationContextId: number): Promise<void> {
+    const run = () => sendMessage((pdvs) => this.association.sendPData(pdvs), command, null, { presentationContextId, maxPduLength: this.association.maxSendPduLength });
+    const p = this.sendChain.then(run, run);
+    this.sendChain = p.catch(() => undefined);
+    return p;
+  }
+
+  private async acquireSlot(): Promise<void> {
+    while (this.pending.size >= this.window && !this.isClosed) await new Promise<void>((r) => this.slotWaiters.push(r));
+    if (this.isClosed) throw this.closedError;
+  }
+
+  private releaseSlot(): void {
+    const w = this.slotWaiters.shift();
+    w?.();
+  }
+
+  /**
+   * Sends a request and yields its responses until the final one (not Pending). Leaving the loop
+   * early while responses are still pending sends C-CANCEL-RQ and drops the rest (PS3.7 §9.3.2.3).
+   */
+  async *request(message: RequestWithoutId, presentationContextId: number, dataSet: DataSetSource | null = null): AsyncGenerator<IncomingResponse> {
+    await this.acquireSlot();
+    const messageId = this.ids.allocate();
+    const pending: Pending = { responses: [], wake: null, error: null };
+    this.pending.set(messageId, pending);
+    let final = false;
+    try {
+      await this.send({ ...message, messageId } as DimseMessage, presentationContextId, dataSet);
+      for (;;) {
+        while (pending.responses.length === 0 && !pending.error) await this.waitForResponse(pending);
+        if (pending.responses.length === 0 && pending.error) throw pending.error;
+        const rsp = pending.responses.shift()!;
+        final = !isPending(rsp.message.status);
+        yield rsp;
+        if (final) return;
+      }
+    } finally {
+      if (!final && !this.isClosed && !pending.error) {
+        // Cancelled by the caller: C-CANCEL-RQ, then drain the responses in the background.
+        void this.send({ type: 'C-CANCEL-RQ', messageIdBeingRespondedTo: messageId } as DimseMessage, presentationContextId).catch(() => undefined);
+        void this.drainAfterCancel(messageId, pending);
+      } else {
+        this.pending.delete(messageId);
+        this.ids.release(messageId);
+        this.releaseSlot();
+      }
+    }
+  }
+
+  private async drainAfterCancel(messageId: number, pending: Pending): Promise<void> {
+    try {
+      for (;;) {
+        while (pending.responses.length === 0 && !pending.error) await this.waitForResponse(pending);
+        const rsp = pending.responses.shift();
+        if (!rsp || !isPending(rsp.message.status)) break;
+      }
+    } catch {
+      // timed out or closed: nothing more to wait for
+    } finally {
+      this.pending.delete(messageId);
+      this.ids.release(messageId);
+      this.releaseSlot();
+    }
+  }
+
+  private waitForResponse(pending: Pending): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      pending.wake = () => {
+        if (timer) clearTimeout(timer);
+        pending.wake = null;
+        resolve();
+      };
+      if (this.dimseTimeout > 0) {
+        timer = setTimeout(() => {
+          pending.error = new DicomError('ERR_DICOM_ASSOCIATION_TIMEOUT', `no DIMSE response within ${this.dimseTimeout} ms`);
+          pending.wake?.();
+        }, this.dimseTimeout);
+        timer.unref();
+      }
+    });
+  }
+
+  /** Sends a request and returns its final response. */
+  async requestOne(message: RequestWithoutId, presentationContextId: number, dataSet: DataSetSource | null = null): Promise<IncomingResponse> {
+    let last: IncomingResponse | undefined;
+    for await (const rsp of this.request(message, presentationContextId, dataSet)) last = rsp;
+    return last!;
+  }
+}

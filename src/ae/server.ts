@@ -1,0 +1,238 @@
+/**
+ * DicomServer: the acceptor side of the public network API. It negotiates associations from a
+ * simple configuration (which SOP classes, which transfer syntaxes, which AE titles), dispatches
+ * each DIMSE request to a typed handler and sends the response; a handler's ServiceError becomes the
+ * response status with its Error Comment. Lifecycle events on a typed EventEmitter.
+ */
+import { EventEmitter } from 'node:events';
+import { DicomError } from '../core/dicom-error.js';
+import { EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN } from '../data/transfer-syntax.js';
+import { responseTypeOf, ServiceError, Status, type DataSetSource, type DataSetStream, type DimseMessage } from '../dimse/index.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../media/implementation.js';
+import { storageSopClassUids } from '../services/storage/storage-sop-classes.js';
+import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
+import {
+  AssociationListener, negotiate, type AAssociateRq, type AbstractSyntaxPolicy, type AcceptancePolicy, type Association,
+  type AssociationTimeouts, type TlsServerOptions, type UserIdentityDecision, type UserIdentityRq,
+} from '../upper-layer/index.js';
+import { DimseAssociation, type IncomingRequest } from './dimse-association.js';
+
+/** Uncompressed transfer syntaxes in this end's order of preference. */
+export const PREFERRED_TRANSFER_SYNTAXES: readonly string[] = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN];
+
+export interface AssociationInfo {
+  connectionId: string;
+  callingAeTitle: string;
+  calledAeTitle: string;
+  remoteAddress?: string;
+  association: Association;
+}
+
+export interface StoreRequest {
+  association: AssociationInfo;
+  sopClassUid: string;
+  sopInstanceUid: string;
+  /** The transfer syntax of the data set bytes (the presentation context's). */
+  transferSyntaxUid: string;
+  moveOriginatorAeTitle?: string;
+  moveOriginatorMessageId?: number;
+  /** The data set, as it arrives. Read it (or discard it) before returning. */
+  dataSet: DataSetStream;
+  cancelled: AbortSignal;
+}
+
+/** What a handler returns: a status (default Success) and optionally an Error Comment. */
+export type HandlerResult = void | number | { status: number; errorComment?: string };
+
+/** A request the typed handlers do not cover; `respond` sends one response (call it several times for Pending ones). */
+export interface GenericRequest {
+  association: AssociationInfo;
+  request: IncomingRequest;
+  respond(fields: Partial<DimseMessage> & { status: number }, dataSet?: DataSetSource | null): Promise<void>;
+}
+
+export interface DicomServerHandlers {
+  echo?(association: AssociationInfo): HandlerResult | Promise<HandlerResult>;
+  store?(request: StoreRequest): HandlerResult | Promise<HandlerResult>;
+  /** Any other request (C-FIND, C-MOVE, C-GET, N-*): the later services plug in here. */
+  request?(request: GenericRequest): Promise<void>;
+}
+
+export interface DicomServerOptions {
+  aeTitle: string;
+  host?: string;
+  port?: number;
+  tls?: TlsServerOptions;
+  /** Reject associations whose Called AE Title is not `aeTitle` (reason 7). Default false: answer any title, as storescp does. */
+  strictCalledAeTitle?: boolean;
+  /** Calling AE titles accepted; absent: any (reason 3 otherwise). */
+  allowedCallingAeTitles?: readonly string[];
+  /** Accepted abstract syntaxes with their transfer syntaxes ('*' = any proposed). Default: Verification, and every Storage SOP Class when a store handler is given. */
+  abstractSyntaxes?: Readonly<Record<string, readonly string[] | '*'>>;
+  /** For Storage SOP Classes: accept any transfer syntax proposed (compressed ones too). Default true. */
+  acceptAnyStorageTransferSyntax?: boolean;
+  /** Extra abstract syntaxes and role answers (e.g. for C-GET SCU roles). */
+  roles?: Readonly<Record<string, { scu: boolean; scp: boolean }>>;
+  maxAssociations?: number;
+  /** Maximum-length-received announced; default 256 KiB. */
+  maxPduLength?: number;
+  timeouts?: AssociationTimeouts;
+  dimseTimeout?: number;
+  /** Asynchronous operations this end performs at once (PS3.7 D.3.3.3); default 1 (no window offered). */
+  maxOperationsPerformed?: number;
+  userIdentity?: (identity: UserIdentityRq) => UserIdentityDecision;
+  handlers: DicomServerHandlers;
+}
+
+export interface DicomServerEvents {
+  association: [info: AssociationInfo];
+  released: [info: AssociationInfo];
+  aborted: [info: AssociationInfo, error: DicomError];
+  rejected: [reason: string, callingAeTitle: string | undefined];
+  /** A handler failed unexpectedly (its response said so); for logging. */
+  handlerError: [error: unknown, info: AssociationInfo];
+}
+
+export class DicomServer extends EventEmitter<DicomServerEvents> {
+  private readonly options: DicomServerOptions;
+  private listener: AssociationListener | undefined;
+  private readonly active = new Set<DimseAssociation>();
+
+  constructor(options: DicomServerOptions) {
+    super();
+    this.options = options;
+  }
+
+  async listen(): Promise<{ port: number; host: string }> {
+    const o = this.options;
+    this.listener = await AssociationListener.listen({
+      host: o.host,
+      port: o.port ?? 0,
+      tls: o.tls,
+      maxAssociations: o.maxAssociations,
+      maxPduLength: o.maxPduLength,
+      timeouts: o.timeouts,
+      onAssociationRequest: (rq) => negotiate(rq, this.policyFor(rq)),
+    });
+    this.listener.on('association', (a) => this.onAssociation(a));
+    this.listener.on('rejected', (rj, rq) => this.emit('rejected', `result ${rj.result} source ${rj.source} reason ${rj.reason}`, rq?.callingAeTitle));
+    const addr = this.listener.address();
+    return { port: addr.port, host: addr.address };
+  }
+
+  get port(): number {
+    return this.listener?.address().port ?? 0;
+  }
+
+  /** Stops listening; waits for open associations to end unless `abort` is set. */
+  async close(options: { abort?: boolean } = {}): Promise<void> {
+    await this.listener?.close(options);
+  }
+
+  /** The acceptance policy for one request: the configured syntaxes, and "any proposed" where asked. */
+  private policyFor(rq: AAssociateRq): AcceptancePolicy {
+    const o = this.options;
+    const configured: Record<string, readonly string[] | '*'> = { ...(o.abstractSyntaxes ?? {}) };
+    if (!o.abstractSyntaxes) {
+      configured[VERIFICATION_SOP_CLASS] = PREFERRED_TRANSFER_SYNTAXES;
+      if (o.handlers.store) {
+        const anyTs = o.acceptAnyStorageTransferSyntax ?? true;
+        for (const uid of storageSopClassUids()) configured[uid] = anyTs ? '*' : PREFERRED_TRANSFER_SYNTAXES;
+      }
+    }
+    const abstractSyntaxes: Record<string, AbstractSyntaxPolicy> = {};
+    for (const pc of rq.presentationContexts) {
+      const conf = configured[pc.abstractSyntax];
+      if (!conf) continue;
+      const ts = conf === '*' ? [...PREFERRED_TRANSFER_SYNTAXES, ...pc.transferSyntaxes.filter((t) => !PREFERRED_TRANSFER_SYNTAXES.includes(t))] : conf;
+      const prior = abstractSyntaxes[pc.abstractSyntax];
+      const merged = prior ? [...prior.transferSyntaxes, ...ts.filter((t) => !prior.transferSyntaxes.includes(t))] : ts;
+      abstractSyntaxes[pc.abstractSyntax] = { transferSyntaxes: merged, ...(o.roles?.[pc.abstractSyntax] ? { roles: o.roles[pc.abstractSyntax] } : {}) };
+    }
+    const performed = o.maxOperationsPerformed ?? 1;
+    return {
+      abstractSyntaxes,
+      calledAeTitle: o.strictCalledAeTitle ? (t) => t.trim() === o.aeTitle : undefined,
+      callingAeTitle: o.allowedCallingAeTitles ? (t) => o.allowedCallingAeTitles!.includes(t.trim()) : undefined,
+      maximumLength: o.maxPduLength ?? 256 * 1024,
+      implementationClassUid: IMPLEMENTATION_CLASS_UID,
+      implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+      ...(performed > 1 ? { asynchronousOperationsWindow: { maximumNumberOperationsInvoked: 1, maximumNumberOperationsPerformed: performed } } : {}),
+      ...(o.userIdentity ? { userIdentity: o.userIdentity } : {}),
+    };
+  }
+
+  private onAssociation(association: Association): void {
+    const dimse = new DimseAssociation(association, { dimseTimeout: this.options.dimseTimeout });
+    const info: AssociationInfo = {
+      connectionId: association.connectionId,
+      callingAeTitle: association.callingAeTitle.trim(),
+      calledAeTitle: association.calledAeTitle.trim(),
+      remoteAddress: association.peer?.remoteAddress,
+      association,
+    };
+    this.active.add(dimse);
+    this.emit('association', info);
+    association.on('released', () => this.emit('released', info));
+    association.on('aborted', (err) => this.emit('aborted', info, err));
+    dimse.on('close', () => this.active.delete(dimse));
+    dimse.on('request', (req) => void this.dispatch(dimse, info, req));
+  }
+
+  private async dispatch(dimse: DimseAssociation, info: AssociationInfo, req: IncomingRequest): Promise<void> {
+    const message = req.message as DimseMessage & { messageId: number; affectedSopClassUid?: string; affectedSopInstanceUid?: string };
+    const contextId = req.presentationContext.id;
+    const respond = async (fields: Partial<DimseMessage> & { status: number }, dataSet: DataSetSource | null = null) => {
+      const rsp = {
+        type: responseTypeOf(message.type as never),
+        messageIdBeingRespondedTo: message.messageId,
+        affectedSopClassUid: message.affectedSopClassUid,
+        ...(message.affectedSopInstanceUid !== undefined ? { affectedSopInstanceUid: message.affectedSopInstanceUid } : {}),
+        ...fields,
+      } as unknown as DimseMessage;
+      await dimse.send(rsp, contextId, dataSet);
+    };
+    const service = message.type === 'C-ECHO-RQ' ? 'C-ECHO' : message.type === 'C-STORE-RQ' ? 'C-STORE' : undefined;
+    try {
+      if (message.type === 'C-ECHO-RQ') {
+        req.dataSet?.discard();
+        const result = this.options.handlers.echo ? await this.options.handlers.echo(info) : undefined;
+        await respond(resultFields(result));
+      } else if (message.type === 'C-STORE-RQ' && this.options.handlers.store) {
+        const m = message as DimseMessage & { affectedSopClassUid: string; affectedSopInstanceUid: string; moveOriginatorApplicationEntityTitle?: string; moveOriginatorMessageId?: number };
+        if (!req.dataSet) throw new ServiceError(Status.ErrorCannotUnderstand, 'C-STORE-RQ without a data set');
+        const result = await this.options.handlers.store({
+          association: info,
+          sopClassUid: m.affectedSopClassUid,
+          sopInstanceUid: m.affectedSopInstanceUid,
+          transferSyntaxUid: req.presentationContext.transferSyntax,
+          moveOriginatorAeTitle: m.moveOriginatorApplicationEntityTitle,
+          moveOriginatorMessageId: m.moveOriginatorMessageId,
+          dataSet: req.dataSet,
+          cancelled: req.cancelled,
+        });
+        req.dataSet.discard(); // in case the handler left some unread
+        await respond(resultFields(result));
+      } else if (this.options.handlers.request) {
+        await this.options.handlers.request({ association: info, request: req, respond });
+      } else {
+        req.dataSet?.discard();
+        // PS3.7 C.5.8: an operation this SCP does not perform on an accepted context.
+        await respond({ status: Status.RefusedSOPClassNotSupported, errorComment: `${message.type} is not supported by this SCP` } as never);
+      }
+    } catch (err) {
+      req.dataSet?.discard();
+      const se = err instanceof ServiceError ? err : ServiceError.from(err, (service ?? 'C-STORE') as never, { exposeMessage: err instanceof DicomError });
+      if (!(err instanceof ServiceError)) this.emit('handlerError', err, info);
+      await respond(se.responseFields() as never).catch(() => undefined);
+    } finally {
+      dimse.requestDone(message.messageId);
+    }
+  }
+}
+
+function resultFields(result: HandlerResult): { status: number; errorComment?: string } {
+  if (result === undefined) return { status: Status.Success };
+  if (typeof result === 'number') return { status: result };
+  return result.errorComment !== undefined ? { status: result.status, errorComment: result.errorComment } : { status: result.status };
+}
