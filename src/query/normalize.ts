@@ -23,8 +23,10 @@ const ACCENTED_SCRIPTS = /[\p{Script=Latin}\p{Script=Greek}\p{Script=Cyrillic}]/
  *    katakana full-width, ligatures their letters;
  * 2. combining marks are dropped after Latin, Greek and Cyrillic letters only (é -> e, but the
  *    dakuten of が stays: it changes the sound, it is not an accent);
- * 3. canonical composition (NFC), then upper case (language-independent rules, so ß -> SS).
- * Letters with no decomposition (ø, ł, æ) are kept as they are.
+ * 3. canonical composition (NFC), then upper case, character by character (language-independent
+ *    rules; a letter whose capital is two letters, like ß, stays as it is).
+ * Letters with no decomposition (ø, ł, æ) are kept as they are. "?" in a PN pattern stands for one
+ * character of this form (a compatibility character such as ㈱ becomes several).
  */
 export function foldText(text: string): string {
   const decomposed = text.normalize('NFKD');
@@ -36,7 +38,13 @@ export function foldText(text: string): string {
     } else afterAccentedScript = ACCENTED_SCRIPTS.test(ch);
     out += ch;
   }
-  return out.normalize('NFC').toUpperCase();
+  let upper = '';
+  for (const ch of out.normalize('NFC')) {
+    const u = ch.toUpperCase();
+    // Keep one character for one: "ß" stays "ß" rather than "SS", so "?" still stands for it.
+    upper += u.length === ch.length || [...u].length === 1 ? u : ch;
+  }
+  return upper;
 }
 
 /**

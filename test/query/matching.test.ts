@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { parseQidoQuery } from '../../src/query/qido-parameters.js';
 import { matches } from '../../src/query/matching.js';
 import type { AttributeRecord } from '../../src/query/record.js';
 import { dataSet, query, type KeyObject } from './helpers.js';
@@ -251,4 +253,24 @@ test('DataSet candidates: sequence items, derived attributes of an EntityRecord'
   const q = query('STUDY', { ModalitiesInStudy: 'MR', NumberOfStudyRelatedSeries: '2', StudyInstanceUID: null });
   assert.equal(matches(q, { attributes: ds, derived: { ModalitiesInStudy: ['CT', 'MR'], NumberOfStudyRelatedSeries: 2 } }), true);
   assert.equal(matches(q, { attributes: ds, derived: { ModalitiesInStudy: ['CT'], NumberOfStudyRelatedSeries: 2 } }), false);
+});
+
+test('property: any text matches itself as a single value, and its prefixes followed by "*" (wild card text is never a pattern)', () => {
+  const chars = [...'aZ09 .^$+()[]{}|/-%_\'"=,', 'é', 'e\u0301', 'ß', '山', '田', 'が', 'ｶ', '😀', '\u00a0'];
+  const text = fc.array(fc.constantFrom(...chars), { minLength: 1, maxLength: 12 }).map((a) => a.join('').trim()).filter((s) => s !== '' && s !== '""');
+  fc.assert(fc.property(text, fc.nat(), fc.constantFrom('StudyDescription', 'PatientName', 'AccessionNumber'), (value, cut, keyword) => {
+    // "^" and "=" structure a PN (component and group delimiters); PN structure is tested above.
+    if (keyword === 'PatientName' && /[=^]/.test(value)) return;
+    const record = { [keyword]: value };
+    const single = parseQidoQuery([[keyword, value]], { level: 'STUDY' });
+    assert.equal(matches(single, record), true, `${keyword}=${value}`);
+    const prefix = `${[...value].slice(0, cut % ([...value].length + 1)).join('')}*`;
+    assert.equal(matches(parseQidoQuery([[keyword, prefix]], { level: 'STUDY' }), record), true, `${keyword}=${prefix}`);
+    // "?" stands for exactly one character (a code point), so replacing the first one still matches.
+    const first = [...value];
+    first[0] = '?';
+    // (Not for PN when a combining accent follows: PN matching drops accents, so "?" + accent has no base letter left.)
+    if (keyword === 'PatientName' && /\p{M}/u.test(first[1] ?? '')) return;
+    assert.equal(matches(parseQidoQuery([[keyword, first.join('')]], { level: 'STUDY' }), record), true, `${keyword}=${first.join('')}`);
+  }), { numRuns: 500, seed: 7 });
 });

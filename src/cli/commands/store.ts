@@ -1,0 +1,308 @@
+/**
+ * `conduit store [--aet A] [--aec B] [--max-pdu N] [--tls...] HOST PORT PATH...`: sends DICOM files
+ * (and the files under folders, recursively) to a Storage SCP with C-STORE (PS3.4 Annex B), like
+ * DCMTK's storescu +r +sd. Presentation contexts come from the files' SOP classes and transfer
+ * syntaxes; more than the 128 an association allows (PS3.8 §9.3.2.2) are spread over several
+ * associations. A file whose uncompressed transfer syntax the peer did not accept goes as Explicit or
+ * Implicit VR Little Endian (the client transcodes it).
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { connect, describeFile, proposalsFor, type AssociationClient } from '../../ae/index.js';
+import { DicomError } from '../../core/dicom-error.js';
+import type { SendableFile } from '../../services/storage/file-source.js';
+import { ProgressBar } from '../progress.js';
+import {
+  addTimeoutOption, addTlsClientOptions, describeNetworkError, parseAeTitle, parseMaxPdu, parsePort, timeoutsFor, tlsClientOptions,
+  type TlsFlags,
+} from '../network-options.js';
+
+/** PS3.8 §9.3.2.2: presentation context IDs are odd numbers from 1 to 255. */
+const MAX_CONTEXTS = 128;
+/** Media Storage Directory Storage: a DICOMDIR describes a file-set, it is not sent over the network. */
+const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
+/** Files whose headers are read at once. */
+const DESCRIBE_CONCURRENCY = 16;
+
+interface StoreOptions extends TlsFlags {
+  aet: string;
+  aec: string;
+  maxPdu: number;
+  maxContexts: number;
+  timeout: number;
+  recurse: boolean;
+  verbose?: boolean;
+  progress: boolean;
+}
+
+interface Failure {
+  path: string;
+  reason: string;
+}
+
+export function storeCommand(): Command {
+  const command = new Command('store')
+    .description('send DICOM files and folders to a Storage SCP (C-STORE), like storescu +r +sd')
+    .argument('<host>', 'host name or IP address of the peer')
+    .argument('<port>', 'its TCP port', parsePort)
+    .argument('<path...>', 'DICOM files, or folders to send everything in (recursively)')
+    .addOption(new Option('--aet <title>', 'calling AE title (this end)').default('CONDUIT').argParser(parseAeTitle))
+    .addOption(new Option('--aec <title>', 'called AE title (the peer)').default('ANY-SCP').argParser(parseAeTitle))
+    .addOption(new Option('--max-pdu <bytes>', 'largest PDU this end receives (Maximum Length announced; 0 = no limit)').default(256 * 1024).argParser(parseMaxPdu))
+    .addOption(new Option('--max-contexts <n>', 'presentation contexts per association (1 to 128); more kinds of files go over several associations')
+      .default(MAX_CONTEXTS).argParser(parseMaxContexts))
+    .option('--no-recurse', 'do not descend into folders named on the command line');
+  addTimeoutOption(command, 'give up on connecting, on the association and on each C-STORE answer after this long');
+  addTlsClientOptions(command);
+  return command
+    .option('-v, --verbose', 'print a line per file sent')
+    .option('--no-progress', 'no progress bar (it is drawn only when stderr is a terminal)')
+    .addHelpText('after', `
+Files that are not DICOM, and DICOMDIRs, are skipped with a note. At the end a summary line gives
+the files sent, failed and with warnings, the bytes, the time and the rate; each failure is listed
+with its status and Error Comment. Exit status: 0 when every file was stored, 1 otherwise.
+
+Examples:
+  conduit store localhost 11112 image.dcm
+  conduit store --aec ORTHANC pacs.example.org 4242 /data/study1 /data/study2
+  conduit store --max-pdu 16384 --tls-ca ca.pem pacs.example.org 2762 ./export`)
+    .action(async (host: string, port: number, paths: string[], options: StoreOptions) => {
+      process.exitCode = await runStore(host, port, paths, options);
+    });
+}
+
+function parseMaxContexts(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > MAX_CONTEXTS) throw new InvalidArgumentError('expected a number from 1 to 128');
+  return n;
+}
+
+// ---- finding and describing the files ----
+
+/** Files named, and those under folders named (sorted, so runs are repeatable). */
+async function collectFiles(paths: readonly string[], recurse: boolean, failures: Failure[]): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      failures.push({ path: dir, reason: `cannot read the folder: ${systemText(err)}` });
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) out.push(p);
+      else if (e.isSymbolicLink()) {
+        const s = await stat(p).catch(() => undefined);
+        if (s?.isFile()) out.push(p);
+        // links to folders are not followed: they could loop
+      }
+    }
+  };
+  for (const path of paths) {
+    let s;
+    try {
+      s = await stat(path);
+    } catch (err) {
+      failures.push({ path, reason: systemText(err) });
+      continue;
+    }
+    if (s.isDirectory()) {
+      if (recurse) await walk(path);
+      else failures.push({ path, reason: 'is a folder (and --no-recurse was given)' });
+    } else {
+      out.push(path);
+    }
+  }
+  return out;
+}
+
+function systemText(err: unknown): string {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'ENOENT': return 'no such file or folder';
+    case 'EACCES': case 'EPERM': return 'permission denied';
+    default: return err instanceof Error ? err.message : String(err);
+  }
+}
+
+type Described = { kind: 'file'; file: SendableFile } | { kind: 'skip'; note: string } | { kind: 'fail'; reason: string };
+
+async function describe(path: string): Promise<Described> {
+  try {
+    const file = await describeFile(path);
+    if (file.sopClassUid === MEDIA_STORAGE_DIRECTORY) return { kind: 'skip', note: 'a DICOMDIR, not sent (it describes a file-set)' };
+    return { kind: 'file', file };
+  } catch (err) {
+    if (err instanceof DicomError && err.code === 'ERR_DICOM_NOT_DICOM') return { kind: 'skip', note: 'not a DICOM file' };
+    const system = (err as { cause?: NodeJS.ErrnoException }).cause?.code ?? (err as NodeJS.ErrnoException).code;
+    if (system === 'EACCES' || system === 'EPERM') return { kind: 'fail', reason: 'cannot read it: permission denied' };
+    return { kind: 'fail', reason: `cannot read it: ${err instanceof DicomError ? `${err.message} [${err.code}]` : String(err)}` };
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` at once, keeping the order of the results. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+// ---- associations ----
+
+/**
+ * Files grouped so that each group's presentation contexts (proposalsFor) fit in one association:
+ * files of the same SOP class and transfer syntax stay together, in the order first seen.
+ */
+export function planAssociations(files: readonly SendableFile[], maxContexts: number): SendableFile[][] {
+  const byPair = new Map<string, SendableFile[]>();
+  for (const f of files) {
+    const key = `${f.sopClassUid}|${f.transferSyntaxUid}`;
+    let list = byPair.get(key);
+    if (!list) byPair.set(key, (list = []));
+    list.push(f);
+  }
+  const groups: SendableFile[][] = [];
+  let pairs: { sopClassUid: string; transferSyntaxUid: string }[] = [];
+  let current: SendableFile[] = [];
+  for (const list of byPair.values()) {
+    const pair = { sopClassUid: list[0]!.sopClassUid, transferSyntaxUid: list[0]!.transferSyntaxUid };
+    if (current.length > 0 && proposalsFor([...pairs, pair]).length > maxContexts) {
+      groups.push(current);
+      pairs = [];
+      current = [];
+    }
+    pairs.push(pair);
+    current.push(...list);
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+async function runStore(host: string, port: number, paths: string[], options: StoreOptions): Promise<number> {
+  const where = `${host}:${port}`;
+  const started = performance.now();
+  const failures: Failure[] = [];
+  const warnings: Failure[] = [];
+  let tls;
+  try {
+    tls = tlsClientOptions(options);
+  } catch (err) {
+    process.stderr.write(`conduit store: ${describeNetworkError(err, where)}\n`);
+    return 1;
+  }
+
+  const candidates = await collectFiles(paths, options.recurse, failures);
+  const described = await mapLimited(candidates, DESCRIBE_CONCURRENCY, describe);
+  const files: SendableFile[] = [];
+  let skipped = 0;
+  for (const [i, d] of described.entries()) {
+    if (d.kind === 'file') files.push(d.file);
+    else if (d.kind === 'skip') {
+      skipped++;
+      process.stderr.write(`conduit store: skipped ${candidates[i]}: ${d.note}\n`);
+    } else {
+      failures.push({ path: candidates[i]!, reason: d.reason });
+    }
+  }
+
+  const totalBytes = files.reduce((n, f) => n + f.size, 0);
+  const bar = new ProgressBar(process.stderr, files.length, totalBytes, options.progress ? {} : { enabled: false });
+  let done = 0;
+  let sent = 0;
+  let bytes = 0;
+  let client: AssociationClient | undefined;
+  let fatal: string | undefined;
+  let interrupted = false;
+  const onSignal = (): void => {
+    interrupted = true;
+    client?.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const connectOptions = {
+    host, port, callingAeTitle: options.aet, calledAeTitle: options.aec, maxPduLength: options.maxPdu, ...timeoutsFor(options.timeout),
+    ...(tls ? { tls } : {}),
+  };
+  try {
+    for (const group of planAssociations(files, options.maxContexts)) {
+      const presentationContexts = proposalsFor(group);
+      for (const file of group) {
+        if (fatal !== undefined || interrupted) {
+          failures.push({ path: file.path, reason: interrupted ? 'not sent: interrupted' : `not sent: ${fatal}` });
+          continue;
+        }
+        if (client === undefined || client.association.state !== 'Sta6') {
+          try {
+            client = await connect({ ...connectOptions, presentationContexts });
+          } catch (err) {
+            // The peer refused this end altogether (rejected, unreachable): later associations would fare no better.
+            fatal = describeNetworkError(err, where);
+            failures.push({ path: file.path, reason: `not sent: ${fatal}` });
+            continue;
+          }
+        }
+        try {
+          const status = await client.store(file.path);
+          if (status.isCompleted) {
+            sent++;
+            bytes += file.size;
+            if (status.isWarning) {
+              warnings.push({ path: file.path, reason: status.description });
+              bar.note(`conduit store: warning: ${file.path}: ${status.description}`);
+            } else if (options.verbose) {
+              bar.note(`stored ${file.path} (${file.sopInstanceUid})`);
+            }
+          } else {
+            failures.push({ path: file.path, reason: status.description });
+            if (options.verbose) bar.note(`conduit store: failed: ${file.path}: ${status.description}`);
+          }
+        } catch (err) {
+          const reason = interrupted ? 'interrupted' : describeNetworkError(err, where);
+          failures.push({ path: file.path, reason });
+          if (options.verbose) bar.note(`conduit store: failed: ${file.path}: ${reason}`);
+        }
+        done++;
+        bar.update(done, bytes);
+      }
+      // The next group proposes other contexts: a new association.
+      if (client !== undefined && client.association.state === 'Sta6') await release(client, where);
+      client = undefined;
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (client !== undefined && client.association.state === 'Sta6') await release(client, where);
+    bar.finish();
+  }
+
+  if (fatal !== undefined) process.stderr.write(`conduit store: ${fatal}\n`);
+  for (const f of failures) process.stderr.write(`conduit store: failed: ${f.path}: ${f.reason}\n`);
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(
+    `sent ${sent}, failed ${failures.length}, warnings ${warnings.length}, skipped ${skipped}; ` +
+    `${(bytes / 1e6).toFixed(2)} MB in ${seconds.toFixed(2)} s (${(sent / seconds).toFixed(1)} instances/s, ${(bytes / 1e6 / seconds).toFixed(1)} MB/s)\n`,
+  );
+  if (interrupted) return 130;
+  return failures.length > 0 ? 1 : 0;
+}
+
+async function release(client: AssociationClient, where: string): Promise<void> {
+  try {
+    await client.release();
+  } catch (err) {
+    process.stderr.write(`conduit store: warning: the release failed: ${describeNetworkError(err, where)}\n`);
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * What `conduit echo`, `store` and `listen` share: AE title, port, size and time arguments, the TLS
+ * options (PEM files named on the command line), and failures told in words (an A-ASSOCIATE-RJ's
+ * result/source/reason, a refused connection, a timeout, a certificate that does not verify).
+ */
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DicomError } from '../core/dicom-error.js';
+import type { AssociationTimeouts, TlsClientOptions, TlsServerOptions } from '../upper-layer/index.js';
+
+// ---- argument parsers ----
+
+export function parsePort(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535) throw new InvalidArgumentError('expected a TCP port number, 0 to 65535');
+  return n;
+}
+
+/** An AE title (PS3.5 Table 6.2-1, AE): 1 to 16 characters of the default repertoire, no backslash, not all spaces. */
+export function parseAeTitle(text: string): string {
+  if (text.length === 0 || text.length > 16 || text.trim() === '' || /[\\\x00-\x1f\x7f-\uffff]/.test(text)) {
+    throw new InvalidArgumentError('expected an AE title: 1 to 16 characters, no backslash or control characters, not all spaces');
+  }
+  return text;
+}
+
+/** A Maximum Length Received (PS3.8 Annex D.1): 0 for no limit, else 4096 bytes or more. */
+export function parseMaxPdu(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || (n !== 0 && n < 4096) || n > 0xffffffff) {
+    throw new InvalidArgumentError('expected 0 (no limit) or a number of bytes from 4096 to 4294967295');
+  }
+  return n;
+}
+
+export function parseCount(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1) throw new InvalidArgumentError('expected a whole number, 1 or more');
+  return n;
+}
+
+export function parseSeconds(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number of seconds greater than 0');
+  return n;
+}
+
+/** --timeout in seconds -> the association's timeouts and the DIMSE timeout (ms). */
+export function timeoutsFor(seconds: number): { timeouts: AssociationTimeouts; dimseTimeout: number } {
+  const ms = Math.round(seconds * 1000);
+  return { timeouts: { connect: ms, associationRequest: ms, release: ms, artim: ms }, dimseTimeout: ms };
+}
+
+export function addTimeoutOption(command: Command, what: string): Command {
+  return command.addOption(new Option('--timeout <seconds>', what).default(30).argParser(parseSeconds));
+}
+
+// ---- TLS ----
+
+export interface TlsFlags {
+  tls?: boolean;
+  tlsKey?: string;
+  tlsCert?: string;
+  tlsCa?: string[];
+  tlsNoVerify?: boolean;
+  tlsServername?: string;
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/** The requestor's TLS options (echo, store): a secure transport connection (PS3.15 Annex B). */
+export function addTlsClientOptions(command: Command): Command {
+  return command
+    .option('--tls', 'use TLS (implied by any --tls-* option); the server certificate is verified against --tls-ca, or the system roots')
+    .option('--tls-key <file>', 'private key (PEM) of this end\'s certificate, for peers that ask for one (client authentication)')
+    .option('--tls-cert <file>', 'certificate (PEM) presented with --tls-key')
+    .option('--tls-ca <file>', 'trusted CA certificates (PEM); repeat for several', collect)
+    .option('--tls-no-verify', 'do not verify the server certificate (testing only)')
+    .option('--tls-servername <name>', 'host name expected in the server certificate (default: HOST when it is a name, else its IP address)');
+}
+
+/** The acceptor's TLS options (listen). */
+export function addTlsServerOptions(command: Command): Command {
+  return command
+    .option('--tls-key <file>', 'private key (PEM); with --tls-cert, the port speaks TLS only')
+    .option('--tls-cert <file>', 'certificate (PEM) of this server, with its chain')
+    .option('--tls-ca <file>', 'CA certificates (PEM) that client certificates must verify against: clients must then present one; repeat for several', collect)
+    .option('--tls-no-verify', 'with --tls-ca: ask clients for a certificate but accept any (testing only)');
+}
+
+function readPem(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `cannot read the ${what} ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { cause: err });
+  }
+}
+
+/** TLS client options from the flags, or undefined when none asks for TLS. */
+export function tlsClientOptions(flags: TlsFlags): TlsClientOptions | undefined {
+  const wanted = flags.tls || flags.tlsKey !== undefined || flags.tlsCert !== undefined || flags.tlsCa !== undefined
+    || flags.tlsNoVerify || flags.tlsServername !== undefined;
+  if (!wanted) return undefined;
+  if ((flags.tlsKey === undefined) !== (flags.tlsCert === undefined)) {
+    throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', '--tls-key and --tls-cert go together');
+  }
+  return {
+    ...(flags.tlsCa !== undefined ? { ca: flags.tlsCa.map((f) => readPem(f, 'CA certificate file')) } : {}),
+    ...(flags.tlsKey !== undefined ? { key: readPem(flags.tlsKey, 'private key file') } : {}),
+    ...(flags.tlsCert !== undefined ? { cert: readPem(flags.tlsCert, 'certificate file') } : {}),
+    rejectUnauthorized: !flags.tlsNoVerify,
+    ...(flags.tlsServername !== undefined ? { servername: flags.tlsServername } : {}),
+  };
+}
+
+/** TLS server options from the flags, or undefined for plain TCP. */
+export function tlsServerOptions(flags: TlsFlags): TlsServerOptions | undefined {
+  if (flags.tlsKey === undefined && flags.tlsCert === undefined) {
+    if (flags.tlsCa !== undefined || flags.tlsNoVerify) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', '--tls-ca and --tls-no-verify need --tls-key and --tls-cert');
+    return undefined;
+  }
+  if (flags.tlsKey === undefined || flags.tlsCert === undefined) {
+    throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', '--tls-key and --tls-cert go together');
+  }
+  const clientAuth = flags.tlsCa !== undefined;
+  return {
+    key: readPem(flags.tlsKey, 'private key file'),
+    cert: readPem(flags.tlsCert, 'certificate file'),
+    ...(clientAuth ? { ca: flags.tlsCa!.map((f) => readPem(f, 'CA certificate file')), requestCert: true, rejectUnauthorized: !flags.tlsNoVerify } : {}),
+  };
+}
+
+// ---- failures in words ----
+
+/** The innermost system or TLS error code under `err` (ECONNREFUSED, DEPTH_ZERO_SELF_SIGNED_CERT, ...). */
+function causeCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && !code.startsWith('ERR_DICOM_')) return code;
+  }
+  return undefined;
+}
+
+const TLS_CODES: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the server certificate is self-signed and not trusted (give its CA with --tls-ca)',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the server certificate chains to a CA that is not trusted (give it with --tls-ca)',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server certificate cannot be verified (give its CA with --tls-ca)',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the issuer of the server certificate is not trusted (give it with --tls-ca)',
+  CERT_HAS_EXPIRED: 'the server certificate has expired',
+  CERT_NOT_YET_VALID: 'the server certificate is not yet valid',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'the server certificate does not name this host (see --tls-servername)',
+};
+
+/**
+ * A one-line account of a failed network operation against `where` (host:port): what happened, in
+ * words, with the error code in brackets.
+ */
+export function describeNetworkError(err: unknown, where: string): string {
+  const code = causeCode(err);
+  const tag = err instanceof DicomError ? ` [${err.code}]` : '';
+  if (err instanceof DicomError) {
+    switch (err.code) {
+      case 'ERR_DICOM_ASSOCIATION_REJECTED':
+        // The message says result, source and reason in words (PS3.8 Table 9-21).
+        return `${where} ${err.message}${tag}`;
+      case 'ERR_DICOM_TRANSPORT':
+      case 'ERR_DICOM_ASSOCIATION_CONNECTION_LOST':
+        switch (code) {
+          case 'ECONNREFUSED': return `connection refused by ${where}: nothing is listening there${tag}`;
+          case 'ENOTFOUND': case 'EAI_AGAIN': return `cannot resolve the host name of ${where}${tag}`;
+          case 'EHOSTUNREACH': case 'ENETUNREACH': return `${where} is unreachable${tag}`;
+          case 'ECONNRESET': return `${where} reset the connection${err.code === 'ERR_DICOM_TRANSPORT' ? ' (does it speak TLS, or plain TCP?)' : ''}${tag}`;
+          case 'ETIMEDOUT': return `connecting to ${where} timed out${tag}`;
+          default:
+            if (code !== undefined && TLS_CODES[code] !== undefined) return `TLS to ${where} failed: ${TLS_CODES[code]}${tag}`;
+            if (code !== undefined && /^ERR_SSL|^ERR_TLS|CERT/.test(code)) return `TLS to ${where} failed: ${(err.cause as Error | undefined)?.message ?? code}${tag}`;
+            return `${err.message}${tag}`;
+        }
+      case 'ERR_DICOM_ASSOCIATION_TIMEOUT':
+        return `timed out: ${err.message}${tag}`;
+      default:
+        return `${err.message}${tag}`;
+    }
+  }
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,74 @@
+/**
+ * A one-line progress bar for long transfers, drawn on a terminal only (when the stream is not a
+ * TTY, e.g. a log file or a pipe, nothing is drawn): files done of total, megabytes, the rate in
+ * MB/s. Notes printed while it runs go above the bar, which is then redrawn.
+ */
+import { performance } from 'node:perf_hooks';
+
+export interface ProgressStream {
+  isTTY?: boolean;
+  columns?: number;
+  write(text: string): boolean;
+}
+
+const REDRAW_MS = 100;
+
+export class ProgressBar {
+  private readonly stream: ProgressStream;
+  private readonly enabled: boolean;
+  private readonly started = performance.now();
+  private done = 0;
+  private bytes = 0;
+  private lastDraw = 0;
+  private drawn = false;
+
+  constructor(stream: ProgressStream, private readonly total: number, private readonly totalBytes: number, options: { enabled?: boolean } = {}) {
+    this.stream = stream;
+    this.enabled = options.enabled ?? stream.isTTY === true;
+  }
+
+  /** Records progress; redraws at most every 100 ms (and always at the last file). */
+  update(done: number, bytes: number): void {
+    this.done = done;
+    this.bytes = bytes;
+    if (!this.enabled) return;
+    const now = performance.now();
+    if (now - this.lastDraw < REDRAW_MS && done < this.total) return;
+    this.lastDraw = now;
+    this.draw();
+  }
+
+  /** Prints a line (a note, a failure) without breaking the bar. */
+  note(line: string): void {
+    if (this.enabled && this.drawn) this.stream.write('\r\x1b[K');
+    this.stream.write(line.endsWith('\n') ? line : `${line}\n`);
+    if (this.enabled && this.drawn) this.draw();
+  }
+
+  /** Removes the bar (the summary follows). */
+  finish(): void {
+    if (this.enabled && this.drawn) this.stream.write('\r\x1b[K');
+    this.drawn = false;
+  }
+
+  /** The bar's text for a given width (exposed for tests). */
+  render(width: number): string {
+    const seconds = (performance.now() - this.started) / 1000;
+    const rate = seconds > 0 ? this.bytes / 1e6 / seconds : 0;
+    const info = ` ${this.done}/${this.total} files  ${mb(this.bytes)}/${mb(this.totalBytes)} MB  ${rate.toFixed(1)} MB/s`;
+    const barWidth = Math.max(0, Math.min(40, width - info.length - 3));
+    if (barWidth < 5) return info.trimStart().slice(0, Math.max(0, width - 1));
+    const fraction = this.total > 0 ? this.done / this.total : 1;
+    const filled = Math.round(fraction * barWidth);
+    return `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]${info}`;
+  }
+
+  private draw(): void {
+    this.stream.write(`\r\x1b[K${this.render(this.stream.columns ?? 80)}`);
+    this.drawn = true;
+  }
+}
+
+function mb(bytes: number): string {
+  return (bytes / 1e6).toFixed(1);
+}
