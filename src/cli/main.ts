@@ -5,6 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { dumpCommand } from './commands/dump.js';
+import { echoCommand } from './commands/echo.js';
+import { listenCommand } from './commands/listen.js';
+import { storeCommand } from './commands/store.js';
 import { serveCommand } from './commands/serve.js';
 
 function packageVersion(): string {
@@ -19,6 +22,9 @@ export function createProgram(): Command {
     .version(packageVersion(), '-V, --version', 'print the version of Conduit')
     .showHelpAfterError('(run conduit --help for usage)');
   program.addCommand(dumpCommand());
+  program.addCommand(echoCommand());
+  program.addCommand(storeCommand());
+  program.addCommand(listenCommand());
   program.addCommand(serveCommand());
   return program;
 }

@@ -6,6 +6,7 @@
  * streamed from where they lie, never loaded whole.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { concatBytes } from '../core/bytes.js';
 import { DicomError } from '../core/dicom-error.js';
 import { BulkData } from './bulk-data.js';
 import type { DataSet } from './data-set.js';
@@ -280,7 +281,7 @@ function swapCopy(b: Uint8Array, unit: number): Uint8Array {
 /** Encodes a data set into one buffer. Bulk values are read synchronously: use for data sets that fit in memory. */
 export function encodeDataSet(ds: DataSet, enc: Encoding, options: EncodeOptions = {}): Uint8Array {
   const parts = encodeParts(ds, enc, options).map((p) => (p instanceof Uint8Array ? p : readBulkSync(p.bulk, p.swapUnit)));
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 function readBulkSync(bulk: BulkData, swapUnit: number): Uint8Array {
@@ -299,15 +300,4 @@ function readBulkSync(bulk: BulkData, swapUnit: number): Uint8Array {
   return swapUnit > 1 ? swapBytes(out, swapUnit) : out;
 }
 
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+export { concatBytes as concat } from '../core/bytes.js';

@@ -11,6 +11,7 @@
  * before it, or before the command's last fragment; a command fragment inside a data set (its
  * last fragment never came); a change of presentation context within a message.
  */
+import { concatBytes } from '../core/bytes.js';
 import { DicomError } from '../core/dicom-error.js';
 import type { DataSet } from '../data/data-set.js';
 import { CommandTag, NO_DATA_SET } from './command-elements.js';
@@ -170,7 +171,7 @@ export class MessageAssembler {
   }
 
   private completeCommand(): { error: unknown } | null {
-    const bytes = concat(this.commandParts, this.commandLength);
+    const bytes = concatBytes(this.commandParts, this.commandLength);
     this.commandParts = [];
     const id = this.contextId;
     let commandSet: DataSet;
@@ -244,14 +245,4 @@ function guard(callback: () => void): { error: unknown } | null {
   }
 }
 
-function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(length);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 

@@ -4,6 +4,7 @@
  * them with `for await`, or collects them, or discards them. Bytes pushed and not yet read count
  * against the assembler's high-water mark, which is how a slow consumer pauses the socket.
  */
+import { concatBytes } from '../core/bytes.js';
 import { DicomError } from '../core/dicom-error.js';
 
 interface Waiter {
@@ -112,14 +113,7 @@ export class DataSetStream implements AsyncIterable<Uint8Array> {
       parts.push(chunk);
       n += chunk.length;
     }
-    if (parts.length === 1) return parts[0]!;
-    const out = new Uint8Array(n);
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return concatBytes(parts, n);
   }
 
   private next(): Promise<IteratorResult<Uint8Array>> {

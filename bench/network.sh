@@ -1,0 +1,293 @@
+#!/bin/bash
+# Network benchmark: Conduit's storage SCP and SCU against DCMTK 3.6.7 storescp / storescu, in the
+# same run, on the same corpus, on 127.0.0.1. Not a test: run by hand (docs/benchmarks.md, "Network"):
+#
+#   bash bench/network.sh                 # builds (npx tsc -p .), generates the corpus if missing
+#   RUNS=5 CELLS=receive bash bench/network.sh
+#
+# Cells (each contender once per round, the contenders interleaved, their order rotated from round
+# to round; RUNS rounds; median and min-max over the rounds):
+#   receive  storescu (TCP_NODELAY=1, one association, the 2,000 CT files given as arguments) into
+#            each receiver, which writes the files to an empty folder: storescp (plain, default
+#            mode: no fsync), conduit listen (fsync every file, the default), conduit listen with
+#            fsync off, and as fairness rows storescp -pdu 131072 and storescp +B (bit-preserving).
+#            Time = storescu's whole process (start to exit, after the last C-STORE-RSP and the release).
+#   send     each sender, one association, the 2,000 CT files, into a plain storescp writing files
+#            (and, as a second row, into storescp --ignore: the receiver's disk taken out):
+#            storescu vs conduit store. Time = the sender's whole process.
+#   memory   peak RSS with the 200 MiB multiframe MF0_400frames.dcm. Receiving: the listener's
+#            VmHWM (/proc/PID/status) once started and idle, then after storescu sent it; growth =
+#            after - idle (conduit listen; storescp and storescp +B for reference). Sending: GNU time's
+#            maximum RSS of the sender sending it into storescp --ignore, minus the same for one
+#            526 KB CT file (conduit store; storescu for reference).
+# Every timed run starts with an empty output folder and a `sync` (untimed); every server is a fresh
+# process on its own port (PORT_BASE..PORT_BASE+9), stopped by its PID (a trap stops them on exit).
+# Each run is checked: 2,000 files in the output folder (or the sender's count), the sender's exit status.
+#
+# Conduit is driven through the CLI (`conduit listen --port N --out DIR`, `conduit store HOST PORT
+# FILE...`) when dist/ holds those commands, else through bench/net/listen.mjs and bench/net/store.mjs
+# (the same public API: DicomServer + writeReceivedObject, connect + client.store). CONDUIT_VIA=cli|lib
+# forces one; the summary says which was measured. "fsync off": the CLI's --no-fsync if it has one,
+# else bench/net/listen.mjs --no-fsync (labelled so).
+#
+# Environment: RUNS (3), CELLS (receive,send,memory), CORPUS (/tmp/corpus), PORT_BASE (14600),
+# WORK (/tmp/conduit-bench-work; each run leaves results.tsv, logs and summary.md in a dated folder),
+# RECEIVERS (storescp,conduit,conduit-nofsync,storescp-pdu128k,storescp-bitpreserving),
+# SENDERS (storescu,conduit), SEND_TARGETS (files,ignore), CONDUIT_VIA (auto|cli|lib),
+# PROFILE=1: run the Conduit processes once more under node --cpu-prof (profiles in the run folder).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$HERE")"
+RUNS="${RUNS:-3}"
+CELLS="${CELLS:-receive,send,memory}"
+CORPUS="${CORPUS:-/tmp/corpus}"
+PORT_BASE="${PORT_BASE:-14600}"
+RECEIVERS="${RECEIVERS:-storescp,conduit,conduit-nofsync,storescp-pdu128k,storescp-bitpreserving}"
+SENDERS="${SENDERS:-storescu,conduit}"
+SEND_TARGETS="${SEND_TARGETS:-files,ignore}"
+CONDUIT_VIA="${CONDUIT_VIA:-auto}"
+PROFILE="${PROFILE:-0}"
+RUN_DIR="${WORK:-/tmp/conduit-bench-work}/network-$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$RUN_DIR"
+RESULTS="$RUN_DIR/results.tsv"
+: >"$RESULTS"
+MF="$CORPUS/large/MF0_400frames.dcm"
+export TCP_NODELAY=1   # DCMTK leaves Nagle on otherwise (~40 ms per C-STORE round trip)
+
+log() { echo "[$(date +%T)] $*" >&2; }
+die() { log "$*"; exit 1; }
+has() { [[ ",$1," == *",$2,"* ]]; }
+
+# ---------- set-up ----------
+command -v storescu >/dev/null && command -v storescp >/dev/null || die "DCMTK storescu/storescp not found (apt-get install dcmtk)"
+[ -x /usr/bin/time ] || die "/usr/bin/time (GNU time) not found (apt-get install time)"
+(cd "$ROOT" && npx tsc -p . >"$RUN_DIR/tsc.log" 2>&1) || log "warning: tsc reported errors (see $RUN_DIR/tsc.log); benchmarking the dist it emitted anyway"
+if [ ! -f "$MF" ] || [ "$(find "$CORPUS/ct" -name '*.dcm' 2>/dev/null | wc -l)" -lt 2000 ]; then
+  avail=$(df -Pk "$(dirname "$CORPUS")" | awk 'NR==2 {print $4}')
+  [ "$avail" -ge $((3 * 1024 * 1024)) ] || die "less than 3 GiB free for the corpus (~1.4 GB) in $(dirname "$CORPUS")"
+  /usr/bin/python3 "$HERE/gen-corpus.py" "$CORPUS"
+fi
+find "$CORPUS/ct" -type f -name '*.dcm' | sort >"$RUN_DIR/ct.lst"
+mapfile -t CT_FILES <"$RUN_DIR/ct.lst"
+N_CT=${#CT_FILES[@]}
+B_CT=$(xargs -a "$RUN_DIR/ct.lst" -d '\n' stat -c %s | awk '{s+=$1} END {printf "%d", s}')
+ONE_CT=${CT_FILES[0]}
+# output folders on the same file system as the corpus' parent unless OUT_ROOT says otherwise
+OUT_ROOT="${OUT_ROOT:-$RUN_DIR/out}"
+mkdir -p "$OUT_ROOT"
+
+# How Conduit is driven: the CLI when it has listen and store, else the bench/net scripts.
+cli_ok=0
+if [ -f "$ROOT/dist/src/cli/commands/listen.js" ] && [ -f "$ROOT/dist/src/cli/commands/store.js" ] \
+  && node "$ROOT/bin/conduit" listen --help >/dev/null 2>&1 && node "$ROOT/bin/conduit" store --help >/dev/null 2>&1; then cli_ok=1; fi
+case "$CONDUIT_VIA" in
+  auto) VIA=$([ $cli_ok = 1 ] && echo cli || echo lib) ;;
+  cli) [ $cli_ok = 1 ] || die "CONDUIT_VIA=cli but dist/ has no working 'conduit listen' and 'conduit store'"; VIA=cli ;;
+  lib) VIA=lib ;;
+  *) die "CONDUIT_VIA must be auto, cli or lib" ;;
+esac
+CLI_NOFSYNC=""
+if [ "$VIA" = cli ]; then
+  help=$(node "$ROOT/bin/conduit" listen --help 2>&1 || true)
+  if grep -q -- '--no-fsync' <<<"$help"; then CLI_NOFSYNC="--no-fsync"; fi
+fi
+log "Conduit driven via: $VIA$([ "$VIA" = cli ] && echo " (fsync off: ${CLI_NOFSYNC:-not offered by the CLI, bench/net/listen.mjs --no-fsync used})")"
+
+# NODE_PRE: extra node options (e.g. --cpu-prof) for the Conduit processes
+NODE_PRE=()
+conduit_listen_cmd() {  # conduit_listen_cmd PORT OUT fsync|nofsync -> sets CMD array
+  local port=$1 out=$2 mode=$3
+  if [ "$VIA" = cli ] && { [ "$mode" = fsync ] || [ -n "$CLI_NOFSYNC" ]; }; then
+    CMD=(node "${NODE_PRE[@]}" "$ROOT/bin/conduit" listen --port "$port" --out "$out")
+    [ "$mode" = nofsync ] && CMD+=("$CLI_NOFSYNC")
+  else
+    CMD=(node "${NODE_PRE[@]}" "$HERE/net/listen.mjs" --port "$port" --out "$out")
+    [ "$mode" = nofsync ] && CMD+=(--no-fsync)
+  fi
+  return 0
+}
+conduit_store_cmd() {  # conduit_store_cmd PORT FILE... -> sets CMD array
+  local port=$1; shift
+  if [ "$VIA" = cli ]; then CMD=(node "${NODE_PRE[@]}" "$ROOT/bin/conduit" store 127.0.0.1 "$port" "$@")
+  else CMD=(node "${NODE_PRE[@]}" "$HERE/net/store.mjs" 127.0.0.1 "$port" "$@"); fi
+}
+nofsync_label() { if [ "$VIA" = cli ] && [ -z "$CLI_NOFSYNC" ]; then echo "conduit listen, fsync off (bench/net/listen.mjs)"; else echo "conduit listen, fsync off"; fi; }
+
+# ---------- servers ----------
+PIDS=()
+cleanup() { local p; for p in "${PIDS[@]}"; do stop_pid "$p"; done; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+stop_pid() {  # SIGTERM one process we started, wait for it (SIGKILL after 30 s)
+  local pid=$1 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+listening() { [ -n "$(ss -Hltn "sport = :$1")" ]; }
+SERVER_PID=""
+start_server() {  # start_server PORT LOGFILE CMD... -> SERVER_PID
+  local port=$1 logf=$2; shift 2
+  if listening "$port"; then die "port $port is already in use (set PORT_BASE)"; fi
+  "$@" >"$logf" 2>&1 </dev/null &
+  SERVER_PID=$!; PIDS+=("$SERVER_PID")
+  local i=0
+  until listening "$port"; do
+    sleep 0.05; i=$((i + 1))
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$logf" >&2; die "server on port $port exited: $*"; }
+    [ $i -lt 600 ] || die "server on port $port did not listen within 30 s: $*"
+  done
+}
+stop_server() { stop_pid "$SERVER_PID"; SERVER_PID=""; }
+# receiver NAME PORT OUT -> starts it (fresh process), sets SERVER_PID and AEC (the called AE title)
+receiver() {
+  local name=$1 port=$2 out=$3 logf="$RUN_DIR/logs/$1.$2.log"
+  mkdir -p "$RUN_DIR/logs"
+  case $name in
+    storescp) AEC=STORESCP; start_server "$port" "$logf" storescp -aet STORESCP -od "$out" "$port" ;;
+    storescp-pdu128k) AEC=STORESCP; start_server "$port" "$logf" storescp -aet STORESCP -pdu 131072 -od "$out" "$port" ;;
+    storescp-bitpreserving) AEC=STORESCP; start_server "$port" "$logf" storescp -aet STORESCP +B -od "$out" "$port" ;;
+    storescp-ignore) AEC=STORESCP; start_server "$port" "$logf" storescp -aet STORESCP --ignore -od "$out" "$port" ;;
+    conduit) AEC=CONDUIT; conduit_listen_cmd "$port" "$out" fsync; start_server "$port" "$logf" "${CMD[@]}" ;;
+    conduit-nofsync) AEC=CONDUIT; conduit_listen_cmd "$port" "$out" nofsync; start_server "$port" "$logf" "${CMD[@]}" ;;
+    *) die "unknown receiver $name" ;;
+  esac
+}
+port_of() {  # a port per server kind, so that no run waits on a previous run's socket
+  case $1 in
+    storescp) echo $((PORT_BASE + 0)) ;; storescp-pdu128k) echo $((PORT_BASE + 1)) ;;
+    storescp-bitpreserving) echo $((PORT_BASE + 2)) ;; storescp-ignore) echo $((PORT_BASE + 3)) ;;
+    conduit) echo $((PORT_BASE + 4)) ;; conduit-nofsync) echo $((PORT_BASE + 5)) ;;
+    *) echo $((PORT_BASE + 9)) ;;
+  esac
+}
+fresh_out() { rm -rf "$1"; mkdir -p "$1"; sync; }
+count_out() { find "$1" -maxdepth 1 -type f ! -name '.*' | wc -l; }
+now_ns() { date +%s%N; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
+record() { printf '%s\n' "$*" | tr ' ' '\t' >>"$RESULTS"; }  # round cell contender value count bytes load
+
+# ---------- cells ----------
+rotate() {  # rotate ROUND item... -> the items rotated left by ROUND-1
+  local r=$1; shift; local a=("$@") n=$# i
+  for ((i = 0; i < n; i++)); do echo "${a[$(((i + r - 1) % n))]}"; done
+}
+
+run_receive() {  # run_receive ROUND RECEIVER
+  local r=$1 name=$2 port out t0 t1 rc n ld
+  port=$(port_of "$name"); out="$OUT_ROOT/recv-$name"
+  fresh_out "$out"
+  receiver "$name" "$port" "$out"
+  ld=$(load1)
+  t0=$(now_ns)
+  rc=0; storescu -aec "$AEC" 127.0.0.1 "$port" "${CT_FILES[@]}" >"$RUN_DIR/logs/storescu-recv.log" 2>&1 || rc=$?
+  t1=$(now_ns)
+  stop_server
+  n=$(count_out "$out")
+  [ "$rc" = 0 ] && [ "$n" = "$N_CT" ] || die "receive $name round $r: storescu exit $rc, $n of $N_CT files written (logs in $RUN_DIR/logs)"
+  record "$r receive $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N_CT $B_CT $ld"
+  log "receive round $r $name: $(awk -v a="$t0" -v b="$t1" -v n="$N_CT" 'BEGIN {printf "%.2f s, %.0f inst/s", (b-a)/1e9, n/((b-a)/1e9)}') (load $ld)"
+  rm -rf "$out"
+}
+
+run_send() {  # run_send ROUND TARGET SENDER
+  local r=$1 target=$2 name=$3 scp port out t0 t1 rc n ld
+  scp=$([ "$target" = ignore ] && echo storescp-ignore || echo storescp)
+  port=$(port_of "$scp"); out="$OUT_ROOT/send-$target"
+  fresh_out "$out"
+  receiver "$scp" "$port" "$out"
+  if [ "$name" = storescu ]; then CMD=(storescu -aec STORESCP 127.0.0.1 "$port" "${CT_FILES[@]}")
+  else conduit_store_cmd "$port" "${CT_FILES[@]}"; fi
+  ld=$(load1)
+  t0=$(now_ns)
+  rc=0; "${CMD[@]}" >"$RUN_DIR/logs/send-$name.log" 2>&1 || rc=$?
+  t1=$(now_ns)
+  stop_server
+  n=$(count_out "$out")
+  [ "$target" = ignore ] && n=$N_CT   # storescp --ignore writes nothing; the sender's exit status is the check
+  [ "$rc" = 0 ] && [ "$n" = "$N_CT" ] || die "send $target $name round $r: exit $rc, $n of $N_CT files written (logs in $RUN_DIR/logs)"
+  record "$r send-$target $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N_CT $B_CT $ld"
+  log "send ($target) round $r $name: $(awk -v a="$t0" -v b="$t1" -v n="$N_CT" 'BEGIN {printf "%.2f s, %.0f inst/s", (b-a)/1e9, n/((b-a)/1e9)}') (load $ld)"
+  rm -rf "$out"
+}
+
+hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+run_memory_receive() {  # run_memory_receive ROUND RECEIVER: VmHWM idle and after one 200 MiB object
+  local r=$1 name=$2 port out idle after rc
+  port=$(port_of "$name"); out="$OUT_ROOT/mem-$name"
+  fresh_out "$out"
+  receiver "$name" "$port" "$out"
+  sleep 0.5
+  idle=$(hwm_kib "$SERVER_PID")
+  rc=0; storescu -aec "$AEC" 127.0.0.1 "$port" "$MF" >"$RUN_DIR/logs/storescu-mem.log" 2>&1 || rc=$?
+  after=$(hwm_kib "$SERVER_PID")
+  stop_server
+  [ "$rc" = 0 ] && [ "$(count_out "$out")" = 1 ] || die "memory receive $name round $r: storescu exit $rc"
+  record "$r mem-recv-idle $name $idle 1 0 $(load1)"
+  record "$r mem-recv $name $after 1 0 $(load1)"
+  log "memory receive round $r $name: idle $((idle / 1024)) MiB, after the 200 MiB object $((after / 1024)) MiB"
+  rm -rf "$out"
+}
+run_memory_send() {  # run_memory_send ROUND SENDER: GNU time max RSS sending one CT file, then MF0, into storescp --ignore
+  local r=$1 name=$2 port f what rc kib
+  port=$(port_of storescp-ignore)
+  for what in one-ct mf0; do
+    f=$([ $what = mf0 ] && echo "$MF" || echo "$ONE_CT")
+    fresh_out "$OUT_ROOT/mem-send"
+    receiver storescp-ignore "$port" "$OUT_ROOT/mem-send"
+    if [ "$name" = storescu ]; then CMD=(storescu -aec STORESCP 127.0.0.1 "$port" "$f")
+    else conduit_store_cmd "$port" "$f"; fi
+    rc=0; /usr/bin/time -f %M -o "$RUN_DIR/time.tmp" "${CMD[@]}" >"$RUN_DIR/logs/mem-send-$name.log" 2>&1 || rc=$?
+    stop_server
+    [ "$rc" = 0 ] || die "memory send $name $what round $r: exit $rc (see $RUN_DIR/logs/mem-send-$name.log)"
+    kib=$(tail -n1 "$RUN_DIR/time.tmp")
+    record "$r mem-send-$what $name $kib 1 0 $(load1)"
+    log "memory send round $r $name $what: peak RSS $((kib / 1024)) MiB"
+  done
+}
+
+# ---------- run ----------
+log "corpus: $N_CT CT files, $B_CT bytes; RUNS=$RUNS CELLS=$CELLS; results in $RUN_DIR"
+log "machine: $(nproc) CPU, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg), node $(node --version), $(storescu --version 2>&1 | head -1)"
+IFS=, read -ra RECV_LIST <<<"$RECEIVERS"
+IFS=, read -ra SEND_LIST <<<"$SENDERS"
+IFS=, read -ra TARGET_LIST <<<"$SEND_TARGETS"
+for ((r = 1; r <= RUNS; r++)); do
+  if has "$CELLS" receive; then
+    for name in $(rotate "$r" "${RECV_LIST[@]}"); do run_receive "$r" "$name"; done
+  fi
+  if has "$CELLS" send; then
+    for target in "${TARGET_LIST[@]}"; do
+      for name in $(rotate "$r" "${SEND_LIST[@]}"); do run_send "$r" "$target" "$name"; done
+    done
+  fi
+  if has "$CELLS" memory; then
+    for name in $(rotate "$r" conduit storescp storescp-bitpreserving); do run_memory_receive "$r" "$name"; done
+    for name in $(rotate "$r" conduit storescu); do run_memory_send "$r" "$name"; done
+  fi
+done
+
+if [ "$PROFILE" = 1 ]; then
+  # One more receive and send with the Conduit processes under the V8 CPU profiler (not counted).
+  PROF_DIR="$RUN_DIR/profiles"; mkdir -p "$PROF_DIR/listen" "$PROF_DIR/store"
+  NODE_PRE=(--cpu-prof --cpu-prof-interval 200 --cpu-prof-dir="$PROF_DIR/listen")
+  out="$OUT_ROOT/prof-recv"; fresh_out "$out"; port=$(port_of conduit)
+  receiver conduit "$port" "$out"
+  storescu -aec CONDUIT 127.0.0.1 "$port" "${CT_FILES[@]}" >/dev/null 2>&1
+  stop_server
+  NODE_PRE=(--cpu-prof --cpu-prof-interval 200 --cpu-prof-dir="$PROF_DIR/store")
+  out="$OUT_ROOT/prof-send"; fresh_out "$out"; port=$(port_of storescp)
+  receiver storescp "$port" "$out"
+  conduit_store_cmd "$port" "${CT_FILES[@]}"; "${CMD[@]}" >/dev/null 2>&1
+  stop_server
+  NODE_PRE=()
+  for p in "$PROF_DIR"/listen/*.cpuprofile "$PROF_DIR"/store/*.cpuprofile; do
+    [ -f "$p" ] || continue
+    log "profile $p:"; node "$HERE/cpuprofile-top.mjs" "$p" 25 >&2 || true
+  done
+fi
+rm -rf "$OUT_ROOT"
+
+node "$HERE/net/summary.mjs" "$RESULTS" "$VIA" "$(nofsync_label)" | tee "$RUN_DIR/summary.md"

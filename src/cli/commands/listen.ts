@@ -1,0 +1,188 @@
+/**
+ * `conduit listen --port N --out DIR`: a Storage SCP like DCMTK's storescp +xa. It accepts every
+ * Storage SOP Class in every transfer syntax proposed (and Verification), writes each object it
+ * receives as a Part 10 file named by its SOP Instance UID into DIR, durably (fsync, then rename),
+ * and answers Success only once the file is on disk. SIGINT or SIGTERM stops it gracefully: it stops
+ * listening and lets the running associations finish, up to a time limit.
+ */
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { DicomServer, type AssociationInfo, type StoreRequest } from '../../ae/index.js';
+import { Status } from '../../dimse/index.js';
+import { writeReceivedObject } from '../../services/storage/part10-sink.js';
+import { lookupUid } from '../../dictionary/index.js';
+import {
+  addTlsServerOptions, describeNetworkError, parseAeTitle, parseCount, parseMaxPdu, parsePort, parseSeconds, tlsServerOptions,
+  type TlsFlags,
+} from '../network-options.js';
+
+interface ListenOptions extends TlsFlags {
+  port: number;
+  host?: string;
+  aet: string;
+  out: string;
+  fsync: boolean;
+  quiet?: boolean;
+  strictAet?: boolean;
+  acceptCalling?: string[];
+  maxPdu: number;
+  maxAssociations?: number;
+  shutdownTimeout: number;
+  idleTimeout?: number;
+}
+
+export function listenCommand(): Command {
+  const command = new Command('listen')
+    .description('receive DICOM objects (a C-STORE SCP, like storescp +xa) and write them as files named by SOP Instance UID')
+    .requiredOption('-p, --port <n>', 'TCP port to listen on (0: any free port; the first line of output names it)', parsePort)
+    .requiredOption('-o, --out <dir>', 'folder to write the received files into (created if missing)')
+    .option('--host <address>', 'address to listen on (default: every interface)')
+    .addOption(new Option('--aet <title>', 'this end\'s AE title').default('CONDUIT').argParser(parseAeTitle))
+    .option('--strict-aet', 'reject associations whose Called AE Title is not --aet (by default any title is answered, as storescp does)')
+    .option('--accept-calling <title...>', 'accept associations only from these Calling AE Titles')
+    .addOption(new Option('--max-pdu <bytes>', 'largest PDU this end receives (Maximum Length announced; 0 = no limit)').default(256 * 1024).argParser(parseMaxPdu))
+    .addOption(new Option('--max-associations <n>', 'associations at once; beyond, A-ASSOCIATE-RJ (transient, local limit exceeded)').argParser(parseCount))
+    .addOption(new Option('--idle-timeout <seconds>', 'abort an association that sends nothing for this long').argParser(parseSeconds))
+    .addOption(new Option('--shutdown-timeout <seconds>', 'on SIGINT/SIGTERM, wait this long for running associations before aborting them').default(30).argParser(parseSeconds))
+    .option('--no-fsync', 'do not fsync each file before answering (faster; a crash may lose objects already acknowledged)')
+    .option('-q, --quiet', 'print only the first line (the port) and errors, not a line per association and object');
+  addTlsServerOptions(command);
+  return command
+    .addHelpText('after', `
+Output: "listening on port N" first, then a line per association and per object received.
+
+Examples:
+  conduit listen --port 11112 --out ./incoming
+  conduit listen --port 0 --aet ARCHIVE --strict-aet --out /srv/dicom
+  conduit listen --port 2762 --tls-key server.key --tls-cert server.pem --tls-ca ca.pem --out ./incoming`)
+    .action(async (options: ListenOptions) => {
+      process.exitCode = await runListen(options);
+    });
+}
+
+/** One line to stdout (stdout errors such as EPIPE are handled by main). */
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function sopClassName(uid: string): string {
+  return lookupUid(uid)?.name ?? uid;
+}
+
+async function runListen(options: ListenOptions): Promise<number> {
+  const out = resolve(options.out);
+  let tls;
+  try {
+    tls = tlsServerOptions(options);
+    await mkdir(out, { recursive: true });
+  } catch (err) {
+    process.stderr.write(`conduit listen: ${err instanceof Error && (err as NodeJS.ErrnoException).code ? `cannot create ${out}: ${err.message}` : describeNetworkError(err, '')}\n`);
+    return 1;
+  }
+  const verbose = !options.quiet;
+  const ids = new WeakMap<AssociationInfo, number>();
+  const counts = new WeakMap<AssociationInfo, number>();
+  let nextId = 1;
+  let active = 0;
+  const label = (info: AssociationInfo): string => `association ${ids.get(info) ?? '?'}`;
+
+  const store = async (req: StoreRequest): Promise<{ status: number; errorComment?: string } | void> => {
+    const info = req.association;
+    try {
+      const written = await writeReceivedObject(out, {
+        sopClassUid: req.sopClassUid,
+        sopInstanceUid: req.sopInstanceUid,
+        transferSyntaxUid: req.transferSyntaxUid,
+        sourceAet: info.callingAeTitle,
+      }, req.dataSet, { fsync: options.fsync });
+      counts.set(info, (counts.get(info) ?? 0) + 1);
+      if (verbose) say(`${label(info)}: stored ${written.path} (${sopClassName(req.sopClassUid)}, ${written.bytes} bytes)`);
+      return undefined;
+    } catch (err) {
+      if (req.cancelled.aborted || info.association.state !== 'Sta6') throw err; // the association is gone: no one to answer
+      const code = (err as NodeJS.ErrnoException).code;
+      const outOfResources = code === 'ENOSPC' || code === 'EDQUOT' || code === 'EMFILE' || code === 'ENFILE';
+      process.stderr.write(`conduit listen: ${label(info)}: cannot store ${req.sopInstanceUid}: ${(err as Error).message}\n`);
+      // PS3.4 B.2.3, Table B.2-1: A7xx Refused: Out of Resources; Cxxx Error: Cannot understand.
+      return outOfResources
+        ? { status: Status.RefusedOutOfResources, errorComment: 'out of disk space or file handles' }
+        : { status: Status.ErrorCannotUnderstand, errorComment: 'cannot write the object' };
+    }
+  };
+
+  const server = new DicomServer({
+    aeTitle: options.aet,
+    port: options.port,
+    ...(options.host !== undefined ? { host: options.host } : {}),
+    ...(tls ? { tls } : {}),
+    ...(options.strictAet ? { strictCalledAeTitle: true } : {}),
+    ...(options.acceptCalling ? { allowedCallingAeTitles: options.acceptCalling } : {}),
+    ...(options.maxAssociations !== undefined ? { maxAssociations: options.maxAssociations } : {}),
+    ...(options.idleTimeout !== undefined ? { timeouts: { idle: Math.round(options.idleTimeout * 1000) } } : {}),
+    maxPduLength: options.maxPdu,
+    handlers: {
+      echo: (info) => {
+        if (verbose) say(`${label(info)}: C-ECHO`);
+      },
+      store,
+    },
+  });
+  server.on('association', (info) => {
+    ids.set(info, nextId++);
+    active++;
+    if (verbose) say(`${label(info)}: from ${info.callingAeTitle} (${info.remoteAddress ?? 'unknown address'}) to ${info.calledAeTitle}`);
+  });
+  server.on('released', (info) => {
+    active--;
+    if (verbose) say(`${label(info)}: released, ${counts.get(info) ?? 0} objects`);
+  });
+  server.on('aborted', (info, err) => {
+    active--;
+    process.stderr.write(`conduit listen: ${label(info)}: aborted after ${counts.get(info) ?? 0} objects: ${err.message}\n`);
+  });
+  server.on('rejected', (reason, calling) => {
+    if (verbose) say(`rejected an association from ${calling ?? 'a peer'}: ${reason}`);
+  });
+  server.on('handlerError', (err, info) => {
+    process.stderr.write(`conduit listen: ${label(info)}: ${err instanceof Error ? err.message : String(err)}\n`);
+  });
+
+  let port: number;
+  try {
+    ({ port } = await server.listen());
+  } catch (err) {
+    process.stderr.write(`conduit listen: ${describeNetworkError(err, `${options.host ?? '*'}:${options.port}`)}\n`);
+    return 1;
+  }
+  say(`listening on port ${port} as ${options.aet}${tls ? ' (TLS)' : ''}, writing to ${out}`);
+
+  await new Promise<void>((done) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        // A second signal: do not wait any longer.
+        say(`${signal}: aborting ${active} association(s)`);
+        void server.close({ abort: true }).then(done, done);
+        return;
+      }
+      stopping = true;
+      say(`${signal}: no longer listening${active ? `; waiting up to ${options.shutdownTimeout} s for ${active} association(s)` : ''}`);
+      const timer = setTimeout(() => {
+        say(`shutdown timeout: aborting ${active} association(s)`);
+        void server.close({ abort: true });
+      }, options.shutdownTimeout * 1000);
+      server.close().then(() => {
+        clearTimeout(timer);
+        done();
+      }, () => {
+        clearTimeout(timer);
+        done();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  say('stopped');
+  return 0;
+}
