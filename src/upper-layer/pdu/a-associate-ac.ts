@@ -14,8 +14,7 @@
  *   75-xxx       74      n     Variable items: one Application Context (10H), Presentation Context (21H)
  *                              items, one User Information (50H); see items.ts
  */
-import { PduReader, PduWriter, decodeAscii, trimAeTitle, writeAeTitle } from './pdu-bytes.js';
-import { decodeAssociateItems, encodeAssociateItems } from './items.js';
+import { decodeAssociatePdu, encodeAssociatePdu } from './associate-pdu.js';
 import type { AssociateItems, PresentationContextAc } from './items.js';
 import { PduType } from './pdu-type.js';
 
@@ -29,28 +28,10 @@ export interface AAssociateAc extends AssociateItems<PresentationContextAc> {
 }
 
 export function encodeAAssociateAc(pdu: AAssociateAc): Uint8Array {
-  const w = new PduWriter(512);
-  w.uint8(PduType.AAssociateAc);
-  w.uint8(0);
-  const m = w.begin32();
-  w.uint16(pdu.protocolVersion);
-  w.uint16(0);
-  writeAeTitle(w, pdu.calledAeTitle, 'called AE title');
-  writeAeTitle(w, pdu.callingAeTitle, 'calling AE title');
-  w.zeros(32);
-  encodeAssociateItems(w, pdu, 'ac');
-  w.end32(m);
-  return w.finish();
+  return encodeAssociatePdu(PduType.AAssociateAc, pdu);
 }
 
+/** Decodes the body (the bytes after the 6-byte header). Items' byte values are views into `body`. */
 export function decodeAAssociateAc(body: Uint8Array): AAssociateAc {
-  const r = new PduReader(body);
-  const protocolVersion = r.uint16('protocol version');
-  r.skip(2, 'reserved');
-  r.skip(32, 'AE titles');
-  const calledAeTitle = trimAeTitle(decodeAscii(body, 4, 20));
-  const callingAeTitle = trimAeTitle(decodeAscii(body, 20, 36));
-  r.skip(32, 'reserved');
-  const items = decodeAssociateItems(r, 'ac');
-  return { type: PduType.AAssociateAc, protocolVersion, calledAeTitle, callingAeTitle, ...items };
+  return { type: PduType.AAssociateAc, ...decodeAssociatePdu(body, 'ac') };
 }

@@ -14,8 +14,7 @@
  *   75-xxx       74      n     Variable items: one Application Context (10H), one or more Presentation
  *                              Context (20H), one User Information (50H); see items.ts
  */
-import { PduReader, PduWriter, decodeAscii, trimAeTitle, writeAeTitle } from './pdu-bytes.js';
-import { decodeAssociateItems, encodeAssociateItems } from './items.js';
+import { decodeAssociatePdu, encodeAssociatePdu } from './associate-pdu.js';
 import type { AssociateItems, PresentationContextRq } from './items.js';
 import { PduType } from './pdu-type.js';
 
@@ -30,29 +29,10 @@ export interface AAssociateRq extends AssociateItems<PresentationContextRq> {
 export const PROTOCOL_VERSION = 0x0001;
 
 export function encodeAAssociateRq(pdu: AAssociateRq): Uint8Array {
-  const w = new PduWriter(512);
-  w.uint8(PduType.AAssociateRq);
-  w.uint8(0);
-  const m = w.begin32();
-  w.uint16(pdu.protocolVersion);
-  w.uint16(0);
-  writeAeTitle(w, pdu.calledAeTitle, 'called AE title');
-  writeAeTitle(w, pdu.callingAeTitle, 'calling AE title');
-  w.zeros(32);
-  encodeAssociateItems(w, pdu, 'rq');
-  w.end32(m);
-  return w.finish();
+  return encodeAssociatePdu(PduType.AAssociateRq, pdu);
 }
 
 /** Decodes the body (the bytes after the 6-byte header). Items' byte values are views into `body`. */
 export function decodeAAssociateRq(body: Uint8Array): AAssociateRq {
-  const r = new PduReader(body);
-  const protocolVersion = r.uint16('protocol version');
-  r.skip(2, 'reserved');
-  r.skip(32, 'AE titles');
-  const calledAeTitle = trimAeTitle(decodeAscii(body, 4, 20));
-  const callingAeTitle = trimAeTitle(decodeAscii(body, 20, 36));
-  r.skip(32, 'reserved');
-  const items = decodeAssociateItems(r, 'rq');
-  return { type: PduType.AAssociateRq, protocolVersion, calledAeTitle, callingAeTitle, ...items };
+  return { type: PduType.AAssociateRq, ...decodeAssociatePdu(body, 'rq') };
 }
