@@ -1,0 +1,157 @@
+/**
+ * `conduit serve` configuration: defaults, then a JSON file (--config), then environment variables
+ * (CONDUIT_*), then command-line flags, each overriding the one before. Validated once at start so
+ * a typo stops the server with a message naming the setting, not later with a stack trace.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DicomError } from '../core/dicom-error.js';
+
+export type DuplicatePolicy = 'keep' | 'overwrite' | 'reject';
+
+/** A known remote AE: a C-MOVE destination, and a peer allowed to connect when access control is on. */
+export interface RemoteAe {
+  name: string;
+  aeTitle: string;
+  host: string;
+  port: number;
+}
+
+export interface ServerConfig {
+  aeTitle: string;
+  dimsePort: number;
+  httpPort: number;
+  /** Listen address for both ports. */
+  host: string;
+  dataDir: string;
+  peers: RemoteAe[];
+  /** Accept associations only from the AE titles of `peers`. */
+  restrictToPeers: boolean;
+  /** Storage SOP classes accepted; empty = every storage SOP class. */
+  sopClasses: string[];
+  /** Transfer syntaxes accepted for storage; empty = any proposed. */
+  transferSyntaxes: string[];
+  duplicatePolicy: DuplicatePolicy;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Seconds to let running associations finish on SIGTERM/SIGINT before aborting them. */
+  shutdownGraceSeconds: number;
+  maxAssociations: number;
+  maxPduLength: number;
+}
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  aeTitle: 'CONDUIT',
+  dimsePort: 11112,
+  httpPort: 8042,
+  host: '0.0.0.0',
+  dataDir: './data',
+  peers: [],
+  restrictToPeers: false,
+  sopClasses: [],
+  transferSyntaxes: [],
+  duplicatePolicy: 'keep',
+  logLevel: 'info',
+  shutdownGraceSeconds: 10,
+  maxAssociations: 64,
+  maxPduLength: 256 * 1024,
+};
+
+/** Environment variables read, with the setting each one sets. */
+export const ENVIRONMENT: Readonly<Record<string, keyof ServerConfig>> = {
+  CONDUIT_AET: 'aeTitle',
+  CONDUIT_DIMSE_PORT: 'dimsePort',
+  CONDUIT_HTTP_PORT: 'httpPort',
+  CONDUIT_HOST: 'host',
+  CONDUIT_DATA: 'dataDir',
+  CONDUIT_PEERS: 'peers',
+  CONDUIT_RESTRICT_TO_PEERS: 'restrictToPeers',
+  CONDUIT_DUPLICATES: 'duplicatePolicy',
+  CONDUIT_LOG_LEVEL: 'logLevel',
+};
+
+function fail(setting: string, message: string): never {
+  throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `configuration: ${setting}: ${message}`);
+}
+
+/** Parses "NAME=AET@HOST:PORT" (the --peer flag; also a JSON string in files). */
+export function parsePeer(text: string): RemoteAe {
+  const m = /^([^=]+)=([^@]{1,16})@(.+):(\d{1,5})$/.exec(text.trim());
+  if (!m) fail('peer', `"${text}" is not NAME=AET@HOST:PORT`);
+  const port = Number(m[4]);
+  if (port < 1 || port > 65535) fail('peer', `port ${port} out of range in "${text}"`);
+  return { name: m[1]!, aeTitle: m[2]!, host: m[3]!, port };
+}
+
+function coerce(key: keyof ServerConfig, value: unknown): unknown {
+  const def = DEFAULT_CONFIG[key];
+  if (key === 'peers') {
+    const list = Array.isArray(value) ? value : String(value).split(',').filter(Boolean);
+    return list.map((p) => (typeof p === 'string' ? parsePeer(p) : checkPeerObject(p)));
+  }
+  if (Array.isArray(def)) return Array.isArray(value) ? value.map(String) : String(value).split(',').map((s) => s.trim()).filter(Boolean);
+  if (typeof def === 'number') {
+    const n = typeof value === 'number' ? value : Number(String(value));
+    if (!Number.isInteger(n) || n < 0) fail(key, `"${String(value)}" is not a non-negative integer`);
+    return n;
+  }
+  if (typeof def === 'boolean') {
+    if (typeof value === 'boolean') return value;
+    const t = String(value).toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(t)) return true;
+    if (['0', 'false', 'no', 'off'].includes(t)) return false;
+    fail(key, `"${String(value)}" is not a boolean`);
+  }
+  return String(value);
+}
+
+function checkPeerObject(p: unknown): RemoteAe {
+  const o = p as Partial<RemoteAe>;
+  if (!o || typeof o.name !== 'string' || typeof o.aeTitle !== 'string' || typeof o.host !== 'string' || typeof o.port !== 'number') {
+    fail('peers', `each peer is "NAME=AET@HOST:PORT" or {name, aeTitle, host, port}, not ${JSON.stringify(p)}`);
+  }
+  return { name: o.name, aeTitle: o.aeTitle, host: o.host, port: o.port };
+}
+
+function validate(c: ServerConfig): ServerConfig {
+  if (!/^[\x20-\x7e]{1,16}$/.test(c.aeTitle) || c.aeTitle.includes('\\') || c.aeTitle.trim() === '') fail('aeTitle', `"${c.aeTitle}" is not an AE title (1-16 characters, no backslash)`);
+  for (const k of ['dimsePort', 'httpPort'] as const) if (c[k] > 65535) fail(k, `${c[k]} is not a port`);
+  if (!['keep', 'overwrite', 'reject'].includes(c.duplicatePolicy)) fail('duplicatePolicy', `"${c.duplicatePolicy}" is not keep, overwrite or reject`);
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel)) fail('logLevel', `"${c.logLevel}" is not a log level`);
+  const names = new Set<string>();
+  for (const p of c.peers) {
+    if (names.has(p.name)) fail('peers', `peer name "${p.name}" is given twice`);
+    names.add(p.name);
+  }
+  return { ...c, dataDir: resolve(c.dataDir) };
+}
+
+/**
+ * Builds the configuration. `flags` are the command-line values already parsed (only those given);
+ * `env` defaults to process.env.
+ */
+export function loadConfig(options: { configFile?: string; flags?: Partial<Record<keyof ServerConfig, unknown>>; env?: NodeJS.ProcessEnv } = {}): ServerConfig {
+  const config: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  if (options.configFile) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(options.configFile, 'utf8'));
+    } catch (err) {
+      fail('config file', `${options.configFile}: ${(err as Error).message}`);
+    }
+    for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+      if (!(k in DEFAULT_CONFIG)) fail(k, `unknown setting in ${options.configFile}`);
+      config[k] = coerce(k as keyof ServerConfig, v);
+    }
+  }
+  const env = options.env ?? process.env;
+  for (const [name, key] of Object.entries(ENVIRONMENT)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') config[key] = coerce(key, v);
+  }
+  for (const [k, v] of Object.entries(options.flags ?? {})) {
+    if (v === undefined) continue;
+    if (!(k in DEFAULT_CONFIG)) fail(k, 'unknown setting');
+    config[k] = coerce(k as keyof ServerConfig, v);
+  }
+  return validate(config as unknown as ServerConfig);
+}
