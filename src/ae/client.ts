@@ -33,6 +33,11 @@ export interface ConnectOptions {
   dimseTimeout?: number;
   userIdentity?: UserIdentityRq;
   roleSelections?: readonly { sopClassUid: string; scuRole: boolean; scpRole: boolean }[];
+  /**
+   * Requests this end may have outstanding at once (PS3.7 D.3.3.3), proposed as the Asynchronous
+   * Operations Window's invoked count (0 = unlimited); the peer's answer is what holds. Absent: 1.
+   */
+  asynchronousOperationsWindow?: number;
   signal?: AbortSignal;
 }
 
@@ -53,7 +58,8 @@ const UNCOMPRESSED_FALLBACK = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_END
 /**
  * Presentation contexts for sending files of these (SOP class, transfer syntax) pairs: per SOP
  * class, one context offering an uncompressed file's own syntax then Explicit and Implicit VR Little
- * Endian (so the peer can pick one Conduit can transcode to), and one context per compressed syntax.
+ * Endian (so the peer can pick one Conduit can transcode to), and one context per compressed (or
+ * deflated) syntax.
  */
 export function proposalsFor(pairs: Iterable<{ sopClassUid: string; transferSyntaxUid: string }>): PresentationContextProposal[] {
   const bySop = new Map<string, Set<string>>();
@@ -64,9 +70,11 @@ export function proposalsFor(pairs: Iterable<{ sopClassUid: string; transferSynt
   }
   const out: PresentationContextProposal[] = [];
   for (const [sop, tss] of bySop) {
-    const uncompressed = [...tss].filter(isUncompressed);
-    out.push({ abstractSyntax: sop, transferSyntaxes: [...new Set([...uncompressed, ...UNCOMPRESSED_FALLBACK])] });
-    for (const ts of tss) if (!isUncompressed(ts)) out.push({ abstractSyntax: sop, transferSyntaxes: [ts] });
+    // Deflated goes in a context of its own, like a compressed syntax: in the shared one the peer
+    // could pick it, and the other files (which Conduit does not deflate) would have no context.
+    const plain = [...tss].filter((ts) => isUncompressed(ts) && !transferSyntax(ts).deflated);
+    out.push({ abstractSyntax: sop, transferSyntaxes: [...new Set([...plain, ...UNCOMPRESSED_FALLBACK])] });
+    for (const ts of tss) if (!plain.includes(ts)) out.push({ abstractSyntax: sop, transferSyntaxes: [ts] });
   }
   return out;
 }
@@ -175,6 +183,9 @@ export async function connect(options: ConnectOptions): Promise<AssociationClien
     timeouts: options.timeouts,
     ...(options.userIdentity ? { userIdentity: options.userIdentity } : {}),
     ...(options.roleSelections ? { roleSelections: options.roleSelections } : {}),
+    ...(options.asynchronousOperationsWindow !== undefined && options.asynchronousOperationsWindow !== 1
+      ? { asynchronousOperationsWindow: { maximumNumberOperationsInvoked: options.asynchronousOperationsWindow, maximumNumberOperationsPerformed: 1 } }
+      : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
   return new AssociationClient(association, { dimseTimeout: options.dimseTimeout });

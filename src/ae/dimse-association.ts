@@ -9,7 +9,7 @@ import { channel } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import { DicomError } from '../core/dicom-error.js';
 import {
-  DimseProtocolError, DimseStatus, encodeCommand, isPending, isRequest, MessageAssembler, MessageIdAllocator, sendMessage,
+  DATA_SET_PRESENT, DimseProtocolError, DimseStatus, encodeCommand, isPending, isRequest, MessageAssembler, MessageIdAllocator, NO_DATA_SET, sendMessage,
   type DataSetSource, type DataSetStream, type DimseMessage, type IncomingMessage,
 } from '../dimse/index.js';
 import type { Association, NegotiatedPresentationContext } from '../upper-layer/index.js';
@@ -55,6 +55,8 @@ interface Pending {
   responses: IncomingResponse[];
   wake: (() => void) | null;
   error: unknown;
+  /** Settles when the responses received so far are delivered (in the order they came). */
+  delivered: Promise<void>;
 }
 
 export interface DimseAssociationEvents {
@@ -74,6 +76,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
   private readonly dimseTimeout: number;
   /** Invoked window: how many requests this end may have outstanding (PS3.7 D.3.3.3). */
   private readonly window: number;
+  private slotsInUse = 0;
   private slotWaiters: Array<() => void> = [];
   private closedError: DicomError | undefined;
   private isClosed = false;
@@ -160,8 +163,14 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
       pending.responses.push({ presentationContextId: m.presentationContextId, message: rsp, status: DimseStatus.fromResponse(rsp as never), dataSet });
       pending.wake?.();
     };
-    if (m.dataSet) m.dataSet.collect().then(deliver, (err) => { pending.error = err; pending.wake?.(); });
-    else deliver(null);
+    // In arrival order: a response whose data set is still being collected (a Pending C-FIND
+    // match) holds back the ones after it, the final response included.
+    const dataSet = m.dataSet ? m.dataSet.collect() : null;
+    dataSet?.catch(() => undefined); // handled below, perhaps only after it fails
+    pending.delivered = pending.delivered.then(() => dataSet).then(deliver, (err) => {
+      pending.error ??= err;
+      pending.wake?.();
+    });
   }
 
   /** Marks a received request as answered (its C-CANCEL no longer applies). */
@@ -172,13 +181,28 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
   /** Sends one message (command + optional data set), after any message already being sent. */
   send(message: DimseMessage, presentationContextId: number, dataSet: DataSetSource | null = null): Promise<void> {
     if (this.isClosed) return Promise.reject(this.closedError);
-    const command = encodeCommand(message);
+    // Command Data Set Type (0000,0800) must say whether a data set follows (PS3.7 §9.3, E.1);
+    // the per-type default is "none" for messages whose data set is optional (C-FIND-RSP...).
+    const command = encodeCommand(message.commandDataSetType === undefined
+      ? { ...message, commandDataSetType: dataSet === null ? NO_DATA_SET : DATA_SET_PRESENT }
+      : message);
     const run = async () => {
       this.trace('sent', presentationContextId, message);
-      await sendMessage((pdvs) => this.association.sendPData(pdvs), command, dataSet, {
-        presentationContextId,
-        maxPduLength: this.association.maxSendPduLength,
-      });
+      let started = false;
+      try {
+        await sendMessage((pdvs) => {
+          started = true;
+          return this.association.sendPData(pdvs);
+        }, command, dataSet, {
+          presentationContextId,
+          maxPduLength: this.association.maxSendPduLength,
+        });
+      } catch (err) {
+        // A message cut short (its data set source failed) cannot be taken back: the peer would read
+        // the next message's PDVs as the rest of this one (PS3.8 Annex E), so the association ends.
+        if (started && !this.isClosed) this.association.abort();
+        throw err;
+      }
     };
     const p = this.sendChain.then(run, run);
     this.sendChain = p.catch(() => undefined);
@@ -193,11 +217,15 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
   }
 
   private async acquireSlot(): Promise<void> {
-    while (this.pending.size >= this.window && !this.isClosed) await new Promise<void>((r) => this.slotWaiters.push(r));
+    // Counted when taken, not when the request is registered: callers starting in the same tick
+    // must not all see the same free slot.
+    while (this.slotsInUse >= this.window && !this.isClosed) await new Promise<void>((r) => this.slotWaiters.push(r));
     if (this.isClosed) throw this.closedError;
+    this.slotsInUse++;
   }
 
   private releaseSlot(): void {
+    this.slotsInUse--;
     const w = this.slotWaiters.shift();
     w?.();
   }
@@ -209,11 +237,13 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
   async *request(message: RequestWithoutId, presentationContextId: number, dataSet: DataSetSource | null = null): AsyncGenerator<IncomingResponse> {
     await this.acquireSlot();
     const messageId = this.ids.allocate();
-    const pending: Pending = { responses: [], wake: null, error: null };
+    const pending: Pending = { responses: [], wake: null, error: null, delivered: Promise.resolve() };
     this.pending.set(messageId, pending);
     let final = false;
+    let sent = false;
     try {
       await this.send({ ...message, messageId } as DimseMessage, presentationContextId, dataSet);
+      sent = true;
       for (;;) {
         while (pending.responses.length === 0 && !pending.error) await this.waitForResponse(pending);
         if (pending.responses.length === 0 && pending.error) throw pending.error;
@@ -223,7 +253,8 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
         if (final) return;
       }
     } finally {
-      if (!final && !this.isClosed && !pending.error) {
+      // A request that never went out (its data set could not be read) has nothing to cancel.
+      if (sent && !final && !this.isClosed && !pending.error) {
         // Cancelled by the caller: C-CANCEL-RQ, then drain the responses in the background.
         void this.send({ type: 'C-CANCEL-RQ', messageIdBeingRespondedTo: messageId } as DimseMessage, presentationContextId).catch(() => undefined);
         void this.drainAfterCancel(messageId, pending);

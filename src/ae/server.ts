@@ -6,13 +6,13 @@
  */
 import { EventEmitter } from 'node:events';
 import { DicomError } from '../core/dicom-error.js';
-import { EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN } from '../data/transfer-syntax.js';
-import { responseTypeOf, ServiceError, Status, type DataSetSource, type DataSetStream, type DimseMessage } from '../dimse/index.js';
+import { EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, isUncompressed } from '../data/transfer-syntax.js';
+import { responseTypeOf, serviceOf, ServiceError, Status, type DataSetSource, type DataSetStream, type DimseMessage } from '../dimse/index.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../media/implementation.js';
 import { storageSopClassUids } from '../services/storage/storage-sop-classes.js';
 import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
 import {
-  AssociationListener, negotiate, type AAssociateRq, type AbstractSyntaxPolicy, type AcceptancePolicy, type Association,
+  AssociationListener, describeReject, negotiate, type AAssociateRq, type AbstractSyntaxPolicy, type AcceptancePolicy, type Association,
   type AssociationTimeouts, type TlsServerOptions, type UserIdentityDecision, type UserIdentityRq,
 } from '../upper-layer/index.js';
 import { DimseAssociation, type IncomingRequest } from './dimse-association.js';
@@ -88,6 +88,7 @@ export interface DicomServerEvents {
   association: [info: AssociationInfo];
   released: [info: AssociationInfo];
   aborted: [info: AssociationInfo, error: DicomError];
+  /** An A-ASSOCIATE-RJ was sent; `reason` gives its result, source and reason in words (PS3.8 Table 9-21). */
   rejected: [reason: string, callingAeTitle: string | undefined];
   /** A handler failed unexpectedly (its response said so); for logging. */
   handlerError: [error: unknown, info: AssociationInfo];
@@ -115,7 +116,7 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
       onAssociationRequest: (rq) => negotiate(rq, this.policyFor(rq)),
     });
     this.listener.on('association', (a) => this.onAssociation(a));
-    this.listener.on('rejected', (rj, rq) => this.emit('rejected', `result ${rj.result} source ${rj.source} reason ${rj.reason}`, rq?.callingAeTitle));
+    this.listener.on('rejected', (rj, rq) => this.emit('rejected', describeReject(rj.result, rj.source, rj.reason), rq?.callingAeTitle));
     const addr = this.listener.address();
     return { port: addr.port, host: addr.address };
   }
@@ -144,7 +145,12 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
     for (const pc of rq.presentationContexts) {
       const conf = configured[pc.abstractSyntax];
       if (!conf) continue;
-      const ts = conf === '*' ? [...PREFERRED_TRANSFER_SYNTAXES, ...pc.transferSyntaxes.filter((t) => !PREFERRED_TRANSFER_SYNTAXES.includes(t))] : conf;
+      // '*': a compressed syntax proposed comes first (in the requestor's order), since the object
+      // is stored as it arrives; preferring an uncompressed one would make the requestor decompress,
+      // which costs it time or fails (storescu +C proposes JPEG with the uncompressed ones in one context).
+      const ts = conf === '*'
+        ? [...pc.transferSyntaxes.filter((t) => !isUncompressed(t)), ...PREFERRED_TRANSFER_SYNTAXES, ...pc.transferSyntaxes.filter((t) => isUncompressed(t) && !PREFERRED_TRANSFER_SYNTAXES.includes(t))]
+        : conf;
       const prior = abstractSyntaxes[pc.abstractSyntax];
       const merged = prior ? [...prior.transferSyntaxes, ...ts.filter((t) => !prior.transferSyntaxes.includes(t))] : ts;
       abstractSyntaxes[pc.abstractSyntax] = { transferSyntaxes: merged, ...(o.roles?.[pc.abstractSyntax] ? { roles: o.roles[pc.abstractSyntax] } : {}) };
@@ -157,7 +163,9 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
       maximumLength: o.maxPduLength ?? 256 * 1024,
       implementationClassUid: IMPLEMENTATION_CLASS_UID,
       implementationVersionName: IMPLEMENTATION_VERSION_NAME,
-      ...(performed > 1 ? { asynchronousOperationsWindow: { maximumNumberOperationsInvoked: 1, maximumNumberOperationsPerformed: performed } } : {}),
+      // negotiate() caps each field of the AC by the same-named policy field, and the AC's fields are
+      // the requestor's limits (PS3.7 D.3.3.3): what it may invoke is what this end performs.
+      ...(performed > 1 ? { asynchronousOperationsWindow: { maximumNumberOperationsInvoked: performed, maximumNumberOperationsPerformed: 1 } } : {}),
       ...(o.userIdentity ? { userIdentity: o.userIdentity } : {}),
     };
   }
@@ -192,7 +200,8 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
       } as unknown as DimseMessage;
       await dimse.send(rsp, contextId, dataSet);
     };
-    const service = message.type === 'C-ECHO-RQ' ? 'C-ECHO' : message.type === 'C-STORE-RQ' ? 'C-STORE' : undefined;
+    // The failure status for an unexpected error depends on the service (0110H, or C000H for C-FIND/GET/MOVE).
+    const service = serviceOf(message.type);
     try {
       if (message.type === 'C-ECHO-RQ') {
         req.dataSet?.discard();
@@ -222,7 +231,7 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
       }
     } catch (err) {
       req.dataSet?.discard();
-      const se = err instanceof ServiceError ? err : ServiceError.from(err, (service ?? 'C-STORE') as never, { exposeMessage: err instanceof DicomError });
+      const se = err instanceof ServiceError ? err : ServiceError.from(err, service, { exposeMessage: err instanceof DicomError });
       if (!(err instanceof ServiceError)) this.emit('handlerError', err, info);
       await respond(se.responseFields() as never).catch(() => undefined);
     } finally {

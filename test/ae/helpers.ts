@@ -2,6 +2,7 @@
  * Shared pieces of the ae/ component tests: a DicomServer on port 0 with its teardown, waiting on
  * events and promises with a deadline (never a sleep), and data sets and Part 10 files built in code.
  */
+import assert from 'node:assert/strict';
 import { once, type EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { DataSet } from '../../src/data/data-set.js';
@@ -9,7 +10,8 @@ import { parseDataSet } from '../../src/data/reader/data-set-parser.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, transferSyntax } from '../../src/data/transfer-syntax.js';
 import { encodeDataSet } from '../../src/data/writer.js';
 import { buildFileMeta } from '../../src/media/file-meta.js';
-import { DicomServer, type DicomServerOptions } from '../../src/ae/index.js';
+import { DicomServer, proposalsFor, type DicomServerOptions } from '../../src/ae/index.js';
+import type { PresentationContextProposal } from '../../src/upper-layer/index.js';
 
 export const WAIT_MS = 5000;
 export const VERIFICATION = '1.2.840.10008.1.1';
@@ -55,6 +57,11 @@ export async function startServer(options: Omit<DicomServerOptions, 'host' | 'po
   const server = new DicomServer({ host: '127.0.0.1', ...options });
   const { port } = await server.listen();
   return { server, port, close: () => server.close({ abort: true }) };
+}
+
+/** Contexts for storing CT images from Explicit VR Little Endian sources (Explicit and Implicit VR offered). */
+export function proposalsForCt(): PresentationContextProposal[] {
+  return proposalsFor([{ sopClassUid: CT_IMAGE_STORAGE, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN }]);
 }
 
 let uidCounter = 0;
@@ -153,4 +160,11 @@ export async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Uint8A
   const parts: Uint8Array[] = [];
   for await (const c of stream) parts.push(c);
   return Buffer.concat(parts);
+}
+
+/** Byte equality, reporting the length or the first differing offset rather than two dumps. */
+export function assertBytes(actual: Uint8Array, expected: Uint8Array, what = 'bytes'): void {
+  if (actual.length !== expected.length) throw new assert.AssertionError({ message: `${what}: ${actual.length} bytes, expected ${expected.length}`, actual: actual.length, expected: expected.length });
+  const at = actual.findIndex((b, i) => b !== expected[i]);
+  if (at >= 0) throw new assert.AssertionError({ message: `${what}: differ at offset ${at} (${actual[at]} vs ${expected[at]})`, actual: actual[at], expected: expected[at] });
 }

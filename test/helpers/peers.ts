@@ -17,12 +17,14 @@ function hasCommand(cmd: string): boolean {
  * Returns undefined when the peer is there; else a skip reason (outside CI) or throws (in CI).
  * Use as: `test('x', { skip: peer('dcmtk') }, ...)`.
  */
-export function peer(name: 'dcmtk' | 'pydicom' | 'dicom3tools' | 'gdcm'): string | undefined {
+export function peer(name: 'dcmtk' | 'pydicom' | 'dicom3tools' | 'gdcm' | 'orthanc'): string | undefined {
   let ok: boolean;
   switch (name) {
     case 'dcmtk': ok = hasCommand('dcmdump'); break;
     case 'dicom3tools': ok = hasCommand('dciodvfy'); break;
     case 'gdcm': ok = hasCommand('gdcmconv'); break;
+    // Debian's package puts the server in /usr/sbin, which a user's PATH may leave out.
+    case 'orthanc': ok = hasCommand('Orthanc') || existsSync('/usr/sbin/Orthanc'); break;
     case 'pydicom':
       ok = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import pydicom'], { stdio: 'ignore' }).status === 0;
       break;

@@ -24,8 +24,10 @@ export interface SendableFile {
 /** Reads the header of a Part 10 file (stops before the data set's large values). */
 export async function describeFile(path: string): Promise<SendableFile> {
   const file = await readFile(path, { untilTag: 0x00080019, bulkDataThreshold: 4096 });
-  const sopClassUid = file.meta.string(0x00020002) || file.dataSet.string(0x00080016);
-  const sopInstanceUid = file.meta.string(0x00020003) || file.dataSet.string(0x00080018);
+  // The C-STORE names the instance the data set holds (PS3.4 B.2.1): the data set's SOP Class and
+  // Instance UIDs win over the File Meta Information's copies, which some files get wrong.
+  const sopClassUid = file.dataSet.string(0x00080016) || file.meta.string(0x00020002);
+  const sopInstanceUid = file.dataSet.string(0x00080018) || file.meta.string(0x00020003);
   if (!sopClassUid || !sopInstanceUid) {
     throw new DicomError('ERR_DICOM_BAD_FILE_META', `${path} has no SOP Class UID or SOP Instance UID`);
   }
@@ -44,6 +46,10 @@ export async function describeFile(path: string): Promise<SendableFile> {
 export async function* dataSetBytes(file: SendableFile, transferSyntaxUid: string): AsyncGenerator<Uint8Array> {
   if (transferSyntaxUid === file.transferSyntaxUid) {
     yield* createReadStream(file.path, { start: file.dataSetOffset, highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>;
+    // Some files hold a deflate stream of odd length, but a data set sent must have an even one
+    // (PS3.8 Annex E; see the fragmenter). One NUL byte after the stream's final block, which an
+    // inflater ignores, evens it (pydicom and DCMTK pad so when they deflate).
+    if (transferSyntax(file.transferSyntaxUid).deflated && (file.size - file.dataSetOffset) % 2 === 1) yield new Uint8Array(1);
     return;
   }
   const source = transferSyntax(file.transferSyntaxUid);
