@@ -44,3 +44,10 @@ export type { NativeDicomXmlOptions } from './data/xml-model.js';
 
 export { readFile, parseBuffer, readStream, writeFile, encodeFile, encodeFileStream } from './media/part10.js';
 export type { DicomFile, ReadOptions, WriteOptions } from './media/part10.js';
+
+// The network API (PS3.7, PS3.8): connect() for the requestor side, DicomServer for the acceptor side.
+export { connect, AssociationClient, proposalsFor, describeFile, DicomServer, DimseAssociation } from './ae/index.js';
+export type { ConnectOptions, StoreInput, StoreOptions, DicomServerOptions, DicomServerHandlers, AssociationInfo, StoreRequest, HandlerResult } from './ae/index.js';
+export { writeReceivedObject } from './services/storage/part10-sink.js';
+export { DimseStatus, ServiceError, Status } from './dimse/index.js';
+export { AssociationRejectedError, AssociationAbortedError } from './upper-layer/index.js';

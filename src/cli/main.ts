@@ -18,7 +18,7 @@ function packageVersion(): string {
 
 export function createProgram(): Command {
   const program = new Command('conduit')
-    .description('Conduit: a DICOM toolkit (media files today; DIMSE, DICOMweb and RTV as they land)')
+    .description('Conduit: a DICOM toolkit: Part 10 files (dump), DIMSE networking (echo, store, listen); the archive, DICOMweb, media and RTV as they land')
     .version(packageVersion(), '-V, --version', 'print the version of Conduit')
     .showHelpAfterError('(run conduit --help for usage)');
   program.addCommand(dumpCommand());

@@ -132,55 +132,70 @@ export function tlsServerOptions(flags: TlsFlags): TlsServerOptions | undefined 
 
 // ---- failures in words ----
 
-/** The innermost system or TLS error code under `err` (ECONNREFUSED, DEPTH_ZERO_SELF_SIGNED_CERT, ...). */
-function causeCode(err: unknown): string | undefined {
+/** The innermost system or TLS error under `err` (ECONNREFUSED, DEPTH_ZERO_SELF_SIGNED_CERT, ERR_SSL_...). */
+function causeOf(err: unknown): { code: string; reason?: string } | undefined {
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && !code.startsWith('ERR_DICOM_')) return code;
+    const { code, reason } = e as { code?: unknown; reason?: unknown };
+    if (typeof code === 'string' && !code.startsWith('ERR_DICOM_')) return { code, ...(typeof reason === 'string' ? { reason } : {}) };
   }
   return undefined;
 }
 
 const TLS_CODES: Record<string, string> = {
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'the server certificate is self-signed and not trusted (give its CA with --tls-ca)',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the server certificate is self-signed and not trusted (give it with --tls-ca)',
   SELF_SIGNED_CERT_IN_CHAIN: 'the server certificate chains to a CA that is not trusted (give it with --tls-ca)',
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server certificate cannot be verified (give its CA with --tls-ca)',
   UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the issuer of the server certificate is not trusted (give it with --tls-ca)',
   CERT_HAS_EXPIRED: 'the server certificate has expired',
   CERT_NOT_YET_VALID: 'the server certificate is not yet valid',
   ERR_TLS_CERT_ALTNAME_INVALID: 'the server certificate does not name this host (see --tls-servername)',
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: 'the server requires a client certificate (give one with --tls-key and --tls-cert)',
+  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: 'the handshake failed (the server may require a client certificate, or share no cipher)',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'the server does not speak TLS on this port',
 };
 
 /**
  * A one-line account of a failed network operation against `where` (host:port): what happened, in
- * words, with the error code in brackets.
+ * words, with the error code in brackets. `tls`: whether TLS was in use (for the hints).
  */
-export function describeNetworkError(err: unknown, where: string): string {
-  const code = causeCode(err);
+export function describeNetworkError(err: unknown, where: string, options: { tls?: boolean } = {}): string {
+  const cause = causeOf(err);
+  const code = cause?.code;
   const tag = err instanceof DicomError ? ` [${err.code}]` : '';
-  if (err instanceof DicomError) {
-    switch (err.code) {
-      case 'ERR_DICOM_ASSOCIATION_REJECTED':
-        // The message says result, source and reason in words (PS3.8 Table 9-21).
-        return `${where} ${err.message}${tag}`;
-      case 'ERR_DICOM_TRANSPORT':
-      case 'ERR_DICOM_ASSOCIATION_CONNECTION_LOST':
-        switch (code) {
-          case 'ECONNREFUSED': return `connection refused by ${where}: nothing is listening there${tag}`;
-          case 'ENOTFOUND': case 'EAI_AGAIN': return `cannot resolve the host name of ${where}${tag}`;
-          case 'EHOSTUNREACH': case 'ENETUNREACH': return `${where} is unreachable${tag}`;
-          case 'ECONNRESET': return `${where} reset the connection${err.code === 'ERR_DICOM_TRANSPORT' ? ' (does it speak TLS, or plain TCP?)' : ''}${tag}`;
-          case 'ETIMEDOUT': return `connecting to ${where} timed out${tag}`;
-          default:
-            if (code !== undefined && TLS_CODES[code] !== undefined) return `TLS to ${where} failed: ${TLS_CODES[code]}${tag}`;
-            if (code !== undefined && /^ERR_SSL|^ERR_TLS|CERT/.test(code)) return `TLS to ${where} failed: ${(err.cause as Error | undefined)?.message ?? code}${tag}`;
-            return `${err.message}${tag}`;
-        }
-      case 'ERR_DICOM_ASSOCIATION_TIMEOUT':
-        return `timed out: ${err.message}${tag}`;
-      default:
-        return `${err.message}${tag}`;
-    }
+  if (!(err instanceof DicomError)) return err instanceof Error ? err.message : String(err);
+  switch (err.code) {
+    case 'ERR_DICOM_ASSOCIATION_REJECTED':
+      // The message says result, source and reason in words (PS3.8 Table 9-21).
+      return `${where} ${err.message}${tag}`;
+    case 'ERR_DICOM_TRANSPORT':
+    case 'ERR_DICOM_ASSOCIATION_CONNECTION_LOST':
+      switch (code) {
+        case 'ECONNREFUSED': return `connection refused by ${where}: nothing is listening there${tag}`;
+        case 'ENOTFOUND': case 'EAI_AGAIN': return `cannot resolve the host name of ${where}${tag}`;
+        case 'EHOSTUNREACH': case 'ENETUNREACH': return `${where} is unreachable${tag}`;
+        case 'ETIMEDOUT': return `connecting to ${where} timed out${tag}`;
+        case 'ECONNRESET': case 'EPIPE':
+          return `${where} reset the connection${options.tls ? '' : ' (if the port expects TLS, use the --tls options)'}${tag}`;
+        case undefined:
+          return `${err.message}${options.tls === false && err.code === 'ERR_DICOM_ASSOCIATION_CONNECTION_LOST' ? ' (if the port expects TLS, use the --tls options)' : ''}${tag}`;
+        default:
+          if (TLS_CODES[code] !== undefined) return `TLS to ${where} failed: ${TLS_CODES[code]}${tag}`;
+          if (/^ERR_SSL|^ERR_TLS|CERT/.test(code)) return `TLS to ${where} failed: ${cause?.reason ?? code}${tag}`;
+          return `${err.message}${tag}`;
+      }
+    case 'ERR_DICOM_ASSOCIATION_TIMEOUT':
+      return `timed out: ${err.message}${tag}`;
+    default:
+      return `${err.message}${tag}`;
   }
-  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Ends the process once stdout and stderr are written out. A requestor's work is done when its
+ * answer is printed; without this, a peer that never closes its side of a connection after an
+ * A-ABORT would hold the process for the transport's close timeout.
+ */
+export async function exitWhenFlushed(code: number): Promise<never> {
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((done) => s.write('', () => done()))));
+  process.exit(code);
 }

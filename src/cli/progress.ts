@@ -64,7 +64,8 @@ export class ProgressBar {
   }
 
   private draw(): void {
-    this.stream.write(`\r\x1b[K${this.render(this.stream.columns ?? 80)}`);
+    // A pseudo-terminal may report 0 columns.
+    this.stream.write(`\r\x1b[K${this.render(this.stream.columns || 80)}`);
     this.drawn = true;
   }
 }

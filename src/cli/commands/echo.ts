@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { Command, Option } from 'commander';
 import { connect, type AssociationClient } from '../../ae/index.js';
 import {
-  addTimeoutOption, addTlsClientOptions, describeNetworkError, parseAeTitle, parseCount, parsePort, timeoutsFor, tlsClientOptions,
+  addTimeoutOption, addTlsClientOptions, describeNetworkError, exitWhenFlushed, parseAeTitle, parseCount, parsePort, timeoutsFor, tlsClientOptions,
   type TlsFlags,
 } from '../network-options.js';
 
@@ -37,21 +37,28 @@ Examples:
   conduit echo --aec STORESCP pacs.example.org 104
   conduit echo --tls-ca ca.pem --tls-key me.key --tls-cert me.pem pacs.example.org 2762`)
     .action(async (host: string, port: number, options: EchoOptions) => {
-      process.exitCode = await runEcho(host, port, options);
+      await exitWhenFlushed(await runEcho(host, port, options));
     });
 }
 
 async function runEcho(host: string, port: number, options: EchoOptions): Promise<number> {
   const where = `${host}:${port}`;
   let client: AssociationClient;
+  let tls;
+  try {
+    tls = tlsClientOptions(options);
+  } catch (err) {
+    process.stderr.write(`conduit echo: ${describeNetworkError(err, where)}\n`);
+    return 1;
+  }
+  const hint = { tls: tls !== undefined };
   const started = performance.now();
   try {
-    const tls = tlsClientOptions(options);
     client = await connect({
       host, port, callingAeTitle: options.aet, calledAeTitle: options.aec, ...timeoutsFor(options.timeout), ...(tls ? { tls } : {}),
     });
   } catch (err) {
-    process.stderr.write(`conduit echo: ${describeNetworkError(err, where)}\n`);
+    process.stderr.write(`conduit echo: ${describeNetworkError(err, where, hint)}\n`);
     return 1;
   }
   const associated = performance.now() - started;
@@ -73,13 +80,13 @@ async function runEcho(host: string, port: number, options: EchoOptions): Promis
     }
   } catch (err) {
     client.abort();
-    process.stderr.write(`conduit echo: ${describeNetworkError(err, where)}\n`);
+    process.stderr.write(`conduit echo: ${describeNetworkError(err, where, hint)}\n`);
     return 1;
   }
   try {
     await client.release();
   } catch (err) {
-    process.stderr.write(`conduit echo: warning: the release failed: ${describeNetworkError(err, where)}\n`);
+    process.stderr.write(`conduit echo: warning: the release failed: ${describeNetworkError(err, where, hint)}\n`);
   }
   return failed ? 1 : 0;
 }

@@ -75,9 +75,14 @@ async function runListen(options: ListenOptions): Promise<number> {
   let tls;
   try {
     tls = tlsServerOptions(options);
+  } catch (err) {
+    process.stderr.write(`conduit listen: ${describeNetworkError(err, '')}\n`);
+    return 1;
+  }
+  try {
     await mkdir(out, { recursive: true });
   } catch (err) {
-    process.stderr.write(`conduit listen: ${err instanceof Error && (err as NodeJS.ErrnoException).code ? `cannot create ${out}: ${err.message}` : describeNetworkError(err, '')}\n`);
+    process.stderr.write(`conduit listen: cannot create ${out}: ${(err as Error).message}\n`);
     return 1;
   }
   const verbose = !options.quiet;

@@ -15,7 +15,7 @@ import { DicomError } from '../../core/dicom-error.js';
 import type { SendableFile } from '../../services/storage/file-source.js';
 import { ProgressBar } from '../progress.js';
 import {
-  addTimeoutOption, addTlsClientOptions, describeNetworkError, parseAeTitle, parseMaxPdu, parsePort, timeoutsFor, tlsClientOptions,
+  addTimeoutOption, addTlsClientOptions, describeNetworkError, exitWhenFlushed, parseAeTitle, parseMaxPdu, parsePort, timeoutsFor, tlsClientOptions,
   type TlsFlags,
 } from '../network-options.js';
 
@@ -69,7 +69,7 @@ Examples:
   conduit store --aec ORTHANC pacs.example.org 4242 /data/study1 /data/study2
   conduit store --max-pdu 16384 --tls-ca ca.pem pacs.example.org 2762 ./export`)
     .action(async (host: string, port: number, paths: string[], options: StoreOptions) => {
-      process.exitCode = await runStore(host, port, paths, options);
+      await exitWhenFlushed(await runStore(host, port, paths, options));
     });
 }
 
@@ -217,6 +217,10 @@ async function runStore(host: string, port: number, paths: string[], options: St
     }
   }
 
+  if (files.length === 0 && failures.length === 0) {
+    process.stderr.write(`conduit store: no DICOM files to send in ${paths.join(', ')}\n`);
+    return 1;
+  }
   const totalBytes = files.reduce((n, f) => n + f.size, 0);
   const bar = new ProgressBar(process.stderr, files.length, totalBytes, options.progress ? {} : { enabled: false });
   let done = 0;
@@ -249,7 +253,7 @@ async function runStore(host: string, port: number, paths: string[], options: St
             client = await connect({ ...connectOptions, presentationContexts });
           } catch (err) {
             // The peer refused this end altogether (rejected, unreachable): later associations would fare no better.
-            fatal = describeNetworkError(err, where);
+            fatal = describeNetworkError(err, where, { tls: tls !== undefined });
             failures.push({ path: file.path, reason: `not sent: ${fatal}` });
             continue;
           }
@@ -270,7 +274,7 @@ async function runStore(host: string, port: number, paths: string[], options: St
             if (options.verbose) bar.note(`conduit store: failed: ${file.path}: ${status.description}`);
           }
         } catch (err) {
-          const reason = interrupted ? 'interrupted' : describeNetworkError(err, where);
+          const reason = interrupted ? 'interrupted' : describeNetworkError(err, where, { tls: tls !== undefined });
           failures.push({ path: file.path, reason });
           if (options.verbose) bar.note(`conduit store: failed: ${file.path}: ${reason}`);
         }
