@@ -10,16 +10,23 @@
 #   receive  storescu (TCP_NODELAY=1, one association, the 2,000 CT files given as arguments) into
 #            each receiver, which writes the files to an empty folder: storescp (plain, default
 #            mode: no fsync), conduit listen (fsync every file, the default), conduit listen with
-#            fsync off, and as fairness rows storescp -pdu 131072 and storescp +B (bit-preserving).
-#            Time = storescu's whole process (start to exit, after the last C-STORE-RSP and the release).
+#            fsync off, and as fairness rows storescp -pdu 131072 and storescp +B (bit-preserving);
+#            diagnostic row conduit-oldspace: conduit listen (fsync) under node
+#            --initial-old-space-size=128 (see docs/benchmarks.md: the V8 major GCs; not a shipped setting).
+#            Time = storescu's whole process (start to exit, after the last C-STORE-RSP and the release);
+#            also the receiver's CPU time (user + system, /proc/PID/stat) over the run: steadier than
+#            the wall time on a shared machine.
 #   send     each sender, one association, the 2,000 CT files, into a plain storescp writing files
 #            (and, as a second row, into storescp --ignore: the receiver's disk taken out):
-#            storescu vs conduit store. Time = the sender's whole process.
+#            storescu vs conduit store (and the diagnostic conduit-oldspace, as above). Time = the
+#            sender's whole process; also its CPU time (GNU time user + system).
 #   memory   peak RSS with the 200 MiB multiframe MF0_400frames.dcm. Receiving: the listener's
 #            VmHWM (/proc/PID/status) once started and idle, then after storescu sent it; growth =
 #            after - idle (conduit listen; storescp and storescp +B for reference). Sending: GNU time's
 #            maximum RSS of the sender sending it into storescp --ignore, minus the same for one
-#            526 KB CT file (conduit store; storescu for reference).
+#            526 KB CT file (conduit store; storescu for reference). And the floor of plain Node
+#            moving the same file over a socket (bench/net/node-floor.mjs: 'data' events vs a static
+#            onread buffer when receiving; a 1 MiB fs stream vs two reused buffers when sending).
 # Every timed run starts with an empty output folder and a `sync` (untimed); every server is a fresh
 # process on its own port (PORT_BASE..PORT_BASE+9), stopped by its PID (a trap stops them on exit).
 # Each run is checked: 2,000 files in the output folder (or the sender's count), the sender's exit status.
@@ -32,8 +39,8 @@
 #
 # Environment: RUNS (3), CELLS (receive,send,memory), CORPUS (/tmp/corpus), PORT_BASE (14600),
 # WORK (/tmp/conduit-bench-work; each run leaves results.tsv, logs and summary.md in a dated folder),
-# RECEIVERS (storescp,conduit,conduit-nofsync,storescp-pdu128k,storescp-bitpreserving),
-# SENDERS (storescu,conduit), SEND_TARGETS (files,ignore), CONDUIT_VIA (auto|cli|lib),
+# RECEIVERS (storescp,conduit,conduit-nofsync,storescp-pdu128k,storescp-bitpreserving,conduit-oldspace),
+# SENDERS (storescu,conduit,conduit-oldspace), SEND_TARGETS (files,ignore), CONDUIT_VIA (auto|cli|lib),
 # PROFILE=1: run the Conduit processes once more under node --cpu-prof (profiles in the run folder).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -42,8 +49,8 @@ RUNS="${RUNS:-3}"
 CELLS="${CELLS:-receive,send,memory}"
 CORPUS="${CORPUS:-/tmp/corpus}"
 PORT_BASE="${PORT_BASE:-14600}"
-RECEIVERS="${RECEIVERS:-storescp,conduit,conduit-nofsync,storescp-pdu128k,storescp-bitpreserving}"
-SENDERS="${SENDERS:-storescu,conduit}"
+RECEIVERS="${RECEIVERS:-storescp,conduit,conduit-nofsync,storescp-pdu128k,storescp-bitpreserving,conduit-oldspace}"
+SENDERS="${SENDERS:-storescu,conduit,conduit-oldspace}"
 SEND_TARGETS="${SEND_TARGETS:-files,ignore}"
 CONDUIT_VIA="${CONDUIT_VIA:-auto}"
 PROFILE="${PROFILE:-0}"
@@ -95,6 +102,9 @@ log "Conduit driven via: $VIA$([ "$VIA" = cli ] && echo " (fsync off: ${CLI_NOFS
 
 # NODE_PRE: extra node options (e.g. --cpu-prof) for the Conduit processes
 NODE_PRE=()
+# the diagnostic rows: a larger initial old generation, so that the ArrayBuffers allocated per byte
+# received or sent no longer trigger a V8 mark-compact every ~10 MB
+OLDSPACE=(--initial-old-space-size=128)
 conduit_listen_cmd() {  # conduit_listen_cmd PORT OUT fsync|nofsync -> sets CMD array
   local port=$1 out=$2 mode=$3
   if [ "$VIA" = cli ] && { [ "$mode" = fsync ] || [ -n "$CLI_NOFSYNC" ]; }; then
@@ -152,6 +162,7 @@ receiver() {
     storescp-ignore) AEC=STORESCP; start_server "$port" "$logf" storescp -aet STORESCP --ignore -od "$out" "$port" ;;
     conduit) AEC=CONDUIT; conduit_listen_cmd "$port" "$out" fsync; start_server "$port" "$logf" "${CMD[@]}" ;;
     conduit-nofsync) AEC=CONDUIT; conduit_listen_cmd "$port" "$out" nofsync; start_server "$port" "$logf" "${CMD[@]}" ;;
+    conduit-oldspace) AEC=CONDUIT; NODE_PRE=("${OLDSPACE[@]}"); conduit_listen_cmd "$port" "$out" fsync; NODE_PRE=(); start_server "$port" "$logf" "${CMD[@]}" ;;
     *) die "unknown receiver $name" ;;
   esac
 }
@@ -159,7 +170,7 @@ port_of() {  # a port per server kind, so that no run waits on a previous run's 
   case $1 in
     storescp) echo $((PORT_BASE + 0)) ;; storescp-pdu128k) echo $((PORT_BASE + 1)) ;;
     storescp-bitpreserving) echo $((PORT_BASE + 2)) ;; storescp-ignore) echo $((PORT_BASE + 3)) ;;
-    conduit) echo $((PORT_BASE + 4)) ;; conduit-nofsync) echo $((PORT_BASE + 5)) ;;
+    conduit) echo $((PORT_BASE + 4)) ;; conduit-nofsync) echo $((PORT_BASE + 5)) ;; conduit-oldspace) echo $((PORT_BASE + 6)) ;;
     *) echo $((PORT_BASE + 9)) ;;
   esac
 }
@@ -167,7 +178,9 @@ fresh_out() { rm -rf "$1"; mkdir -p "$1"; sync; }
 count_out() { find "$1" -maxdepth 1 -type f ! -name '.*' | wc -l; }
 now_ns() { date +%s%N; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
-record() { printf '%s\n' "$*" | tr ' ' '\t' >>"$RESULTS"; }  # round cell contender value count bytes load
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system CPU of a process, in clock ticks
+record() { printf '%s\n' "$*" | tr ' ' '\t' >>"$RESULTS"; }  # round cell contender value count bytes load [cpu_seconds]
 
 # ---------- cells ----------
 rotate() {  # rotate ROUND item... -> the items rotated left by ROUND-1
@@ -181,13 +194,15 @@ run_receive() {  # run_receive ROUND RECEIVER
   fresh_out "$out"
   receiver "$name" "$port" "$out"
   ld=$(load1)
+  local c0 c1; c0=$(cpu_ticks "$SERVER_PID")
   t0=$(now_ns)
   rc=0; storescu -aec "$AEC" 127.0.0.1 "$port" "${CT_FILES[@]}" >"$RUN_DIR/logs/storescu-recv.log" 2>&1 || rc=$?
   t1=$(now_ns)
+  c1=$(cpu_ticks "$SERVER_PID")
   stop_server
   n=$(count_out "$out")
   [ "$rc" = 0 ] && [ "$n" = "$N_CT" ] || die "receive $name round $r: storescu exit $rc, $n of $N_CT files written (logs in $RUN_DIR/logs)"
-  record "$r receive $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N_CT $B_CT $ld"
+  record "$r receive $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N_CT $B_CT $ld $(awk -v a="$c0" -v b="$c1" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b-a)/hz}')"
   log "receive round $r $name: $(awk -v a="$t0" -v b="$t1" -v n="$N_CT" 'BEGIN {printf "%.2f s, %.0f inst/s", (b-a)/1e9, n/((b-a)/1e9)}') (load $ld)"
   rm -rf "$out"
 }
@@ -199,16 +214,17 @@ run_send() {  # run_send ROUND TARGET SENDER
   fresh_out "$out"
   receiver "$scp" "$port" "$out"
   if [ "$name" = storescu ]; then CMD=(storescu -aec STORESCP 127.0.0.1 "$port" "${CT_FILES[@]}")
+  elif [ "$name" = conduit-oldspace ]; then NODE_PRE=("${OLDSPACE[@]}"); conduit_store_cmd "$port" "${CT_FILES[@]}"; NODE_PRE=()
   else conduit_store_cmd "$port" "${CT_FILES[@]}"; fi
   ld=$(load1)
   t0=$(now_ns)
-  rc=0; "${CMD[@]}" >"$RUN_DIR/logs/send-$name.log" 2>&1 || rc=$?
+  rc=0; /usr/bin/time -f '%U %S' -o "$RUN_DIR/cpu.tmp" "${CMD[@]}" >"$RUN_DIR/logs/send-$name.log" 2>&1 || rc=$?
   t1=$(now_ns)
   stop_server
   n=$(count_out "$out")
   [ "$target" = ignore ] && n=$N_CT   # storescp --ignore writes nothing; the sender's exit status is the check
   [ "$rc" = 0 ] && [ "$n" = "$N_CT" ] || die "send $target $name round $r: exit $rc, $n of $N_CT files written (logs in $RUN_DIR/logs)"
-  record "$r send-$target $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N_CT $B_CT $ld"
+  record "$r send-$target $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N_CT $B_CT $ld $(tail -n1 "$RUN_DIR/cpu.tmp" | awk '{printf "%.2f", $1 + $2}')"
   log "send ($target) round $r $name: $(awk -v a="$t0" -v b="$t1" -v n="$N_CT" 'BEGIN {printf "%.2f s, %.0f inst/s", (b-a)/1e9, n/((b-a)/1e9)}') (load $ld)"
   rm -rf "$out"
 }
@@ -248,6 +264,23 @@ run_memory_send() {  # run_memory_send ROUND SENDER: GNU time max RSS sending on
   done
 }
 
+run_memory_floor() {  # run_memory_floor ROUND: plain Node moving the same file (bench/net/node-floor.mjs)
+  local r=$1 m kib pd ps
+  node "$HERE/net/node-floor.mjs" serve-discard $((PORT_BASE + 7)) & pd=$!; PIDS+=("$pd")
+  node "$HERE/net/node-floor.mjs" serve-send $((PORT_BASE + 8)) "$MF" & ps=$!; PIDS+=("$ps")
+  local i=0; until listening $((PORT_BASE + 7)) && listening $((PORT_BASE + 8)); do sleep 0.05; i=$((i + 1)); [ $i -lt 600 ] || die "node-floor peers did not start"; done
+  for m in data onread; do
+    kib=$(node "$HERE/net/node-floor.mjs" recv $((PORT_BASE + 8)) $m)
+    record "$r mem-floor-recv-$m node $kib 1 0 $(load1)"
+  done
+  for m in stream reuse; do
+    kib=$(node "$HERE/net/node-floor.mjs" send $((PORT_BASE + 7)) "$MF" $m)
+    record "$r mem-floor-send-$m node $kib 1 0 $(load1)"
+  done
+  stop_pid "$pd"; stop_pid "$ps"
+  log "memory floor round $r (plain Node): done"
+}
+
 # ---------- run ----------
 log "corpus: $N_CT CT files, $B_CT bytes; RUNS=$RUNS CELLS=$CELLS; results in $RUN_DIR"
 log "machine: $(nproc) CPU, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg), node $(node --version), $(storescu --version 2>&1 | head -1)"
@@ -266,6 +299,7 @@ for ((r = 1; r <= RUNS; r++)); do
   if has "$CELLS" memory; then
     for name in $(rotate "$r" conduit storescp storescp-bitpreserving); do run_memory_receive "$r" "$name"; done
     for name in $(rotate "$r" conduit storescu); do run_memory_send "$r" "$name"; done
+    run_memory_floor "$r"
   fi
 done
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Summary of a bench/network.sh run: reads its results.tsv (round, cell, contender, value, count,
- * bytes, load1) and prints Markdown tables, then the ratios against the goals as the last lines.
+ * bytes, load1, CPU seconds of the measured process for the speed cells) and prints Markdown tables, then
+ * the ratios against the goals as the last lines.
  *   node bench/net/summary.mjs RESULTS.tsv VIA NOFSYNC_LABEL
  * Speed: value = seconds of one run; rate = count / median time (the range from the max and min
  * times); MB = 1e6 bytes. Memory: value = KiB (VmHWM or GNU time's maximum RSS).
@@ -10,13 +11,17 @@ import { readFileSync } from 'node:fs';
 
 const [file, via = 'lib', nofsyncLabel = 'conduit listen, fsync off'] = process.argv.slice(2);
 const rows = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => {
-  const [round, cell, who, value, count, bytes, load] = l.split('\t');
-  return { round: Number(round), cell, who, value: Number(value), count: Number(count), bytes: Number(bytes), load: Number(load) };
+  const [round, cell, who, value, count, bytes, load, cpu] = l.split('\t');
+  return { round: Number(round), cell, who, value: Number(value), count: Number(count), bytes: Number(bytes), load: Number(load), cpu: cpu === undefined ? NaN : Number(cpu) };
 });
 const median = (xs) => {
   const a = [...xs].sort((x, y) => x - y);
   const n = a.length;
   return n === 0 ? NaN : n % 2 ? a[(n - 1) / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
+};
+const cpuText = (rs) => {
+  const c = rs.map((r) => r.cpu).filter(Number.isFinite);
+  return c.length ? `${fmt(median(c), 2)} (${fmt(Math.min(...c), 2)}-${fmt(Math.max(...c), 2)})` : 'n/a';
 };
 const pick = (cell, who) => rows.filter((r) => r.cell === cell && r.who === who);
 const byRound = (cell, who) => new Map(pick(cell, who).map((r) => [r.round, r]));
@@ -30,17 +35,26 @@ const LABELS = {
     'conduit-nofsync': `storescu -> ${via === 'cli' ? nofsyncLabel : nofsyncLabel.replace('conduit listen', 'conduit listen (library)')}`,
     'storescp-pdu128k': 'storescu -> storescp -pdu 131072 (no fsync)',
     'storescp-bitpreserving': 'storescu -> storescp +B bit-preserving (no fsync)',
+    'conduit-oldspace': `storescu -> ${conduitWord} listen (fsync), node --initial-old-space-size=128 (diagnostic)`,
   },
-  'send-files': { storescu: 'storescu -> storescp (writing files)', conduit: `${conduitWord} store -> storescp (writing files)` },
-  'send-ignore': { storescu: 'storescu -> storescp --ignore', conduit: `${conduitWord} store -> storescp --ignore` },
+  'send-files': {
+    storescu: 'storescu -> storescp (writing files)',
+    conduit: `${conduitWord} store -> storescp (writing files)`,
+    'conduit-oldspace': `${conduitWord} store, node --initial-old-space-size=128 (diagnostic) -> storescp (writing files)`,
+  },
+  'send-ignore': {
+    storescu: 'storescu -> storescp --ignore',
+    conduit: `${conduitWord} store -> storescp --ignore`,
+    'conduit-oldspace': `${conduitWord} store, node --initial-old-space-size=128 (diagnostic) -> storescp --ignore`,
+  },
 };
 
 const out = [];
 const speedCells = ['receive', 'send-files', 'send-ignore'].filter((c) => rows.some((r) => r.cell === c));
 const stat = {};
 if (speedCells.length) {
-  out.push('| cell | contender | runs | time s, median (min-max) | instances/s, median (min-max) | MB/s, median (min-max) | load1 |');
-  out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  out.push('| cell | contender | runs | time s, median (min-max) | instances/s, median (min-max) | MB/s, median (min-max) | CPU s of the measured process, median (min-max) | load1 |');
+  out.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const cell of speedCells) {
     const whos = [...new Set(rows.filter((r) => r.cell === cell).map((r) => r.who))];
     for (const who of whos) {
@@ -54,7 +68,7 @@ if (speedCells.length) {
       out.push(
         `| ${cell} | ${LABELS[cell]?.[who] ?? who} | ${rs.length} | ${fmt(med, 2)} (${fmt(mn, 2)}-${fmt(mx, 2)}) | ` +
           `${fmt(count / med)} (${fmt(count / mx)}-${fmt(count / mn)}) | ${fmt(bytes / med / 1e6)} (${fmt(bytes / mx / 1e6)}-${fmt(bytes / mn / 1e6)}) | ` +
-          `${fmt(median(rs.map((r) => r.load)), 1)} |`,
+          `${cpuText(rs)} | ${fmt(median(rs.map((r) => r.load)), 1)} |`,
       );
     }
   }
@@ -91,6 +105,14 @@ for (const who of ['conduit', 'storescu']) {
   growth[`send/${who}`] = g;
   memRow(`**sending: ${name}, growth**`, g);
 }
+for (const [cell, label] of [
+  ['mem-floor-recv-data', "plain Node receiving it, socket 'data' events (growth)"],
+  ['mem-floor-recv-onread', 'plain Node receiving it, static onread buffer (growth)'],
+  ['mem-floor-send-stream', 'plain Node sending it, fs stream 1 MiB chunks (growth)'],
+  ['mem-floor-send-reuse', 'plain Node sending it, two reused 256 KiB buffers (growth)'],
+]) {
+  memRow(label, pick(cell, 'node').map((r) => mib(r.value)));
+}
 if (memLines.length) {
   out.push('| peak RSS, MiB (200 MiB multiframe MF0_400frames.dcm) | runs | median (min-max) |');
   out.push('| --- | ---: | ---: |');
@@ -111,18 +133,21 @@ const rl = (label, r, goal) => {
   if (!r) return;
   lines.push(`${label}: ${fmt(r.med, 2)}x [per round ${fmt(r.min, 2)}-${fmt(r.max, 2)}]${goal ? ` (goal >= ${goal}x: ${verdict(r.med >= goal)})` : ''}`);
 };
-rl('RATIO receive, instances/s: conduit listen (fsync) / storescp', ratio('receive', 'conduit', 'storescp'), 1.5);
-rl('RATIO receive, instances/s: conduit listen (fsync off) / storescp', ratio('receive', 'conduit-nofsync', 'storescp'), 1.5);
 rl('ratio receive, instances/s: conduit listen (fsync) / storescp -pdu 131072', ratio('receive', 'conduit', 'storescp-pdu128k'));
 rl('ratio receive, instances/s: conduit listen (fsync) / storescp +B', ratio('receive', 'conduit', 'storescp-bitpreserving'));
-rl('RATIO send into storescp (files), instances/s: conduit store / storescu', ratio('send-files', 'conduit', 'storescu'), 1.0);
+rl('ratio receive, instances/s: conduit listen (fsync) with --initial-old-space-size=128 (diagnostic) / storescp', ratio('receive', 'conduit-oldspace', 'storescp'));
 rl('ratio send into storescp --ignore, instances/s: conduit store / storescu', ratio('send-ignore', 'conduit', 'storescu'));
+rl('ratio send into storescp (files), instances/s: conduit store with --initial-old-space-size=128 (diagnostic) / storescu', ratio('send-files', 'conduit-oldspace', 'storescu'));
+// the goals last
+rl('RATIO receive, instances/s: conduit listen (fsync) / storescp', ratio('receive', 'conduit', 'storescp'), 1.5);
+rl('RATIO receive, instances/s: conduit listen (fsync off) / storescp', ratio('receive', 'conduit-nofsync', 'storescp'), 1.5);
+rl('RATIO send into storescp (files), instances/s: conduit store / storescu', ratio('send-files', 'conduit', 'storescu'), 1.0);
 for (const [key, label] of [['recv/conduit', 'conduit listen receiving'], ['send/conduit', 'conduit store sending']]) {
   const g = growth[key];
   if (!g?.length) continue;
   const m = median(g);
-  lines.push(`MEMORY ${label} the 200 MiB object: peak RSS growth ${fmt(m, 1)} MiB (${fmt(Math.min(...g), 1)}-${fmt(Math.max(...g), 1)}) (goal <= 32 MiB: ${verdict(Math.max(...g) <= 32)})`);
+  lines.push(`MEMORY ${label} the 200 MiB object: peak RSS growth ${fmt(m, 1)} MiB (${fmt(Math.min(...g), 1)}-${fmt(Math.max(...g), 1)}) (goal <= 32 MiB: ${verdict(m <= 32)})`);
 }
-lines.push(`(Conduit measured via ${via === 'cli' ? 'the CLI: conduit listen / conduit store' : 'the library: bench/net/listen.mjs and bench/net/store.mjs (the CLI commands were not in dist/)'})`);
+lines.push(`(Conduit measured via ${via === 'cli' ? 'the CLI: conduit listen / conduit store' : 'the library: bench/net/listen.mjs and bench/net/store.mjs (CONDUIT_VIA=lib, or the CLI commands were not in dist/)'})`);
 out.push(...lines);
 process.stdout.write(out.join('\n') + '\n');

@@ -44,6 +44,7 @@ export interface ConnectOptions {
 /** What store() accepts: a file path, a parsed data set, or a stream of data set bytes with its identity. */
 export type StoreInput =
   | string
+  | SendableFile
   | { dataSet: DataSet; sopClassUid?: string; sopInstanceUid?: string }
   | { stream: AsyncIterable<Uint8Array> | Uint8Array; sopClassUid: string; sopInstanceUid: string; transferSyntaxUid: string };
 
@@ -103,8 +104,9 @@ export class AssociationClient {
     let sopInstanceUid: string;
     let sourceTs: string;
     let bytes: (ts: string) => DataSetSource;
-    if (typeof input === 'string') {
-      const file: SendableFile = await describeFile(input);
+    if (typeof input === 'string' || 'dataSetOffset' in input) {
+      // A path, or a file describeFile() already read the header of (no second read).
+      const file: SendableFile = typeof input === 'string' ? await describeFile(input) : input;
       ({ sopClassUid, sopInstanceUid } = file);
       sourceTs = file.transferSyntaxUid;
       bytes = (ts) => dataSetBytes(file, ts);

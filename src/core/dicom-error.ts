@@ -47,7 +47,17 @@ export type DicomErrorCode =
   | 'ERR_DICOM_QUERY_BAD_VALUE'
   | 'ERR_DICOM_QUERY_NOT_NEGOTIATED'
   | 'ERR_DICOM_QUERY_PARAMETER'
-  | 'ERR_DICOM_QUERY_UNABLE_TO_PROCESS';
+  | 'ERR_DICOM_QUERY_UNABLE_TO_PROCESS'
+  // Storage (the archive's index and blob stores, src/storage/): see docs/errors.md, "Storage"
+  | 'ERR_DICOM_STORAGE_BAD_KEY'
+  | 'ERR_DICOM_STORAGE_NOT_FOUND'
+  | 'ERR_DICOM_STORAGE_BAD_OBJECT'
+  | 'ERR_DICOM_STORAGE_CONFLICT'
+  | 'ERR_DICOM_STORAGE_FULL'
+  | 'ERR_DICOM_STORAGE_IO'
+  | 'ERR_DICOM_STORAGE_INDEX'
+  | 'ERR_DICOM_STORAGE_SCHEMA'
+  | 'ERR_DICOM_STORAGE_CLOSED';
 
 export interface DicomErrorDetails {
   /** Byte offset in the input where the problem was found. */

@@ -99,7 +99,8 @@ export class PduFramer {
         at += length;
         onPdu(this.type, body);
       } else {
-        this.body = new Uint8Array(length);
+        // Filled completely before it is handed on, so no zeroing is needed.
+        this.body = Buffer.allocUnsafe(length);
         this.bodyFill = 0;
       }
     }

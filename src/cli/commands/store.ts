@@ -259,7 +259,7 @@ async function runStore(host: string, port: number, paths: string[], options: St
           }
         }
         try {
-          const status = await client.store(file.path);
+          const status = await client.store(file);
           if (status.isCompleted) {
             sent++;
             bytes += file.size;

@@ -45,7 +45,9 @@ export async function describeFile(path: string): Promise<SendableFile> {
  */
 export async function* dataSetBytes(file: SendableFile, transferSyntaxUid: string): AsyncGenerator<Uint8Array> {
   if (transferSyntaxUid === file.transferSyntaxUid) {
-    yield* createReadStream(file.path, { start: file.dataSetOffset, highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>;
+    // A read buffer no larger than the data set: a 1 MiB buffer per 500 KB file is garbage the GC must chase.
+    const highWaterMark = Math.max(64 * 1024, Math.min(1 << 20, file.size - file.dataSetOffset));
+    yield* createReadStream(file.path, { start: file.dataSetOffset, highWaterMark }) as AsyncIterable<Uint8Array>;
     // Some files hold a deflate stream of odd length, but a data set sent must have an even one
     // (PS3.8 Annex E; see the fragmenter). One NUL byte after the stream's final block, which an
     // inflater ignores, evens it (pydicom and DCMTK pad so when they deflate).

@@ -76,5 +76,16 @@ export async function writeReceivedObject(
     throw err;
   }
   await rename(tmpPath, finalPath);
+  // The rename is durable only once the directory entry is (POSIX: fsync the directory).
+  if (options.fsync !== false) await fsyncDirectory(dir);
   return { path: finalPath, bytes };
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  const dh = await open(dir, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
 }

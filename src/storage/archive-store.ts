@@ -1,0 +1,241 @@
+/**
+ * The archive as the services see it: a BlobStore and an IndexStore composed so that an object is
+ * acknowledged only once it is durable AND indexed, and nothing half-stored is ever indexed.
+ *
+ * storeInstance():
+ *   1. (keep / reject) an instance already indexed is answered at once; its bytes are drained unread
+ *   2. the Part 10 file (File Meta Information built here for a bare data set) is streamed into
+ *      the blob store under a fresh random key: durable when put() resolves
+ *   3. it is parsed back from the blob, values above the threshold skipped (stored-object.ts), so
+ *      what is indexed is what was stored, and pixel data is never in memory
+ *   4. the index record (index-record.ts) is inserted in one transaction, durable when it resolves
+ *   5. a replaced object's blob, or the new blob when the index kept the old one, is deleted
+ * A failure in 2-4 deletes the new blob and rejects; the index is untouched. A crash between 2 and
+ * 4 leaves a blob the index does not know, which startupCheck() reports (and removes if asked);
+ * a crash in 2 leaves a temporary file, which it removes.
+ *
+ * Deletion removes the index entries first (durably), then the blobs: a crash in between leaves
+ * unreferenced blobs, never an index entry without its object.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { DicomError } from '../core/dicom-error.js';
+import type { DataSet } from '../data/data-set.js';
+import { encodeDataSet } from '../data/writer.js';
+import { buildFileMeta, PREAMBLE_LENGTH } from '../media/file-meta.js';
+import { buildInstanceIndexRecord } from './index-record.js';
+import type {
+  BlobStore, DeleteResult, DuplicatePolicy, IndexStore, InsertStatus, StoredInstanceDetails,
+} from './ports.js';
+import { readStoredObject } from './stored-object.js';
+
+/** A data set as received by C-STORE (in the negotiated transfer syntax), or a whole Part 10 file (STOW-RS, import). */
+export type StoreInput =
+  | {
+    readonly dataSet: AsyncIterable<Uint8Array>;
+    readonly sopClassUid: string;
+    readonly sopInstanceUid: string;
+    readonly transferSyntaxUid: string;
+    /** Calling AE Title, written as Source Application Entity Title (0002,0016) and indexed. */
+    readonly sourceAet?: string;
+  }
+  | { readonly part10: AsyncIterable<Uint8Array>; readonly sourceAet?: string };
+
+export interface StoreResult {
+  readonly status: InsertStatus;
+  readonly sopInstanceUid: string;
+  /** The blob now holding the instance ('inserted', 'overwritten'), else undefined. */
+  readonly blobKey: string | undefined;
+  /** Bytes of the stored Part 10 file (0 when nothing was stored). */
+  readonly size: number;
+  /** What was inconsistent with the index (the first values were kept), and cleanup problems. */
+  readonly warnings: readonly string[];
+}
+
+export interface StartupReport {
+  /** Temporary files of interrupted writes, removed. */
+  readonly removedTemporaries: readonly string[];
+  /** Blobs no index entry points at (a crash between storing and indexing, or deleting). */
+  readonly orphanBlobs: readonly string[];
+  /** Whether orphanBlobs were removed. */
+  readonly orphanBlobsRemoved: boolean;
+  /** Index entries whose blob is missing: damage from outside, reported, never repaired silently. */
+  readonly missingBlobs: ReadonlyArray<{ readonly blobKey: string; readonly sopInstanceUid: string }>;
+}
+
+export interface ArchiveStoreOptions {
+  readonly index: IndexStore;
+  readonly blobs: BlobStore;
+  /** Values longer than this are not read when indexing (default 64 KiB). */
+  readonly bulkDataThreshold?: number;
+  /** Values longer than this become BulkDataURI markers in the metadata JSON (default 1024). */
+  readonly metadataBulkDataThreshold?: number;
+  /** Store each instance's metadata JSON (default true). */
+  readonly storeMetadata?: boolean;
+  /** Key for a new blob (default a random UUID). */
+  readonly newBlobKey?: () => string;
+  readonly now?: () => Date;
+}
+
+const UID_TAGS = { sopClass: 0x00080016, sopInstance: 0x00080018, metaSopClass: 0x00020002, metaSopInstance: 0x00020003 };
+
+export class ArchiveStore {
+  readonly index: IndexStore;
+  readonly blobs: BlobStore;
+  private readonly options: ArchiveStoreOptions;
+
+  constructor(options: ArchiveStoreOptions) {
+    this.index = options.index;
+    this.blobs = options.blobs;
+    this.options = options;
+  }
+
+  async storeInstance(input: StoreInput, policy: DuplicatePolicy = 'keep'): Promise<StoreResult> {
+    if ('dataSet' in input && policy !== 'overwrite' && await this.index.getInstance(input.sopInstanceUid)) {
+      for await (const chunk of input.dataSet) void chunk;
+      return { status: policy === 'keep' ? 'duplicate-kept' : 'rejected', sopInstanceUid: input.sopInstanceUid, blobKey: undefined, size: 0, warnings: [] };
+    }
+    const key = (this.options.newBlobKey ?? randomUUID)();
+    const bytes = 'dataSet' in input ? withFileMeta(input) : input.part10;
+    const { size } = await this.blobs.put(key, bytes);
+    const warnings: string[] = [];
+    let result;
+    let sopInstanceUid: string;
+    try {
+      const reader = await this.blobs.open(key);
+      let file;
+      try {
+        file = await readStoredObject(reader, { bulkDataThreshold: this.options.bulkDataThreshold ?? 64 * 1024 });
+      } catch (cause) {
+        throw badObject(`the stored object does not parse: ${(cause as Error).message}`, cause);
+      } finally {
+        await reader.close();
+      }
+      checkUids(input, file.meta, file.dataSet, warnings);
+      const record = buildInstanceIndexRecord(file.dataSet, {
+        blobKey: key,
+        size,
+        dataSetOffset: file.dataSetOffset ?? 0,
+        transferSyntaxUid: file.transferSyntaxUid,
+        ...(input.sourceAet !== undefined ? { sourceAet: input.sourceAet } : {}),
+        receivedAt: this.options.now?.() ?? new Date(),
+        metadata: this.options.storeMetadata ?? true,
+        ...(this.options.metadataBulkDataThreshold !== undefined ? { metadataBulkDataThreshold: this.options.metadataBulkDataThreshold } : {}),
+      }, warnings);
+      sopInstanceUid = record.sopInstanceUid;
+      result = await this.index.insertInstance(record, policy);
+    } catch (error) {
+      await this.blobs.delete(key).catch(() => undefined);
+      throw error;
+    }
+    warnings.push(...result.warnings);
+    const kept = result.status === 'inserted' || result.status === 'overwritten';
+    const obsolete = kept ? result.replacedBlobKey : key;
+    if (obsolete !== undefined) {
+      await this.blobs.delete(obsolete).catch((e: unknown) => warnings.push(`blob ${obsolete} not deleted (${(e as Error).message}); the startup check reports it`));
+    }
+    return { status: result.status, sopInstanceUid, blobKey: kept ? key : undefined, size: kept ? size : 0, warnings };
+  }
+
+  /** An instance's Part 10 bytes (whole: `from` 'file'; or only its data set, for C-GET / C-MOVE). */
+  async openInstance(sopInstanceUid: string, from: 'file' | 'data-set' = 'file'): Promise<{ instance: StoredInstanceDetails; stream: Readable }> {
+    const instance = await this.index.getInstance(sopInstanceUid);
+    if (!instance) throw new DicomError('ERR_DICOM_STORAGE_NOT_FOUND', `instance ${sopInstanceUid} is not in the archive`);
+    const stream = from === 'file' ? await this.blobs.get(instance.blobKey) : await this.blobs.getRange(instance.blobKey, instance.dataSetOffset, instance.size);
+    return { instance, stream };
+  }
+
+  deleteInstance(sopInstanceUid: string): Promise<DeleteResult> {
+    return this.deleted(this.index.deleteInstance(sopInstanceUid));
+  }
+  deleteSeries(seriesInstanceUid: string): Promise<DeleteResult> {
+    return this.deleted(this.index.deleteSeries(seriesInstanceUid));
+  }
+  deleteStudy(studyInstanceUid: string): Promise<DeleteResult> {
+    return this.deleted(this.index.deleteStudy(studyInstanceUid));
+  }
+  deletePatient(patientId: string, issuerOfPatientId?: string): Promise<DeleteResult> {
+    return this.deleted(this.index.deletePatient(patientId, issuerOfPatientId));
+  }
+
+  /**
+   * The startup consistency check: removes temporary files of interrupted writes, then compares
+   * the blobs with the index. Run it before accepting objects (it must not race with a store).
+   */
+  async startupCheck(options: { removeOrphanBlobs?: boolean } = {}): Promise<StartupReport> {
+    const removedTemporaries = await this.blobs.recover();
+    const unreferenced = new Set<string>();
+    for await (const key of this.blobs.list()) unreferenced.add(key);
+    const missingBlobs: Array<{ blobKey: string; sopInstanceUid: string }> = [];
+    for await (const entry of this.index.blobKeys()) if (!unreferenced.delete(entry.blobKey)) missingBlobs.push(entry);
+    const orphanBlobs = [...unreferenced].sort();
+    if (options.removeOrphanBlobs) for (const key of orphanBlobs) await this.blobs.delete(key);
+    return { removedTemporaries, orphanBlobs, orphanBlobsRemoved: options.removeOrphanBlobs === true, missingBlobs };
+  }
+
+  async close(): Promise<void> {
+    await this.index.close();
+    await this.blobs.close();
+  }
+
+  private async deleted(pending: Promise<DeleteResult>): Promise<DeleteResult> {
+    const result = await pending;
+    for (const key of result.blobKeys) await this.blobs.delete(key).catch(() => undefined);
+    return result;
+  }
+}
+
+function badObject(message: string, cause?: unknown): DicomError {
+  return new DicomError('ERR_DICOM_STORAGE_BAD_OBJECT', message, cause === undefined ? {} : { cause });
+}
+
+/**
+ * The SOP Class and Instance UIDs of a C-STORE command must be those of its data set (the response
+ * acknowledges the command's UID). A Part 10 file whose File Meta Information disagrees with its
+ * data set is archived as it is, under the data set's UIDs, with a warning: real files do that
+ * (pydicom's rtdose.dcm), and the data set is what C-FIND and retrieval speak about.
+ */
+function checkUids(input: StoreInput, meta: DataSet, dataSet: DataSet, warnings: string[]): void {
+  const read = (ds: DataSet, tag: number) => {
+    try {
+      return ds.string(tag)?.trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const inClass = read(dataSet, UID_TAGS.sopClass);
+  const inInstance = read(dataSet, UID_TAGS.sopInstance);
+  if ('dataSet' in input) {
+    if (inInstance !== undefined && inInstance !== input.sopInstanceUid) {
+      throw badObject(`the data set's SOP Instance UID ${inInstance} is not the ${input.sopInstanceUid} it was sent as`);
+    }
+    if (inClass !== undefined && inClass !== input.sopClassUid) {
+      throw badObject(`the data set's SOP Class UID ${inClass} is not the ${input.sopClassUid} it was sent as`);
+    }
+    return;
+  }
+  if (meta.size === 0) throw badObject('not a Part 10 file: it has no File Meta Information');
+  const metaInstance = read(meta, UID_TAGS.metaSopInstance);
+  const metaClass = read(meta, UID_TAGS.metaSopClass);
+  if (metaInstance !== undefined && inInstance !== undefined && metaInstance !== inInstance) {
+    warnings.push(`Media Storage SOP Instance UID ${metaInstance} differs from the data set's SOP Instance UID ${inInstance}; archived as ${inInstance}`);
+  }
+  if (metaClass !== undefined && inClass !== undefined && metaClass !== inClass) {
+    warnings.push(`Media Storage SOP Class UID ${metaClass} differs from the data set's SOP Class UID ${inClass}; archived as ${inClass}`);
+  }
+}
+
+/** Preamble, "DICM" and File Meta Information (PS3.10 §7.1), then the data set bytes as received. */
+async function* withFileMeta(input: Extract<StoreInput, { dataSet: unknown }>): AsyncGenerator<Uint8Array> {
+  const meta = encodeDataSet(buildFileMeta({
+    sopClassUid: input.sopClassUid,
+    sopInstanceUid: input.sopInstanceUid,
+    transferSyntaxUid: input.transferSyntaxUid,
+    ...(input.sourceAet ? { sourceAet: input.sourceAet } : {}),
+  }), { explicitVR: true, littleEndian: true }, { recalculateGroupLengths: true });
+  const head = new Uint8Array(PREAMBLE_LENGTH + 4 + meta.length);
+  head.set([0x44, 0x49, 0x43, 0x4d], PREAMBLE_LENGTH);
+  head.set(meta, PREAMBLE_LENGTH + 4);
+  yield head;
+  yield* input.dataSet;
+}

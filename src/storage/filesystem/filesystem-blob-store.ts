@@ -1,0 +1,293 @@
+/**
+ * A BlobStore on a local file system: one file per blob at <root>/<h0h1>/<h2h3>/<key>, where h is
+ * the SHA-256 of the key in hex, so that no directory holds more than a few thousand entries at
+ * millions of blobs (65,536 leaf directories) whatever the keys look like.
+ *
+ * Durability of put(): the bytes go to a temporary file ".<key>.<random>.tmp" in the target
+ * directory, which is fsync'd, renamed onto the final name (atomic on POSIX file systems), and the
+ * directory is fsync'd so that the rename itself survives a power loss; directories created on the
+ * way are fsync'd into their parents too. A crash at any point leaves either the old state or the
+ * new, plus possibly a temporary file, which recover() removes at startup.
+ *
+ * delete() does not fsync the directory: a deletion lost in a power cut brings back a blob the
+ * index no longer points at, which the startup check reports (archive-store.ts) rather than a
+ * missing one.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, opendir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { DicomError } from '../../core/dicom-error.js';
+import { isValidBlobKey, type BlobInfo, type BlobReader, type BlobStore } from '../ports.js';
+import { storageError } from '../storage-error.js';
+
+const WRITE_BATCH = 1 << 20;
+const TEMPORARY = /^\..+\.[0-9a-f]{12}\.tmp$/;
+
+export interface FilesystemBlobStoreOptions {
+  /** The directory holding the blobs (created if missing). */
+  readonly root: string;
+  /**
+   * fsync files and directories (default true). Turning it off makes put() return before the
+   * bytes are on disk: for tests and measurements only.
+   */
+  readonly fsync?: boolean;
+}
+
+export class FilesystemBlobStore implements BlobStore {
+  readonly root: string;
+  private readonly fsync: boolean;
+  private readonly directories = new Map<string, Promise<void>>();
+  private closed = false;
+
+  constructor(options: FilesystemBlobStoreOptions) {
+    this.root = options.root;
+    this.fsync = options.fsync ?? true;
+  }
+
+  /** The directory of a key's file: <root>/ab/cd. */
+  directoryOf(key: string): string {
+    const h = createHash('sha256').update(key).digest('hex');
+    return join(this.root, h.slice(0, 2), h.slice(2, 4));
+  }
+
+  /** The file holding a key's bytes. */
+  pathOf(key: string): string {
+    this.check(key);
+    return join(this.directoryOf(key), key);
+  }
+
+  async put(key: string, source: AsyncIterable<Uint8Array>): Promise<BlobInfo> {
+    const finalPath = this.pathOf(key);
+    const dir = this.directoryOf(key);
+    let fh: FileHandle | undefined;
+    let tmp: string | undefined;
+    let size = 0;
+    try {
+      await this.ensureDirectory(dir);
+      tmp = join(dir, `.${key}.${randomBytes(6).toString('hex')}.tmp`);
+      fh = await open(tmp, 'wx');
+      // Chunks arrive PDU-sized; gather them so each write system call moves ~1 MiB.
+      let batch: Uint8Array[] = [];
+      let batched = 0;
+      for await (const chunk of source) {
+        batch.push(chunk);
+        batched += chunk.length;
+        if (batched >= WRITE_BATCH) {
+          await writeAll(fh, batch);
+          size += batched;
+          batch = [];
+          batched = 0;
+        }
+      }
+      if (batch.length) await writeAll(fh, batch);
+      size += batched;
+      if (this.fsync) await fh.sync();
+      await fh.close();
+      fh = undefined;
+      await rename(tmp, finalPath);
+      tmp = undefined;
+      if (this.fsync) await fsyncDirectory(dir);
+      return { key, size };
+    } catch (cause) {
+      await fh?.close().catch(() => undefined);
+      if (tmp !== undefined) await unlink(tmp).catch(() => undefined);
+      throw storageError('ERR_DICOM_STORAGE_IO', `cannot store blob ${key}`, cause);
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    const fh = await this.openFile(key);
+    return fh.createReadStream({ highWaterMark: 1 << 20 });
+  }
+
+  async getRange(key: string, start: number, end: number): Promise<Readable> {
+    if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && end >= start)) {
+      throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `bad byte range [${start}, ${end}) of blob ${key}`);
+    }
+    const fh = await this.openFile(key);
+    if (end === start) {
+      await fh.close();
+      const { Readable } = await import('node:stream');
+      return Readable.from([]);
+    }
+    // createReadStream's end is inclusive.
+    return fh.createReadStream({ start, end: end - 1, highWaterMark: 1 << 20 });
+  }
+
+  async open(key: string): Promise<BlobReader> {
+    const fh = await this.openFile(key);
+    const path = this.pathOf(key);
+    let size: number;
+    try {
+      size = (await fh.stat()).size;
+    } catch (cause) {
+      await fh.close();
+      throw storageError('ERR_DICOM_STORAGE_IO', `cannot read blob ${key}`, cause);
+    }
+    return {
+      key,
+      size,
+      path,
+      async read(position: number, length: number): Promise<Uint8Array> {
+        const want = Math.max(0, Math.min(length, size - position));
+        const out = Buffer.allocUnsafe(want);
+        let done = 0;
+        while (done < want) {
+          const { bytesRead } = await fh.read(out, done, want - done, position + done);
+          if (bytesRead === 0) break;
+          done += bytesRead;
+        }
+        return done === want ? out : out.subarray(0, done);
+      },
+      close: () => fh.close(),
+    };
+  }
+
+  async size(key: string): Promise<number> {
+    try {
+      return (await stat(this.pathOf(key))).size;
+    } catch (cause) {
+      throw storageError('ERR_DICOM_STORAGE_IO', `cannot read blob ${key}`, cause);
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      return (await stat(this.pathOf(key))).isFile();
+    } catch (cause) {
+      if ((cause as { code?: unknown }).code === 'ENOENT') return false;
+      throw storageError('ERR_DICOM_STORAGE_IO', `cannot read blob ${key}`, cause);
+    }
+  }
+
+  async delete(key: string): Promise<boolean> {
+    try {
+      await unlink(this.pathOf(key));
+      return true;
+    } catch (cause) {
+      if ((cause as { code?: unknown }).code === 'ENOENT') return false;
+      throw storageError('ERR_DICOM_STORAGE_IO', `cannot delete blob ${key}`, cause);
+    }
+  }
+
+  async *list(): AsyncIterable<string> {
+    for await (const { name } of this.files()) if (isValidBlobKey(name)) yield name;
+  }
+
+  async recover(): Promise<string[]> {
+    const removed: string[] = [];
+    for await (const { name, dir } of this.files()) {
+      if (!TEMPORARY.test(name)) continue;
+      const path = join(dir, name);
+      try {
+        await unlink(path);
+        removed.push(path);
+      } catch (cause) {
+        if ((cause as { code?: unknown }).code !== 'ENOENT') throw storageError('ERR_DICOM_STORAGE_IO', `cannot remove ${path}`, cause);
+      }
+    }
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  /** Files of the two-level tree: <root>/xx/yy/<name>. */
+  private async *files(): AsyncIterable<{ dir: string; name: string }> {
+    for (const top of await directories(this.root)) {
+      for (const leaf of await directories(join(this.root, top))) {
+        const dir = join(this.root, top, leaf);
+        let handle;
+        try {
+          handle = await opendir(dir);
+        } catch (cause) {
+          if ((cause as { code?: unknown }).code === 'ENOENT') continue;
+          throw storageError('ERR_DICOM_STORAGE_IO', `cannot list ${dir}`, cause);
+        }
+        for await (const entry of handle) if (entry.isFile()) yield { dir, name: entry.name };
+      }
+    }
+  }
+
+  private check(key: string): void {
+    if (this.closed) throw new DicomError('ERR_DICOM_STORAGE_CLOSED', 'the blob store is closed');
+    if (!isValidBlobKey(key)) throw new DicomError('ERR_DICOM_STORAGE_BAD_KEY', `blob key ${JSON.stringify(key)} is not 1 to 200 of [A-Za-z0-9._-] starting with other than "."`);
+  }
+
+  private async openFile(key: string): Promise<FileHandle> {
+    try {
+      return await open(this.pathOf(key), 'r');
+    } catch (cause) {
+      if ((cause as { code?: unknown }).code === 'ENOENT') throw new DicomError('ERR_DICOM_STORAGE_NOT_FOUND', `no blob ${key}`, { cause });
+      throw storageError('ERR_DICOM_STORAGE_IO', `cannot read blob ${key}`, cause);
+    }
+  }
+
+  /**
+   * Creates <root>/ab/cd if needed; new directory entries are fsync'd into their parents. Callers
+   * for the same directory share one promise, so none goes on before the entries are durable.
+   */
+  private ensureDirectory(dir: string): Promise<void> {
+    let ready = this.directories.get(dir);
+    if (!ready) {
+      ready = (async () => {
+        const first = await mkdir(dir, { recursive: true });
+        if (first !== undefined && this.fsync) {
+          // New entries: <cd> in <ab>, maybe <ab> in the root, maybe the root in its parent.
+          await fsyncDirectory(dirname(dir));
+          await fsyncDirectory(this.root);
+          if (first.length <= this.root.length) await fsyncDirectory(dirname(this.root));
+        }
+      })();
+      ready.catch(() => this.directories.delete(dir));
+      this.directories.set(dir, ready);
+    }
+    return ready;
+  }
+}
+
+async function writeAll(fh: FileHandle, chunks: Uint8Array[]): Promise<void> {
+  // writev may write less than asked (a signal, a nearly full disk); go on from where it stopped.
+  let pending = chunks;
+  for (;;) {
+    const total = pending.reduce((n, c) => n + c.length, 0);
+    const { bytesWritten } = await fh.writev(pending);
+    if (bytesWritten >= total) return;
+    let skip = bytesWritten;
+    const rest: Uint8Array[] = [];
+    for (const c of pending) {
+      if (skip >= c.length) { skip -= c.length; continue; }
+      rest.push(skip > 0 ? c.subarray(skip) : c);
+      skip = 0;
+    }
+    pending = rest;
+  }
+}
+
+async function directories(dir: string): Promise<string[]> {
+  try {
+    const out: string[] = [];
+    for await (const entry of await opendir(dir)) if (entry.isDirectory() && /^[0-9a-f]{2}$/.test(entry.name)) out.push(entry.name);
+    return out.sort();
+  } catch (cause) {
+    if ((cause as { code?: unknown }).code === 'ENOENT') return [];
+    throw storageError('ERR_DICOM_STORAGE_IO', `cannot list ${dir}`, cause);
+  }
+}
+
+/** fsync of a directory, which makes the entries created or renamed in it durable (POSIX). */
+export async function fsyncDirectory(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } catch (cause) {
+    // Windows cannot open a directory for fsync; NTFS makes the rename durable with the file.
+    if (process.platform === 'win32') return;
+    throw cause;
+  } finally {
+    await fh?.close();
+  }
+}
