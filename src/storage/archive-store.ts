@@ -83,6 +83,10 @@ export class ArchiveStore {
   readonly index: IndexStore;
   readonly blobs: BlobStore;
   private readonly options: ArchiveStoreOptions;
+  /** Blob keys of the stores under way. */
+  private readonly storing = new Set<string>();
+  /** While startupCheck() runs: every key stored since it began. */
+  private touched: Set<string> | undefined;
 
   constructor(options: ArchiveStoreOptions) {
     this.index = options.index;
@@ -96,6 +100,16 @@ export class ArchiveStore {
       return { status: policy === 'keep' ? 'duplicate-kept' : 'rejected', sopInstanceUid: input.sopInstanceUid, blobKey: undefined, size: 0, warnings: [] };
     }
     const key = (this.options.newBlobKey ?? randomUUID)();
+    this.storing.add(key);
+    this.touched?.add(key);
+    try {
+      return await this.store(key, input, policy);
+    } finally {
+      this.storing.delete(key);
+    }
+  }
+
+  private async store(key: string, input: StoreInput, policy: DuplicatePolicy): Promise<StoreResult> {
     const bytes = 'dataSet' in input ? withFileMeta(input) : input.part10;
     const { size } = await this.blobs.put(key, bytes);
     const warnings: string[] = [];
@@ -160,17 +174,25 @@ export class ArchiveStore {
 
   /**
    * The startup consistency check: removes temporary files of interrupted writes, then compares
-   * the blobs with the index. Run it before accepting objects (it must not race with a store).
+   * the blobs with the index. Meant for startup, before objects are accepted; run while stores are
+   * under way, it leaves their blobs out of the comparison and temporary files in place.
    */
   async startupCheck(options: { removeOrphanBlobs?: boolean } = {}): Promise<StartupReport> {
-    const removedTemporaries = await this.blobs.recover();
-    const unreferenced = new Set<string>();
-    for await (const key of this.blobs.list()) unreferenced.add(key);
-    const missingBlobs: Array<{ blobKey: string; sopInstanceUid: string }> = [];
-    for await (const entry of this.index.blobKeys()) if (!unreferenced.delete(entry.blobKey)) missingBlobs.push(entry);
-    const orphanBlobs = [...unreferenced].sort();
-    if (options.removeOrphanBlobs) for (const key of orphanBlobs) await this.blobs.delete(key);
-    return { removedTemporaries, orphanBlobs, orphanBlobsRemoved: options.removeOrphanBlobs === true, missingBlobs };
+    this.touched = new Set(this.storing);
+    try {
+      const removedTemporaries = this.storing.size === 0 ? await this.blobs.recover() : [];
+      const unreferenced = new Set<string>();
+      for await (const key of this.blobs.list()) unreferenced.add(key);
+      const missingBlobs: Array<{ blobKey: string; sopInstanceUid: string }> = [];
+      for await (const entry of this.index.blobKeys()) {
+        if (!unreferenced.delete(entry.blobKey) && !this.touched.has(entry.blobKey)) missingBlobs.push(entry);
+      }
+      const orphanBlobs = [...unreferenced].filter((key) => !this.touched!.has(key)).sort();
+      if (options.removeOrphanBlobs) for (const key of orphanBlobs) await this.blobs.delete(key);
+      return { removedTemporaries, orphanBlobs, orphanBlobsRemoved: options.removeOrphanBlobs === true, missingBlobs };
+    } finally {
+      this.touched = undefined;
+    }
   }
 
   async close(): Promise<void> {

@@ -35,26 +35,24 @@ const FROM: Readonly<Record<QueryLevel, string>> = {
   IMAGE: 'instance JOIN series ON series.pk = instance.series_pk JOIN study ON study.pk = instance.study_pk JOIN patient ON patient.pk = study.patient_pk',
 };
 
+// Each row carries the entity and its ancestors: keys, attribute records, counters.
+const PATIENT_COLUMNS = 'patient.pk AS p_pk, patient.attributes AS p_attributes, patient.number_of_studies AS p_studies, patient.number_of_series AS p_series, patient.number_of_instances AS p_instances';
+const STUDY_COLUMNS = 'study.pk AS st_pk, study.attributes AS st_attributes, study.number_of_series AS st_series, study.number_of_instances AS st_instances, study.modalities_in_study AS st_modalities, study.sop_classes_in_study AS st_sop_classes';
+const SERIES_COLUMNS = 'series.pk AS se_pk, series.attributes AS se_attributes, series.number_of_instances AS se_instances';
 const SELECT: Readonly<Record<QueryLevel, string>> = {
-  PATIENT: 'patient.pk AS pk, patient.pk AS patient_pk, patient.attributes AS attributes, patient.number_of_studies AS a, patient.number_of_series AS b, patient.number_of_instances AS c',
-  STUDY: 'study.pk AS pk, study.patient_pk AS patient_pk, study.attributes AS attributes, study.number_of_series AS a, study.number_of_instances AS b, study.modalities_in_study AS modalities, study.sop_classes_in_study AS sop_classes',
-  SERIES: 'series.pk AS pk, series.study_pk AS study_pk, study.patient_pk AS patient_pk, series.attributes AS attributes, series.number_of_instances AS a',
-  IMAGE: 'instance.pk AS pk, instance.series_pk AS series_pk, instance.study_pk AS study_pk, study.patient_pk AS patient_pk, instance.attributes AS attributes',
+  PATIENT: PATIENT_COLUMNS,
+  STUDY: `${STUDY_COLUMNS}, ${PATIENT_COLUMNS}`,
+  SERIES: `${SERIES_COLUMNS}, ${STUDY_COLUMNS}, ${PATIENT_COLUMNS}`,
+  IMAGE: `instance.pk AS i_pk, instance.attributes AS i_attributes, ${SERIES_COLUMNS}, ${STUDY_COLUMNS}, ${PATIENT_COLUMNS}`,
 };
 
 const TABLE: Readonly<Record<QueryLevel, string>> = { PATIENT: 'patient', STUDY: 'study', SERIES: 'series', IMAGE: 'instance' };
 
 interface Row {
-  pk: number;
-  patient_pk: number;
-  study_pk?: number;
-  series_pk?: number;
-  attributes: string;
-  a?: number;
-  b?: number;
-  c?: number;
-  modalities?: string | null;
-  sop_classes?: string | null;
+  p_pk: number; p_attributes: string; p_studies: number; p_series: number; p_instances: number;
+  st_pk?: number; st_attributes?: string; st_series?: number; st_instances?: number; st_modalities?: string | null; st_sop_classes?: string | null;
+  se_pk?: number; se_attributes?: string; se_instances?: number;
+  i_pk?: number; i_attributes?: string;
 }
 
 interface Loaded {
@@ -62,18 +60,12 @@ interface Loaded {
   readonly derived: DerivedAttributes;
 }
 
-/** Reads entities by primary key, with a cache per find() (the rows of a page share ancestors). */
+/** Reads what find() needs besides its rows: the representative instance's metadata. */
 export class EntityLoader {
-  private readonly patient: Statement<{ attributes: string; a: number; b: number; c: number }>;
-  private readonly study: Statement<{ attributes: string; a: number; b: number; modalities: string | null; sop_classes: string | null }>;
-  private readonly series: Statement<{ attributes: string; a: number }>;
   private readonly metadata: Statement<{ encoding: string; json: Uint8Array | string }>;
   private readonly representative: Readonly<Record<QueryLevel, Statement<{ pk: number }>>>;
 
-  constructor(private readonly db: Database) {
-    this.patient = db.prepare('SELECT attributes, number_of_studies AS a, number_of_series AS b, number_of_instances AS c FROM patient WHERE pk = ?');
-    this.study = db.prepare('SELECT attributes, number_of_series AS a, number_of_instances AS b, modalities_in_study AS modalities, sop_classes_in_study AS sop_classes FROM study WHERE pk = ?');
-    this.series = db.prepare('SELECT attributes, number_of_instances AS a FROM series WHERE pk = ?');
+  constructor(db: Database) {
     this.metadata = db.prepare('SELECT encoding, json FROM instance_metadata WHERE instance_pk = ?');
     this.representative = {
       PATIENT: db.prepare('SELECT instance.pk AS pk FROM instance JOIN study ON study.pk = instance.study_pk WHERE study.patient_pk = ? ORDER BY instance.pk LIMIT 1'),
@@ -89,23 +81,6 @@ export class EntityLoader {
     return row ? decodeMetadata(row.encoding, row.json) : undefined;
   }
 
-  /** A cache of parsed ancestors for the duration of one search. */
-  session(): EntitySession {
-    return new EntitySession(this);
-  }
-
-  loadPatient(pk: number): Loaded {
-    const r = this.patient.get(pk)!;
-    return { attributes: JSON.parse(r.attributes) as AttributeRecord, derived: patientDerived(r.a, r.b, r.c) };
-  }
-  loadStudy(pk: number): Loaded {
-    const r = this.study.get(pk)!;
-    return { attributes: JSON.parse(r.attributes) as AttributeRecord, derived: studyDerived(r.a, r.b, r.modalities, r.sop_classes) };
-  }
-  loadSeries(pk: number): Loaded {
-    const r = this.series.get(pk)!;
-    return { attributes: JSON.parse(r.attributes) as AttributeRecord, derived: { NumberOfSeriesRelatedInstances: r.a } };
-  }
   representativeRecord(level: QueryLevel, pk: number): AttributeRecord | undefined {
     const instance = this.representative[level].get(pk);
     const text = instance ? this.metadataText(instance.pk) : undefined;
@@ -118,20 +93,24 @@ export class EntityLoader {
   }
 }
 
+/** Ancestors parsed once per search (the rows of an instance search share their series and study). */
 class EntitySession {
   private readonly patients = new Map<number, Loaded>();
   private readonly studies = new Map<number, Loaded>();
   private readonly series = new Map<number, Loaded>();
   constructor(readonly loader: EntityLoader) {}
 
-  patient(pk: number): Loaded {
-    return cached(this.patients, pk, () => this.loader.loadPatient(pk));
+  patient(r: Row): Loaded {
+    return cached(this.patients, r.p_pk, () => ({ attributes: JSON.parse(r.p_attributes) as AttributeRecord, derived: patientDerived(r.p_studies, r.p_series, r.p_instances) }));
   }
-  study(pk: number): Loaded {
-    return cached(this.studies, pk, () => this.loader.loadStudy(pk));
+  study(r: Row): Loaded {
+    return cached(this.studies, r.st_pk!, () => ({
+      attributes: JSON.parse(r.st_attributes!) as AttributeRecord,
+      derived: studyDerived(r.st_series!, r.st_instances!, r.st_modalities, r.st_sop_classes),
+    }));
   }
-  seriesOf(pk: number): Loaded {
-    return cached(this.series, pk, () => this.loader.loadSeries(pk));
+  seriesOf(r: Row): Loaded {
+    return cached(this.series, r.se_pk!, () => ({ attributes: JSON.parse(r.se_attributes!) as AttributeRecord, derived: { NumberOfSeriesRelatedInstances: r.se_instances! } }));
   }
 }
 
@@ -175,23 +154,23 @@ export function needsMetadata(query: Query, level: QueryLevel, postFilterTags: r
 
 /** A small cache of prepared statements by SQL text. */
 export class StatementCache {
-  private readonly map = new Map<string, Statement<Row>>();
+  private readonly map = new Map<string, Statement<Record<string, unknown>>>();
   constructor(private readonly db: Database, private readonly size = 200) {}
-  get(sql: string): Statement<Row> {
+  get(sql: string): Statement<Record<string, unknown>> {
     return this.cached(sql, false);
   }
   /** A statement returning the first column of each row only. */
   pluck(sql: string): Statement<unknown> {
     return this.cached(`/* pluck */ ${sql}`, true) as Statement<unknown>;
   }
-  private cached(key: string, pluck: boolean): Statement<Row> {
+  private cached(key: string, pluck: boolean): Statement<Record<string, unknown>> {
     let s = this.map.get(key);
     if (s) {
       this.map.delete(key);
       this.map.set(key, s);
       return s;
     }
-    s = this.db.prepare<Row>(key);
+    s = this.db.prepare(key);
     if (pluck) s.pluck(true);
     this.map.set(key, s);
     if (this.map.size > this.size) this.map.delete(this.map.keys().next().value!);
@@ -217,12 +196,12 @@ export async function* findEntities(
   // ...then their rows, a chunk at a time.
   const rows = statements.get(`SELECT ${SELECT[level]} FROM ${FROM[level]} WHERE ${table}.pk IN (SELECT value FROM json_each(?)) ORDER BY ${table}.pk`);
   const metadata = needsMetadata(query, level, where.postFilterTags);
-  const session = loader.session();
+  const session = new EntitySession(loader);
   let returned = 0;
   for (let i = 0; i < pks.length; i += CHUNK) {
     if (!isOpen()) return;
     for (const row of rows.all(JSON.stringify(pks.slice(i, i + CHUNK)))) {
-      const entity = buildEntity(level, row, session, metadata);
+      const entity = buildEntity(level, row as unknown as Row, session, metadata);
       if (filtered && !where.postFilter(entity)) continue;
       if (skip > 0) {
         skip--;
@@ -235,34 +214,33 @@ export async function* findEntities(
 }
 
 function buildEntity(level: QueryLevel, row: Row, session: EntitySession, metadata: boolean): EntityRecord {
-  const parts: AttributeRecord[] = [];
-  let derived: DerivedAttributes = {};
-  const own = JSON.parse(row.attributes) as AttributeRecord;
-  if (metadata) {
-    const lent = session.loader.representativeRecord(level, row.pk);
-    if (lent) parts.push(lent);
-  }
-  if (level === 'PATIENT') {
-    derived = patientDerived(row.a!, row.b!, row.c!);
-  } else {
-    const patient = session.patient(row.patient_pk);
-    parts.push(patient.attributes);
-    derived = { ...patient.derived };
-    if (level === 'STUDY') {
-      derived = { ...derived, ...studyDerived(row.a!, row.b!, row.modalities, row.sop_classes) };
-    } else {
-      const study = session.study(row.study_pk!);
-      parts.push(study.attributes);
-      derived = { ...derived, ...study.derived };
-      if (level === 'SERIES') {
-        derived = { ...derived, NumberOfSeriesRelatedInstances: row.a! };
-      } else {
-        const series = session.seriesOf(row.series_pk!);
-        parts.push(series.attributes);
-        derived = { ...derived, ...series.derived };
+  const patient = session.patient(row);
+  let pk = row.p_pk;
+  let attributes: AttributeRecord = patient.attributes;
+  let derived: DerivedAttributes = patient.derived;
+  if (level !== 'PATIENT') {
+    const study = session.study(row);
+    pk = row.st_pk!;
+    attributes = { ...attributes, ...study.attributes };
+    derived = { ...derived, ...study.derived };
+    if (level !== 'STUDY') {
+      const series = session.seriesOf(row);
+      pk = row.se_pk!;
+      attributes = { ...attributes, ...series.attributes };
+      derived = { ...derived, ...series.derived };
+      if (level === 'IMAGE') {
+        pk = row.i_pk!;
+        attributes = { ...attributes, ...(JSON.parse(row.i_attributes!) as AttributeRecord) };
       }
     }
   }
-  parts.push(own);
-  return { level, attributes: Object.assign({}, ...parts) as AttributeRecord, derived, instanceAvailability: 'ONLINE' };
+  if (metadata) {
+    const lent = session.loader.representativeRecord(level, pk);
+    if (lent) attributes = { ...lent, ...attributes };
+  } else if (level === 'PATIENT') {
+    // Not the cached objects themselves: the caller owns what it gets.
+    attributes = { ...attributes };
+    derived = { ...derived };
+  }
+  return { level, attributes, derived, instanceAvailability: 'ONLINE' };
 }

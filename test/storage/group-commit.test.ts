@@ -1,0 +1,151 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { DicomError } from '../../src/core/dicom-error.js';
+import { CommitQueue } from '../../src/storage/sqlite/commit-queue.js';
+import { SqliteIndexStore } from '../../src/storage/sqlite/sqlite-index-store.js';
+import { indexRecord, tempDir } from './helpers.js';
+
+/** A fake database: records what runs in which transaction, and can fail a COMMIT. */
+function fakeDatabase() {
+  const log: string[] = [];
+  let failNextCommit = false;
+  const transaction = (body: () => void) => {
+    log.push('BEGIN');
+    const mark = log.length;
+    body();
+    if (failNextCommit) {
+      failNextCommit = false;
+      log.splice(mark - 1);
+      throw new Error('disk I/O error');
+    }
+    log.push('COMMIT');
+  };
+  const savepoint = <T>(work: () => T): T => {
+    const mark = log.length;
+    try {
+      return work();
+    } catch (e) {
+      log.splice(mark);
+      throw e;
+    }
+  };
+  return { log, transaction, savepoint, failCommit: () => { failNextCommit = true; } };
+}
+
+test('writes submitted together share one transaction; each settles after that COMMIT', async () => {
+  const db = fakeDatabase();
+  const queue = new CommitQueue(db.transaction, db.savepoint, {});
+  const settled: string[] = [];
+  const writes = [1, 2, 3, 4].map((n) => queue.submit(() => {
+    db.log.push(`w${n}`);
+    return n;
+  }).then((v) => {
+    settled.push(`${v} after ${db.log.join(' ')}`);
+    return v;
+  }));
+  assert.deepEqual(db.log, [], 'nothing runs before the batch');
+  assert.deepEqual(await Promise.all(writes), [1, 2, 3, 4]);
+  assert.deepEqual(db.log, ['BEGIN', 'w1', 'w2', 'w3', 'w4', 'COMMIT']);
+  for (const s of settled) assert.match(s, /COMMIT$/);
+  assert.deepEqual(queue.stats, { batches: 1, writes: 4, largestBatch: 4 });
+});
+
+test('a failing write is rolled back alone; the others of its batch commit', async () => {
+  const db = fakeDatabase();
+  const queue = new CommitQueue(db.transaction, db.savepoint, {});
+  const a = queue.submit(() => db.log.push('a'));
+  const b = queue.submit(() => {
+    db.log.push('b');
+    throw new Error('constraint failed');
+  });
+  const c = queue.submit(() => db.log.push('c'));
+  const results = await Promise.allSettled([a, b, c]);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.match(((results[1] as PromiseRejectedResult).reason as Error).message, /constraint failed/);
+  assert.deepEqual(db.log, ['BEGIN', 'a', 'c', 'COMMIT']);
+});
+
+test('a failed COMMIT rejects every write of the batch', async () => {
+  const db = fakeDatabase();
+  const queue = new CommitQueue(db.transaction, db.savepoint, {});
+  db.failCommit();
+  const results = await Promise.allSettled([queue.submit(() => 1), queue.submit(() => 2)]);
+  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+  assert.deepEqual(db.log, []);
+  assert.equal(await queue.submit(() => 3), 3, 'the next batch goes on');
+});
+
+test('maxBatch splits batches; maxDelayMs waits for more; disabled: one transaction per write', async () => {
+  const db = fakeDatabase();
+  const small = new CommitQueue(db.transaction, db.savepoint, { maxBatch: 2 });
+  await Promise.all([1, 2, 3, 4, 5].map((n) => small.submit(() => n)));
+  assert.deepEqual(small.stats, { batches: 3, writes: 5, largestBatch: 2 });
+
+  // A lone writer does not wait; once batches hold several writes, the queue waits for more.
+  const delayed = new CommitQueue(db.transaction, db.savepoint, { maxDelayMs: 30 });
+  const lone = delayed.submit(() => 'lone');
+  await new Promise((r) => setTimeout(r, 5));
+  const late = delayed.submit(() => 'late');
+  assert.deepEqual(await Promise.all([lone, late]), ['lone', 'late']);
+  assert.deepEqual(delayed.stats, { batches: 2, writes: 2, largestBatch: 1 });
+  await Promise.all([delayed.submit(() => 1), delayed.submit(() => 2), delayed.submit(() => 3)]);
+  const first = delayed.submit(() => 'first');
+  await new Promise((r) => setTimeout(r, 5));
+  const second = delayed.submit(() => 'second');
+  assert.deepEqual(await Promise.all([first, second]), ['first', 'second']);
+  assert.deepEqual(delayed.stats, { batches: 4, writes: 7, largestBatch: 3 });
+
+  const off = new CommitQueue(db.transaction, db.savepoint, false);
+  await Promise.all([1, 2, 3].map((n) => off.submit(() => n)));
+  assert.deepEqual(off.stats, { batches: 3, writes: 3, largestBatch: 1 });
+  await assert.rejects(off.submit(() => { throw new Error('x'); }), /x/);
+
+  off.close();
+  await assert.rejects(off.submit(() => 1), (e: unknown) => e instanceof DicomError && e.code === 'ERR_DICOM_STORAGE_CLOSED');
+});
+
+test('SQLite: concurrent inserts are grouped; each caller sees its instance committed (another connection reads it) when it resolves', async (t) => {
+  const path = join(tempDir(t), 'index.db');
+  const index = new SqliteIndexStore({ path });
+  t.after(() => void index.close());
+  const Database = createRequire(import.meta.url)('better-sqlite3') as new (p: string, o?: object) => { prepare(s: string): { get(...a: unknown[]): unknown }; close(): void };
+  const reader = new Database(path, { readonly: true });
+  t.after(() => reader.close());
+  const visible = reader.prepare('SELECT count(*) AS n FROM instance WHERE sop_instance_uid = ?');
+  const n = 60;
+  const checks = Array.from({ length: n }, (_, i) => {
+    const record = indexRecord({ PatientID: `P${i % 3}`, StudyInstanceUID: `9.${i % 5}`, SeriesInstanceUID: `9.${i % 5}.${i % 10}`, SOPInstanceUID: `9.9.${i}` });
+    return index.insertInstance(record, 'keep').then((r) => {
+      assert.equal(r.status, 'inserted');
+      // Committed, and visible to a separate connection, by the time this caller hears of it.
+      return (visible.get(record.sopInstanceUid) as { n: number }).n;
+    });
+  });
+  assert.deepEqual(await Promise.all(checks), new Array(n).fill(1));
+  assert.ok(index.commitStats.batches < n / 4, `${index.commitStats.batches} transactions for ${n} inserts`);
+  assert.equal((await index.stats()).instances, n);
+});
+
+test('SQLite: a failing insert in a batch does not fail the others', async (t) => {
+  const index = new SqliteIndexStore({ path: join(tempDir(t), 'index.db') });
+  t.after(() => void index.close());
+  await index.insertInstance(indexRecord({ PatientID: 'P', StudyInstanceUID: '1', SeriesInstanceUID: '1.1', SOPInstanceUID: '1.1.1' }), 'keep');
+  const batch = [
+    index.insertInstance(indexRecord({ PatientID: 'P', StudyInstanceUID: '1', SeriesInstanceUID: '1.1', SOPInstanceUID: '1.1.2' }), 'keep'),
+    // Series 1.1 belongs to study 1: a conflict.
+    index.insertInstance(indexRecord({ PatientID: 'Q', StudyInstanceUID: '2', SeriesInstanceUID: '1.1', SOPInstanceUID: '2.1.1' }), 'keep'),
+    // Same blob key as an indexed instance: a constraint violation from SQLite itself.
+    index.insertInstance(indexRecord({ PatientID: 'P', StudyInstanceUID: '1', SeriesInstanceUID: '1.1', SOPInstanceUID: '1.1.3' }, 'blob-1.1.1'), 'keep'),
+    index.insertInstance(indexRecord({ PatientID: 'R', StudyInstanceUID: '3', SeriesInstanceUID: '3.1', SOPInstanceUID: '3.1.1' }), 'keep'),
+  ];
+  const results = await Promise.allSettled(batch);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+  assert.equal(((results[1] as PromiseRejectedResult).reason as DicomError).code, 'ERR_DICOM_STORAGE_CONFLICT');
+  assert.equal(((results[2] as PromiseRejectedResult).reason as DicomError).code, 'ERR_DICOM_STORAGE_INDEX');
+  assert.equal(index.commitStats.largestBatch, 4);
+  assert.deepEqual(await index.stats(), { patients: 2, studies: 2, series: 2, instances: 3, totalSize: 3000 });
+  assert.equal(await index.getInstance('2.1.1'), undefined);
+  assert.equal(await index.getInstance('1.1.3'), undefined);
+});
