@@ -272,13 +272,21 @@ test('real-world quirks: a SOP Instance UID written as UN is indexed as a UID; F
 });
 
 test('a startup check run while stores are under way leaves them alone', async (t) => {
-  const archive = openArchive(tempDir(t));
+  const dir = tempDir(t);
+  const files = new FilesystemBlobStore({ root: join(dir, 'blobs') });
+  // A blob store whose listing can be held half-way, so that stores complete during the check.
+  let holdListing: Promise<void> | undefined;
+  const blobs: BlobStore = Object.assign(Object.create(files) as BlobStore, {
+    async *list() {
+      for await (const key of files.list()) yield key;
+      if (holdListing) await holdListing;
+    },
+  });
+  const archive = new ArchiveStore({ index: new SqliteIndexStore({ path: join(dir, 'index.db') }), blobs });
   t.after(() => void archive.close());
   await archive.storeInstance(storeInput(instanceDataSet(spec(100))));
-  let release!: () => void;
-  const gate = new Promise<void>((r) => { release = r; });
-  const stores = Array.from({ length: 6 }, (_, i) => {
-    const ds = instanceDataSet(spec(i), { pixelBytes: 40_000 });
+  const gated = (from: number, gate: Promise<void>) => Array.from({ length: 4 }, (_, i) => {
+    const ds = instanceDataSet(spec(from + i), { pixelBytes: 40_000 });
     const chunks = dataSetChunks(ds);
     async function* slow() {
       yield chunks[0]!;
@@ -287,13 +295,29 @@ test('a startup check run while stores are under way leaves them alone', async (
     }
     return archive.storeInstance({ ...storeInput(ds), dataSet: slow() });
   });
+
+  // 1. Stores hold temporary files while the check runs: they are not removed, not reported.
+  let release1!: () => void;
+  const first = gated(0, new Promise<void>((r) => { release1 = r; }));
   await new Promise((r) => setTimeout(r, 20));
-  const during = archive.startupCheck({ removeOrphanBlobs: true });
-  release();
-  const report = await during;
-  const results = await Promise.all(stores);
-  assert.ok(results.every((r) => r.status === 'inserted'));
-  assert.deepEqual(report, { removedTemporaries: [], orphanBlobs: [], orphanBlobsRemoved: true, missingBlobs: [] });
-  assert.equal((await collect(archive.blobs.list())).length, 7);
-  assert.deepEqual((await archive.startupCheck()).orphanBlobs, []);
+  const report1 = await archive.startupCheck({ removeOrphanBlobs: true });
+  release1();
+  assert.ok((await Promise.all(first)).every((r) => r.status === 'inserted'));
+  assert.deepEqual(report1, { removedTemporaries: [], orphanBlobs: [], orphanBlobsRemoved: true, missingBlobs: [] });
+
+  // 2. Stores finish between the listing of the blobs and the scan of the index: not "missing".
+  let release2!: () => void;
+  let resume!: () => void;
+  holdListing = new Promise<void>((r) => { resume = r; });
+  const second = gated(10, new Promise<void>((r) => { release2 = r; }));
+  await new Promise((r) => setTimeout(r, 20));
+  const checking = archive.startupCheck();
+  await new Promise((r) => setTimeout(r, 20));
+  release2();
+  assert.ok((await Promise.all(second)).every((r) => r.status === 'inserted'));
+  resume();
+  assert.deepEqual((await checking).missingBlobs, []);
+  holdListing = undefined;
+  assert.equal((await collect(archive.blobs.list())).length, 9);
+  assert.deepEqual(await archive.startupCheck(), { removedTemporaries: [], orphanBlobs: [], orphanBlobsRemoved: false, missingBlobs: [] });
 });
