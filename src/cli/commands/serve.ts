@@ -1,13 +1,53 @@
 import { Command } from 'commander';
+import { loadConfig, type ServerConfig } from '../../server/config.js';
+import { startServer } from '../../server/serve.js';
 
-/** Placeholder so that `npm start` says what it will do; the archive work brings the server. */
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** `conduit serve`: the archive with its DIMSE SCP (storage, C-FIND); see docs for what is not wired yet. */
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('run the Conduit server (not available yet)')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      process.stderr.write('conduit serve: the server arrives with the archive work (issue 4)\n');
-      process.exitCode = 1;
+    .description('run the Conduit server: archive (SQLite + files) with the DIMSE SCP (C-ECHO, C-STORE, C-FIND)')
+    .option('--config <file>', 'JSON configuration file (see README, "conduit serve")')
+    .option('--aet <ae>', 'AE title (default CONDUIT; env CONDUIT_AET)')
+    .option('--dimse-port <n>', 'DIMSE port (default 11112; env CONDUIT_DIMSE_PORT)')
+    .option('--http-port <n>', 'HTTP port for DICOMweb (default 8042; not served yet)')
+    .option('--host <address>', 'listen address (default 0.0.0.0)')
+    .option('--data <dir>', 'archive folder (default ./data; env CONDUIT_DATA)')
+    .option('--peer <NAME=AET@HOST:PORT>', 'a known remote AE (repeatable)', collect)
+    .option('--restrict-to-peers', 'accept associations only from the peers\' AE titles')
+    .option('--duplicates <policy>', 'keep, overwrite or reject an instance already stored (default keep)')
+    .option('--log-level <level>', 'info, warn, error, silent (default info)')
+    .action(async (o: Record<string, unknown>) => {
+      let config: ServerConfig;
+      try {
+        config = loadConfig({
+          configFile: o.config as string | undefined,
+          flags: {
+            aeTitle: o.aet, dimsePort: o.dimsePort, httpPort: o.httpPort, host: o.host, dataDir: o.data,
+            peers: o.peer, restrictToPeers: o.restrictToPeers, duplicatePolicy: o.duplicates, logLevel: o.logLevel,
+          },
+        });
+      } catch (err) {
+        process.stderr.write(`conduit serve: ${(err as Error).message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const levels = ['error', 'warn', 'info'];
+      const threshold = config.logLevel === 'silent' ? -1 : Math.max(0, levels.indexOf(config.logLevel === 'debug' || config.logLevel === 'trace' ? 'info' : config.logLevel));
+      const log = (level: 'info' | 'warn' | 'error', message: string) => {
+        if (levels.indexOf(level) <= threshold) process.stderr.write(`${new Date().toISOString()} ${level} ${message}\n`);
+      };
+      const server = await startServer(config, log);
+      process.stdout.write(`conduit serve: ${config.aeTitle} listening for DIMSE on port ${server.dimsePort}, archive in ${config.dataDir}\n`);
+      let stopping = false;
+      const stop = () => {
+        if (stopping) process.exit(1);
+        stopping = true;
+        log('info', 'shutting down');
+        void server.close().then(() => process.exit(0));
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
     });
 }

@@ -1,0 +1,95 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, describeFile, proposalsFor } from '../../src/ae/index.js';
+import { DataSet } from '../../src/data/data-set.js';
+import { parseDataSet } from '../../src/data/reader/data-set-parser.js';
+import { encodeDataSet } from '../../src/data/writer.js';
+import { loadConfig } from '../../src/server/config.js';
+import { startServer } from '../../src/server/serve.js';
+import { PYDICOM_DATA } from '../helpers/peers.js';
+
+const STUDY_ROOT_FIND = '1.2.840.10008.5.1.4.1.2.2.1';
+const FILES = ['CT_small.dcm', 'MR_small.dcm'].map((f) => join(PYDICOM_DATA, 'test_files', f));
+const ELE = { explicitVR: true, littleEndian: true };
+
+async function findStudies(port: number): Promise<string[]> {
+  const client = await connect({ host: '127.0.0.1', port, calledAeTitle: 'ARCHIVE', presentationContexts: [{ abstractSyntax: STUDY_ROOT_FIND, transferSyntaxes: ['1.2.840.10008.1.2.1'] }] });
+  try {
+    const pc = client.association.findPresentationContext(STUDY_ROOT_FIND)!;
+    const identifier = new DataSet();
+    identifier.set(0x00080052, 'CS', 'STUDY');
+    identifier.set(0x00100010, 'PN', '*');
+    identifier.set(0x0020000d, 'UI', '');
+    identifier.set(0x00201208, 'IS', null); // Number of Study Related Instances, a derived attribute
+    const found: string[] = [];
+    let final = -1;
+    for await (const rsp of client.dimse.request({ type: 'C-FIND-RQ', affectedSopClassUid: STUDY_ROOT_FIND, priority: 0 } as never, pc.id, encodeDataSet(identifier, ELE))) {
+      if (rsp.message.status === 0xff00) {
+        const ds = parseDataSet(rsp.dataSet!, ELE);
+        assert.equal(ds.number(0x00201208), 1, 'one instance per study');
+        found.push(ds.string(0x0020000d)!);
+      } else final = rsp.message.status;
+    }
+    assert.equal(final, 0, 'C-FIND ends with Success');
+    return found.sort();
+  } finally {
+    await client.release();
+  }
+}
+
+test('conduit serve stores durably, indexes, answers C-FIND, and keeps the archive across restarts', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
+  try {
+    const config = loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, host: '127.0.0.1', dataDir }, env: {} });
+    let server = await startServer(config);
+    const described = await Promise.all(FILES.map((f) => describeFile(f)));
+    const client = await connect({ host: '127.0.0.1', port: server.dimsePort, calledAeTitle: 'ARCHIVE', presentationContexts: proposalsFor(described) });
+    for (const f of described) assert.equal((await client.store(f)).code, 0);
+    await client.release();
+    const expected = (await Promise.all(FILES.map(async (f) => (await import('../../src/media/part10.js')).readFile(f)))).map((d) => d.dataSet.string(0x0020000d)!).sort();
+    assert.deepEqual(await findStudies(server.dimsePort), expected);
+    assert.equal((await server.archive.index.stats()).instances, 2);
+    await server.close();
+
+    server = await startServer(config);
+    try {
+      assert.deepEqual(await findStudies(server.dimsePort), expected, 'the index survives a restart');
+    } finally {
+      await server.close();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a C-FIND without a Query/Retrieve Level is refused with A900 and an Error Comment', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
+  const server = await startServer(loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, host: '127.0.0.1', dataDir }, env: {} }));
+  try {
+    const client = await connect({ host: '127.0.0.1', port: server.dimsePort, presentationContexts: [{ abstractSyntax: STUDY_ROOT_FIND, transferSyntaxes: ['1.2.840.10008.1.2.1'] }] });
+    const pc = client.association.findPresentationContext(STUDY_ROOT_FIND)!;
+    const identifier = new DataSet();
+    identifier.set(0x00100010, 'PN', '*');
+    const rsp = await client.dimse.requestOne({ type: 'C-FIND-RQ', affectedSopClassUid: STUDY_ROOT_FIND, priority: 0 } as never, pc.id, encodeDataSet(identifier, ELE));
+    assert.equal(rsp.message.status & 0xff00, 0xa900);
+    assert.match(rsp.status.errorComment ?? '', /Query\/Retrieve Level/);
+    await client.release();
+  } finally {
+    await server.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('configuration: flags override environment override file; bad values name the setting', () => {
+  const c = loadConfig({ flags: { aeTitle: 'FLAG' }, env: { CONDUIT_AET: 'ENV', CONDUIT_DIMSE_PORT: '4242', CONDUIT_PEERS: 'pacs=PACS@10.0.0.1:104' } });
+  assert.equal(c.aeTitle, 'FLAG');
+  assert.equal(c.dimsePort, 4242);
+  assert.deepEqual(c.peers, [{ name: 'pacs', aeTitle: 'PACS', host: '10.0.0.1', port: 104 }]);
+  assert.equal(c.httpPort, 8042);
+  assert.throws(() => loadConfig({ flags: { duplicatePolicy: 'sometimes' }, env: {} }), /duplicatePolicy/);
+  assert.throws(() => loadConfig({ flags: { peers: ['nonsense'] }, env: {} }), /NAME=AET@HOST:PORT/);
+  assert.throws(() => loadConfig({ flags: { aeTitle: 'THIS AE TITLE IS TOO LONG' }, env: {} }), /aeTitle/);
+});
