@@ -37,10 +37,10 @@ test('--version prints the package version', () => {
   assert.equal(r.stdout.trim(), version);
 });
 
-test('serve is a placeholder that says so and fails', () => {
-  const r = conduit('serve');
-  assert.equal(r.status, 1);
-  assert.match(r.stderr, /issue 4/);
+test('serve refuses a bad setting with a message naming it, before starting anything', () => {
+  const r = conduit('serve', '--duplicates', 'sometimes', '--dimse-port', '0', '--data', join(tmpdir(), 'conduit-never-created'));
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /duplicatePolicy: "sometimes" is not keep, overwrite or reject/);
 });
 
 test('dump of CT_small.dcm: meta, transfer syntax, values, private creators, sequences', { skip: noPydicomFiles }, () => {

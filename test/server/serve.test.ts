@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { connect, describeFile, proposalsFor } from '../../src/ae/index.js';
 import { DataSet } from '../../src/data/data-set.js';
 import { parseDataSet } from '../../src/data/reader/data-set-parser.js';
@@ -92,4 +93,33 @@ test('configuration: flags override environment override file; bad values name t
   assert.throws(() => loadConfig({ flags: { duplicatePolicy: 'sometimes' }, env: {} }), /duplicatePolicy/);
   assert.throws(() => loadConfig({ flags: { peers: ['nonsense'] }, env: {} }), /NAME=AET@HOST:PORT/);
   assert.throws(() => loadConfig({ flags: { aeTitle: 'THIS AE TITLE IS TOO LONG' }, env: {} }), /aeTitle/);
+});
+
+test('conduit serve (what npm start runs) starts, says where it listens, and stops cleanly on SIGTERM', async () => {
+  const { spawn } = await import('node:child_process');
+  const dataDir = mkdtempSync(join(tmpdir(), 'conduit-serve-cli-'));
+  const bin = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/conduit');
+  const child = spawn(process.execPath, [bin, 'serve', '--dimse-port', '0', '--host', '127.0.0.1', '--data', dataDir, '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(out.split('\n')[0]!);
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited ${code} before listening`)));
+      setTimeout(() => reject(new Error('serve did not report its port within 20 s')), 20_000).unref();
+    });
+    const port = Number(/on port (\d+)/.exec(line)?.[1]);
+    assert.ok(port > 0, line);
+    const client = await connect({ host: '127.0.0.1', port });
+    assert.equal((await client.echo()).code, 0);
+    await client.release();
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    assert.equal(await exit, 0);
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
