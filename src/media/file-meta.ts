@@ -123,3 +123,24 @@ export function buildFileMeta(opts: { sopClassUid: string; sopInstanceUid: strin
   if (opts.sourceAet) meta.set(0x00020016, 'AE', opts.sourceAet);
   return meta;
 }
+
+/**
+ * Reads and parses the start of a file or blob of `size` bytes through `read(position, length)`:
+ * first 64 KiB, then four times as much while the File Meta Information runs past what was read.
+ * Returns the parse and the bytes read (the data set's first bytes follow the meta in them).
+ */
+export async function readFileMeta(size: number, read: (position: number, length: number) => Promise<Uint8Array>): Promise<{ head: FileMetaParse; headBytes: Uint8Array }> {
+  let headLength = Math.min(size, 64 * 1024);
+  for (;;) {
+    const headBytes = await read(0, headLength);
+    try {
+      return { head: parseFileMeta(headBytes, headLength >= size), headBytes };
+    } catch (err) {
+      if (err instanceof DicomError && err.code === 'ERR_DICOM_TRUNCATED' && headLength < size) {
+        headLength = Math.min(size, headLength * 4);
+        continue;
+      }
+      throw err;
+    }
+  }
+}

@@ -14,7 +14,7 @@ import { DataSet } from '../data/data-set.js';
 import { DataSetParser, parseDataSet } from '../data/reader/data-set-parser.js';
 import { transferSyntax, EXPLICIT_VR_LITTLE_ENDIAN, type TransferSyntax } from '../data/transfer-syntax.js';
 import { concat, encodeDataSet, encodeDataSetStream, type Encoding } from '../data/writer.js';
-import { buildFileMeta, detectEncodingMismatch, parseFileMeta, PREAMBLE_LENGTH, type FileMetaParse } from './file-meta.js';
+import { buildFileMeta, detectEncodingMismatch, parseFileMeta, PREAMBLE_LENGTH, readFileMeta } from './file-meta.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.js';
 
 export interface DicomFile {
@@ -40,7 +40,6 @@ export interface ReadOptions {
 }
 
 const DEFAULT_THRESHOLD = 1 << 20;
-const HEAD = 64 * 1024;
 const CHUNK = 1 << 20;
 
 function encodingOf(ts: TransferSyntax): Encoding {
@@ -95,22 +94,8 @@ export async function readFile(path: string, options: ReadOptions = {}): Promise
     const stat = await fh.stat();
     if (!stat.isFile()) throw new DicomError('ERR_DICOM_IO', `${path} is not a file`);
     const size = stat.size;
-    let headLength = Math.min(size, HEAD);
-    let head: FileMetaParse;
-    let headBytes: Uint8Array;
-    for (;;) {
-      headBytes = await readAt(fh, 0, headLength);
-      try {
-        head = parseFileMeta(headBytes, headLength >= size);
-        break;
-      } catch (err) {
-        if (err instanceof DicomError && err.code === 'ERR_DICOM_TRUNCATED' && headLength < size) {
-          headLength = Math.min(size, headLength * 4);
-          continue;
-        }
-        throw err;
-      }
-    }
+    const handle = fh;
+    const { head, headBytes } = await readFileMeta(size, (position, length) => readAt(handle, position, length));
     const ts = transferSyntax(head.transferSyntaxUid);
     if (ts.deflated) {
       await fh.close();

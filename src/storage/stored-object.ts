@@ -10,32 +10,16 @@ import { DicomError } from '../core/dicom-error.js';
 import { BulkData } from '../data/bulk-data.js';
 import { DataSetParser } from '../data/reader/data-set-parser.js';
 import { transferSyntax } from '../data/transfer-syntax.js';
-import { detectEncodingMismatch, parseFileMeta, type FileMetaParse } from '../media/file-meta.js';
+import { detectEncodingMismatch, readFileMeta } from '../media/file-meta.js';
 import { parseStream, type DicomFile } from '../media/part10.js';
 import type { BlobReader } from './ports.js';
 
-const HEAD = 64 * 1024;
 const CHUNK = 1 << 20;
 
 /** The object in `reader`, large values left in the blob (BulkData on reader.path, or "blob:<key>"). */
 export async function readStoredObject(reader: BlobReader, options: { bulkDataThreshold: number }): Promise<DicomFile> {
   const size = reader.size;
-  let headLength = Math.min(size, HEAD);
-  let head: FileMetaParse;
-  let headBytes: Uint8Array;
-  for (;;) {
-    headBytes = await reader.read(0, headLength);
-    try {
-      head = parseFileMeta(headBytes, headLength >= size);
-      break;
-    } catch (err) {
-      if (err instanceof DicomError && err.code === 'ERR_DICOM_TRUNCATED' && headLength < size) {
-        headLength = Math.min(size, headLength * 4);
-        continue;
-      }
-      throw err;
-    }
-  }
+  const { head, headBytes } = await readFileMeta(size, (position, length) => reader.read(position, length));
   const ts = transferSyntax(head.transferSyntaxUid);
   const warnings: string[] = [];
   if (ts.deflated) {
