@@ -1,12 +1,14 @@
 /**
  * C-MOVE and C-GET SCP (PS3.4 C.4.2.3, C.4.3.3): the Identifier names what to retrieve by its
- * Unique Keys at the Query/Retrieve Level; each instance is one C-STORE sub-operation, performed by
- * the caller's `store` (a new association to the Move Destination, or the same association for
- * C-GET). Pending responses carry the sub-operation counts; the final one carries the Failed SOP
- * Instance UID List when anything failed (PS3.4 C.4.2.1.5, C.4.3.1.4).
+ * Unique Keys at the Query/Retrieve Level (and, without relational-retrieval, a single Unique Key
+ * value for each level above it); each instance is one C-STORE sub-operation, performed by the
+ * caller's `store` (over an association to the Move Destination, or the C-GET's own association).
+ * Pending responses carry the sub-operation counts; the final one carries the Failed SOP Instance
+ * UID List when anything failed (PS3.4 C.4.2.1.3.2, C.4.3.1.3.2).
  */
 import { DataSet } from '../../data/data-set.js';
-import { isFailure, isWarning, Status } from '../../dimse/status.js';
+import type { SubOperationCounts as CommandCounts } from '../../dimse/messages.js';
+import { isCancel, isFailure, isPending, isWarning, Status } from '../../dimse/status.js';
 import { ServiceError } from '../../dimse/service-error.js';
 import type { InformationModelName, QueryLevel } from '../../query/query.js';
 import { INFORMATION_MODELS } from '../../query/query.js';
@@ -14,11 +16,11 @@ import type { IndexStore, StoredInstance } from '../../storage/ports.js';
 
 const QUERY_RETRIEVE_LEVEL = 0x00080052;
 const FAILED_SOP_INSTANCE_UID_LIST = 0x00080058;
-const UNIQUE_KEY: Record<QueryLevel, number> = {
-  PATIENT: 0x00100020, // Patient ID
-  STUDY: 0x0020000d, // Study Instance UID
-  SERIES: 0x0020000e, // Series Instance UID
-  IMAGE: 0x00080018, // SOP Instance UID
+const UNIQUE_KEY: Record<QueryLevel, { tag: number; name: string }> = {
+  PATIENT: { tag: 0x00100020, name: 'Patient ID (0010,0020)' },
+  STUDY: { tag: 0x0020000d, name: 'Study Instance UID (0020,000D)' },
+  SERIES: { tag: 0x0020000e, name: 'Series Instance UID (0020,000E)' },
+  IMAGE: { tag: 0x00080018, name: 'SOP Instance UID (0008,0018)' },
 };
 
 export interface SubOperationCounts {
@@ -36,71 +38,161 @@ export interface RetrieveResponse {
   errorComment?: string;
 }
 
-/** One C-STORE sub-operation; resolves with its status (a failure is a status, not an exception). */
-export type StoreSubOperation = (instance: StoredInstance) => Promise<{ status: number; errorComment?: string }>;
+/** The result of one C-STORE sub-operation (a failure is a status, not an exception). */
+export interface SubOperationResult {
+  status: number;
+  errorComment?: string;
+}
 
-export interface RetrieveOptions {
-  model: InformationModelName;
+/** One C-STORE sub-operation. */
+export type StoreSubOperation = (instance: StoredInstance) => Promise<SubOperationResult>;
+
+export interface SubOperationOptions {
   store: StoreSubOperation;
   cancelled?: AbortSignal;
   /** Send a Pending response after each sub-operation (default true; PS3.4 says "may"). */
   pendingResponses?: boolean;
 }
 
-/** What the Identifier asks for: the level and the Unique Key values there (PS3.4 C.4.2.2.1). */
-export function retrieveTarget(identifier: DataSet, model: InformationModelName): { level: QueryLevel; uids: string[] } {
+export interface RetrieveOptions extends SubOperationOptions {
+  model: InformationModelName;
+  /** Relational-retrieval was agreed by extended negotiation (PS3.4 C.4.2.2.2.1, C.5.2.1). */
+  relational?: boolean;
+}
+
+/** What an Identifier asks for: the level, the Unique Key values there, and the single values given above it. */
+export interface RetrieveTarget {
+  level: QueryLevel;
+  uids: string[];
+  above: Partial<Record<QueryLevel, string>>;
+}
+
+function refuse(message: string, tag: number): never {
+  throw new ServiceError(Status.IdentifierDoesNotMatchSOPClass, message, { offendingElement: [tag] });
+}
+
+/**
+ * The Query/Retrieve Level and Unique Keys of a C-MOVE / C-GET Identifier (PS3.4 C.4.2.1.3.1,
+ * C.4.2.2.1). Baseline: a single value of the Unique Key of each level above the retrieve level
+ * (so a Study Root SERIES retrieve names its study); with relational-retrieval those may be left
+ * out (PS3.4 C.4.2.2.2.1). At the PATIENT level one Patient ID; below it one UID or a list.
+ */
+export function retrieveTarget(identifier: DataSet, model: InformationModelName, options: { relational?: boolean } = {}): RetrieveTarget {
   const levelText = identifier.string(QUERY_RETRIEVE_LEVEL)?.trim();
   const levels = INFORMATION_MODELS[model].levels;
   if (!levelText || !levels.includes(levelText as QueryLevel)) {
-    throw new ServiceError(Status.IdentifierDoesNotMatchSOPClass, `Query/Retrieve Level "${levelText ?? ''}" is not one of ${levels.join(', ')}`, { offendingElement: [QUERY_RETRIEVE_LEVEL] });
+    refuse(`Query/Retrieve Level "${levelText ?? ''}" is not one of ${levels.join(', ')}`, QUERY_RETRIEVE_LEVEL);
   }
   const level = levelText as QueryLevel;
-  const uids = identifier.strings(UNIQUE_KEY[level]).filter((u) => u !== '');
-  if (uids.length === 0) {
-    throw new ServiceError(Status.IdentifierDoesNotMatchSOPClass, `a ${level} level retrieve needs its Unique Key ${UNIQUE_KEY[level].toString(16).padStart(8, '0')}`, { offendingElement: [UNIQUE_KEY[level]] });
+  const key = UNIQUE_KEY[level];
+  const uids = identifier.strings(key.tag).map((u) => u.trim()).filter((u) => u !== '');
+  if (uids.length === 0) refuse(`a ${level} retrieve needs ${key.name}`, key.tag);
+  if (level === 'PATIENT' && uids.length > 1) refuse('a PATIENT retrieve takes one Patient ID (PS3.4 C.4.2.2.1)', key.tag);
+  const above: Partial<Record<QueryLevel, string>> = {};
+  for (const upper of levels.slice(0, levels.indexOf(level))) {
+    const k = UNIQUE_KEY[upper];
+    const values = identifier.strings(k.tag).map((u) => u.trim()).filter((u) => u !== '');
+    if (values.length > 1) refuse(`${k.name} above the ${level} level takes one value`, k.tag);
+    if (values.length === 1) above[upper] = values[0]!;
+    else if (!options.relational) refuse(`${k.name} is needed (no relational-retrieval, PS3.4 C.4.2.2.1)`, k.tag);
   }
-  return { level, uids };
+  return { level, uids, above };
 }
 
-function failedList(uids: string[]): DataSet | null {
+/** The stored instances a target names, in the index's order; the keys above the level narrow them. */
+export async function instancesOf(index: IndexStore, target: RetrieveTarget): Promise<StoredInstance[]> {
+  let instances = await index.instancesFor(target.level, target.uids);
+  const { PATIENT: patientId, STUDY: study, SERIES: series } = target.above;
+  if (study !== undefined) instances = instances.filter((i) => i.studyInstanceUid === study);
+  if (series !== undefined) instances = instances.filter((i) => i.seriesInstanceUid === series);
+  if (patientId !== undefined && instances.length > 0) {
+    const ofPatient = new Set((await index.instancesFor('PATIENT', patientId)).map((i) => i.sopInstanceUid));
+    instances = instances.filter((i) => ofPatient.has(i.sopInstanceUid));
+  }
+  return instances;
+}
+
+function failedList(uids: readonly string[]): DataSet | null {
   if (uids.length === 0) return null;
   const ds = new DataSet();
-  ds.set(FAILED_SOP_INSTANCE_UID_LIST, 'UI', uids);
+  ds.set(FAILED_SOP_INSTANCE_UID_LIST, 'UI', [...uids]);
   return ds;
 }
 
-/** Runs a C-MOVE or C-GET: yields Pending responses with counts, then the final response. */
-export async function* performRetrieve(index: IndexStore, identifier: DataSet, options: RetrieveOptions): AsyncGenerator<RetrieveResponse> {
-  const { level, uids } = retrieveTarget(identifier, options.model);
-  const instances = await index.instancesFor(level, uids);
+/**
+ * The final response when no sub-operation could be performed (the Move Destination cannot be
+ * reached): every instance failed, "Refused: Out of Resources - Unable to perform sub-operations"
+ * (A702), which PS3.4 C.4.2.3.1 makes the answer when all sub-operations were unsuccessful.
+ */
+export function allFailed(instances: readonly StoredInstance[], errorComment: string): RetrieveResponse {
+  return {
+    status: Status.RefusedOutOfResourcesSubOperations,
+    counts: { remaining: 0, completed: 0, failed: instances.length, warning: 0 },
+    identifier: failedList(instances.map((i) => i.sopInstanceUid)),
+    errorComment,
+  };
+}
+
+/**
+ * Performs the sub-operations one after the other: yields Pending responses with the counts, then
+ * the final response (PS3.4 C.4.2.3.1): Success when all completed; Warning (B000) when some
+ * failed or had a warning; A702 when all failed; Cancel (FE00) once C-CANCEL is seen, with the
+ * sub-operations not started as Remaining.
+ */
+export async function* performSubOperations(instances: readonly StoredInstance[], options: SubOperationOptions): AsyncGenerator<RetrieveResponse> {
   const counts: SubOperationCounts = { remaining: instances.length, completed: 0, failed: 0, warning: 0 };
   const failed: string[] = [];
+  let firstFailure: string | undefined;
   const pending = options.pendingResponses ?? true;
-  for (let i = 0; i < instances.length; i++) {
-    if (options.cancelled?.aborted) {
-      // PS3.4 C.4.2.1.5: the remaining ones are neither completed nor failed; list the failures so far.
-      yield { status: Status.Cancel, counts: { ...counts }, identifier: failedList(failed) };
-      return;
-    }
-    const instance = instances[i]!;
-    let result: { status: number; errorComment?: string };
+  for (const instance of instances) {
+    if (options.cancelled?.aborted) break;
+    let result: SubOperationResult;
     try {
       result = await options.store(instance);
     } catch (err) {
-      result = { status: Status.RefusedOutOfResourcesSubOperations, errorComment: (err as Error).message };
+      result = { status: Status.UnableToProcess, errorComment: (err as Error).message };
     }
     counts.remaining--;
-    if (isFailure(result.status)) {
+    if (isFailure(result.status) || isCancel(result.status) || isPending(result.status)) {
       counts.failed++;
       failed.push(instance.sopInstanceUid);
+      firstFailure ??= result.errorComment ?? `status ${result.status.toString(16).toUpperCase().padStart(4, '0')}H`;
     } else if (isWarning(result.status)) counts.warning++;
     else counts.completed++;
-    if (pending && counts.remaining > 0) yield { status: Status.Pending, counts: { ...counts }, identifier: null };
+    if (pending && counts.remaining > 0 && !options.cancelled?.aborted) yield { status: Status.Pending, counts: { ...counts }, identifier: null };
+  }
+  const summary = counts.failed > 0 ? `${counts.failed} of ${instances.length} failed: ${firstFailure}` : undefined;
+  if (counts.remaining > 0) {
+    // PS3.4 C.4.2.3.1: Cancel, with the sub-operations not initiated as Remaining.
+    yield { status: Status.Cancel, counts, identifier: failedList(failed), ...(summary ? { errorComment: summary } : {}) };
+    return;
+  }
+  if (counts.failed > 0 && counts.completed === 0 && counts.warning === 0) {
+    yield { status: Status.RefusedOutOfResourcesSubOperations, counts, identifier: failedList(failed), errorComment: summary! };
+    return;
   }
   if (counts.failed > 0 || counts.warning > 0) {
-    // Sub-operations complete, one or more failures or warnings (PS3.4 C.4.2.1.5).
-    yield { status: Status.SubOperationsCompleteOneOrMoreFailures, counts, identifier: failedList(failed), errorComment: counts.failed > 0 ? `${counts.failed} of ${instances.length} sub-operations failed` : undefined };
+    yield { status: Status.SubOperationsCompleteOneOrMoreFailures, counts, identifier: failedList(failed), ...(summary ? { errorComment: summary } : {}) };
     return;
   }
   yield { status: Status.Success, counts, identifier: null };
+}
+
+/** Runs a C-MOVE or C-GET from its Identifier: yields Pending responses with counts, then the final response. */
+export async function* performRetrieve(index: IndexStore, identifier: DataSet, options: RetrieveOptions): AsyncGenerator<RetrieveResponse> {
+  const target = retrieveTarget(identifier, options.model, { relational: options.relational });
+  yield* performSubOperations(await instancesOf(index, target), options);
+}
+
+/**
+ * The sub-operation counts of a response as command fields (PS3.7 Tables 9.3-7, 9.3-10):
+ * Number of Remaining Sub-operations only in Pending and Cancel responses (PS3.4 C.4.2.1.6, C.4.3.1.5).
+ */
+export function countFields(r: RetrieveResponse): CommandCounts {
+  return {
+    ...(isPending(r.status) || isCancel(r.status) ? { numberOfRemainingSuboperations: r.counts.remaining } : {}),
+    numberOfCompletedSuboperations: r.counts.completed,
+    numberOfFailedSuboperations: r.counts.failed,
+    numberOfWarningSuboperations: r.counts.warning,
+  };
 }
