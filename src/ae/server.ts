@@ -48,6 +48,11 @@ export type HandlerResult = void | number | { status: number; errorComment?: str
 export interface GenericRequest {
   association: AssociationInfo;
   request: IncomingRequest;
+  /**
+   * The association's DIMSE messaging, for requests this end sends while performing the one
+   * received: the C-STORE sub-operations of a C-GET go on the same association (PS3.4 C.4.3).
+   */
+  dimse: DimseAssociation;
   respond(fields: Partial<DimseMessage> & { status: number }, dataSet?: DataSetSource | null): Promise<void>;
 }
 
@@ -71,8 +76,14 @@ export interface DicomServerOptions {
   abstractSyntaxes?: Readonly<Record<string, readonly string[] | '*'>>;
   /** For Storage SOP Classes: accept any transfer syntax proposed (compressed ones too). Default true. */
   acceptAnyStorageTransferSyntax?: boolean;
-  /** Extra abstract syntaxes and role answers (e.g. for C-GET SCU roles). */
+  /**
+   * SCP/SCU Role Selection answers by SOP class (PS3.7 D.3.3.4), for the abstract syntaxes accepted:
+   * e.g. `{ scu: true, scp: true }` for the Storage SOP Classes of a C-GET SCP, whose requester
+   * takes the SCP role to receive the C-STORE sub-operations (PS3.4 C.5.3).
+   */
   roles?: Readonly<Record<string, { scu: boolean; scp: boolean }>>;
+  /** Answers SOP Class Extended Negotiation (PS3.7 D.3.3.5): the service-class-application-information to return, or undefined for none. */
+  sopClassExtendedNegotiation?: (sopClassUid: string, requested: Uint8Array) => Uint8Array | undefined;
   maxAssociations?: number;
   /** Maximum-length-received announced; default 256 KiB. */
   maxPduLength?: number;
@@ -167,6 +178,7 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
       // the requestor's limits (PS3.7 D.3.3.3): what it may invoke is what this end performs.
       ...(performed > 1 ? { asynchronousOperationsWindow: { maximumNumberOperationsInvoked: performed, maximumNumberOperationsPerformed: 1 } } : {}),
       ...(o.userIdentity ? { userIdentity: o.userIdentity } : {}),
+      ...(o.sopClassExtendedNegotiation ? { sopClassExtendedNegotiation: o.sopClassExtendedNegotiation } : {}),
     };
   }
 
@@ -223,7 +235,7 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
         req.dataSet.discard(); // in case the handler left some unread
         await respond(resultFields(result));
       } else if (this.options.handlers.request) {
-        await this.options.handlers.request({ association: info, request: req, respond });
+        await this.options.handlers.request({ association: info, request: req, dimse, respond });
       } else {
         req.dataSet?.discard();
         // PS3.7 C.5.8: an operation this SCP does not perform on an accepted context.
