@@ -1,21 +1,21 @@
 /**
  * The composition root of `conduit serve`: the archive (SQLite index + filesystem blobs) with the
  * DIMSE SCP on top: Verification, Storage (success only once the object is durable and indexed)
- * and Query/Retrieve C-FIND. C-MOVE / C-GET and DICOMweb plug in here as they land.
+ * and Query/Retrieve C-FIND, C-MOVE and C-GET (handlers in dimse/). DICOMweb plugs in here as it lands.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DicomServer, PREFERRED_TRANSFER_SYNTAXES, type GenericRequest } from '../ae/index.js';
-import { parseDataSet } from '../data/reader/data-set-parser.js';
+import { DicomServer, PREFERRED_TRANSFER_SYNTAXES } from '../ae/index.js';
 import { transferSyntax } from '../data/transfer-syntax.js';
-import { encodeDataSet } from '../data/writer.js';
-import { ServiceError, Status } from '../dimse/index.js';
-import { performFind } from '../services/query-retrieve/find.js';
-import { QUERY_RETRIEVE_SOP_CLASSES, queryRetrieveSopClass } from '../services/query-retrieve/sop-classes.js';
+import { Status } from '../dimse/index.js';
+import { answerExtendedNegotiation } from '../services/query-retrieve/extended-negotiation.js';
+import { QUERY_RETRIEVE_SOP_CLASSES } from '../services/query-retrieve/sop-classes.js';
 import { storageSopClassUids } from '../services/storage/storage-sop-classes.js';
 import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
 import { ArchiveStore, FilesystemBlobStore, SqliteIndexStore } from '../storage/index.js';
 import type { ServerConfig } from './config.js';
+import type { Log } from './dimse/context.js';
+import { handleQueryRetrieve } from './dimse/query-retrieve.js';
 
 export interface RunningServer {
   archive: ArchiveStore;
@@ -25,7 +25,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
+export type { Log };
 
 export async function startServer(config: ServerConfig, log: Log = () => undefined): Promise<RunningServer> {
   await mkdir(config.dataDir, { recursive: true });
@@ -40,9 +40,11 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
   const abstractSyntaxes: Record<string, readonly string[] | '*'> = { [VERIFICATION_SOP_CLASS]: PREFERRED_TRANSFER_SYNTAXES };
   const storage = config.sopClasses.length ? config.sopClasses : storageSopClassUids();
   for (const uid of storage) abstractSyntaxes[uid] = config.transferSyntaxes.length ? config.transferSyntaxes : '*';
-  // Identifiers are small: Deflated is not offered for queries.
+  // Identifiers are small: Deflated is not offered for C-FIND, C-MOVE and C-GET.
   const queryTs = PREFERRED_TRANSFER_SYNTAXES.filter((t) => !transferSyntax(t).deflated);
-  for (const c of QUERY_RETRIEVE_SOP_CLASSES) if (c.operation === 'FIND') abstractSyntaxes[c.uid] = queryTs;
+  for (const c of QUERY_RETRIEVE_SOP_CLASSES) abstractSyntaxes[c.uid] = queryTs;
+  // A C-GET requester takes the SCP role for the Storage SOP Classes it wants to receive (PS3.4 C.5.3).
+  const roles = Object.fromEntries(storage.map((uid) => [uid, { scu: true, scp: true }]));
 
   const dimse = new DicomServer({
     aeTitle: config.aeTitle,
@@ -51,6 +53,8 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
     maxAssociations: config.maxAssociations,
     maxPduLength: config.maxPduLength,
     abstractSyntaxes,
+    roles,
+    sopClassExtendedNegotiation: answerExtendedNegotiation,
     ...(config.restrictToPeers ? { allowedCallingAeTitles: config.peers.map((p) => p.aeTitle) } : {}),
     handlers: {
       store: async (req) => {
@@ -62,7 +66,7 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
         if (result.status === 'rejected') return { status: Status.DuplicateSOPInstance, errorComment: 'an instance with this SOP Instance UID is already stored' };
         return Status.Success;
       },
-      request: (req) => handleQuery(req, archive, config),
+      request: (req) => handleQueryRetrieve(req, { archive, config, log }),
     },
   });
   dimse.on('association', (a) => log('info', `association from ${a.callingAeTitle} (${a.remoteAddress ?? '?'})`));
@@ -81,29 +85,4 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
       await archive.close();
     },
   };
-}
-
-/** C-FIND on a Query/Retrieve SOP class: Pending responses with Identifiers, then the final status. */
-async function handleQuery(req: GenericRequest, archive: ArchiveStore, config: ServerConfig): Promise<void> {
-  const { request, respond } = req;
-  const qr = queryRetrieveSopClass(request.presentationContext.abstractSyntax);
-  if (request.message.type !== 'C-FIND-RQ' || !qr || qr.operation !== 'FIND') {
-    request.dataSet?.discard();
-    await respond({ status: Status.UnrecognizedOperation, errorComment: `${request.message.type} is not performed on this presentation context` } as never);
-    return;
-  }
-  if (!request.dataSet) throw new ServiceError(Status.IdentifierDoesNotMatchSOPClass, 'C-FIND-RQ without an Identifier');
-  const ts = transferSyntax(request.presentationContext.transferSyntax);
-  const bytes = await request.dataSet.collect();
-  const enc = { explicitVR: ts.explicitVR, littleEndian: ts.littleEndian };
-  let identifier;
-  try {
-    identifier = parseDataSet(bytes, enc);
-  } catch (err) {
-    throw new ServiceError(0xc000, `the Identifier cannot be parsed: ${(err as Error).message}`);
-  }
-  for await (const r of performFind(archive.index, identifier, { model: qr.model, retrieveAeTitle: config.aeTitle, cancelled: request.cancelled })) {
-    const data = r.identifier ? encodeDataSet(r.identifier, enc) : null;
-    await respond({ status: r.status, ...(r.errorComment ? { errorComment: r.errorComment } : {}) } as never, data);
-  }
 }

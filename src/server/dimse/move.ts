@@ -1,0 +1,108 @@
+/**
+ * C-MOVE SCP (PS3.4 C.4.2): the Move Destination is looked up among the configured peers by AE
+ * title; the instances go over one new association to it (proposing their SOP classes and transfer
+ * syntaxes), with Pending responses carrying the counts, and the final response the Failed SOP
+ * Instance UID List. C-CANCEL stops between sub-operations.
+ */
+import { connect, proposalsFor, type AssociationClient, type GenericRequest } from '../../ae/index.js';
+import { DicomError } from '../../core/dicom-error.js';
+import { ServiceError, Status } from '../../dimse/index.js';
+import { agreedRelationalRetrieval } from '../../services/query-retrieve/extended-negotiation.js';
+import { allFailed, instancesOf, performSubOperations, retrieveTarget, type RetrieveResponse } from '../../services/query-retrieve/retrieve.js';
+import type { QueryRetrieveSopClass } from '../../services/query-retrieve/sop-classes.js';
+import { contextForInstance } from '../../services/query-retrieve/stored-data-set.js';
+import { AssociationRejectedError } from '../../upper-layer/index.js';
+import type { RemoteAe } from '../config.js';
+import { agreedExtendedNegotiation, readIdentifier, storeSubOperation, type QueryRetrieveContext } from './context.js';
+import { describeOutcome, sendRetrieveResponse } from './retrieve-responses.js';
+
+/** The most contexts one A-ASSOCIATE-RQ may propose (PS3.8 §9.3.2.2: odd IDs 1..255). */
+const MAX_CONTEXTS = 128;
+
+export async function handleMove(req: GenericRequest, qr: QueryRetrieveSopClass, ctx: QueryRetrieveContext): Promise<void> {
+  const message = req.request.message as { moveDestination: string; messageId: number; priority?: number };
+  const identifier = await readIdentifier(req);
+  const relational = agreedRelationalRetrieval(agreedExtendedNegotiation(req.association, qr.uid));
+  const target = retrieveTarget(identifier, qr.model, { relational });
+  const destination = message.moveDestination.trim();
+  const peer = ctx.config.peers.find((p) => p.aeTitle === destination);
+  if (!peer) {
+    // PS3.4 C.4.2.1.5: A801, with the Error Comment saying which destinations are known.
+    const known = ctx.config.peers.map((p) => p.aeTitle);
+    throw new ServiceError(Status.RefusedMoveDestinationUnknown,
+      `Move Destination ${destination} unknown; ${known.length ? `known: ${known.join(', ')}` : 'no peers configured'}`);
+  }
+  const instances = await instancesOf(ctx.archive.index, target);
+  const from = req.association.callingAeTitle;
+  ctx.log('info', `C-MOVE from ${from} to ${peer.aeTitle} (${peer.host}:${peer.port}): ${instances.length} instances at ${target.level} level`);
+  if (instances.length === 0) {
+    await sendRetrieveResponse(req, { status: Status.Success, counts: { remaining: 0, completed: 0, failed: 0, warning: 0 }, identifier: null });
+    return;
+  }
+  let client: AssociationClient;
+  try {
+    client = await connect({
+      host: peer.host,
+      port: peer.port,
+      callingAeTitle: ctx.config.aeTitle,
+      calledAeTitle: peer.aeTitle,
+      presentationContexts: proposalsFor(instances).slice(0, MAX_CONTEXTS),
+      maxPduLength: ctx.config.maxPduLength,
+      signal: req.request.cancelled,
+    });
+  } catch (err) {
+    if (req.request.cancelled.aborted) {
+      // Cancelled while connecting: nothing was started (PS3.4 C.4.2.3.1).
+      for await (const r of performSubOperations(instances, { store: async () => ({ status: Status.Cancel }), cancelled: req.request.cancelled })) await sendRetrieveResponse(req, r);
+      return;
+    }
+    const reason = unreachable(peer, err);
+    ctx.log('warn', `C-MOVE from ${from}: ${reason} (${(err as Error).message})`);
+    await sendRetrieveResponse(req, allFailed(instances, reason));
+    return;
+  }
+  let final: RetrieveResponse | undefined;
+  try {
+    const contexts = client.association.acceptedPresentationContexts();
+    const store = storeSubOperation(ctx.archive, {
+      dimse: client.dimse,
+      contextFor: (instance) => contextForInstance(contexts, instance),
+      priority: message.priority,
+      // PS3.7 Table 9.3-1: the C-STORE-RQs name the C-MOVE that caused them.
+      originator: { aeTitle: from, messageId: message.messageId },
+      peerName: peer.aeTitle,
+    });
+    for await (const r of performSubOperations(instances, { store, cancelled: req.request.cancelled })) {
+      final = r;
+      await sendRetrieveResponse(req, r);
+    }
+  } finally {
+    await client.release().catch(() => client.abort());
+  }
+  if (final) ctx.log(final.status === Status.Success ? 'info' : 'warn', `C-MOVE from ${from} to ${peer.aeTitle}: ${describeOutcome(final)}`);
+}
+
+const TRANSPORT_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name not resolved',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+};
+
+/** Why the Move Destination could not be reached, in words for the Error Comment (64 characters are sent). */
+function unreachable(peer: RemoteAe, err: unknown): string {
+  const where = `${peer.aeTitle}@${peer.host}:${peer.port}`;
+  if (err instanceof AssociationRejectedError) {
+    const reason = /reason \d+ \(([^)]+)\)/.exec(err.message)?.[1]?.replace(/-/g, ' ') ?? 'no reason given';
+    return `${where} rejected: ${reason}`;
+  }
+  if (err instanceof DicomError) {
+    const code = (err.cause as { code?: string } | undefined)?.code;
+    if (code && TRANSPORT_REASONS[code]) return `${where}: ${TRANSPORT_REASONS[code]}`;
+    if (err.code === 'ERR_DICOM_ASSOCIATION_TIMEOUT') return `${where}: no answer (timeout)`;
+  }
+  return `${where}: ${(err as Error).message}`;
+}
