@@ -4,13 +4,13 @@
  * syntaxes), with Pending responses carrying the counts, and the final response the Failed SOP
  * Instance UID List. C-CANCEL stops between sub-operations.
  */
-import { connect, proposalsFor, type AssociationClient, type GenericRequest } from '../../ae/index.js';
+import { connect, type AssociationClient, type GenericRequest } from '../../ae/index.js';
 import { DicomError } from '../../core/dicom-error.js';
 import { ServiceError, Status } from '../../dimse/index.js';
 import { agreedRelationalRetrieval } from '../../services/query-retrieve/extended-negotiation.js';
 import { allFailed, instancesOf, performSubOperations, retrieveTarget, type RetrieveResponse } from '../../services/query-retrieve/retrieve.js';
 import type { QueryRetrieveSopClass } from '../../services/query-retrieve/sop-classes.js';
-import { contextForInstance } from '../../services/query-retrieve/stored-data-set.js';
+import { contextForInstance, proposalsForInstances } from '../../services/query-retrieve/stored-data-set.js';
 import { AssociationRejectedError } from '../../upper-layer/index.js';
 import type { RemoteAe } from '../config.js';
 import { agreedExtendedNegotiation, readIdentifier, storeSubOperation, type QueryRetrieveContext } from './context.js';
@@ -46,7 +46,7 @@ export async function handleMove(req: GenericRequest, qr: QueryRetrieveSopClass,
       port: peer.port,
       callingAeTitle: ctx.config.aeTitle,
       calledAeTitle: peer.aeTitle,
-      presentationContexts: proposalsFor(instances).slice(0, MAX_CONTEXTS),
+      presentationContexts: proposalsForInstances(instances).slice(0, MAX_CONTEXTS),
       maxPduLength: ctx.config.maxPduLength,
       signal: req.request.cancelled,
     });
@@ -92,12 +92,20 @@ const TRANSPORT_REASONS: Record<string, string> = {
   ETIMEDOUT: 'connection timed out',
 };
 
+/** PS3.8 Table 9-21 reasons, short enough for an Error Comment with the AE's address. */
+const REJECT_REASONS: Record<string, string> = {
+  'called-AE-title-not-recognized': 'called AE title unknown',
+  'calling-AE-title-not-recognized': 'calling AE title unknown',
+  'application-context-name-not-supported': 'application context unsupported',
+  'protocol-version-not-supported': 'protocol version unsupported',
+};
+
 /** Why the Move Destination could not be reached, in words for the Error Comment (64 characters are sent). */
 function unreachable(peer: RemoteAe, err: unknown): string {
   const where = `${peer.aeTitle}@${peer.host}:${peer.port}`;
   if (err instanceof AssociationRejectedError) {
-    const reason = /reason \d+ \(([^)]+)\)/.exec(err.message)?.[1]?.replace(/-/g, ' ') ?? 'no reason given';
-    return `${where} rejected: ${reason}`;
+    const words = /reason \d+ \(([^)]+)\)/.exec(err.message)?.[1] ?? 'no-reason-given';
+    return `${where} rejected (${REJECT_REASONS[words] ?? words.replace(/-/g, ' ')})`;
   }
   if (err instanceof DicomError) {
     const code = (err.cause as { code?: string } | undefined)?.code;

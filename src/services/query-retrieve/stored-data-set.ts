@@ -47,9 +47,30 @@ export function contextForInstance(contexts: readonly StoreContext[], instance: 
       if (c) return c;
     }
   }
-  return {
-    reason: `${nameOf(instance.sopClassUid)} accepted only as ${[...new Set(forClass.map((c) => nameOf(c.transferSyntax)))].join(', ')}; stored as ${nameOf(instance.transferSyntaxUid)}, not transcodable`,
-  };
+  // Kept short: it becomes an Error Comment (64 characters are sent).
+  return { reason: `${nameOf(instance.sopClassUid)} not accepted as ${nameOf(instance.transferSyntaxUid)}` };
+}
+
+/**
+ * Presentation contexts to propose for sending these instances (the requestor side of a C-MOVE's
+ * sub-operations): per SOP class one context with the stored uncompressed syntaxes then every
+ * other one Conduit transcodes to, and one context per compressed syntax stored, which only that
+ * syntax can carry.
+ */
+export function proposalsForInstances(instances: Iterable<Pick<StoredInstance, 'sopClassUid' | 'transferSyntaxUid'>>): { abstractSyntax: string; transferSyntaxes: string[] }[] {
+  const bySop = new Map<string, Set<string>>();
+  for (const i of instances) {
+    let set = bySop.get(i.sopClassUid);
+    if (!set) bySop.set(i.sopClassUid, (set = new Set()));
+    set.add(i.transferSyntaxUid);
+  }
+  const out: { abstractSyntax: string; transferSyntaxes: string[] }[] = [];
+  for (const [sop, stored] of bySop) {
+    const plain = [...stored].filter((ts) => isUncompressed(ts));
+    out.push({ abstractSyntax: sop, transferSyntaxes: [...new Set([...plain, ...TRANSCODE_ORDER])] });
+    for (const ts of stored) if (!isUncompressed(ts)) out.push({ abstractSyntax: sop, transferSyntaxes: [ts] });
+  }
+  return out;
 }
 
 /**

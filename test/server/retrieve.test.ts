@@ -1,0 +1,480 @@
+/**
+ * C-MOVE and C-GET against `conduit serve` in this process, from a requester written with the
+ * low-level API (openAssociation + DimseAssociation), with in-process DicomServers as Move
+ * Destinations: success with counts and Move Originator, an unknown destination (A801), a
+ * destination that rejects or is not there (A702 with the reason), C-CANCEL mid-way, a partial
+ * failure (B000 with the Failed SOP Instance UID List), transcoding for a destination that accepts
+ * only Implicit VR Little Endian (byte-exact) or Big Endian or Deflated, C-GET with and without
+ * SCP/SCU role selection, and SOP Class Extended Negotiation (relational-retrieval).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { connect, DimseAssociation, DIMSE_CHANNEL, proposalsFor, describeFile, type DicomServerOptions, type DimseTrace, type StoreRequest } from '../../src/ae/index.js';
+import { DataSet } from '../../src/data/data-set.js';
+import { parseDataSet } from '../../src/data/reader/data-set-parser.js';
+import {
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN,
+} from '../../src/data/transfer-syntax.js';
+import { encodeDataSet } from '../../src/data/writer.js';
+import type { IncomingResponse } from '../../src/ae/index.js';
+import { readFile } from '../../src/media/part10.js';
+import { IMPLEMENTATION_CLASS_UID } from '../../src/media/implementation.js';
+import { loadConfig, type RemoteAe } from '../../src/server/config.js';
+import { startServer, type RunningServer } from '../../src/server/serve.js';
+import { openAssociation, type PresentationContextProposal, type RoleSelection, type SopClassExtendedNegotiation } from '../../src/upper-layer/index.js';
+import { PYDICOM_DATA } from '../helpers/peers.js';
+import { deferred, startServer as startScp, withTimeout } from '../ae/helpers.js';
+
+const FILES = join(PYDICOM_DATA, 'test_files');
+const CT = join(FILES, 'CT_small.dcm');
+const MR_BIG_ENDIAN = join(FILES, 'MR_small_bigendian.dcm');
+const MR_RLE = join(FILES, 'MR_small_RLE.dcm');
+const PATIENT_ROOT_MOVE = '1.2.840.10008.5.1.4.1.2.1.2';
+const STUDY_ROOT_MOVE = '1.2.840.10008.5.1.4.1.2.2.2';
+const STUDY_ROOT_GET = '1.2.840.10008.5.1.4.1.2.2.3';
+const PATIENT_ROOT_FIND = '1.2.840.10008.5.1.4.1.2.1.1';
+const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
+const MR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.4';
+const ELE = { explicitVR: true, littleEndian: true };
+const QR_TS = [EXPLICIT_VR_LITTLE_ENDIAN];
+
+interface Received {
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+  bytes: Uint8Array;
+  moveOriginatorAeTitle?: string;
+  moveOriginatorMessageId?: number;
+  calledAeTitle: string;
+}
+
+/** A Storage SCP (the Move Destination) that keeps what it receives; `onStore` may answer otherwise. */
+async function destination(aeTitle: string, options: { transferSyntaxes?: readonly string[]; onStore?: (req: StoreRequest, n: number) => Promise<number | void> } & Partial<DicomServerOptions> = {}) {
+  const received: Received[] = [];
+  let n = 0;
+  const abstractSyntaxes: Record<string, readonly string[] | '*'> = {};
+  for (const uid of [CT_IMAGE_STORAGE, MR_IMAGE_STORAGE]) abstractSyntaxes[uid] = options.transferSyntaxes ?? '*';
+  const scp = await startScp({
+    aeTitle,
+    abstractSyntaxes,
+    strictCalledAeTitle: options.strictCalledAeTitle,
+    handlers: {
+      store: async (req) => {
+        const index = n++;
+        const bytes = await req.dataSet.collect();
+        const answer = options.onStore ? await options.onStore(req, index) : undefined;
+        if (answer === undefined || answer === 0) {
+          received.push({
+            sopInstanceUid: req.sopInstanceUid, transferSyntaxUid: req.transferSyntaxUid, bytes, calledAeTitle: req.association.calledAeTitle,
+            ...(req.moveOriginatorAeTitle !== undefined ? { moveOriginatorAeTitle: req.moveOriginatorAeTitle, moveOriginatorMessageId: req.moveOriginatorMessageId } : {}),
+          });
+        }
+        return answer ?? 0;
+      },
+    },
+  });
+  return { ...scp, received, peer: (name = aeTitle.toLowerCase()): RemoteAe => ({ name, aeTitle, host: '127.0.0.1', port: scp.port }) };
+}
+
+async function archive(peers: RemoteAe[] = []): Promise<{ server: RunningServer; close(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'conduit-retrieve-'));
+  const server = await startServer(loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, host: '127.0.0.1', dataDir, peers: peers.map((p) => `${p.name}=${p.aeTitle}@${p.host}:${p.port}`) }, env: {} }));
+  return {
+    server,
+    async close() {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Stores files, and data sets made in code, into the archive. */
+async function storeInto(server: RunningServer, files: string[], dataSets: DataSet[] = []): Promise<void> {
+  const described = await Promise.all(files.map((f) => describeFile(f)));
+  const client = await connect({
+    host: '127.0.0.1', port: server.dimsePort, calledAeTitle: 'ARCHIVE',
+    presentationContexts: proposalsFor([...described, ...dataSets.map((d) => ({ sopClassUid: d.string(0x00080016)!, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN }))]),
+  });
+  for (const f of described) assert.equal((await client.store(f)).code, 0);
+  for (const d of dataSets) assert.equal((await client.store({ dataSet: d })).code, 0);
+  await client.release();
+}
+
+/** A requester association with the low-level API. */
+async function requester(port: number, options: {
+  contexts: PresentationContextProposal[]; roleSelections?: RoleSelection[]; extended?: SopClassExtendedNegotiation[]; callingAeTitle?: string;
+}) {
+  const association = await openAssociation({
+    host: '127.0.0.1', port, callingAeTitle: options.callingAeTitle ?? 'MOVER', calledAeTitle: 'ARCHIVE',
+    presentationContexts: options.contexts, implementationClassUid: IMPLEMENTATION_CLASS_UID,
+    ...(options.roleSelections ? { roleSelections: options.roleSelections } : {}),
+    ...(options.extended ? { sopClassExtendedNegotiations: options.extended } : {}),
+  });
+  const dimse = new DimseAssociation(association);
+  return { association, dimse, context: (uid: string) => association.findPresentationContext(uid)!.id };
+}
+
+function identifier(keys: Record<number, [string, string | string[]]>): Uint8Array {
+  const ds = new DataSet();
+  for (const [tag, [vr, value]] of Object.entries(keys)) ds.set(Number(tag), vr as never, value);
+  return encodeDataSet(ds, ELE);
+}
+
+const LEVEL = 0x00080052;
+const PATIENT_ID = 0x00100020;
+const STUDY_UID = 0x0020000d;
+const SERIES_UID = 0x0020000e;
+const SOP_UID = 0x00080018;
+
+async function collect(it: AsyncIterable<IncomingResponse>): Promise<IncomingResponse[]> {
+  const out: IncomingResponse[] = [];
+  for await (const r of it) out.push(r);
+  return out;
+}
+
+/** Resolves when some association of this process receives a C-CANCEL-RQ (the DIMSE trace channel). */
+function cancelReceived(): Promise<void> {
+  return new Promise((resolve) => {
+    const onMessage = (m: unknown) => {
+      const t = m as DimseTrace;
+      if (t.direction === 'received' && t.type === 'C-CANCEL-RQ') {
+        unsubscribe(DIMSE_CHANNEL, onMessage);
+        resolve();
+      }
+    };
+    subscribe(DIMSE_CHANNEL, onMessage);
+  });
+}
+
+/** The command fields of a response, by name. */
+function fields(r: IncomingResponse): Record<string, unknown> {
+  return r.message as unknown as Record<string, unknown>;
+}
+
+function failedList(r: IncomingResponse): string[] {
+  return r.dataSet ? parseDataSet(r.dataSet, ELE).strings(0x00080058) : [];
+}
+
+/** The data set of a file as its bytes in its own transfer syntax (what a byte-for-byte sender sends). */
+async function dataSetBytesOf(path: string): Promise<Uint8Array> {
+  const { readFileSync } = await import('node:fs');
+  const f = await readFile(path, { bulkDataThreshold: Infinity });
+  return readFileSync(path).subarray(f.dataSetOffset);
+}
+
+/** CT_small as `n` instances of one series (new SOP Instance UIDs). */
+async function ctSeries(n: number): Promise<DataSet[]> {
+  const out: DataSet[] = [];
+  for (let i = 0; i < n; i++) {
+    const ds = (await readFile(CT, { bulkDataThreshold: Infinity })).dataSet;
+    ds.set(SOP_UID, 'UI', `1.2.826.0.1.3680043.8.498.77.${i + 1}`);
+    out.push(ds);
+  }
+  return out;
+}
+
+test('C-MOVE (Study Root, STUDY): Pending responses with counts, Success, the data set byte for byte, Move Originator set', async () => {
+  const dest = await destination('DEST');
+  const a = await archive([dest.peer()]);
+  try {
+    await storeInto(a.server, [CT], await ctSeries(2));
+    const study = (await readFile(CT)).dataSet.string(STUDY_UID)!;
+    const r = await requester(a.server.dimsePort, { contexts: [{ abstractSyntax: STUDY_ROOT_MOVE, transferSyntaxes: QR_TS }] });
+    const responses = await collect(r.dimse.request(
+      { type: 'C-MOVE-RQ', affectedSopClassUid: STUDY_ROOT_MOVE, priority: 0, moveDestination: 'DEST' } as never,
+      r.context(STUDY_ROOT_MOVE), identifier({ [LEVEL]: ['CS', 'STUDY'], [STUDY_UID]: ['UI', study] }),
+    ));
+    const final = responses.at(-1)!;
+    assert.equal(final.message.status, 0x0000, final.status.description);
+    const m = fields(final);
+    assert.deepEqual([m.numberOfCompletedSuboperations, m.numberOfFailedSuboperations, m.numberOfWarningSuboperations], [3, 0, 0]);
+    assert.equal(m.numberOfRemainingSuboperations, undefined, 'no Remaining count in a final Success (PS3.4 C.4.2.1.6)');
+    const pending = responses.slice(0, -1).map((p) => fields(p).numberOfRemainingSuboperations);
+    assert.deepEqual(pending, [2, 1], 'a Pending response after each sub-operation but the last');
+    assert.equal(dest.received.length, 3);
+    const ct = dest.received.find((x) => x.sopInstanceUid === (/* CT_small's own */ '1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322'))!;
+    assert.equal(ct.transferSyntaxUid, EXPLICIT_VR_LITTLE_ENDIAN);
+    assert.deepEqual(Buffer.from(ct.bytes), Buffer.from(await dataSetBytesOf(CT)), 'the stored data set, byte for byte');
+    for (const x of dest.received) {
+      assert.equal(x.moveOriginatorAeTitle, 'MOVER');
+      assert.equal(x.moveOriginatorMessageId, fields(final).messageIdBeingRespondedTo);
+      assert.equal(x.calledAeTitle, 'DEST');
+    }
+    await r.association.release();
+  } finally {
+    await a.close();
+    await dest.close();
+  }
+});
+
+test('C-MOVE to an unknown destination: A801 and an Error Comment naming the known AE titles', async () => {
+  const dest = await destination('DEST');
+  const a = await archive([dest.peer(), { name: 'pacs', aeTitle: 'PACS', host: '127.0.0.1', port: 1 }]);
+  try {
+    await storeInto(a.server, [CT]);
+    const r = await requester(a.server.dimsePort, { contexts: [{ abstractSyntax: STUDY_ROOT_MOVE, transferSyntaxes: QR_TS }] });
+    const rsp = await r.dimse.requestOne({ type: 'C-MOVE-RQ', affectedSopClassUid: STUDY_ROOT_MOVE, priority: 0, moveDestination: 'NOBODY' } as never,
+      r.context(STUDY_ROOT_MOVE), identifier({ [LEVEL]: ['CS', 'STUDY'], [STUDY_UID]: ['UI', (await readFile(CT)).dataSet.string(STUDY_UID)!] }));
+    assert.equal(rsp.message.status, 0xa801);
+    assert.equal(rsp.status.errorComment, 'Move Destination NOBODY unknown; known: DEST, PACS');
+    assert.equal(dest.received.length, 0);
+    await r.association.release();
+  } finally {
+    await a.close();
+    await dest.close();
+  }
+});
+
+test('C-MOVE to a destination that rejects the association, or is not listening: A702, every instance failed, the reason', async () => {
+  const strict = await destination('REALNAME', { strictCalledAeTitle: true });
+  const closed = await destination('GONE');
+  await closed.close();
+  const a = await archive([{ ...strict.peer('wrong'), aeTitle: 'WRONGNAME' }, closed.peer()]);
+  try {
+    await storeInto(a.server, [CT], await ctSeries(1));
+    const study = (await readFile(CT)).dataSet.string(STUDY_UID)!;
+    const r = await requester(a.server.dimsePort, { contexts: [{ abstractSyntax: STUDY_ROOT_MOVE, transferSyntaxes: QR_TS }] });
+    const move = (to: string) => r.dimse.requestOne({ type: 'C-MOVE-RQ', affectedSopClassUid: STUDY_ROOT_MOVE, priority: 0, moveDestination: to } as never,
+      r.context(STUDY_ROOT_MOVE), identifier({ [LEVEL]: ['CS', 'STUDY'], [STUDY_UID]: ['UI', study] }));
+    const rejected = await move('WRONGNAME');
+    assert.equal(rejected.message.status, 0xa702);
+    assert.equal(rejected.status.errorComment, `WRONGNAME@127.0.0.1:${strict.port} rejected (called AE title unknown)`);
+    assert.equal(fields(rejected).numberOfFailedSuboperations, 2);
+    assert.equal(failedList(rejected).length, 2);
+    const refused = await move('GONE');
+    assert.equal(refused.message.status, 0xa702);
+    assert.equal(refused.status.errorComment, `GONE@127.0.0.1:${closed.port}: connection refused`);
+    assert.equal(strict.received.length, 0);
+    await r.association.release();
+  } finally {
+    await a.close();
+    await strict.close();
+  }
+});
+
+test('C-CANCEL during a C-MOVE stops it after the sub-operation under way: Cancel with the counts', async () => {
+  const second = deferred();
+  const proceed = deferred();
+  const dest = await destination('DEST', {
+    onStore: async (_req, n) => {
+      if (n === 1) {
+        second.resolve();
+        await proceed.promise;
+      }
+    },
+  });
+  const a = await archive([dest.peer()]);
+  try {
+    await storeInto(a.server, [], await ctSeries(5));
+    const series = (await readFile(CT)).dataSet.string(SERIES_UID)!;
+    const study = (await readFile(CT)).dataSet.string(STUDY_UID)!;
+    const r = await requester(a.server.dimsePort, { contexts: [{ abstractSyntax: STUDY_ROOT_MOVE, transferSyntaxes: QR_TS }] });
+    const pc = r.context(STUDY_ROOT_MOVE);
+    const responses: IncomingResponse[] = [];
+    for await (const rsp of r.dimse.request({ type: 'C-MOVE-RQ', affectedSopClassUid: STUDY_ROOT_MOVE, priority: 0, moveDestination: 'DEST' } as never, pc,
+      identifier({ [LEVEL]: ['CS', 'SERIES'], [STUDY_UID]: ['UI', study], [SERIES_UID]: ['UI', series] }))) {
+      responses.push(rsp);
+      if (responses.length === 1) {
+        await withTimeout(second.promise, 5000, 'the second sub-operation');
+        // The destination answers the sub-operation under way only once the archive has the C-CANCEL-RQ.
+        const seen = cancelReceived();
+        await r.dimse.send({ type: 'C-CANCEL-RQ', messageIdBeingRespondedTo: fields(rsp).messageIdBeingRespondedTo } as never, pc);
+        await withTimeout(seen, 5000, 'the archive to receive C-CANCEL-RQ');
+        proceed.resolve();
+      }
+    }
+    const final = fields(responses.at(-1)!);
+    assert.equal(final.status, 0xfe00);
+    assert.deepEqual([final.numberOfRemainingSuboperations, final.numberOfCompletedSuboperations, final.numberOfFailedSuboperations], [3, 2, 0]);
+    assert.equal(dest.received.length, 2);
+    await r.association.release();
+  } finally {
+    await a.close();
+    await dest.close();
+  }
+});
+
+test('C-MOVE with a failed sub-operation: B000, the Failed SOP Instance UID List, the destination\'s status in the Error Comment', async () => {
+  const dest = await destination('DEST', { onStore: async (req) => (req.sopInstanceUid.endsWith('.77.2') ? 0xa700 : undefined) });
+  const a = await archive([dest.peer()]);
+  try {
+    await storeInto(a.server, [], await ctSeries(3));
+    const r = await requester(a.server.dimsePort, { contexts: [{ abstractSyntax: PATIENT_ROOT_MOVE, transferSyntaxes: QR_TS }] });
+    const uids = ['1.2.826.0.1.3680043.8.498.77.1', '1.2.826.0.1.3680043.8.498.77.2', '1.2.826.0.1.3680043.8.498.77.3'];
+    const ct = (await readFile(CT)).dataSet;
+    const final = await r.dimse.requestOne({ type: 'C-MOVE-RQ', affectedSopClassUid: PATIENT_ROOT_MOVE, priority: 0, moveDestination: 'DEST' } as never,
+      r.context(PATIENT_ROOT_MOVE), identifier({
+        [LEVEL]: ['CS', 'IMAGE'], [PATIENT_ID]: ['LO', ct.string(PATIENT_ID)!], [STUDY_UID]: ['UI', ct.string(STUDY_UID)!], [SERIES_UID]: ['UI', ct.string(SERIES_UID)!], [SOP_UID]: ['UI', uids],
+      }));
+    assert.equal(final.message.status, 0xb000);
+    const m = fields(final);
+    assert.deepEqual([m.numberOfCompletedSuboperations, m.numberOfFailedSuboperations], [2, 1]);
+    assert.deepEqual(failedList(final), [uids[1]]);
+    assert.match(final.status.errorComment ?? '', /^1 of 3 failed: DEST: A700H/);
+    await r.association.release();
+  } finally {
+    await a.close();
+    await dest.close();
+  }
+});
+
+test('C-MOVE transcodes for a destination that accepts only Implicit VR LE (or Big Endian, or Deflated): the data set, byte-correct', async () => {
+  const implicit = await destination('IMPLICIT', { transferSyntaxes: [IMPLICIT_VR_LITTLE_ENDIAN] });
+  const big = await destination('BIG', { transferSyntaxes: [EXPLICIT_VR_BIG_ENDIAN] });
+  const deflated = await destination('DEFLATED', { transferSyntaxes: [DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN] });
+  const a = await archive([implicit.peer(), big.peer(), deflated.peer()]);
+  try {
+    await storeInto(a.server, [CT, MR_BIG_ENDIAN]);
+    const r = await requester(a.server.dimsePort, { contexts: [{ abstractSyntax: STUDY_ROOT_MOVE, transferSyntaxes: QR_TS }] });
+    const studies = await Promise.all([CT, MR_BIG_ENDIAN].map(async (f) => (await readFile(f)).dataSet.string(STUDY_UID)!));
+    for (const to of ['IMPLICIT', 'BIG', 'DEFLATED']) {
+      const final = await r.dimse.requestOne({ type: 'C-MOVE-RQ', affectedSopClassUid: STUDY_ROOT_MOVE, priority: 0, moveDestination: to } as never,
+        r.context(STUDY_ROOT_MOVE), identifier({ [LEVEL]: ['CS', 'STUDY'], [STUDY_UID]: ['UI', studies] }));
+      assert.equal(final.message.status, 0, `${to}: ${final.status.description}`);
+    }
+    const expected = async (path: string, enc: { explicitVR: boolean; littleEndian: boolean }) => {
+      const f = await readFile(path, { bulkDataThreshold: Infinity });
+      return Buffer.from(encodeDataSet(f.dataSet, enc, { recalculateGroupLengths: enc.explicitVR !== true }));
+    };
+    for (const [dest, ts, enc, inflate] of [
+      [implicit, IMPLICIT_VR_LITTLE_ENDIAN, { explicitVR: false, littleEndian: true }, false],
+      [big, EXPLICIT_VR_BIG_ENDIAN, { explicitVR: true, littleEndian: false }, false],
+      [deflated, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, { explicitVR: true, littleEndian: true }, true],
+    ] as const) {
+      assert.equal(dest.received.length, 2);
+      for (const x of dest.received) {
+        assert.equal(x.transferSyntaxUid, ts);
+        const path = x.sopInstanceUid === (await readFile(CT)).dataSet.string(SOP_UID) ? CT : MR_BIG_ENDIAN;
+        const bytes = inflate ? inflateRawSync(x.bytes) : Buffer.from(x.bytes);
+        // The Big Endian file's own bytes when it goes as Big Endian; otherwise Conduit's encoding of the parsed file.
+        const want = path === MR_BIG_ENDIAN && ts === EXPLICIT_VR_BIG_ENDIAN ? Buffer.from(await dataSetBytesOf(path)) : await expected(path, enc);
+        assert.ok(bytes.equals(want), `${path} as ${ts}: ${bytes.length} bytes received, ${want.length} expected`);
+      }
+    }
+    await r.association.release();
+  } finally {
+    await a.close();
+    for (const d of [implicit, big, deflated]) await d.close();
+  }
+});
+
+test('C-MOVE of a compressed object to a destination that accepts only uncompressed syntaxes: the sub-operation fails, saying why', async () => {
+  const implicit = await destination('IMPLICIT', { transferSyntaxes: [IMPLICIT_VR_LITTLE_ENDIAN] });
+  const a = await archive([implicit.peer()]);
+  try {
+    await storeInto(a.server, [MR_RLE]);
+    const r = await requester(a.server.dimsePort, { contexts: [{ abstractSyntax: STUDY_ROOT_MOVE, transferSyntaxes: QR_TS }] });
+    const mr = (await readFile(MR_RLE)).dataSet;
+    const final = await r.dimse.requestOne({ type: 'C-MOVE-RQ', affectedSopClassUid: STUDY_ROOT_MOVE, priority: 0, moveDestination: 'IMPLICIT' } as never,
+      r.context(STUDY_ROOT_MOVE), identifier({ [LEVEL]: ['CS', 'STUDY'], [STUDY_UID]: ['UI', mr.string(STUDY_UID)!] }));
+    assert.equal(final.message.status, 0xa702);
+    assert.deepEqual(failedList(final), [mr.string(SOP_UID)]);
+    assert.match(final.status.errorComment ?? '', /^1 of 1 failed: MR Image Storage not accepted as RLE Lossless$/);
+    assert.equal(implicit.received.length, 0);
+    await r.association.release();
+  } finally {
+    await a.close();
+    await implicit.close();
+  }
+});
+
+/** A C-GET requester: answers the C-STORE-RQs the archive sends on the association. */
+async function getRequester(port: number, roles: boolean) {
+  const r = await requester(port, {
+    contexts: [{ abstractSyntax: STUDY_ROOT_GET, transferSyntaxes: QR_TS }, { abstractSyntax: CT_IMAGE_STORAGE, transferSyntaxes: [IMPLICIT_VR_LITTLE_ENDIAN] }],
+    ...(roles ? { roleSelections: [{ sopClassUid: CT_IMAGE_STORAGE, scuRole: false, scpRole: true }] } : {}),
+    callingAeTitle: 'GETTER',
+  });
+  const received: { sopInstanceUid: string; bytes: Uint8Array; contextId: number }[] = [];
+  r.dimse.on('request', (req) => void (async () => {
+    const m = req.message as { messageId: number; affectedSopClassUid: string; affectedSopInstanceUid: string };
+    const bytes = await req.dataSet!.collect();
+    received.push({ sopInstanceUid: m.affectedSopInstanceUid, bytes, contextId: req.presentationContext.id });
+    await r.dimse.send({ type: 'C-STORE-RSP', messageIdBeingRespondedTo: m.messageId, affectedSopClassUid: m.affectedSopClassUid, affectedSopInstanceUid: m.affectedSopInstanceUid, status: 0 } as never, req.presentationContext.id);
+    r.dimse.requestDone(m.messageId);
+  })());
+  return { ...r, received };
+}
+
+test('C-GET with SCP role selection: the instances come over the same association, transcoded to the accepted syntax', async () => {
+  const a = await archive();
+  try {
+    await storeInto(a.server, [CT], await ctSeries(2));
+    const r = await getRequester(a.server.dimsePort, true);
+    const ctx = r.association.findPresentationContext(CT_IMAGE_STORAGE)!;
+    assert.equal(ctx.scpRole, true, 'the archive granted the SCP role');
+    const ct = (await readFile(CT, { bulkDataThreshold: Infinity })).dataSet;
+    const responses = await collect(r.dimse.request({ type: 'C-GET-RQ', affectedSopClassUid: STUDY_ROOT_GET, priority: 0 } as never,
+      r.context(STUDY_ROOT_GET), identifier({ [LEVEL]: ['CS', 'STUDY'], [STUDY_UID]: ['UI', ct.string(STUDY_UID)!] })));
+    const final = responses.at(-1)!;
+    assert.equal(final.message.status, 0, final.status.description);
+    assert.equal(fields(final).numberOfCompletedSuboperations, 3);
+    assert.equal(r.received.length, 3);
+    const own = r.received.find((x) => x.sopInstanceUid === ct.string(SOP_UID))!;
+    assert.equal(own.contextId, ctx.id);
+    assert.ok(Buffer.from(own.bytes).equals(Buffer.from(encodeDataSet(ct, { explicitVR: false, littleEndian: true }, { recalculateGroupLengths: true }))));
+    await r.association.release();
+  } finally {
+    await a.close();
+  }
+});
+
+test('C-GET without role selection: no sub-operation can be performed; A702, each instance failed, the Error Comment says why', async () => {
+  const a = await archive();
+  try {
+    await storeInto(a.server, [CT]);
+    const r = await getRequester(a.server.dimsePort, false);
+    assert.equal(r.association.findPresentationContext(CT_IMAGE_STORAGE)!.scpRole, false);
+    const ct = (await readFile(CT)).dataSet;
+    const final = await r.dimse.requestOne({ type: 'C-GET-RQ', affectedSopClassUid: STUDY_ROOT_GET, priority: 0 } as never,
+      r.context(STUDY_ROOT_GET), identifier({ [LEVEL]: ['CS', 'STUDY'], [STUDY_UID]: ['UI', ct.string(STUDY_UID)!] }));
+    assert.equal(final.message.status, 0xa702);
+    assert.deepEqual(failedList(final), [ct.string(SOP_UID)]);
+    assert.match(final.status.errorComment ?? '', /^1 of 1 failed: CT Image Storage proposed without the SCP role/);
+    assert.equal(r.received.length, 0);
+    await r.association.release();
+  } finally {
+    await a.close();
+  }
+});
+
+test('extended negotiation: answers per PS3.4 C.5 (Enhanced Multi-Frame Image Conversion: no), and relational-retrieval only when agreed', async () => {
+  const dest = await destination('DEST');
+  const a = await archive([dest.peer()]);
+  try {
+    await storeInto(a.server, [CT]);
+    const ct = (await readFile(CT)).dataSet;
+    const contexts = [{ abstractSyntax: PATIENT_ROOT_MOVE, transferSyntaxes: QR_TS }, { abstractSyntax: PATIENT_ROOT_FIND, transferSyntaxes: QR_TS }];
+    const series = identifier({ [LEVEL]: ['CS', 'SERIES'], [SERIES_UID]: ['UI', ct.string(SERIES_UID)!] });
+    const move = (r: Awaited<ReturnType<typeof requester>>) => r.dimse.requestOne(
+      { type: 'C-MOVE-RQ', affectedSopClassUid: PATIENT_ROOT_MOVE, priority: 0, moveDestination: 'DEST' } as never, r.context(PATIENT_ROOT_MOVE), series);
+
+    const baseline = await requester(a.server.dimsePort, { contexts });
+    assert.deepEqual(baseline.association.accept.userInformation.sopClassExtendedNegotiations, []);
+    const refused = await move(baseline);
+    assert.equal(refused.message.status, 0xa900, 'baseline: Patient ID and Study Instance UID are needed above the SERIES level');
+    assert.match(refused.status.errorComment ?? '', /Patient ID \(0010,0020\) is needed/);
+    await baseline.association.release();
+
+    const relational = await requester(a.server.dimsePort, {
+      contexts,
+      extended: [
+        { sopClassUid: PATIENT_ROOT_MOVE, serviceClassApplicationInformation: new Uint8Array([1, 1]) },
+        { sopClassUid: PATIENT_ROOT_FIND, serviceClassApplicationInformation: new Uint8Array([1, 1, 1, 1, 1]) },
+      ],
+    });
+    const answers = Object.fromEntries(relational.association.accept.userInformation.sopClassExtendedNegotiations.map((x) => [x.sopClassUid, [...x.serviceClassApplicationInformation]]));
+    assert.deepEqual(answers, { [PATIENT_ROOT_MOVE]: [1, 0], [PATIENT_ROOT_FIND]: [1, 1, 1, 1, 0] });
+    const moved = await move(relational);
+    assert.equal(moved.message.status, 0, moved.status.description);
+    assert.equal(dest.received.length, 1);
+    await relational.association.release();
+  } finally {
+    await a.close();
+    await dest.close();
+  }
+});
