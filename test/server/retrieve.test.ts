@@ -383,7 +383,7 @@ test('C-MOVE of a compressed object to a destination that accepts only uncompres
 });
 
 /** A C-GET requester: answers the C-STORE-RQs the archive sends on the association. */
-async function getRequester(port: number, roles: boolean) {
+async function getRequester(port: number, roles: boolean, onStore?: (n: number) => Promise<void>) {
   const r = await requester(port, {
     contexts: [{ abstractSyntax: STUDY_ROOT_GET, transferSyntaxes: QR_TS }, { abstractSyntax: CT_IMAGE_STORAGE, transferSyntaxes: [IMPLICIT_VR_LITTLE_ENDIAN] }],
     ...(roles ? { roleSelections: [{ sopClassUid: CT_IMAGE_STORAGE, scuRole: false, scpRole: true }] } : {}),
@@ -394,6 +394,7 @@ async function getRequester(port: number, roles: boolean) {
     const m = req.message as { messageId: number; affectedSopClassUid: string; affectedSopInstanceUid: string };
     const bytes = await req.dataSet!.collect();
     received.push({ sopInstanceUid: m.affectedSopInstanceUid, bytes, contextId: req.presentationContext.id });
+    await onStore?.(received.length - 1);
     await r.dimse.send({ type: 'C-STORE-RSP', messageIdBeingRespondedTo: m.messageId, affectedSopClassUid: m.affectedSopClassUid, affectedSopInstanceUid: m.affectedSopInstanceUid, status: 0 } as never, req.presentationContext.id);
     r.dimse.requestDone(m.messageId);
   })());
@@ -423,6 +424,42 @@ test('C-GET with SCP role selection: the instances come over the same associatio
   }
 });
 
+test('C-CANCEL during a C-GET stops it after the sub-operation under way: Cancel with the counts', async () => {
+  const a = await archive();
+  try {
+    await storeInto(a.server, [], await ctSeries(4));
+    const second = deferred();
+    const proceed = deferred();
+    const r = await getRequester(a.server.dimsePort, true, async (n) => {
+      if (n === 1) {
+        second.resolve();
+        await proceed.promise;
+      }
+    });
+    const ct = (await readFile(CT)).dataSet;
+    const pc = r.context(STUDY_ROOT_GET);
+    const responses: IncomingResponse[] = [];
+    for await (const rsp of r.dimse.request({ type: 'C-GET-RQ', affectedSopClassUid: STUDY_ROOT_GET, priority: 0 } as never, pc,
+      identifier({ [LEVEL]: ['CS', 'STUDY'], [STUDY_UID]: ['UI', ct.string(STUDY_UID)!] }))) {
+      responses.push(rsp);
+      if (responses.length === 1) {
+        await withTimeout(second.promise, 5000, 'the second sub-operation');
+        const seen = cancelReceived();
+        await r.dimse.send({ type: 'C-CANCEL-RQ', messageIdBeingRespondedTo: fields(rsp).messageIdBeingRespondedTo } as never, pc);
+        await withTimeout(seen, 5000, 'the archive to receive C-CANCEL-RQ');
+        proceed.resolve();
+      }
+    }
+    const final = fields(responses.at(-1)!);
+    assert.equal(final.status, 0xfe00);
+    assert.deepEqual([final.numberOfRemainingSuboperations, final.numberOfCompletedSuboperations, final.numberOfFailedSuboperations], [2, 2, 0]);
+    assert.equal(r.received.length, 2);
+    await r.association.release();
+  } finally {
+    await a.close();
+  }
+});
+
 test('C-GET without role selection: no sub-operation can be performed; A702, each instance failed, the Error Comment says why', async () => {
   const a = await archive();
   try {
@@ -442,6 +479,17 @@ test('C-GET without role selection: no sub-operation can be performed; A702, eac
   }
 });
 
+/** The Patient's Names a PATIENT level C-FIND (Patient Root) finds for a name key. */
+async function patientsNamed(r: Awaited<ReturnType<typeof requester>>, name: string): Promise<string[]> {
+  const found: string[] = [];
+  for await (const rsp of r.dimse.request({ type: 'C-FIND-RQ', affectedSopClassUid: PATIENT_ROOT_FIND, priority: 0 } as never, r.context(PATIENT_ROOT_FIND),
+    identifier({ [LEVEL]: ['CS', 'PATIENT'], [0x00100010]: ['PN', name], [PATIENT_ID]: ['LO', ''] }))) {
+    if (rsp.message.status === 0xff00) found.push(parseDataSet(rsp.dataSet!, ELE).string(0x00100010)!);
+    else assert.equal(rsp.message.status, 0, rsp.status.description);
+  }
+  return found;
+}
+
 test('extended negotiation: answers per PS3.4 C.5 (Enhanced Multi-Frame Image Conversion: no), and relational-retrieval only when agreed', async () => {
   const dest = await destination('DEST');
   const a = await archive([dest.peer()]);
@@ -458,6 +506,7 @@ test('extended negotiation: answers per PS3.4 C.5 (Enhanced Multi-Frame Image Co
     const refused = await move(baseline);
     assert.equal(refused.message.status, 0xa900, 'baseline: Patient ID and Study Instance UID are needed above the SERIES level');
     assert.match(refused.status.errorComment ?? '', /Patient ID \(0010,0020\) is needed/);
+    assert.deepEqual(await patientsNamed(baseline, 'CT1^Compressed'), [], 'literal matching without fuzzy semantic matching');
     await baseline.association.release();
 
     const relational = await requester(a.server.dimsePort, {
@@ -472,6 +521,7 @@ test('extended negotiation: answers per PS3.4 C.5 (Enhanced Multi-Frame Image Co
     const moved = await move(relational);
     assert.equal(moved.message.status, 0, moved.status.description);
     assert.equal(dest.received.length, 1);
+    assert.deepEqual(await patientsNamed(relational, 'CT1^Compressed'), ['CompressedSamples^CT1'], 'fuzzy semantic matching, as agreed');
     await relational.association.release();
   } finally {
     await a.close();
