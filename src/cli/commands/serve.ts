@@ -4,17 +4,17 @@ import { startServer } from '../../server/serve.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** `conduit serve`: the archive with its DIMSE SCP (storage, C-FIND); see docs for what is not wired yet. */
+/** `conduit serve`: the archive with its DIMSE SCP (storage, C-FIND, C-MOVE, C-GET). */
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('run the Conduit server: archive (SQLite + files) with the DIMSE SCP (C-ECHO, C-STORE, C-FIND)')
+    .description('run the Conduit server: archive (SQLite + files) with the DIMSE SCP (C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET)')
     .option('--config <file>', 'JSON configuration file (see README, "conduit serve")')
     .option('--aet <ae>', 'AE title (default CONDUIT; env CONDUIT_AET)')
     .option('--dimse-port <n>', 'DIMSE port (default 11112; env CONDUIT_DIMSE_PORT)')
     .option('--http-port <n>', 'HTTP port for DICOMweb (default 8042; not served yet)')
     .option('--host <address>', 'listen address (default 0.0.0.0)')
     .option('--data <dir>', 'archive folder (default ./data; env CONDUIT_DATA)')
-    .option('--peer <NAME=AET@HOST:PORT>', 'a known remote AE (repeatable)', collect)
+    .option('--peer <NAME=AET@HOST:PORT>', 'a known remote AE, e.g. a C-MOVE destination (repeatable)', collect)
     .option('--restrict-to-peers', 'accept associations only from the peers\' AE titles')
     .option('--duplicates <policy>', 'keep, overwrite or reject an instance already stored (default keep)')
     .option('--log-level <level>', 'info, warn, error, silent (default info)')
