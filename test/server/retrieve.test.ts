@@ -28,7 +28,7 @@ import { loadConfig, type RemoteAe } from '../../src/server/config.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { openAssociation, type PresentationContextProposal, type RoleSelection, type SopClassExtendedNegotiation } from '../../src/upper-layer/index.js';
 import { PYDICOM_DATA } from '../helpers/peers.js';
-import { deferred, startServer as startScp, withTimeout } from '../ae/helpers.js';
+import { deferred, startServer as startScp, withTimeout, type Deferred } from '../ae/helpers.js';
 
 const FILES = join(PYDICOM_DATA, 'test_files');
 const CT = join(FILES, 'CT_small.dcm');
@@ -148,6 +148,28 @@ function cancelReceived(): Promise<void> {
     };
     subscribe(DIMSE_CHANNEL, onMessage);
   });
+}
+
+/**
+ * Sends a C-MOVE or C-GET and, once the second sub-operation has reached its receiver (`second`),
+ * a C-CANCEL-RQ; the receiver answers that sub-operation (`proceed`) only once the archive has the
+ * cancel, so the outcome does not depend on which connection the archive reads first.
+ */
+async function cancelDuringSecond(r: Awaited<ReturnType<typeof requester>>, sopClass: string, message: Record<string, unknown>, data: Uint8Array,
+  second: Deferred<void>, proceed: Deferred<void>): Promise<IncomingResponse[]> {
+  const pc = r.context(sopClass);
+  const responses: IncomingResponse[] = [];
+  for await (const rsp of r.dimse.request(message as never, pc, data)) {
+    responses.push(rsp);
+    if (responses.length === 1) {
+      await withTimeout(second.promise, 5000, 'the second sub-operation');
+      const seen = cancelReceived();
+      await r.dimse.send({ type: 'C-CANCEL-RQ', messageIdBeingRespondedTo: fields(rsp).messageIdBeingRespondedTo } as never, pc);
+      await withTimeout(seen, 5000, 'the archive to receive C-CANCEL-RQ');
+      proceed.resolve();
+    }
+  }
+  return responses;
 }
 
 /** The command fields of a response, by name. */
@@ -273,20 +295,8 @@ test('C-CANCEL during a C-MOVE stops it after the sub-operation under way: Cance
     const series = (await readFile(CT)).dataSet.string(SERIES_UID)!;
     const study = (await readFile(CT)).dataSet.string(STUDY_UID)!;
     const r = await requester(a.server.dimsePort, { contexts: [{ abstractSyntax: STUDY_ROOT_MOVE, transferSyntaxes: QR_TS }] });
-    const pc = r.context(STUDY_ROOT_MOVE);
-    const responses: IncomingResponse[] = [];
-    for await (const rsp of r.dimse.request({ type: 'C-MOVE-RQ', affectedSopClassUid: STUDY_ROOT_MOVE, priority: 0, moveDestination: 'DEST' } as never, pc,
-      identifier({ [LEVEL]: ['CS', 'SERIES'], [STUDY_UID]: ['UI', study], [SERIES_UID]: ['UI', series] }))) {
-      responses.push(rsp);
-      if (responses.length === 1) {
-        await withTimeout(second.promise, 5000, 'the second sub-operation');
-        // The destination answers the sub-operation under way only once the archive has the C-CANCEL-RQ.
-        const seen = cancelReceived();
-        await r.dimse.send({ type: 'C-CANCEL-RQ', messageIdBeingRespondedTo: fields(rsp).messageIdBeingRespondedTo } as never, pc);
-        await withTimeout(seen, 5000, 'the archive to receive C-CANCEL-RQ');
-        proceed.resolve();
-      }
-    }
+    const responses = await cancelDuringSecond(r, STUDY_ROOT_MOVE, { type: 'C-MOVE-RQ', affectedSopClassUid: STUDY_ROOT_MOVE, priority: 0, moveDestination: 'DEST' },
+      identifier({ [LEVEL]: ['CS', 'SERIES'], [STUDY_UID]: ['UI', study], [SERIES_UID]: ['UI', series] }), second, proceed);
     const final = fields(responses.at(-1)!);
     assert.equal(final.status, 0xfe00);
     assert.deepEqual([final.numberOfRemainingSuboperations, final.numberOfCompletedSuboperations, final.numberOfFailedSuboperations], [3, 2, 0]);
@@ -437,19 +447,8 @@ test('C-CANCEL during a C-GET stops it after the sub-operation under way: Cancel
       }
     });
     const ct = (await readFile(CT)).dataSet;
-    const pc = r.context(STUDY_ROOT_GET);
-    const responses: IncomingResponse[] = [];
-    for await (const rsp of r.dimse.request({ type: 'C-GET-RQ', affectedSopClassUid: STUDY_ROOT_GET, priority: 0 } as never, pc,
-      identifier({ [LEVEL]: ['CS', 'STUDY'], [STUDY_UID]: ['UI', ct.string(STUDY_UID)!] }))) {
-      responses.push(rsp);
-      if (responses.length === 1) {
-        await withTimeout(second.promise, 5000, 'the second sub-operation');
-        const seen = cancelReceived();
-        await r.dimse.send({ type: 'C-CANCEL-RQ', messageIdBeingRespondedTo: fields(rsp).messageIdBeingRespondedTo } as never, pc);
-        await withTimeout(seen, 5000, 'the archive to receive C-CANCEL-RQ');
-        proceed.resolve();
-      }
-    }
+    const responses = await cancelDuringSecond(r, STUDY_ROOT_GET, { type: 'C-GET-RQ', affectedSopClassUid: STUDY_ROOT_GET, priority: 0 },
+      identifier({ [LEVEL]: ['CS', 'STUDY'], [STUDY_UID]: ['UI', ct.string(STUDY_UID)!] }), second, proceed);
     const final = fields(responses.at(-1)!);
     assert.equal(final.status, 0xfe00);
     assert.deepEqual([final.numberOfRemainingSuboperations, final.numberOfCompletedSuboperations, final.numberOfFailedSuboperations], [2, 2, 0]);
