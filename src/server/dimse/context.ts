@@ -8,7 +8,7 @@ import type { DataSet } from '../../data/data-set.js';
 import { parseDataSet } from '../../data/reader/data-set-parser.js';
 import { transferSyntax } from '../../data/transfer-syntax.js';
 import type { Encoding } from '../../data/writer.js';
-import { Priority, ServiceError, Status } from '../../dimse/index.js';
+import { isFailure, Priority, ServiceError, Status } from '../../dimse/index.js';
 import type { StoreSubOperation } from '../../services/query-retrieve/retrieve.js';
 import { storedDataSetBytes, type StoreContext } from '../../services/query-retrieve/stored-data-set.js';
 import type { ArchiveStore } from '../../storage/index.js';
@@ -55,6 +55,8 @@ export interface SubOperationTarget {
   originator?: { aeTitle: string; messageId: number };
   /** Who receives, for Error Comments ("STORESCP: ..."). */
   peerName: string;
+  /** Told of each failed sub-operation (the final Error Comment names only the first). */
+  onFailure?: (instance: StoredInstance, errorComment: string) => void;
 }
 
 /**
@@ -63,6 +65,15 @@ export interface SubOperationTarget {
  * fits, 0110H when the stored object cannot be read.
  */
 export function storeSubOperation(archive: ArchiveStore, target: SubOperationTarget): StoreSubOperation {
+  const send = sender(archive, target);
+  return async (instance) => {
+    const result = await send(instance).catch((err: unknown) => ({ status: Status.UnableToProcess, errorComment: `${target.peerName}: ${(err as Error).message}` }));
+    if (isFailure(result.status)) target.onFailure?.(instance, result.errorComment ?? '');
+    return result;
+  };
+}
+
+function sender(archive: ArchiveStore, target: SubOperationTarget): StoreSubOperation {
   return async (instance) => {
     const context = target.contextFor(instance);
     if (!('id' in context)) return { status: Status.RefusedSOPClassNotSupported, errorComment: context.reason };

@@ -33,7 +33,10 @@ export async function handleGet(req: GenericRequest, qr: QueryRetrieveSopClass, 
     const withoutRole = accepted.some((pc) => pc.abstractSyntax === instance.sopClassUid);
     return withoutRole ? { reason: `${lookupUid(instance.sopClassUid)?.name ?? instance.sopClassUid} proposed without the SCP role (PS3.4 C.5.3)` } : found;
   };
-  const store = storeSubOperation(ctx.archive, { dimse: req.dimse, contextFor, priority: message.priority, peerName: from });
+  const store = storeSubOperation(ctx.archive, {
+    dimse: req.dimse, contextFor, priority: message.priority, peerName: from,
+    onFailure: (instance, comment) => ctx.log('warn', `C-GET from ${from}: ${instance.sopInstanceUid} failed: ${comment}`),
+  });
   let final: RetrieveResponse | undefined;
   for await (const r of performSubOperations(instances, { store, cancelled: req.request.cancelled })) {
     final = r;

@@ -71,6 +71,7 @@ export async function handleMove(req: GenericRequest, qr: QueryRetrieveSopClass,
       // PS3.7 Table 9.3-1: the C-STORE-RQs name the C-MOVE that caused them.
       originator: { aeTitle: from, messageId: message.messageId },
       peerName: peer.aeTitle,
+      onFailure: (instance, comment) => ctx.log('warn', `C-MOVE from ${from} to ${peer.aeTitle}: ${instance.sopInstanceUid} failed: ${comment}`),
     });
     for await (const r of performSubOperations(instances, { store, cancelled: req.request.cancelled })) {
       final = r;
