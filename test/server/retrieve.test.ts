@@ -372,6 +372,42 @@ test('C-MOVE transcodes for a destination that accepts only Implicit VR LE (or B
   }
 });
 
+test('C-MOVE of an object with 8 MiB of pixel data to Big Endian and Implicit VR destinations: streamed from the blob, byte-correct', async () => {
+  const big = await destination('BIG', { transferSyntaxes: [EXPLICIT_VR_BIG_ENDIAN] });
+  const implicit = await destination('IMPLICIT', { transferSyntaxes: [IMPLICIT_VR_LITTLE_ENDIAN] });
+  const a = await archive([big.peer(), implicit.peer()]);
+  try {
+    const ds = (await readFile(CT, { bulkDataThreshold: Infinity })).dataSet;
+    ds.set(SOP_UID, 'UI', '1.2.826.0.1.3680043.8.498.78.1');
+    ds.set(0x00280010, 'US', 2048); // Rows
+    ds.set(0x00280011, 'US', 2048); // Columns
+    const pixels = new Uint8Array(2048 * 2048 * 2);
+    for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 7 + (i >> 11)) & 0xff;
+    ds.set(0x7fe00010, 'OW', pixels);
+    ds.delete(0xfffcfffc); // so that the pixels end the data set
+    await storeInto(a.server, [], [ds]);
+    const r = await requester(a.server.dimsePort, { contexts: [{ abstractSyntax: STUDY_ROOT_MOVE, transferSyntaxes: QR_TS }] });
+    for (const to of ['BIG', 'IMPLICIT']) {
+      const final = await r.dimse.requestOne({ type: 'C-MOVE-RQ', affectedSopClassUid: STUDY_ROOT_MOVE, priority: 0, moveDestination: to } as never,
+        r.context(STUDY_ROOT_MOVE), identifier({ [LEVEL]: ['CS', 'STUDY'], [STUDY_UID]: ['UI', ds.string(STUDY_UID)!] }));
+      assert.equal(final.message.status, 0, `${to}: ${final.status.description}`);
+    }
+    for (const [dest, enc] of [[big, { explicitVR: true, littleEndian: false }], [implicit, { explicitVR: false, littleEndian: true }]] as const) {
+      assert.equal(dest.received.length, 1);
+      const want = Buffer.from(encodeDataSet(ds, enc, { recalculateGroupLengths: !enc.explicitVR }));
+      assert.ok(Buffer.from(dest.received[0]!.bytes).equals(want), `${dest.received[0]!.transferSyntaxUid}: ${dest.received[0]!.bytes.length} bytes, ${want.length} expected`);
+    }
+    // The pixels went swapped in 16-bit words to the Big Endian destination.
+    const tail = big.received[0]!.bytes.subarray(-pixels.length);
+    assert.deepEqual([tail[0], tail[1], tail[2], tail[3]], [pixels[1], pixels[0], pixels[3], pixels[2]]);
+    await r.association.release();
+  } finally {
+    await a.close();
+    await big.close();
+    await implicit.close();
+  }
+});
+
 test('C-MOVE of a compressed object to a destination that accepts only uncompressed syntaxes: the sub-operation fails, saying why', async () => {
   const implicit = await destination('IMPLICIT', { transferSyntaxes: [IMPLICIT_VR_LITTLE_ENDIAN] });
   const a = await archive([implicit.peer()]);
