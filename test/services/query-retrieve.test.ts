@@ -71,6 +71,9 @@ test('retrieve target: baseline needs one Unique Key value per level above; rela
   assert.deepEqual(refusal(() => retrieveTarget(identifier('IMAGE', { 0x0020000d: '1.2', 0x0020000e: '1.2.3' }), 'StudyRoot')).offendingElement, [0x00080018]);
   assert.equal(refusal(() => retrieveTarget(identifier('SERIES', { 0x0020000d: ['1.2', '1.3'], 0x0020000e: '1.2.3' }), 'StudyRoot')).status, 0xa900,
     'a list above the level');
+  const view = identifier('STUDY', { 0x0020000d: '1.2' });
+  view.set(0x00080053, 'CS', 'CLASSIC');
+  assert.deepEqual(refusal(() => retrieveTarget(view, 'StudyRoot')).offendingElement, [0x00080053], 'Query/Retrieve View without Enhanced Multi-Frame Image Conversion');
 });
 
 function instance(uid: string, transferSyntaxUid = ELE): StoredInstance {

@@ -15,6 +15,7 @@ import { INFORMATION_MODELS } from '../../query/query.js';
 import type { IndexStore, StoredInstance } from '../../storage/ports.js';
 
 const QUERY_RETRIEVE_LEVEL = 0x00080052;
+const QUERY_RETRIEVE_VIEW = 0x00080053;
 const FAILED_SOP_INSTANCE_UID_LIST = 0x00080058;
 const UNIQUE_KEY: Record<QueryLevel, { tag: number; name: string }> = {
   PATIENT: { tag: 0x00100020, name: 'Patient ID (0010,0020)' },
@@ -84,6 +85,8 @@ export function retrieveTarget(identifier: DataSet, model: InformationModelName,
     refuse(`Query/Retrieve Level "${levelText ?? ''}" is not one of ${levels.join(', ')}`, QUERY_RETRIEVE_LEVEL);
   }
   const level = levelText as QueryLevel;
+  // PS3.4 C.4.2.1.3.1: only with Enhanced Multi-Frame Image Conversion, which this SCP does not agree.
+  if (identifier.has(QUERY_RETRIEVE_VIEW)) refuse('Query/Retrieve View needs Enhanced Multi-Frame Image Conversion, not agreed', QUERY_RETRIEVE_VIEW);
   const key = UNIQUE_KEY[level];
   const uids = identifier.strings(key.tag).map((u) => u.trim()).filter((u) => u !== '');
   if (uids.length === 0) refuse(`a ${level} retrieve needs ${key.name}`, key.tag);
