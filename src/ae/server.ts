@@ -159,9 +159,14 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
       // '*': a compressed syntax proposed comes first (in the requestor's order), since the object
       // is stored as it arrives; preferring an uncompressed one would make the requestor decompress,
       // which costs it time or fails (storescu +C proposes JPEG with the uncompressed ones in one context).
-      const ts = conf === '*'
-        ? [...pc.transferSyntaxes.filter((t) => !isUncompressed(t)), ...PREFERRED_TRANSFER_SYNTAXES, ...pc.transferSyntaxes.filter((t) => isUncompressed(t) && !PREFERRED_TRANSFER_SYNTAXES.includes(t))]
-        : conf;
+      // Except where the requestor only receives (SCP role alone, a C-GET's storage contexts, PS3.4
+      // C.5.3): this end then sends, and converts among the uncompressed syntaxes only.
+      const compressed = pc.transferSyntaxes.filter((t) => !isUncompressed(t));
+      const otherUncompressed = pc.transferSyntaxes.filter((t) => isUncompressed(t) && !PREFERRED_TRANSFER_SYNTAXES.includes(t));
+      const ts = conf !== '*' ? conf
+        : receivesOnly(rq, pc.abstractSyntax) && o.roles?.[pc.abstractSyntax]?.scp
+          ? [...PREFERRED_TRANSFER_SYNTAXES, ...otherUncompressed, ...compressed]
+          : [...compressed, ...PREFERRED_TRANSFER_SYNTAXES, ...otherUncompressed];
       const prior = abstractSyntaxes[pc.abstractSyntax];
       const merged = prior ? [...prior.transferSyntaxes, ...ts.filter((t) => !prior.transferSyntaxes.includes(t))] : ts;
       abstractSyntaxes[pc.abstractSyntax] = { transferSyntaxes: merged, ...(o.roles?.[pc.abstractSyntax] ? { roles: o.roles[pc.abstractSyntax] } : {}) };
@@ -250,6 +255,12 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
       dimse.requestDone(message.messageId);
     }
   }
+}
+
+/** Whether the requestor proposes SCP/SCU Role Selection for a SOP class with the SCP role alone (PS3.7 D.3.3.4). */
+function receivesOnly(rq: AAssociateRq, sopClassUid: string): boolean {
+  const role = rq.userInformation.roleSelections.find((r) => r.sopClassUid === sopClassUid);
+  return role !== undefined && role.scpRole && !role.scuRole;
 }
 
 function resultFields(result: HandlerResult): { status: number; errorComment?: string } {

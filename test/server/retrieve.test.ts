@@ -429,9 +429,9 @@ test('C-MOVE of a compressed object to a destination that accepts only uncompres
 });
 
 /** A C-GET requester: answers the C-STORE-RQs the archive sends on the association. */
-async function getRequester(port: number, roles: boolean, onStore?: (n: number) => Promise<void>) {
+async function getRequester(port: number, roles: boolean, onStore?: (n: number) => Promise<void>, storageTs: string[] = [IMPLICIT_VR_LITTLE_ENDIAN]) {
   const r = await requester(port, {
-    contexts: [{ abstractSyntax: STUDY_ROOT_GET, transferSyntaxes: QR_TS }, { abstractSyntax: CT_IMAGE_STORAGE, transferSyntaxes: [IMPLICIT_VR_LITTLE_ENDIAN] }],
+    contexts: [{ abstractSyntax: STUDY_ROOT_GET, transferSyntaxes: QR_TS }, { abstractSyntax: CT_IMAGE_STORAGE, transferSyntaxes: storageTs }],
     ...(roles ? { roleSelections: [{ sopClassUid: CT_IMAGE_STORAGE, scuRole: false, scpRole: true }] } : {}),
     callingAeTitle: 'GETTER',
   });
@@ -464,6 +464,23 @@ test('C-GET with SCP role selection: the instances come over the same associatio
     const own = r.received.find((x) => x.sopInstanceUid === ct.string(SOP_UID))!;
     assert.equal(own.contextId, ctx.id);
     assert.ok(Buffer.from(own.bytes).equals(Buffer.from(encodeDataSet(ct, { explicitVR: false, littleEndian: true }, { recalculateGroupLengths: true }))));
+    await r.association.release();
+  } finally {
+    await a.close();
+  }
+});
+
+test('C-GET storage contexts proposing a compressed syntax with the uncompressed ones: the archive, as sender, picks an uncompressed one', async () => {
+  const a = await archive();
+  try {
+    await storeInto(a.server, [CT]);
+    const r = await getRequester(a.server.dimsePort, true, undefined, ['1.2.840.10008.1.2.4.70', IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN]);
+    assert.equal(r.association.findPresentationContext(CT_IMAGE_STORAGE)!.transferSyntax, EXPLICIT_VR_LITTLE_ENDIAN);
+    const ct = (await readFile(CT)).dataSet;
+    const final = await r.dimse.requestOne({ type: 'C-GET-RQ', affectedSopClassUid: STUDY_ROOT_GET, priority: 0 } as never,
+      r.context(STUDY_ROOT_GET), identifier({ [LEVEL]: ['CS', 'STUDY'], [STUDY_UID]: ['UI', ct.string(STUDY_UID)!] }));
+    assert.equal(final.message.status, 0, final.status.description);
+    assert.ok(Buffer.from(r.received[0]!.bytes).equals(Buffer.from(await dataSetBytesOf(CT))));
     await r.association.release();
   } finally {
     await a.close();
