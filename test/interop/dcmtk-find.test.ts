@@ -89,6 +89,8 @@ interface FindResult {
   responses: DataSet[];
   /** The final status. */
   status: number;
+  /** The statuses of the Pending responses. */
+  pending: number[];
   errorComment?: string;
   offendingElement?: string;
 }
@@ -147,7 +149,7 @@ describe('findscu against conduit serve', { skip: peer('dcmtk') }, () => {
     const log = await run('findscu', args);
     const statuses = [...log.matchAll(/DIMSE Status\s*:\s*0x([0-9a-f]{4})/g)].map((m) => parseInt(m[1]!, 16));
     const responses = await Promise.all(readdirSync(out).filter((f) => f.startsWith('rsp')).sort().map(async (f) => (await readFile(join(out, f))).dataSet));
-    const result: FindResult = { responses, status: statuses[statuses.length - 1]! };
+    const result: FindResult = { responses, status: statuses[statuses.length - 1]!, pending: statuses.slice(0, -1) };
     const comment = /\(0000,0902\) LO \[([^\]]*)\]/.exec(log);
     if (comment) result.errorComment = comment[1]!;
     const offending = /\(0000,0901\) AT (\([0-9a-f]{4},[0-9a-f]{4}\))/i.exec(log);
@@ -187,6 +189,22 @@ describe('findscu against conduit serve', { skip: peer('dcmtk') }, () => {
     for (const [k, v] of Object.entries(keys)) identifier.set(k, undefined, v === null ? null : v.split('\\'));
     const query = parseIdentifier(identifier, { model: 'StudyRoot', options });
     return [...new Set(corpus.filter((ds) => matches(query, ds)).map((ds) => ds.string(STUDY_UID)!))].sort();
+  }
+
+  /**
+   * The same archive through performFind (the C-FIND SCP under `conduit serve`) with options
+   * findscu cannot negotiate; Study Root, STUDY level. Returns the Study Instance UIDs found.
+   */
+  async function direct(keys: Record<string, string | readonly string[]>, options: Partial<QueryOptions>): Promise<string[]> {
+    const identifier = new DataSet();
+    identifier.set('QueryRetrieveLevel', 'CS', 'STUDY');
+    identifier.set('StudyInstanceUID', 'UI', null);
+    for (const [k, v] of Object.entries(keys)) identifier.set(k, undefined, typeof v === 'string' ? v : [...v]);
+    const got: string[] = [];
+    for await (const r of performFind(server.archive.index, identifier, { model: 'StudyRoot', retrieveAeTitle: 'ARCHIVE', queryOptions: options })) {
+      if (r.identifier) got.push(r.identifier.string(STUDY_UID)!);
+    }
+    return got.sort();
   }
 
   test('universal matching at every level of Patient Root, with the derived counts', async () => {
@@ -284,6 +302,9 @@ describe('findscu against conduit serve', { skip: peer('dcmtk') }, () => {
     assert.deepEqual(studies(await q('StudyTime=1200-1900')), sorted(U.c, U.mr, U.rt, U.jap));
     // Each of its own: dates in the two days, times in the first hour of a day.
     assert.deepEqual(studies(await q('StudyDate=19991231-20000101', 'StudyTime=0000-0100')), [U.b]);
+    // With combined datetime matching agreed (C.2.2.2.5.4) the pair is one range of instants.
+    assert.deepEqual(await direct({ StudyDate: '19991231-20000101', StudyTime: '2300-0100' }, { combinedDateTimeMatching: true }), [U.a, U.b]);
+    assert.deepEqual(await direct({ StudyDate: '19991231-20000101', StudyTime: '2340-0100' }, { combinedDateTimeMatching: true }), [U.b]);
     // A reversed range, and a time range across midnight (C.2.2.2.5.2), are refused.
     for (const keys of [['StudyDate=20001231-20000101'], ['StudyTime=2300-0100']]) {
       const bad = await q(...keys);
@@ -311,15 +332,7 @@ describe('findscu against conduit serve', { skip: peer('dcmtk') }, () => {
     // findscu cannot negotiate it: the same archive through performFind with the option agreed.
     const expected = sorted(U.ct, U.mr, U.rt, U.h31, U.x1, U.c);
     for (const [keyword, want] of [['AccessionNumber', expected], ['StudyDescription', sorted(U.mr, U.rt, U.h31, U.x1, U.c)], ['StudyDate', sorted(U.h31, U.x1)]] as const) {
-      const identifier = new DataSet();
-      identifier.set('QueryRetrieveLevel', 'CS', 'STUDY');
-      identifier.set('StudyInstanceUID', 'UI', null);
-      identifier.set(keyword, undefined, '""');
-      const got: string[] = [];
-      for await (const r of performFind(server.archive.index, identifier, { model: 'StudyRoot', retrieveAeTitle: 'ARCHIVE', queryOptions: { emptyValueMatching: true } })) {
-        if (r.identifier) got.push(r.identifier.string(STUDY_UID)!);
-      }
-      assert.deepEqual(got.sort(), want, keyword);
+      assert.deepEqual(await direct({ [keyword]: '""' }, { emptyValueMatching: true }), want, keyword);
       assert.deepEqual(inMemoryStudies({ [keyword]: '""' }, { emptyValueMatching: true }), want, `${keyword}: the in-memory matcher agrees`);
     }
   });
@@ -376,15 +389,18 @@ describe('findscu against conduit serve', { skip: peer('dcmtk') }, () => {
     assert.equal(several.status, 0xa900);
     assert.equal(several.offendingElement, '(0008,0061)');
     // With Multiple Value Matching agreed (C.2.2.2.8): studies with a CT and a PT series.
-    const identifier = new DataSet();
-    identifier.set('QueryRetrieveLevel', 'CS', 'STUDY');
-    identifier.set('StudyInstanceUID', 'UI', null);
-    identifier.set('ModalitiesInStudy', 'CS', ['CT', 'PT']);
-    const got: string[] = [];
-    for await (const r of performFind(server.archive.index, identifier, { model: 'StudyRoot', retrieveAeTitle: 'ARCHIVE', queryOptions: { multipleValueMatching: true } })) {
-      if (r.identifier) got.push(r.identifier.string(STUDY_UID)!);
-    }
-    assert.deepEqual(got, [U.a]);
+    assert.deepEqual(await direct({ ModalitiesInStudy: ['CT', 'PT'] }, { multipleValueMatching: true }), [U.a]);
+    assert.deepEqual(await direct({ ModalitiesInStudy: ['PT', 'CT', 'MR'] }, { multipleValueMatching: true }), []);
+  });
+
+  test('unsupported optional keys (private attributes) are neither matched nor returned, and the responses say FF01', async () => {
+    const r = await find('-S', ['QueryRetrieveLevel=STUDY', `StudyInstanceUID=${U.ct}`, '(0009,0010)=GEMS_IDEN_01', '(0009,1001)', 'PatientID']);
+    assert.equal(r.responses.length, 1);
+    assertResponseTags(r.responses[0]!, [STUDY_UID, 0x00100020]);
+    assert.deepEqual(r.pending, [0xff01]);
+    assert.equal(r.status, 0x0000);
+    const plain = await find('-S', ['QueryRetrieveLevel=STUDY', `StudyInstanceUID=${U.ct}`, 'PatientID']);
+    assert.deepEqual(plain.pending, [0xff00]);
   });
 
   test('hierarchical rules: A900 with the Offending Element and an Error Comment', async () => {
