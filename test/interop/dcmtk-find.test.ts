@@ -40,6 +40,8 @@ const PYDICOM = [
   join(PYDICOM_DATA, 'charset_files', 'chrH31.dcm'), // H31EXAMPLE, Yamada^Tarou=山田^太郎=やまだ^たろう (ISO 2022 IR 87), no date
   join(PYDICOM_DATA, 'charset_files', 'chrX1.dcm'), // X1EXAMPLE, Wang^XiaoDong=王^小東= (UTF-8), no date
   join(PYDICOM_DATA, 'charset_files', 'chrJapMulti.dcm'), // 2008-4, やまだ^たろう, 20080504 171715, CR, accession 2008050417172310
+  join(PYDICOM_DATA, 'charset_files', 'chrFren.dcm'), // SCSFREN, Buc^Jérôme (ISO_IR 100), no date
+  join(PYDICOM_DATA, 'charset_files', 'chrRuss.dcm'), // SCSRUSS, Люкceмбypг (ISO_IR 144, with Latin c, e, y, p), no date
 ];
 
 // Study Instance UIDs of the corpus.
@@ -50,6 +52,8 @@ const U = {
   h31: '1.3.6.1.4.1.5962.1.2.0.1175775771.5702.0',
   x1: '1.3.6.1.4.1.5962.1.2.0.1175775771.5711.0',
   jap: '1.3.51.0.7.11986030739.15242.20106.39861.48967.23056.44420',
+  fren: '1.3.6.1.4.1.5962.1.2.0.1175775772.5720.0',
+  russ: '1.3.6.1.4.1.5962.1.2.0.1175775772.5729.0',
   a: '2.25.1001',
   b: '2.25.1002',
   c: '2.25.2001',
@@ -210,7 +214,7 @@ describe('findscu against conduit serve', { skip: peer('dcmtk') }, () => {
   test('universal matching at every level of Patient Root, with the derived counts', async () => {
     const patients = await find('-P', ['QueryRetrieveLevel=PATIENT', 'PatientID', 'PatientName', 'NumberOfPatientRelatedStudies', 'NumberOfPatientRelatedSeries', 'NumberOfPatientRelatedInstances']);
     assert.equal(patients.status, 0);
-    assert.deepEqual(patients.responses.map((d) => d.string('PatientID')).sort(), ['1CT1', '2008-4', '4MR1', 'GEN-1', 'GEN-2', 'H31EXAMPLE', 'X1EXAMPLE', 'id00001']);
+    assert.deepEqual(patients.responses.map((d) => d.string('PatientID')).sort(), ['1CT1', '2008-4', '4MR1', 'GEN-1', 'GEN-2', 'H31EXAMPLE', 'SCSFREN', 'SCSRUSS', 'X1EXAMPLE', 'id00001']);
     const john = patients.responses.find((d) => d.string('PatientID') === 'GEN-1')!;
     assert.equal(john.string('PatientName'), 'Doe^John');
     assert.deepEqual([john.number(0x00201200), john.number(0x00201202), john.number(0x00201204)], [2, 3, 4]);
@@ -330,8 +334,8 @@ describe('findscu against conduit serve', { skip: peer('dcmtk') }, () => {
   test('empty value matching: "" is a literal value without the negotiation, and matches absent or empty values with it', async () => {
     assert.deepEqual(studies(await find('-S', ['QueryRetrieveLevel=STUDY', 'StudyInstanceUID', 'AccessionNumber=""'])), []);
     // findscu cannot negotiate it: the same archive through performFind with the option agreed.
-    const expected = sorted(U.ct, U.mr, U.rt, U.h31, U.x1, U.c);
-    for (const [keyword, want] of [['AccessionNumber', expected], ['StudyDescription', sorted(U.mr, U.rt, U.h31, U.x1, U.c)], ['StudyDate', sorted(U.h31, U.x1)]] as const) {
+    const expected = sorted(U.ct, U.mr, U.rt, U.h31, U.x1, U.fren, U.russ, U.c);
+    for (const [keyword, want] of [['AccessionNumber', expected], ['StudyDescription', sorted(U.mr, U.rt, U.h31, U.x1, U.fren, U.russ, U.c)], ['StudyDate', sorted(U.h31, U.x1, U.fren, U.russ)]] as const) {
       assert.deepEqual(await direct({ [keyword]: '""' }, { emptyValueMatching: true }), want, keyword);
       assert.deepEqual(inMemoryStudies({ [keyword]: '""' }, { emptyValueMatching: true }), want, `${keyword}: the in-memory matcher agrees`);
     }
@@ -379,12 +383,40 @@ describe('findscu against conduit serve', { skip: peer('dcmtk') }, () => {
     assert.deepEqual(inMemoryStudies({ PatientName: 'やまだ*' }), [U.h31, U.jap].sort());
   });
 
+  test('Latin-1 and Cyrillic names: keys in the Identifier\'s character set, case and accents not significant in PN', async () => {
+    const keyFile = (charset: string, name: string) => {
+      const ds = new DataSet();
+      ds.set('SpecificCharacterSet', 'CS', charset);
+      ds.set('QueryRetrieveLevel', 'CS', 'STUDY');
+      ds.set('StudyInstanceUID', 'UI', null);
+      ds.set('PatientName', 'PN', name);
+      return ds;
+    };
+    const latin1 = await find('-S', [], keyFile('ISO_IR 100', 'Buc^Jérôme'));
+    assert.deepEqual(studies(latin1), [U.fren]);
+    assert.equal(latin1.responses[0]!.string(CHARSET), 'ISO_IR 100');
+    assert.equal(latin1.responses[0]!.string('PatientName'), 'Buc^Jérôme');
+    assert.deepEqual(studies(await find('-S', ['QueryRetrieveLevel=STUDY', 'StudyInstanceUID', 'PatientName=buc^jerome'])), [U.fren]);
+    assert.deepEqual(studies(await find('-S', [], keyFile('ISO_IR 100', 'BUC^J?RÔME'))), [U.fren]);
+    const cyrillic = await find('-S', [], keyFile('ISO_IR 144', 'люкceмбypг'));
+    assert.deepEqual(studies(cyrillic), [U.russ]);
+    assert.equal(cyrillic.responses[0]!.string(CHARSET), 'ISO_IR 144');
+    assert.equal(cyrillic.responses[0]!.string('PatientName'), 'Люкceмбypг');
+    assert.deepEqual(studies(await find('-S', [], keyFile('ISO_IR 144', 'Люк*'))), [U.russ]);
+    // A response to a request without a character set is in UTF-8.
+    const plain = await find('-S', ['QueryRetrieveLevel=STUDY', `StudyInstanceUID=${U.russ}`, 'PatientName']);
+    assert.equal(plain.responses[0]!.string(CHARSET), 'ISO_IR 192');
+    assert.equal(plain.responses[0]!.string('PatientName'), 'Люкceмбypг');
+    assert.deepEqual(inMemoryStudies({ PatientName: 'buc^jerome' }), [U.fren]);
+    assert.deepEqual(inMemoryStudies({ PatientName: 'ЛЮК*' }), [U.russ]);
+  });
+
   test('Modalities in Study: matched on every value, returned with all of them; several values need Multiple Value Matching', async () => {
     const pt = await find('-S', ['QueryRetrieveLevel=STUDY', 'StudyInstanceUID', 'ModalitiesInStudy=PT']);
     assert.deepEqual(studies(pt), [U.a]);
     assert.deepEqual(pt.responses[0]!.strings('ModalitiesInStudy'), ['CT', 'PT'], 'PS3.4 C.2.2.3: all values are returned');
     assert.deepEqual(studies(await find('-S', ['QueryRetrieveLevel=STUDY', 'StudyInstanceUID', 'ModalitiesInStudy=CT'])), sorted(U.a, U.c, U.ct));
-    assert.deepEqual(studies(await find('-S', ['QueryRetrieveLevel=STUDY', 'StudyInstanceUID', 'ModalitiesInStudy=?T'])), sorted(U.a, U.c, U.ct, U.h31, U.x1));
+    assert.deepEqual(studies(await find('-S', ['QueryRetrieveLevel=STUDY', 'StudyInstanceUID', 'ModalitiesInStudy=?T'])), sorted(U.a, U.c, U.ct, U.h31, U.x1, U.fren, U.russ));
     const several = await find('-S', ['QueryRetrieveLevel=STUDY', 'StudyInstanceUID', 'ModalitiesInStudy=CT\\PT']);
     assert.equal(several.status, 0xa900);
     assert.equal(several.offendingElement, '(0008,0061)');
