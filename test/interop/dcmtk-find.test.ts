@@ -440,16 +440,19 @@ describe('findscu against conduit serve', { skip: peer('dcmtk') }, () => {
     const noPatient = await find('-P', ['QueryRetrieveLevel=STUDY', 'StudyInstanceUID']);
     assert.equal(noPatient.status, 0xa900);
     assert.equal(noPatient.offendingElement, '(0010,0020)');
-    assert.match(noPatient.errorComment!, /^the Unique Key PatientID \(0010,0020\) of the PATIENT level is mis/);
+    assert.match(noPatient.errorComment!, /^missing Unique Key PatientID \(0010,0020\) of the PATIENT level/);
+    assert.ok(noPatient.errorComment!.length <= 64, 'an LO: 64 characters at most');
     assert.equal(noPatient.responses.length, 0);
     // ... not a single value.
     const wild = await find('-P', ['QueryRetrieveLevel=STUDY', 'PatientID=GEN*', 'StudyInstanceUID']);
     assert.equal(wild.status, 0xa900);
     assert.equal(wild.offendingElement, '(0010,0020)');
+    assert.match(wild.errorComment!, /^PatientID \(0010,0020\) needs one value, not wildcard matching/);
     // A Required key of a level above the query level.
     const above = await find('-P', ['QueryRetrieveLevel=STUDY', 'PatientID=GEN-1', 'PatientName', 'StudyInstanceUID']);
     assert.equal(above.status, 0xa900);
     assert.equal(above.offendingElement, '(0010,0010)');
+    assert.match(above.errorComment!, /^PatientName \(0010,0010\) is a PATIENT key, not allowed above the STUDY level/);
     // Study Root, SERIES level without the study's UID; a key below the query level.
     const noStudy = await find('-S', ['QueryRetrieveLevel=SERIES', 'SeriesInstanceUID']);
     assert.equal(noStudy.status, 0xa900);
@@ -457,6 +460,7 @@ describe('findscu against conduit serve', { skip: peer('dcmtk') }, () => {
     const below = await find('-S', ['QueryRetrieveLevel=STUDY', 'StudyInstanceUID', 'Modality=CT']);
     assert.equal(below.status, 0xa900);
     assert.equal(below.offendingElement, '(0008,0060)');
+    assert.match(below.errorComment!, /^Modality \(0008,0060\) is a SERIES key, below the STUDY level/);
     // A level the model does not have.
     const level = await find('-S', ['QueryRetrieveLevel=PATIENT', 'PatientID']);
     assert.equal(level.status, 0xa900);
