@@ -168,16 +168,16 @@ function validateLevels(model: InformationModel, level: QueryLevel, keys: Matchi
     const isUnique = keyDefinitions(model, key.level).some((d) => d.tag === key.tag && d.type === 'U');
     let problem: string | undefined;
     // The Error Comment keeps 64 characters: the key and the fault come first.
-    if (keyDepth > depth) problem = `is a ${key.level} key, below the ${level} level of the query (PS3.4 C.4.1.1.3.1)`;
+    if (keyDepth > depth) problem = `${key.level} key below the ${level} level of the query (PS3.4 C.4.1.1.3.1)`;
     else if (keyDepth < depth && !isUnique && !options.relational) {
-      problem = `is a ${key.level} key, not allowed above the ${level} level: only Unique Keys are, without relational-queries (PS3.4 C.4.1.2.1)`;
+      problem = `${key.level} key above ${level}; only Unique Keys there without relational-queries (PS3.4 C.4.1.2.1)`;
     }
     if (problem) {
       if (lenient) {
         unsupported.push(key.tag);
         continue;
       }
-      throw fail('ERR_DICOM_QUERY_KEY_LEVEL', `${key.keyword} ${formatTag(key.tag)} ${problem}`, key.tag);
+      throw fail('ERR_DICOM_QUERY_KEY_LEVEL', `${key.keyword} ${formatTag(key.tag)}: ${problem}`, key.tag);
     }
     kept.push(key);
   }
