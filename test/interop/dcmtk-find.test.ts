@@ -452,7 +452,7 @@ describe('findscu against conduit serve', { skip: peer('dcmtk') }, () => {
     const above = await find('-P', ['QueryRetrieveLevel=STUDY', 'PatientID=GEN-1', 'PatientName', 'StudyInstanceUID']);
     assert.equal(above.status, 0xa900);
     assert.equal(above.offendingElement, '(0010,0010)');
-    assert.match(above.errorComment!, /^PatientName \(0010,0010\): PATIENT key above STUDY; only Unique Key/);
+    assert.match(above.errorComment!, /^PatientName \(0010,0010\): PATIENT key above STUDY; only Unique/);
     // Study Root, SERIES level without the study's UID; a key below the query level.
     const noStudy = await find('-S', ['QueryRetrieveLevel=SERIES', 'SeriesInstanceUID']);
     assert.equal(noStudy.status, 0xa900);
