@@ -324,6 +324,30 @@ describe('findscu against conduit serve', { skip: peer('dcmtk') }, () => {
     assertResponseTags(r.responses.find((d) => d.string(STUDY_UID) === U.a)!, [STUDY_UID, 0x00080020, 0x00080030]);
   });
 
+  test('matching keys of the PATIENT, SERIES and IMAGE levels (Patient Root and Study Root)', async () => {
+    const ids = async (keys: string[]) => (await find('-P', ['QueryRetrieveLevel=PATIENT', 'PatientID', ...keys])).responses.map((d) => d.string('PatientID')).sort();
+    assert.deepEqual(await ids(['PatientBirthDate=19700101']), ['GEN-1']);
+    assert.deepEqual(await ids(['PatientBirthDate=19600101-19791231']), ['GEN-1']);
+    assert.deepEqual(await ids(['PatientName=doe^*']), ['GEN-1', 'GEN-2']);
+    assert.deepEqual(await ids(['PatientID=GEN-?']), ['GEN-1', 'GEN-2'], 'a wild card in the Unique Key of the query level');
+    assert.ok((await ids(['PatientSex=F'])).includes('GEN-2') && !(await ids(['PatientSex=F'])).includes('GEN-1'));
+
+    const series = async (keys: string[]) => (await find('-S', ['QueryRetrieveLevel=SERIES', `StudyInstanceUID=${U.a}`, 'SeriesInstanceUID', ...keys])).responses.map((d) => d.string('SeriesInstanceUID')).sort();
+    assert.deepEqual(await series(['SeriesDescription=*AC']), [`${U.a}.2`]);
+    assert.deepEqual(await series(['SeriesNumber=1']), [`${U.a}.1`]);
+    assert.deepEqual(await series(['SeriesNumber=01']), [`${U.a}.1`], 'IS values are compared as numbers');
+    assert.deepEqual(await series(['NumberOfSeriesRelatedInstances=2']), [`${U.a}.1`]);
+    assert.deepEqual(await series([`SeriesInstanceUID=${U.a}.2`]), [`${U.a}.2`]);
+
+    const images = async (keys: string[]) => (await find('-P', ['QueryRetrieveLevel=IMAGE', 'PatientID=GEN-1', `StudyInstanceUID=${U.a}`, `SeriesInstanceUID=${U.a}.1`, 'SOPInstanceUID', ...keys])).responses.map((d) => d.string('SOPInstanceUID')).sort();
+    assert.deepEqual(await images(['InstanceNumber=2']), [`${U.a}.1.2`]);
+    assert.deepEqual(await images(['InstanceNumber=+2']), [`${U.a}.1.2`]);
+    assert.deepEqual(await images([`SOPClassUID=${CT}`]), [`${U.a}.1.1`, `${U.a}.1.2`]);
+    assert.deepEqual(await images([`SOPClassUID=${MR}`]), []);
+    // The hierarchy holds: the series of another patient's study finds nothing.
+    assert.deepEqual((await find('-P', ['QueryRetrieveLevel=SERIES', 'PatientID=GEN-2', `StudyInstanceUID=${U.a}`, 'SeriesInstanceUID'])).responses, []);
+  });
+
   test('list of UID matching at the query level and below', async () => {
     const r = await find('-S', ['QueryRetrieveLevel=STUDY', `StudyInstanceUID=${U.a}\\${U.c}\\1.2.3.4`, 'PatientID']);
     assert.deepEqual(studies(r), [U.a, U.c]);
