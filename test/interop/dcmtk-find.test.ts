@@ -82,6 +82,19 @@ function generated(spec: Spec): DataSet {
   return ds;
 }
 
+/**
+ * A Study Root STUDY Identifier with a Patient's Name key in `charset`, encoded by Conduit's writer
+ * (findscu's -k cannot encode such text; it sends the file as the query).
+ */
+function nameQuery(charset: string | string[], name: string): DataSet {
+  const ds = new DataSet();
+  ds.set('SpecificCharacterSet', 'CS', charset);
+  ds.set('QueryRetrieveLevel', 'CS', 'STUDY');
+  ds.set('StudyInstanceUID', 'UI', null);
+  ds.set('PatientName', 'PN', name);
+  return ds;
+}
+
 const QR_LEVEL = 0x00080052;
 const RETRIEVE_AE = 0x00080054;
 const AVAILABILITY = 0x00080056;
@@ -389,44 +402,28 @@ describe('findscu against conduit serve', { skip: peer('dcmtk') }, () => {
     assert.deepEqual([name.alphabetic, name.ideographic, name.phonetic], ['Yamada^Tarou', '山田^太郎', 'やまだ^たろう']);
 
     // Ideographic and phonetic keys, encoded by Conduit's writer into a query file findscu sends.
-    const keyFile = (charset: string[], name: string) => {
-      const ds = new DataSet();
-      ds.set('SpecificCharacterSet', 'CS', charset);
-      ds.set('QueryRetrieveLevel', 'CS', 'STUDY');
-      ds.set('StudyInstanceUID', 'UI', null);
-      ds.set('PatientName', 'PN', name);
-      return ds;
-    };
-    assert.deepEqual(studies(await find('-S', [], keyFile(['', 'ISO 2022 IR 87'], '=山田^太郎'))), [U.h31]);
+    assert.deepEqual(studies(await find('-S', [], nameQuery(['', 'ISO 2022 IR 87'], '=山田^太郎'))), [U.h31]);
     // One group tries every group of the value; "=" places the key on a group.
-    assert.deepEqual(studies(await find('-S', [], keyFile(['', 'ISO 2022 IR 87'], 'やまだ*'))), [U.h31, U.jap].sort());
-    assert.deepEqual(studies(await find('-S', [], keyFile(['', 'ISO 2022 IR 87'], '==やまだ*'))), [U.h31]);
-    assert.deepEqual(studies(await find('-S', [], keyFile(['', 'ISO 2022 IR 87'], '=やまだ*'))), []);
-    assert.deepEqual(studies(await find('-S', [], keyFile(['ISO_IR 192'], '王^小東'))), [U.x1]);
-    assert.deepEqual(studies(await find('-S', [], keyFile(['ISO_IR 192'], '*小東'))), [U.x1]);
+    assert.deepEqual(studies(await find('-S', [], nameQuery(['', 'ISO 2022 IR 87'], 'やまだ*'))), [U.h31, U.jap].sort());
+    assert.deepEqual(studies(await find('-S', [], nameQuery(['', 'ISO 2022 IR 87'], '==やまだ*'))), [U.h31]);
+    assert.deepEqual(studies(await find('-S', [], nameQuery(['', 'ISO 2022 IR 87'], '=やまだ*'))), []);
+    assert.deepEqual(studies(await find('-S', [], nameQuery(['ISO_IR 192'], '王^小東'))), [U.x1]);
+    assert.deepEqual(studies(await find('-S', [], nameQuery(['ISO_IR 192'], '*小東'))), [U.x1]);
     assert.deepEqual(inMemoryStudies({ PatientName: 'やまだ*' }), [U.h31, U.jap].sort());
   });
 
   test('Latin-1 and Cyrillic names: keys in the Identifier\'s character set, case and accents not significant in PN', async () => {
-    const keyFile = (charset: string, name: string) => {
-      const ds = new DataSet();
-      ds.set('SpecificCharacterSet', 'CS', charset);
-      ds.set('QueryRetrieveLevel', 'CS', 'STUDY');
-      ds.set('StudyInstanceUID', 'UI', null);
-      ds.set('PatientName', 'PN', name);
-      return ds;
-    };
-    const latin1 = await find('-S', [], keyFile('ISO_IR 100', 'Buc^Jérôme'));
+    const latin1 = await find('-S', [], nameQuery('ISO_IR 100', 'Buc^Jérôme'));
     assert.deepEqual(studies(latin1), [U.fren]);
     assert.equal(latin1.responses[0]!.string(CHARSET), 'ISO_IR 100');
     assert.equal(latin1.responses[0]!.string('PatientName'), 'Buc^Jérôme');
     assert.deepEqual(studies(await find('-S', ['QueryRetrieveLevel=STUDY', 'StudyInstanceUID', 'PatientName=buc^jerome'])), [U.fren]);
-    assert.deepEqual(studies(await find('-S', [], keyFile('ISO_IR 100', 'BUC^J?RÔME'))), [U.fren]);
-    const cyrillic = await find('-S', [], keyFile('ISO_IR 144', 'люкceмбypг'));
+    assert.deepEqual(studies(await find('-S', [], nameQuery('ISO_IR 100', 'BUC^J?RÔME'))), [U.fren]);
+    const cyrillic = await find('-S', [], nameQuery('ISO_IR 144', 'люкceмбypг'));
     assert.deepEqual(studies(cyrillic), [U.russ]);
     assert.equal(cyrillic.responses[0]!.string(CHARSET), 'ISO_IR 144');
     assert.equal(cyrillic.responses[0]!.string('PatientName'), 'Люкceмбypг');
-    assert.deepEqual(studies(await find('-S', [], keyFile('ISO_IR 144', 'Люк*'))), [U.russ]);
+    assert.deepEqual(studies(await find('-S', [], nameQuery('ISO_IR 144', 'Люк*'))), [U.russ]);
     // A response to a request without a character set is in UTF-8.
     const plain = await find('-S', ['QueryRetrieveLevel=STUDY', `StudyInstanceUID=${U.russ}`, 'PatientName']);
     assert.equal(plain.responses[0]!.string(CHARSET), 'ISO_IR 192');
