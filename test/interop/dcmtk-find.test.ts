@@ -154,7 +154,7 @@ describe('findscu against conduit serve', { skip: peer('dcmtk') }, () => {
 
   let runs = 0;
   /** findscu with `-k` keys (and optionally a query file); -d so that the status details are printed. */
-  async function find(model: '-P' | '-S', keys: readonly string[], queryFile?: DataSet): Promise<FindResult> {
+  async function find(model: '-P' | '-S' | '-O', keys: readonly string[], queryFile?: DataSet): Promise<FindResult> {
     const out = join(work, `out-${++runs}`);
     mkdirSync(out);
     const args = ['-d', model, '-aec', 'ARCHIVE', '-X', '-od', out, ...keys.flatMap((k) => ['-k', k]), '127.0.0.1', String(server.dimsePort)];
@@ -262,6 +262,15 @@ describe('findscu against conduit serve', { skip: peer('dcmtk') }, () => {
     const images = await find('-S', ['QueryRetrieveLevel=IMAGE', `StudyInstanceUID=${U.a}`, `SeriesInstanceUID=${U.a}.2`, 'SOPInstanceUID']);
     assert.deepEqual(images.responses.map((d) => d.string('SOPInstanceUID')), [`${U.a}.2.1`]);
     assertResponseTags(images.responses[0]!, [STUDY_UID, 0x0020000e, 0x00080018]);
+  });
+
+  test('the retired Patient/Study Only model (findscu -O): PATIENT and STUDY levels only', async () => {
+    const r = await find('-O', ['QueryRetrieveLevel=STUDY', 'PatientID=GEN-1', 'StudyInstanceUID', 'StudyDate=-19991231']);
+    assert.deepEqual(studies(r), [U.a]);
+    assertResponseTags(r.responses[0]!, [0x00100020, STUDY_UID, 0x00080020]);
+    const series = await find('-O', ['QueryRetrieveLevel=SERIES', 'PatientID=GEN-1', `StudyInstanceUID=${U.a}`, 'SeriesInstanceUID']);
+    assert.equal(series.status, 0xa900);
+    assert.equal(series.offendingElement, '(0008,0052)');
   });
 
   test('single value matching: exact and case-sensitive except PN; trailing spaces are not significant', async () => {
