@@ -399,6 +399,12 @@ describe('findscu against conduit serve', { skip: peer('dcmtk') }, () => {
     // An empty sequence key is universal and returns the whole sequence (Patient Root, PATIENT level).
     const whole = await find('-P', ['QueryRetrieveLevel=PATIENT', 'PatientID=1CT1', 'OtherPatientIDsSequence']);
     assert.deepEqual(whole.responses[0]!.items('OtherPatientIDsSequence').map((i) => [i.string('PatientID'), i.string('TypeOfPatientID')]), [['ABCD1234', 'TEXT'], ['1234ABCD', 'TEXT']]);
+    // An item of universal item keys matches every entity and returns the items with those keys only.
+    const itemKeys = await find('-P', ['QueryRetrieveLevel=PATIENT', 'PatientID', 'OtherPatientIDsSequence[0].PatientID']);
+    assert.equal(itemKeys.responses.length, 10);
+    const ct = itemKeys.responses.find((d) => d.string('PatientID') === '1CT1')!;
+    assert.deepEqual(ct.items('OtherPatientIDsSequence').map((i) => tags(i).map(formatTag)), [['(0010,0020)'], ['(0010,0020)']]);
+    assert.deepEqual(ct.items('OtherPatientIDsSequence').map((i) => i.string('PatientID')), ['ABCD1234', '1234ABCD']);
     assert.deepEqual(inMemoryStudies({ PatientID: '1CT1' }), [U.ct]);
   });
 
