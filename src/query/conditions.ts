@@ -60,8 +60,8 @@ export type Condition =
   | { readonly op: 'between'; readonly tag: Tag; readonly on: PeriodOn; readonly pairTag?: Tag; readonly periods: readonly Period[] }
   /** Empty Value Matching (C.2.2.2.7). */
   | { readonly op: 'empty'; readonly tag: Tag; readonly kind: ValueKind }
-  /** Multiple Value Matching (C.2.2.2.8): any alternative. */
-  | { readonly op: 'any'; readonly tag: Tag; readonly alternatives: readonly Condition[] }
+  /** Multiple Value Matching (C.2.2.2.8): every part holds (each key value is one of the entity's values). */
+  | { readonly op: 'all'; readonly tag: Tag; readonly parts: readonly Condition[] }
   /** Sequence Matching (C.2.2.2.6): one item satisfies every item condition. */
   | { readonly op: 'sequence'; readonly tag: Tag; readonly item: readonly Condition[] };
 
@@ -110,9 +110,8 @@ function compileKey(key: MatchingKey, siblings: readonly MatchingKey[], ctx: Com
       return { op: 'between', tag: key.tag, on: ctx.adjustment ? 'pair-utc' : 'pair-local', pairTag: m.timeTag, periods: [period] };
     }
     case 'multiple': {
-      const alternatives = m.alternatives.map((a) => compileValue(key, a, siblings, ctx));
-      if (alternatives.some((a) => a === undefined)) return undefined;
-      return { op: 'any', tag: key.tag, alternatives: alternatives as Condition[] };
+      const parts = m.values.map((value) => compileValue(key, { type: 'single', value }, siblings, ctx)).filter((c): c is Condition => c !== undefined);
+      return parts.length ? { op: 'all', tag: key.tag, parts } : undefined;
     }
     default: return compileValue(key, m, siblings, ctx);
   }

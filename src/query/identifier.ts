@@ -167,16 +167,17 @@ function validateLevels(model: InformationModel, level: QueryLevel, keys: Matchi
     const keyDepth = model.levels.indexOf(key.level);
     const isUnique = keyDefinitions(model, key.level).some((d) => d.tag === key.tag && d.type === 'U');
     let problem: string | undefined;
-    if (keyDepth > depth) problem = `is a ${key.level} level key, below the Query/Retrieve Level ${level}`;
+    // The Error Comment keeps 64 characters: the key and the fault come first.
+    if (keyDepth > depth) problem = `${key.level} key below the ${level} level of the query (PS3.4 C.4.1.1.3.1)`;
     else if (keyDepth < depth && !isUnique && !options.relational) {
-      problem = `is a ${key.level} level key; above the Query/Retrieve Level ${level} only Unique Keys are allowed without relational-queries (PS3.4 C.4.1.2.1)`;
+      problem = `${key.level} key above ${level}; only Unique Keys there without relational-queries (PS3.4 C.4.1.2.1)`;
     }
     if (problem) {
       if (lenient) {
         unsupported.push(key.tag);
         continue;
       }
-      throw fail('ERR_DICOM_QUERY_KEY_LEVEL', `${key.keyword} ${formatTag(key.tag)} ${problem}`, key.tag);
+      throw fail('ERR_DICOM_QUERY_KEY_LEVEL', `${key.keyword} ${formatTag(key.tag)}: ${problem}`, key.tag);
     }
     kept.push(key);
   }
@@ -191,16 +192,16 @@ function validateLevels(model: InformationModel, level: QueryLevel, keys: Matchi
       // C.4.1.2.1: "a single value in the Unique Key Attribute for each level above the Query/Retrieve level".
       if (!key) {
         if (lenient) continue;
-        throw fail('ERR_DICOM_QUERY_UNIQUE_KEY', `the Unique Key ${name} of the ${upper} level is missing; a hierarchical query needs one value for it (PS3.4 C.4.1.2.1)`, tag);
+        throw fail('ERR_DICOM_QUERY_UNIQUE_KEY', `missing Unique Key ${name} of the ${upper} level: a hierarchical query needs one value for it (PS3.4 C.4.1.2.1)`, tag);
       }
       if (key.matching.type !== 'single') {
-        throw fail('ERR_DICOM_QUERY_UNIQUE_KEY', `the Unique Key ${name} of the ${upper} level must be a single value in a hierarchical query (PS3.4 C.4.1.2.1), not ${key.matching.type} matching`, tag);
+        throw fail('ERR_DICOM_QUERY_UNIQUE_KEY', `${name} needs one value, not ${key.matching.type} matching: the Unique Key of the ${upper} level in a hierarchical query (PS3.4 C.4.1.2.1)`, tag);
       }
     } else {
       // C.4.1.2.1, C.4.1.3.2.1: the Unique Key of the query level shall be in the request.
       if (!key) {
         if (lenient) continue;
-        throw fail('ERR_DICOM_QUERY_UNIQUE_KEY', `the Unique Key ${name} of the Query/Retrieve Level ${level} is missing (PS3.4 C.4.1.2.1)`, tag);
+        throw fail('ERR_DICOM_QUERY_UNIQUE_KEY', `missing Unique Key ${name} of the ${level} level of the query (PS3.4 C.4.1.2.1)`, tag);
       }
       if (key.matching.type === 'empty' || key.matching.type === 'range' || key.matching.type === 'sequence') {
         throw fail('ERR_DICOM_QUERY_UNIQUE_KEY', `the Unique Key ${name} cannot use ${key.matching.type} matching (PS3.4 C.4.1.2.1)`, tag);

@@ -8,12 +8,15 @@
 import { formatTag, type Tag } from '../data/tag.js';
 import type { VR } from '../data/vr.js';
 import { pairedTimeTag } from './keys.js';
+import { describeTag } from './record.js';
 import { dateTimePeriod, normalizeDate, parseDecimalString, parseIntegerString, timePeriod } from './normalize.js';
 import { QueryError, QueryStatus } from './query-error.js';
 import type { Matching, MatchingKey, QueryOptions } from './query.js';
 
 /** PS3.4 C.2.2.2.4: the VRs Wild Card Matching applies to. */
 const WILDCARD_VRS: ReadonlySet<VR> = new Set<VR>(['AE', 'CS', 'LO', 'LT', 'PN', 'SH', 'ST', 'UC', 'UR', 'UT']);
+/** PS3.4 C.2.2.2.8: the VRs Multiple Value Matching applies to (with a defined VM greater than 1). */
+const MULTIPLE_VALUE_VRS: ReadonlySet<VR> = new Set<VR>(['AE', 'AS', 'AT', 'CS', 'LO', 'PN', 'SH', 'UC']);
 const NUMBER_VRS: ReadonlySet<VR> = new Set<VR>(['IS', 'DS', 'US', 'UL', 'SS', 'SL', 'SV', 'UV', 'FL', 'FD']);
 /** VRs whose values this engine cannot compare (their keys can only be return keys). */
 export const UNMATCHABLE_VRS: ReadonlySet<VR> = new Set<VR>(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
@@ -35,23 +38,43 @@ export function matchingOfValues(vr: VR, values: readonly string[], options: Que
   if (values.every((v) => v === '')) return { type: 'universal' };
   // C.2.2.2.7: "" (two QUOTATION MARK characters) asks for entities with no value.
   if (values.length === 1 && values[0] === '""' && options.emptyValueMatching) return { type: 'empty' };
+  // C.2.2.2.4 note 1: "*" is Universal Matching. Conduit takes a lone "*" so for every VR, dates
+  // and UIDs included, since SCUs send it for "any" (docs/query-matching.md).
+  if (values.length === 1 && /^\*+$/.test(values[0]!.trim())) return { type: 'universal' };
   if (vr === 'UI') {
     for (const v of values) if (!UID.test(v) || v.length > 64) throw badValue(path, `"${v}" is not a UID`);
     // C.2.2.2.2: several UIDs are a List of UID Matching.
     return values.length > 1 ? { type: 'uid-list', values: [...new Set(values)] } : { type: 'single', value: values[0]! };
   }
   if (values.length > 1) {
-    // C.2.2.2.8: each value is matched with its own matching type; any one matching is a match.
     if (!options.multipleValueMatching) {
+      // C.2.2.2.8 note 4: without the negotiation "the semantics of multiple values in a Key
+      // Attribute is undefined"; answering A900 says so rather than guessing.
       throw new QueryError('ERR_DICOM_QUERY_NOT_NEGOTIATED',
         `the key has ${values.length} values; that needs Multiple Value Matching (PS3.4 C.2.2.2.8), which was not negotiated`,
         { offendingElements: path });
     }
-    const alternatives = values.filter((v) => v !== '').map((v) => singleMatching(vr, v, path));
-    if (alternatives.some((a) => a.type === 'universal')) return { type: 'universal' };
-    return alternatives.length === 1 ? alternatives[0]! : { type: 'multiple', alternatives };
+    return multipleValueMatching(vr, values, path);
   }
   return singleMatching(vr, values[0]!, path);
+}
+
+/**
+ * C.2.2.2.8 (PS3.4 2024): for an attribute of VR AE, AS, AT, CS, LO, PN, SH or UC with a defined
+ * VM greater than 1, several key values match an entity only when "each and every value in the
+ * Key Attribute matches a value in the corresponding Attribute in the entity" (a logical AND; the
+ * order does not matter), and "Key Attribute Values shall not include wild cards". The standard
+ * gives no meaning to several values of any other attribute, so they are refused.
+ */
+function multipleValueMatching(vr: VR, values: readonly string[], path: readonly Tag[]): Matching {
+  const vm = path.length ? describeTag(path[path.length - 1]!).vm : '1';
+  if (!MULTIPLE_VALUE_VRS.has(vr) || vm === '1') {
+    throw badValue(path, `Multiple Value Matching applies to attributes of VR ${[...MULTIPLE_VALUE_VRS].join(', ')} with a VM greater than 1 (PS3.4 C.2.2.2.8), not to one of VR ${vr} and VM ${vm}`);
+  }
+  const distinct = [...new Set(values.filter((v) => v !== ''))];
+  for (const v of distinct) if (/[*?]/.test(v)) throw badValue(path, `"${v}": Multiple Value Matching values shall not include wild cards (PS3.4 C.2.2.2.8)`);
+  if (distinct.length === 1) return { type: 'single', value: distinct[0]! };
+  return { type: 'multiple', values: distinct };
 }
 
 function singleMatching(vr: VR, value: string, path: readonly Tag[]): Matching {
@@ -141,11 +164,9 @@ export function finishKeys(keys: MatchingKey[], options: QueryOptions, parentPat
     }
   }
   for (const key of byTag.values()) {
-    const ranges = key.matching.type === 'range' ? [key.matching] : key.matching.type === 'multiple' ? key.matching.alternatives : [];
-    for (const r of ranges) {
-      if (key.vr === 'TM' && r.type === 'range' && r.lower !== undefined && r.upper !== undefined && timePeriod(r.lower)!.start > timePeriod(r.upper)!.start) {
-        throw badValue([...parentPath, key.tag], `range "${r.lower}-${r.upper}" crosses midnight, which PS3.4 C.2.2.2.5.2 does not support`);
-      }
+    const r = key.matching;
+    if (key.vr === 'TM' && r.type === 'range' && r.lower !== undefined && r.upper !== undefined && timePeriod(r.lower)!.start > timePeriod(r.upper)!.start) {
+      throw badValue([...parentPath, key.tag], `range "${r.lower}-${r.upper}" crosses midnight, which PS3.4 C.2.2.2.5.2 does not support`);
     }
   }
   return keys.map((k) => byTag.get(k.tag)!);

@@ -117,7 +117,7 @@ export function evaluateCondition(c: Condition, candidate: Candidate): boolean {
       return values.some((v) => c.periods.some((p) => (p.lower === undefined || v >= p.lower) && (p.upper === undefined || v <= p.upper)));
     }
     case 'empty': return isEmpty(candidate, c.tag, c.kind);
-    case 'any': return c.alternatives.some((a) => evaluateCondition(a, candidate));
+    case 'all': return c.parts.every((p) => evaluateCondition(p, candidate));
     case 'sequence': return attributeItems(candidate, c.tag).some((item) => evaluateConditions(c.item, item));
   }
 }

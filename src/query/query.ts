@@ -69,7 +69,7 @@ export interface QueryOptions {
   readonly enhancedMultiFrameImageConversion: boolean;
   /** PS3.4 C.2.2.2.7: a key value of "" (two QUOTATION MARKs) matches entities with no value. */
   readonly emptyValueMatching: boolean;
-  /** PS3.4 C.2.2.2.8: a key with several values matches when any of them matches. */
+  /** PS3.4 C.2.2.2.8: several key values must all be among the entity's values. */
   readonly multipleValueMatching: boolean;
 }
 
@@ -121,8 +121,11 @@ export type Matching =
   | { readonly type: 'sequence'; readonly item: readonly MatchingKey[] }
   /** C.2.2.2.7: "" matches entities where the attribute is absent or has no value. */
   | { readonly type: 'empty' }
-  /** C.2.2.2.8: several values, each with its own matching type; any of them matching is a match. */
-  | { readonly type: 'multiple'; readonly alternatives: readonly Matching[] };
+  /**
+   * C.2.2.2.8: several values (no wild cards) of an attribute whose VM is greater than 1; an
+   * entity matches when every one of them is one of its values (a logical AND).
+   */
+  | { readonly type: 'multiple'; readonly values: readonly string[] };
 
 export type MatchingType = Matching['type'];
 

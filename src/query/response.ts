@@ -24,7 +24,7 @@ import { isStringVR, type VR } from '../data/vr.js';
 import { tagForKeyword } from '../dictionary/index.js';
 import { queryConditions, type Condition } from './conditions.js';
 import { QUERY_RETRIEVE_LEVEL, INSTANCE_AVAILABILITY, RETRIEVE_AE_TITLE, SPECIFIC_CHARACTER_SET, TIMEZONE_OFFSET_FROM_UTC } from './identifier.js';
-import { attributeOf, pairedTimeTag, uniqueKeyTag } from './keys.js';
+import { attributeOf, levelOfKey, pairedTimeTag, uniqueKeyTag } from './keys.js';
 import { evaluateConditions, recordOffset } from './matching.js';
 import { combineDateTime, normalizeDate, normalizeDateTime, normalizeTime, timeOfDayInUtc } from './normalize.js';
 import type { MatchingKey, Query, QueryLevel } from './query.js';
@@ -101,9 +101,13 @@ export function buildQidoResult(query: Query, entity: Candidate, options: QidoRe
   for (const l of levelsDownTo(query)) add(uniqueKeyTag(l));
   const conditions = queryConditions(query);
   for (const key of query.keys) entries.set(key.tag, keyEntry(key, record, conditions));
+  // PS3.18 §10.6.3.3.2, §10.6.3.3.3: attributes of a level below the search's are not returned
+  // (a series search asked for includefield=SOPInstanceUID returns no SOP Instance UID).
+  const depth = query.model.levels.indexOf(level);
+  const atOrAbove = (tag: Tag) => query.model.levels.indexOf(levelOfKey(query.model, tag, level)) <= depth;
   const include = query.qido?.includeFields ?? [];
-  if (include === 'all') for (const tag of allTags(record.attributes)) add(tag);
-  else for (const path of include) add(path[0]!);
+  if (include === 'all') for (const tag of allTags(record.attributes)) { if (atOrAbove(tag)) add(tag); }
+  else for (const path of include) if (atOrAbove(path[0]!)) add(path[0]!);
 
   const url = record.retrieveURL ?? options.retrieveURL;
   if (url !== undefined) entries.set(RETRIEVE_URL, { tag: RETRIEVE_URL, vr: 'UR', values: [url] });

@@ -267,9 +267,10 @@ function translate(c: Condition, t: Translation): string | undefined {
       const at = column(t, c.tag);
       return at ? `${at.col} IS NULL` : undefined;
     }
-    case 'any': {
-      const parts = c.alternatives.map((a) => translate(a, t));
-      return parts.some((p) => p === undefined) ? undefined : or(parts as string[]);
+    case 'all': {
+      const parts = c.parts.map((p) => translate(p, t));
+      if (parts.some((p) => p === undefined)) return undefined;
+      return parts.length === 1 ? parts[0] : `(${(parts as string[]).map((p) => `(${p})`).join(' AND ')})`;
     }
     case 'person-name-fuzzy': case 'sequence': return undefined;
   }

@@ -104,6 +104,20 @@ test('values that cannot be matched: A900 naming the key', () => {
   rejects(() => parse('STUDY', { StudyInstanceUID: null, ReferencedStudySequence: [{ ReferencedSOPInstanceUID: 'x' }] }, 'StudyRoot'), 'ERR_DICOM_QUERY_BAD_VALUE', [0x00081110, 0x00081155]);
 });
 
+test('Multiple Value Matching takes VR AE, AS, AT, CS, LO, PN, SH, UC of VM > 1 and no wild cards (C.2.2.2.8)', () => {
+  const m = parse('STUDY', { StudyInstanceUID: null, ModalitiesInStudy: 'CT\\PT\\CT' }, 'StudyRoot', { multipleValueMatching: true });
+  assert.deepEqual(m.keys.find((k) => k.keyword === 'ModalitiesInStudy')!.matching, { type: 'multiple', values: ['CT', 'PT'] });
+  rejects(() => parse('STUDY', { StudyInstanceUID: null, ModalitiesInStudy: 'M*\\P?' }, 'StudyRoot', { multipleValueMatching: true }), 'ERR_DICOM_QUERY_BAD_VALUE', [0x00080061]);
+  rejects(() => parse('STUDY', { StudyInstanceUID: null, StudyDate: '-20191231\\20200201-' }, 'StudyRoot', { multipleValueMatching: true }), 'ERR_DICOM_QUERY_BAD_VALUE', [0x00080020]);
+  rejects(() => parse('STUDY', { StudyInstanceUID: null, AccessionNumber: 'A\\B' }, 'StudyRoot', { multipleValueMatching: true }), 'ERR_DICOM_QUERY_BAD_VALUE', [0x00080050]);
+});
+
+test('a lone "*" is Universal Matching for every VR (C.2.2.2.4 note 1; also taken for DA, TM, UI, IS)', () => {
+  const q = parse('STUDY', { StudyInstanceUID: '*', StudyDate: '*', StudyTime: '**', AccessionNumber: '*', PatientName: '*' }, 'StudyRoot');
+  for (const k of q.keys) assert.equal(k.matching.type, 'universal', k.keyword);
+  rejects(() => parse('STUDY', { StudyInstanceUID: null, StudyDate: '2020*' }, 'StudyRoot'), 'ERR_DICOM_QUERY_BAD_VALUE', [0x00080020]);
+});
+
 test('options that were not negotiated: several values, Query/Retrieve View', () => {
   rejects(() => parse('STUDY', { StudyInstanceUID: null, ModalitiesInStudy: 'CT\\MR' }, 'StudyRoot'), 'ERR_DICOM_QUERY_NOT_NEGOTIATED', [0x00080061]);
   const multiple = parse('STUDY', { StudyInstanceUID: null, ModalitiesInStudy: 'CT\\MR' }, 'StudyRoot', { multipleValueMatching: true });

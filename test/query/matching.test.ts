@@ -175,11 +175,13 @@ test('Empty Value Matching: "" matches entities with no value when negotiated (C
   assert.deepEqual(which({ AccessionNumber: '""' }, records), []);
 });
 
-test('Multiple Value Matching: any key value matches, each with its own matching type (C.2.2.2.8)', () => {
-  const records: AttributeRecord[] = [{ ModalitiesInStudy: ['CT', 'SR'] }, { ModalitiesInStudy: 'MR' }, { ModalitiesInStudy: ['US'] }, { ModalitiesInStudy: ['PT', 'CT'] }];
-  assert.deepEqual(which({ ModalitiesInStudy: 'MR\\US' }, records, { multipleValueMatching: true }), [1, 2]);
-  assert.deepEqual(which({ ModalitiesInStudy: 'M*\\P?' }, records, { multipleValueMatching: true }), [1, 3]);
-  assert.deepEqual(which({ StudyDate: '-20191231\\20200201-' }, [{ StudyDate: '20190101' }, { StudyDate: '20200115' }, { StudyDate: '20200301' }], { multipleValueMatching: true }), [0, 2]);
+test('Multiple Value Matching: every key value must be one of the entity\'s values, in any order (C.2.2.2.8)', () => {
+  const records: AttributeRecord[] = [{ ModalitiesInStudy: ['CT', 'SR'] }, { ModalitiesInStudy: 'MR' }, { ModalitiesInStudy: ['US'] }, { ModalitiesInStudy: ['PT', 'CT'] }, { ModalitiesInStudy: ['SR', 'PT', 'CT'] }];
+  // PS3.4 C.2.2.2.8 note 1: CT\PT matches only studies with both a CT and a PT series.
+  assert.deepEqual(which({ ModalitiesInStudy: 'CT\\PT' }, records, { multipleValueMatching: true }), [3, 4]);
+  assert.deepEqual(which({ ModalitiesInStudy: 'PT\\CT' }, records, { multipleValueMatching: true }), [3, 4]);
+  assert.deepEqual(which({ ModalitiesInStudy: 'MR\\US' }, records, { multipleValueMatching: true }), []);
+  assert.deepEqual(which({ ModalitiesInStudy: 'CT\\CT' }, records, { multipleValueMatching: true }), [0, 3, 4]);
 });
 
 test('an attribute with several values matches when any value does (C.2.2.3)', () => {

@@ -114,5 +114,15 @@ test('QIDO-RS series and instance results carry the study (and series) defaults 
   assert.equal(instance.number('Rows'), 512);
 });
 
+test('QIDO-RS: includefield attributes of a level below the search are not returned (PS3.18 10.6.3.3.2)', () => {
+  const record = { ...study, SeriesInstanceUID: '1.2.3.4', Modality: 'CT', SeriesNumber: '3', SOPInstanceUID: '1.2.3.4.5', InstanceNumber: '1' };
+  const series = buildQidoResult(parseQidoQuery('includefield=SOPInstanceUID&includefield=InstanceNumber&includefield=StudyDescription&includefield=BodyPartExamined', { level: 'SERIES' }), record);
+  assert.ok(!series.has('SOPInstanceUID') && !series.has('InstanceNumber'));
+  assert.ok(series.has('StudyDescription') && series.has('BodyPartExamined'));
+  const study1 = buildQidoResult(parseQidoQuery('includefield=all', { level: 'STUDY' }), record);
+  assert.ok(!study1.has('SOPInstanceUID') && !study1.has('Modality') && !study1.has('SeriesInstanceUID'));
+  assert.ok(study1.has('PatientComments'));
+});
+
 const ORDER: Record<string, number> = { SOPClassUID: 0x00080016, SOPInstanceUID: 0x00080018, StudyInstanceUID: 0x0020000d, SeriesInstanceUID: 0x0020000e, InstanceNumber: 0x00200013, Rows: 0x00280010, Columns: 0x00280011, BitsAllocated: 0x00280100, NumberOfFrames: 0x00280008 };
 function instanceOrder(k: string): number { return ORDER[k]!; }

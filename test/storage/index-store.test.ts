@@ -94,7 +94,10 @@ test('matching through SQL and the post-filter: names, dates, derived, QIDO-RS',
   assert.deepEqual(await studyUids({ StudyDate: '-20240110' }), ['1.1', '2.1']);
   assert.deepEqual(await studyUids({ AccessionNumber: 'A?' }), ['1.1', '1.2']);
   assert.deepEqual(await studyUids({ ModalitiesInStudy: 'CT' }), ['1.1', '2.1']);
-  assert.deepEqual(await studyUids({ ModalitiesInStudy: 'SR\\PT' }, { multipleValueMatching: true }), ['1.1', '2.1']);
+  // PS3.4 C.2.2.2.8: every key value must be among the study's modalities.
+  assert.deepEqual(await studyUids({ ModalitiesInStudy: 'SR\\PT' }, { multipleValueMatching: true }), []);
+  assert.deepEqual(await studyUids({ ModalitiesInStudy: 'SR\\CT' }, { multipleValueMatching: true }), ['1.1']);
+  assert.deepEqual(await studyUids({ ModalitiesInStudy: 'CT\\PT' }, { multipleValueMatching: true }), ['2.1']);
   assert.deepEqual(await studyUids({ NumberOfStudyRelatedInstances: '2' }), ['1.2'], 'derived, by the post-filter');
   assert.deepEqual(await studyUids({ StudyDescription: '""' }, { emptyValueMatching: true }), ['2.1']);
   // Not in any level's record: read from the study's first instance.
