@@ -54,7 +54,10 @@ export interface FileSetInstance {
   transferSyntaxUid: string;
 }
 
-const LEAF_PREFIX: Record<string, string> = { IMAGE: 'IM', 'SR DOCUMENT': 'SR', PRESENTATION: 'PR', 'KEY OBJECT DOC': 'KO', WAVEFORM: 'WV', 'ENCAP DOC': 'DC' };
+const LEAF_PREFIX: Record<string, string> = {
+  IMAGE: 'IM', 'SR DOCUMENT': 'SR', PRESENTATION: 'PR', 'KEY OBJECT DOC': 'KO', WAVEFORM: 'WV', 'ENCAP DOC': 'DC',
+  'RT DOSE': 'RT', 'RT STRUCTURE SET': 'RT', 'RT PLAN': 'RT', 'RT TREAT RECORD': 'RT',
+};
 const LEVEL_PREFIX = ['PT', 'ST', 'SE'];
 
 export class FileSet {
