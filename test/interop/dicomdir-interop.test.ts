@@ -1,0 +1,171 @@
+/**
+ * DICOMDIR against real peers. Reading: python3-pydicom's DICOMDIR test sets (plain, big endian,
+ * implicit VR, missing offsets, no patient records, records out of order, empty, and pydicom's own
+ * TINY_ALPHA file-set) give the records pydicom finds, record by record (type, offsets, every
+ * element's values) and the same tree. Writing: a file-set Conduit creates, and the same after an
+ * update (instances added and removed), is read by pydicom's FileSet with the instances expected,
+ * dumped by DCMTK's dcmdump without a warning and with every offset naming a record dcmdump found,
+ * taken by DCMTK's dcmmkdir in update mode, and passes dicom3tools' dciodvfy without an error.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DataSet } from '../../src/data/data-set.js';
+import { FileSet, readDicomDir, type DirectoryRecord, type ReadDicomDir } from '../../src/media/dicomdir/index.js';
+import { peer, PYDICOM_DATA, PYTHON } from '../helpers/peers.js';
+
+const ORACLE = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test/interop/dicomdir-pydicom.py');
+const TESTS_DIR = join(PYDICOM_DATA, 'test_files', 'dicomdirtests');
+const VARIANTS = ['DICOMDIR', 'DICOMDIR-bigEnd', 'DICOMDIR-implicit', 'DICOMDIR-nooffset', 'DICOMDIR-nopatient', 'DICOMDIR-reordered', 'DICOMDIR-empty.dcm', 'TINY_ALPHA/DICOMDIR'];
+
+interface PydicomRecord {
+  offset: number;
+  type: string | null;
+  next: number | null;
+  lower: number | null;
+  inUse: number | null;
+  elements: Record<string, unknown>;
+}
+interface PydicomView {
+  transferSyntax: string;
+  fileSetId: string | null;
+  first: number | null;
+  last: number | null;
+  records: PydicomRecord[];
+  tree?: Record<string, number | null>;
+  instances?: string[];
+  fileSetError?: string;
+}
+
+function pydicomView(path: string): PydicomView {
+  const r = spawnSync(PYTHON, [ORACLE, path], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as PydicomView;
+}
+
+/** A record's elements as the oracle prints them. */
+function elementsOf(keys: DataSet): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const e of keys) {
+    const tag = e.tag.toString(16).toUpperCase().padStart(8, '0');
+    if (e.items) out[tag] = { items: e.items.length };
+    else if (['OB', 'OW', 'UN'].includes(e.vr)) out[tag] = { bytes: e.valueLength };
+    else out[tag] = keys.strings(e.tag).filter((s, _, all) => all.length > 1 || s !== '');
+  }
+  return out;
+}
+
+function parents(read: ReadDicomDir): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  const walk = (records: readonly DirectoryRecord[], parent: number | null): void => {
+    for (const r of records) {
+      out[String(r.offset)] = parent;
+      walk(r.children, r.offset!);
+    }
+  };
+  walk(read.roots, null);
+  return out;
+}
+
+for (const variant of VARIANTS) {
+  test(`${variant}: the same records and tree as pydicom`, { skip: peer('pydicom') }, async () => {
+    const path = join(TESTS_DIR, variant);
+    const expected = pydicomView(path);
+    const read = await readDicomDir(path);
+    assert.equal(read.transferSyntaxUid, expected.transferSyntax);
+    assert.equal(read.fileSetId, expected.fileSetId ?? '');
+    assert.equal(read.records.length, expected.records.length);
+    read.records.forEach((r, i) => {
+      const p = expected.records[i]!;
+      assert.deepEqual(
+        { offset: r.offset, type: r.type, next: r.next, lower: r.lower, inUse: r.inUse, elements: elementsOf(r.record.keys) },
+        { offset: p.offset, type: p.type ?? '', next: p.next ?? 0, lower: p.lower ?? 0, inUse: p.inUse !== 0, elements: p.elements },
+        `record ${i} at offset ${p.offset}`,
+      );
+    });
+    if (expected.tree) {
+      assert.deepEqual(parents(read), expected.tree);
+      assert.deepEqual(read.orphans, []);
+      const ours = read.records.filter((r) => r.record.keys.has(0x00041500)).map((r) => r.record.keys.strings(0x00041500).join('/')).sort();
+      assert.deepEqual(ours, expected.instances);
+    } else {
+      // pydicom refuses the file-set (DICOMDIR-nopatient: "UNKNOWN" records); Conduit reads what the offsets reach and says what they do not.
+      assert.match(expected.fileSetError ?? '', /UNKNOWN/);
+      assert.ok(read.orphans.length > 0);
+      assert.match(read.warnings.join('\n'), /not reached from the root/);
+    }
+  });
+}
+
+/** Every check of the peers on the file-set in `dir`; `expected` are the File IDs pydicom should list. */
+function checkWithPeers(dir: string, expected: string[], skipPeer: Record<string, boolean>): void {
+  const dicomdir = join(dir, 'DICOMDIR');
+  if (!skipPeer.pydicom) {
+    const view = pydicomView(dicomdir);
+    assert.equal(view.fileSetError, undefined);
+    assert.deepEqual(view.instances, [...expected].sort());
+  }
+  if (!skipPeer.dcmtk) {
+    const dump = spawnSync('dcmdump', ['+L', dicomdir], { encoding: 'utf8' });
+    assert.equal(dump.status, 0);
+    assert.equal(dump.stderr, '', 'dcmdump says nothing on standard error');
+    const items = new Set([...dump.stdout.matchAll(/# {2}offset=\$(\d+)/g)].map((m) => Number(m[1])));
+    const links = [...dump.stdout.matchAll(/\((0004,1200|0004,1202|0004,1400|0004,1420)\) up (\d+)/g)].map((m) => Number(m[2]));
+    assert.ok(items.size > 0 && links.length > 0);
+    for (const offset of links) assert.ok(offset === 0 || items.has(offset), `offset ${offset} names a record dcmdump found`);
+    // dcmmkdir in update mode reads the DICOMDIR and checks each file against its profile; it replaces the DICOMDIR, so it works on a copy.
+    const copy = mkdtempSync(join(tmpdir(), 'conduit-dcmmkdir-'));
+    try {
+      cpSync(dir, copy, { recursive: true });
+      const files = expected.map((id) => relative(copy, join(copy, ...id.split('/'))));
+      const mk = spawnSync('dcmmkdir', ['--no-backup', '+U', '-w', '+I', '+D', 'DICOMDIR', '-Pgp', ...files], { cwd: copy, encoding: 'utf8' });
+      assert.equal(mk.status, 0, mk.stderr);
+      assert.doesNotMatch(mk.stderr, /^E: /m);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+  }
+  if (!skipPeer.dicom3tools) {
+    const v = spawnSync('dciodvfy', [dicomdir], { encoding: 'utf8' });
+    const out = `${v.stdout}${v.stderr}`;
+    assert.match(out, /BasicDirectory/);
+    assert.doesNotMatch(out, /^Error/m, out);
+  }
+}
+
+test('a file-set Conduit writes, and updates, passes pydicom, DCMTK and dciodvfy', { skip: peer('pydicom') ?? peer('dcmtk') ?? peer('dicom3tools') }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conduit-fileset-'));
+  try {
+    const files = join(PYDICOM_DATA, 'test_files');
+    const set = await FileSet.create(dir, { fileSetId: 'CONDUIT' });
+    const inputs = ['CT_small.dcm', 'MR_small.dcm', 'rtplan.dcm', 'image_dfl.dcm', 'dicomdirtests/77654033/CR1/6154'];
+    const ids: Record<string, string> = {};
+    for (const name of inputs) {
+      const r = await set.add(join(files, name));
+      assert.equal(r.status, 'added');
+      ids[name] = r.fileId.join('/');
+    }
+    await set.write();
+    const skip = { pydicom: false, dcmtk: false, dicom3tools: false };
+    checkWithPeers(dir, Object.values(ids), skip);
+
+    const update = await FileSet.open(dir);
+    const added = await update.add(join(files, 'dicomdirtests/77654033/CR2/6247'));
+    const sameStudy = await update.add(join(files, 'dicomdirtests/77654033/CR3/6278'));
+    await update.remove((await readDicomDir(join(dir, 'DICOMDIR'))).records.find((r) => r.record.keys.strings(0x00041500).join('/') === ids['MR_small.dcm'])!.record.keys.string(0x00041511)!);
+    await update.write();
+    const expected = [ids['CT_small.dcm']!, ids['rtplan.dcm']!, ids['image_dfl.dcm']!, ids['dicomdirtests/77654033/CR1/6154']!, added.fileId.join('/'), sameStudy.fileId.join('/')];
+    checkWithPeers(dir, expected, skip);
+    // The CR instances share one patient and study record (same Patient ID and Study Instance UID).
+    const read = await readDicomDir(join(dir, 'DICOMDIR'));
+    const patient = read.roots.find((r) => r.keys.string('PatientID') === '77654033')!;
+    assert.equal(patient.children.length, 1);
+    assert.equal(patient.children[0]!.children.length, 3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
