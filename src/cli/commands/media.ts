@@ -64,10 +64,7 @@ Examples:
       process.exitCode = await guard(async () => {
         const set = await FileSet.create(outdir, { profile: options.profile, fileSetId: options.fileSetId });
         if (options.descriptor) await set.setDescriptor(options.descriptor, { characterSet: options.descriptorCharset });
-        const tally = await addPaths(set, paths, options.verbose ?? false);
-        await set.write();
-        report(set, tally);
-        return tally.refused + tally.failed > 0 ? 1 : 0;
+        return addAndWrite(set, paths, options.verbose ?? false);
       });
     });
 }
@@ -83,10 +80,7 @@ function addCommand(): Command {
       process.exitCode = await guard(async () => {
         const set = await FileSet.open(dir, { profile: options.profile });
         for (const w of set.warnings) say(`${dir}: ${w}`);
-        const tally = await addPaths(set, paths, options.verbose ?? false);
-        await set.write();
-        report(set, tally);
-        return tally.refused + tally.failed > 0 ? 1 : 0;
+        return addAndWrite(set, paths, options.verbose ?? false);
       });
     });
 }
@@ -209,6 +203,14 @@ async function addPaths(set: FileSet, paths: readonly string[], verbose: boolean
   const tally: Tally = { added: 0, duplicates: 0, refused: 0, failed: 0, skipped: 0 };
   for (const path of await collectFiles(paths, set.root)) await addOne(set, path, path, tally, verbose, false);
   return tally;
+}
+
+/** Adds the files under `paths`, writes the DICOMDIR and reports; 1 when something was refused or failed. */
+async function addAndWrite(set: FileSet, paths: readonly string[], verbose: boolean): Promise<number> {
+  const tally = await addPaths(set, paths, verbose);
+  await set.write();
+  report(set, tally);
+  return tally.refused + tally.failed > 0 ? 1 : 0;
 }
 
 async function addOne(set: FileSet, path: string, name: string, tally: Tally, verbose: boolean, move: boolean): Promise<void> {
