@@ -102,7 +102,7 @@ for (const variant of VARIANTS) {
 }
 
 /** Every check of the peers on the file-set in `dir`; `expected` are the File IDs pydicom should list. */
-function checkWithPeers(dir: string, expected: string[], skipPeer: Record<string, boolean>): void {
+function checkWithPeers(dir: string, expected: string[], skipPeer: Record<string, boolean>, dcmmkdirProfile = '-Pgp'): void {
   const dicomdir = join(dir, 'DICOMDIR');
   if (!skipPeer.pydicom) {
     const view = pydicomView(dicomdir);
@@ -122,7 +122,7 @@ function checkWithPeers(dir: string, expected: string[], skipPeer: Record<string
     try {
       cpSync(dir, copy, { recursive: true });
       const files = expected.map((id) => relative(copy, join(copy, ...id.split('/'))));
-      const mk = spawnSync('dcmmkdir', ['--no-backup', '+U', '-w', '+I', '+D', 'DICOMDIR', '-Pgp', ...files], { cwd: copy, encoding: 'utf8' });
+      const mk = spawnSync('dcmmkdir', ['--no-backup', '+U', '-w', '+I', '+D', 'DICOMDIR', dcmmkdirProfile, ...files], { cwd: copy, encoding: 'utf8' });
       assert.equal(mk.status, 0, mk.stderr);
       assert.doesNotMatch(mk.stderr, /^E: /m);
     } finally {
@@ -165,6 +165,42 @@ test('a file-set Conduit writes, and updates, passes pydicom, DCMTK and dciodvfy
     const patient = read.roots.find((r) => r.keys.string('PatientID') === '77654033')!;
     assert.equal(patient.children.length, 1);
     assert.equal(patient.children[0]!.children.length, 3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SR, RT and waveform records, and a STD-GEN-DVD-JPEG file-set, pass the peers too', { skip: peer('pydicom') ?? peer('dcmtk') ?? peer('dicom3tools') }, async () => {
+  const files = join(PYDICOM_DATA, 'test_files');
+  const skip = { pydicom: false, dcmtk: false, dicom3tools: false };
+  const dir = mkdtempSync(join(tmpdir(), 'conduit-fileset-'));
+  try {
+    const set = await FileSet.create(join(dir, 'cd'));
+    const types: string[] = [];
+    const ids: string[] = [];
+    for (const name of ['test-SR.dcm', 'reportsi.dcm', 'rtdose.dcm', 'rtstruct.dcm', 'waveform_ecg.dcm']) {
+      const r = await set.add(join(files, name));
+      types.push(r.recordType);
+      ids.push(r.fileId.join('/'));
+    }
+    assert.deepEqual(types, ['SR DOCUMENT', 'SR DOCUMENT', 'RT DOSE', 'RT STRUCTURE SET', 'WAVEFORM']);
+    await set.write();
+    checkWithPeers(join(dir, 'cd'), ids, skip);
+    // Only the HAS CONCEPT MOD items of the root go into an SR record (PS3.3 F.5), not the whole content tree.
+    const read = await readDicomDir(join(dir, 'cd', 'DICOMDIR'));
+    const sr = read.records.filter((r) => r.type === 'SR DOCUMENT');
+    for (const r of sr) {
+      for (const item of r.record.keys.items('ContentSequence')) assert.equal(item.string('RelationshipType'), 'HAS CONCEPT MOD');
+    }
+
+    const dvd = await FileSet.create(join(dir, 'dvd'), { profile: 'STD-GEN-DVD-JPEG' });
+    const jpeg = await dvd.add(join(files, 'SC_rgb_jpeg_dcmtk.dcm'));
+    const extended = await dvd.add(join(files, 'JPGExtended.dcm'));
+    await assert.rejects(dvd.add(join(files, 'JPEG2000.dcm')), /not allowed by STD-GEN-DVD-JPEG/);
+    await dvd.write();
+    const dvdRead = await readDicomDir(join(dir, 'dvd', 'DICOMDIR'));
+    for (const r of dvdRead.records.filter((x) => x.type === 'IMAGE')) assert.ok(r.record.keys.has('Rows') && r.record.keys.has('Columns'));
+    checkWithPeers(join(dir, 'dvd'), [jpeg.fileId.join('/'), extended.fileId.join('/')], skip, '-Pdv');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { readDicomDir } from '../../src/media/dicomdir/index.js';
 import { loadConfig } from '../../src/server/config.js';
 import { startServer } from '../../src/server/serve.js';
-import { peer, PYDICOM_DATA } from '../helpers/peers.js';
+import { peer, PYDICOM_DATA, PYTHON } from '../helpers/peers.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = join(ROOT, 'bin/conduit');
@@ -90,9 +90,23 @@ test('media import into the archive, export of a study from it, import over DIMS
     assert.match(again.stdout, /imported 0 of 31 instances \(31 already there\)/);
 
     const out = join(dir, 'export');
-    const exported = conduit('media', 'export', '--data', data, '--study', CR_STUDY, out);
+    const zip = join(dir, 'export.zip');
+    const exported = conduit('media', 'export', '--data', data, '--study', CR_STUDY, '--zip', zip, out);
     assert.equal(exported.status, 0, exported.stderr);
     assert.match(exported.stdout, /3 instances, 1 patients, 1 studies, 3 series; added 3/);
+    assert.match(exported.stdout, /export\.zip: 4 files/);
+    // Python's zipfile checks every CRC and reads the names; the files are the folder's, byte for byte.
+    const check = spawnSync(PYTHON, ['-c', `
+import sys, zipfile, os
+z = zipfile.ZipFile(sys.argv[1])
+assert z.testzip() is None
+names = z.namelist()
+print(names[0], len(names))
+for n in names:
+    assert z.read(n) == open(os.path.join(sys.argv[2], *n.split('/')), 'rb').read(), n
+`, zip, out], { encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stderr);
+    assert.equal(check.stdout, 'DICOMDIR 4\n');
     const read = await readDicomDir(join(out, 'DICOMDIR'));
     assert.equal(read.roots[0]!.children[0]!.keys.string('StudyInstanceUID'), CR_STUDY);
     const missing = conduit('media', 'export', '--data', data, '--study', '1.2.3', join(dir, 'none'));

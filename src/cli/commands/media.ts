@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import { DicomError } from '../../core/dicom-error.js';
 import {
-  DEFAULT_PROFILE, FileSet, profileIds, readDicomDir, referencedFileId, type AddResult, type DirectoryRecord, type ReadDicomDir,
+  DEFAULT_PROFILE, FileSet, profileIds, readDicomDir, referencedFileId, zipFolder, type AddResult, type DirectoryRecord, type ReadDicomDir,
 } from '../../media/dicomdir/index.js';
 import { lookupTag, lookupUid } from '../../dictionary/index.js';
 import { mediaImportCommand, openArchive } from './media-import.js';
@@ -49,6 +49,7 @@ function createCommand(): Command {
     .option('--file-set-id <id>', 'File-set ID (0004,1130): up to 16 characters A-Z, 0-9, _ and space', '')
     .option('--descriptor <file>', 'a text file to copy in as the File-set Descriptor File (README)')
     .option('--descriptor-charset <term>', 'Specific Character Set of the descriptor file (0004,1142), e.g. ISO_IR 100')
+    .option('--zip <file>', 'also pack the file-set into this ZIP file (DICOMDIR at its root)')
     .option('-v, --verbose', 'a line per instance added')
     .addHelpText('after', `
 Each instance goes to PTnnnnnn/STnnnnnn/SEnnnnnn/IMnnnnnn under OUTDIR. An instance the profile does
@@ -60,11 +61,13 @@ Exit status: 0 when every DICOM file was taken, 1 otherwise.
 Examples:
   conduit media create /media/cd ./study1 ./study2
   conduit media create --profile STD-GEN-USB-J2K --file-set-id PATIENT_1 /mnt/usb exported/`)
-    .action(async (outdir: string, paths: string[], options: { profile: string; fileSetId: string; descriptor?: string; descriptorCharset?: string; verbose?: boolean }) => {
+    .action(async (outdir: string, paths: string[], options: { profile: string; fileSetId: string; descriptor?: string; descriptorCharset?: string; zip?: string; verbose?: boolean }) => {
       process.exitCode = await guard(async () => {
         const set = await FileSet.create(outdir, { profile: options.profile, fileSetId: options.fileSetId });
         if (options.descriptor) await set.setDescriptor(options.descriptor, { characterSet: options.descriptorCharset });
-        return addAndWrite(set, paths, options.verbose ?? false);
+        const status = await addAndWrite(set, paths, options.verbose ?? false);
+        if (options.zip) await zip(set, options.zip);
+        return status;
       });
     });
 }
@@ -134,14 +137,15 @@ function exportCommand(): Command {
     .option('--patient <id>', 'Patient ID to export (repeatable)', collect)
     .addOption(profileOption())
     .option('--file-set-id <id>', 'File-set ID (0004,1130)', '')
+    .option('--zip <file>', 'also pack the file-set into this ZIP file (DICOMDIR at its root)')
     .argument('<outdir>', 'folder for the file-set (created; must not hold a DICOMDIR yet)')
     .addHelpText('after', `
-The file-set is a folder (a zip is not written: Conduit has no zip writer yet). Export over HTTP
-comes with the DICOMweb work.
+The file-set is a folder, and with --zip also one ZIP file. Export over HTTP comes with the
+DICOMweb work.
 
 Example:
   conduit media export --data ./data --study 1.2.840.113619.2.1.1 /media/cd`)
-    .action(async (outdir: string, options: { data: string; study?: string[]; patient?: string[]; profile: string; fileSetId: string }) => {
+    .action(async (outdir: string, options: { data: string; study?: string[]; patient?: string[]; profile: string; fileSetId: string; zip?: string }) => {
       process.exitCode = await guard(async () => {
         if (!options.study?.length && !options.patient?.length) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', 'name a --study or a --patient to export');
         const archive = await openArchive(options.data);
@@ -162,6 +166,7 @@ Example:
           }
           await set.write();
           report(set, tally);
+          if (options.zip) await zip(set, options.zip);
           return tally.refused + tally.failed > 0 ? 1 : 0;
         } finally {
           await archive.close();
@@ -203,6 +208,11 @@ async function addPaths(set: FileSet, paths: readonly string[], verbose: boolean
   const tally: Tally = { added: 0, duplicates: 0, refused: 0, failed: 0, skipped: 0 };
   for (const path of await collectFiles(paths, set.root)) await addOne(set, path, path, tally, verbose, false);
   return tally;
+}
+
+async function zip(set: FileSet, path: string): Promise<void> {
+  const n = await zipFolder(set.root, path);
+  process.stdout.write(`${path}: ${n} files\n`);
 }
 
 /** Adds the files under `paths`, writes the DICOMDIR and reports; 1 when something was refused or failed. */

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DataSet } from '../../data/data-set.js';
-import type { DataElement } from '../../data/element.js';
+import { DataElement } from '../../data/element.js';
 import { SPECIFIC_CHARACTER_SET } from '../../data/tag.js';
 import type { VR } from '../../data/vr.js';
 import { lookupTag, tagForKeyword } from '../../dictionary/index.js';
@@ -66,7 +66,7 @@ export function buildRecordKeys(recordType: string, source: DataSet, profile: Ap
   if (scs && hasValue(scs)) keys.add(scs);
   for (const key of keysFor(recordType, profile)) {
     const t = tagOf(key.keyword);
-    const e = source.get(t);
+    const e = valueIn(source, key.keyword, t);
     if (hasValue(e)) {
       addCopy(keys, e);
       continue;
@@ -84,12 +84,36 @@ export function buildRecordKeys(recordType: string, source: DataSet, profile: Ap
   return keys;
 }
 
+/**
+ * Keys whose record value is not the instance's top-level element of the same tag (PS3.3 F.5.21,
+ * SR Document and Key Object Document records).
+ */
+const SPECIAL_SOURCES: Readonly<Record<string, (source: DataSet) => DataElement | undefined>> = {
+  // Only the items that modify the document title: the root's HAS CONCEPT MOD children.
+  ContentSequence: (source) => {
+    const items = source.items('ContentSequence').filter((item) => item.string('RelationshipType')?.trim() === 'HAS CONCEPT MOD');
+    if (items.length === 0) return undefined;
+    return DataElement.sequence(tagOf('ContentSequence'), items);
+  },
+  // Required when the document is VERIFIED: the Verification DateTime of the last verifying observer.
+  VerificationDateTime: (source) => {
+    if (source.string('VerificationFlag')?.trim() !== 'VERIFIED') return undefined;
+    const observers = source.items('VerifyingObserverSequence');
+    return observers[observers.length - 1]?.get('VerificationDateTime');
+  },
+};
+
+function valueIn(source: DataSet, keyword: string, t: number): DataElement | undefined {
+  const special = SPECIAL_SOURCES[keyword];
+  return special ? special(source) : source.get(t);
+}
+
 /** Adds keys of `recordType` that `source` has and `keys` lacks (1C keys "present in any instance below"). */
 export function addMissingConditionalKeys(keys: DataSet, recordType: string, source: DataSet, profile: ApplicationProfile): void {
   for (const key of keysFor(recordType, profile)) {
     if (key.type !== '1C' && key.type !== '3') continue;
     const t = tagOf(key.keyword);
-    const e = source.get(t);
+    const e = valueIn(source, key.keyword, t);
     if (!keys.has(t) && hasValue(e)) addCopy(keys, e);
   }
 }
