@@ -125,11 +125,17 @@ test('a new file-set: records PATIENT/STUDY/SERIES/IMAGE, keys copied, offsets p
     const out = join(dir, 'fs');
     const set = await FileSet.create(out, { fileSetId: 'CONDUIT TEST' });
     for (const p of inputs) assert.equal((await set.add(p)).status, 'added');
+    const notes = join(dir, 'notes.txt');
+    writeFileSync(notes, 'Chest CT, two patients.\n');
+    await set.setDescriptor(notes, { characterSet: 'ISO_IR 100' });
     await set.write();
     const bytes = readFileSync(join(out, 'DICOMDIR'));
     const read = parseDicomDir(bytes);
     assertLayout(bytes, read);
     assert.equal(read.fileSetId, 'CONDUIT TEST');
+    assert.deepEqual(read.descriptorFileId, ['README']);
+    assert.equal(read.descriptorCharacterSet, 'ISO_IR 100');
+    assert.equal(readFileSync(join(out, 'README'), 'utf8'), 'Chest CT, two patients.\n');
     assert.deepEqual(shape(read.roots), [
       ['PATIENT', 'P1', [['STUDY', '1.2.3.1', [
         ['SERIES', '1.2.3.1.1', [['IMAGE', '1.2.3.1.1.1', []], ['IMAGE', '1.2.3.1.1.2', []]]],

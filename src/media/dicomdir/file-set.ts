@@ -68,6 +68,8 @@ export class FileSet {
   readonly warnings: string[] = [];
   /** Folder (File ID prefix) of each upper-level record. */
   private readonly folders = new Map<DirectoryRecord, string[]>();
+  /** The instance records by SOP Instance UID, for the duplicate check. */
+  private readonly bySopInstance = new Map<string, DirectoryRecord>();
   /** Every File ID and every prefix of one, joined with '/'. */
   private readonly used = new Set<string>();
   private readonly nextNumber = new Map<string, number>();
@@ -78,8 +80,15 @@ export class FileSet {
     this.root = resolve(root);
     this.profile = profile;
     this.dir = dir;
-    for (const instance of this.instances()) this.markUsed(instance.fileId);
-    if (dir.descriptorFileId) this.markUsed(dir.descriptorFileId);
+    this.indexInstances();
+  }
+
+  private indexInstances(): void {
+    for (const instance of this.instances()) {
+      this.markUsed(instance.fileId);
+      this.bySopInstance.set(instance.sopInstanceUid, instance.record);
+    }
+    if (this.dir.descriptorFileId) this.markUsed(this.dir.descriptorFileId);
   }
 
   /** A new, empty file-set in `root` (created if need be; it must not hold a DICOMDIR yet). */
@@ -113,8 +122,7 @@ export class FileSet {
     set.dir.roots = keep(read.roots);
     if (dropped) set.warnings.push(`${dropped} inactive directory record(s) left out`);
     if (read.orphans.length) set.warnings.push(`${read.orphans.length} unreachable directory record(s) left out`);
-    for (const instance of set.instances()) set.markUsed(instance.fileId);
-    if (set.dir.descriptorFileId) set.markUsed(set.dir.descriptorFileId);
+    set.indexInstances();
     return set;
   }
 
@@ -180,9 +188,10 @@ export class FileSet {
       targetTs = EXPLICIT_VR_LITTLE_ENDIAN;
       rewrite = true;
     }
-    const existing = this.instances().find((i) => i.sopInstanceUid === sopInstanceUid);
+    const existing = this.bySopInstance.get(sopInstanceUid);
     if (existing) {
-      return { status: 'duplicate', sopInstanceUid, fileId: existing.fileId, recordType: existing.record.type, warnings: [`${path}: SOP Instance ${sopInstanceUid} is in the file-set already (${existing.fileId.join('\\')}); left as it is`] };
+      const fileId = referencedFileId(existing)!;
+      return { status: 'duplicate', sopInstanceUid, fileId, recordType: existing.type, warnings: [`${path}: SOP Instance ${sopInstanceUid} is in the file-set already (${fileId.join('\\')}); left as it is`] };
     }
 
     const what = `${path}`;
@@ -233,7 +242,9 @@ export class FileSet {
       await rm(dest, { force: true });
       throw new DicomError('ERR_DICOM_IO', `cannot write ${dest}: ${(cause as Error).message}`, { cause });
     }
-    series.children.push({ type: recordType, keys, inUse: true, children: [] });
+    const leaf: DirectoryRecord = { type: recordType, keys, inUse: true, children: [] };
+    series.children.push(leaf);
+    this.bySopInstance.set(sopInstanceUid, leaf);
     this.markUsed(fileId);
     this.warnings.push(...warnings);
     return { status: 'added', sopInstanceUid, fileId, recordType, warnings };
@@ -265,6 +276,7 @@ export class FileSet {
     }
     await rm(join(this.root, ...fileId), { force: true });
     this.used.delete(fileId.join('/'));
+    this.bySopInstance.delete(sopInstanceUid);
     // Folders left empty go too; rmdir fails on one that still holds something.
     for (let n = fileId.length - 1; n >= 1; n--) {
       try {

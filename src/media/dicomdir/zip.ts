@@ -6,7 +6,7 @@
  * is refused rather than written wrong (no ZIP64).
  */
 import { createReadStream } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { createDeflateRaw, crc32 } from 'node:zlib';
 import { DicomError } from '../../core/dicom-error.js';
@@ -29,6 +29,16 @@ interface Entry {
   offset: number;
   time: number;
   date: number;
+}
+
+/** A fixed-size ZIP record: little-endian fields at their offsets (APPNOTE.TXT 4.3), zeros elsewhere. */
+function fields(size: number, values: ReadonlyArray<readonly [offset: number, bytes: 2 | 4, value: number]>): Buffer {
+  const b = Buffer.alloc(size);
+  for (const [offset, bytes, value] of values) {
+    if (bytes === 2) b.writeUInt16LE(value, offset);
+    else b.writeUInt32LE(value, offset);
+  }
+  return b;
 }
 
 /** MS-DOS time and date (APPNOTE.TXT 4.4.6), local time, 2-second resolution. */
@@ -71,14 +81,7 @@ export async function zipFolder(root: string, zipPath: string): Promise<number> 
       const name = Buffer.from(relative(root, path).split(sep).join('/'), 'utf8');
       const { time, date } = dosDateTime((await stat(path)).mtime);
       const entry: Entry = { name, crc: 0, compressed: 0, size: 0, offset: position, time, date };
-      const header = Buffer.alloc(30);
-      header.writeUInt32LE(LOCAL_HEADER, 0);
-      header.writeUInt16LE(VERSION, 4);
-      header.writeUInt16LE(FLAGS, 6);
-      header.writeUInt16LE(DEFLATE, 8);
-      header.writeUInt16LE(time, 10);
-      header.writeUInt16LE(date, 12);
-      header.writeUInt16LE(name.length, 26);
+      const header = fields(30, [[0, 4, LOCAL_HEADER], [4, 2, VERSION], [6, 2, FLAGS], [8, 2, DEFLATE], [10, 2, time], [12, 2, date], [26, 2, name.length]]);
       await write(header);
       await write(name);
       const deflate = createDeflateRaw();
@@ -94,41 +97,26 @@ export async function zipFolder(root: string, zipPath: string): Promise<number> 
         await write(chunk as Buffer);
       }
       if (entry.size > LIMIT) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `${path} is larger than 4 GiB, which needs ZIP64`);
-      const descriptor = Buffer.alloc(16);
-      descriptor.writeUInt32LE(DATA_DESCRIPTOR, 0);
-      descriptor.writeUInt32LE(entry.crc >>> 0, 4);
-      descriptor.writeUInt32LE(entry.compressed, 8);
-      descriptor.writeUInt32LE(entry.size, 12);
+      const descriptor = fields(16, [[0, 4, DATA_DESCRIPTOR], [4, 4, entry.crc >>> 0], [8, 4, entry.compressed], [12, 4, entry.size]]);
       await write(descriptor);
       entries.push(entry);
     }
     const centralStart = position;
     for (const e of entries) {
-      const h = Buffer.alloc(46);
-      h.writeUInt32LE(CENTRAL_HEADER, 0);
-      h.writeUInt16LE(VERSION, 4);
-      h.writeUInt16LE(VERSION, 6);
-      h.writeUInt16LE(FLAGS, 8);
-      h.writeUInt16LE(DEFLATE, 10);
-      h.writeUInt16LE(e.time, 12);
-      h.writeUInt16LE(e.date, 14);
-      h.writeUInt32LE(e.crc >>> 0, 16);
-      h.writeUInt32LE(e.compressed, 20);
-      h.writeUInt32LE(e.size, 24);
-      h.writeUInt16LE(e.name.length, 28);
-      h.writeUInt32LE(e.offset, 42);
+      const h = fields(46, [
+        [0, 4, CENTRAL_HEADER], [4, 2, VERSION], [6, 2, VERSION], [8, 2, FLAGS], [10, 2, DEFLATE], [12, 2, e.time], [14, 2, e.date],
+        [16, 4, e.crc >>> 0], [20, 4, e.compressed], [24, 4, e.size], [28, 2, e.name.length], [42, 4, e.offset],
+      ]);
       await write(h);
       await write(e.name);
     }
-    const end = Buffer.alloc(22);
-    end.writeUInt32LE(END_OF_CENTRAL_DIRECTORY, 0);
-    end.writeUInt16LE(entries.length, 8);
-    end.writeUInt16LE(entries.length, 10);
-    end.writeUInt32LE(position - centralStart, 12);
-    end.writeUInt32LE(centralStart, 16);
+    const end = fields(22, [[0, 4, END_OF_CENTRAL_DIRECTORY], [8, 2, entries.length], [10, 2, entries.length], [12, 4, position - centralStart], [16, 4, centralStart]]);
     await write(end);
-  } finally {
+  } catch (err) {
     await out.close();
+    await rm(zipPath, { force: true });
+    throw err;
   }
+  await out.close();
   return entries.length;
 }
