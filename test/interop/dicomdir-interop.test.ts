@@ -10,12 +10,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DataSet } from '../../src/data/data-set.js';
-import { FileSet, readDicomDir, type DirectoryRecord, type ReadDicomDir } from '../../src/media/dicomdir/index.js';
+import { encodeDicomDir, FileSet, readDicomDir, type DirectoryRecord, type ReadDicomDir } from '../../src/media/dicomdir/index.js';
 import { peer, PYDICOM_DATA, PYTHON } from '../helpers/peers.js';
 
 const ORACLE = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test/interop/dicomdir-pydicom.py');
@@ -71,9 +71,8 @@ function parents(read: ReadDicomDir): Record<string, number | null> {
   return out;
 }
 
-for (const variant of VARIANTS) {
-  test(`${variant}: the same records and tree as pydicom`, { skip: peer('pydicom') }, async () => {
-    const path = join(TESTS_DIR, variant);
+/** Reads `path` with Conduit and with pydicom and compares record by record, and the trees. */
+async function compareWithPydicom(path: string): Promise<void> {
     const expected = pydicomView(path);
     const read = await readDicomDir(path);
     assert.equal(read.transferSyntaxUid, expected.transferSyntax);
@@ -98,8 +97,26 @@ for (const variant of VARIANTS) {
       assert.ok(read.orphans.length > 0);
       assert.match(read.warnings.join('\n'), /not reached from the root/);
     }
+}
+
+for (const variant of VARIANTS) {
+  test(`${variant}: the same records and tree as pydicom`, { skip: peer('pydicom') }, async () => {
+    await compareWithPydicom(join(TESTS_DIR, variant));
   });
 }
+
+test('a DICOMDIR with undefined-length sequence and items: the same records and tree as pydicom', { skip: peer('pydicom') }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conduit-dicomdir-'));
+  try {
+    // Next to the referenced files, which pydicom's FileSet wants to find.
+    cpSync(TESTS_DIR, dir, { recursive: true });
+    const path = join(dir, 'DICOMDIR');
+    writeFileSync(path, encodeDicomDir(await readDicomDir(join(TESTS_DIR, 'DICOMDIR')), { lengths: 'undefined' }));
+    await compareWithPydicom(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 /** Every check of the peers on the file-set in `dir`; `expected` are the File IDs pydicom should list. */
 function checkWithPeers(dir: string, expected: string[], skipPeer: Record<string, boolean>, dcmmkdirProfile = '-Pgp'): void {

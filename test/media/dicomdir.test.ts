@@ -293,6 +293,27 @@ test('reading: an inactive record is marked, a dangling or looping offset ends i
   }
 });
 
+test('a DICOMDIR whose sequence and items have undefined lengths: the same records, offsets found past the delimiters', async () => {
+  const dir = tempDir();
+  try {
+    const set = await FileSet.create(join(dir, 'fs'));
+    await set.add(await writeInstance(dir, { sopInstanceUid: '6.1' }));
+    await set.add(await writeInstance(dir, { sopInstanceUid: '6.2', patientId: 'P2', studyUid: '6.9', seriesUid: '6.9.1' }));
+    await set.write();
+    const defined = parseDicomDir(readFileSync(join(dir, 'fs', 'DICOMDIR')));
+    const bytes = encodeDicomDir(defined, { lengths: 'undefined' });
+    const read = parseDicomDir(bytes);
+    assertLayout(bytes, read);
+    assert.deepEqual(shape(read.roots), shape(defined.roots));
+    // Each item ends with an item delimiter, so the offsets grow by 8 bytes per record before.
+    assert.deepEqual(read.records.map((r, i) => r.offset - defined.records[i]!.offset), read.records.map((_, i) => 8 * i));
+    // (FFFE,E000) with length FFFFFFFFH.
+    assert.deepEqual([...bytes.subarray(read.records[0]!.offset + 4, read.records[0]!.offset + 8)], [0xff, 0xff, 0xff, 0xff]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a file that is not a DICOMDIR is refused with ERR_DICOM_MEDIA_BAD_DICOMDIR', async () => {
   const dir = tempDir();
   try {

@@ -212,12 +212,21 @@ export function littleEndianKeys(keys: DataSet): DataSet {
   return parseDataSet(encodeDataSet(keys, ELE), ELE);
 }
 
+export interface EncodeDicomDirOptions {
+  /**
+   * 'defined' (default, as DCMTK and pydicom write) or 'undefined': the Directory Record Sequence
+   * and its items end with delimiters (PS3.5 §7.5), as some writers do.
+   */
+  lengths?: 'defined' | 'undefined';
+}
+
 /**
  * Encodes a DICOMDIR in Explicit VR Little Endian (the only transfer syntax PS3.11's profiles allow
- * for it): records depth first, each item of defined length, every offset computed from the
- * encoded lengths. Sets `offset` on each record to where it now lies.
+ * for it): records depth first, every offset computed from the encoded lengths. Sets `offset` on
+ * each record to where it now lies.
  */
-export function encodeDicomDir(dir: DicomDir): Uint8Array {
+export function encodeDicomDir(dir: DicomDir, options: EncodeDicomDirOptions = {}): Uint8Array {
+  const undefinedLengths = options.lengths === 'undefined';
   const meta = buildFileMeta({ sopClassUid: MEDIA_STORAGE_DIRECTORY_STORAGE, sopInstanceUid: dir.fileSetUid, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN });
   const head = concat([new Uint8Array(PREAMBLE_LENGTH), new Uint8Array([0x44, 0x49, 0x43, 0x4d]), encodeDataSet(meta, ELE, { recalculateGroupLengths: true })]);
 
@@ -242,10 +251,10 @@ export function encodeDicomDir(dir: DicomDir): Uint8Array {
     item.set(DIRECTORY_RECORD_TYPE, 'CS', record.type);
     for (const e of littleEndianKeys(record.keys)) if (!LINK_TAGS.has(e.tag)) item.add(e);
     for (const e of item) if (e.items) for (const nested of e.items) nested.parent = item;
-    item.undefinedLength = false;
+    item.undefinedLength = undefinedLengths;
     items.set(record, item);
     record.offset = at;
-    at += 8 + encodedLength(item, ELE);
+    at += 8 + encodedLength(item, ELE) + (undefinedLengths ? 8 : 0);
   }
   const link = (siblings: readonly DirectoryRecord[]): void => {
     siblings.forEach((record, i) => {
@@ -258,6 +267,6 @@ export function encodeDicomDir(dir: DicomDir): Uint8Array {
   link(dir.roots);
   top.set(FIRST_RECORD_OFFSET, 'UL', dir.roots[0]?.offset ?? 0);
   top.set(LAST_RECORD_OFFSET, 'UL', dir.roots[dir.roots.length - 1]?.offset ?? 0);
-  top.add(DataElement.sequence(DIRECTORY_RECORD_SEQUENCE, records.map((r) => items.get(r)!), 'SQ', false));
+  top.add(DataElement.sequence(DIRECTORY_RECORD_SEQUENCE, records.map((r) => items.get(r)!), 'SQ', undefinedLengths));
   return concat([head, encodeDataSet(top, ELE)]);
 }

@@ -5,7 +5,7 @@
 export {
   encodeDicomDir, flattenRecords, parseDicomDir, readDicomDir, referencedFileId, MEDIA_STORAGE_DIRECTORY_STORAGE,
 } from './dicomdir.js';
-export type { DicomDir, DirectoryRecord, ReadDicomDir, RecordInFile } from './dicomdir.js';
+export type { DicomDir, DirectoryRecord, EncodeDicomDirOptions, ReadDicomDir, RecordInFile } from './dicomdir.js';
 export { FileSet } from './file-set.js';
 export type { AddResult, FileSetInstance, FileSetOptions } from './file-set.js';
 export { checkFileId, checkFileSetId, fileIdProblem, MAX_FILE_ID_COMPONENTS } from './file-id.js';
