@@ -70,6 +70,14 @@ test('media create, read, add, remove', { skip: noFiles }, async () => {
     assert.deepEqual(after.roots.map((r) => r.keys.string('PatientID')), ['77654033', '4MR1']);
     assert.equal(existsSync(join(out, 'PT000000')), false);
 
+    const empty = conduit('media', 'create', join(dir, 'empty'), join(FILES, 'dicomdirtests', 'README.txt'), join(FILES, 'JPEG2000.dcm'));
+    assert.equal(empty.status, 1);
+    assert.match(empty.stderr, /no instance to write: STD-GEN-CD allows no DICOMDIR without records; nothing written/);
+    assert.equal(existsSync(join(dir, 'empty', 'DICOMDIR')), false);
+    const lax = conduit('media', 'create', '--any-transfer-syntax', join(dir, 'lax'), join(FILES, 'JPEG2000.dcm'));
+    assert.equal(lax.status, 0, lax.stderr);
+    assert.match(lax.stderr, /warning: .*JPEG2000\.dcm: kept in JPEG 2000 Image Compression .*does not conform to STD-GEN-CD/);
+
     const exists = conduit('media', 'create', out, CT);
     assert.equal(exists.status, 1);
     assert.match(exists.stderr, /DICOMDIR exists already/);

@@ -250,6 +250,12 @@ test('profiles: what does not fit is refused by name; uncompressed syntaxes are 
     assert.equal(image.keys.string(0x00041512), JPEG_BASELINE);
     assert.deepEqual([image.keys.number('Rows'), image.keys.number('Columns')], [2, 2], 'Rows and Columns are Type 1 keys of STD-GEN-DVD-JPEG (PS3.11 Table H.3-2)');
 
+    const lax = await FileSet.create(join(dir, 'lax'), { anyTransferSyntax: true });
+    const kept = await lax.add(jpeg);
+    assert.equal(kept.status, 'added');
+    assert.match(kept.warnings[0]!, /kept in JPEG Baseline .* the file-set does not conform to STD-GEN-CD/);
+    assert.equal((await readFile(join(dir, 'lax', ...kept.fileId))).transferSyntaxUid, JPEG_BASELINE);
+
     const sr = await writeInstance(dir, { sopInstanceUid: '5.3', sopClassUid: '1.2.840.10008.1.1' });
     await assert.rejects(cd.add(sr), /Verification SOP Class\) is not a Media Storage SOP Class/);
     await assert.rejects(FileSet.create(join(dir, 'x'), { profile: 'STD-NOPE' }), (err: DicomError) => err.code === 'ERR_DICOM_MEDIA_PROFILE' && /STD-GEN-USB-J2K/.test(err.message));

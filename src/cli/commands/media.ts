@@ -39,6 +39,7 @@ export function mediaCommand(): Command {
 }
 
 const profileOption = () => new Option('--profile <id>', `application profile (PS3.11): ${profileIds().join(', ')}`).default(DEFAULT_PROFILE);
+const anyTransferSyntaxOption = () => new Option('--any-transfer-syntax', 'keep compressed transfer syntaxes the profile does not allow, with a warning (the file-set then does not conform; like dcmmkdir -Nxc)');
 
 function createCommand(): Command {
   return new Command('create')
@@ -46,6 +47,7 @@ function createCommand(): Command {
     .argument('<outdir>', 'folder for the file-set (created; must not hold a DICOMDIR yet)')
     .argument('<path...>', 'DICOM files, or folders to take every file in')
     .addOption(profileOption())
+    .addOption(anyTransferSyntaxOption())
     .option('--file-set-id <id>', 'File-set ID (0004,1130): up to 16 characters A-Z, 0-9, _ and space', '')
     .option('--descriptor <file>', 'a text file to copy in as the File-set Descriptor File (README)')
     .option('--descriptor-charset <term>', 'Specific Character Set of the descriptor file (0004,1142), e.g. ISO_IR 100')
@@ -61,12 +63,12 @@ Exit status: 0 when every DICOM file was taken, 1 otherwise.
 Examples:
   conduit media create /media/cd ./study1 ./study2
   conduit media create --profile STD-GEN-USB-J2K --file-set-id PATIENT_1 /mnt/usb exported/`)
-    .action(async (outdir: string, paths: string[], options: { profile: string; fileSetId: string; descriptor?: string; descriptorCharset?: string; zip?: string; verbose?: boolean }) => {
+    .action(async (outdir: string, paths: string[], options: { profile: string; anyTransferSyntax?: boolean; fileSetId: string; descriptor?: string; descriptorCharset?: string; zip?: string; verbose?: boolean }) => {
       process.exitCode = await guard(async () => {
-        const set = await FileSet.create(outdir, { profile: options.profile, fileSetId: options.fileSetId });
+        const set = await FileSet.create(outdir, { profile: options.profile, fileSetId: options.fileSetId, anyTransferSyntax: options.anyTransferSyntax });
         if (options.descriptor) await set.setDescriptor(options.descriptor, { characterSet: options.descriptorCharset });
         const status = await addAndWrite(set, paths, options.verbose ?? false);
-        if (options.zip) await zip(set, options.zip);
+        if (options.zip && set.instances().length) await zip(set, options.zip);
         return status;
       });
     });
@@ -78,10 +80,11 @@ function addCommand(): Command {
     .argument('<dir>', 'the file-set\'s folder (holding the DICOMDIR)')
     .argument('<path...>', 'DICOM files, or folders to take every file in')
     .addOption(profileOption())
+    .addOption(anyTransferSyntaxOption())
     .option('-v, --verbose', 'a line per instance added')
-    .action(async (dir: string, paths: string[], options: { profile: string; verbose?: boolean }) => {
+    .action(async (dir: string, paths: string[], options: { profile: string; anyTransferSyntax?: boolean; verbose?: boolean }) => {
       process.exitCode = await guard(async () => {
-        const set = await FileSet.open(dir, { profile: options.profile });
+        const set = await FileSet.open(dir, { profile: options.profile, anyTransferSyntax: options.anyTransferSyntax });
         for (const w of set.warnings) say(`${dir}: ${w}`);
         return addAndWrite(set, paths, options.verbose ?? false);
       });
@@ -164,10 +167,9 @@ Example:
             await addOne(set, temporary, instance.sopInstanceUid, tally, false, true);
             await rm(temporary, { force: true });
           }
-          await set.write();
-          report(set, tally);
-          if (options.zip) await zip(set, options.zip);
-          return tally.refused + tally.failed > 0 ? 1 : 0;
+          const status = await finish(set, tally);
+          if (options.zip && set.instances().length) await zip(set, options.zip);
+          return status;
         } finally {
           await archive.close();
         }
@@ -217,7 +219,16 @@ async function zip(set: FileSet, path: string): Promise<void> {
 
 /** Adds the files under `paths`, writes the DICOMDIR and reports; 1 when something was refused or failed. */
 async function addAndWrite(set: FileSet, paths: readonly string[], verbose: boolean): Promise<number> {
-  const tally = await addPaths(set, paths, verbose);
+  return finish(set, await addPaths(set, paths, verbose));
+}
+
+/** Writes the DICOMDIR (unless it would have no records) and reports; 1 when something was refused or failed. */
+async function finish(set: FileSet, tally: Tally): Promise<number> {
+  if (set.instances().length === 0) {
+    // PS3.11 D.3.3 (and H.3.3, J.3.3): a DICOMDIR with no directory information is not allowed.
+    say(`no instance to write: ${set.profile.id} allows no DICOMDIR without records; nothing written`);
+    return 1;
+  }
   await set.write();
   report(set, tally);
   return tally.refused + tally.failed > 0 ? 1 : 0;

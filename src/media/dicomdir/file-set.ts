@@ -32,6 +32,11 @@ export interface FileSetOptions {
   profile?: string;
   /** File-set ID (0004,1130): up to 16 characters of A-Z, 0-9, _ and space. */
   fileSetId?: string;
+  /**
+   * Keep compressed transfer syntaxes the profile does not allow (with a warning), as DCMTK's
+   * `dcmmkdir --no-xfer-check` does: for readers that take more than the profile asks.
+   */
+  anyTransferSyntax?: boolean;
 }
 
 export interface AddResult {
@@ -76,10 +81,13 @@ export class FileSet {
   private readonly inventedPatientIds = new Map<string, string>();
   private readonly inventedUids = new Map<DirectoryRecord | null, string>();
 
-  private constructor(root: string, profile: ApplicationProfile, dir: DicomDir) {
+  private readonly anyTransferSyntax: boolean;
+
+  private constructor(root: string, profile: ApplicationProfile, dir: DicomDir, anyTransferSyntax = false) {
     this.root = resolve(root);
     this.profile = profile;
     this.dir = dir;
+    this.anyTransferSyntax = anyTransferSyntax;
     this.indexInstances();
   }
 
@@ -100,14 +108,14 @@ export class FileSet {
       throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `${join(root, 'DICOMDIR')} exists already: open the file-set to update it`);
     }
     await mkdir(root, { recursive: true });
-    return new FileSet(root, profile, { fileSetId, fileSetUid: newUid(), roots: [] });
+    return new FileSet(root, profile, { fileSetId, fileSetUid: newUid(), roots: [] }, options.anyTransferSyntax);
   }
 
   /** Opens the file-set whose DICOMDIR is `root`/DICOMDIR, to add or remove instances. */
-  static async open(root: string, options: { profile?: string } = {}): Promise<FileSet> {
+  static async open(root: string, options: Omit<FileSetOptions, 'fileSetId'> = {}): Promise<FileSet> {
     const profile = applicationProfile(options.profile ?? DEFAULT_PROFILE);
     const read = await readDicomDir(join(root, 'DICOMDIR'));
-    const set = new FileSet(root, profile, { fileSetId: read.fileSetId, descriptorFileId: read.descriptorFileId, descriptorCharacterSet: read.descriptorCharacterSet, fileSetUid: read.fileSetUid || newUid(), roots: [] });
+    const set = new FileSet(root, profile, { fileSetId: read.fileSetId, descriptorFileId: read.descriptorFileId, descriptorCharacterSet: read.descriptorCharacterSet, fileSetUid: read.fileSetUid || newUid(), roots: [] }, options.anyTransferSyntax);
     set.warnings.push(...read.warnings);
     // Inactive records (PS3.3 F.3.2.2) and those no chain reaches are left out of the rewritten DICOMDIR.
     let dropped = 0;
@@ -181,12 +189,16 @@ export class FileSet {
     let targetTs = file.transferSyntaxUid;
     let rewrite = file.meta.size === 0 || file.preamble === null;
     if (!this.profile.transferSyntaxes.includes(targetTs)) {
-      if (!isUncompressed(targetTs)) {
-        throw this.refuse(path, `transfer syntax ${tsName(targetTs)} is not allowed by ${this.profile.id} (${this.profile.source}), which allows ${this.profile.transferSyntaxes.map(tsName).join(', ')}`);
+      const notAllowed = `${tsName(targetTs)} is not allowed by ${this.profile.id} (${this.profile.source}), which allows ${this.profile.transferSyntaxes.map(tsName).join(', ')}`;
+      if (isUncompressed(targetTs)) {
+        warnings.push(`${path}: written as Explicit VR Little Endian, not ${tsName(targetTs)}, which ${this.profile.id} does not allow`);
+        targetTs = EXPLICIT_VR_LITTLE_ENDIAN;
+        rewrite = true;
+      } else if (this.anyTransferSyntax) {
+        warnings.push(`${path}: kept in ${notAllowed}; the file-set does not conform to ${this.profile.id}`);
+      } else {
+        throw this.refuse(path, `transfer syntax ${notAllowed}`);
       }
-      warnings.push(`${path}: written as Explicit VR Little Endian, not ${tsName(targetTs)}, which ${this.profile.id} does not allow`);
-      targetTs = EXPLICIT_VR_LITTLE_ENDIAN;
-      rewrite = true;
     }
     const existing = this.bySopInstance.get(sopInstanceUid);
     if (existing) {
