@@ -222,3 +222,36 @@ test('SR, RT and waveform records, and a STD-GEN-DVD-JPEG file-set, pass the pee
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('updating a file-set another writer made (DCMTK, big endian): records kept, offsets rewritten, the peers agree', { skip: peer('pydicom') ?? peer('dcmtk') ?? peer('dicom3tools') }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conduit-fileset-'));
+  try {
+    cpSync(TESTS_DIR, dir, { recursive: true });
+    cpSync(join(TESTS_DIR, 'DICOMDIR-bigEnd'), join(dir, 'DICOMDIR'));
+    const before = pydicomView(join(dir, 'DICOMDIR'));
+    const set = await FileSet.open(dir);
+    assert.equal(set.instances().length, 31);
+    const gone = set.instances().find((i) => i.fileId.join('/') === '77654033/CR2/6247')!;
+    await set.remove(gone.sopInstanceUid);
+    const added = await set.add(join(PYDICOM_DATA, 'test_files', 'CT_small.dcm'));
+    await set.write();
+    const expected = [...before.instances!.filter((id) => id !== '77654033/CR2/6247'), added.fileId.join('/')];
+    checkWithPeers(dir, expected, { pydicom: false, dcmtk: false, dicom3tools: false });
+    const after = pydicomView(join(dir, 'DICOMDIR'));
+    assert.equal(after.transferSyntax, '1.2.840.10008.1.2.1');
+    // The CR2 series record went with its only instance, the CT brought four records; every other record is there with the same keys.
+    const removed = before.records.filter((r) => (r.elements['00041500'] as string[] | undefined)?.join('/') === '77654033/CR2/6247'
+      || (r.type === 'SERIES' && (r.elements['0020000E'] as string[])[0] === '1.3.6.1.4.1.5962.1.1.0.0.0.1196527414.5534.0.6'));
+    assert.equal(removed.length, 2);
+    assert.equal(after.records.length, before.records.length - 2 + 4);
+    const left = after.records.map((r) => `${r.type} ${JSON.stringify(r.elements)}`);
+    for (const r of before.records.filter((x) => !removed.includes(x))) {
+      const i = left.indexOf(`${r.type} ${JSON.stringify(r.elements)}`);
+      assert.ok(i >= 0, `the ${r.type} record at ${r.offset} is kept`);
+      left.splice(i, 1);
+    }
+    assert.deepEqual(left.map((k) => k.split(' {')[0]), ['PATIENT', 'STUDY', 'SERIES', 'IMAGE']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
