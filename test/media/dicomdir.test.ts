@@ -224,6 +224,24 @@ test('a Type 1 key missing from an instance is filled in with a warning, and the
   }
 });
 
+test('one PATIENT record per Patient ID (PS3.11 D.3.3): an instance with another name goes under it, with a warning', async () => {
+  const dir = tempDir();
+  try {
+    const set = await FileSet.create(join(dir, 'fs'));
+    await set.add(await writeInstance(dir, { sopInstanceUid: '8.1' }));
+    const other = await writeInstance(dir, { sopInstanceUid: '8.2', studyUid: '8.9', seriesUid: '8.9.1' });
+    const file = await readFile(other);
+    file.dataSet.set('PatientName', undefined, 'Other^Name');
+    await writeFile(other, file);
+    const result = await set.add(other);
+    assert.match(result.warnings.join('\n'), /Patient's Name "Other\^Name" differs from "Müller\^Jürgen" of the PATIENT record with Patient ID P1/);
+    assert.equal(set.roots.length, 1);
+    assert.equal(set.roots[0]!.children.length, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('profiles: what does not fit is refused by name; uncompressed syntaxes are written as Explicit VR Little Endian', async () => {
   const dir = tempDir();
   try {

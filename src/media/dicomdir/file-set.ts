@@ -213,7 +213,13 @@ export class FileSet {
     if (!patient) {
       patient = { type: 'PATIENT', keys: buildRecordKeys('PATIENT', source, this.profile, fillPatient, warnings, what), inUse: true, children: [] };
       this.dir.roots.push(patient);
-    } else addMissingConditionalKeys(patient.keys, 'PATIENT', source, this.profile);
+    } else {
+      addMissingConditionalKeys(patient.keys, 'PATIENT', source, this.profile);
+      const name = source.string('PatientName') ?? '';
+      const recorded = patient.keys.string('PatientName') ?? '';
+      // PS3.11 D.3.3: one PATIENT record per Patient ID; a differing name is kept in the file only.
+      if (name !== recorded) warnings.push(`${what}: Patient's Name "${name}" differs from "${recorded}" of the PATIENT record with Patient ID ${patientId}; placed under that record`);
+    }
 
     const studyUid = source.string('StudyInstanceUID')?.trim() || this.inventedUid(patient, warnings, what, 'StudyInstanceUID');
     let study = patient.children.find((r) => r.type === 'STUDY' && r.keys.string('StudyInstanceUID')?.trim() === studyUid);
@@ -252,6 +258,7 @@ export class FileSet {
       if (rewrite && move) await unlink(path);
     } catch (cause) {
       await rm(dest, { force: true });
+      this.dropEmpty([patient, study, series]);
       throw new DicomError('ERR_DICOM_IO', `cannot write ${dest}: ${(cause as Error).message}`, { cause });
     }
     const leaf: DirectoryRecord = { type: recordType, keys, inUse: true, children: [] };
@@ -280,12 +287,9 @@ export class FileSet {
     if (!find(this.dir.roots)) throw new DicomError('ERR_DICOM_MEDIA_NOT_FOUND', `SOP Instance ${sopInstanceUid} is not in the file-set`);
     const leaf = path[path.length - 1]!;
     const fileId = referencedFileId(leaf)!;
-    for (let i = path.length - 1; i >= 0; i--) {
-      const siblings = i === 0 ? this.dir.roots : path[i - 1]!.children;
-      siblings.splice(siblings.indexOf(path[i]!), 1);
-      this.folders.delete(path[i]!);
-      if (i > 0 && path[i - 1]!.children.length > 0) break;
-    }
+    const siblings = path.length > 1 ? path[path.length - 2]!.children : this.dir.roots;
+    siblings.splice(siblings.indexOf(leaf), 1);
+    this.dropEmpty(path.slice(0, -1));
     await rm(join(this.root, ...fileId), { force: true });
     this.used.delete(fileId.join('/'));
     this.bySopInstance.delete(sopInstanceUid);
@@ -341,6 +345,17 @@ export class FileSet {
     }
     warnings.push(`${what}: no ${keyword}; grouped under ${uid}`);
     return uid;
+  }
+
+  /** Takes out the records of `chain` (PATIENT, STUDY, SERIES) left with nothing below them, innermost first. */
+  private dropEmpty(chain: DirectoryRecord[]): void {
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const record = chain[i]!;
+      if (record.children.length > 0) return;
+      const siblings = i === 0 ? this.dir.roots : chain[i - 1]!.children;
+      siblings.splice(siblings.indexOf(record), 1);
+      this.folders.delete(record);
+    }
   }
 
   /** The folder of the last record of `chain` (PATIENT, STUDY, SERIES), allocated when it has none. */
