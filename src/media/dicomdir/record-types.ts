@@ -37,7 +37,7 @@ export const RECORD_KEYS: Readonly<Record<string, readonly RecordKey[]>> = {
   'RT TREAT RECORD': [k('InstanceNumber', '1'), k('TreatmentDate', '2'), k('TreatmentTime', '2')],
   // PS3.3 F.5.11
   PRESENTATION: [
-    k('InstanceNumber', '1'), k('ReferencedSeriesSequence', '1C'), k('ContentLabel', '1'), k('ContentDescription', '2'),
+    k('InstanceNumber', '1'), k('ReferencedSeriesSequence', '1C'), k('BlendingSequence', '1C'), k('ContentLabel', '1'), k('ContentDescription', '2'),
     k('PresentationCreationDate', '1'), k('PresentationCreationTime', '1'), k('ContentCreatorName', '2'),
   ],
   // PS3.3 F.5.12
@@ -66,8 +66,8 @@ export const RECORD_KEYS: Readonly<Record<string, readonly RecordKey[]>> = {
   ],
   // PS3.3 F.5.22
   'VALUE MAP': [k('ContentDate', '1'), k('ContentTime', '1'), k('InstanceNumber', '1'), k('ContentLabel', '1'), k('ContentDescription', '2'), k('ContentCreatorName', '2')],
-  // PS3.3 F.5.24
-  STEREOMETRIC: [],
+  // PS3.3 F.5.24: the Content Identification Macro (PS3.3 Table 10-12)
+  STEREOMETRIC: [k('InstanceNumber', '1'), k('ContentLabel', '1'), k('ContentDescription', '2'), k('ContentCreatorName', '2')],
   // PS3.3 F.5.31
   MEASUREMENT: [k('ContentDate', '1'), k('ContentTime', '1'), k('InstanceNumber', '1'), k('ConceptNameCodeSequence', '1')],
   // PS3.3 F.5.32, F.5.35
