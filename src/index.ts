@@ -44,6 +44,7 @@ export type { NativeDicomXmlOptions } from './data/xml-model.js';
 
 export { readFile, parseBuffer, readStream, writeFile, encodeFile, encodeFileStream } from './media/part10.js';
 export type { DicomFile, ReadOptions, WriteOptions } from './media/part10.js';
+export * from './media/dicomdir/index.js';
 
 // The network API (PS3.7, PS3.8): connect() for the requestor side, DicomServer for the acceptor side.
 export { connect, AssociationClient, proposalsFor, describeFile, DicomServer, DimseAssociation } from './ae/index.js';

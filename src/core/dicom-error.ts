@@ -57,7 +57,12 @@ export type DicomErrorCode =
   | 'ERR_DICOM_STORAGE_IO'
   | 'ERR_DICOM_STORAGE_INDEX'
   | 'ERR_DICOM_STORAGE_SCHEMA'
-  | 'ERR_DICOM_STORAGE_CLOSED';
+  | 'ERR_DICOM_STORAGE_CLOSED'
+  // Media (PS3.10 file-sets, PS3.3 Annex F DICOMDIR, PS3.11 profiles): see docs/errors.md, "Media"
+  | 'ERR_DICOM_MEDIA_BAD_DICOMDIR'
+  | 'ERR_DICOM_MEDIA_FILE_ID'
+  | 'ERR_DICOM_MEDIA_PROFILE'
+  | 'ERR_DICOM_MEDIA_NOT_FOUND';
 
 export interface DicomErrorDetails {
   /** Byte offset in the input where the problem was found. */
