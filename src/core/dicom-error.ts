@@ -57,7 +57,10 @@ export type DicomErrorCode =
   | 'ERR_DICOM_STORAGE_IO'
   | 'ERR_DICOM_STORAGE_INDEX'
   | 'ERR_DICOM_STORAGE_SCHEMA'
-  | 'ERR_DICOM_STORAGE_CLOSED';
+  | 'ERR_DICOM_STORAGE_CLOSED'
+  // DICOMweb (PS3.18, src/dicomweb/): see docs/errors.md, "DICOMweb"
+  | 'ERR_DICOM_MULTIPART'
+  | 'ERR_DICOM_MEDIA_TYPE';
 
 export interface DicomErrorDetails {
   /** Byte offset in the input where the problem was found. */
