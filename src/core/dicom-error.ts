@@ -60,7 +60,9 @@ export type DicomErrorCode =
   | 'ERR_DICOM_STORAGE_CLOSED'
   // DICOMweb (PS3.18, src/dicomweb/): see docs/errors.md, "DICOMweb"
   | 'ERR_DICOM_MULTIPART'
-  | 'ERR_DICOM_MEDIA_TYPE';
+  | 'ERR_DICOM_MEDIA_TYPE'
+  | 'ERR_DICOM_WEB_REQUEST'
+  | 'ERR_DICOM_WEB_NOT_FOUND';
 
 export interface DicomErrorDetails {
   /** Byte offset in the input where the problem was found. */

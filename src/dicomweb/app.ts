@@ -1,0 +1,68 @@
+/**
+ * The DICOMweb origin server (PS3.18) as a fastify application (ADR 0008): the Studies Service
+ * under basePath (QIDO-RS §10.6, WADO-RS §10.4, STOW-RS §10.5), built on the archive's ports only.
+ * The composition root (server/http.ts) listens; tests call inject() or listen on port 0.
+ *
+ * Request bodies are never parsed by the framework: STOW-RS reads the raw request stream through
+ * the multipart parser, so a body of any size passes in bounded memory.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { makeContext, type DicomWebOptions } from './context.js';
+import { DicomWebError, errorBody, httpStatusOf, notFound } from './http-error.js';
+import { registerQido } from './qido.js';
+
+export type { DicomWebOptions } from './context.js';
+
+export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
+  const ctx = makeContext(options);
+  const app = Fastify({
+    logger: false,
+    // Uploads of gigabytes take their time; the socket's idle timeout still applies.
+    requestTimeout: 0,
+    // Study UIDs make long paths.
+    maxParamLength: 1024,
+    exposeHeadRoutes: true,
+  });
+  app.removeAllContentTypeParsers();
+  // Bodies stay streams (request.raw); routes that take one read it themselves.
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+  const cors = options.corsOrigins ?? [];
+  if (cors.length) {
+    app.addHook('onRequest', async (request, reply) => {
+      const origin = request.headers.origin;
+      if (origin === undefined) return;
+      if (cors.includes('*')) reply.header('Access-Control-Allow-Origin', '*');
+      else if (cors.includes(origin)) reply.header('Access-Control-Allow-Origin', origin).header('Vary', 'Origin');
+      else return;
+      reply.header('Access-Control-Expose-Headers', 'Warning, Content-Location, Content-Range, Location');
+      if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
+        reply.header('Access-Control-Allow-Methods', 'GET, HEAD, POST, OPTIONS');
+        reply.header('Access-Control-Allow-Headers', request.headers['access-control-request-headers'] ?? 'Accept, Content-Type');
+        reply.header('Access-Control-Max-Age', '600');
+        await reply.code(204).send();
+      }
+    });
+  }
+
+  app.setErrorHandler((error, request, reply) => {
+    const status = httpStatusOf(error);
+    if (status >= 500) ctx.log('error', `${request.method} ${request.url}: ${(error as Error).stack ?? String(error)}`);
+    if (error instanceof DicomWebError) for (const [k, v] of Object.entries(error.headers)) reply.header(k, v);
+    // A body sent in part cannot be replaced by an error: the connection is cut instead.
+    if (reply.sent || reply.raw.headersSent) {
+      reply.raw.destroy(error as Error);
+      return;
+    }
+    void reply.code(status).type('application/json').send(JSON.stringify(errorBody(error, status)));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const e = notFound(`${request.method} ${request.url.split('?')[0]} is not a resource of this server (the DICOMweb services are under ${ctx.basePath})`);
+    void reply.code(404).type('application/json').send(JSON.stringify(errorBody(e, 404)));
+  });
+
+  void app.register(async (studies) => {
+    registerQido(studies, ctx);
+  }, { prefix: ctx.basePath });
+  return app;
+}
