@@ -11,7 +11,7 @@ export function serveCommand(): Command {
     .option('--config <file>', 'JSON configuration file (see README, "conduit serve")')
     .option('--aet <ae>', 'AE title (default CONDUIT; env CONDUIT_AET)')
     .option('--dimse-port <n>', 'DIMSE port (default 11112; env CONDUIT_DIMSE_PORT)')
-    .option('--http-port <n>', 'HTTP port for DICOMweb (default 8042; not served yet)')
+    .option('--http-port <n>', 'HTTP port for DICOMweb, under /dicom-web (default 8042)')
     .option('--host <address>', 'listen address (default 0.0.0.0)')
     .option('--data <dir>', 'archive folder (default ./data; env CONDUIT_DATA)')
     .option('--peer <NAME=AET@HOST:PORT>', 'a known remote AE (repeatable)', collect)
@@ -40,6 +40,7 @@ export function serveCommand(): Command {
       };
       const server = await startServer(config, log);
       process.stdout.write(`conduit serve: ${config.aeTitle} listening for DIMSE on port ${server.dimsePort}, archive in ${config.dataDir}\n`);
+      process.stdout.write(`conduit serve: DICOMweb on http://${config.host}:${server.httpPort}/dicom-web\n`);
       let stopping = false;
       const stop = () => {
         if (stopping) process.exit(1);
