@@ -10,6 +10,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { makeContext, type DicomWebOptions } from './context.js';
 import { DicomWebError, errorBody, httpStatusOf, notFound } from './http-error.js';
 import { registerQido } from './qido.js';
+import { registerMetadata } from './wado-metadata.js';
+import { registerRetrieve } from './wado-retrieve.js';
 
 export type { DicomWebOptions } from './context.js';
 
@@ -63,6 +65,8 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
 
   void app.register(async (studies) => {
     registerQido(studies, ctx);
+    registerMetadata(studies, ctx);
+    registerRetrieve(studies, ctx);
   }, { prefix: ctx.basePath });
   return app;
 }

@@ -40,7 +40,7 @@ export function qidoFormat(accept: string | undefined): Format {
     if (m.type === 'application/dicom+xml') return 'xml';
     if (m.type === 'multipart/*' && (m.parameters.get('type') ?? '').toLowerCase() === 'application/dicom+xml') return 'xml';
   }
-  throw notAcceptable(`QIDO-RS answers in application/dicom+json or multipart/related; type="application/dicom+xml", not "${accept}"`);
+  throw notAcceptable(`this resource is served as application/dicom+json or multipart/related; type="application/dicom+xml", not "${accept}"`);
 }
 
 interface Scope { study?: string; series?: string }

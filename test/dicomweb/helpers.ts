@@ -50,3 +50,17 @@ export async function loadedApp(t: TestContext, files: readonly string[] = SAMPL
 export function jsonValues(result: Record<string, { Value?: unknown[] }>, tag: string): unknown[] {
   return result[tag]?.Value ?? [];
 }
+
+/** The parts of a multipart response body (whole, in memory: for tests). */
+export async function multipartParts(body: Buffer, contentType: string): Promise<Array<{ headers: Map<string, string>; body: Buffer }>> {
+  const { parseMultipart } = await import('../../src/dicomweb/multipart/index.js');
+  const { parseMediaType } = await import('../../src/dicomweb/media-type.js');
+  const boundary = parseMediaType(contentType).parameters.get('boundary')!;
+  const out: Array<{ headers: Map<string, string>; body: Buffer }> = [];
+  for await (const part of parseMultipart((async function* () { yield body; })(), boundary)) {
+    const chunks: Buffer[] = [];
+    for await (const c of part.body) chunks.push(Buffer.from(c));
+    out.push({ headers: new Map(part.headers), body: Buffer.concat(chunks) });
+  }
+  return out;
+}
