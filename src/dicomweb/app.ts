@@ -12,6 +12,7 @@ import { DicomWebError, errorBody, httpStatusOf, notFound } from './http-error.j
 import { registerQido } from './qido.js';
 import { registerMetadata } from './wado-metadata.js';
 import { registerRetrieve } from './wado-retrieve.js';
+import { registerStow } from './stow.js';
 
 export type { DicomWebOptions } from './context.js';
 
@@ -67,6 +68,7 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
     registerQido(studies, ctx);
     registerMetadata(studies, ctx);
     registerRetrieve(studies, ctx);
+    registerStow(studies, ctx);
   }, { prefix: ctx.basePath });
   return app;
 }
