@@ -23,7 +23,7 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
     // Uploads of gigabytes take their time; the socket's idle timeout still applies.
     requestTimeout: 0,
     // Study UIDs make long paths.
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     exposeHeadRoutes: true,
   });
   app.removeAllContentTypeParsers();
