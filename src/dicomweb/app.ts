@@ -13,6 +13,7 @@ import { registerQido } from './qido.js';
 import { registerMetadata } from './wado-metadata.js';
 import { registerRetrieve } from './wado-retrieve.js';
 import { registerStow } from './stow.js';
+import { registerBulkdata } from './bulkdata.js';
 
 export type { DicomWebOptions } from './context.js';
 
@@ -69,6 +70,7 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
     registerMetadata(studies, ctx);
     registerRetrieve(studies, ctx);
     registerStow(studies, ctx);
+    registerBulkdata(studies, ctx);
   }, { prefix: ctx.basePath });
   return app;
 }
