@@ -52,6 +52,7 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
   app.setErrorHandler((error, request, reply) => {
     const status = httpStatusOf(error);
     if (status >= 500) ctx.log('error', `${request.method} ${request.url}: ${(error as Error).stack ?? String(error)}`);
+    else ctx.log('info', `${request.method} ${request.url}: ${status} ${(error as Error).message}`);
     if (error instanceof DicomWebError) for (const [k, v] of Object.entries(error.headers)) reply.header(k, v);
     // A body sent in part cannot be replaced by an error: the connection is cut instead.
     if (reply.sent || reply.raw.headersSent) {

@@ -181,7 +181,11 @@ test('malformed bodies fail with ERR_DICOM_MULTIPART and say why', async () => {
   for (const [text, boundary, message] of cases) {
     await assert.rejects(parseAll(chunksOf(Buffer.from(text), [2, 7]), boundary), (e: DicomError) => e.code === 'ERR_DICOM_MULTIPART' && message.test(e.message), text.slice(0, 40));
   }
-  await assert.rejects(parseAll(chunksOf(Buffer.from('--b--'), []), 'x'.repeat(71)), /not a valid multipart boundary/);
+  await assert.rejects(parseAll(chunksOf(Buffer.from('--b--'), []), 'x'.repeat(257)), /not a valid multipart boundary/);
+  await assert.rejects(parseAll(chunksOf(Buffer.from('--b--'), []), 'semi;colon'), /not a valid multipart boundary/);
+  // Longer than RFC 2046 allows, as Orthanc sends them: accepted.
+  const long = `${'d04c2037-e2a6-4d6a-8d98-fc144d0ff6ba'}-${'d04c2037-e2a6-4d6a-8d98-fc144d0ff6ba'}`;
+  assert.deepEqual(await parseAll(chunksOf(Buffer.from(`--${long}\r\n\r\nx\r\n--${long}--`), []), long), [{ headers: {}, body: 'x' }]);
   const limited = parseMultipart(chunksOf(Buffer.from('--b\r\n\r\n\r\n--b\r\n\r\n\r\n--b--'), []), 'b', { maxParts: 1 });
   await assert.rejects(async () => { for await (const p of limited) void p; }, /more than 1 parts/);
 });

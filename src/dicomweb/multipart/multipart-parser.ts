@@ -38,6 +38,11 @@ export interface MultipartParseOptions {
 const CRLF = Buffer.from('\r\n');
 const EMPTY = Buffer.alloc(0);
 const BCHARS = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
+/**
+ * What the parser accepts: longer boundaries than RFC 2046's 70 characters, since real peers send
+ * them (Orthanc's DICOMweb plugin 1.7: two UUIDs joined, 73 characters).
+ */
+const LENIENT_BCHARS = /^[0-9A-Za-z'()+_,\-./:=? ]{0,255}[0-9A-Za-z'()+_,\-./:=?]$/;
 
 function multipartError(message: string, offset?: number): DicomError {
   return new DicomError('ERR_DICOM_MULTIPART', message, offset === undefined ? {} : { offset });
@@ -50,7 +55,7 @@ export function isValidBoundary(boundary: string): boolean {
 
 /** The parts of a multipart body delimited by `boundary` (the Content-Type's boundary parameter). */
 export async function* parseMultipart(source: AsyncIterable<Uint8Array>, boundary: string, options: MultipartParseOptions = {}): AsyncGenerator<MultipartPart> {
-  if (!isValidBoundary(boundary)) throw multipartError(`"${boundary}" is not a valid multipart boundary (RFC 2046 §5.1.1: 1 to 70 characters)`);
+  if (!LENIENT_BCHARS.test(boundary)) throw multipartError(`"${boundary.slice(0, 300)}" is not a valid multipart boundary (RFC 2046 §5.1.1: 1 to 70 characters, 256 accepted)`);
   const reader = new MultipartReader(source, boundary, options.maxHeaderBytes ?? 16 * 1024);
   try {
     // The first delimiter may open the body without the CRLF that belongs to every other one.
