@@ -7,53 +7,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDicomWebApp } from '../../src/dicomweb/app.js';
 import { parseBuffer } from '../../src/media/part10.js';
 import { peer, PYDICOM_DATA } from '../helpers/peers.js';
-import { Background, freePort, withTimeout } from '../helpers/network.js';
+import { startOrthanc } from '../helpers/orthanc.js';
 import { openArchive, tempDir } from '../storage/helpers.js';
 
-const ORTHANC = existsSync('/usr/sbin/Orthanc') ? '/usr/sbin/Orthanc' : 'Orthanc';
 const PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
 const skip = peer('orthanc') ?? peer('pydicom') ?? (existsSync(PLUGIN) ? undefined : `Orthanc's DICOMweb plugin is not installed (${PLUGIN})`);
 
 const FILES = ['test_files/CT_small.dcm', 'test_files/MR_small.dcm', 'test_files/JPEG2000.dcm', 'charset_files/chrRuss.dcm', 'test_files/SC_rgb_rle.dcm']
   .map((f) => join(PYDICOM_DATA, f));
-
-async function startOrthanc(dir: string, conduitUrl: string): Promise<{ proc: Background; url: string }> {
-  let last = '';
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const [dicomPort, httpPort] = [await freePort(), await freePort()];
-    if (dicomPort === httpPort) continue;
-    const storage = join(dir, `db-${attempt}`);
-    mkdirSync(storage, { recursive: true });
-    const config = join(dir, `orthanc-${attempt}.json`);
-    writeFileSync(config, JSON.stringify({
-      Name: 'ConduitDicomWebInterop', StorageDirectory: storage, IndexDirectory: storage, Plugins: [PLUGIN],
-      HttpPort: httpPort, RemoteAccessAllowed: false, AuthenticationEnabled: false, DicomServerEnabled: true, DicomPort: dicomPort,
-      SaveJobs: false, OverwriteInstances: true,
-      DicomWeb: { Enable: true, Root: '/dicom-web/', Servers: { conduit: [conduitUrl] } },
-    }));
-    const proc = Background.start('Orthanc', ORTHANC, [config], { cwd: dir });
-    const url = `http://127.0.0.1:${httpPort}`;
-    try {
-      await withTimeout((async () => {
-        for (;;) {
-          if (!proc.alive) throw new Error(`Orthanc exited:\n${proc.stderr.slice(-2000)}`);
-          if (await fetch(`${url}/system`).then((r) => r.ok, () => false)) return;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      })(), 60_000, 'Orthanc to answer GET /system');
-      return { proc, url };
-    } catch (e) {
-      last = String(e);
-      await proc.stop('SIGKILL');
-    }
-  }
-  throw new Error(`Orthanc did not start: ${last}`);
-}
 
 test('Orthanc DICOMweb plugin: STOW-RS into Conduit, QIDO-RS of Conduit, WADO-RS back out of Conduit', { skip, timeout: 180_000 }, async (t) => {
   const dir = tempDir(t, 'conduit-orthanc-dicomweb-');
@@ -62,7 +28,10 @@ test('Orthanc DICOMweb plugin: STOW-RS into Conduit, QIDO-RS of Conduit, WADO-RS
   const app = createDicomWebApp({ archive, log: (level, message) => conduitLog.push(`${level} ${message}`) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const conduitUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/dicom-web/`;
-  const orthanc = await startOrthanc(dir, conduitUrl);
+  const orthanc = await startOrthanc(dir, {
+    Name: 'ConduitDicomWebInterop', Plugins: [PLUGIN], OverwriteInstances: true,
+    DicomWeb: { Enable: true, Root: '/dicom-web/', Servers: { conduit: [conduitUrl] } },
+  });
   t.after(async () => {
     await orthanc.proc.stop('SIGTERM', 20_000);
     await app.close();
