@@ -14,6 +14,8 @@ import { registerMetadata } from './wado-metadata.js';
 import { registerRetrieve } from './wado-retrieve.js';
 import { registerStow } from './stow.js';
 import { registerBulkdata } from './bulkdata.js';
+import { registerWadoUri } from './wado-uri.js';
+import { registerCapabilities } from './capabilities.js';
 
 export type { DicomWebOptions } from './context.js';
 
@@ -72,6 +74,8 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
     registerRetrieve(studies, ctx);
     registerStow(studies, ctx);
     registerBulkdata(studies, ctx);
+    registerCapabilities(studies, ctx);
   }, { prefix: ctx.basePath });
+  registerWadoUri(app, ctx, options.wadoUriPath ?? '/wado');
   return app;
 }
