@@ -13,7 +13,13 @@ export interface RunningHttp {
 }
 
 export async function startHttp(config: ServerConfig, archive: ArchiveStore, log: Log): Promise<RunningHttp> {
-  const app = createDicomWebApp({ archive, duplicatePolicy: config.duplicatePolicy, log });
+  const app = createDicomWebApp({
+    archive,
+    duplicatePolicy: config.duplicatePolicy,
+    corsOrigins: config.corsOrigins,
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    log,
+  });
   await app.listen({ port: config.httpPort, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.httpPort;
