@@ -6,18 +6,31 @@
  * Request bodies are never parsed by the framework: STOW-RS reads the raw request stream through
  * the multipart parser, so a body of any size passes in bounded memory.
  */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { makeContext, type DicomWebOptions } from './context.js';
 import { DicomWebError, errorBody, httpStatusOf, notFound } from './http-error.js';
 import { registerQido } from './qido.js';
 import { registerMetadata } from './wado-metadata.js';
 import { registerRetrieve } from './wado-retrieve.js';
-import { registerStow } from './stow.js';
+import { registerStow, stowBoundary } from './stow.js';
 import { registerBulkdata } from './bulkdata.js';
 import { registerWadoUri } from './wado-uri.js';
 import { registerCapabilities } from './capabilities.js';
 
 export type { DicomWebOptions } from './context.js';
+
+/** The answer to give a request before reading its body, if its headers already condemn it. */
+function refuseBeforeBody(basePath: string, request: IncomingMessage): { status: number; error: unknown } | undefined {
+  const path = (request.url ?? '').split('?')[0]!;
+  if (request.method !== 'POST' || !path.startsWith(`${basePath}/studies`) || !/^\/studies(\/[^/]+)?\/?$/.test(path.slice(basePath.length))) return undefined;
+  try {
+    stowBoundary(request.headers['content-type']);
+    return undefined;
+  } catch (error) {
+    return { status: httpStatusOf(error), error };
+  }
+}
 
 export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
   const ctx = makeContext(options);
@@ -28,6 +41,22 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
     // Study UIDs make long paths.
     routerOptions: { maxParamLength: 1024 },
     exposeHeadRoutes: true,
+    serverFactory: (handler) => {
+      const server = createServer(handler);
+      // Expect: 100-continue (RFC 9110 §10.1.1): a STOW-RS request whose media type cannot be
+      // stored is refused before the client sends its body; the others are told to go on.
+      server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+        const refusal = refuseBeforeBody(ctx.basePath, request);
+        if (refusal) {
+          response.writeHead(refusal.status, { 'Content-Type': 'application/json', Connection: 'close' });
+          response.end(JSON.stringify(errorBody(refusal.error, refusal.status)));
+          return;
+        }
+        response.writeContinue();
+        handler(request, response);
+      });
+      return server;
+    },
   });
   app.removeAllContentTypeParsers();
   // Bodies stay streams (request.raw); routes that take one read it themselves.

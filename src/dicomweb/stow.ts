@@ -25,6 +25,7 @@ import { parseAccept, parseMediaType, qualityOf } from './media-type.js';
 import { parseMultipart } from './multipart/index.js';
 import { checkUid } from './request.js';
 import { instanceUrl } from './resources.js';
+import { part10Of, readMetadataRequest } from './stow-metadata.js';
 
 /** Failure Reasons (PS3.18 Table 10.5.3-2 refers to the C-STORE statuses of PS3.4 Annex B). */
 export const FailureReason = Object.freeze({
@@ -80,8 +81,10 @@ function responseFormat(accept: string | undefined): 'json' | 'xml' {
   throw notAcceptable(`the STOW-RS response is application/dicom+json or application/dicom+xml, not "${accept}"`);
 }
 
-/** The request's boundary, after checking its media type (415 for anything but multipart/related of application/dicom). */
-export function stowBoundary(contentType: string | undefined): string {
+const ROOT_TYPES = ['application/dicom', 'application/dicom+json', 'application/dicom+xml'];
+
+/** The request's boundary and root type, after checking its media type (415 for anything but multipart/related of DICOM). */
+export function stowBoundary(contentType: string | undefined): { boundary: string; type: string } {
   if (!contentType) throw unsupportedMediaType('a STOW-RS request needs Content-Type: multipart/related; type="application/dicom"; boundary=...');
   let m;
   try {
@@ -91,12 +94,12 @@ export function stowBoundary(contentType: string | undefined): string {
   }
   if (m.type !== 'multipart/related') throw unsupportedMediaType(`STOW-RS takes multipart/related; type="application/dicom", not ${m.type}`);
   const type = (m.parameters.get('type') ?? 'application/dicom').toLowerCase();
-  if (type !== 'application/dicom') {
-    throw unsupportedMediaType(`STOW-RS here takes instances as application/dicom parts; type="${type}" (metadata with bulk data parts) is not supported yet`);
+  if (!ROOT_TYPES.includes(type)) {
+    throw unsupportedMediaType(`STOW-RS takes multipart/related of ${ROOT_TYPES.join(', ')}; not type="${type}"`);
   }
   const boundary = m.parameters.get('boundary');
   if (!boundary) throw badRequest('the multipart/related Content-Type has no boundary parameter');
-  return boundary;
+  return { boundary, type };
 }
 
 async function storePart(ctx: DicomWebContext, body: AsyncIterable<Uint8Array>, study: string | undefined, sourceAet: string): Promise<Outcome> {
@@ -164,10 +167,21 @@ export function stowStatus(outcomes: readonly Outcome[]): number {
 async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, study: string | undefined): Promise<FastifyReply> {
   if (study !== undefined) checkUid(study, 'Study Instance UID');
   const format = responseFormat(request.headers.accept);
-  const boundary = stowBoundary(request.headers['content-type']);
+  const { boundary, type: rootType } = stowBoundary(request.headers['content-type']);
   const sourceAet = `STOW-RS ${request.ip}`.slice(0, 64);
   const outcomes: Outcome[] = [];
-  for await (const part of parseMultipart(request.raw, boundary, ctx.maxParts === undefined ? {} : { maxParts: ctx.maxParts })) {
+  const parts = parseMultipart(request.raw, boundary, ctx.maxParts === undefined ? {} : { maxParts: ctx.maxParts });
+  if (rootType !== 'application/dicom') {
+    const metadata = await readMetadataRequest(parts, rootType);
+    try {
+      for (const message of metadata.undecodable) {
+        outcomes.push({ sopClassUid: undefined, sopInstanceUid: undefined, study: undefined, series: undefined, failure: { reason: FailureReason.CannotUnderstand, message } });
+      }
+      for (const ds of metadata.dataSets) outcomes.push(await storePart(ctx, part10Of(ds, 'STOWRS'), study, sourceAet));
+    } finally {
+      await metadata.cleanup();
+    }
+  } else for await (const part of parts) {
     const type = part.contentType === undefined ? 'application/dicom' : parseMediaType(part.contentType).type;
     if (type !== 'application/dicom') {
       outcomes.push({ sopClassUid: undefined, sopInstanceUid: undefined, study: undefined, series: undefined, failure: { reason: FailureReason.UnsupportedMediaType, message: `part ${part.index} is ${type}, not application/dicom` } });

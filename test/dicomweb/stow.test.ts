@@ -110,3 +110,62 @@ test('STOW-RS over HTTP with curl and Expect: 100-continue; then WADO-RS and QID
   const q = await fetch(`http://127.0.0.1:${port}/dicom-web/instances`);
   assert.equal(((await q.json()) as unknown[]).length, files.length);
 });
+
+test('Expect: 100-continue: a STOW-RS body of the wrong media type is refused before it is sent; a good one is asked for', async (t) => {
+  const { app } = await loadedApp(t, []);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const port = (app.server.address() as { port: number }).port;
+  const { connect } = await import('node:net');
+  const firstLine = (contentType: string) => new Promise<string>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(`POST /dicom-web/studies HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n`);
+    });
+    let got = '';
+    socket.on('data', (d) => {
+      got += d.toString('latin1');
+      if (got.includes('\r\n')) {
+        socket.destroy();
+        resolve(got.split('\r\n')[0]!);
+      }
+    });
+    socket.on('error', reject);
+  });
+  assert.equal(await firstLine('application/json'), 'HTTP/1.1 415 Unsupported Media Type');
+  assert.equal(await firstLine('multipart/related; type="application/dicom"; boundary=abc'), 'HTTP/1.1 100 Continue');
+});
+
+test('STOW-RS of metadata (JSON, XML) with a bulk data part: stored as Part 10, values and pixel data intact', { skip }, async (t) => {
+  const { app, archive } = await loadedApp(t, []);
+  const { toDicomJson, toDicomJsonText } = await import('../../src/data/json-model.js');
+  const { toNativeDicomXml } = await import('../../src/data/xml-model.js');
+  const source = parseBuffer(readFileSync(CT)).dataSet;
+  const pixels = Buffer.from(source.get('PixelData')!.bytes);
+  const bulkDataUri = (e: { tag: number }) => (e.tag === 0x7fe00010 ? 'http://client.example/ct/pixel' : undefined);
+  const ct = uids(CT);
+  for (const variant of ['json', 'xml'] as const) {
+    if (variant === 'xml') await archive.deleteInstance(ct.sop);
+    const boundary = newBoundary();
+    const metadata = variant === 'json'
+      ? { headers: { 'Content-Type': 'application/dicom+json' }, body: `[${toDicomJsonText(toDicomJson(source, { bulkDataUri }))}]` }
+      : { headers: { 'Content-Type': 'application/dicom+xml' }, body: toNativeDicomXml(source, { bulkDataUri }) };
+    const chunks: Uint8Array[] = [];
+    for await (const c of writeMultipart([metadata, { headers: { 'Content-Type': 'application/octet-stream', 'Content-Location': 'http://client.example/ct/pixel' }, body: pixels }], boundary)) chunks.push(c);
+    const res = await app.inject({ method: 'POST', url: '/dicom-web/studies', payload: Buffer.concat(chunks), headers: { 'content-type': `multipart/related; type="application/dicom+${variant}"; boundary=${boundary}` } });
+    assert.equal(res.statusCode, 200, `${variant}: ${res.body}`);
+    const { stream } = await archive.openInstance(ct.sop);
+    const bytes: Buffer[] = [];
+    for await (const c of stream) bytes.push(c as Buffer);
+    const stored = parseBuffer(Buffer.concat(bytes));
+    assert.equal(stored.transferSyntaxUid, '1.2.840.10008.1.2.1');
+    assert.ok(Buffer.from(stored.dataSet.get('PixelData')!.bytes).equals(pixels), `${variant}: pixel data`);
+    assert.equal(stored.dataSet.string('PatientName'), 'CompressedSamples^CT1');
+    assert.deepEqual(stored.dataSet.numbers('PixelSpacing'), [0.661468, 0.661468]);
+  }
+  // A BulkDataURI no part carries: that instance fails with C000, and says why.
+  const boundary = newBoundary();
+  const chunks: Uint8Array[] = [];
+  for await (const c of writeMultipart([{ headers: { 'Content-Type': 'application/dicom+json' }, body: `[${toDicomJsonText(toDicomJson(source, { bulkDataUri }))}]` }], boundary)) chunks.push(c);
+  const missing = await app.inject({ method: 'POST', url: '/dicom-web/studies', payload: Buffer.concat(chunks), headers: { 'content-type': `multipart/related; type="application/dicom+json"; boundary=${boundary}` } });
+  assert.equal(missing.statusCode, 409);
+  assert.match(missing.headers.warning as string, /no bulk data part has Content-Location http:\/\/client.example\/ct\/pixel/);
+});
