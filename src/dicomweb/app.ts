@@ -43,6 +43,9 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
     exposeHeadRoutes: true,
     serverFactory: (handler) => {
       const server = createServer(handler);
+      // What fastify sets on a server it creates: uploads of gigabytes must not hit a request timeout.
+      server.requestTimeout = 0;
+      server.keepAliveTimeout = 72_000;
       // Expect: 100-continue (RFC 9110 §10.1.1): a STOW-RS request whose media type cannot be
       // stored is refused before the client sends its body; the others are told to go on.
       server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {

@@ -5,6 +5,9 @@
  * threshold) carry a BulkDataURI: the stored marker "conduit-bulkdata:<path>" becomes the
  * instance's bulkdata resource ".../instances/{uid}/bulkdata/<path>" by a string replacement.
  *
+ * An instance indexed without metadata (bulk imports may leave it out) has its metadata read from
+ * its stored object instead, in the same form.
+ *
  * application/dicom+json (default): one JSON array, streamed instance by instance.
  * multipart/related; type="application/dicom+xml": one Native DICOM Model part per instance.
  */
@@ -12,24 +15,36 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DicomJsonDataSet } from '../data/json-model.js';
 import { jsonToNativeDicomXml } from '../data/xml-model.js';
-import { BULK_DATA_MARKER_PREFIX } from '../storage/index-record.js';
+import { BULK_DATA_MARKER_PREFIX, metadataJson } from '../storage/index-record.js';
 import type { InstanceMetadata } from '../storage/ports.js';
+import { readStoredObject } from '../storage/stored-object.js';
 import type { DicomWebContext } from './context.js';
 import { notFound } from './http-error.js';
 import { newBoundary, writeMultipart } from './multipart/index.js';
 import { qidoFormat } from './qido.js';
-import { checkPath, describe, instanceUrl, type ResourcePath } from './resources.js';
+import { checkPath, instanceUrl, instancesOf, type ResourcePath } from './resources.js';
 
 const MARKER = `"BulkDataURI":"${BULK_DATA_MARKER_PREFIX}`;
 
-/** The stored metadata of the resource's instances. */
+/** The metadata of the resource's instances: as the index stored it, else read from the object. */
 async function* metadataOf(ctx: DicomWebContext, path: ResourcePath): AsyncGenerator<InstanceMetadata> {
+  const instances = await instancesOf(ctx, path);
   const index = ctx.archive.index;
   const series = path.series;
+  const missing = new Set(instances.map((i) => i.sopInstanceUid));
   for await (const m of index.instanceMetadata(path.study, series === undefined ? {} : { seriesInstanceUid: series })) {
-    if (path.instance !== undefined && m.sopInstanceUid !== path.instance) continue;
+    if (!missing.delete(m.sopInstanceUid)) continue;
     yield m;
-    if (path.instance !== undefined) return;
+    if (missing.size === 0) break;
+  }
+  for (const instance of instances.filter((i) => missing.has(i.sopInstanceUid))) {
+    const reader = await ctx.archive.blobs.open(instance.blobKey);
+    try {
+      const file = await readStoredObject(reader, { bulkDataThreshold: 1024 });
+      yield { sopInstanceUid: instance.sopInstanceUid, seriesInstanceUid: instance.seriesInstanceUid, json: metadataJson(file.dataSet) };
+    } finally {
+      await reader.close();
+    }
   }
 }
 
@@ -45,8 +60,9 @@ async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: Fast
   const format = qidoFormat(request.headers.accept);
   const base = ctx.baseUrl(request);
   const items = metadataOf(ctx, path);
+  // The first one before the status is sent: a resource not in the archive is 404.
   const first = await items.next();
-  if (first.done) throw notFound(`${describe(path)} is not in the archive, or has no stored metadata`);
+  if (first.done) throw notFound('no metadata');
   async function* all(): AsyncGenerator<string> {
     yield withBulkDataUris(base, path.study, first.value!);
     for await (const m of items) yield withBulkDataUris(base, path.study, m);

@@ -85,3 +85,25 @@ test('WADO-RS retrieve: Part 10 bytes as stored, transfer-syntax negotiation, ev
   assert.equal((await app.inject({ url: `/dicom-web/studies/${study}/series/1.2.3` })).statusCode, 404);
   assert.equal((await app.inject({ url, headers: { accept: 'application/dicom+json' } })).statusCode, 406);
 });
+
+test('WADO-RS metadata of instances indexed without metadata: read from the stored object, the same JSON', { skip }, async (t) => {
+  const { ArchiveStore } = await import('../../src/storage/archive-store.js');
+  const { FilesystemBlobStore } = await import('../../src/storage/filesystem/filesystem-blob-store.js');
+  const { SqliteIndexStore } = await import('../../src/storage/sqlite/sqlite-index-store.js');
+  const { createDicomWebApp } = await import('../../src/dicomweb/app.js');
+  const { tempDir, iterate } = await import('../storage/helpers.js');
+  const dir = tempDir(t, 'conduit-no-metadata-');
+  const bare = new ArchiveStore({ index: new SqliteIndexStore({ path: join(dir, 'index.sqlite') }), blobs: new FilesystemBlobStore({ root: join(dir, 'blobs') }), storeMetadata: false });
+  await bare.storeInstance({ part10: iterate([readFileSync(CT)]) });
+  const bareApp = createDicomWebApp({ archive: bare, publicUrl: 'http://conduit.test/dicom-web' });
+  t.after(async () => { await bareApp.close(); await bare.close(); });
+  const { app } = await loadedApp(t, [CT]);
+  const { study, series, sop } = uidsOf(CT);
+  const url = `/dicom-web/studies/${study}/series/${series}/instances/${sop}/metadata`;
+  const fromObject = await bareApp.inject({ url });
+  assert.equal(fromObject.statusCode, 200, fromObject.body);
+  assert.deepEqual(fromObject.json(), (await app.inject({ url })).json());
+  const rendered = await app.inject({ url: `/dicom-web/studies/${study}/rendered` });
+  assert.equal(rendered.statusCode, 406);
+  assert.match(rendered.json().error.message, /no image codecs/);
+});
