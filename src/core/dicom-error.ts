@@ -62,7 +62,12 @@ export type DicomErrorCode =
   | 'ERR_DICOM_MEDIA_BAD_DICOMDIR'
   | 'ERR_DICOM_MEDIA_FILE_ID'
   | 'ERR_DICOM_MEDIA_PROFILE'
-  | 'ERR_DICOM_MEDIA_NOT_FOUND';
+  | 'ERR_DICOM_MEDIA_NOT_FOUND'
+  // DICOMweb (PS3.18, src/dicomweb/): see docs/errors.md, "DICOMweb"
+  | 'ERR_DICOM_MULTIPART'
+  | 'ERR_DICOM_MEDIA_TYPE'
+  | 'ERR_DICOM_WEB_REQUEST'
+  | 'ERR_DICOM_WEB_NOT_FOUND';
 
 export interface DicomErrorDetails {
   /** Byte offset in the input where the problem was found. */

@@ -37,6 +37,10 @@ export interface ServerConfig {
   shutdownGraceSeconds: number;
   maxAssociations: number;
   maxPduLength: number;
+  /** DICOMweb: origins allowed by CORS ("*" for any); none by default. */
+  corsOrigins: string[];
+  /** DICOMweb: the URL clients reach /dicom-web at, for Retrieve URLs (default: from each request's Host). */
+  publicUrl: string;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -54,6 +58,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   shutdownGraceSeconds: 10,
   maxAssociations: 64,
   maxPduLength: 256 * 1024,
+  corsOrigins: [],
+  publicUrl: '',
 };
 
 /** Environment variables read, with the setting each one sets. */
@@ -67,6 +73,8 @@ export const ENVIRONMENT: Readonly<Record<string, keyof ServerConfig>> = {
   CONDUIT_RESTRICT_TO_PEERS: 'restrictToPeers',
   CONDUIT_DUPLICATES: 'duplicatePolicy',
   CONDUIT_LOG_LEVEL: 'logLevel',
+  CONDUIT_CORS_ORIGINS: 'corsOrigins',
+  CONDUIT_PUBLIC_URL: 'publicUrl',
 };
 
 function fail(setting: string, message: string): never {
@@ -117,6 +125,7 @@ function validate(c: ServerConfig): ServerConfig {
   for (const k of ['dimsePort', 'httpPort'] as const) if (c[k] > 65535) fail(k, `${c[k]} is not a port`);
   if (!['keep', 'overwrite', 'reject'].includes(c.duplicatePolicy)) fail('duplicatePolicy', `"${c.duplicatePolicy}" is not keep, overwrite or reject`);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel)) fail('logLevel', `"${c.logLevel}" is not a log level`);
+  if (c.publicUrl !== '' && !/^https?:\/\/[^/]/.test(c.publicUrl)) fail('publicUrl', `"${c.publicUrl}" is not an http(s) URL`);
   const names = new Set<string>();
   for (const p of c.peers) {
     if (names.has(p.name)) fail('peers', `peer name "${p.name}" is given twice`);

@@ -16,11 +16,14 @@ import { ArchiveStore, FilesystemBlobStore, SqliteIndexStore } from '../storage/
 import type { ServerConfig } from './config.js';
 import type { Log } from './dimse/context.js';
 import { handleQueryRetrieve } from './dimse/query-retrieve.js';
+import { startHttp } from './http.js';
 
 export interface RunningServer {
   archive: ArchiveStore;
   dimse: DicomServer;
   dimsePort: number;
+  /** DICOMweb (PS3.18) under /dicom-web. */
+  httpPort: number;
   /** Stops accepting, lets running associations end (up to the grace period), closes the archive. */
   close(): Promise<void>;
 }
@@ -73,11 +76,18 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
   dimse.on('rejected', (reason, calling) => log('warn', `association from ${calling ?? '?'} rejected: ${reason}`));
   dimse.on('handlerError', (err) => log('error', `handler failed: ${(err as Error).stack ?? String(err)}`));
   const { port } = await dimse.listen();
+  const http = await startHttp(config, archive, log).catch(async (e: unknown) => {
+    await dimse.close({ abort: true });
+    await archive.close();
+    throw e;
+  });
   return {
     archive,
     dimse,
     dimsePort: port,
+    httpPort: http.port,
     async close() {
+      await http.close();
       const timer = setTimeout(() => void dimse.close({ abort: true }), config.shutdownGraceSeconds * 1000);
       timer.unref();
       await dimse.close();

@@ -39,7 +39,16 @@ export type StoreInput =
     /** Calling AE Title, written as Source Application Entity Title (0002,0016) and indexed. */
     readonly sourceAet?: string;
   }
-  | { readonly part10: AsyncIterable<Uint8Array>; readonly sourceAet?: string };
+  | {
+    readonly part10: AsyncIterable<Uint8Array>;
+    readonly sourceAet?: string;
+    /**
+     * Called with the stored object's data set before it is indexed (e.g. STOW-RS checking the
+     * Study Instance UID of the request path); an exception refuses the object, which is then
+     * neither indexed nor kept.
+     */
+    readonly check?: (dataSet: DataSet) => void;
+  };
 
 export interface StoreResult {
   readonly status: InsertStatus;
@@ -126,6 +135,7 @@ export class ArchiveStore {
         await reader.close();
       }
       checkUids(input, file.meta, file.dataSet, warnings);
+      if ('part10' in input) input.check?.(file.dataSet);
       const record = buildInstanceIndexRecord(file.dataSet, {
         blobKey: key,
         size,

@@ -30,7 +30,7 @@ function run(cmd: string, args: string[]): Promise<void> {
 test('storescu into conduit serve, then findscu finds the studies and the Japanese name intact', { skip: peer('dcmtk') }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'conduit-serve-dcmtk-'));
   const out = mkdtempSync(join(tmpdir(), 'conduit-findscu-'));
-  const server = await startServer(loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, host: '127.0.0.1', dataDir }, env: {} }));
+  const server = await startServer(loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir }, env: {} }));
   try {
     const port = String(server.dimsePort);
     await run('storescu', ['-aec', 'ARCHIVE', '127.0.0.1', port, ...FILES]);

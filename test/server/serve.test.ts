@@ -44,7 +44,7 @@ async function findStudies(port: number): Promise<string[]> {
 test('conduit serve stores durably, indexes, answers C-FIND, and keeps the archive across restarts', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
   try {
-    const config = loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, host: '127.0.0.1', dataDir }, env: {} });
+    const config = loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir }, env: {} });
     let server = await startServer(config);
     const described = await Promise.all(FILES.map((f) => describeFile(f)));
     const client = await connect({ host: '127.0.0.1', port: server.dimsePort, calledAeTitle: 'ARCHIVE', presentationContexts: proposalsFor(described) });
@@ -68,7 +68,7 @@ test('conduit serve stores durably, indexes, answers C-FIND, and keeps the archi
 
 test('a C-FIND without a Query/Retrieve Level is refused with A900 and an Error Comment', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
-  const server = await startServer(loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, host: '127.0.0.1', dataDir }, env: {} }));
+  const server = await startServer(loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir }, env: {} }));
   try {
     const client = await connect({ host: '127.0.0.1', port: server.dimsePort, presentationContexts: [{ abstractSyntax: STUDY_ROOT_FIND, transferSyntaxes: ['1.2.840.10008.1.2.1'] }] });
     const pc = client.association.findPresentationContext(STUDY_ROOT_FIND)!;
@@ -95,17 +95,17 @@ test('configuration: flags override environment override file; bad values name t
   assert.throws(() => loadConfig({ flags: { aeTitle: 'THIS AE TITLE IS TOO LONG' }, env: {} }), /aeTitle/);
 });
 
-test('conduit serve (what npm start runs) starts, says where it listens, and stops cleanly on SIGTERM', async () => {
+test('conduit serve (what npm start runs) starts, says where it listens (DIMSE and DICOMweb), and stops cleanly on SIGTERM', async () => {
   const { spawn } = await import('node:child_process');
   const dataDir = mkdtempSync(join(tmpdir(), 'conduit-serve-cli-'));
   const bin = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/conduit');
-  const child = spawn(process.execPath, [bin, 'serve', '--dimse-port', '0', '--host', '127.0.0.1', '--data', dataDir, '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'serve', '--dimse-port', '0', '--http-port', '0', '--host', '127.0.0.1', '--data', dataDir, '--log-level', 'silent'], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
-    const line = await new Promise<string>((resolve, reject) => {
+    const [line, httpLine] = await new Promise<string[]>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.includes('\n')) resolve(out.split('\n')[0]!);
+        if (out.split('\n').length > 2) resolve(out.split('\n'));
       });
       child.on('exit', (code) => reject(new Error(`serve exited ${code} before listening`)));
       setTimeout(() => reject(new Error('serve did not report its port within 20 s')), 20_000).unref();
@@ -115,6 +115,10 @@ test('conduit serve (what npm start runs) starts, says where it listens, and sto
     const client = await connect({ host: '127.0.0.1', port });
     assert.equal((await client.echo()).code, 0);
     await client.release();
+    const url = /DICOMweb on (http:\S+)/.exec(httpLine!)?.[1];
+    assert.ok(url, httpLine);
+    const res = await fetch(`${url}/studies`, { headers: { accept: 'application/dicom+json' } });
+    assert.equal(res.status, 204, 'an empty archive has no studies');
     const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     assert.equal(await exit, 0);

@@ -11,13 +11,15 @@ export function serveCommand(): Command {
     .option('--config <file>', 'JSON configuration file (see README, "conduit serve")')
     .option('--aet <ae>', 'AE title (default CONDUIT; env CONDUIT_AET)')
     .option('--dimse-port <n>', 'DIMSE port (default 11112; env CONDUIT_DIMSE_PORT)')
-    .option('--http-port <n>', 'HTTP port for DICOMweb (default 8042; not served yet)')
+    .option('--http-port <n>', 'HTTP port for DICOMweb, under /dicom-web (default 8042)')
     .option('--host <address>', 'listen address (default 0.0.0.0)')
     .option('--data <dir>', 'archive folder (default ./data; env CONDUIT_DATA)')
     .option('--peer <NAME=AET@HOST:PORT>', 'a known remote AE, e.g. a C-MOVE destination (repeatable)', collect)
     .option('--restrict-to-peers', 'accept associations only from the peers\' AE titles')
     .option('--duplicates <policy>', 'keep, overwrite or reject an instance already stored (default keep)')
     .option('--log-level <level>', 'info, warn, error, silent (default info)')
+    .option('--cors-origin <origin>', 'DICOMweb: an origin allowed by CORS, or * (repeatable)', collect)
+    .option('--public-url <url>', 'DICOMweb: the URL clients reach /dicom-web at (for Retrieve URLs)')
     .action(async (o: Record<string, unknown>) => {
       let config: ServerConfig;
       try {
@@ -26,6 +28,7 @@ export function serveCommand(): Command {
           flags: {
             aeTitle: o.aet, dimsePort: o.dimsePort, httpPort: o.httpPort, host: o.host, dataDir: o.data,
             peers: o.peer, restrictToPeers: o.restrictToPeers, duplicatePolicy: o.duplicates, logLevel: o.logLevel,
+            corsOrigins: o.corsOrigin, publicUrl: o.publicUrl,
           },
         });
       } catch (err) {
@@ -40,6 +43,7 @@ export function serveCommand(): Command {
       };
       const server = await startServer(config, log);
       process.stdout.write(`conduit serve: ${config.aeTitle} listening for DIMSE on port ${server.dimsePort}, archive in ${config.dataDir}\n`);
+      process.stdout.write(`conduit serve: DICOMweb on http://${config.host}:${server.httpPort}/dicom-web\n`);
       let stopping = false;
       const stop = () => {
         if (stopping) process.exit(1);

@@ -1,0 +1,113 @@
+/**
+ * The DICOMweb origin server (PS3.18) as a fastify application (ADR 0008): the Studies Service
+ * under basePath (QIDO-RS §10.6, WADO-RS §10.4, STOW-RS §10.5), built on the archive's ports only.
+ * The composition root (server/http.ts) listens; tests call inject() or listen on port 0.
+ *
+ * Request bodies are never parsed by the framework: STOW-RS reads the raw request stream through
+ * the multipart parser, so a body of any size passes in bounded memory.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { makeContext, type DicomWebOptions } from './context.js';
+import { DicomWebError, errorBody, httpStatusOf, notFound } from './http-error.js';
+import { registerQido } from './qido.js';
+import { registerMetadata } from './wado-metadata.js';
+import { registerRetrieve } from './wado-retrieve.js';
+import { registerStow, stowBoundary } from './stow.js';
+import { registerBulkdata } from './bulkdata.js';
+import { registerWadoUri } from './wado-uri.js';
+import { registerCapabilities } from './capabilities.js';
+
+export type { DicomWebOptions } from './context.js';
+
+/** The answer to give a request before reading its body, if its headers already condemn it. */
+function refuseBeforeBody(basePath: string, request: IncomingMessage): { status: number; error: unknown } | undefined {
+  const path = (request.url ?? '').split('?')[0]!;
+  if (request.method !== 'POST' || !path.startsWith(`${basePath}/studies`) || !/^\/studies(\/[^/]+)?\/?$/.test(path.slice(basePath.length))) return undefined;
+  try {
+    stowBoundary(request.headers['content-type']);
+    return undefined;
+  } catch (error) {
+    return { status: httpStatusOf(error), error };
+  }
+}
+
+export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
+  const ctx = makeContext(options);
+  const app = Fastify({
+    logger: false,
+    // Uploads of gigabytes take their time; the socket's idle timeout still applies.
+    requestTimeout: 0,
+    // Study UIDs make long paths.
+    routerOptions: { maxParamLength: 1024 },
+    exposeHeadRoutes: true,
+    serverFactory: (handler) => {
+      const server = createServer(handler);
+      // What fastify sets on a server it creates: uploads of gigabytes must not hit a request timeout.
+      server.requestTimeout = 0;
+      server.keepAliveTimeout = 72_000;
+      // Expect: 100-continue (RFC 9110 §10.1.1): a STOW-RS request whose media type cannot be
+      // stored is refused before the client sends its body; the others are told to go on.
+      server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+        const refusal = refuseBeforeBody(ctx.basePath, request);
+        if (refusal) {
+          response.writeHead(refusal.status, { 'Content-Type': 'application/json', Connection: 'close' });
+          response.end(JSON.stringify(errorBody(refusal.error, refusal.status)));
+          return;
+        }
+        response.writeContinue();
+        handler(request, response);
+      });
+      return server;
+    },
+  });
+  app.removeAllContentTypeParsers();
+  // Bodies stay streams (request.raw); routes that take one read it themselves.
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+  const cors = options.corsOrigins ?? [];
+  if (cors.length) {
+    app.addHook('onRequest', async (request, reply) => {
+      const origin = request.headers.origin;
+      if (origin === undefined) return;
+      if (cors.includes('*')) reply.header('Access-Control-Allow-Origin', '*');
+      else if (cors.includes(origin)) reply.header('Access-Control-Allow-Origin', origin).header('Vary', 'Origin');
+      else return;
+      reply.header('Access-Control-Expose-Headers', 'Warning, Content-Location, Content-Range, Location');
+      if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
+        reply.header('Access-Control-Allow-Methods', 'GET, HEAD, POST, OPTIONS');
+        reply.header('Access-Control-Allow-Headers', request.headers['access-control-request-headers'] ?? 'Accept, Content-Type');
+        reply.header('Access-Control-Max-Age', '600');
+        await reply.code(204).send();
+      }
+    });
+  }
+
+  app.setErrorHandler((error, request, reply) => {
+    const status = httpStatusOf(error);
+    if (status >= 500) ctx.log('error', `${request.method} ${request.url}: ${(error as Error).stack ?? String(error)}`);
+    else ctx.log('info', `${request.method} ${request.url}: ${status} ${(error as Error).message}`);
+    if (error instanceof DicomWebError) for (const [k, v] of Object.entries(error.headers)) reply.header(k, v);
+    // A body sent in part cannot be replaced by an error: the connection is cut instead.
+    if (reply.sent || reply.raw.headersSent) {
+      reply.raw.destroy(error as Error);
+      return;
+    }
+    void reply.code(status).type('application/json').send(JSON.stringify(errorBody(error, status)));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const e = notFound(`${request.method} ${request.url.split('?')[0]} is not a resource of this server (the DICOMweb services are under ${ctx.basePath})`);
+    void reply.code(404).type('application/json').send(JSON.stringify(errorBody(e, 404)));
+  });
+
+  void app.register(async (studies) => {
+    registerQido(studies, ctx);
+    registerMetadata(studies, ctx);
+    registerRetrieve(studies, ctx);
+    registerStow(studies, ctx);
+    registerBulkdata(studies, ctx);
+    registerCapabilities(studies, ctx);
+  }, { prefix: ctx.basePath });
+  registerWadoUri(app, ctx, options.wadoUriPath ?? '/wado');
+  return app;
+}

@@ -1,0 +1,209 @@
+/**
+ * STOW-RS, the Store Instances transaction (PS3.18 §10.5): POST /studies or /studies/{study} with
+ * a multipart/related; type="application/dicom" body, one Part 10 instance per part.
+ *
+ * Each part streams from the socket through the multipart parser into ArchiveStore.storeInstance
+ * (blob put, then index), so a body of any size passes in bounded memory and every instance is
+ * durable and indexed before the response is sent. A study-scoped POST refuses instances of other
+ * studies before they are indexed (ArchiveStore's check hook).
+ *
+ * Response (§10.5.3): the Store Instances Response Module (Referenced SOP Sequence with Retrieve
+ * URL, Failed SOP Sequence with Failure Reason, Warning Reason) as application/dicom+json (default)
+ * or application/dicom+xml; 200 when everything was stored, 202 when some failed or were stored
+ * with warnings, 409 when none was stored, 415 when the body is not multipart/related of
+ * application/dicom, 400 when it is malformed.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DicomError } from '../core/dicom-error.js';
+import { DataSet } from '../data/data-set.js';
+import { toDicomJson, toDicomJsonText } from '../data/json-model.js';
+import { toNativeDicomXml } from '../data/xml-model.js';
+import type { StoreResult } from '../storage/archive-store.js';
+import type { DicomWebContext } from './context.js';
+import { badRequest, DicomWebError, notAcceptable, unsupportedMediaType } from './http-error.js';
+import { parseAccept, parseMediaType, qualityOf } from './media-type.js';
+import { parseMultipart } from './multipart/index.js';
+import { checkUid } from './request.js';
+import { instanceUrl } from './resources.js';
+import { part10Of, readMetadataRequest } from './stow-metadata.js';
+
+/** Failure Reasons (PS3.18 Table 10.5.3-2 refers to the C-STORE statuses of PS3.4 Annex B). */
+export const FailureReason = Object.freeze({
+  ProcessingFailure: 0x0110,
+  DuplicateSOPInstance: 0x0111,
+  OutOfResources: 0xa700,
+  DataSetDoesNotMatchSOPClass: 0xa900,
+  CannotUnderstand: 0xc000,
+  /** A part whose media type cannot be stored (Referenced Transfer Syntax not supported, 0xC122, is the closest). */
+  UnsupportedMediaType: 0xc122,
+});
+
+/** Warning Reasons (PS3.18 Table 10.5.3-3). */
+export const WarningReason = Object.freeze({
+  CoercionOfDataElements: 0xb000,
+  ElementsDiscarded: 0xb006,
+  DataSetDoesNotMatchSOPClass: 0xb007,
+});
+
+interface Outcome {
+  readonly sopClassUid: string | undefined;
+  readonly sopInstanceUid: string | undefined;
+  readonly study: string | undefined;
+  readonly series: string | undefined;
+  readonly failure?: { reason: number; message: string };
+  readonly warning?: { reason: number; message: string };
+}
+
+/** The refusal of an instance of another study in a study-scoped request. */
+class StudyMismatch extends DicomWebError {
+  constructor(message: string) {
+    super('ERR_DICOM_WEB_REQUEST', message, 409);
+  }
+}
+
+function failureReasonOf(error: unknown): number {
+  if (error instanceof StudyMismatch) return FailureReason.DataSetDoesNotMatchSOPClass;
+  if (!(error instanceof DicomError)) return FailureReason.ProcessingFailure;
+  switch (error.code) {
+    case 'ERR_DICOM_STORAGE_FULL': return FailureReason.OutOfResources;
+    case 'ERR_DICOM_STORAGE_BAD_OBJECT': return FailureReason.CannotUnderstand;
+    default: return FailureReason.ProcessingFailure;
+  }
+}
+
+/** The response format (application/dicom+json by default). */
+function responseFormat(accept: string | undefined): 'json' | 'xml' {
+  if (!accept || accept.trim() === '') return 'json';
+  for (const m of parseAccept(accept).filter((r) => qualityOf(r) > 0).sort((a, b) => qualityOf(b) - qualityOf(a))) {
+    if (m.type === 'application/dicom+json' || m.type === 'application/json' || m.type === '*/*' || m.type === 'application/*') return 'json';
+    if (m.type === 'application/dicom+xml' || (m.type === 'multipart/related' && m.parameters.get('type') === 'application/dicom+xml')) return 'xml';
+  }
+  throw notAcceptable(`the STOW-RS response is application/dicom+json or application/dicom+xml, not "${accept}"`);
+}
+
+const ROOT_TYPES = ['application/dicom', 'application/dicom+json', 'application/dicom+xml'];
+
+/** The request's boundary and root type, after checking its media type (415 for anything but multipart/related of DICOM). */
+export function stowBoundary(contentType: string | undefined): { boundary: string; type: string } {
+  if (!contentType) throw unsupportedMediaType('a STOW-RS request needs Content-Type: multipart/related; type="application/dicom"; boundary=...');
+  let m;
+  try {
+    m = parseMediaType(contentType);
+  } catch (e) {
+    throw new DicomWebError('ERR_DICOM_MEDIA_TYPE', (e as Error).message, 415, { cause: e });
+  }
+  if (m.type !== 'multipart/related') throw unsupportedMediaType(`STOW-RS takes multipart/related; type="application/dicom", not ${m.type}`);
+  const type = (m.parameters.get('type') ?? 'application/dicom').toLowerCase();
+  if (!ROOT_TYPES.includes(type)) {
+    throw unsupportedMediaType(`STOW-RS takes multipart/related of ${ROOT_TYPES.join(', ')}; not type="${type}"`);
+  }
+  const boundary = m.parameters.get('boundary');
+  if (!boundary) throw badRequest('the multipart/related Content-Type has no boundary parameter');
+  return { boundary, type };
+}
+
+async function storePart(ctx: DicomWebContext, body: AsyncIterable<Uint8Array>, study: string | undefined, sourceAet: string): Promise<Outcome> {
+  let seen: { sopClassUid?: string; sopInstanceUid?: string; study?: string; series?: string } = {};
+  const check = (ds: DataSet) => {
+    const read = (k: string) => { try { return ds.string(k)?.trim() || undefined; } catch { return undefined; } };
+    seen = { sopClassUid: read('SOPClassUID'), sopInstanceUid: read('SOPInstanceUID'), study: read('StudyInstanceUID'), series: read('SeriesInstanceUID') };
+    if (study !== undefined && seen.study !== study) {
+      throw new StudyMismatch(`the instance belongs to study ${seen.study ?? '(none)'}, not to ${study} named in the request`);
+    }
+  };
+  let result: StoreResult;
+  try {
+    result = await ctx.archive.storeInstance({ part10: body, sourceAet, check }, ctx.duplicatePolicy);
+  } catch (error) {
+    // What is left of the part is skipped by the parser.
+    return { sopClassUid: seen.sopClassUid, sopInstanceUid: seen.sopInstanceUid, study: seen.study, series: seen.series, failure: { reason: failureReasonOf(error), message: (error as Error).message } };
+  }
+  const base = { sopClassUid: seen.sopClassUid, sopInstanceUid: result.sopInstanceUid, study: seen.study, series: seen.series };
+  if (result.status === 'rejected') return { ...base, failure: { reason: FailureReason.DuplicateSOPInstance, message: 'an instance with this SOP Instance UID is already stored' } };
+  if (result.warnings.length) return { ...base, warning: { reason: WarningReason.CoercionOfDataElements, message: result.warnings.join('; ') } };
+  return base;
+}
+
+/** The Store Instances Response Module (PS3.18 Table 10.5.3-1). */
+export function responseDataSet(outcomes: readonly Outcome[], base: string, study: string | undefined): DataSet {
+  const ds = new DataSet();
+  const studies = new Set(outcomes.filter((o) => !o.failure).map((o) => o.study));
+  const onlyStudy = study ?? (studies.size === 1 ? [...studies][0] : undefined);
+  if (onlyStudy !== undefined) ds.set('RetrieveURL', 'UR', `${base}/studies/${onlyStudy}`);
+  const failed = outcomes.filter((o) => o.failure);
+  const referenced = outcomes.filter((o) => !o.failure);
+  if (failed.length) {
+    ds.set('FailedSOPSequence', 'SQ', failed.map((o) => {
+      const item = new DataSet({ parent: ds });
+      item.set('ReferencedSOPClassUID', 'UI', o.sopClassUid ?? null);
+      item.set('ReferencedSOPInstanceUID', 'UI', o.sopInstanceUid ?? null);
+      item.set('FailureReason', 'US', o.failure!.reason);
+      return item;
+    }));
+  }
+  if (referenced.length) {
+    ds.set('ReferencedSOPSequence', 'SQ', referenced.map((o) => {
+      const item = new DataSet({ parent: ds });
+      item.set('ReferencedSOPClassUID', 'UI', o.sopClassUid ?? null);
+      item.set('ReferencedSOPInstanceUID', 'UI', o.sopInstanceUid ?? null);
+      if (o.study && o.series && o.sopInstanceUid) {
+        item.set('RetrieveURL', 'UR', instanceUrl(base, { studyInstanceUid: o.study, seriesInstanceUid: o.series, sopInstanceUid: o.sopInstanceUid }));
+      }
+      if (o.warning) item.set('WarningReason', 'US', o.warning.reason);
+      return item;
+    }));
+  }
+  return ds;
+}
+
+/** 200 all stored, 202 some failed or warned, 409 none stored (PS3.18 §10.5.3.1, Table 10.5.3-1). */
+export function stowStatus(outcomes: readonly Outcome[]): number {
+  const failed = outcomes.filter((o) => o.failure).length;
+  if (outcomes.length > 0 && failed === outcomes.length) return 409;
+  if (failed > 0 || outcomes.some((o) => o.warning)) return 202;
+  return 200;
+}
+
+async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, study: string | undefined): Promise<FastifyReply> {
+  if (study !== undefined) checkUid(study, 'Study Instance UID');
+  const format = responseFormat(request.headers.accept);
+  const { boundary, type: rootType } = stowBoundary(request.headers['content-type']);
+  const sourceAet = `STOW-RS ${request.ip}`.slice(0, 64);
+  const outcomes: Outcome[] = [];
+  const parts = parseMultipart(request.raw, boundary, ctx.maxParts === undefined ? {} : { maxParts: ctx.maxParts });
+  if (rootType !== 'application/dicom') {
+    const metadata = await readMetadataRequest(parts, rootType);
+    try {
+      for (const message of metadata.undecodable) {
+        outcomes.push({ sopClassUid: undefined, sopInstanceUid: undefined, study: undefined, series: undefined, failure: { reason: FailureReason.CannotUnderstand, message } });
+      }
+      for (const ds of metadata.dataSets) outcomes.push(await storePart(ctx, part10Of(ds, 'STOWRS'), study, sourceAet));
+    } finally {
+      await metadata.cleanup();
+    }
+  } else for await (const part of parts) {
+    const type = part.contentType === undefined ? 'application/dicom' : parseMediaType(part.contentType).type;
+    if (type !== 'application/dicom') {
+      outcomes.push({ sopClassUid: undefined, sopInstanceUid: undefined, study: undefined, series: undefined, failure: { reason: FailureReason.UnsupportedMediaType, message: `part ${part.index} is ${type}, not application/dicom` } });
+      continue;
+    }
+    outcomes.push(await storePart(ctx, part.body, study, sourceAet));
+  }
+  if (outcomes.length === 0) throw badRequest('the STOW-RS request holds no part');
+  for (const o of outcomes) {
+    if (o.failure) ctx.log('warn', `STOW-RS: ${o.sopInstanceUid ?? 'a part'} not stored: ${o.failure.message}`);
+    if (o.warning) ctx.log('warn', `STOW-RS: ${o.sopInstanceUid}: ${o.warning.message}`);
+  }
+  const ds = responseDataSet(outcomes, ctx.baseUrl(request), study);
+  const status = stowStatus(outcomes);
+  // A short reason for each failure, so a client without a DICOM parser can say what went wrong.
+  const reasons = outcomes.filter((o) => o.failure).map((o) => `${o.sopInstanceUid ?? 'part'}: ${o.failure!.message}`);
+  if (reasons.length) reply.header('Warning', reasons.slice(0, 10).map((r) => `299 ${ctx.warnAgent(request)} ${JSON.stringify(r.replace(/[\r\n"\\]/g, ' '))}`).join(', '));
+  if (format === 'xml') return reply.code(status).type('application/dicom+xml; charset=utf-8').send(toNativeDicomXml(ds));
+  return reply.code(status).type('application/dicom+json').send(toDicomJsonText(toDicomJson(ds)));
+}
+
+export function registerStow(app: FastifyInstance, ctx: DicomWebContext): void {
+  app.post('/studies', (request, reply) => answer(ctx, request, reply, undefined));
+  app.post<{ Params: { study: string } }>('/studies/:study', (request, reply) => answer(ctx, request, reply, request.params.study));
+}

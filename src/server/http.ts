@@ -1,0 +1,32 @@
+/**
+ * The HTTP side of `conduit serve`: the DICOMweb app (src/dicomweb) on the archive, listening on
+ * config.httpPort. Kept apart from serve.ts so that the DIMSE composition stays readable.
+ */
+import { createDicomWebApp } from '../dicomweb/app.js';
+import type { ArchiveStore } from '../storage/archive-store.js';
+import type { ServerConfig } from './config.js';
+import type { Log } from './dimse/context.js';
+
+export interface RunningHttp {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startHttp(config: ServerConfig, archive: ArchiveStore, log: Log): Promise<RunningHttp> {
+  const app = createDicomWebApp({
+    archive,
+    duplicatePolicy: config.duplicatePolicy,
+    corsOrigins: config.corsOrigins,
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    log,
+  });
+  await app.listen({ port: config.httpPort, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.httpPort;
+  return {
+    port,
+    async close() {
+      await app.close();
+    },
+  };
+}

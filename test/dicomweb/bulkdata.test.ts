@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseBuffer } from '../../src/media/part10.js';
+import { PYDICOM_DATA, peer } from '../helpers/peers.js';
+import { loadedApp, multipartParts } from './helpers.js';
+
+const skip = peer('pydicom');
+const file = (name: string) => join(PYDICOM_DATA, 'test_files', name);
+
+function instancePath(path: string): string {
+  const ds = parseBuffer(readFileSync(path)).dataSet;
+  return `/dicom-web/studies/${ds.string('StudyInstanceUID')!.trim()}/series/${ds.string('SeriesInstanceUID')!.trim()}/instances/${ds.string('SOPInstanceUID')!.trim()}`;
+}
+
+test('WADO-RS bulkdata: the BulkDataURI of the metadata gives the value, whole or a byte range', { skip }, async (t) => {
+  const { app } = await loadedApp(t);
+  const ct = file('CT_small.dcm');
+  const pixels = Buffer.from(parseBuffer(readFileSync(ct)).dataSet.get('PixelData')!.bytes);
+  const [metadata] = (await app.inject({ url: `${instancePath(ct)}/metadata` })).json() as Array<Record<string, { BulkDataURI?: string }>>;
+  const uri = new URL(metadata!['7FE00010']!.BulkDataURI!);
+  const whole = await app.inject({ url: uri.pathname });
+  assert.equal(whole.statusCode, 200);
+  assert.equal(whole.headers['content-type'], 'application/octet-stream');
+  assert.ok(whole.rawPayload.equals(pixels));
+  const range = await app.inject({ url: uri.pathname, headers: { range: 'bytes=100-199' } });
+  assert.equal(range.statusCode, 206);
+  assert.equal(range.headers['content-range'], `bytes 100-199/${pixels.length}`);
+  assert.ok(range.rawPayload.equals(pixels.subarray(100, 200)));
+  const suffix = await app.inject({ url: uri.pathname, headers: { range: 'bytes=-4' } });
+  assert.ok(suffix.rawPayload.equals(pixels.subarray(pixels.length - 4)));
+  const outside = await app.inject({ url: uri.pathname, headers: { range: `bytes=${pixels.length}-` } });
+  assert.equal(outside.statusCode, 416);
+  assert.equal(outside.headers['content-range'], `bytes */${pixels.length}`);
+  const multipart = await app.inject({ url: uri.pathname, headers: { accept: 'multipart/related; type="application/octet-stream"' } });
+  const parts = await multipartParts(multipart.rawPayload, multipart.headers['content-type'] as string);
+  assert.ok(parts[0]!.body.equals(pixels));
+  assert.equal((await app.inject({ url: `${instancePath(ct)}/bulkdata/7FE00011` })).statusCode, 404);
+  assert.equal((await app.inject({ url: `${instancePath(ct)}/bulkdata/nonsense` })).statusCode, 400);
+});
+
+test('WADO-RS frames: uncompressed frames cut from the pixel data; compressed frames as stored', { skip }, async (t) => {
+  const { app } = await loadedApp(t);
+  const dose = file('rtdose.dcm');
+  const ds = parseBuffer(readFileSync(dose)).dataSet;
+  const pixels = Buffer.from(ds.get('PixelData')!.bytes);
+  const frameCount = Number(ds.string('NumberOfFrames'));
+  assert.ok(frameCount > 2);
+  const size = pixels.length / frameCount;
+  const res = await app.inject({ url: `${instancePath(dose)}/frames/2,${frameCount}` });
+  assert.equal(res.statusCode, 200, res.body);
+  const parts = await multipartParts(res.rawPayload, res.headers['content-type'] as string);
+  assert.equal(parts.length, 2);
+  assert.ok(parts[0]!.body.equals(pixels.subarray(size, 2 * size)));
+  assert.ok(parts[1]!.body.equals(pixels.subarray((frameCount - 1) * size)));
+  assert.equal((await app.inject({ url: `${instancePath(dose)}/frames/${frameCount + 1}` })).statusCode, 404);
+  assert.equal((await app.inject({ url: `${instancePath(dose)}/frames/0` })).statusCode, 400);
+
+  const j2k = file('JPEG2000.dcm');
+  const fragments = parseBuffer(readFileSync(j2k)).dataSet.get('PixelData')!.encapsulated!.fragments as Uint8Array[];
+  const compressed = await app.inject({ url: `${instancePath(j2k)}/frames/1`, headers: { accept: 'multipart/related; type="image/jp2"; transfer-syntax=*' } });
+  assert.equal(compressed.statusCode, 200, compressed.body);
+  const [frame] = await multipartParts(compressed.rawPayload, compressed.headers['content-type'] as string);
+  assert.equal(frame!.headers.get('content-type'), 'image/jp2; transfer-syntax=1.2.840.10008.1.2.4.91');
+  assert.ok(frame!.body.equals(Buffer.concat(fragments)));
+  const refused = await app.inject({ url: `${instancePath(j2k)}/frames/1`, headers: { accept: 'multipart/related; type="application/octet-stream"' } });
+  assert.equal(refused.statusCode, 406);
+});
