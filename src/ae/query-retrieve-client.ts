@@ -216,25 +216,23 @@ async function* cancellableResponses(
       if (final) return;
     }
   } finally {
-    if (!final && !failed) {
-      if (messageId === undefined) {
-        await responses.return(undefined);
-      } else {
-        try {
-          await dimse.send({ type: 'C-CANCEL-RQ', messageIdBeingRespondedTo: messageId } as DimseMessage, presentationContextId);
-          for (;;) {
-            const r = await responses.next();
-            if (r.done) break;
-            if (!r.value.status.isPending) {
-              onFinal(r.value);
-              break;
-            }
+    if (!final && !failed && messageId !== undefined) {
+      try {
+        await dimse.send({ type: 'C-CANCEL-RQ', messageIdBeingRespondedTo: messageId } as DimseMessage, presentationContextId);
+        for (;;) {
+          const r = await responses.next();
+          if (r.done) break;
+          if (!r.value.status.isPending) {
+            onFinal(r.value);
+            break;
           }
-        } catch {
-          // The association ended or timed out while draining: no final status to report.
         }
+      } catch {
+        // The association ended or timed out while draining: no final status to report.
       }
     }
+    // Lets the request's own clean-up run (its Message ID and window slot released), however this ended.
+    await responses.return(undefined);
   }
 }
 
