@@ -16,7 +16,10 @@ export interface RunningOrthanc {
   url: string;
 }
 
-export async function startOrthanc(dir: string, modalities: Record<string, [aeTitle: string, host: string, port: number]>): Promise<RunningOrthanc> {
+/** `extra`: more configuration (e.g. DicomAlwaysAllowFind, which Orthanc leaves off for unknown callers). */
+export async function startOrthanc(
+  dir: string, modalities: Record<string, [aeTitle: string, host: string, port: number]>, extra: Record<string, unknown> = {},
+): Promise<RunningOrthanc> {
   let last = '';
   for (let attempt = 0; attempt < 3; attempt++) {
     const [dicomPort, httpPort] = [await freePort(), await freePort()];
@@ -39,6 +42,7 @@ export async function startOrthanc(dir: string, modalities: Record<string, [aeTi
       DicomModalities: modalities,
       OverwriteInstances: true,
       SaveJobs: false,
+      ...extra,
     }, null, 2));
     const proc = Background.start('Orthanc', ORTHANC, [config], { cwd: dir });
     const url = `http://127.0.0.1:${httpPort}`;

@@ -1,0 +1,45 @@
+/**
+ * Conduit's Query/Retrieve SCU (conduit find / move / get, client.find) against Orthanc (C-GET since
+ * 1.7), started here with its own configuration and the in-process Move Destination (AE DEST) as a
+ * modality; filled with pydicom's test files by Conduit's own C-STORE. The tests are shared with the
+ * dcmqrscp ones (qr-scu-suite).
+ */
+import { before, after } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, proposalsFor, type DicomServer } from '../../src/ae/index.js';
+import { peer } from '../helpers/peers.js';
+import { startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
+import { defineQrScuTests, qrFiles, startDestination, type QrFile } from '../helpers/qr-scu-suite.js';
+
+const skip = peer('orthanc');
+let work: string;
+let files: QrFile[] = [];
+let dest: { server: DicomServer; port: number };
+let orthanc: RunningOrthanc;
+
+before(async () => {
+  if (skip) return;
+  work = mkdtempSync(join(tmpdir(), 'conduit-qr-orthanc-'));
+  files = await qrFiles();
+  dest = await startDestination('DEST', join(work, 'dest'));
+  // Orthanc answers C-FIND, C-MOVE and C-GET only from known modalities unless told otherwise.
+  orthanc = await startOrthanc(work, { dest: ['DEST', '127.0.0.1', dest.port] }, { DicomAlwaysAllowFind: true, DicomAlwaysAllowMove: true, DicomAlwaysAllowGet: true });
+  const client = await connect({ host: '127.0.0.1', port: orthanc.dicomPort, calledAeTitle: 'ORTHANC', presentationContexts: proposalsFor(files) });
+  for (const f of files) {
+    const status = await client.store(f.path);
+    if (!status.isSuccess) throw new Error(`Orthanc did not store ${f.name}: ${status.description}`);
+  }
+  await client.release();
+});
+
+after(async () => {
+  await orthanc?.proc.stop('SIGTERM', 20_000);
+  await dest?.server.close({ abort: true });
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+defineQrScuTests('Orthanc', skip, () => ({
+  host: '127.0.0.1', port: orthanc.dicomPort, aeTitle: 'ORTHANC', destination: 'DEST', destinationOut: join(work, 'dest'), files,
+}), () => work);
