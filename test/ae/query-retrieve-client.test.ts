@@ -344,3 +344,43 @@ test('get: a C-STORE-RQ outside a C-GET is refused', async (t) => {
   assert.equal(storeStatus, Status.RefusedNotAuthorized);
   await client.release();
 });
+
+test('move: leaving the loop early sends C-CANCEL; the SCP stops its sub-operations and the final response (Cancel) is the result', async (t) => {
+  const cancelSeen = deferred();
+  let performed = 0;
+  const scp = await startServer({
+    aeTitle: 'QR-SCP',
+    abstractSyntaxes: { [QUERY_RETRIEVE_SOP_CLASS.STUDY.MOVE]: [EXPLICIT_LE] },
+    handlers: {
+      async request(req) {
+        await req.request.dataSet!.collect();
+        req.request.cancelled.addEventListener('abort', () => cancelSeen.resolve());
+        const total = 10_000;
+        for (let i = 0; i < total; i++) {
+          if (req.request.cancelled.aborted) {
+            // PS3.4 C.4.2.1.5: Cancel with the counts so far; the remaining ones are not counted.
+            await req.respond({ status: Status.Cancel, numberOfRemainingSuboperations: total - i, numberOfCompletedSuboperations: i, numberOfFailedSuboperations: 0, numberOfWarningSuboperations: 0 } as never);
+            return;
+          }
+          performed++;
+          await req.respond({ status: Status.Pending, numberOfRemainingSuboperations: total - i - 1, numberOfCompletedSuboperations: i + 1, numberOfFailedSuboperations: 0, numberOfWarningSuboperations: 0 } as never);
+          await new Promise(setImmediate);
+        }
+        await req.respond({ status: Status.Success, numberOfCompletedSuboperations: total, numberOfFailedSuboperations: 0, numberOfWarningSuboperations: 0 } as never);
+      },
+    },
+  });
+  t.after(() => scp.close());
+  const client = await connect({ host: '127.0.0.1', port: scp.port, presentationContexts: queryRetrieveProposals(['MOVE']) });
+  t.after(() => client.abort());
+  const op = client.move({ StudyInstanceUID: '1.2.3' }, { destination: 'ANYWHERE' });
+  await withTimeout((async () => {
+    for await (const p of op) if (p.completed === 2) break;
+  })(), WAIT_MS, 'the loop to end after break');
+  await withTimeout(cancelSeen.promise, WAIT_MS, 'the SCP to see C-CANCEL-RQ');
+  assert.equal(op.result?.final, true);
+  assert.equal(op.result?.status.code, Status.Cancel);
+  assert.ok(op.result!.completed >= 2 && op.result!.completed === performed, `${op.result!.completed} completed, ${performed} performed`);
+  assert.ok(performed < 10_000);
+  await client.release();
+});
