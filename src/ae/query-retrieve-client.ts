@@ -14,8 +14,9 @@
  * get's `onStore`, or is written durably into its `outputDirectory`.
  */
 import { DicomError } from '../core/dicom-error.js';
-import type { DataSet } from '../data/data-set.js';
+import { DataSet } from '../data/data-set.js';
 import { parseDataSet } from '../data/reader/data-set-parser.js';
+import { SPECIFIC_CHARACTER_SET } from '../data/tag.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, transferSyntax } from '../data/transfer-syntax.js';
 import { encodeDataSet } from '../data/writer.js';
 import {
@@ -164,19 +165,30 @@ function identifierContext(dimse: DimseAssociation, sopClassUid: string, what: s
 
 const MODEL_NAME: Record<QueryRetrieveModel, string> = { PATIENT: 'Patient Root', STUDY: 'Study Root' };
 
-function identifierBytes(keys: QueryKeys, options: QueryOptions, pc: NegotiatedPresentationContext): Uint8Array {
+function identifierOf(keys: QueryKeys, options: QueryOptions): DataSet {
   const model = options.model ?? 'STUDY';
   const ds = buildIdentifier(keys, { ...(options.characterSet !== undefined ? { characterSet: options.characterSet } : {}) });
   if (options.level !== undefined) ds.set(QUERY_RETRIEVE_LEVEL, 'CS', options.level);
   else if (!ds.string(QUERY_RETRIEVE_LEVEL)) ds.set(QUERY_RETRIEVE_LEVEL, 'CS', model === 'PATIENT' ? 'PATIENT' : 'STUDY');
+  return ds;
+}
+
+function encodeIn(ds: DataSet, pc: NegotiatedPresentationContext): Uint8Array {
   const ts = transferSyntax(pc.transferSyntax);
   return encodeDataSet(ds, { explicitVR: ts.explicitVR, littleEndian: ts.littleEndian });
 }
 
-function parseIdentifier(bytes: Uint8Array, pc: NegotiatedPresentationContext): DataSet {
+/**
+ * Parses a response's Identifier. `inherit`: a data set whose Specific Character Set applies when the
+ * response has none (some SCPs answer in the query's character set without saying so, PS3.4 C.4.1.1.3.1).
+ */
+function parseIdentifier(bytes: Uint8Array, pc: NegotiatedPresentationContext, inherit?: DataSet): DataSet {
   const ts = transferSyntax(pc.transferSyntax);
   try {
-    return parseDataSet(bytes, { explicitVR: ts.explicitVR, littleEndian: ts.littleEndian });
+    const root = new DataSet({ parent: inherit ?? null, littleEndian: ts.littleEndian });
+    const ds = parseDataSet(bytes, { explicitVR: ts.explicitVR, littleEndian: ts.littleEndian, root });
+    if (ds.has(SPECIFIC_CHARACTER_SET)) ds.parent = null;
+    return ds;
   } catch (err) {
     if (!(err instanceof DicomError)) throw err;
     throw new DicomError(err.code, `the Identifier in the peer's response cannot be parsed: ${err.message}`, { cause: err });
@@ -287,13 +299,18 @@ export function find(host: QueryRetrieveHost, keys: QueryKeys, options: QueryOpt
   const sopClassUid = QUERY_RETRIEVE_SOP_CLASS[model].FIND;
   return new FindOperation(async function* (op) {
     const pc = identifierContext(host.dimse, sopClassUid, `${MODEL_NAME[model]} C-FIND`);
-    const bytes = identifierBytes(keys, options, pc);
+    const identifier = identifierOf(keys, options);
+    // Only the character set is inherited: a copy, so the caller's data set is not made anyone's parent.
+    const charset = new DataSet();
+    const cs = identifier.get(SPECIFIC_CHARACTER_SET);
+    if (cs) charset.add(cs);
+    const bytes = encodeIn(identifier, pc);
     const responses = host.dimse.request({ type: 'C-FIND-RQ', affectedSopClassUid: sopClassUid, priority: options.priority ?? Priority.MEDIUM } as never, pc.id, bytes);
     for await (const rsp of cancellableResponses(host.dimse, responses, pc.id, (r) => (op.status = r.status))) {
       if (!rsp.status.isPending) return;
       if (rsp.status.code === Status.PendingWarning) op.pendingWarnings++;
       // PS3.4 C.4.1.1.3: a Pending response carries a matching Identifier; one without is skipped.
-      if (rsp.dataSet) yield parseIdentifier(rsp.dataSet, pc);
+      if (rsp.dataSet) yield parseIdentifier(rsp.dataSet, pc, cs ? charset : undefined);
     }
   });
 }
@@ -323,7 +340,7 @@ function retrieve(host: QueryRetrieveHost, operation: 'MOVE' | 'GET', keys: Quer
   const sopClassUid = QUERY_RETRIEVE_SOP_CLASS[model][operation];
   return new RetrieveOperation(async function* (op) {
     const pc = identifierContext(host.dimse, sopClassUid, `${MODEL_NAME[model]} C-${operation}`);
-    const bytes = identifierBytes(keys, options, pc);
+    const bytes = encodeIn(identifierOf(keys, options), pc);
     before?.();
     try {
       const responses = host.dimse.request({

@@ -45,7 +45,7 @@ function match(ts: string, fill: (ds: DataSet) => void): Uint8Array {
   return dataSetBytesIn(ds, ts);
 }
 
-test('find: the Identifier carries the keys, the level and ISO_IR 192; matches come decoded in their character set', async (t) => {
+test('find: the Identifier carries the keys, the level and ISO_IR 192; matches come decoded in their character set (else the query\'s)', async (t) => {
   let received: DataSet | undefined;
   const scp = await findScp(async (identifier, respond, req) => {
     received = identifier;
@@ -62,6 +62,13 @@ test('find: the Identifier carries the keys, the level and ISO_IR 192; matches c
       ds.set('PatientName', 'PN', 'Øster^Åse');
       ds.set('StudyInstanceUID', 'UI', '1.2.3.2');
     }));
+    // An SCP that answers in the query's character set (UTF-8) without saying so.
+    await respond({ status: Status.Pending }, match(ts, (ds) => {
+      ds.set('SpecificCharacterSet', 'CS', 'ISO_IR 192');
+      ds.set('PatientName', 'PN', 'Øyen^Åse');
+      ds.set('StudyInstanceUID', 'UI', '1.2.3.3');
+      ds.delete('SpecificCharacterSet');
+    }));
     await respond({ status: Status.Success });
   });
   t.after(() => scp.close());
@@ -70,8 +77,8 @@ test('find: the Identifier carries the keys, the level and ISO_IR 192; matches c
   const op = client.find(['PatientName=Ø*', 'StudyDate=20200101-', 'StudyInstanceUID', 'ReferencedStudySequence[0].ReferencedSOPClassUID=1.2.840.10008.3.1.2.3.1']);
   const { matches, status } = await op.all();
   assert.equal(status.code, Status.Success);
-  assert.deepEqual(matches.map((m) => m.string('PatientName')), ['Ørsted^Hans', 'Øster^Åse']);
-  assert.deepEqual(matches.map((m) => m.string('StudyInstanceUID')), ['1.2.3.1', '1.2.3.2']);
+  assert.deepEqual(matches.map((m) => m.string('PatientName')), ['Ørsted^Hans', 'Øster^Åse', 'Øyen^Åse']);
+  assert.deepEqual(matches.map((m) => m.string('StudyInstanceUID')), ['1.2.3.1', '1.2.3.2', '1.2.3.3']);
   assert.ok(received);
   assert.equal(received.string('QueryRetrieveLevel'), 'STUDY');
   assert.equal(received.string('SpecificCharacterSet'), 'ISO_IR 192');
