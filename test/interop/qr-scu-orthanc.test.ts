@@ -4,11 +4,14 @@
  * modality; filled with pydicom's test files by Conduit's own C-STORE. The tests are shared with the
  * dcmqrscp ones (qr-scu-suite).
  */
-import { before, after } from 'node:test';
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, proposalsFor, type DicomServer } from '../../src/ae/index.js';
+import { ctDataSet, CT_IMAGE_STORAGE, EXPLICIT_LE } from '../ae/helpers.js';
+import { conduit } from '../helpers/network.js';
 import { peer } from '../helpers/peers.js';
 import { startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
 import { defineQrScuTests, qrFiles, startDestination, type QrFile } from '../helpers/qr-scu-suite.js';
@@ -43,3 +46,19 @@ after(async () => {
 defineQrScuTests('Orthanc', skip, () => ({
   host: '127.0.0.1', port: orthanc.dicomPort, aeTitle: 'ORTHANC', destination: 'DEST', destinationOut: join(work, 'dest'), files,
 }), () => work);
+
+// Last: it adds a patient the shared tests do not expect.
+test('conduit find on Orthanc: a non-ASCII key goes as ISO_IR 192; the ISO_IR 100 name comes back intact', { skip }, async () => {
+  const ds = ctDataSet();
+  ds.set('SpecificCharacterSet', 'CS', 'ISO_IR 100');
+  ds.set('PatientName', 'PN', 'Müller^Jürgen');
+  ds.set('PatientID', 'LO', 'LATIN1-1');
+  ds.set('StudyInstanceUID', 'UI', '1.2.826.0.1.3680043.8.498.8101');
+  const client = await connect({ host: '127.0.0.1', port: orthanc.dicomPort, calledAeTitle: 'ORTHANC', presentationContexts: proposalsFor([{ sopClassUid: CT_IMAGE_STORAGE, transferSyntaxUid: EXPLICIT_LE }]) });
+  assert.equal((await client.store({ dataSet: ds })).code, 0);
+  await client.release();
+  const r = await conduit(['find', '--aec', 'ORTHANC', '-k', 'PatientName=Mü*', '-k', 'PatientID', '-k', 'StudyInstanceUID', '127.0.0.1', String(orthanc.dicomPort)]);
+  assert.equal(r.status, 0, r.stderr);
+  const matches = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, { Value?: unknown[] }>);
+  assert.deepEqual(matches.map((m) => [m['00100010']?.Value?.[0], m['00100020']?.Value?.[0]]), [[{ Alphabetic: 'Müller^Jürgen' }, 'LATIN1-1']]);
+});
