@@ -6,15 +6,21 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, proposalsFor } from '../../src/ae/index.js';
+import { connect, DicomServer, proposalsFor, QUERY_RETRIEVE_SOP_CLASS } from '../../src/ae/index.js';
+import { DataSet } from '../../src/data/data-set.js';
+import { encodeDataSet } from '../../src/data/writer.js';
+import { Status } from '../../src/dimse/index.js';
 import { ProgressBar } from '../../src/cli/progress.js';
 import { loadConfig } from '../../src/server/config.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { ctDataSet, CT_IMAGE_STORAGE, EXPLICIT_LE } from '../ae/helpers.js';
-import { conduit } from '../helpers/network.js';
+import { conduit, makeCertificates } from '../helpers/network.js';
+
+const hasOpenssl = spawnSync('sh', ['-c', 'command -v openssl'], { stdio: 'ignore' }).status === 0;
 
 let dataDir: string;
 let server: RunningServer;
@@ -94,4 +100,31 @@ test('the progress bar without bytes counts sub-operations, and takes a total le
   const text = bar.render(60);
   assert.match(text, /3\/10 files$/);
   assert.doesNotMatch(text, /MB/);
+});
+
+test('find over TLS: the server certificate verified against --tls-ca; another CA fails in words', { skip: hasOpenssl ? undefined : 'openssl is not installed' }, async (t) => {
+  const certs = await makeCertificates(mkdtempSync(join(dataDir, 'tls-')));
+  const server = new DicomServer({
+    aeTitle: 'TLS-QR', host: '127.0.0.1', port: 0,
+    tls: { key: readFileSync(certs.serverKey), cert: readFileSync(certs.serverCert) },
+    abstractSyntaxes: { [QUERY_RETRIEVE_SOP_CLASS.STUDY.FIND]: [EXPLICIT_LE] },
+    handlers: {
+      async request(req) {
+        await req.request.dataSet!.collect();
+        const m = new DataSet();
+        m.set('QueryRetrieveLevel', 'CS', 'STUDY');
+        m.set('StudyInstanceUID', 'UI', '1.2.3.4');
+        await req.respond({ status: Status.Pending }, encodeDataSet(m, { explicitVR: true, littleEndian: true }));
+        await req.respond({ status: Status.Success });
+      },
+    },
+  });
+  const { port } = await server.listen();
+  t.after(() => server.close({ abort: true }));
+  const ok = await conduit(['find', '--tls-ca', certs.ca, '-k', 'StudyInstanceUID', 'localhost', String(port)]);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.deepEqual((JSON.parse(ok.stdout) as Record<string, { Value: string[] }>)['0020000D']!.Value, ['1.2.3.4']);
+  const wrong = await conduit(['find', '--tls-ca', certs.otherCa, '-k', 'StudyInstanceUID', 'localhost', String(port)]);
+  assert.equal(wrong.status, 1);
+  assert.match(wrong.stderr, /conduit find: TLS to localhost:\d+ failed/);
 });
