@@ -167,7 +167,14 @@ const MODEL_NAME: Record<QueryRetrieveModel, string> = { PATIENT: 'Patient Root'
 
 function identifierOf(keys: QueryKeys, options: QueryOptions): DataSet {
   const model = options.model ?? 'STUDY';
-  const ds = buildIdentifier(keys, { ...(options.characterSet !== undefined ? { characterSet: options.characterSet } : {}) });
+  let ds: DataSet;
+  if (keys instanceof DataSet) {
+    // The caller's data set is left as it is: the level goes into a copy (the elements are shared, not changed).
+    ds = new DataSet({ littleEndian: keys.littleEndian });
+    for (const e of keys.elements()) ds.add(e);
+  } else {
+    ds = buildIdentifier(keys, { ...(options.characterSet !== undefined ? { characterSet: options.characterSet } : {}) });
+  }
   if (options.level !== undefined) ds.set(QUERY_RETRIEVE_LEVEL, 'CS', options.level);
   else if (!ds.string(QUERY_RETRIEVE_LEVEL)) ds.set(QUERY_RETRIEVE_LEVEL, 'CS', model === 'PATIENT' ? 'PATIENT' : 'STUDY');
   return ds;

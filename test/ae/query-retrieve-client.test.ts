@@ -108,9 +108,12 @@ test('find: a failure status ends the loop and is a value with its Error Comment
   assert.equal(op.status?.code, 0xa900);
   assert.equal(op.status?.isFailure, true);
   assert.equal(op.status?.errorComment, 'no such key here');
-  const again = await client.find({ PatientID: 'OK' }, { model: 'PATIENT', level: 'PATIENT' }).all();
+  const given = new DataSet();
+  given.set('PatientID', 'LO', 'OK');
+  const again = await client.find(given, { model: 'PATIENT', level: 'PATIENT' }).all();
   assert.equal(again.status.code, Status.Success);
   assert.equal(calls, 2);
+  assert.equal(given.has('QueryRetrieveLevel'), false, "the caller's data set is not changed");
   // The model decides the SOP class: Study Root was not proposed here.
   await assert.rejects(client.find({ PatientID: 'x' }).all(), /did not accept Study Root C-FIND/);
   await client.release();
