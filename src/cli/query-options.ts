@@ -102,7 +102,7 @@ export async function releaseQuietly(client: AssociationClient, name: string, wh
 /**
  * Runs a C-MOVE or C-GET to its end with a progress bar on stderr (on a terminal), then prints the
  * summary on stdout and the failures on stderr. Returns the exit status: 0 when the peer answered
- * Success (or a warning without failed sub-operations), 130 when interrupted, 1 otherwise.
+ * Success (or a warning without failed sub-operations), 130 when cancelled by a signal, 1 otherwise.
  */
 export async function runRetrieve(
   name: string, client: AssociationClient, operation: RetrieveOperation, options: { progress: boolean; where: string; bytes?: () => number },
@@ -110,25 +110,33 @@ export async function runRetrieve(
   const started = performance.now();
   let bar: ProgressBar | undefined;
   let last: RetrieveProgress | undefined;
-  let interrupted = false;
+  // The first SIGINT or SIGTERM cancels (C-CANCEL at the next response, PS3.7 §9.3.2.3); a second aborts.
+  let signals = 0;
   const onSignal = (): void => {
-    interrupted = true;
-    client.abort();
+    if (++signals === 1) {
+      const note = `conduit ${name}: cancelling (C-CANCEL); again to abort`;
+      if (bar) bar.note(note);
+      else process.stderr.write(`${note}\n`);
+    } else {
+      client.abort();
+    }
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     for await (const p of operation) {
       last = p;
-      if (p.final) break;
+      if (p.final || signals > 0) break;
       const done = p.completed + p.failed + p.warning;
       bar ??= new ProgressBar(process.stderr, done + (p.remaining ?? 0), 0, { enabled: options.progress && process.stderr.isTTY === true, bytes: options.bytes !== undefined });
       bar.update(done, options.bytes?.() ?? 0, done + (p.remaining ?? 0));
     }
+    // After a cancel, the final response was read by the operation.
+    last = operation.result ?? last;
   } catch (err) {
     bar?.finish();
-    process.stderr.write(`conduit ${name}: ${interrupted ? 'interrupted' : describeNetworkError(err, options.where)}\n`);
-    return interrupted ? 130 : 1;
+    process.stderr.write(`conduit ${name}: ${signals > 1 ? 'aborted' : describeNetworkError(err, options.where)}\n`);
+    return signals > 0 ? 130 : 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -136,7 +144,7 @@ export async function runRetrieve(
   bar?.finish();
   if (!last?.final) {
     process.stderr.write(`conduit ${name}: the peer sent no final response\n`);
-    return 1;
+    return signals > 0 ? 130 : 1;
   }
   const seconds = (performance.now() - started) / 1000;
   const bytes = options.bytes?.();
@@ -147,7 +155,7 @@ export async function runRetrieve(
   for (const uid of last.failedSopInstanceUids) process.stderr.write(`conduit ${name}: failed: ${uid}\n`);
   if (last.status.isFailure || last.status.isCancel) {
     process.stderr.write(`conduit ${name}: ${last.status.description}\n`);
-    return 1;
+    return signals > 0 ? 130 : 1;
   }
   return last.failed > 0 ? 1 : 0;
 }

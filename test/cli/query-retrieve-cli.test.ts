@@ -18,7 +18,7 @@ import { ProgressBar } from '../../src/cli/progress.js';
 import { loadConfig } from '../../src/server/config.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { ctDataSet, CT_IMAGE_STORAGE, EXPLICIT_LE } from '../ae/helpers.js';
-import { conduit, makeCertificates } from '../helpers/network.js';
+import { Background, BIN, conduit, makeCertificates, withTimeout } from '../helpers/network.js';
 
 const hasOpenssl = spawnSync('sh', ['-c', 'command -v openssl'], { stdio: 'ignore' }).status === 0;
 
@@ -127,4 +127,45 @@ test('find over TLS: the server certificate verified against --tls-ca; another C
   const wrong = await conduit(['find', '--tls-ca', certs.otherCa, '-k', 'StudyInstanceUID', 'localhost', String(port)]);
   assert.equal(wrong.status, 1);
   assert.match(wrong.stderr, /conduit find: TLS to localhost:\d+ failed/);
+});
+
+test('move: SIGINT sends C-CANCEL; the SCP stops, the summary gives its Cancel response, exit status 130', async (t) => {
+  let performed = 0;
+  let cancelled = false;
+  let started!: () => void;
+  const firstDone = new Promise<void>((resolve) => (started = resolve));
+  const scp = new DicomServer({
+    aeTitle: 'SLOW-QR', host: '127.0.0.1', port: 0,
+    abstractSyntaxes: { [QUERY_RETRIEVE_SOP_CLASS.STUDY.MOVE]: [EXPLICIT_LE] },
+    handlers: {
+      async request(req) {
+        await req.request.dataSet!.collect();
+        const total = 60_000;
+        for (let i = 0; i < total; i++) {
+          if (req.request.cancelled.aborted) {
+            cancelled = true;
+            await req.respond({ status: Status.Cancel, numberOfRemainingSuboperations: total - i, numberOfCompletedSuboperations: i, numberOfFailedSuboperations: 0, numberOfWarningSuboperations: 0 } as never);
+            return;
+          }
+          performed++;
+          await req.respond({ status: Status.Pending, numberOfRemainingSuboperations: total - i - 1, numberOfCompletedSuboperations: i + 1, numberOfFailedSuboperations: 0, numberOfWarningSuboperations: 0 } as never);
+          if (i === 0) started();
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        await req.respond({ status: Status.Success, numberOfCompletedSuboperations: total, numberOfFailedSuboperations: 0, numberOfWarningSuboperations: 0 } as never);
+      },
+    },
+  });
+  const { port } = await scp.listen();
+  t.after(() => scp.close({ abort: true }));
+  const child = Background.start('conduit move', process.execPath, [BIN, 'move', '--dest', 'ANY', '-k', 'StudyInstanceUID=1.2.3', '127.0.0.1', String(port)]);
+  t.after(() => child.stop('SIGKILL'));
+  await withTimeout(Promise.race([firstDone, child.exited.then(() => { throw new Error(`conduit move exited: ${child.stderr}`); })]), 20_000, 'the first sub-operation');
+  child.child.kill('SIGINT');
+  const exit = await withTimeout(child.exited, 20_000, 'conduit move to exit');
+  assert.equal(exit.status, 130, child.stderr);
+  assert.ok(cancelled, 'the SCP saw C-CANCEL-RQ');
+  assert.ok(performed < 60_000);
+  assert.match(child.stderr, /cancelling \(C-CANCEL\)/);
+  assert.match(child.stdout, new RegExp(`^completed ${performed}, failed 0, warnings 0; FE00H`));
 });

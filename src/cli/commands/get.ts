@@ -63,6 +63,10 @@ async function runGet(host: string, port: number, flags: GetFlags): Promise<numb
       transferSyntaxes: flags.transferSyntax.length ? flags.transferSyntax : [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN],
     });
     client = await openQueryAssociation(host, port, flags, 'GET', storage);
+    const proposed = new Set(storage.presentationContexts.map((pc) => pc.abstractSyntax));
+    if (!client.association.acceptedPresentationContexts().some((pc) => pc.scpRole && proposed.has(pc.abstractSyntax))) {
+      process.stderr.write('conduit get: warning: the peer accepted no storage SOP class with this end in the SCP role (PS3.7 D.3.3.4): it may have no way to send the objects\n');
+    }
   } catch (err) {
     process.stderr.write(`conduit get: ${describeNetworkError(err, where, { tls: isTls(flags) })}\n`);
     return 1;
