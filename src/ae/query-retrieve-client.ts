@@ -20,7 +20,7 @@ import { SPECIFIC_CHARACTER_SET } from '../data/tag.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, transferSyntax } from '../data/transfer-syntax.js';
 import { encodeDataSet } from '../data/writer.js';
 import {
-  DimseStatus, Priority, ServiceError, Status, type DataSetStream, type DimseMessage,
+  DimseStatus, Priority, responseTypeOf, ServiceError, Status, type DataSetStream, type DimseMessage,
 } from '../dimse/index.js';
 import { writeReceivedObject } from '../services/storage/part10-sink.js';
 import type { NegotiatedPresentationContext, PresentationContextProposal, RoleSelection } from '../upper-layer/index.js';
@@ -424,10 +424,9 @@ export async function answerIncomingRequest(host: QueryRetrieveHost, req: Incomi
   req.dataSet?.discard();
   const m = req.message as DimseMessage & { messageId: number; affectedSopClassUid?: string };
   const status = type === 'C-STORE-RQ' ? Status.RefusedNotAuthorized : Status.UnrecognizedOperation;
-  const responseType = type.replace(/-RQ$/, '-RSP');
   try {
     await host.dimse.send({
-      type: responseType, messageIdBeingRespondedTo: m.messageId, ...(m.affectedSopClassUid ? { affectedSopClassUid: m.affectedSopClassUid } : {}),
+      type: responseTypeOf(type as never), messageIdBeingRespondedTo: m.messageId, ...(m.affectedSopClassUid ? { affectedSopClassUid: m.affectedSopClassUid } : {}),
       status, errorComment: type === 'C-STORE-RQ' ? 'no C-GET is receiving on this association' : `${type} is not performed by this SCU`,
     } as never, req.presentationContext.id);
   } finally {

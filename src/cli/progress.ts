@@ -60,9 +60,9 @@ export class ProgressBar {
   render(width: number): string {
     const seconds = (performance.now() - this.started) / 1000;
     const rate = seconds > 0 ? this.bytes / 1e6 / seconds : 0;
-    const info = !this.showBytes ? ` ${this.done}/${this.total} files`
-      : this.totalBytes > 0 ? ` ${this.done}/${this.total} files  ${mb(this.bytes)}/${mb(this.totalBytes)} MB  ${rate.toFixed(1)} MB/s`
-        : ` ${this.done}/${this.total} files  ${mb(this.bytes)} MB  ${rate.toFixed(1)} MB/s`;
+    // A total of 0 bytes: not known in advance (a C-GET), only what came so far is shown.
+    const megabytes = this.totalBytes > 0 ? `${mb(this.bytes)}/${mb(this.totalBytes)}` : mb(this.bytes);
+    const info = ` ${this.done}/${this.total} files${this.showBytes ? `  ${megabytes} MB  ${rate.toFixed(1)} MB/s` : ''}`;
     const barWidth = Math.max(0, Math.min(40, width - info.length - 3));
     if (barWidth < 5) return info.trimStart().slice(0, Math.max(0, width - 1));
     const fraction = this.total > 0 ? this.done / this.total : 1;

@@ -14,7 +14,7 @@ import type { DataSet } from '../data/data-set.js';
 import { Priority } from '../dimse/index.js';
 import { ProgressBar } from './progress.js';
 import {
-  addTimeoutOption, addTlsClientOptions, describeNetworkError, parseAeTitle, parseMaxPdu, timeoutsFor, tlsClientOptions, type TlsFlags,
+  addTimeoutOption, addTlsClientOptions, collect, describeNetworkError, parseAeTitle, parseMaxPdu, timeoutsFor, tlsClientOptions, type TlsFlags,
 } from './network-options.js';
 
 export interface QueryFlags extends TlsFlags {
@@ -44,8 +44,6 @@ function parsePriority(text: string): number {
   if (p === undefined) throw new InvalidArgumentError('expected low, medium or high');
   return p;
 }
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** The options of the three commands, `what` naming the operation in the help. */
 export function addQueryOptions(command: Command, what: string): Command {
@@ -84,10 +82,6 @@ export async function openQueryAssociation(
     presentationContexts: [...queryRetrieveProposals([operation], [modelOf(flags)]), ...(extra.presentationContexts ?? [])],
     ...(extra.roleSelections ? { roleSelections: extra.roleSelections } : {}),
   });
-}
-
-export function isTls(flags: QueryFlags): boolean {
-  return flags.tls === true || flags.tlsCa !== undefined || flags.tlsKey !== undefined || flags.tlsNoVerify === true || flags.tlsServername !== undefined;
 }
 
 /** Releases the association; a failed release is only a warning. */

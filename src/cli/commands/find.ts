@@ -6,8 +6,8 @@
 import { Command, Option } from 'commander';
 import type { AssociationClient } from '../../ae/index.js';
 import { toDicomJson, toDicomJsonText } from '../../data/json-model.js';
-import { describeNetworkError, exitWhenFlushed, parseCount, parsePort } from '../network-options.js';
-import { addQueryOptions, identifierOf, isTls, modelOf, openQueryAssociation, releaseQuietly, type QueryFlags } from '../query-options.js';
+import { describeNetworkError, exitWhenFlushed, parseCount, parsePort, wantsTls } from '../network-options.js';
+import { addQueryOptions, identifierOf, modelOf, openQueryAssociation, releaseQuietly, type QueryFlags } from '../query-options.js';
 
 interface FindFlags extends QueryFlags {
   cancel?: number;
@@ -43,15 +43,16 @@ async function runFind(host: string, port: number, flags: FindFlags): Promise<nu
   const where = `${host}:${port}`;
   let client: AssociationClient;
   let identifier;
+  let model;
   try {
     identifier = identifierOf(flags);
-    modelOf(flags);
+    model = modelOf(flags);
     client = await openQueryAssociation(host, port, flags, 'FIND');
   } catch (err) {
-    process.stderr.write(`conduit find: ${describeNetworkError(err, where, { tls: isTls(flags) })}\n`);
+    process.stderr.write(`conduit find: ${describeNetworkError(err, where, { tls: wantsTls(flags) })}\n`);
     return 1;
   }
-  const operation = client.find(identifier, { model: modelOf(flags), priority: flags.priority, ...(flags.level ? { level: flags.level } : {}) });
+  const operation = client.find(identifier, { model, priority: flags.priority, ...(flags.level ? { level: flags.level } : {}) });
   let matches = 0;
   try {
     for await (const match of operation) {
@@ -60,7 +61,7 @@ async function runFind(host: string, port: number, flags: FindFlags): Promise<nu
     }
   } catch (err) {
     client.abort();
-    process.stderr.write(`conduit find: ${describeNetworkError(err, where, { tls: isTls(flags) })}\n`);
+    process.stderr.write(`conduit find: ${describeNetworkError(err, where, { tls: wantsTls(flags) })}\n`);
     return 1;
   }
   await releaseQuietly(client, 'find', where);

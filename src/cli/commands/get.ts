@@ -9,8 +9,8 @@ import { Command, Option } from 'commander';
 import { retrieveProposals, type AssociationClient } from '../../ae/index.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from '../../data/transfer-syntax.js';
 import { writeReceivedObject } from '../../services/storage/part10-sink.js';
-import { describeNetworkError, exitWhenFlushed, parsePort } from '../network-options.js';
-import { addQueryOptions, identifierOf, isTls, modelOf, openQueryAssociation, releaseQuietly, runRetrieve, type QueryFlags } from '../query-options.js';
+import { collect, describeNetworkError, exitWhenFlushed, parsePort, wantsTls } from '../network-options.js';
+import { addQueryOptions, identifierOf, modelOf, openQueryAssociation, releaseQuietly, runRetrieve, type QueryFlags } from '../query-options.js';
 
 interface GetFlags extends QueryFlags {
   out: string;
@@ -20,8 +20,6 @@ interface GetFlags extends QueryFlags {
   verbose?: boolean;
   progress: boolean;
 }
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function getCommand(): Command {
   const command = new Command('get')
@@ -68,7 +66,7 @@ async function runGet(host: string, port: number, flags: GetFlags): Promise<numb
       process.stderr.write('conduit get: warning: the peer accepted no storage SOP class with this end in the SCP role (PS3.7 D.3.3.4): it may have no way to send the objects\n');
     }
   } catch (err) {
-    process.stderr.write(`conduit get: ${describeNetworkError(err, where, { tls: isTls(flags) })}\n`);
+    process.stderr.write(`conduit get: ${describeNetworkError(err, where, { tls: wantsTls(flags) })}\n`);
     return 1;
   }
   let bytes = 0;

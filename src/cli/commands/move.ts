@@ -5,8 +5,8 @@
  */
 import { Command, Option } from 'commander';
 import type { AssociationClient } from '../../ae/index.js';
-import { describeNetworkError, exitWhenFlushed, parseAeTitle, parsePort } from '../network-options.js';
-import { addQueryOptions, identifierOf, isTls, modelOf, openQueryAssociation, releaseQuietly, runRetrieve, type QueryFlags } from '../query-options.js';
+import { describeNetworkError, exitWhenFlushed, parseAeTitle, parsePort, wantsTls } from '../network-options.js';
+import { addQueryOptions, identifierOf, modelOf, openQueryAssociation, releaseQuietly, runRetrieve, type QueryFlags } from '../query-options.js';
 
 interface MoveFlags extends QueryFlags {
   dest: string;
@@ -45,7 +45,7 @@ async function runMove(host: string, port: number, flags: MoveFlags): Promise<nu
     identifier = identifierOf(flags);
     client = await openQueryAssociation(host, port, flags, 'MOVE');
   } catch (err) {
-    process.stderr.write(`conduit move: ${describeNetworkError(err, where, { tls: isTls(flags) })}\n`);
+    process.stderr.write(`conduit move: ${describeNetworkError(err, where, { tls: wantsTls(flags) })}\n`);
     return 1;
   }
   const operation = client.move(identifier, {
