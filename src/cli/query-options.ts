@@ -22,7 +22,7 @@ export interface QueryFlags extends TlsFlags {
   aec: string;
   patientRoot?: boolean;
   studyRoot?: boolean;
-  key: string[];
+  key?: string[];
   level?: QueryRetrieveLevel;
   priority: number;
   charset?: string;
@@ -52,7 +52,7 @@ export function addQueryOptions(command: Command, what: string): Command {
     .addOption(new Option('--aec <title>', 'called AE title (the peer)').default('ANY-SCP').argParser(parseAeTitle))
     .option('-P, --patient-root', 'Patient Root information model')
     .option('-S, --study-root', 'Study Root information model (the default)')
-    .option('-k, --key <key=value>', 'a key: Keyword=value, (gggg,eeee)=value, Sequence[0].Keyword=value; no value: a return key; repeat for several', collect, [])
+    .option('-k, --key <key=value>', 'a key: Keyword=value, (gggg,eeee)=value, Sequence[0].Keyword=value; no value: a return key; repeat for several', collect)
     .addOption(new Option('--level <level>', 'Query/Retrieve Level: PATIENT, STUDY, SERIES or IMAGE (default: PATIENT for -P, STUDY for -S)').argParser(parseLevel))
     .addOption(new Option('--priority <p>', `priority of the ${what}: low, medium or high`).default(Priority.MEDIUM, 'medium').argParser(parsePriority))
     .option('--charset <terms>', 'Specific Character Set of the keys (default: ISO_IR 192 when a value is not ASCII)')
@@ -68,7 +68,7 @@ export function modelOf(flags: QueryFlags): QueryRetrieveModel {
 
 /** The Identifier of the -k keys (errors name the key). */
 export function identifierOf(flags: QueryFlags): DataSet {
-  return buildIdentifier(flags.key, flags.charset !== undefined ? { characterSet: flags.charset } : {});
+  return buildIdentifier(flags.key ?? [], flags.charset !== undefined ? { characterSet: flags.charset } : {});
 }
 
 /** Opens the association proposing `operation` on the model, and any extra contexts (C-GET's storage). */

@@ -79,6 +79,8 @@ export interface QrPeer {
   destination: string;
   destinationOut: string;
   files: QrFile[];
+  /** Whether a C-GET goes on after a sub-operation fails (dcmqrscp) or ends there with a failure (Orthanc 1.10: C000H). */
+  getGoesOnAfterFailure: boolean;
 }
 
 /**
@@ -187,5 +189,24 @@ export function defineQrScuTests(name: string, skip: string | undefined, peer: (
     const s = await conduit(['get', ...base(), '--out', one, '--level', 'SERIES', '-k', `StudyInstanceUID=${ct.studyUid}`, '-k', `SeriesInstanceUID=${ct.seriesUid}`, ...where()]);
     assert.equal(s.status, 0, s.stderr);
     assert.deepEqual(await compareAll([ct], one, { exact: false }), []);
+  });
+
+  test(`conduit get from ${name} accepting CT only (--sop-class): the CT arrives, the others fail, exit status 1`, { skip }, async () => {
+    const out = join(work(), `get-ct-only-${name}`);
+    clear(out);
+    const ct = peer().files.find((f) => f.name === 'CT_small.dcm')!;
+    const uids = peer().files.map((f) => f.studyUid).join('\\');
+    const r = await conduit(['get', ...base(), '--out', out, '--sop-class', ct.sopClassUid, '-k', `StudyInstanceUID=${uids}`, ...where()], { timeout: 60_000 });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    // The CT is first in the UID list, and both peers retrieve in that order.
+    const others = peer().files.filter((f) => f !== ct);
+    assert.deepEqual(await compareAll([ct], out, { exact: false }), []);
+    if (peer().getGoesOnAfterFailure) {
+      assert.match(r.stdout, new RegExp(`^completed 1, failed ${others.length}, warnings 0; B000H`));
+      for (const f of others) assert.match(r.stderr, new RegExp(`conduit get: failed: ${f.sopInstanceUid.replace(/\./g, '\\.')}\n`));
+    } else {
+      assert.match(r.stdout, /^completed 1, failed 1, warnings 0; C000H/);
+      assert.match(r.stderr, /conduit get: C000H /);
+    }
   });
 }

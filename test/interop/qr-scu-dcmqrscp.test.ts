@@ -54,5 +54,5 @@ after(async () => {
 });
 
 defineQrScuTests('dcmqrscp', skip, () => ({
-  host: '127.0.0.1', port: qrscp.port, aeTitle: 'QRSCP', destination: 'DEST', destinationOut: join(work, 'dest'), files,
+  host: '127.0.0.1', port: qrscp.port, aeTitle: 'QRSCP', destination: 'DEST', destinationOut: join(work, 'dest'), files, getGoesOnAfterFailure: true,
 }), () => work);

@@ -14,8 +14,8 @@ import { addQueryOptions, identifierOf, modelOf, openQueryAssociation, releaseQu
 
 interface GetFlags extends QueryFlags {
   out: string;
-  sopClass: string[];
-  transferSyntax: string[];
+  sopClass?: string[];
+  transferSyntax?: string[];
   fsync: boolean;
   verbose?: boolean;
   progress: boolean;
@@ -29,8 +29,8 @@ export function getCommand(): Command {
     .addOption(new Option('--out <dir>', 'folder to write the received objects into (created if needed)').default('.'));
   addQueryOptions(command, 'C-GET');
   return command
-    .option('--sop-class <uid>', 'a storage SOP class to accept (repeat; default: the common image, SR, RT and document classes)', collect, [])
-    .option('--transfer-syntax <uid>', 'a transfer syntax to accept the objects in (repeat; default: Explicit then Implicit VR Little Endian)', collect, [])
+    .option('--sop-class <uid>', 'a storage SOP class to accept (repeat; default: the common image, SR, RT and document classes)', collect)
+    .option('--transfer-syntax <uid>', 'a transfer syntax to accept the objects in (repeat; default: Explicit then Implicit VR Little Endian)', collect)
     .option('--no-fsync', 'do not fsync each file before acknowledging it')
     .option('-v, --verbose', 'print a line per object received')
     .option('--no-progress', 'no progress bar (it is drawn only when stderr is a terminal)')
@@ -57,8 +57,8 @@ async function runGet(host: string, port: number, flags: GetFlags): Promise<numb
     identifier = identifierOf(flags);
     await mkdir(flags.out, { recursive: true });
     const storage = retrieveProposals({
-      ...(flags.sopClass.length ? { storageSopClasses: flags.sopClass } : {}),
-      transferSyntaxes: flags.transferSyntax.length ? flags.transferSyntax : [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN],
+      ...(flags.sopClass ? { storageSopClasses: flags.sopClass } : {}),
+      transferSyntaxes: flags.transferSyntax ?? [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN],
     });
     client = await openQueryAssociation(host, port, flags, 'GET', storage);
     const proposed = new Set(storage.presentationContexts.map((pc) => pc.abstractSyntax));
