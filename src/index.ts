@@ -49,6 +49,12 @@ export * from './media/dicomdir/index.js';
 // The network API (PS3.7, PS3.8): connect() for the requestor side, DicomServer for the acceptor side.
 export { connect, AssociationClient, proposalsFor, describeFile, DicomServer, DimseAssociation } from './ae/index.js';
 export type { ConnectOptions, StoreInput, StoreOptions, DicomServerOptions, DicomServerHandlers, AssociationInfo, StoreRequest, HandlerResult } from './ae/index.js';
+export {
+  FindOperation, RetrieveOperation, QUERY_RETRIEVE_SOP_CLASS, DEFAULT_GET_STORAGE_SOP_CLASSES, queryRetrieveProposals, retrieveProposals, buildIdentifier,
+} from './ae/index.js';
+export type {
+  QueryOptions, MoveOptions, GetOptions, RetrieveProgress, ReceivedInstance, StoreResult, QueryRetrieveModel, QueryRetrieveLevel, QueryKeys,
+} from './ae/index.js';
 export { writeReceivedObject } from './services/storage/part10-sink.js';
 export { DimseStatus, ServiceError, Status } from './dimse/index.js';
 export { AssociationRejectedError, AssociationAbortedError } from './upper-layer/index.js';

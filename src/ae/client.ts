@@ -15,7 +15,12 @@ import {
   openAssociation, type Association, type AssociationTimeouts, type PresentationContextProposal, type TlsClientOptions,
   type UserIdentityRq,
 } from '../upper-layer/index.js';
-import { DimseAssociation } from './dimse-association.js';
+import { DimseAssociation, type IncomingRequest } from './dimse-association.js';
+import type { QueryKeys } from './query-keys.js';
+import {
+  answerIncomingRequest, find, get, move, type FindOperation, type GetOptions, type MoveOptions, type QueryOptions, type QueryRetrieveHost,
+  type RetrieveOperation,
+} from './query-retrieve-client.js';
 
 export interface ConnectOptions {
   host: string;
@@ -80,10 +85,14 @@ export function proposalsFor(pairs: Iterable<{ sopClassUid: string; transferSynt
   return out;
 }
 
-export class AssociationClient {
+export class AssociationClient implements QueryRetrieveHost {
   readonly dimse: DimseAssociation;
+  /** @internal The running C-GET's receiver of C-STORE sub-operations. */
+  storeReceiver: ((request: IncomingRequest) => Promise<void>) | undefined;
   constructor(readonly association: Association, options: { dimseTimeout?: number } = {}) {
     this.dimse = new DimseAssociation(association, options);
+    // Requests from the acceptor: a C-GET's C-STORE sub-operations; anything else is refused.
+    this.dimse.on('request', (req) => void answerIncomingRequest(this, req).catch(() => undefined));
   }
 
   /** C-ECHO (PS3.7 §9.1.5); the status is a value, not an exception. */
@@ -159,6 +168,28 @@ export class AssociationClient {
         ? `the peer accepted no presentation context for SOP class ${sopClassUid}`
         : `the peer accepted ${sopClassUid} only as ${accepted.map((p) => p.transferSyntax).join(', ')}, and ${sourceTs} cannot be transcoded to it`,
     );
+  }
+
+  /**
+   * C-FIND (PS3.4 C.4.1): iterate for the matching Identifiers; breaking out sends C-CANCEL. A
+   * failure status ends the loop and is in the operation's `status`, with its Error Comment.
+   * `keys`: a DataSet, `-k` style strings (`PatientName=DOE*`), or `{ PatientName: 'DOE*' }`.
+   */
+  find(keys: QueryKeys, options: QueryOptions = {}): FindOperation {
+    return find(this, keys, options);
+  }
+
+  /** C-MOVE (PS3.4 C.4.2) to `options.destination`: iterate for progress; the last item is the final status. */
+  move(keys: QueryKeys, options: MoveOptions): RetrieveOperation {
+    return move(this, keys, options);
+  }
+
+  /**
+   * C-GET (PS3.4 C.4.3): the instances come back on this association (propose retrieveProposals());
+   * iterate for progress; the last item is the final status.
+   */
+  get(keys: QueryKeys, options: GetOptions): RetrieveOperation {
+    return get(this, keys, options);
   }
 
   /** A-RELEASE (orderly end). */

@@ -5,3 +5,11 @@ export { DicomServer, PREFERRED_TRANSFER_SYNTAXES } from './server.js';
 export type { DicomServerOptions, DicomServerHandlers, DicomServerEvents, AssociationInfo, StoreRequest, GenericRequest, HandlerResult } from './server.js';
 export { DimseAssociation, DIMSE_CHANNEL } from './dimse-association.js';
 export type { IncomingRequest, IncomingResponse, DimseAssociationOptions, DimseTrace } from './dimse-association.js';
+export {
+  FindOperation, RetrieveOperation, QUERY_RETRIEVE_SOP_CLASS, DEFAULT_GET_STORAGE_SOP_CLASSES, queryRetrieveProposals, retrieveProposals,
+} from './query-retrieve-client.js';
+export type {
+  QueryOptions, MoveOptions, GetOptions, RetrieveProgress, ReceivedInstance, StoreResult, QueryRetrieveModel, QueryRetrieveLevel,
+} from './query-retrieve-client.js';
+export { buildIdentifier, parseKeyAssignment } from './query-keys.js';
+export type { QueryKeys } from './query-keys.js';

@@ -6,6 +6,9 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { dumpCommand } from './commands/dump.js';
 import { echoCommand } from './commands/echo.js';
+import { findCommand } from './commands/find.js';
+import { getCommand } from './commands/get.js';
+import { moveCommand } from './commands/move.js';
 import { listenCommand } from './commands/listen.js';
 import { storeCommand } from './commands/store.js';
 import { serveCommand } from './commands/serve.js';
@@ -19,13 +22,16 @@ function packageVersion(): string {
 
 export function createProgram(): Command {
   const program = new Command('conduit')
-    .description('Conduit: a DICOM toolkit: Part 10 files (dump), DIMSE networking (echo, store, listen); the archive, DICOMweb, media and RTV as they land')
+    .description('Conduit: a DICOM toolkit: Part 10 files (dump), DIMSE networking (echo, store, listen, find, move, get); the archive, DICOMweb, media and RTV as they land')
     .version(packageVersion(), '-V, --version', 'print the version of Conduit')
     .showHelpAfterError('(run conduit --help for usage)');
   program.addCommand(dumpCommand());
   program.addCommand(echoCommand());
   program.addCommand(storeCommand());
   program.addCommand(listenCommand());
+  program.addCommand(findCommand());
+  program.addCommand(moveCommand());
+  program.addCommand(getCommand());
   program.addCommand(serveCommand());
   program.addCommand(mediaCommand());
   return program;

@@ -66,7 +66,8 @@ export interface TlsFlags {
   tlsServername?: string;
 }
 
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+/** Commander's argParser for an option given several times: the values in order. */
+export const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 /** The requestor's TLS options (echo, store): a secure transport connection (PS3.15 Annex B). */
 export function addTlsClientOptions(command: Command): Command {
@@ -96,11 +97,15 @@ function readPem(path: string, what: string): Buffer {
   }
 }
 
+/** Whether the flags ask for TLS (--tls, or any --tls-* option). */
+export function wantsTls(flags: TlsFlags): boolean {
+  return flags.tls === true || flags.tlsKey !== undefined || flags.tlsCert !== undefined || flags.tlsCa !== undefined
+    || flags.tlsNoVerify === true || flags.tlsServername !== undefined;
+}
+
 /** TLS client options from the flags, or undefined when none asks for TLS. */
 export function tlsClientOptions(flags: TlsFlags): TlsClientOptions | undefined {
-  const wanted = flags.tls || flags.tlsKey !== undefined || flags.tlsCert !== undefined || flags.tlsCa !== undefined
-    || flags.tlsNoVerify || flags.tlsServername !== undefined;
-  if (!wanted) return undefined;
+  if (!wantsTls(flags)) return undefined;
   if ((flags.tlsKey === undefined) !== (flags.tlsCert === undefined)) {
     throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', '--tls-key and --tls-cert go together');
   }

@@ -22,15 +22,20 @@ export class ProgressBar {
   private lastDraw = 0;
   private drawn = false;
 
-  constructor(stream: ProgressStream, private readonly total: number, private readonly totalBytes: number, options: { enabled?: boolean } = {}) {
+  private readonly showBytes: boolean;
+
+  /** `bytes: false`: count files only (a C-MOVE's sub-operations, whose bytes go elsewhere). */
+  constructor(stream: ProgressStream, private total: number, private readonly totalBytes: number, options: { enabled?: boolean; bytes?: boolean } = {}) {
     this.stream = stream;
     this.enabled = options.enabled ?? stream.isTTY === true;
+    this.showBytes = options.bytes ?? true;
   }
 
-  /** Records progress; redraws at most every 100 ms (and always at the last file). */
-  update(done: number, bytes: number): void {
+  /** Records progress; redraws at most every 100 ms (and always at the last file). `total` changes the total (known as it goes). */
+  update(done: number, bytes: number, total?: number): void {
     this.done = done;
     this.bytes = bytes;
+    if (total !== undefined) this.total = total;
     if (!this.enabled) return;
     const now = performance.now();
     if (now - this.lastDraw < REDRAW_MS && done < this.total) return;
@@ -55,7 +60,9 @@ export class ProgressBar {
   render(width: number): string {
     const seconds = (performance.now() - this.started) / 1000;
     const rate = seconds > 0 ? this.bytes / 1e6 / seconds : 0;
-    const info = ` ${this.done}/${this.total} files  ${mb(this.bytes)}/${mb(this.totalBytes)} MB  ${rate.toFixed(1)} MB/s`;
+    // A total of 0 bytes: not known in advance (a C-GET), only what came so far is shown.
+    const megabytes = this.totalBytes > 0 ? `${mb(this.bytes)}/${mb(this.totalBytes)}` : mb(this.bytes);
+    const info = ` ${this.done}/${this.total} files${this.showBytes ? `  ${megabytes} MB  ${rate.toFixed(1)} MB/s` : ''}`;
     const barWidth = Math.max(0, Math.min(40, width - info.length - 3));
     if (barWidth < 5) return info.trimStart().slice(0, Math.max(0, width - 1));
     const fraction = this.total > 0 ? this.done / this.total : 1;

@@ -1,0 +1,85 @@
+/**
+ * `conduit get [--out DIR] [-P|-S] [-k KEY=VALUE]... HOST PORT`: a C-GET (PS3.4 C.4.3) like DCMTK's
+ * getscu: the peer sends what the keys name back on the same association, with C-STOREs this end
+ * accepts in the SCP role it proposed (PS3.7 D.3.3.4). Each object is written to DIR as
+ * <SOP Instance UID>.dcm, fsync'd before it is acknowledged.
+ */
+import { mkdir } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { retrieveProposals, type AssociationClient } from '../../ae/index.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from '../../data/transfer-syntax.js';
+import { writeReceivedObject } from '../../services/storage/part10-sink.js';
+import { collect, describeNetworkError, exitWhenFlushed, parsePort, wantsTls } from '../network-options.js';
+import { addQueryOptions, identifierOf, modelOf, openQueryAssociation, releaseQuietly, runRetrieve, type QueryFlags } from '../query-options.js';
+
+interface GetFlags extends QueryFlags {
+  out: string;
+  sopClass?: string[];
+  transferSyntax?: string[];
+  fsync: boolean;
+  verbose?: boolean;
+  progress: boolean;
+}
+
+export function getCommand(): Command {
+  const command = new Command('get')
+    .description('retrieve studies, series or instances from a peer on the same association (C-GET), like getscu')
+    .argument('<host>', 'host name or IP address of the peer')
+    .argument('<port>', 'its TCP port', parsePort)
+    .addOption(new Option('--out <dir>', 'folder to write the received objects into (created if needed)').default('.'));
+  addQueryOptions(command, 'C-GET');
+  return command
+    .option('--sop-class <uid>', 'a storage SOP class to accept (repeat; default: the common image, SR, RT and document classes)', collect)
+    .option('--transfer-syntax <uid>', 'a transfer syntax to accept the objects in (repeat; default: Explicit then Implicit VR Little Endian)', collect)
+    .option('--no-fsync', 'do not fsync each file before acknowledging it')
+    .option('-v, --verbose', 'print a line per object received')
+    .option('--no-progress', 'no progress bar (it is drawn only when stderr is a terminal)')
+    .addHelpText('after', `
+The keys name what to retrieve by its unique keys at the level, as for conduit move. Objects of a SOP
+class or transfer syntax not proposed are refused by the peer's negotiation (they count as failed).
+At the end one line gives the sub-operations completed, failed and with warnings, the final status
+and the bytes received. Exit status: 0 when everything arrived; 1 on a failure status (shown with
+its Error Comment) or failed sub-operations.
+
+Examples:
+  conduit get --out study/ -k StudyInstanceUID=1.2.840.113619.2.1.1 pacs.example.org 104
+  conduit get --out ct/ --level SERIES -k StudyInstanceUID=1.2.3 -k SeriesInstanceUID=1.2.3.4 localhost 11112`)
+    .action(async (host: string, port: number, options: GetFlags) => {
+      await exitWhenFlushed(await runGet(host, port, options));
+    });
+}
+
+async function runGet(host: string, port: number, flags: GetFlags): Promise<number> {
+  const where = `${host}:${port}`;
+  let client: AssociationClient;
+  let identifier;
+  try {
+    identifier = identifierOf(flags);
+    await mkdir(flags.out, { recursive: true });
+    const storage = retrieveProposals({
+      ...(flags.sopClass ? { storageSopClasses: flags.sopClass } : {}),
+      transferSyntaxes: flags.transferSyntax ?? [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN],
+    });
+    client = await openQueryAssociation(host, port, flags, 'GET', storage);
+    const proposed = new Set(storage.presentationContexts.map((pc) => pc.abstractSyntax));
+    if (!client.association.acceptedPresentationContexts().some((pc) => pc.scpRole && proposed.has(pc.abstractSyntax))) {
+      process.stderr.write('conduit get: warning: the peer accepted no storage SOP class with this end in the SCP role (PS3.7 D.3.3.4): it may have no way to send the objects\n');
+    }
+  } catch (err) {
+    process.stderr.write(`conduit get: ${describeNetworkError(err, where, { tls: wantsTls(flags) })}\n`);
+    return 1;
+  }
+  let bytes = 0;
+  const source = flags.aec;
+  const operation = client.get(identifier, {
+    model: modelOf(flags), priority: flags.priority, ...(flags.level ? { level: flags.level } : {}),
+    onStore: async (instance) => {
+      const written = await writeReceivedObject(flags.out, { ...instance, sourceAet: source }, instance.dataSet, { fsync: flags.fsync });
+      bytes += written.bytes;
+      if (flags.verbose) process.stderr.write(`received ${instance.sopInstanceUid} -> ${written.path}\n`);
+    },
+  });
+  const code = await runRetrieve('get', client, operation, { progress: flags.progress, where, bytes: () => bytes });
+  if (client.association.state === 'Sta6') await releaseQuietly(client, 'get', where);
+  return code;
+}
