@@ -9,6 +9,7 @@ import { echoCommand } from './commands/echo.js';
 import { listenCommand } from './commands/listen.js';
 import { storeCommand } from './commands/store.js';
 import { serveCommand } from './commands/serve.js';
+import { webCommand } from './commands/web.js';
 
 function packageVersion(): string {
   // dist/src/cli/main.js -> package.json at the package root.
@@ -26,6 +27,7 @@ export function createProgram(): Command {
   program.addCommand(storeCommand());
   program.addCommand(listenCommand());
   program.addCommand(serveCommand());
+  program.addCommand(webCommand());
   return program;
 }
 

@@ -37,7 +37,7 @@ interface StoreOptions extends TlsFlags {
   progress: boolean;
 }
 
-interface Failure {
+export interface Failure {
   path: string;
   reason: string;
 }
@@ -82,7 +82,7 @@ function parseMaxContexts(text: string): number {
 // ---- finding and describing the files ----
 
 /** Files named, and those under folders named (sorted, so runs are repeatable). */
-async function collectFiles(paths: readonly string[], recurse: boolean, failures: Failure[]): Promise<string[]> {
+export async function collectFiles(paths: readonly string[], recurse: boolean, failures: Failure[]): Promise<string[]> {
   const out: string[] = [];
   const walk = async (dir: string): Promise<void> => {
     let entries;
@@ -130,9 +130,9 @@ function systemText(err: unknown): string {
   }
 }
 
-type Described = { kind: 'file'; file: SendableFile } | { kind: 'skip'; note: string } | { kind: 'fail'; reason: string };
+export type Described = { kind: 'file'; file: SendableFile } | { kind: 'skip'; note: string } | { kind: 'fail'; reason: string };
 
-async function describe(path: string): Promise<Described> {
+export async function describe(path: string): Promise<Described> {
   try {
     const file = await describeFile(path);
     if (file.sopClassUid === MEDIA_STORAGE_DIRECTORY) return { kind: 'skip', note: 'a DICOMDIR, not sent (it describes a file-set)' };
@@ -146,7 +146,7 @@ async function describe(path: string): Promise<Described> {
 }
 
 /** Runs `fn` over `items` with at most `limit` at once, keeping the order of the results. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
