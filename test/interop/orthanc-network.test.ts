@@ -8,68 +8,22 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peer } from '../helpers/peers.js';
 import {
-  Background, compareAll, conduit, copyInto, freePort, roundsOfUniqueInstances, startConduitListen, storableCorpus, waitForPort, withTimeout,
-  type CorpusFile,
+  Background, compareAll, conduit, copyInto, roundsOfUniqueInstances, startConduitListen, storableCorpus, type CorpusFile,
 } from '../helpers/network.js';
+import { startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
 
 const skip = peer('orthanc');
-const ORTHANC = existsSync('/usr/sbin/Orthanc') ? '/usr/sbin/Orthanc' : 'Orthanc';
 
 let work: string;
 let rounds: CorpusFile[][] = [];
 let roundDirs: string[] = [];
 let listen: { proc: Background; port: number; out: string };
-let orthanc: { proc: Background; dicomPort: number; url: string };
-
-async function startOrthanc(dir: string, listenPort: number): Promise<{ proc: Background; dicomPort: number; url: string }> {
-  let last = '';
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const [dicomPort, httpPort] = [await freePort(), await freePort()];
-    if (dicomPort === httpPort) continue;
-    const storage = join(dir, `db-${attempt}`);
-    mkdirSync(storage, { recursive: true });
-    const config = join(dir, `orthanc-${attempt}.json`);
-    writeFileSync(config, JSON.stringify({
-      Name: 'ConduitInterop',
-      StorageDirectory: storage,
-      IndexDirectory: storage,
-      Plugins: [],
-      HttpPort: httpPort,
-      RemoteAccessAllowed: false,
-      AuthenticationEnabled: false,
-      DicomServerEnabled: true,
-      DicomAet: 'ORTHANC',
-      DicomPort: dicomPort,
-      DicomCheckCalledAet: false,
-      DicomModalities: { conduit: ['CONDUIT', '127.0.0.1', listenPort] },
-      OverwriteInstances: true,
-      SaveJobs: false,
-    }, null, 2));
-    const proc = Background.start('Orthanc', ORTHANC, [config], { cwd: dir });
-    const url = `http://127.0.0.1:${httpPort}`;
-    try {
-      await withTimeout((async () => {
-        for (;;) {
-          if (!proc.alive) throw new Error(`Orthanc exited:\n${proc.stderr.slice(-2000)}`);
-          const ok = await fetch(`${url}/system`).then((r) => r.ok, () => false);
-          if (ok) return;
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      })(), 60_000, 'Orthanc to answer GET /system');
-      await waitForPort(dicomPort, { alive: () => proc.alive });
-      return { proc, dicomPort, url };
-    } catch (e) {
-      last = String(e);
-      await proc.stop('SIGKILL');
-    }
-  }
-  throw new Error(`Orthanc did not start: ${last}`);
-}
+let orthanc: RunningOrthanc;
 
 async function rest<T>(method: string, path: string, body?: unknown): Promise<T> {
   const r = await fetch(`${orthanc.url}${path}`, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
@@ -102,7 +56,7 @@ before(async () => {
   });
   const out = join(work, 'listen-out');
   listen = { ...(await startConduitListen(out)), out };
-  orthanc = await startOrthanc(work, listen.port);
+  orthanc = await startOrthanc(work, { modalities: { conduit: ['CONDUIT', '127.0.0.1', listen.port] } });
 });
 
 after(async () => {
