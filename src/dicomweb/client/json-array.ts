@@ -65,9 +65,18 @@ export async function* jsonArrayElements(source: AsyncIterable<Uint8Array>, opti
           else if (c === QUOTE) inString = false;
           continue;
         }
-        if (c === QUOTE) inString = true;
-        else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
-        else if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && depth > 0) depth--;
+        if (c === QUOTE) {
+          inString = true;
+          continue;
+        }
+        if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+          depth++;
+          continue;
+        }
+        if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && depth > 0) {
+          depth--;
+          continue;
+        }
         if (depth > 0 || (c !== COMMA && c !== CLOSE_BRACKET)) continue;
         // The element ends before this comma or the array's closing bracket.
         yield finish(chunk, start, i);
