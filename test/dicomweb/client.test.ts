@@ -133,6 +133,12 @@ test('QIDO-RS: the path and query string (wildcards, "^" and "," as they are, "&
   await basic.searchForStudies().all();
   assert.equal(seen[2]!.url, '/dicom-web/studies');
   assert.equal(seen[2]!.headers.authorization, `Basic ${Buffer.from('alice:pä:ss').toString('base64')}`);
+  // Another fetch (here Node's own) can be given: it carries the same request.
+  const urls: string[] = [];
+  const viaGlobal = new DicomWebClient({ baseUrl: base, fetch: (url, init) => (urls.push(String(url)), fetch(url, init)) });
+  assert.deepEqual(await viaGlobal.searchForStudies({ PatientID: 'x' }).all(), []);
+  assert.deepEqual(urls, [`${base}/studies?PatientID=x`]);
+  assert.equal(seen[3]!.url, '/dicom-web/studies?PatientID=x');
 });
 
 test('QIDO-RS: results as data sets while the array arrives, the Warning header\'s text, 204 as no results', async (t) => {

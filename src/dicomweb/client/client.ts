@@ -16,6 +16,7 @@ import {
   type DicomWebAuth, type FetchFunction, type HttpSettings, type RequestOptions,
 } from './http.js';
 import { jsonArrayElements } from './json-array.js';
+import { nodeFetch } from './node-fetch.js';
 import { responseParts, retrievedInstance, retrievedPart, type RetrievedInstance, type RetrievedPart } from './parts.js';
 import { multipartLength, parseStoreResponse, stowBody, stowPart, type StoreResult, type StowInput } from './stow.js';
 
@@ -25,7 +26,10 @@ export interface DicomWebClientOptions {
   /** Header fields sent with every request. */
   headers?: Record<string, string>;
   auth?: DicomWebAuth;
-  /** The fetch to use (default: the global one). */
+  /**
+   * The fetch to use. Default: one over node:http and node:https that keeps to the socket's
+   * back-pressure when uploading (node-fetch.ts); the global fetch works too, but buffers uploads.
+   */
   fetch?: FetchFunction;
 }
 
@@ -172,7 +176,7 @@ export class DicomWebClient {
     const base = String(options.baseUrl);
     if (!/^https?:\/\//i.test(base)) throw responseError(`baseUrl ${base} is not an http or https URL`);
     this.baseUrl = base.replace(/\/+$/, '');
-    this.http = { fetch: options.fetch ?? globalThis.fetch, headers: options.headers ?? {}, auth: options.auth };
+    this.http = { fetch: options.fetch ?? nodeFetch, headers: options.headers ?? {}, auth: options.auth };
   }
 
   private url(segments: readonly string[], query: readonly (readonly [string, string])[] = []): string {
