@@ -82,7 +82,7 @@ function parseMaxContexts(text: string): number {
 // ---- finding and describing the files ----
 
 /** Files named, and those under folders named (sorted, so runs are repeatable). */
-export async function collectFiles(paths: readonly string[], recurse: boolean, failures: Failure[]): Promise<string[]> {
+async function collectFiles(paths: readonly string[], recurse: boolean, failures: Failure[]): Promise<string[]> {
   const out: string[] = [];
   const walk = async (dir: string): Promise<void> => {
     let entries;
@@ -130,9 +130,9 @@ function systemText(err: unknown): string {
   }
 }
 
-export type Described = { kind: 'file'; file: SendableFile } | { kind: 'skip'; note: string } | { kind: 'fail'; reason: string };
+type Described = { kind: 'file'; file: SendableFile } | { kind: 'skip'; note: string } | { kind: 'fail'; reason: string };
 
-export async function describe(path: string): Promise<Described> {
+async function describe(path: string): Promise<Described> {
   try {
     const file = await describeFile(path);
     if (file.sopClassUid === MEDIA_STORAGE_DIRECTORY) return { kind: 'skip', note: 'a DICOMDIR, not sent (it describes a file-set)' };
@@ -146,7 +146,7 @@ export async function describe(path: string): Promise<Described> {
 }
 
 /** Runs `fn` over `items` with at most `limit` at once, keeping the order of the results. */
-export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -157,6 +157,28 @@ export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
+}
+
+/**
+ * The DICOM files named and under the folders named, their headers read: files that are not DICOM
+ * (and DICOMDIRs) are skipped with a note on stderr (`who: skipped ...`), unreadable ones added
+ * to `failures`.
+ */
+export async function gatherFiles(paths: readonly string[], recurse: boolean, failures: Failure[], who: string): Promise<{ files: SendableFile[]; skipped: number }> {
+  const candidates = await collectFiles(paths, recurse, failures);
+  const described = await mapLimited(candidates, DESCRIBE_CONCURRENCY, describe);
+  const files: SendableFile[] = [];
+  let skipped = 0;
+  for (const [i, d] of described.entries()) {
+    if (d.kind === 'file') files.push(d.file);
+    else if (d.kind === 'skip') {
+      skipped++;
+      process.stderr.write(`${who}: skipped ${candidates[i]}: ${d.note}\n`);
+    } else {
+      failures.push({ path: candidates[i]!, reason: d.reason });
+    }
+  }
+  return { files, skipped };
 }
 
 // ---- associations ----
@@ -203,19 +225,7 @@ async function runStore(host: string, port: number, paths: string[], options: St
     return 1;
   }
 
-  const candidates = await collectFiles(paths, options.recurse, failures);
-  const described = await mapLimited(candidates, DESCRIBE_CONCURRENCY, describe);
-  const files: SendableFile[] = [];
-  let skipped = 0;
-  for (const [i, d] of described.entries()) {
-    if (d.kind === 'file') files.push(d.file);
-    else if (d.kind === 'skip') {
-      skipped++;
-      process.stderr.write(`conduit store: skipped ${candidates[i]}: ${d.note}\n`);
-    } else {
-      failures.push({ path: candidates[i]!, reason: d.reason });
-    }
-  }
+  const { files, skipped } = await gatherFiles(paths, options.recurse, failures, 'conduit store');
 
   if (files.length === 0 && failures.length === 0) {
     process.stderr.write(`conduit store: no DICOM files to send in ${paths.join(', ')}\n`);

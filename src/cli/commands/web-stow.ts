@@ -12,7 +12,7 @@ import type { SendableFile } from '../../services/storage/file-source.js';
 import { ProgressBar } from '../progress.js';
 import { exitWhenFlushed, parseCount } from '../network-options.js';
 import { addWebOptions, clientFor, describeWebError, type WebFlags } from '../web-options.js';
-import { collectFiles, describe, mapLimited, type Failure } from './store.js';
+import { gatherFiles, type Failure } from './store.js';
 
 interface StowFlags extends WebFlags {
   study?: string;
@@ -22,9 +22,6 @@ interface StowFlags extends WebFlags {
   verbose?: boolean;
   progress: boolean;
 }
-
-/** Files read at once for their headers. */
-const DESCRIBE_CONCURRENCY = 16;
 
 function parseMegabytes(text: string): number {
   const n = Number(text);
@@ -109,19 +106,7 @@ function tallyBatch(batch: readonly SendableFile[], result: StoreResult, tally: 
 async function runStow(url: string, paths: string[], flags: StowFlags): Promise<number> {
   const started = performance.now();
   const tally: Tally = { stored: 0, bytes: 0, failures: [], warnings: [] };
-  const candidates = await collectFiles(paths, flags.recurse, tally.failures);
-  const described = await mapLimited(candidates, DESCRIBE_CONCURRENCY, describe);
-  const files: SendableFile[] = [];
-  let skipped = 0;
-  for (const [i, d] of described.entries()) {
-    if (d.kind === 'file') files.push(d.file);
-    else if (d.kind === 'skip') {
-      skipped++;
-      process.stderr.write(`conduit web stow: skipped ${candidates[i]}: ${d.note}\n`);
-    } else {
-      tally.failures.push({ path: candidates[i]!, reason: d.reason });
-    }
-  }
+  const { files, skipped } = await gatherFiles(paths, flags.recurse, tally.failures, 'conduit web stow');
   if (files.length === 0 && tally.failures.length === 0) {
     process.stderr.write(`conduit web stow: no DICOM files to store in ${paths.join(', ')}\n`);
     return 1;
