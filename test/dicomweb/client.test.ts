@@ -277,6 +277,33 @@ test('WADO-RS: Accept names the transfer syntaxes (none, *, a list by preference
   ]);
 });
 
+test('WADO-RS: leaving the loop after the first instance ends the transfer of the rest', async (t) => {
+  let closed!: () => void;
+  const connectionClosed = new Promise<void>((r) => (closed = r));
+  const ct = readFileSync(CT);
+  const { base } = await serve(t, (_req, res) => {
+    const boundary = newBoundary();
+    res.writeHead(200, { 'Content-Type': `multipart/related; type="application/dicom"; boundary=${boundary}` });
+    // The first instance whole, then the start of a second one that never ends.
+    void (async () => {
+      for await (const c of writeMultipart([{ headers: { 'Content-Type': 'application/dicom' }, body: ct }], boundary)) {
+        if (Buffer.from(c).toString('latin1').endsWith(`--${boundary}--\r\n`)) break;
+        res.write(c);
+      }
+      res.write(`\r\n--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`);
+      res.write(ct.subarray(0, 1000));
+    })();
+    res.once('close', closed);
+  });
+  const got: Buffer[] = [];
+  for await (const instance of new DicomWebClient({ baseUrl: base }).retrieveStudy('1.2.3')) {
+    got.push(Buffer.from(await instance.bytes()));
+    break;
+  }
+  assert.deepEqual(got, [ct]);
+  await connectionClosed;
+});
+
 test('bulk data with a Range: sent as a Range header; the bytes asked for whether the server answers 206 or the whole value', async (t) => {
   const value = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 251));
   const { base, seen } = await serve(t, (req, res) => {

@@ -183,15 +183,6 @@ export async function send(settings: HttpSettings, url: string, options: Request
   throw new DicomWebHttpError(method, url, response.status, response.statusText, message, warnings);
 }
 
-/** Discards a response's body so that its connection can serve the next request. */
-export async function discard(response: Response): Promise<void> {
-  try {
-    await response.body?.cancel();
-  } catch {
-    // already consumed or failed
-  }
-}
-
 /** A ReadableStream that pulls from `source` only as the consumer (fetch's upload) asks for more. */
 export function pullStream(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
   const it = source[Symbol.asyncIterator]();
