@@ -252,12 +252,14 @@ test('WADO-RS: Accept names the transfer syntaxes (none, *, a list by preference
   });
   const client = new DicomWebClient({ baseUrl: base });
   const got: Buffer[] = [];
-  for await (const instance of client.retrieveStudy('1.2.3')) {
+  const responses: unknown[] = [];
+  for await (const instance of client.retrieveStudy('1.2.3', { onResponse: (r) => responses.push([r.httpStatus, r.contentLength]) })) {
     assert.equal(instance.transferSyntaxUid, '1.2.840.10008.1.2.1');
     assert.equal(instance.contentLocation, `${base}/i/${instance.index}`);
     got.push(Buffer.from(await instance.bytes()));
   }
   assert.deepEqual(got, files);
+  assert.deepEqual(responses, [[200, undefined]], 'told once, before the parts; no Content-Length on a chunked response');
   const dir = tempDir(t);
   const saved = [];
   for await (const instance of client.retrieveSeries('1.2.3', '4.5', { transferSyntax: '*' })) saved.push(await instance.saveTo(dir));

@@ -14,7 +14,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DicomWebClient, DicomWebHttpError } from '../../src/dicomweb/client/index.js';
@@ -93,7 +93,6 @@ test('DicomWebClient.storeInstances: paths streamed to Orthanc; the response nam
     assert.equal(r.sopClassUid, f.file.dataSet.string('SOPClassUID'));
     assert.equal(r.retrieveUrl, `${base}/studies/${f.study}/series/${f.series}/instances/${f.instance}`);
   }
-  const { statSync } = await import('node:fs');
   assert.equal(bytes, files.reduce((n, f) => n + statSync(f.path).size, 0), 'every byte of every file went through onProgress');
 });
 
@@ -157,7 +156,9 @@ test('WADO-RS with transfer-syntax=*: each instance comes back with the data set
   mkdirSync(out);
   for (const [name, o] of originals) {
     let parts = 0;
-    for await (const instance of client.retrieveInstance(o.study, o.series, o.instance, { transferSyntax: '*' })) {
+    const lengths: (number | undefined)[] = [];
+    const onResponse = (r: { contentLength: number | undefined }) => lengths.push(r.contentLength);
+    for await (const instance of client.retrieveInstance(o.study, o.series, o.instance, { transferSyntax: '*', onResponse })) {
       const saved = await instance.saveTo(out);
       assert.equal(saved.sopInstanceUid, o.instance, name);
       assert.equal(saved.transferSyntaxUid, o.file.transferSyntaxUid, name);
@@ -165,6 +166,8 @@ test('WADO-RS with transfer-syntax=*: each instance comes back with the data set
       parts++;
     }
     assert.equal(parts, 1, name);
+    assert.equal(lengths.length, 1);
+    assert.ok(lengths[0]! > statSync(o.path).size, `${name}: the response's Content-Length (${lengths[0]}) holds the file and the multipart framing`);
   }
 });
 

@@ -161,14 +161,20 @@ async function runWado(url: string, flags: WadoFlags): Promise<number> {
       return 0;
     }
     const out = flags.out!;
-    const options = flags.transferSyntax === undefined ? {} : { transferSyntax: flags.transferSyntax };
+    // The bar is drawn on a terminal only; its total comes from a QIDO-RS count and the response's length.
+    const total = flags.progress && process.stderr.isTTY ? await countInstances(client, flags) : 0;
+    let bar: ProgressBar | undefined;
+    const options = {
+      ...(flags.transferSyntax === undefined ? {} : { transferSyntax: flags.transferSyntax }),
+      onResponse: ({ contentLength }: { contentLength: number | undefined }) => {
+        bar = new ProgressBar(process.stderr, total, contentLength ?? 0, flags.progress && total > 0 ? {} : { enabled: false });
+      },
+    };
     const instances = flags.instance !== undefined
       ? client.retrieveInstance(flags.study, flags.series!, flags.instance, options)
       : flags.series !== undefined
         ? client.retrieveSeries(flags.study, flags.series, options)
         : client.retrieveStudy(flags.study, options);
-    const total = flags.progress && process.stderr.isTTY ? await countInstances(client, flags) : 0;
-    const bar = new ProgressBar(process.stderr, total, 0, flags.progress && total > 0 ? {} : { enabled: false });
     let count = 0;
     let bytes = 0;
     try {
@@ -176,10 +182,10 @@ async function runWado(url: string, flags: WadoFlags): Promise<number> {
         const saved = await instance.saveTo(out);
         count++;
         bytes += saved.size;
-        bar.update(count, bytes);
+        bar?.update(count, bytes);
       }
     } finally {
-      bar.finish();
+      bar?.finish();
     }
     const seconds = (performance.now() - started) / 1000;
     process.stdout.write(`retrieved ${count} instance${count === 1 ? '' : 's'}; ${(bytes / 1e6).toFixed(2)} MB in ${seconds.toFixed(2)} s (${(count / seconds).toFixed(1)} instances/s, ${(bytes / 1e6 / seconds).toFixed(1)} MB/s)\n`);

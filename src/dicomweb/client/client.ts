@@ -61,6 +61,8 @@ export interface RetrieveOptions extends CallOptions {
    * (Explicit VR Little Endian).
    */
   transferSyntax?: string | readonly string[];
+  /** Called when the response's header has come, before the first part (e.g. to size a progress bar). */
+  onResponse?: (response: { httpStatus: number; contentLength: number | undefined; headers: Headers }) => void;
 }
 
 export interface FrameOptions extends RetrieveOptions {
@@ -218,6 +220,8 @@ export class DicomWebClient {
     const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
     try {
       const response = await this.send(this.url(segments), { headers: { Accept: acceptFor('application/dicom', options.transferSyntax) }, signal });
+      const length = Number(response.headers.get('content-length') ?? NaN);
+      options.onResponse?.({ httpStatus: response.status, contentLength: Number.isSafeInteger(length) ? length : undefined, headers: response.headers });
       for await (const part of responseParts(response, 'application/dicom')) yield retrievedInstance(part);
     } finally {
       controller.abort();
