@@ -396,7 +396,7 @@ test('STOW-RS: one multipart/related part per input (path, bytes, DataSet, strea
 
   // A DataSet and a stream of unknown length: the body goes chunked.
   const ds = (await readFile(MR)).dataSet;
-  await client.storeInstances([ds, { stream: chunksOf(ct, [100, 5000]) }]);
+  await client.storeInstances([ds, { stream: chunksOf(ct, [100, 5000]) }, await readFile(CT, { bulkDataThreshold: 1024 })]);
   const second = seen[1]!;
   assert.equal(second.url, '/dicom-web/studies');
   assert.equal(second.headers['content-length'], undefined);
@@ -412,6 +412,7 @@ test('STOW-RS: one multipart/related part per input (path, bytes, DataSet, strea
   assert.equal(sent.meta.string('MediaStorageSOPInstanceUID'), ds.string('SOPInstanceUID'));
   assert.deepEqual(toDicomJson(sent.dataSet), toDicomJson(ds));
   assert.deepEqual(again[1], ct);
+  assert.deepEqual(again[2], ct, 'a DicomFile read and sent unchanged is the file\'s bytes, its large values streamed from it');
 });
 
 test('STOW-RS: 409 with a response is a result (nothing stored); an error status without one is a DicomWebHttpError', async (t) => {

@@ -18,7 +18,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { DicomWebClient, DicomWebHttpError } from '../../src/dicomweb/client/index.js';
-import type { DataSet } from '../../src/data/data-set.js';
+import { DataSet } from '../../src/data/data-set.js';
 import { toDicomJson, type DicomJsonDataSet } from '../../src/data/json-model.js';
 import { readFile, type DicomFile } from '../../src/media/part10.js';
 import { compareReceived, conduit } from '../helpers/network.js';
@@ -106,6 +106,24 @@ test('STOW-RS into a named study: an instance of another study fails with its re
   assert.equal(result.failed.length, 1);
   assert.equal(result.failed[0]!.sopInstanceUid, mr.instance);
   assert.match(result.failed[0]!.description, /^[0-9A-F]{4}H/);
+});
+
+test('STOW-RS of a DataSet made in code: Orthanc stores it, and its metadata is that data set', { skip }, async () => {
+  const ds = new DataSet();
+  ds.set('SpecificCharacterSet', 'CS', 'ISO_IR 192');
+  ds.set('SOPClassUID', 'UI', '1.2.840.10008.5.1.4.1.1.7');
+  ds.set('SOPInstanceUID', 'UI', '2.25.1000000000000000000000000000000001');
+  ds.set('StudyInstanceUID', 'UI', '2.25.1000000000000000000000000000000002');
+  ds.set('SeriesInstanceUID', 'UI', '2.25.1000000000000000000000000000000003');
+  ds.set('PatientID', 'LO', 'CONDUIT-WEB-1');
+  ds.set('PatientName', 'PN', 'Weiß^Jürgen=山田^太郎');
+  ds.set('Modality', 'CS', 'OT');
+  const result = await client.storeInstances([ds]);
+  assert.ok(result.ok, JSON.stringify(result.failed));
+  assert.deepEqual(result.referenced.map((r) => r.sopInstanceUid), [ds.string('SOPInstanceUID')]);
+  const [metadata] = await client.retrieveMetadata(ds.string('StudyInstanceUID')!);
+  const got = toDicomJson(metadata!);
+  for (const [tag, attribute] of Object.entries(toDicomJson(ds))) assert.deepEqual(got[tag], attribute, tag);
 });
 
 /** Whether Orthanc's index (Latin-1) can hold the text. */
