@@ -200,6 +200,13 @@ test('conduit web wado: a study into a folder as <SOP Instance UID>.dcm, in the 
   assert.equal(back.transferSyntaxUid, '1.2.840.10008.1.2.1');
   assert.equal(await compareReceived(o.path, join(out, `${o.instance}.dcm`), { exact: false }), undefined);
   assert.equal(back.dataSet.personName('PatientName')?.toString(), o.file.dataSet.personName('PatientName')?.toString());
+  const metadata = await conduit(['web', 'wado', base, '--study', o.study, '--metadata']);
+  assert.equal(metadata.status, 0, metadata.stderr);
+  const lines = metadata.stdout.trim().split('\n').map((l) => JSON.parse(l) as DicomJsonDataSet);
+  assert.equal(lines.length, 1);
+  assert.deepEqual(lines[0]!['00080018']?.Value, [o.instance]);
+  assert.deepEqual(lines[0]!['00100010'], toDicomJson(o.file.dataSet)['00100010']);
+  assert.match(metadata.stderr, /metadata of 1 instance\n/);
 });
 
 /** The JSON model of a data set, its large values as a marker (they are BulkDataURIs in metadata). */
