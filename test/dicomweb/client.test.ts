@@ -236,6 +236,11 @@ test('errors: nothing listening is ERR_DICOM_TRANSPORT with the system error; a 
   });
   const client = new DicomWebClient({ baseUrl: base });
   await assert.rejects(client.searchForStudies().all(), { code: 'ERR_DICOM_WEB_RESPONSE' });
+  // Arguments that make no request.
+  assert.throws(() => new DicomWebClient({ baseUrl: 'ftp://pacs/dicom-web' }), { code: 'ERR_DICOM_INVALID_ARGUMENT' });
+  assert.throws(() => client.searchForInstances({}, { series: '1.2' }), { code: 'ERR_DICOM_INVALID_ARGUMENT' });
+  await assert.rejects(client.retrieveBulkData('bulk/1', { range: { start: 10, end: 5 } }), { code: 'ERR_DICOM_INVALID_ARGUMENT' });
+  await assert.rejects(client.retrieveFrames('1', '2', '3', [0]).next(), { code: 'ERR_DICOM_INVALID_ARGUMENT' });
   await assert.rejects(async () => {
     for await (const _ of client.retrieveStudy('1.2.3')) { /* none */ }
   }, { code: 'ERR_DICOM_WEB_RESPONSE' });

@@ -5,6 +5,7 @@
  * multipart response read as they come, and stored instances are read from their files as the
  * upload takes them.
  */
+import { DicomError } from '../../core/dicom-error.js';
 import type { DataSet } from '../../data/data-set.js';
 import type { BulkDataResolver } from '../../data/bulk-data-reference.js';
 import { fromDicomJsonSync } from '../../data/json-model-read.js';
@@ -129,6 +130,10 @@ export class DicomWebSearch implements AsyncIterable<DataSet> {
   }
 }
 
+function argumentError(message: string): DicomError {
+  return new DicomError('ERR_DICOM_INVALID_ARGUMENT', message);
+}
+
 function checkJson(response: Response): void {
   const type = contentTypeOf(response)?.type;
   if (type !== undefined && type !== 'application/dicom+json' && type !== 'application/json') {
@@ -176,7 +181,7 @@ export class DicomWebClient {
 
   constructor(options: DicomWebClientOptions) {
     const base = String(options.baseUrl);
-    if (!/^https?:\/\//i.test(base)) throw responseError(`baseUrl ${base} is not an http or https URL`);
+    if (!/^https?:\/\//i.test(base)) throw argumentError(`baseUrl ${base} is not an http or https URL`);
     this.baseUrl = base.replace(/\/+$/, '');
     this.http = { fetch: options.fetch ?? nodeFetch, headers: options.headers ?? {}, auth: options.auth };
   }
@@ -209,7 +214,7 @@ export class DicomWebClient {
   /** GET /instances, /studies/{study}/instances or /studies/{study}/series/{series}/instances */
   searchForInstances(query: QidoQuery = {}, options: CallOptions & { study?: string; series?: string } = {}): DicomWebSearch {
     const scope = options.study === undefined ? [] : options.series === undefined ? ['studies', options.study] : ['studies', options.study, 'series', options.series];
-    if (options.series !== undefined && options.study === undefined) throw responseError('searchForInstances: a series needs its study');
+    if (options.series !== undefined && options.study === undefined) throw argumentError('searchForInstances: a series needs its study');
     return this.search([...scope, 'instances'], query, options);
   }
 
@@ -249,7 +254,7 @@ export class DicomWebClient {
     const segments = ['studies', study];
     if (series !== undefined) segments.push('series', series);
     if (instance !== undefined) {
-      if (series === undefined) throw responseError('retrieveMetadata: an instance needs its series');
+      if (series === undefined) throw argumentError('retrieveMetadata: an instance needs its series');
       segments.push('instances', instance);
     }
     const response = await this.send(this.url([...segments, 'metadata']), { headers: { Accept: 'application/dicom+json' }, ...options });
@@ -261,7 +266,7 @@ export class DicomWebClient {
 
   /** Frames of an instance (PS3.18 §10.4.1.1.3), one part each, in the order asked. */
   async *retrieveFrames(study: string, series: string, instance: string, frames: readonly number[], options: FrameOptions = {}): AsyncGenerator<RetrievedFrame> {
-    if (frames.length === 0 || frames.some((n) => !Number.isInteger(n) || n < 1)) throw responseError('retrieveFrames: frame numbers are integers from 1');
+    if (frames.length === 0 || frames.some((n) => !Number.isInteger(n) || n < 1)) throw argumentError('retrieveFrames: frame numbers are integers from 1');
     const url = `${this.url(['studies', study, 'series', series, 'instances', instance, 'frames'])}/${frames.join(',')}`;
     const accept = acceptFor(options.mediaType ?? 'application/octet-stream', options.transferSyntax);
     const controller = new AbortController();
@@ -287,7 +292,7 @@ export class DicomWebClient {
     const range = options.range;
     if (range) {
       if (!Number.isInteger(range.start) || range.start < 0 || (range.end !== undefined && (!Number.isInteger(range.end) || range.end < range.start))) {
-        throw responseError(`retrieveBulkData: ${JSON.stringify(range)} is not a byte range`);
+        throw argumentError(`retrieveBulkData: ${JSON.stringify(range)} is not a byte range`);
       }
       headers.Range = `bytes=${range.start}-${range.end ?? ''}`;
     }
