@@ -58,3 +58,10 @@ export type {
 export { writeReceivedObject } from './services/storage/part10-sink.js';
 export { DimseStatus, ServiceError, Status } from './dimse/index.js';
 export { AssociationRejectedError, AssociationAbortedError } from './upper-layer/index.js';
+
+// DICOMweb (PS3.18): the client (QIDO-RS, WADO-RS, STOW-RS).
+export { DicomWebClient, DicomWebSearch, DicomWebHttpError } from './dicomweb/client/index.js';
+export type {
+  DicomWebClientOptions, QidoQuery, QidoValue, RetrieveOptions, FrameOptions, RetrievedFrame, BulkDataOptions, BulkDataResponse, StowOptions,
+  DicomWebAuth, RetrievedPart, RetrievedInstance, SavedInstance, StowInput, StoreResult as StowResult, StoredInstance, FailedInstance,
+} from './dicomweb/client/index.js';

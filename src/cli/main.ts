@@ -13,6 +13,7 @@ import { listenCommand } from './commands/listen.js';
 import { storeCommand } from './commands/store.js';
 import { serveCommand } from './commands/serve.js';
 import { mediaCommand } from './commands/media.js';
+import { webCommand } from './commands/web.js';
 
 function packageVersion(): string {
   // dist/src/cli/main.js -> package.json at the package root.
@@ -34,6 +35,7 @@ export function createProgram(): Command {
   program.addCommand(getCommand());
   program.addCommand(serveCommand());
   program.addCommand(mediaCommand());
+  program.addCommand(webCommand());
   return program;
 }
 

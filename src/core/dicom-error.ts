@@ -67,7 +67,9 @@ export type DicomErrorCode =
   | 'ERR_DICOM_MULTIPART'
   | 'ERR_DICOM_MEDIA_TYPE'
   | 'ERR_DICOM_WEB_REQUEST'
-  | 'ERR_DICOM_WEB_NOT_FOUND';
+  | 'ERR_DICOM_WEB_NOT_FOUND'
+  | 'ERR_DICOM_WEB_HTTP'
+  | 'ERR_DICOM_WEB_RESPONSE';
 
 export interface DicomErrorDetails {
   /** Byte offset in the input where the problem was found. */

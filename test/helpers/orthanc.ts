@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Background, freePort, waitForPort, withTimeout } from './network.js';
 
 export const ORTHANC = existsSync('/usr/sbin/Orthanc') ? '/usr/sbin/Orthanc' : 'Orthanc';
+export const ORTHANC_DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
 
 export interface RunningOrthanc {
   proc: Background;

@@ -9,58 +9,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DataSet } from '../../src/data/data-set.js';
-import { EXPLICIT_VR_LITTLE_ENDIAN } from '../../src/data/transfer-syntax.js';
-import { encodeDataSet } from '../../src/data/writer.js';
-import { buildFileMeta } from '../../src/media/file-meta.js';
+import { makeSparseFile, MARK_END, MARK_START } from '../helpers/sparse-file.js';
 
 const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** Over 2^31, so every offset and length computation must be done past 32-bit signed range. */
 const PIXEL_LENGTH = 2_200_000_000;
 const RSS_LIMIT = 64 * 1024 * 1024;
-const MARK_START = [1, 2, 3, 4];
-const MARK_END = [5, 6, 7, 8];
-
-/** Writes preamble, meta, a few elements and the Pixel Data header, then extends the file sparsely. */
-function makeSparseFile(path: string): { size: number; pixelValueOffset: number; metaEnd: number } {
-  const ds = new DataSet();
-  ds.set(0x00080016, 'UI', '1.2.840.10008.5.1.4.1.1.7');
-  ds.set(0x00080018, 'UI', '1.2.826.0.1.3680043.8.498.1');
-  ds.set(0x00100010, 'PN', 'Large^File');
-  ds.set(0x00280002, 'US', 1);
-  ds.set(0x00280004, 'CS', 'MONOCHROME2');
-  ds.set(0x00280008, 'IS', '1');
-  ds.set(0x00280010, 'US', 33_000);
-  ds.set(0x00280011, 'US', 33_333);
-  ds.set(0x00280100, 'US', 16);
-  ds.set(0x00280101, 'US', 16);
-  ds.set(0x00280102, 'US', 15);
-  ds.set(0x00280103, 'US', 0);
-  const meta = buildFileMeta({ sopClassUid: '1.2.840.10008.5.1.4.1.1.7', sopInstanceUid: '1.2.826.0.1.3680043.8.498.1', transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN });
-  const le = { explicitVR: true, littleEndian: true };
-  const metaBytes = encodeDataSet(meta, le, { recalculateGroupLengths: true });
-  const pixelHeader = Buffer.alloc(12);
-  pixelHeader.writeUInt16LE(0x7fe0, 0);
-  pixelHeader.writeUInt16LE(0x0010, 2);
-  pixelHeader.write('OW', 4, 'latin1');
-  pixelHeader.writeUInt32LE(PIXEL_LENGTH, 8);
-  const head = Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), metaBytes, encodeDataSet(ds, le), pixelHeader]);
-  const size = head.length + PIXEL_LENGTH;
-  const fd = openSync(path, 'w');
-  try {
-    writeSync(fd, head, 0, head.length, 0);
-    writeSync(fd, Buffer.from(MARK_START), 0, 4, head.length);
-    writeSync(fd, Buffer.from(MARK_END), 0, 4, size - 4);
-    ftruncateSync(fd, size);
-  } finally {
-    closeSync(fd);
-  }
-  return { size, pixelValueOffset: head.length, metaEnd: 128 + 4 + metaBytes.length };
-}
 
 /**
  * The child process: reads the file, then streams it as it is and transcoded to Explicit VR Big
@@ -131,7 +89,7 @@ test(`a ${(PIXEL_LENGTH / 1e9).toFixed(1)} GB file is read, streamed and transco
   const dir = mkdtempSync(join(tmpdir(), 'conduit-large-'));
   try {
     const path = join(dir, 'large.dcm');
-    const { size, pixelValueOffset, metaEnd } = makeSparseFile(path);
+    const { size, pixelValueOffset, metaEnd } = makeSparseFile(path, PIXEL_LENGTH);
     assert.equal(statSync(path).size, size);
     const allocated = statSync(path).blocks * 512;
     if (allocated > 64 * 1024 * 1024) t.diagnostic(`the file system did not keep the file sparse (${MiB(allocated)} allocated)`);

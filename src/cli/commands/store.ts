@@ -37,7 +37,7 @@ interface StoreOptions extends TlsFlags {
   progress: boolean;
 }
 
-interface Failure {
+export interface Failure {
   path: string;
   reason: string;
 }
@@ -159,6 +159,28 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
   return out;
 }
 
+/**
+ * The DICOM files named and under the folders named, their headers read: files that are not DICOM
+ * (and DICOMDIRs) are skipped with a note on stderr (`who: skipped ...`), unreadable ones added
+ * to `failures`.
+ */
+export async function gatherFiles(paths: readonly string[], recurse: boolean, failures: Failure[], who: string): Promise<{ files: SendableFile[]; skipped: number }> {
+  const candidates = await collectFiles(paths, recurse, failures);
+  const described = await mapLimited(candidates, DESCRIBE_CONCURRENCY, describe);
+  const files: SendableFile[] = [];
+  let skipped = 0;
+  for (const [i, d] of described.entries()) {
+    if (d.kind === 'file') files.push(d.file);
+    else if (d.kind === 'skip') {
+      skipped++;
+      process.stderr.write(`${who}: skipped ${candidates[i]}: ${d.note}\n`);
+    } else {
+      failures.push({ path: candidates[i]!, reason: d.reason });
+    }
+  }
+  return { files, skipped };
+}
+
 // ---- associations ----
 
 /**
@@ -203,19 +225,7 @@ async function runStore(host: string, port: number, paths: string[], options: St
     return 1;
   }
 
-  const candidates = await collectFiles(paths, options.recurse, failures);
-  const described = await mapLimited(candidates, DESCRIBE_CONCURRENCY, describe);
-  const files: SendableFile[] = [];
-  let skipped = 0;
-  for (const [i, d] of described.entries()) {
-    if (d.kind === 'file') files.push(d.file);
-    else if (d.kind === 'skip') {
-      skipped++;
-      process.stderr.write(`conduit store: skipped ${candidates[i]}: ${d.note}\n`);
-    } else {
-      failures.push({ path: candidates[i]!, reason: d.reason });
-    }
-  }
+  const { files, skipped } = await gatherFiles(paths, options.recurse, failures, 'conduit store');
 
   if (files.length === 0 && failures.length === 0) {
     process.stderr.write(`conduit store: no DICOM files to send in ${paths.join(', ')}\n`);

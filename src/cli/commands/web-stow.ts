@@ -1,0 +1,172 @@
+/**
+ * `conduit web stow URL PATH...`: stores DICOM files (and the files under folders, recursively) with
+ * STOW-RS (PS3.18 §10.5), in requests of up to --batch files, each file streamed from disk as the
+ * upload goes. The server's answer names each instance stored or failed (with its Failure Reason);
+ * the files are matched to it by SOP Instance UID.
+ */
+import { performance } from 'node:perf_hooks';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DicomError } from '../../core/dicom-error.js';
+import type { StoreResult } from '../../dicomweb/client/index.js';
+import type { SendableFile } from '../../services/storage/file-source.js';
+import { ProgressBar } from '../progress.js';
+import { exitWhenFlushed, parseCount } from '../network-options.js';
+import { addWebOptions, clientFor, describeWebError, type WebFlags } from '../web-options.js';
+import { gatherFiles, type Failure } from './store.js';
+
+interface StowFlags extends WebFlags {
+  study?: string;
+  batch: number;
+  batchMb: number;
+  recurse: boolean;
+  verbose?: boolean;
+  progress: boolean;
+}
+
+function parseMegabytes(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number of megabytes greater than 0');
+  return n;
+}
+
+export function webStowCommand(): Command {
+  return addWebOptions(new Command('stow').description('store DICOM files and folders (STOW-RS)'))
+    .argument('<path...>', 'DICOM files, or folders to store everything in (recursively)')
+    .option('--study <uid>', 'store into this study (POST /studies/{uid}); instances of other studies fail')
+    .addOption(new Option('--batch <n>', 'files per request').default(50).argParser(parseCount))
+    .addOption(new Option('--batch-mb <megabytes>', 'start a new request once one holds this much').default(256).argParser(parseMegabytes))
+    .option('--no-recurse', 'do not descend into folders named on the command line')
+    .option('-v, --verbose', 'print a line per file stored')
+    .option('--no-progress', 'no progress bar (it is drawn only when stderr is a terminal)')
+    .addHelpText('after', `
+Files that are not DICOM, and DICOMDIRs, are skipped with a note. At the end a summary line gives
+the files stored, failed and stored with warnings, the bytes, the time and the rate; each failure is
+listed with the server's reason. Exit status: 0 when every file was stored, 1 otherwise.
+
+Examples:
+  conduit web stow http://localhost:8042/dicom-web image.dcm study/
+  conduit web stow --user alice:secret https://pacs.example.org/dicom-web /data/export`)
+    .action(async (url: string, paths: string[], flags: StowFlags) => {
+      await exitWhenFlushed(await runStow(url, paths, flags));
+    });
+}
+
+/** Files in requests: at most `count` files, and a new request once one holds `bytes`. */
+export function batchesOf(files: readonly SendableFile[], count: number, bytes: number): SendableFile[][] {
+  const out: SendableFile[][] = [];
+  let current: SendableFile[] = [];
+  let size = 0;
+  for (const f of files) {
+    if (current.length > 0 && (current.length >= count || size >= bytes)) {
+      out.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(f);
+    size += f.size;
+  }
+  if (current.length) out.push(current);
+  return out;
+}
+
+interface Tally {
+  stored: number;
+  bytes: number;
+  failures: Failure[];
+  warnings: Failure[];
+}
+
+/** Matches the files of one request to the server's answer. */
+function tallyBatch(batch: readonly SendableFile[], result: StoreResult, tally: Tally, note: (line: string) => void, verbose: boolean): void {
+  const stored = new Map(result.referenced.map((r) => [r.sopInstanceUid, r]));
+  const failed = new Map(result.failed.map((f) => [f.sopInstanceUid, f]));
+  for (const file of batch) {
+    const ok = stored.get(file.sopInstanceUid);
+    const failure = failed.get(file.sopInstanceUid);
+    if (ok && !failure) {
+      tally.stored++;
+      tally.bytes += file.size;
+      if (ok.warningDescription !== undefined) {
+        tally.warnings.push({ path: file.path, reason: ok.warningDescription });
+        note(`conduit web stow: warning: ${file.path}: ${ok.warningDescription}`);
+      } else if (verbose) {
+        note(`stored ${file.path} (${file.sopInstanceUid})`);
+      }
+    } else {
+      const reason = failure ? failure.description : `not in the server's answer (HTTP ${result.httpStatus}${result.warnings.length ? `: ${result.warnings.join('; ')}` : ''})`;
+      tally.failures.push({ path: file.path, reason });
+      if (verbose) note(`conduit web stow: failed: ${file.path}: ${reason}`);
+    }
+  }
+  for (const f of result.failed) {
+    if (f.sopInstanceUid === '') tally.failures.push({ path: '(request)', reason: f.description });
+  }
+}
+
+async function runStow(url: string, paths: string[], flags: StowFlags): Promise<number> {
+  const started = performance.now();
+  const tally: Tally = { stored: 0, bytes: 0, failures: [], warnings: [] };
+  const { files, skipped } = await gatherFiles(paths, flags.recurse, tally.failures, 'conduit web stow');
+  if (files.length === 0 && tally.failures.length === 0) {
+    process.stderr.write(`conduit web stow: no DICOM files to store in ${paths.join(', ')}\n`);
+    return 1;
+  }
+
+  const client = clientFor(url, flags);
+  const totalBytes = files.reduce((n, f) => n + f.size, 0);
+  const bar = new ProgressBar(process.stderr, files.length, totalBytes, flags.progress ? {} : { enabled: false });
+  const note = (line: string): void => bar.note(line);
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSignal = (): void => {
+    interrupted = true;
+    controller.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let fatal: string | undefined;
+  let done = 0;
+  let sentBytes = 0;
+  try {
+    for (const batch of batchesOf(files, flags.batch, flags.batchMb * 1e6)) {
+      if (fatal !== undefined || interrupted) {
+        for (const f of batch) tally.failures.push({ path: f.path, reason: interrupted ? 'not sent: interrupted' : `not sent: ${fatal}` });
+        continue;
+      }
+      const first = done;
+      try {
+        const result = await client.storeInstances(batch.map((f) => f.path), {
+          ...(flags.study === undefined ? {} : { study: flags.study }),
+          signal: controller.signal,
+          onProgress: (n, part) => {
+            sentBytes += n;
+            bar.update(first + part, sentBytes);
+          },
+        });
+        tallyBatch(batch, result, tally, note, flags.verbose === true);
+      } catch (err) {
+        const reason = interrupted ? 'interrupted' : describeWebError(err, url);
+        for (const f of batch) tally.failures.push({ path: f.path, reason });
+        // Unreachable, or refused as a whole for who this is: later requests would fare no better.
+        const status = (err as { status?: number }).status;
+        if ((err instanceof DicomError && err.code === 'ERR_DICOM_TRANSPORT') || status === 401 || status === 403) fatal = reason;
+      }
+      done = first + batch.length;
+      bar.update(done, sentBytes);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    bar.finish();
+  }
+
+  if (fatal !== undefined) process.stderr.write(`conduit web stow: ${fatal}\n`);
+  for (const f of tally.failures) process.stderr.write(`conduit web stow: failed: ${f.path}: ${f.reason}\n`);
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(
+    `stored ${tally.stored}, failed ${tally.failures.length}, warnings ${tally.warnings.length}, skipped ${skipped}; ` +
+    `${(tally.bytes / 1e6).toFixed(2)} MB in ${seconds.toFixed(2)} s (${(tally.stored / seconds).toFixed(1)} instances/s, ${(tally.bytes / 1e6 / seconds).toFixed(1)} MB/s)\n`,
+  );
+  if (interrupted) return 130;
+  return tally.failures.length > 0 ? 1 : 0;
+}

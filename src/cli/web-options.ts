@@ -1,0 +1,68 @@
+/**
+ * What the `conduit web` commands share: the service URL, header fields and credentials on the
+ * command line, and failures told in one line (the server's own message, or why it could not be
+ * reached).
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DicomError } from '../core/dicom-error.js';
+import { DicomWebClient } from '../dicomweb/client/index.js';
+import { describeNetworkError } from './network-options.js';
+
+export interface WebFlags {
+  header: string[];
+  user?: string;
+  token?: string;
+}
+
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parseHeader(text: string): string {
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+:/.test(text)) throw new InvalidArgumentError('expected "Name: value"');
+  return text;
+}
+
+function parseUrl(text: string): string {
+  if (!/^https?:\/\/[^/]/i.test(text)) throw new InvalidArgumentError('expected the service root as an http:// or https:// URL, e.g. http://localhost:8042/dicom-web');
+  return text;
+}
+
+/** The options every `conduit web` command takes: header fields and credentials. */
+export function addWebOptions(command: Command): Command {
+  return command
+    .argument('<url>', 'the DICOMweb service root, e.g. http://localhost:8042/dicom-web', parseUrl)
+    .addOption(new Option('-H, --header <field>', 'a header field to send with every request ("Name: value"; repeat for more)').argParser((v, p: string[]) => collect(parseHeader(v), p)).default([]))
+    .option('--user <name:password>', 'HTTP Basic authentication')
+    .option('--token <token>', 'a bearer token (Authorization: Bearer ...)');
+}
+
+export function clientFor(url: string, flags: WebFlags): DicomWebClient {
+  const headers: Record<string, string> = {};
+  for (const h of flags.header) {
+    const colon = h.indexOf(':');
+    headers[h.slice(0, colon).trim()] = h.slice(colon + 1).trim();
+  }
+  let auth;
+  if (flags.user !== undefined) {
+    const colon = flags.user.indexOf(':');
+    auth = colon < 0 ? { username: flags.user, password: '' } : { username: flags.user.slice(0, colon), password: flags.user.slice(colon + 1) };
+  } else if (flags.token !== undefined) {
+    auth = { token: flags.token };
+  }
+  return new DicomWebClient({ baseUrl: url, headers, ...(auth ? { auth } : {}) });
+}
+
+/** A failure in one line: what the server said, or why it could not be reached, with the code. */
+export function describeWebError(err: unknown, url: string): string {
+  if (err instanceof DicomError && err.code === 'ERR_DICOM_TRANSPORT') {
+    let host = url;
+    try {
+      host = new URL(url).host;
+    } catch {
+      // the URL was checked on the command line
+    }
+    return describeNetworkError(err, host);
+  }
+  return err instanceof DicomError ? `${err.message} [${err.code}]` : err instanceof Error ? err.message : String(err);
+}
