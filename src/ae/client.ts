@@ -9,7 +9,7 @@ import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, isUncompressed, t
 import { encodeDataSetStream } from '../data/writer.js';
 import { Priority, type DataSetSource, type DimseStatus } from '../dimse/index.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../media/implementation.js';
-import { dataSetBytes, describeFile, type SendableFile } from '../services/storage/file-source.js';
+import { dataSetBytes, describeFile, ReadBufferRing, type SendableFile } from '../services/storage/file-source.js';
 import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
 import {
   openAssociation, type Association, type AssociationTimeouts, type PresentationContextProposal, type TlsClientOptions,
@@ -82,8 +82,11 @@ export function proposalsFor(pairs: Iterable<{ sopClassUid: string; transferSynt
 
 export class AssociationClient {
   readonly dimse: DimseAssociation;
+  /** Files are read into these, reused from store to store (the sends are serialized). */
+  private readonly readBuffers: ReadBufferRing;
   constructor(readonly association: Association, options: { dimseTimeout?: number } = {}) {
     this.dimse = new DimseAssociation(association, options);
+    this.readBuffers = new ReadBufferRing(() => association.flushed());
   }
 
   /** C-ECHO (PS3.7 §9.1.5); the status is a value, not an exception. */
@@ -109,7 +112,7 @@ export class AssociationClient {
       const file: SendableFile = typeof input === 'string' ? await describeFile(input) : input;
       ({ sopClassUid, sopInstanceUid } = file);
       sourceTs = file.transferSyntaxUid;
-      bytes = (ts) => dataSetBytes(file, ts);
+      bytes = (ts) => dataSetBytes(file, ts, this.readBuffers);
     } else if ('dataSet' in input) {
       sopClassUid = input.sopClassUid ?? input.dataSet.string(0x00080016) ?? '';
       sopInstanceUid = input.sopInstanceUid ?? input.dataSet.string(0x00080018) ?? '';

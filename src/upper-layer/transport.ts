@@ -62,6 +62,7 @@ export class TransportConnection {
   private closed = false;
   private error: Error | undefined;
   private drainWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private flushWaiters: Array<() => void> = [];
   private lingerTimer: NodeJS.Timeout | undefined;
   /** Time after end() before the socket is destroyed if the peer does not close its side. */
   private readonly closeTimeout: number;
@@ -79,6 +80,8 @@ export class TransportConnection {
       this.closed = true;
       if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
       this.settleDrain(new DicomError('ERR_DICOM_ASSOCIATION_CONNECTION_LOST', 'the transport connection closed before pending data was written', this.error ? { cause: this.error } : {}));
+      // Nothing pending will be written any more: the buffers it referred to are free again.
+      this.settleFlush();
       this.handlers?.onClose(this.error);
     });
   }
@@ -115,12 +118,47 @@ export class TransportConnection {
    */
   write(parts: readonly Uint8Array[]): boolean {
     if (this.closed || this.socket.destroyed || this.socket.writableEnded) return false;
-    if (parts.length === 1) return this.socket.write(parts[0]!);
+    if (parts.length === 1) return this.socket.write(parts[0]!, this.onWritten);
     this.socket.cork();
     let ok = true;
-    for (const p of parts) ok = this.socket.write(p);
+    const last = parts.length - 1;
+    for (let i = 0; i < last; i++) ok = this.socket.write(parts[i]!);
+    ok = this.socket.write(parts[last]!, this.onWritten);
     this.socket.uncork();
     return ok;
+  }
+
+  /**
+   * Holds writes back until the matching uncork(), so that several PDUs leave in one writev system
+   * call instead of one each. Calls nest; the outermost uncork() writes.
+   */
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
+  /**
+   * Resolves once every byte written so far has been handed to the operating system (or the
+   * connection is closed): from then on the buffers given to write() are no longer referenced and
+   * may be reused.
+   */
+  flushed(): Promise<void> {
+    if (this.closed || this.socket.writableLength === 0) return Promise.resolve();
+    return new Promise((resolve) => this.flushWaiters.push(resolve));
+  }
+
+  private readonly onWritten = (): void => {
+    if (this.flushWaiters.length > 0 && this.socket.writableLength === 0) this.settleFlush();
+  };
+
+  private settleFlush(): void {
+    const waiters = this.flushWaiters;
+    if (waiters.length === 0) return;
+    this.flushWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** Resolves when the write buffer has drained; rejects if the connection closes first. */
@@ -171,6 +209,12 @@ export class TransportConnection {
   }
 }
 
+/**
+ * The socket's write high-water mark: a group of PDUs of up to this many bytes (one message's worth
+ * for a typical image) is queued without waiting for 'drain'. Node's default is 16 KiB.
+ */
+export const DEFAULT_WRITE_HIGH_WATER_MARK = 1 << 20;
+
 export interface ConnectOptions {
   host: string;
   port: number;
@@ -203,7 +247,13 @@ export function connectTransport(options: ConnectOptions, handlers: TransportHan
       ...(t.ciphers !== undefined ? { ciphers: t.ciphers } : {}),
     });
   } else {
-    socket = net.connect({ host: options.host, port: options.port, ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}) });
+    // net.connect hands its options to the Socket constructor, a Duplex: the high-water mark is
+    // honoured though @types/node leaves it out of NetConnectOpts.
+    const connectOptions: net.NetConnectOpts & { writableHighWaterMark: number } = {
+      host: options.host, port: options.port, writableHighWaterMark: DEFAULT_WRITE_HIGH_WATER_MARK,
+      ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
+    };
+    socket = net.connect(connectOptions);
   }
   const conn = new TransportConnection(socket, closeTimeout);
   conn.attach(handlers);
@@ -249,7 +299,8 @@ export function listenTransport(options: ListenOptions, onConnection: (conn: Tra
     // A failed handshake must not bring the server down.
     server.on('tlsClientError', () => undefined);
   } else {
-    server = net.createServer((socket) => onConnection(new TransportConnection(socket, closeTimeout)));
+    // highWaterMark sets the accepted sockets' write (and read) high-water marks.
+    server = net.createServer({ highWaterMark: DEFAULT_WRITE_HIGH_WATER_MARK }, (socket) => onConnection(new TransportConnection(socket, closeTimeout)));
   }
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(new DicomError('ERR_DICOM_TRANSPORT', `cannot listen on ${options.host ?? '*'}:${options.port ?? 0}: ${err.message}`, { cause: err }));
