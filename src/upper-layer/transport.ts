@@ -8,6 +8,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { DicomError } from '../core/dicom-error.js';
+import { DEFAULT_COLLECT_EVERY, ReceiveCollector } from './young-generation-gc.js';
 
 /** TLS for the requestor (PS3.15 secure transport connection profiles). */
 export interface TlsClientOptions {
@@ -67,10 +68,13 @@ export class TransportConnection {
   /** Time after end() before the socket is destroyed if the peer does not close its side. */
   private readonly closeTimeout: number;
 
+  private readonly collector: ReceiveCollector | undefined;
+
   /** @internal use connectTransport / listenTransport */
-  constructor(socket: net.Socket, closeTimeout: number) {
+  constructor(socket: net.Socket, closeTimeout: number, collector?: ReceiveCollector) {
     this.socket = socket;
     this.closeTimeout = closeTimeout;
+    this.collector = collector;
     socket.setNoDelay(true);
     socket.on('error', (err) => {
       this.error ??= err;
@@ -89,7 +93,11 @@ export class TransportConnection {
   /** Starts delivering events; data read before this is held by the socket (it starts paused). */
   attach(handlers: TransportHandlers): void {
     this.handlers = handlers;
-    this.socket.on('data', (chunk: Buffer) => handlers.onData(chunk));
+    const collector = this.collector;
+    this.socket.on('data', collector === undefined ? (chunk: Buffer) => handlers.onData(chunk) : (chunk: Buffer) => {
+      handlers.onData(chunk);
+      collector.received(chunk.length);
+    });
   }
 
   get isClosed(): boolean {
@@ -223,6 +231,8 @@ export interface ConnectOptions {
   localAddress?: string;
   /** See TransportConnection.close; default 5000 ms. */
   closeTimeout?: number;
+  /** Bytes received between forced young-generation collections (young-generation-gc.ts); 0 = none. Default 4 MiB. */
+  collectGarbageEvery?: number;
 }
 
 /**
@@ -255,7 +265,7 @@ export function connectTransport(options: ConnectOptions, handlers: TransportHan
     };
     socket = net.connect(connectOptions);
   }
-  const conn = new TransportConnection(socket, closeTimeout);
+  const conn = new TransportConnection(socket, closeTimeout, collectorFor(options.collectGarbageEvery));
   conn.attach(handlers);
   socket.once(options.tls !== undefined ? 'secureConnect' : 'connect', () => handlers.onConnect());
   return conn;
@@ -268,6 +278,12 @@ export interface ListenOptions {
   tls?: TlsServerOptions;
   backlog?: number;
   closeTimeout?: number;
+  /** Bytes received (over all connections) between forced young-generation collections; 0 = none. Default 4 MiB. */
+  collectGarbageEvery?: number;
+}
+
+function collectorFor(every: number | undefined): ReceiveCollector | undefined {
+  return every === 0 ? undefined : new ReceiveCollector(every ?? DEFAULT_COLLECT_EVERY);
 }
 
 export interface TransportServer {
@@ -284,6 +300,7 @@ export interface TransportServer {
  */
 export function listenTransport(options: ListenOptions, onConnection: (conn: TransportConnection) => void): Promise<TransportServer> {
   const closeTimeout = options.closeTimeout ?? 5000;
+  const collector = collectorFor(options.collectGarbageEvery);
   let server: net.Server;
   if (options.tls !== undefined) {
     const t = options.tls;
@@ -295,12 +312,12 @@ export function listenTransport(options: ListenOptions, onConnection: (conn: Tra
       rejectUnauthorized: t.rejectUnauthorized ?? true,
       ...(t.minVersion !== undefined ? { minVersion: t.minVersion } : {}),
       ...(t.ciphers !== undefined ? { ciphers: t.ciphers } : {}),
-    }, (socket) => onConnection(new TransportConnection(socket, closeTimeout)));
+    }, (socket) => onConnection(new TransportConnection(socket, closeTimeout, collector)));
     // A failed handshake must not bring the server down.
     server.on('tlsClientError', () => undefined);
   } else {
     // highWaterMark sets the accepted sockets' write (and read) high-water marks.
-    server = net.createServer({ highWaterMark: DEFAULT_WRITE_HIGH_WATER_MARK }, (socket) => onConnection(new TransportConnection(socket, closeTimeout)));
+    server = net.createServer({ highWaterMark: DEFAULT_WRITE_HIGH_WATER_MARK }, (socket) => onConnection(new TransportConnection(socket, closeTimeout, collector)));
   }
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(new DicomError('ERR_DICOM_TRANSPORT', `cannot listen on ${options.host ?? '*'}:${options.port ?? 0}: ${err.message}`, { cause: err }));
