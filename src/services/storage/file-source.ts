@@ -4,8 +4,8 @@
  * or re-encoded among the uncompressed ones otherwise (the data set is then parsed with bulk
  * values left in the file, so memory stays bounded).
  */
-import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import fs, { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { DicomError } from '../../core/dicom-error.js';
 import { transferSyntax } from '../../data/transfer-syntax.js';
 import { encodeDataSetStream } from '../../data/writer.js';
@@ -113,20 +113,30 @@ export async function* dataSetBytes(file: SendableFile, transferSyntaxUid: strin
 
 /** Reads the data set to the end of the file (as it is now) through `ring`; returns the bytes read. */
 async function* readIntoRing(file: SendableFile, ring: ReadBufferRing): AsyncGenerator<Uint8Array, number> {
-  const fh = await open(file.path, 'r');
+  // The callback API through small promises: a FileHandle per file costs more (its creation and
+  // finalizer showed in the sender's profile) and each call here is on the path of every store.
+  const fd = await new Promise<number>((resolve, reject) => fs.open(file.path, 'r', (err, n) => (err ? reject(err) : resolve(n))));
+  let open = true;
+  const close = (): Promise<void> => {
+    open = false;
+    return new Promise((resolve) => fs.close(fd, () => resolve()));
+  };
   let position = file.dataSetOffset;
   try {
     for (;;) {
       const buf = await ring.acquire();
-      const { bytesRead } = await fh.read(buf, 0, buf.length, position);
+      const bytesRead = await new Promise<number>((resolve, reject) => fs.read(fd, buf, 0, buf.length, position, (err, n) => (err ? reject(err) : resolve(n))));
       if (bytesRead === 0) break;
       position += bytesRead;
+      // A regular file reads short only at its end: no read is spent to learn it, and the close
+      // (of a file only read: nothing to report) is not waited for before the last chunk goes.
+      const last = bytesRead < buf.length;
+      if (last) void close();
       yield buf.subarray(0, bytesRead);
-      // A regular file reads short only at its end: no read is spent to learn it.
-      if (bytesRead < buf.length) break;
+      if (last) break;
     }
   } finally {
-    await fh.close();
+    if (open) await close();
   }
   return position - file.dataSetOffset;
 }
