@@ -4,12 +4,13 @@
  * or re-encoded among the uncompressed ones otherwise (the data set is then parsed with bulk
  * values left in the file, so memory stays bounded).
  */
-import fs, { createReadStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { DicomError } from '../../core/dicom-error.js';
 import { transferSyntax } from '../../data/transfer-syntax.js';
 import { encodeDataSetStream } from '../../data/writer.js';
 import { readFile } from '../../media/part10.js';
+import { closeFd, openFd, readFd } from './file-descriptors.js';
 
 export interface SendableFile {
   path: string;
@@ -113,19 +114,17 @@ export async function* dataSetBytes(file: SendableFile, transferSyntaxUid: strin
 
 /** Reads the data set to the end of the file (as it is now) through `ring`; returns the bytes read. */
 async function* readIntoRing(file: SendableFile, ring: ReadBufferRing): AsyncGenerator<Uint8Array, number> {
-  // The callback API through small promises: a FileHandle per file costs more (its creation and
-  // finalizer showed in the sender's profile) and each call here is on the path of every store.
-  const fd = await new Promise<number>((resolve, reject) => fs.open(file.path, 'r', (err, n) => (err ? reject(err) : resolve(n))));
+  const fd = await openFd(file.path, 'r');
   let open = true;
   const close = (): Promise<void> => {
     open = false;
-    return new Promise((resolve) => fs.close(fd, () => resolve()));
+    return closeFd(fd).catch(() => undefined);
   };
   let position = file.dataSetOffset;
   try {
     for (;;) {
       const buf = await ring.acquire();
-      const bytesRead = await new Promise<number>((resolve, reject) => fs.read(fd, buf, 0, buf.length, position, (err, n) => (err ? reject(err) : resolve(n))));
+      const bytesRead = await readFd(fd, buf, position);
       if (bytesRead === 0) break;
       position += bytesRead;
       // A regular file reads short only at its end: no read is spent to learn it, and the close

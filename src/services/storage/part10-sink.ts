@@ -14,6 +14,7 @@ import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeDataSet } from '../../data/writer.js';
 import { buildFileMeta, PREAMBLE_LENGTH } from '../../media/file-meta.js';
+import { closeFd, fdatasyncFd, openFd, writevFd } from './file-descriptors.js';
 
 const WRITE_BATCH = 1 << 20;
 
@@ -120,7 +121,7 @@ export async function writeReceivedObject(
   const finalPath = join(dir, options.fileName ?? fileNameFor(obj.sopInstanceUid));
   const tmpPath = join(dir, `.${randomBytes(6).toString('hex')}.partial`);
   const durable = options.fsync !== false;
-  const fh = await open(tmpPath, 'wx');
+  const fd = await openFd(tmpPath, 'wx');
   let bytes = 0;
   let closing: Promise<void> | undefined;
   try {
@@ -133,20 +134,20 @@ export async function writeReceivedObject(
       batch.push(chunk);
       batched += chunk.length;
       if (batched >= WRITE_BATCH) {
-        await fh.writev(batch);
+        await writevFd(fd, batch);
         bytes += batched;
         batch = [];
         batched = 0;
       }
     }
-    if (batch.length) await fh.writev(batch);
+    if (batch.length) await writevFd(fd, batch);
     bytes += batched;
     // fdatasync: the bytes and the size needed to read them back, not the timestamps.
-    if (durable) await fh.datasync();
-    closing = fh.close();
+    if (durable) await fdatasyncFd(fd);
+    closing = closeFd(fd);
     await rename(tmpPath, finalPath);
   } catch (err) {
-    await (closing ?? fh.close()).catch(() => undefined);
+    await (closing ?? closeFd(fd)).catch(() => undefined);
     await unlink(tmpPath).catch(() => undefined);
     throw err;
   }
