@@ -9,7 +9,7 @@
  * per GB received by `conduit listen` (15-25% of its CPU), with ~40 MiB of dead buffers at the
  * peak. A scavenge every few MiB received frees the buffers while they are still young: in the
  * benchmark the mark-compacts fell to 1 per GB, the listener's CPU by about half, and the peak
- * RSS growth for a 200 MiB object from 45 to 24 MiB. See docs/adr/0008-young-generation-gc.md.
+ * RSS growth for a 200 MiB object from 45 to 24 MiB. See docs/adr/0012-network-buffers-and-gc.md.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
