@@ -39,6 +39,11 @@ export interface ConnectOptions {
    */
   asynchronousOperationsWindow?: number;
   signal?: AbortSignal;
+  /**
+   * store() reads files on the main thread (blocking it) rather than through libuv's thread pool:
+   * faster for a process that only sends, wrong for a server. Default false.
+   */
+  synchronousFileReads?: boolean;
 }
 
 /** What store() accepts: a file path, a parsed data set, or a stream of data set bytes with its identity. */
@@ -84,9 +89,9 @@ export class AssociationClient {
   readonly dimse: DimseAssociation;
   /** Files are read into these, reused from store to store (the sends are serialized). */
   private readonly readBuffers: ReadBufferRing;
-  constructor(readonly association: Association, options: { dimseTimeout?: number } = {}) {
+  constructor(readonly association: Association, options: { dimseTimeout?: number; synchronousFileReads?: boolean } = {}) {
     this.dimse = new DimseAssociation(association, options);
-    this.readBuffers = new ReadBufferRing(() => association.flushed());
+    this.readBuffers = new ReadBufferRing(() => association.flushed(), undefined, undefined, options.synchronousFileReads === true);
   }
 
   /** C-ECHO (PS3.7 §9.1.5); the status is a value, not an exception. */
@@ -193,7 +198,7 @@ export async function connect(options: ConnectOptions): Promise<AssociationClien
       : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  return new AssociationClient(association, { dimseTimeout: options.dimseTimeout });
+  return new AssociationClient(association, { dimseTimeout: options.dimseTimeout, synchronousFileReads: options.synchronousFileReads });
 }
 
 export { describeFile };

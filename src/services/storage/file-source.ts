@@ -4,7 +4,7 @@
  * or re-encoded among the uncompressed ones otherwise (the data set is then parsed with bulk
  * values left in the file, so memory stays bounded).
  */
-import { createReadStream } from 'node:fs';
+import fs, { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { DicomError } from '../../core/dicom-error.js';
 import { transferSyntax } from '../../data/transfer-syntax.js';
@@ -58,6 +58,12 @@ export class ReadBufferRing {
     readonly size = DEFAULT_READ_BUFFER_SIZE,
     /** At least 2. */
     readonly count = 2,
+    /**
+     * Open, read and close on the main thread (blocking it for the read) instead of a round trip
+     * to libuv's thread pool for each: for a process that only sends (the `conduit store` CLI,
+     * like storescu), where each of those hops delays the next C-STORE, most on a busy machine.
+     */
+    readonly synchronous = false,
   ) {
     if (count < 2) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', 'a read buffer ring needs at least 2 buffers');
   }
@@ -114,6 +120,7 @@ export async function* dataSetBytes(file: SendableFile, transferSyntaxUid: strin
 
 /** Reads the data set to the end of the file (as it is now) through `ring`; returns the bytes read. */
 async function* readIntoRing(file: SendableFile, ring: ReadBufferRing): AsyncGenerator<Uint8Array, number> {
+  if (ring.synchronous) return yield* readIntoRingSync(file, ring);
   const fd = await openFd(file.path, 'r');
   let open = true;
   const close = (): Promise<void> => {
@@ -136,6 +143,30 @@ async function* readIntoRing(file: SendableFile, ring: ReadBufferRing): AsyncGen
     }
   } finally {
     if (open) await close();
+  }
+  return position - file.dataSetOffset;
+}
+
+async function* readIntoRingSync(file: SendableFile, ring: ReadBufferRing): AsyncGenerator<Uint8Array, number> {
+  const fd = fs.openSync(file.path, 'r');
+  let open = true;
+  let position = file.dataSetOffset;
+  try {
+    for (;;) {
+      const buf = await ring.acquire();
+      const bytesRead = fs.readSync(fd, buf, 0, buf.length, position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      const last = bytesRead < buf.length;
+      if (last) {
+        open = false;
+        fs.closeSync(fd);
+      }
+      yield buf.subarray(0, bytesRead);
+      if (last) break;
+    }
+  } finally {
+    if (open) fs.closeSync(fd);
   }
   return position - file.dataSetOffset;
 }
