@@ -16,6 +16,12 @@
 #            Time = storescu's whole process (start to exit, after the last C-STORE-RSP and the release);
 #            also the receiver's CPU time (user + system, /proc/PID/stat) over the run: steadier than
 #            the wall time on a shared machine.
+#   disk     the disk's own limit, in the output folder's file system (bench/net/disk-probe.mjs):
+#            300 CT-sized files written one after the other durably as conduit listen does (temporary
+#            name, fdatasync, rename, folder fsync), with fsync only, and without sync (as storescp).
+#   parallel PARALLEL (4) storescu processes at once, each with every PARALLEL-th file, into
+#            storescp --fork (no fsync; a child per association), conduit listen (fsync) and conduit
+#            listen --no-fsync: several associations, whose fsyncs overlap. Time = until the last exits.
 #   send     each sender, one association, the 2,000 CT files, into a plain storescp writing files
 #            (and, as a second row, into storescp --ignore: the receiver's disk taken out):
 #            storescu vs conduit store (and the diagnostic conduit-oldspace, as above). Time = the
@@ -37,21 +43,24 @@
 # forces one; the summary says which was measured. "fsync off": the CLI's --no-fsync if it has one,
 # else bench/net/listen.mjs --no-fsync (labelled so).
 #
-# Environment: RUNS (3), CELLS (receive,send,memory), CORPUS (/tmp/corpus), PORT_BASE (14600),
+# Environment: RUNS (3), CELLS (disk,receive,parallel,send,memory), CORPUS (/tmp/corpus), PORT_BASE (14600),
 # WORK (/tmp/conduit-bench-work; each run leaves results.tsv, logs and summary.md in a dated folder),
 # RECEIVERS (storescp,conduit,conduit-nofsync,storescp-pdu128k,storescp-bitpreserving,conduit-oldspace),
-# SENDERS (storescu,conduit,conduit-oldspace), SEND_TARGETS (files,ignore), CONDUIT_VIA (auto|cli|lib),
+# SENDERS (storescu,conduit,conduit-oldspace), SEND_TARGETS (files,ignore), PARALLEL (4),
+# PARALLEL_RECEIVERS (storescp-fork,conduit,conduit-nofsync), CONDUIT_VIA (auto|cli|lib),
 # PROFILE=1: run the Conduit processes once more under node --cpu-prof (profiles in the run folder).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
 RUNS="${RUNS:-3}"
-CELLS="${CELLS:-receive,send,memory}"
+CELLS="${CELLS:-disk,receive,parallel,send,memory}"
 CORPUS="${CORPUS:-/tmp/corpus}"
 PORT_BASE="${PORT_BASE:-14600}"
 RECEIVERS="${RECEIVERS:-storescp,conduit,conduit-nofsync,storescp-pdu128k,storescp-bitpreserving,conduit-oldspace}"
 SENDERS="${SENDERS:-storescu,conduit,conduit-oldspace}"
 SEND_TARGETS="${SEND_TARGETS:-files,ignore}"
+PARALLEL="${PARALLEL:-4}"   # storescu processes at once in the parallel cell (each sends its share of the files)
+PARALLEL_RECEIVERS="${PARALLEL_RECEIVERS:-storescp-fork,conduit,conduit-nofsync}"
 CONDUIT_VIA="${CONDUIT_VIA:-auto}"
 PROFILE="${PROFILE:-0}"
 RUN_DIR="${WORK:-/tmp/conduit-bench-work}/network-$(date +%Y%m%d-%H%M%S)"
@@ -160,6 +169,7 @@ receiver() {
     storescp-pdu128k) AEC=STORESCP; start_server "$port" "$logf" storescp -aet STORESCP -pdu 131072 -od "$out" "$port" ;;
     storescp-bitpreserving) AEC=STORESCP; start_server "$port" "$logf" storescp -aet STORESCP +B -od "$out" "$port" ;;
     storescp-ignore) AEC=STORESCP; start_server "$port" "$logf" storescp -aet STORESCP --ignore -od "$out" "$port" ;;
+    storescp-fork) AEC=STORESCP; start_server "$port" "$logf" storescp -aet STORESCP --fork -od "$out" "$port" ;;
     conduit) AEC=CONDUIT; conduit_listen_cmd "$port" "$out" fsync; start_server "$port" "$logf" "${CMD[@]}" ;;
     conduit-nofsync) AEC=CONDUIT; conduit_listen_cmd "$port" "$out" nofsync; start_server "$port" "$logf" "${CMD[@]}" ;;
     conduit-oldspace) AEC=CONDUIT; NODE_PRE=("${OLDSPACE[@]}"); conduit_listen_cmd "$port" "$out" fsync; NODE_PRE=(); start_server "$port" "$logf" "${CMD[@]}" ;;
@@ -171,6 +181,7 @@ port_of() {  # a port per server kind, so that no run waits on a previous run's 
     storescp) echo $((PORT_BASE + 0)) ;; storescp-pdu128k) echo $((PORT_BASE + 1)) ;;
     storescp-bitpreserving) echo $((PORT_BASE + 2)) ;; storescp-ignore) echo $((PORT_BASE + 3)) ;;
     conduit) echo $((PORT_BASE + 4)) ;; conduit-nofsync) echo $((PORT_BASE + 5)) ;; conduit-oldspace) echo $((PORT_BASE + 6)) ;;
+    storescp-fork) echo $((PORT_BASE + 9)) ;;
     *) echo $((PORT_BASE + 9)) ;;
   esac
 }
@@ -205,6 +216,41 @@ run_receive() {  # run_receive ROUND RECEIVER
   record "$r receive $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N_CT $B_CT $ld $(awk -v a="$c0" -v b="$c1" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b-a)/hz}')"
   log "receive round $r $name: $(awk -v a="$t0" -v b="$t1" -v n="$N_CT" 'BEGIN {printf "%.2f s, %.0f inst/s", (b-a)/1e9, n/((b-a)/1e9)}') (load $ld)"
   rm -rf "$out"
+}
+
+run_parallel() {  # run_parallel ROUND RECEIVER: PARALLEL storescu processes at once, each with its share of the files
+  local r=$1 name=$2 port out t0 t1 rc n ld i pids=() c0 c1
+  port=$(port_of "$name"); out="$OUT_ROOT/par-$name"
+  fresh_out "$out"
+  receiver "$name" "$port" "$out"
+  ld=$(load1)
+  c0=$(cpu_ticks "$SERVER_PID")
+  t0=$(now_ns)
+  for ((i = 0; i < PARALLEL; i++)); do
+    storescu -aec "$AEC" 127.0.0.1 "$port" $(awk -v p="$PARALLEL" -v i="$i" 'NR % p == i' "$RUN_DIR/ct.lst") >"$RUN_DIR/logs/storescu-par-$i.log" 2>&1 &
+    pids+=($!)
+  done
+  rc=0; for i in "${pids[@]}"; do wait "$i" || rc=$?; done
+  t1=$(now_ns)
+  # storescp --fork: the children's CPU is not in the parent's /proc stat; only Conduit's is shown
+  c1=$(cpu_ticks "$SERVER_PID")
+  stop_server
+  n=$(count_out "$out")
+  [ "$rc" = 0 ] && [ "$n" = "$N_CT" ] || die "parallel $name round $r: storescu exit $rc, $n of $N_CT files written (logs in $RUN_DIR/logs)"
+  local cpu; cpu=$([ "$name" = storescp-fork ] && echo "" || awk -v a="$c0" -v b="$c1" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b-a)/hz}')
+  record "$r parallel $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N_CT $B_CT $ld $cpu"
+  log "parallel ($PARALLEL associations) round $r $name: $(awk -v a="$t0" -v b="$t1" -v n="$N_CT" 'BEGIN {printf "%.2f s, %.0f inst/s", (b-a)/1e9, n/((b-a)/1e9)}') (load $ld)"
+  rm -rf "$out"
+}
+
+run_disk() {  # run_disk ROUND: the disk's own per-file limit, in the output folder's file system
+  local r=$1 mode secs count
+  rm -rf "$OUT_ROOT/disk"
+  while read -r mode secs count; do
+    record "$r disk $mode $secs $count $((count * 525870)) $(load1)"
+    log "disk round $r $mode: $(awk -v s="$secs" -v n="$count" 'BEGIN {printf "%.0f files/s, %.2f ms per file", n/s, 1000*s/n}')"
+  done < <(node "$HERE/net/disk-probe.mjs" "$OUT_ROOT/disk" 300)
+  rm -rf "$OUT_ROOT/disk"
 }
 
 run_send() {  # run_send ROUND TARGET SENDER
@@ -287,9 +333,14 @@ log "machine: $(nproc) CPU, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /
 IFS=, read -ra RECV_LIST <<<"$RECEIVERS"
 IFS=, read -ra SEND_LIST <<<"$SENDERS"
 IFS=, read -ra TARGET_LIST <<<"$SEND_TARGETS"
+IFS=, read -ra PAR_LIST <<<"$PARALLEL_RECEIVERS"
 for ((r = 1; r <= RUNS; r++)); do
+  if has "$CELLS" disk; then run_disk "$r"; fi
   if has "$CELLS" receive; then
     for name in $(rotate "$r" "${RECV_LIST[@]}"); do run_receive "$r" "$name"; done
+  fi
+  if has "$CELLS" parallel; then
+    for name in $(rotate "$r" "${PAR_LIST[@]}"); do run_parallel "$r" "$name"; done
   fi
   if has "$CELLS" send; then
     for target in "${TARGET_LIST[@]}"; do

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 const [file, via = 'lib', nofsyncLabel = 'conduit listen, fsync off'] = process.argv.slice(2);
 const rows = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => {
   const [round, cell, who, value, count, bytes, load, cpu] = l.split('\t');
-  return { round: Number(round), cell, who, value: Number(value), count: Number(count), bytes: Number(bytes), load: Number(load), cpu: cpu === undefined ? NaN : Number(cpu) };
+  return { round: Number(round), cell, who, value: Number(value), count: Number(count), bytes: Number(bytes), load: Number(load), cpu: cpu === undefined || cpu === '' ? NaN : Number(cpu) };
 });
 const median = (xs) => {
   const a = [...xs].sort((x, y) => x - y);
@@ -37,6 +37,11 @@ const LABELS = {
     'storescp-bitpreserving': 'storescu -> storescp +B bit-preserving (no fsync)',
     'conduit-oldspace': `storescu -> ${conduitWord} listen (fsync), node --initial-old-space-size=128 (diagnostic)`,
   },
+  parallel: {
+    'storescp-fork': 'parallel storescu -> storescp --fork (no fsync)',
+    conduit: `parallel storescu -> ${conduitWord} listen (fsync every file)`,
+    'conduit-nofsync': `parallel storescu -> ${nofsyncLabel}`,
+  },
   'send-files': {
     storescu: 'storescu -> storescp (writing files)',
     conduit: `${conduitWord} store -> storescp (writing files)`,
@@ -50,7 +55,7 @@ const LABELS = {
 };
 
 const out = [];
-const speedCells = ['receive', 'send-files', 'send-ignore'].filter((c) => rows.some((r) => r.cell === c));
+const speedCells = ['receive', 'parallel', 'send-files', 'send-ignore'].filter((c) => rows.some((r) => r.cell === c));
 const stat = {};
 if (speedCells.length) {
   out.push('| cell | contender | runs | time s, median (min-max) | instances/s, median (min-max) | MB/s, median (min-max) | CPU s of the measured process, median (min-max) | load1 |');
@@ -71,6 +76,21 @@ if (speedCells.length) {
           `${cpuText(rs)} | ${fmt(median(rs.map((r) => r.load)), 1)} |`,
       );
     }
+  }
+  out.push('');
+}
+
+// the disk's own per-file limit
+const diskModes = [['durable', 'durable as conduit listen: temporary name, fdatasync, rename, folder fsync'], ['fsync', 'open, write, fsync, close'], ['nosync', 'open, write, close (as storescp)']];
+if (rows.some((r) => r.cell === 'disk')) {
+  out.push('| disk (no network), 526 KB files one after the other | runs | files/s, median (min-max) | ms per file, median |');
+  out.push('| --- | ---: | ---: | ---: |');
+  for (const [mode, label] of diskModes) {
+    const rs = pick('disk', mode);
+    if (!rs.length) continue;
+    const rates = rs.map((r) => r.count / r.value);
+    stat[`disk/${mode}`] = { med: median(rs.map((r) => r.value / r.count)), rate: median(rates) };
+    out.push(`| ${label} | ${rs.length} | ${fmt(median(rates))} (${fmt(Math.min(...rates))}-${fmt(Math.max(...rates))}) | ${fmt(1000 * stat[`disk/${mode}`].med, 2)} |`);
   }
   out.push('');
 }
@@ -138,6 +158,13 @@ rl('ratio receive, instances/s: conduit listen (fsync) / storescp +B', ratio('re
 rl('ratio receive, instances/s: conduit listen (fsync) with --initial-old-space-size=128 (diagnostic) / storescp', ratio('receive', 'conduit-oldspace', 'storescp'));
 rl('ratio send into storescp --ignore, instances/s: conduit store / storescu', ratio('send-ignore', 'conduit', 'storescu'));
 rl('ratio send into storescp (files), instances/s: conduit store with --initial-old-space-size=128 (diagnostic) / storescu', ratio('send-files', 'conduit-oldspace', 'storescu'));
+rl('ratio receive, several associations at once, instances/s: conduit listen (fsync) / storescp --fork', ratio('parallel', 'conduit', 'storescp-fork'));
+rl('ratio receive, several associations at once, instances/s: conduit listen (fsync off) / storescp --fork', ratio('parallel', 'conduit-nofsync', 'storescp-fork'));
+if (stat['disk/durable'] && stat['receive/storescp']) {
+  // One association: storescu waits for each response, so the durable writes cannot overlap.
+  const budget = 1000 / (1.5 * stat['receive/storescp'].rate);
+  lines.push(`disk: a durable write alone takes ${fmt(1000 * stat['disk/durable'].med, 2)} ms per file here; 1.5x storescp on one association leaves ${fmt(budget, 2)} ms per file for everything (storescu's own share included)`);
+}
 // the goals last
 rl('RATIO receive, instances/s: conduit listen (fsync) / storescp', ratio('receive', 'conduit', 'storescp'), 1.5);
 rl('RATIO receive, instances/s: conduit listen (fsync off) / storescp', ratio('receive', 'conduit-nofsync', 'storescp'), 1.5);

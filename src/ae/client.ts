@@ -9,7 +9,7 @@ import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, isUncompressed, t
 import { encodeDataSetStream } from '../data/writer.js';
 import { Priority, type DataSetSource, type DimseStatus } from '../dimse/index.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../media/implementation.js';
-import { dataSetBytes, describeFile, type SendableFile } from '../services/storage/file-source.js';
+import { dataSetBytes, describeFile, ReadBufferRing, type SendableFile } from '../services/storage/file-source.js';
 import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
 import {
   openAssociation, type Association, type AssociationTimeouts, type PresentationContextProposal, type TlsClientOptions,
@@ -44,6 +44,11 @@ export interface ConnectOptions {
    */
   asynchronousOperationsWindow?: number;
   signal?: AbortSignal;
+  /**
+   * store() reads files on the main thread (blocking it) rather than through libuv's thread pool:
+   * faster for a process that only sends, wrong for a server. Default false.
+   */
+  synchronousFileReads?: boolean;
 }
 
 /** What store() accepts: a file path, a parsed data set, or a stream of data set bytes with its identity. */
@@ -89,8 +94,11 @@ export class AssociationClient implements QueryRetrieveHost {
   readonly dimse: DimseAssociation;
   /** @internal The running C-GET's receiver of C-STORE sub-operations. */
   storeReceiver: ((request: IncomingRequest) => Promise<void>) | undefined;
-  constructor(readonly association: Association, options: { dimseTimeout?: number } = {}) {
+  /** Files are read into these, reused from store to store (the sends are serialized). */
+  private readonly readBuffers: ReadBufferRing;
+  constructor(readonly association: Association, options: { dimseTimeout?: number; synchronousFileReads?: boolean } = {}) {
     this.dimse = new DimseAssociation(association, options);
+    this.readBuffers = new ReadBufferRing(() => association.flushed(), undefined, undefined, options.synchronousFileReads === true);
     // Requests from the acceptor: a C-GET's C-STORE sub-operations; anything else is refused.
     this.dimse.on('request', (req) => void answerIncomingRequest(this, req).catch(() => undefined));
   }
@@ -118,7 +126,7 @@ export class AssociationClient implements QueryRetrieveHost {
       const file: SendableFile = typeof input === 'string' ? await describeFile(input) : input;
       ({ sopClassUid, sopInstanceUid } = file);
       sourceTs = file.transferSyntaxUid;
-      bytes = (ts) => dataSetBytes(file, ts);
+      bytes = (ts) => dataSetBytes(file, ts, this.readBuffers);
     } else if ('dataSet' in input) {
       sopClassUid = input.sopClassUid ?? input.dataSet.string(0x00080016) ?? '';
       sopInstanceUid = input.sopInstanceUid ?? input.dataSet.string(0x00080018) ?? '';
@@ -221,7 +229,7 @@ export async function connect(options: ConnectOptions): Promise<AssociationClien
       : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  return new AssociationClient(association, { dimseTimeout: options.dimseTimeout });
+  return new AssociationClient(association, { dimseTimeout: options.dimseTimeout, synchronousFileReads: options.synchronousFileReads });
 }
 
 export { describeFile };

@@ -196,6 +196,9 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
         }, command, dataSet, {
           presentationContextId,
           maxPduLength: this.association.maxSendPduLength,
+        }, (pdus) => {
+          started = true;
+          return this.association.sendPDataGroup(pdus);
         });
       } catch (err) {
         // A message cut short (its data set source failed) cannot be taken back: the peer would read

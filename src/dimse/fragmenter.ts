@@ -16,6 +16,7 @@
  * at most one per chunk. The generator pulls a chunk only when the previous PDUs have been taken,
  * so a 2 GB data set goes out in memory bounded by one chunk plus one fragment.
  */
+import { concatBytes } from '../core/bytes.js';
 import { DicomError } from '../core/dicom-error.js';
 import {
   P_DATA_TF_HEADER_LENGTH, PDV_ITEM_OVERHEAD, type PresentationDataValue, type SendPData,
@@ -32,6 +33,21 @@ export interface FragmentOptions {
   /** Fragment length used when maxPduLength is 0, so that PDUs stay bounded anyway. Default 1 MiB. */
   unlimitedFragmentLength?: number;
 }
+
+export interface FragmentHooks {
+  /**
+   * Called (and awaited) just before the next chunk is pulled from the data set source. A sender
+   * that holds PDUs back to write them together sends them here, so that when a chunk is pulled no
+   * view of an older chunk is still waiting to be sent (a source may refill its buffers).
+   */
+  beforePull?: () => void | Promise<void>;
+}
+
+/** Sends several P-DATA-TF PDUs in one write; resolves when the transport can take more. */
+export type SendPDataGroup = (pdus: PresentationDataValue[][]) => Promise<void>;
+
+/** A group of PDUs is sent once it holds this many bytes, even if the source has more to give. */
+export const MAX_GROUP_BYTES = 1 << 20;
 
 /** A data set to send: bytes, or chunks from a synchronous or asynchronous source. */
 export type DataSetSource = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
@@ -71,7 +87,12 @@ function checkPresentationContextId(id: number): void {
  * The PDUs (as PDV lists, one per P-DATA-TF) of a message. `command` is an encoded command set
  * (see encodeCommand); `dataSet` is already encoded in the presentation context's transfer syntax.
  */
-export async function* fragmentMessage(command: Uint8Array, dataSet: DataSetSource | null, options: FragmentOptions): AsyncGenerator<PresentationDataValue[], void, undefined> {
+export async function* fragmentMessage(
+  command: Uint8Array,
+  dataSet: DataSetSource | null,
+  options: FragmentOptions,
+  hooks: FragmentHooks = {},
+): AsyncGenerator<PresentationDataValue[], void, undefined> {
   const fragment = maxFragmentLength(options);
   const presentationContextId = options.presentationContextId;
   checkPresentationContextId(presentationContextId);
@@ -98,7 +119,7 @@ export async function* fragmentMessage(command: Uint8Array, dataSet: DataSetSour
     return;
   }
 
-  const reader = new ChunkReader(dataSet);
+  const reader = new ChunkReader(dataSet, hooks.beforePull);
   try {
     let batch: PresentationDataValue[] = [lastCommand];
     let room = budget - PDV_ITEM_OVERHEAD - lastCommand.data.length - PDV_ITEM_OVERHEAD;
@@ -126,10 +147,35 @@ export async function* fragmentMessage(command: Uint8Array, dataSet: DataSetSour
 
 /**
  * Sends a message PDU by PDU, waiting for each `sendPData` before taking the next fragment, so a
- * slow peer slows the reading of the data set.
+ * slow peer slows the reading of the data set. With `sendPDataGroup`, the PDUs cut from one chunk
+ * of the data set (up to MAX_GROUP_BYTES) go out together, in one write to the transport.
  */
-export async function sendMessage(sendPData: SendPData, command: Uint8Array, dataSet: DataSetSource | null, options: FragmentOptions): Promise<void> {
-  for await (const pdvs of fragmentMessage(command, dataSet, options)) await sendPData(pdvs);
+export async function sendMessage(
+  sendPData: SendPData,
+  command: Uint8Array,
+  dataSet: DataSetSource | null,
+  options: FragmentOptions,
+  sendPDataGroup?: SendPDataGroup,
+): Promise<void> {
+  if (sendPDataGroup === undefined) {
+    for await (const pdvs of fragmentMessage(command, dataSet, options)) await sendPData(pdvs);
+    return;
+  }
+  let group: PresentationDataValue[][] = [];
+  let bytes = 0;
+  const flush = (): Promise<void> | undefined => {
+    if (group.length === 0) return undefined;
+    const pdus = group;
+    group = [];
+    bytes = 0;
+    return pdus.length === 1 ? sendPData(pdus[0]!) : sendPDataGroup(pdus);
+  };
+  for await (const pdvs of fragmentMessage(command, dataSet, options, { beforePull: flush })) {
+    group.push(pdvs);
+    for (const p of pdvs) bytes += PDV_ITEM_OVERHEAD + p.data.length;
+    if (bytes >= MAX_GROUP_BYTES) await flush();
+  }
+  await flush();
 }
 
 /** Reads exact-sized pieces from a chunk source: views where a piece lies in one chunk. */
@@ -140,7 +186,7 @@ class ChunkReader {
   /** Bytes taken so far. */
   total = 0;
 
-  constructor(source: DataSetSource) {
+  constructor(source: DataSetSource, private readonly beforePull?: () => void | Promise<void>) {
     if (source instanceof Uint8Array) this.iterator = [source][Symbol.iterator]();
     else if (Symbol.asyncIterator in source) this.iterator = source[Symbol.asyncIterator]();
     else this.iterator = source[Symbol.iterator]();
@@ -149,6 +195,7 @@ class ChunkReader {
   /** Makes `current` non-empty unless the source is done. */
   private async fill(): Promise<void> {
     while (this.current.length === 0 && !this.done) {
+      if (this.beforePull !== undefined) await this.beforePull();
       const r = await this.iterator.next();
       if (r.done) {
         this.done = true;
@@ -178,6 +225,13 @@ class ChunkReader {
     const parts: Uint8Array[] = [];
     let got = 0;
     while (got < n) {
+      if (this.current.length === 0 && parts.length >= 2) {
+        // About to pull a third chunk: a source may reuse the first one's buffer from then on, so
+        // what was taken from the older chunks is copied now.
+        const merged = concatBytes(parts, got);
+        parts.length = 0;
+        parts.push(merged);
+      }
       await this.fill();
       if (this.current.length === 0) break;
       const piece = this.current.subarray(0, Math.min(n - got, this.current.length));
@@ -187,13 +241,7 @@ class ChunkReader {
     }
     this.total += got;
     if (parts.length <= 1) return parts[0] ?? EMPTY;
-    const out = new Uint8Array(got);
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return concatBytes(parts, got);
   }
 
   async close(): Promise<void> {
@@ -203,3 +251,4 @@ class ChunkReader {
     }
   }
 }
+

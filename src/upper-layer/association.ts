@@ -184,6 +184,37 @@ export class Association extends EventEmitter<AssociationEvents> {
     }
   }
 
+  /**
+   * Sends several P-DATA-TF PDUs, in order, in one write to the transport (one writev system call
+   * rather than one per PDU): e.g. every PDU cut from one chunk of a data set. Each PDU is checked
+   * and goes through the state machine as sendPData does; if one is refused, those before it are
+   * sent and the promise rejects. Resolves at once unless the transport's buffer is full.
+   */
+  sendPDataGroup(pdus: readonly PresentationDataValue[][]): Promise<void> {
+    if (pdus.length === 1) return this.sendPData(pdus[0]!);
+    let ok = true;
+    this.dul.cork();
+    try {
+      for (const pdvs of pdus) {
+        this.checkPdvs(pdvs);
+        ok = this.dul.pData(pdvs) && ok;
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    } finally {
+      this.dul.uncork();
+    }
+    return ok ? Promise.resolve() : this.dul.drained();
+  }
+
+  /**
+   * Resolves once every PDU sent so far has been handed to the operating system: the payloads
+   * given to sendPData are then no longer referenced (a sender may refill its buffers).
+   */
+  flushed(): Promise<void> {
+    return this.dul.flushed();
+  }
+
   /** Stops reading from the peer (TCP back-pressure) until resumeReceiving(), e.g. while a slow sink catches up. */
   pauseReceiving(): void {
     this.dul.pauseReceiving();

@@ -174,6 +174,20 @@ export class DulServiceProvider {
     return this.transport?.drained() ?? Promise.resolve();
   }
 
+  /** See TransportConnection.cork: P-DATA requests until uncork() leave in one write. */
+  cork(): void {
+    this.transport?.cork();
+  }
+
+  uncork(): void {
+    this.transport?.uncork();
+  }
+
+  /** See TransportConnection.flushed: everything sent so far is out of the process. */
+  flushed(): Promise<void> {
+    return this.transport?.flushed() ?? Promise.resolve();
+  }
+
   releaseRequest(): void {
     this.primitive({ event: 'Evt11' }, 'A-RELEASE request');
   }

@@ -8,6 +8,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { DicomError } from '../core/dicom-error.js';
+import { DEFAULT_COLLECT_EVERY, ReceiveCollector } from './young-generation-gc.js';
 
 /** TLS for the requestor (PS3.15 secure transport connection profiles). */
 export interface TlsClientOptions {
@@ -62,14 +63,18 @@ export class TransportConnection {
   private closed = false;
   private error: Error | undefined;
   private drainWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private flushWaiters: Array<() => void> = [];
   private lingerTimer: NodeJS.Timeout | undefined;
   /** Time after end() before the socket is destroyed if the peer does not close its side. */
   private readonly closeTimeout: number;
 
+  private readonly collector: ReceiveCollector | undefined;
+
   /** @internal use connectTransport / listenTransport */
-  constructor(socket: net.Socket, closeTimeout: number) {
+  constructor(socket: net.Socket, closeTimeout: number, collector?: ReceiveCollector) {
     this.socket = socket;
     this.closeTimeout = closeTimeout;
+    this.collector = collector;
     socket.setNoDelay(true);
     socket.on('error', (err) => {
       this.error ??= err;
@@ -79,6 +84,8 @@ export class TransportConnection {
       this.closed = true;
       if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
       this.settleDrain(new DicomError('ERR_DICOM_ASSOCIATION_CONNECTION_LOST', 'the transport connection closed before pending data was written', this.error ? { cause: this.error } : {}));
+      // Nothing pending will be written any more: the buffers it referred to are free again.
+      this.settleFlush();
       this.handlers?.onClose(this.error);
     });
   }
@@ -86,7 +93,11 @@ export class TransportConnection {
   /** Starts delivering events; data read before this is held by the socket (it starts paused). */
   attach(handlers: TransportHandlers): void {
     this.handlers = handlers;
-    this.socket.on('data', (chunk: Buffer) => handlers.onData(chunk));
+    const collector = this.collector;
+    this.socket.on('data', collector === undefined ? (chunk: Buffer) => handlers.onData(chunk) : (chunk: Buffer) => {
+      handlers.onData(chunk);
+      collector.received(chunk.length);
+    });
   }
 
   get isClosed(): boolean {
@@ -115,12 +126,47 @@ export class TransportConnection {
    */
   write(parts: readonly Uint8Array[]): boolean {
     if (this.closed || this.socket.destroyed || this.socket.writableEnded) return false;
-    if (parts.length === 1) return this.socket.write(parts[0]!);
+    if (parts.length === 1) return this.socket.write(parts[0]!, this.onWritten);
     this.socket.cork();
     let ok = true;
-    for (const p of parts) ok = this.socket.write(p);
+    const last = parts.length - 1;
+    for (let i = 0; i < last; i++) ok = this.socket.write(parts[i]!);
+    ok = this.socket.write(parts[last]!, this.onWritten);
     this.socket.uncork();
     return ok;
+  }
+
+  /**
+   * Holds writes back until the matching uncork(), so that several PDUs leave in one writev system
+   * call instead of one each. Calls nest; the outermost uncork() writes.
+   */
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
+  /**
+   * Resolves once every byte written so far has been handed to the operating system (or the
+   * connection is closed): from then on the buffers given to write() are no longer referenced and
+   * may be reused.
+   */
+  flushed(): Promise<void> {
+    if (this.closed || this.socket.writableLength === 0) return Promise.resolve();
+    return new Promise((resolve) => this.flushWaiters.push(resolve));
+  }
+
+  private readonly onWritten = (): void => {
+    if (this.flushWaiters.length > 0 && this.socket.writableLength === 0) this.settleFlush();
+  };
+
+  private settleFlush(): void {
+    const waiters = this.flushWaiters;
+    if (waiters.length === 0) return;
+    this.flushWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** Resolves when the write buffer has drained; rejects if the connection closes first. */
@@ -171,6 +217,12 @@ export class TransportConnection {
   }
 }
 
+/**
+ * The socket's write high-water mark: a group of PDUs of up to this many bytes (one message's worth
+ * for a typical image) is queued without waiting for 'drain'. Node's default is 16 KiB.
+ */
+export const DEFAULT_WRITE_HIGH_WATER_MARK = 1 << 20;
+
 export interface ConnectOptions {
   host: string;
   port: number;
@@ -179,6 +231,8 @@ export interface ConnectOptions {
   localAddress?: string;
   /** See TransportConnection.close; default 5000 ms. */
   closeTimeout?: number;
+  /** Bytes received between forced young-generation collections (young-generation-gc.ts); 0 = none. Default 4 MiB. */
+  collectGarbageEvery?: number;
 }
 
 /**
@@ -203,9 +257,15 @@ export function connectTransport(options: ConnectOptions, handlers: TransportHan
       ...(t.ciphers !== undefined ? { ciphers: t.ciphers } : {}),
     });
   } else {
-    socket = net.connect({ host: options.host, port: options.port, ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}) });
+    // net.connect hands its options to the Socket constructor, a Duplex: the high-water mark is
+    // honoured though @types/node leaves it out of NetConnectOpts.
+    const connectOptions: net.NetConnectOpts & { writableHighWaterMark: number } = {
+      host: options.host, port: options.port, writableHighWaterMark: DEFAULT_WRITE_HIGH_WATER_MARK,
+      ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
+    };
+    socket = net.connect(connectOptions);
   }
-  const conn = new TransportConnection(socket, closeTimeout);
+  const conn = new TransportConnection(socket, closeTimeout, collectorFor(options.collectGarbageEvery));
   conn.attach(handlers);
   socket.once(options.tls !== undefined ? 'secureConnect' : 'connect', () => handlers.onConnect());
   return conn;
@@ -218,6 +278,12 @@ export interface ListenOptions {
   tls?: TlsServerOptions;
   backlog?: number;
   closeTimeout?: number;
+  /** Bytes received (over all connections) between forced young-generation collections; 0 = none. Default 4 MiB. */
+  collectGarbageEvery?: number;
+}
+
+function collectorFor(every: number | undefined): ReceiveCollector | undefined {
+  return every === 0 ? undefined : new ReceiveCollector(every ?? DEFAULT_COLLECT_EVERY);
 }
 
 export interface TransportServer {
@@ -234,6 +300,7 @@ export interface TransportServer {
  */
 export function listenTransport(options: ListenOptions, onConnection: (conn: TransportConnection) => void): Promise<TransportServer> {
   const closeTimeout = options.closeTimeout ?? 5000;
+  const collector = collectorFor(options.collectGarbageEvery);
   let server: net.Server;
   if (options.tls !== undefined) {
     const t = options.tls;
@@ -245,11 +312,12 @@ export function listenTransport(options: ListenOptions, onConnection: (conn: Tra
       rejectUnauthorized: t.rejectUnauthorized ?? true,
       ...(t.minVersion !== undefined ? { minVersion: t.minVersion } : {}),
       ...(t.ciphers !== undefined ? { ciphers: t.ciphers } : {}),
-    }, (socket) => onConnection(new TransportConnection(socket, closeTimeout)));
+    }, (socket) => onConnection(new TransportConnection(socket, closeTimeout, collector)));
     // A failed handshake must not bring the server down.
     server.on('tlsClientError', () => undefined);
   } else {
-    server = net.createServer((socket) => onConnection(new TransportConnection(socket, closeTimeout)));
+    // highWaterMark sets the accepted sockets' write (and read) high-water marks.
+    server = net.createServer({ highWaterMark: DEFAULT_WRITE_HIGH_WATER_MARK }, (socket) => onConnection(new TransportConnection(socket, closeTimeout, collector)));
   }
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(new DicomError('ERR_DICOM_TRANSPORT', `cannot listen on ${options.host ?? '*'}:${options.port ?? 0}: ${err.message}`, { cause: err }));

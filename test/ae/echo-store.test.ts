@@ -418,3 +418,31 @@ test('an SCP with no store handler does not accept Storage SOP Classes', async (
     await close();
   }
 });
+
+for (const synchronousFileReads of [false, true]) {
+  test(`C-STORE of several files larger than the reused read buffers, back to back (${synchronousFileReads ? 'synchronous' : 'thread-pool'} reads): every data set unchanged`, async (t) => {
+    const dir = tempDir(t);
+    const rec = recorder();
+    const { port, close } = await startServer({ aeTitle: 'STORE-SCP', handlers: { store: rec.store } });
+    try {
+      // 2.5 MiB of pixel data: three reads through two 1 MiB buffers per file, and the buffers pass
+      // from one file to the next; each file's bytes differ, so a buffer refilled too early shows.
+      const files: Array<{ path: string; body: Uint8Array }> = [];
+      for (let f = 0; f < 4; f++) {
+        const ds = ctDataSet();
+        const pixels = new Uint8Array(2.5 * 1024 * 1024 + 2 * f);
+        for (let i = 0; i < pixels.length; i++) pixels[i] = (i * (f + 3) + (i >> 12)) & 0xff;
+        ds.set(0x7fe00010, 'OB', pixels);
+        const path = join(dir, `big${f}.dcm`);
+        files.push({ path, body: writePart10(path, ds, EXPLICIT_LE) });
+      }
+      const client = await connect({ host: '127.0.0.1', port, presentationContexts: ctProposals, synchronousFileReads, maxPduLength: 16384 });
+      for (const f of files) assert.equal((await client.store(f.path)).code, Status.Success);
+      assert.equal(rec.received.length, files.length);
+      for (const [i, f] of files.entries()) assertBytes(rec.received[i]!.bytes, f.body, `file ${i}`);
+      await client.release();
+    } finally {
+      await close();
+    }
+  });
+}

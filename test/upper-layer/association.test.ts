@@ -438,3 +438,45 @@ test('listener.close({ abort: true }) aborts its associations (the requestor get
   assert.equal((await atAcceptor.promise).code, 'ERR_DICOM_ASSOCIATION_ABORTED');
   await requestor.closed;
 });
+
+test('sendPDataGroup: the same bytes on the wire as one sendPData per PDU, in one write; flushed() once they are out', async () => {
+  const server = await RawServer.listen();
+  const opening = openAssociation({
+    host: '127.0.0.1', port: server.port, callingAeTitle: 'SCU', calledAeTitle: 'RAW',
+    presentationContexts: [{ abstractSyntax: VERIFICATION, transferSyntaxes: [IMPLICIT_LE] }], implementationClassUid: IMPLEMENTATION_UID,
+  });
+  const peer = await server.nextConnection();
+  const rq = decodeAAssociateRq((await peer.nextPdu()).body);
+  peer.send(encodePdu(sampleAc(rq)));
+  const a = await opening;
+  a.on('aborted', () => undefined);
+  // PDUs with small payloads (copied beside their headers) and large ones (written as views).
+  const pdus: PresentationDataValue[][] = [
+    [pdv(1, [1, 2, 3, 4], true, false)],
+    [pdv(1, [5, 6], true, true), pdv(1, new Uint8Array(3000).fill(7), false, false)],
+    [pdv(1, new Uint8Array(20000).map((_, i) => i & 0xff), false, false)],
+    [pdv(1, [9, 9], false, true)],
+  ];
+  const expected = Buffer.concat(pdus.map((pdvs) => encodePdu({ type: PduType.PDataTf, presentationDataValues: pdvs })));
+  const received: Buffer[] = [];
+  peer.socket.on('data', (chunk: Buffer) => received.push(chunk));
+  const writes: number[] = [];
+  const socket = (a as unknown as { dul: { transport: { socket: { _writev: unknown; _write: unknown } } } }).dul.transport.socket;
+  // Count the writes handed to the socket's handle: one writev for the whole group.
+  const { _writev: writev, _write: write } = socket as unknown as Record<string, (...args: unknown[]) => unknown>;
+  socket._writev = function (this: unknown, chunks: unknown[], cb: unknown) { writes.push(chunks.length); return writev!.call(this, chunks, cb); };
+  socket._write = function (this: unknown, chunk: unknown, enc: unknown, cb: unknown) { writes.push(1); return write!.call(this, chunk, enc, cb); };
+  await a.sendPDataGroup(pdus);
+  await a.flushed();
+  assert.equal(writes.length, 1, `one write to the socket, not ${writes.length}`);
+  await withTimeout((async () => {
+    while (Buffer.concat(received).length < expected.length) await new Promise((r) => setTimeout(r, 5));
+  })(), WAIT_MS, 'the bytes of the group');
+  assert.ok(Buffer.concat(received).equals(expected), 'byte-identical to the PDUs encoded one by one');
+  // A PDU over the peer's limit in the middle: those before it are sent, the call rejects.
+  await assert.rejects(a.sendPDataGroup([[pdv(1, [1, 1], false, false)], [pdv(3, [2, 2])]]), { code: 'ERR_DICOM_INVALID_ARGUMENT' });
+  peer.destroy();
+  await a.closed;
+  await a.flushed();
+  await server.close();
+});

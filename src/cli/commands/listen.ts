@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { DicomServer, type AssociationInfo, type StoreRequest } from '../../ae/index.js';
 import { Status } from '../../dimse/index.js';
-import { writeReceivedObject } from '../../services/storage/part10-sink.js';
+import { DurableDirectory, writeReceivedObject } from '../../services/storage/part10-sink.js';
 import { lookupUid } from '../../dictionary/index.js';
 import {
   addTlsServerOptions, describeNetworkError, parseAeTitle, parseCount, parseMaxPdu, parsePort, parseSeconds, tlsServerOptions,
@@ -85,6 +85,8 @@ async function runListen(options: ListenOptions): Promise<number> {
     process.stderr.write(`conduit listen: cannot create ${out}: ${(err as Error).message}\n`);
     return 1;
   }
+  // One open folder for every object: concurrent associations share its fsyncs.
+  const directory = new DurableDirectory(out);
   const verbose = !options.quiet;
   const ids = new WeakMap<AssociationInfo, number>();
   const counts = new WeakMap<AssociationInfo, number>();
@@ -100,7 +102,7 @@ async function runListen(options: ListenOptions): Promise<number> {
         sopInstanceUid: req.sopInstanceUid,
         transferSyntaxUid: req.transferSyntaxUid,
         sourceAet: info.callingAeTitle,
-      }, req.dataSet, { fsync: options.fsync });
+      }, req.dataSet, { fsync: options.fsync, directory });
       counts.set(info, (counts.get(info) ?? 0) + 1);
       if (verbose) say(`${label(info)}: stored ${written.path} (${sopClassName(req.sopClassUid)}, ${written.bytes} bytes)`);
       return undefined;
@@ -188,6 +190,7 @@ async function runListen(options: ListenOptions): Promise<number> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  await directory.close().catch(() => undefined);
   say('stopped');
   return 0;
 }

@@ -246,7 +246,10 @@ async function runStore(host: string, port: number, paths: string[], options: St
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
+  // This process only sends: reading each file on the main thread beats two thread-pool round
+  // trips per file (storescu reads synchronously too).
   const connectOptions = {
+    synchronousFileReads: true,
     host, port, callingAeTitle: options.aet, calledAeTitle: options.aec, maxPduLength: options.maxPdu, ...timeoutsFor(options.timeout),
     ...(tls ? { tls } : {}),
   };

@@ -4,12 +4,13 @@
  * or re-encoded among the uncompressed ones otherwise (the data set is then parsed with bulk
  * values left in the file, so memory stays bounded).
  */
-import { createReadStream } from 'node:fs';
+import fs, { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { DicomError } from '../../core/dicom-error.js';
 import { transferSyntax } from '../../data/transfer-syntax.js';
 import { encodeDataSetStream } from '../../data/writer.js';
 import { readFile } from '../../media/part10.js';
+import { closeFd, openFd, readFd } from './file-descriptors.js';
 
 export interface SendableFile {
   path: string;
@@ -40,18 +41,72 @@ export async function describeFile(path: string): Promise<SendableFile> {
 }
 
 /**
- * The data set bytes to send in `transferSyntaxUid`. Same syntax: the file's bytes as they are.
+ * A few read buffers reused from file to file, so that sending does not allocate a new buffer per
+ * read (which, at hundreds of megabytes per second, keeps V8's garbage collector busy and the peak
+ * memory high). Buffers are handed out in turn; one is refilled only once the buffer handed out
+ * after it has been taken too (the consumer is then done with it: see FragmentHooks.beforePull in
+ * dimse/fragmenter.ts) and `reusable()` resolves (the bytes written from it have left the process,
+ * e.g. Association.flushed).
+ */
+export class ReadBufferRing {
+  private readonly buffers: Uint8Array[] = [];
+  private next = 0;
+
+  constructor(
+    private readonly reusable: () => Promise<void>,
+    /** Bytes per buffer: one read system call each. */
+    readonly size = DEFAULT_READ_BUFFER_SIZE,
+    /** At least 2. */
+    readonly count = 2,
+    /**
+     * Open, read and close on the main thread (blocking it for the read) instead of a round trip
+     * to libuv's thread pool for each: for a process that only sends (the `conduit store` CLI,
+     * like storescu), where each of those hops delays the next C-STORE, most on a busy machine.
+     */
+    readonly synchronous = false,
+  ) {
+    if (count < 2) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', 'a read buffer ring needs at least 2 buffers');
+  }
+
+  /** The next buffer to fill, once it may be overwritten. */
+  async acquire(): Promise<Uint8Array> {
+    const i = this.next;
+    this.next = (i + 1) % this.count;
+    let buf = this.buffers[i];
+    if (buf === undefined) {
+      // Allocated on first use: a client that only echoes never pays for them.
+      buf = new Uint8Array(this.size);
+      this.buffers[i] = buf;
+    } else {
+      await this.reusable();
+    }
+    return buf;
+  }
+}
+
+/** 1 MiB: a typical CT or MR image in one read. */
+export const DEFAULT_READ_BUFFER_SIZE = 1 << 20;
+
+/**
+ * The data set bytes to send in `transferSyntaxUid`. Same syntax: the file's bytes as they are
+ * (read into `buffers` when given, which the consumer must honour: see ReadBufferRing).
  * Otherwise the data set is re-encoded (uncompressed syntaxes only).
  */
-export async function* dataSetBytes(file: SendableFile, transferSyntaxUid: string): AsyncGenerator<Uint8Array> {
+export async function* dataSetBytes(file: SendableFile, transferSyntaxUid: string, buffers?: ReadBufferRing): AsyncGenerator<Uint8Array> {
   if (transferSyntaxUid === file.transferSyntaxUid) {
-    // A read buffer no larger than the data set: a 1 MiB buffer per 500 KB file is garbage the GC must chase.
-    const highWaterMark = Math.max(64 * 1024, Math.min(1 << 20, file.size - file.dataSetOffset));
-    yield* createReadStream(file.path, { start: file.dataSetOffset, highWaterMark }) as AsyncIterable<Uint8Array>;
+    let length = 0;
+    if (buffers !== undefined) {
+      length = yield* readIntoRing(file, buffers);
+    } else {
+      // A read buffer no larger than the data set: a 1 MiB buffer per 500 KB file is garbage the GC must chase.
+      const highWaterMark = Math.max(64 * 1024, Math.min(1 << 20, file.size - file.dataSetOffset));
+      yield* createReadStream(file.path, { start: file.dataSetOffset, highWaterMark }) as AsyncIterable<Uint8Array>;
+      length = file.size - file.dataSetOffset;
+    }
     // Some files hold a deflate stream of odd length, but a data set sent must have an even one
     // (PS3.8 Annex E; see the fragmenter). One NUL byte after the stream's final block, which an
     // inflater ignores, evens it (pydicom and DCMTK pad so when they deflate).
-    if (transferSyntax(file.transferSyntaxUid).deflated && (file.size - file.dataSetOffset) % 2 === 1) yield new Uint8Array(1);
+    if (transferSyntax(file.transferSyntaxUid).deflated && length % 2 === 1) yield new Uint8Array(1);
     return;
   }
   const source = transferSyntax(file.transferSyntaxUid);
@@ -61,4 +116,57 @@ export async function* dataSetBytes(file: SendableFile, transferSyntaxUid: strin
   }
   const full = await readFile(file.path, { bulkDataThreshold: 64 * 1024 });
   yield* encodeDataSetStream(full.dataSet, { explicitVR: target.explicitVR, littleEndian: target.littleEndian }, { recalculateGroupLengths: source.explicitVR !== target.explicitVR });
+}
+
+/** Reads the data set to the end of the file (as it is now) through `ring`; returns the bytes read. */
+async function* readIntoRing(file: SendableFile, ring: ReadBufferRing): AsyncGenerator<Uint8Array, number> {
+  if (ring.synchronous) return yield* readIntoRingSync(file, ring);
+  const fd = await openFd(file.path, 'r');
+  let open = true;
+  const close = (): Promise<void> => {
+    open = false;
+    return closeFd(fd).catch(() => undefined);
+  };
+  let position = file.dataSetOffset;
+  try {
+    for (;;) {
+      const buf = await ring.acquire();
+      const bytesRead = await readFd(fd, buf, position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      // A regular file reads short only at its end: no read is spent to learn it, and the close
+      // (of a file only read: nothing to report) is not waited for before the last chunk goes.
+      const last = bytesRead < buf.length;
+      if (last) void close();
+      yield buf.subarray(0, bytesRead);
+      if (last) break;
+    }
+  } finally {
+    if (open) await close();
+  }
+  return position - file.dataSetOffset;
+}
+
+async function* readIntoRingSync(file: SendableFile, ring: ReadBufferRing): AsyncGenerator<Uint8Array, number> {
+  const fd = fs.openSync(file.path, 'r');
+  let open = true;
+  let position = file.dataSetOffset;
+  try {
+    for (;;) {
+      const buf = await ring.acquire();
+      const bytesRead = fs.readSync(fd, buf, 0, buf.length, position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      const last = bytesRead < buf.length;
+      if (last) {
+        open = false;
+        fs.closeSync(fd);
+      }
+      yield buf.subarray(0, bytesRead);
+      if (last) break;
+    }
+  } finally {
+    if (open) fs.closeSync(fd);
+  }
+  return position - file.dataSetOffset;
 }

@@ -1,14 +1,20 @@
 /**
  * Writes a received C-STORE data set as a Part 10 file, as it arrives, durably: into a temporary
- * file in the destination folder, fsync'd, then renamed into place, so that a success response is
- * only sent for an object that is on disk (and a crash never leaves a partial file under its
- * final name).
+ * file in the destination folder, its data synced (fdatasync), then renamed into place and the
+ * folder synced, so that a success response is only sent for an object that is on disk under its
+ * final name (and a crash never leaves a partial file under that name).
+ *
+ * Each step is a round trip to libuv's thread pool while the sender waits for the response, so
+ * there are as few as can be: open (O_CREAT | O_EXCL), one writev per ~1 MiB (the Part 10 header
+ * goes with the first), fdatasync, rename, folder fsync; the close runs beside the last two. A
+ * DurableDirectory keeps the folder open and lets concurrent objects share one folder fsync.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeDataSet } from '../../data/writer.js';
 import { buildFileMeta, PREAMBLE_LENGTH } from '../../media/file-meta.js';
+import { closeFd, fdatasyncFd, openFd, writevFd } from './file-descriptors.js';
 
 const WRITE_BATCH = 1 << 20;
 
@@ -36,6 +42,73 @@ export function fileNameFor(sopInstanceUid: string): string {
 }
 
 /**
+ * A destination folder whose entries are made durable by fsync of the folder (POSIX: a rename
+ * survives a crash only once its directory is synced). The folder stays open; callers that ask
+ * while a sync is running share the next one (group commit), which starts after their change.
+ */
+export class DurableDirectory {
+  private handle: Promise<FileHandle> | undefined;
+  private current: Promise<void> | undefined;
+  private next: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(readonly path: string) {}
+
+  /** Resolves once every entry changed before the call is durable. */
+  sync(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`${this.path}: the durable directory is closed`));
+    // A sync already queued starts after this caller's change: it covers it.
+    if (this.next !== undefined) return this.next;
+    if (this.current === undefined) return this.start();
+    // The running sync may have begun before the change: wait for the next one.
+    this.next = this.current.catch(() => undefined).then(() => {
+      this.next = undefined;
+      return this.start();
+    });
+    return this.next;
+  }
+
+  /** Closes the folder once the syncs under way are done. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([this.current, this.next]);
+    const h = this.handle;
+    this.handle = undefined;
+    if (h !== undefined) await (await h).close();
+  }
+
+  private start(): Promise<void> {
+    const run = this.run().finally(() => {
+      if (this.current === run) this.current = undefined;
+    });
+    this.current = run;
+    return run;
+  }
+
+  /** One fsync of the folder (protected: tests count and pace them). */
+  protected async run(): Promise<void> {
+    this.handle ??= open(this.path, 'r');
+    let fh: FileHandle;
+    try {
+      fh = await this.handle;
+    } catch (err) {
+      this.handle = undefined;
+      throw err;
+    }
+    await fh.sync();
+  }
+}
+
+export interface WriteReceivedObjectOptions {
+  /** Default: fileNameFor(obj.sopInstanceUid). */
+  fileName?: string;
+  /** Sync the file's data and the folder before resolving (default true). */
+  fsync?: boolean;
+  /** The folder `dir`, kept open and synced for many objects at once; default: opened for this object only. */
+  directory?: DurableDirectory;
+}
+
+/**
  * Streams `dataSet` (the data set bytes in the negotiated transfer syntax, deflated or not: the
  * Part 10 body is the same bytes) into `<dir>/<name>` durably. Returns the final path and size.
  */
@@ -43,41 +116,47 @@ export async function writeReceivedObject(
   dir: string,
   obj: ReceivedObject,
   dataSet: AsyncIterable<Uint8Array>,
-  options: { fileName?: string; fsync?: boolean } = {},
+  options: WriteReceivedObjectOptions = {},
 ): Promise<{ path: string; bytes: number }> {
   const finalPath = join(dir, options.fileName ?? fileNameFor(obj.sopInstanceUid));
   const tmpPath = join(dir, `.${randomBytes(6).toString('hex')}.partial`);
-  const fh = await open(tmpPath, 'wx');
+  const durable = options.fsync !== false;
+  const fd = await openFd(tmpPath, 'wx');
   let bytes = 0;
+  let closing: Promise<void> | undefined;
   try {
+    // PDVs arrive in PDU-sized pieces; gather them so each write system call moves ~1 MiB. The
+    // header goes with the first batch.
     const header = part10Header(obj);
-    await fh.write(header);
-    bytes += header.length;
-    // PDVs arrive in PDU-sized pieces; gather them so each write system call moves ~1 MiB.
-    let batch: Uint8Array[] = [];
-    let batched = 0;
+    let batch: Uint8Array[] = [header];
+    let batched = header.length;
     for await (const chunk of dataSet) {
       batch.push(chunk);
       batched += chunk.length;
       if (batched >= WRITE_BATCH) {
-        await fh.writev(batch);
+        await writevFd(fd, batch);
         bytes += batched;
         batch = [];
         batched = 0;
       }
     }
-    if (batch.length) await fh.writev(batch);
+    if (batch.length) await writevFd(fd, batch);
     bytes += batched;
-    if (options.fsync !== false) await fh.sync();
-    await fh.close();
+    // fdatasync: the bytes and the size needed to read them back, not the timestamps.
+    if (durable) await fdatasyncFd(fd);
+    closing = closeFd(fd);
+    await rename(tmpPath, finalPath);
   } catch (err) {
-    await fh.close().catch(() => undefined);
+    await (closing ?? closeFd(fd)).catch(() => undefined);
     await unlink(tmpPath).catch(() => undefined);
     throw err;
   }
-  await rename(tmpPath, finalPath);
-  // The rename is durable only once the directory entry is (POSIX: fsync the directory).
-  if (options.fsync !== false) await fsyncDirectory(dir);
+  try {
+    // The rename is durable only once the directory entry is (POSIX: fsync the directory).
+    if (durable) await (options.directory !== undefined ? options.directory.sync() : fsyncDirectory(dir));
+  } finally {
+    await closing;
+  }
   return { path: finalPath, bytes };
 }
 

@@ -1,0 +1,146 @@
+/**
+ * The Part 10 sink: the file written (header with the first batch, data set bytes unchanged), no
+ * partial file left on failure, and the folder fsync shared by concurrent objects (group commit)
+ * without ever letting one resolve on a sync that began before its caller's change.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readFile } from '../../../src/media/part10.js';
+import { DurableDirectory, fileNameFor, part10Header, writeReceivedObject } from '../../../src/services/storage/part10-sink.js';
+
+const OBJ = { sopClassUid: '1.2.840.10008.5.1.4.1.1.7', sopInstanceUid: '1.2.3.4.5', transferSyntaxUid: '1.2.840.10008.1.2.1', sourceAet: 'PEER' };
+/** (0010,0010) PN "Doe^J" in Explicit VR Little Endian: a data set of one element, 14 bytes. */
+const ELEMENT = Uint8Array.from([0x10, 0x00, 0x10, 0x00, 0x50, 0x4e, 0x06, 0x00, ...Buffer.from('Doe^J ')]);
+
+async function* chunks(parts: Uint8Array[], failAfter?: number): AsyncGenerator<Uint8Array> {
+  let i = 0;
+  for (const p of parts) {
+    if (failAfter !== undefined && i++ === failAfter) throw new Error('the peer went away');
+    yield p;
+  }
+}
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'conduit-sink-'));
+}
+
+for (const mode of ['one-off folder sync', 'DurableDirectory', 'no fsync'] as const) {
+  test(`writeReceivedObject (${mode}): the Part 10 header, then the data set bytes as received; no temporary file left`, async () => {
+    const dir = tempDir();
+    const directory = mode === 'DurableDirectory' ? new DurableDirectory(dir) : undefined;
+    try {
+      // Large enough to need several write batches (1 MiB each).
+      const big = new Uint8Array(3 * 1024 * 1024 + 6);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+      // (7FE0,0010) OB with an explicit length: the data set stays parseable.
+      const pixelHeader = Uint8Array.from([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42, 0, 0, 0, 0, 0, 0]);
+      new DataView(pixelHeader.buffer).setUint32(8, big.length, true);
+      const parts = [ELEMENT, pixelHeader];
+      for (let at = 0; at < big.length; at += 256 * 1024) parts.push(big.subarray(at, Math.min(big.length, at + 256 * 1024)));
+      const written = await writeReceivedObject(dir, OBJ, chunks(parts), {
+        ...(directory ? { directory } : {}), ...(mode === 'no fsync' ? { fsync: false } : {}),
+      });
+      assert.equal(written.path, join(dir, fileNameFor(OBJ.sopInstanceUid)));
+      const header = part10Header(OBJ);
+      assert.equal(written.bytes, header.length + ELEMENT.length + pixelHeader.length + big.length);
+      const bytes = readFileSync(written.path);
+      assert.equal(bytes.length, written.bytes);
+      assert.deepEqual(bytes.subarray(0, header.length), Buffer.from(header));
+      assert.deepEqual(bytes.subarray(header.length, header.length + ELEMENT.length), Buffer.from(ELEMENT));
+      assert.deepEqual(bytes.subarray(header.length + ELEMENT.length, header.length + ELEMENT.length + pixelHeader.length), Buffer.from(pixelHeader));
+      assert.ok(bytes.subarray(header.length + ELEMENT.length + pixelHeader.length).equals(big), 'the data set bytes are unchanged');
+      assert.deepEqual(readdirSync(dir), [fileNameFor(OBJ.sopInstanceUid)]);
+      const file = await readFile(written.path);
+      assert.equal(file.meta.string(0x00020003), OBJ.sopInstanceUid);
+      assert.equal(file.meta.string(0x00020016), 'PEER');
+      assert.equal(file.dataSet.string(0x00100010), 'Doe^J');
+    } finally {
+      await directory?.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('writeReceivedObject: a data set that fails halfway leaves neither the object nor a temporary file', async () => {
+  const dir = tempDir();
+  const directory = new DurableDirectory(dir);
+  try {
+    await assert.rejects(writeReceivedObject(dir, OBJ, chunks([ELEMENT, new Uint8Array(2 << 20), ELEMENT], 2), { directory }), /went away/);
+    assert.deepEqual(readdirSync(dir), []);
+  } finally {
+    await directory.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A DurableDirectory whose fsyncs are counted and finish only when the test says so. */
+class PacedDirectory extends DurableDirectory {
+  started = 0;
+  private finishers: Array<() => void> = [];
+  protected override run(): Promise<void> {
+    this.started++;
+    return new Promise((resolve) => this.finishers.push(resolve));
+  }
+  finishOne(): void {
+    this.finishers.shift()!();
+  }
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+test('DurableDirectory: callers during a running fsync share the next one, which starts only after the running one', async () => {
+  const d = new PacedDirectory('/nonexistent');
+  const settled: string[] = [];
+  const a = d.sync().then(() => settled.push('a'));
+  assert.equal(d.started, 1);
+  // b and c changed the folder while a's fsync was running: it may not cover them.
+  const b = d.sync().then(() => settled.push('b'));
+  const c = d.sync().then(() => settled.push('c'));
+  await tick();
+  assert.equal(d.started, 1, 'no second fsync while the first runs');
+  d.finishOne();
+  await tick();
+  assert.deepEqual(settled, ['a'], 'b and c wait for an fsync that began after their change');
+  assert.equal(d.started, 2, 'one fsync for b and c together');
+  d.finishOne();
+  await Promise.all([a, b, c]);
+  assert.deepEqual(settled, ['a', 'b', 'c']);
+  // Idle again: the next caller starts an fsync at once.
+  const e = d.sync();
+  assert.equal(d.started, 3);
+  d.finishOne();
+  await e;
+});
+
+test('DurableDirectory: a failed fsync rejects its callers; the next caller gets a fresh one', async () => {
+  let fail = true;
+  let runs = 0;
+  class Failing extends DurableDirectory {
+    protected override async run(): Promise<void> {
+      runs++;
+      if (fail) throw new Error('EIO');
+    }
+  }
+  const d = new Failing('/nonexistent');
+  await assert.rejects(d.sync(), /EIO/);
+  fail = false;
+  await d.sync();
+  assert.equal(runs, 2);
+  await d.close();
+  await assert.rejects(d.sync(), /closed/);
+});
+
+test('DurableDirectory: fsyncs the real folder (opened once, closed by close())', async () => {
+  const dir = tempDir();
+  try {
+    const d = new DurableDirectory(dir);
+    await Promise.all([d.sync(), d.sync(), d.sync()]);
+    await d.sync();
+    await d.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
