@@ -17,7 +17,7 @@
  * Deletion removes the index entries first (durably), then the blobs: a crash in between leaves
  * unreferenced blobs, never an index entry without its object.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DicomError } from '../core/dicom-error.js';
 import type { DataSet } from '../data/data-set.js';
@@ -25,7 +25,7 @@ import { encodeDataSet } from '../data/writer.js';
 import { buildFileMeta, PREAMBLE_LENGTH } from '../media/file-meta.js';
 import { buildInstanceIndexRecord } from './index-record.js';
 import type {
-  BlobStore, DeleteResult, DuplicatePolicy, IndexStore, InsertStatus, StoredInstanceDetails,
+  BlobReader, BlobStore, DeleteResult, DuplicatePolicy, IndexStore, InsertStatus, StoredInstanceDetails,
 } from './ports.js';
 import { readStoredObject } from './stored-object.js';
 
@@ -72,8 +72,17 @@ export interface ArchiveStoreOptions {
   readonly metadataBulkDataThreshold?: number;
   /** Store each instance's metadata JSON (default true). */
   readonly storeMetadata?: boolean;
-  /** Key for a new blob (default a random UUID). */
+  /**
+   * Key for a new blob. Default: "<bucket>.<random UUID>", where the bucket (four hex digits: the
+   * blob's directory, filesystem-blob-store.ts) changes every 1,024 keys, so that blobs stored
+   * together share a directory: fewer directories created, directory fsyncs shared.
+   */
   readonly newBlobKey?: () => string;
+  /**
+   * Objects up to this size (bytes, default 4 MiB) are parsed for the index from the chunks as they
+   * went to the blob store, not read back from it.
+   */
+  readonly parseFromMemoryUpTo?: number;
   readonly now?: () => Date;
 }
 
@@ -87,6 +96,7 @@ export class ArchiveStore {
   private readonly storing = new Set<string>();
   /** While startupCheck() runs: every key stored since it began. */
   private touched: Set<string> | undefined;
+  private bucket = { prefix: '', left: 0 };
 
   constructor(options: ArchiveStoreOptions) {
     this.index = options.index;
@@ -99,7 +109,7 @@ export class ArchiveStore {
       for await (const chunk of input.dataSet) void chunk;
       return { status: policy === 'keep' ? 'duplicate-kept' : 'rejected', sopInstanceUid: input.sopInstanceUid, blobKey: undefined, size: 0, warnings: [] };
     }
-    const key = (this.options.newBlobKey ?? randomUUID)();
+    const key = this.options.newBlobKey?.() ?? this.placedKey();
     this.storing.add(key);
     this.touched?.add(key);
     try {
@@ -109,14 +119,20 @@ export class ArchiveStore {
     }
   }
 
+  private placedKey(): string {
+    if (this.bucket.left-- <= 0) this.bucket = { prefix: randomBytes(2).toString('hex'), left: 1023 };
+    return `${this.bucket.prefix}.${randomUUID()}`;
+  }
+
   private async store(key: string, input: StoreInput, policy: DuplicatePolicy): Promise<StoreResult> {
-    const bytes = 'dataSet' in input ? withFileMeta(input) : input.part10;
+    const retained = new RetainedChunks(this.options.parseFromMemoryUpTo ?? 4 << 20);
+    const bytes = retained.tee('dataSet' in input ? withFileMeta(input) : input.part10);
     const { size } = await this.blobs.put(key, bytes);
     const warnings: string[] = [];
     let result;
     let sopInstanceUid: string;
     try {
-      const reader = await this.blobs.open(key);
+      const reader = retained.reader(key, size) ?? await this.blobs.open(key);
       let file;
       try {
         file = await readStoredObject(reader, { bulkDataThreshold: this.options.bulkDataThreshold ?? 64 * 1024 });
@@ -260,4 +276,42 @@ async function* withFileMeta(input: Extract<StoreInput, { dataSet: unknown }>): 
   head.set(meta, PREAMBLE_LENGTH + 4);
   yield head;
   yield* input.dataSet;
+}
+
+/**
+ * The chunks of an object on their way to the blob store, kept while they total at most `limit`
+ * bytes, so that a small object is parsed for the index from memory instead of being read back:
+ * the same bytes (the chunks belong to the consumer of the data set stream, which is this store),
+ * four file system calls fewer. Past the limit they are dropped and the blob is read back.
+ */
+class RetainedChunks {
+  private chunks: Uint8Array[] | undefined = [];
+  private bytes = 0;
+
+  constructor(private readonly limit: number) {}
+
+  async *tee(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const chunk of source) {
+      if (this.chunks) {
+        this.bytes += chunk.length;
+        if (this.bytes > this.limit) this.chunks = undefined;
+        else this.chunks.push(chunk);
+      }
+      yield chunk;
+    }
+  }
+
+  /** A reader over the kept chunks, when they are the whole blob of `size` bytes. */
+  reader(key: string, size: number): BlobReader | undefined {
+    const chunks = this.chunks;
+    if (!chunks || this.bytes !== size) return undefined;
+    this.chunks = undefined;
+    const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    return {
+      key,
+      size,
+      read: async (position: number, length: number) => whole.subarray(Math.min(position, size), Math.min(size, position + length)),
+      close: async () => undefined,
+    };
+  }
 }
