@@ -127,7 +127,7 @@ export class ArchiveStore {
   private async store(key: string, input: StoreInput, policy: DuplicatePolicy): Promise<StoreResult> {
     const retained = new RetainedChunks(this.options.parseFromMemoryUpTo ?? 4 << 20);
     const bytes = retained.tee('dataSet' in input ? withFileMeta(input) : input.part10);
-    const { size } = await this.blobs.put(key, bytes);
+    const { size } = await this.blobs.put(key, bytes, { fresh: true });
     const warnings: string[] = [];
     let result;
     let sopInstanceUid: string;

@@ -10,7 +10,8 @@
  * directory, which is fdatasync'd, renamed onto the final name (atomic on POSIX file systems), and
  * the directory is fsync'd so that the rename itself survives a power loss; directories created on
  * the way are fsync'd into their parents too. A crash at any point leaves either the old state or
- * the new, plus possibly a temporary file, which recover() removes at startup.
+ * the new, plus possibly a temporary file, which recover() removes at startup. A `fresh` put (a
+ * new key nothing refers to yet) renames first and then flushes file and directory concurrently.
  *
  * Directory fsyncs are shared: puts that renamed into the same directory while an fsync of it was
  * running wait for the next one, which covers them all (group fsync); each put still resolves only
@@ -27,6 +28,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DicomError } from '../../core/dicom-error.js';
 import { isValidBlobKey, type BlobInfo, type BlobReader, type BlobStore } from '../ports.js';
+import { GroupSync } from '../group-sync.js';
 import { storageError } from '../storage-error.js';
 
 const WRITE_BATCH = 1 << 20;
@@ -70,7 +72,7 @@ export class FilesystemBlobStore implements BlobStore {
     return join(this.directoryOf(key), key);
   }
 
-  async put(key: string, source: AsyncIterable<Uint8Array>): Promise<BlobInfo> {
+  async put(key: string, source: AsyncIterable<Uint8Array>, options: { readonly fresh?: boolean } = {}): Promise<BlobInfo> {
     const finalPath = this.pathOf(key);
     const dir = this.directoryOf(key);
     let fh: FileHandle | undefined;
@@ -96,6 +98,19 @@ export class FilesystemBlobStore implements BlobStore {
       }
       if (batch.length) await writeAll(fh, batch);
       size += batched;
+      if (options.fresh && this.fsync && process.platform !== 'win32') {
+        // Nothing is under the key and nothing refers to it yet: rename first, then flush the file
+        // and the directory at once (one round of flushes, not two; ext4 often joins them in one
+        // journal commit). A crash before both are done leaves an unreferenced blob, not a torn one
+        // that anything points at.
+        await rename(tmp, finalPath);
+        tmp = undefined;
+        renamed = true;
+        await Promise.all([fh.datasync(), this.syncs.sync(dir)]);
+        await fh.close();
+        fh = undefined;
+        return { key, size };
+      }
       // fdatasync: the data and what is needed to read it back (the size); not the timestamps.
       if (this.fsync) await fh.datasync();
       await fh.close();
@@ -298,8 +313,7 @@ async function directories(dir: string): Promise<string[]> {
 
 interface DirectoryEntry {
   readonly handle: Promise<FileHandle | undefined>;
-  running?: Promise<void>;
-  next?: Promise<void>;
+  readonly group: GroupSync;
   idle?: NodeJS.Timeout;
 }
 
@@ -307,9 +321,8 @@ interface DirectoryEntry {
 const IDLE_CLOSE_MS = 2000;
 
 /**
- * Group fsync of directories: sync(dir) resolves after an fsync of `dir` that began after the call.
- * While one runs, later callers share the next (one fsync for all of them). The directory's handle
- * stays open for the next caller, until it has been idle for a while or more than `keep` are open.
+ * Directory fsyncs shared between puts (GroupSync per directory). The directory's handle stays open
+ * for the next caller, until it has been idle for a while or more than `keep` are open.
  */
 class DirectorySyncs {
   private readonly entries = new Map<string, DirectoryEntry>();
@@ -322,48 +335,28 @@ class DirectorySyncs {
       clearTimeout(entry.idle);
       this.entries.delete(dir); // re-inserted last: the Map's order is the recency
     } else {
-      entry = { handle: openDirectory(dir) };
-      entry.handle.catch(() => undefined);
+      const handle = openDirectory(dir);
+      handle.catch(() => undefined);
+      entry = { handle, group: new GroupSync(async () => { await (await handle)?.sync(); }) };
     }
     this.trim();
     this.entries.set(dir, entry);
-    // A queued fsync has not started yet: it covers this caller too.
-    if (entry.next) return entry.next;
-    if (!entry.running) return this.start(dir, entry);
-    // The running one may have begun before this caller's rename: one more after it.
     const e = entry;
-    const next = e.running!.catch(() => undefined).then(() => {
-      e.next = undefined;
-      return this.start(dir, e);
+    const synced = e.group.sync();
+    synced.then(() => {
+      if (e.group.busy || this.entries.get(dir) !== e) return;
+      clearTimeout(e.idle);
+      e.idle = setTimeout(() => {
+        if (e.group.busy || this.entries.get(dir) !== e) return;
+        this.entries.delete(dir);
+        void closeHandle(e);
+      }, IDLE_CLOSE_MS).unref();
+    }, () => {
+      // A failed fsync: the next caller reopens the directory.
+      if (this.entries.get(dir) === e) this.entries.delete(dir);
+      void closeHandle(e);
     });
-    e.next = next;
-    return next;
-  }
-
-  private start(dir: string, entry: DirectoryEntry): Promise<void> {
-    const run = (async () => {
-      const fh = await entry.handle;
-      await fh?.sync();
-    })();
-    entry.running = run;
-    run.then(
-      () => {
-        if (entry.running === run) entry.running = undefined;
-        if (!entry.running && !entry.next) {
-          clearTimeout(entry.idle);
-          entry.idle = setTimeout(() => {
-            if (entry.running || entry.next || this.entries.get(dir) !== entry) return;
-            this.entries.delete(dir);
-            void entry.handle.then((fh) => fh?.close()).catch(() => undefined);
-          }, IDLE_CLOSE_MS).unref();
-        }
-      },
-      () => {
-        if (entry.running === run) entry.running = undefined;
-        this.forget(dir, entry);
-      },
-    );
-    return run;
+    return synced;
   }
 
   async close(): Promise<void> {
@@ -371,27 +364,25 @@ class DirectorySyncs {
     this.entries.clear();
     await Promise.all(all.map(async (e) => {
       clearTimeout(e.idle);
-      await Promise.allSettled([e.running, e.next]);
-      await (await e.handle.catch(() => undefined))?.close().catch(() => undefined);
+      await e.group.sync().catch(() => undefined);
+      await closeHandle(e);
     }));
-  }
-
-  /** A failed fsync: the next caller reopens the directory. */
-  private forget(dir: string, entry: DirectoryEntry): void {
-    if (this.entries.get(dir) === entry) this.entries.delete(dir);
-    void entry.handle.then((fh) => fh?.close()).catch(() => undefined);
   }
 
   private trim(): void {
     if (this.entries.size < this.keep) return;
     for (const [dir, e] of this.entries) {
       if (this.entries.size < this.keep) return;
-      if (e.running || e.next) continue;
+      if (e.group.busy) continue;
       clearTimeout(e.idle);
       this.entries.delete(dir);
-      void e.handle.then((fh) => fh?.close()).catch(() => undefined);
+      void closeHandle(e);
     }
   }
+}
+
+async function closeHandle(e: DirectoryEntry): Promise<void> {
+  await (await e.handle.catch(() => undefined))?.close().catch(() => undefined);
 }
 
 async function openDirectory(dir: string): Promise<FileHandle | undefined> {
