@@ -33,12 +33,14 @@
 # trap stops them on exit). Environment: RUNS (3), CELLS (store,find,find-1m), CORPUS (/tmp/corpus),
 # PORT_BASE (14700), WORK (/tmp/conduit-bench-work; each run leaves results.tsv, logs and summary.md
 # in a dated folder), REPEAT (200), ASSOCS (1,4), STORE_WHO (conduit,orthanc,storescp),
-# CONDUIT_ROOT (another checkout's built tree to measure as "conduit", e.g. the commit before a change),
+# CONDUIT_ROOT (another checkout's built tree to measure as "conduit"), BASE_ROOT (a built checkout of an
+# earlier commit: add conduit-base to STORE_WHO to measure it beside the current tree),
 # PROFILE=1: one more 1-association store into conduit serve under node --cpu-prof (top printed).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
 CONDUIT_ROOT="${CONDUIT_ROOT:-$ROOT}"
+BASE_ROOT="${BASE_ROOT:-}"
 RUNS="${RUNS:-3}"
 CELLS="${CELLS:-store,find,find-1m}"
 CORPUS="${CORPUS:-/tmp/corpus}"
@@ -139,9 +141,9 @@ orthanc_count() { curl -s "http://127.0.0.1:$1/statistics" | jq .CountInstances;
 conduit_count() {  # DATA_DIR -> instances in the index
   (cd "$ROOT" && node -e "const D = require('better-sqlite3'); const db = new D(process.argv[1], { readonly: true }); console.log(db.prepare('SELECT count(*) AS n FROM instance').get().n)" "$1/index.sqlite")
 }
-start_conduit() {  # DATA_DIR PORT [node options...]
+start_conduit() {  # DATA_DIR PORT [node options...]  (CONDUIT_BIN_ROOT: the tree to run, default CONDUIT_ROOT)
   local data=$1 port=$2; shift 2
-  start_server "$port" "$RUN_DIR/logs/conduit.$port.log" node "$@" "$CONDUIT_ROOT/bin/conduit" serve --dimse-port "$port" --host 127.0.0.1 --data "$data" --aet CONDUIT --log-level warn
+  start_server "$port" "$RUN_DIR/logs/conduit.$port.log" node "$@" "${CONDUIT_BIN_ROOT:-$CONDUIT_ROOT}/bin/conduit" serve --dimse-port "$port" --host 127.0.0.1 --data "$data" --aet CONDUIT --log-level warn
 }
 
 # storescu from N associations at once: 1 -> the whole ct folder; 4 -> one patient folder each.
@@ -164,6 +166,7 @@ run_store() {  # ROUND ASSOCS WHO
   rm -rf "$d"; mkdir -p "$d"
   case $who in
     conduit) start_conduit "$d/data" "$P_CONDUIT"; port=$P_CONDUIT; aec=CONDUIT ;;
+    conduit-base) [ -n "$BASE_ROOT" ] || die "conduit-base needs BASE_ROOT"; CONDUIT_BIN_ROOT=$BASE_ROOT start_conduit "$d/data" "$P_CONDUIT"; port=$P_CONDUIT; aec=CONDUIT ;;
     orthanc) start_orthanc "$d/orthanc" "$P_ORTHANC" "$P_ORTHANC_HTTP"; port=$P_ORTHANC; aec=ORTHANC ;;
     storescp) mkdir -p "$d/out"; start_server "$P_SCP" "$RUN_DIR/logs/storescp.log" storescp --fork -aet STORESCP -od "$d/out" "$P_SCP"; port=$P_SCP; aec=STORESCP ;;
   esac
@@ -174,7 +177,7 @@ run_store() {  # ROUND ASSOCS WHO
   t1=$(now_ns)
   c1=$(cpu_ticks "$SERVER_PID")
   case $who in
-    conduit) stop_pid "$SERVER_PID"; got=$(conduit_count "$d/data") ;;
+    conduit|conduit-base) stop_pid "$SERVER_PID"; got=$(conduit_count "$d/data") ;;
     orthanc) got=$(orthanc_count "$P_ORTHANC_HTTP"); stop_pid "$SERVER_PID" ;;
     storescp) stop_pid "$SERVER_PID"; got=$(find "$d/out" -type f | wc -l) ;;
   esac
@@ -240,6 +243,7 @@ make_index_1m() {
 # ---------- run ----------
 log "corpus: $N_CT CT files ($N_ALL in all); RUNS=$RUNS CELLS=$CELLS; results in $RUN_DIR"
 log "machine: $(nproc) CPU, load $(cut -d' ' -f1-3 /proc/loadavg), node $(node --version), $(storescu --version 2>&1 | head -1), Orthanc $(/usr/sbin/Orthanc --version 2>&1 | head -1)"
+[ -n "$BASE_ROOT" ] && log "conduit-base: $BASE_ROOT at $(git -C "$BASE_ROOT" rev-parse --short HEAD 2>/dev/null || cat "$BASE_ROOT/.commit" 2>/dev/null || echo '?')"
 log "conduit: $CONDUIT_ROOT at $(git -C "$CONDUIT_ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$CONDUIT_ROOT" diff --quiet 2>/dev/null || echo ' (modified)')"
 IFS=, read -ra WHO_LIST <<<"$STORE_WHO"
 IFS=, read -ra ASSOC_LIST <<<"$ASSOCS"

@@ -40,25 +40,25 @@ if (storeCells.length) {
   console.log('| associations | contender | instances/s | MB/s | server CPU s |');
   console.log('| --- | --- | ---: | ---: | ---: |');
   for (const cell of storeCells) {
-    for (const who of ['conduit', 'orthanc', 'storescp']) {
+    for (const who of ['conduit', 'conduit-base', 'orthanc', 'storescp']) {
       const rs = pick(cell, who);
       if (!rs.length) continue;
       const n = rs[0].count;
       const t = median(rs.map((r) => r.value));
-      const label = { conduit: 'conduit serve (fsync + index commit per object)', orthanc: 'Orthanc (empty DB, SyncStorageArea)', storescp: 'storescp --fork (no fsync)' }[who];
+      const label = { conduit: 'conduit serve (fsync + index commit per object)', 'conduit-base': 'conduit serve, BASE_ROOT (the earlier commit)', orthanc: 'Orthanc (empty DB, SyncStorageArea)', storescp: 'storescp --fork (no fsync)' }[who];
       const cpu = who === 'storescp' ? 'n/a' : fmt(median(rs.map((r) => r.extra)), 2);
       console.log(`| ${cell.slice(6)} | ${label} | ${fmt(n / t)} (${fmt(n / Math.max(...rs.map((r) => r.value)))}-${fmt(n / Math.min(...rs.map((r) => r.value)))}) | ${fmt((n * 526_000) / t / 1e6)} | ${cpu} |`);
     }
   }
   console.log('');
   for (const cell of storeCells) {
-    for (const [other, goal] of [['orthanc', 5], ['storescp', 1.5]]) {
+    for (const [other, goal] of [['orthanc', 5], ['storescp', 1.5], ['conduit-base', 0]]) {
       const c = pick(cell, 'conduit');
       const o = pick(cell, other);
       if (!c.length || !o.length) continue;
       const ratio = median(o.map((r) => r.value)) / median(c.map((r) => r.value));
       const per = roundRatios(cell, 'conduit', other, (a, b) => b.value / a.value);
-      goals.push(`store, ${cell.slice(6)} association(s): conduit serve / ${other} = **${fmt(ratio, 2)}x** ${range(per)} (goal >= ${goal}x: ${ratio >= goal ? 'met' : '**not met**'})`);
+      goals.push(`store, ${cell.slice(6)} association(s): conduit serve / ${other} = **${fmt(ratio, 2)}x** ${range(per)}${goal ? ` (goal >= ${goal}x: ${ratio >= goal ? 'met' : '**not met**'})` : ' (the change measured)'}`);
     }
   }
 }
