@@ -16,7 +16,8 @@
 #            fsync; a process per association). Time = from the first storescu start to the last
 #            one's exit. Checked: 2,000 instances held afterwards (index rows, Orthanc statistics, files).
 #   find     C-FIND, Study Root, STUDY level, per query INSIDE ONE ASSOCIATION: findscu --repeat R
-#            (one association, R queries) and findscu --repeat 1; per query = (T_R - T_1) / (R - 1),
+#            (one association, R queries) and findscu --repeat 1 (median of 3 runs); per query =
+#            (T_R - T_1) / (R - 1),
 #            which removes process start and association set-up. Same findscu, same queries for both
 #            servers, each holding the whole corpus (2,203 instances, 105 studies): "one" (PatientID=
 #            BP00001), "wild" (PatientName=BENCH^PATIENT1* and a 6-month StudyDate range), "all" (every
@@ -27,8 +28,8 @@
 #            rows only, no blobs; cached in $WORK/index-1m), the corpus stored into it by storescu on
 #            top; Orthanc (corpus only) measured again in the same rounds. The server is started by
 #            bench/serve/serve-quiet.mjs (the CLI's startServer, its startup check's million "missing
-#            blob" lines summed up). "all" then returns 6,872 studies against Orthanc's 105: shown,
-#            not compared.
+#            blob" lines summed up). "all" is left out there: it would return 6,872 studies (against
+#            Orthanc's 105), ~2 s a query, so R of them take minutes, and it compares nothing.
 # Every server is a fresh process on its own port (PORT_BASE..PORT_BASE+5), stopped by its PID (a
 # trap stops them on exit). Environment: RUNS (3), CELLS (store,find,find-1m), CORPUS (/tmp/corpus),
 # PORT_BASE (14700), WORK (/tmp/conduit-bench-work; each run leaves results.tsv, logs and summary.md
@@ -201,17 +202,23 @@ matches() {  # AEC PORT QUERY -> number of matches (Pending responses)
   # shellcheck disable=SC2046
   findscu -v -S -aec "$1" $(query_args "$3") 127.0.0.1 "$2" 2>&1 | grep -c 'Find Response.*Pending' || true
 }
-run_find() {  # ROUND CELL WHO AEC PORT
-  local r=$1 cell=$2 who=$3 aec=$4 port=$5 q t0 t1 t2 m ld
-  for q in one wild all; do
+run_find() {  # ROUND CELL WHO AEC PORT QUERIES...
+  local r=$1 cell=$2 who=$3 aec=$4 port=$5 q t0 t1 t2 m ld; shift 5
+  for q in "$@"; do
     m=$(matches "$aec" "$port" $q)
     ld=$(load1)
     # shellcheck disable=SC2046
     t0=$(now_ns); findscu -S -aec "$aec" $(query_args $q) --repeat "$REPEAT" 127.0.0.1 "$port" >/dev/null 2>&1 || die "findscu $who $q failed"
-    # shellcheck disable=SC2046
-    t1=$(now_ns); findscu -S -aec "$aec" $(query_args $q) 127.0.0.1 "$port" >/dev/null 2>&1 || die "findscu $who $q failed"
-    t2=$(now_ns)
-    local per; per=$(awk -v a="$t0" -v b="$t1" -v c="$t2" -v n="$REPEAT" 'BEGIN {printf "%.4f", ((b-a) - (c-b)) / (n-1) / 1e6}')
+    t1=$(now_ns)
+    # T_1: the median of 3 runs (one process start jitters by milliseconds on a loaded machine)
+    local singles=() k ta
+    for k in 1 2 3; do
+      # shellcheck disable=SC2046
+      ta=$(now_ns); findscu -S -aec "$aec" $(query_args $q) 127.0.0.1 "$port" >/dev/null 2>&1 || die "findscu $who $q failed"
+      singles+=($(($(now_ns) - ta)))
+    done
+    t2=$(printf '%s\n' "${singles[@]}" | sort -n | sed -n 2p)
+    local per; per=$(awk -v a="$t0" -v b="$t1" -v c="$t2" -v n="$REPEAT" 'BEGIN {printf "%.4f", ((b-a) - c) / (n-1) / 1e6}')
     record "$r $cell-$q $who $per $m $ld $(awk -v a="$t0" -v b="$t1" -v n="$REPEAT" 'BEGIN {printf "%.4f", (b-a)/n/1e6}')"
     log "$cell $q round $r $who: $per ms per query in the association ($m matches; load $ld)"
   done
@@ -261,7 +268,7 @@ if has "$CELLS" find; then
   load_corpus CONDUIT "$P_CONDUIT"
   for ((r = 1; r <= RUNS; r++)); do
     for who in $(rotate "$r" conduit orthanc); do
-      if [ "$who" = conduit ]; then run_find "$r" find conduit CONDUIT "$P_CONDUIT"; else run_find "$r" find orthanc ORTHANC "$P_ORTHANC_LOADED"; fi
+      if [ "$who" = conduit ]; then run_find "$r" find conduit CONDUIT "$P_CONDUIT" one wild all; else run_find "$r" find orthanc ORTHANC "$P_ORTHANC_LOADED" one wild all; fi
     done
   done
   stop_pid "$CONDUIT_PID"; rm -rf "$d"
@@ -274,7 +281,7 @@ if has "$CELLS" find-1m; then
   load_corpus CONDUIT "$P_CONDUIT"
   for ((r = 1; r <= RUNS; r++)); do
     for who in $(rotate "$r" conduit orthanc); do
-      if [ "$who" = conduit ]; then run_find "$r" find-1m conduit CONDUIT "$P_CONDUIT"; else run_find "$r" find-1m orthanc ORTHANC "$P_ORTHANC_LOADED"; fi
+      if [ "$who" = conduit ]; then run_find "$r" find-1m conduit CONDUIT "$P_CONDUIT" one wild; else run_find "$r" find-1m orthanc ORTHANC "$P_ORTHANC_LOADED" one wild; fi
     done
   done
   stop_pid "$CONDUIT_PID"
