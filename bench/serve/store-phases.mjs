@@ -43,7 +43,7 @@ const put = blobs.put.bind(blobs);
 blobs.put = async (...a) => { const t = performance.now(); try { return await put(...a); } finally { phases.put += performance.now() - t; } };
 const insert = index.insertInstance.bind(index);
 index.insertInstance = async (...a) => { const t = performance.now(); try { return await insert(...a); } finally { phases.insert += performance.now() - t; } };
-const archive = new ArchiveStore({ index, blobs });
+const archive = new ArchiveStore({ index, blobs, ...(process.env.HASHED_KEYS ? { newBlobKey: () => crypto.randomUUID() } : {}) });
 async function* iterate(chunks) { for (const c of chunks) yield c; }
 let next = 0;
 const t0 = performance.now();

@@ -17,7 +17,7 @@
  * Deletion removes the index entries first (durably), then the blobs: a crash in between leaves
  * unreferenced blobs, never an index entry without its object.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DicomError } from '../core/dicom-error.js';
 import type { DataSet } from '../data/data-set.js';
@@ -25,8 +25,9 @@ import { encodeDataSet } from '../data/writer.js';
 import { buildFileMeta, PREAMBLE_LENGTH } from '../media/file-meta.js';
 import { buildInstanceIndexRecord } from './index-record.js';
 import type {
-  BlobReader, BlobStore, DeleteResult, DuplicatePolicy, IndexStore, InsertStatus, StoredInstanceDetails,
+  BlobStore, DeleteResult, DuplicatePolicy, IndexStore, InsertStatus, StoredInstanceDetails,
 } from './ports.js';
+import { RetainedChunks } from './retained-chunks.js';
 import { readStoredObject } from './stored-object.js';
 
 /** A data set as received by C-STORE (in the negotiated transfer syntax), or a whole Part 10 file (STOW-RS, import). */
@@ -73,9 +74,10 @@ export interface ArchiveStoreOptions {
   /** Store each instance's metadata JSON (default true). */
   readonly storeMetadata?: boolean;
   /**
-   * Key for a new blob. Default: "<bucket>.<random UUID>", where the bucket (four hex digits: the
-   * blob's directory, filesystem-blob-store.ts) changes every 1,024 keys, so that blobs stored
-   * together share a directory: fewer directories created, directory fsyncs shared.
+   * Key for a new blob (default a random UUID, which the filesystem store spreads over 65,536
+   * directories by its hash). Keeping the blobs stored together in one directory ("<hhhh>.<UUID>"
+   * keys, filesystem-blob-store.ts) was measured: with 4 stores at a time it was 10-20% slower (the
+   * shared directory fsync serialises what ext4's journal commits together anyway), so it is not the default.
    */
   readonly newBlobKey?: () => string;
   /**
@@ -96,7 +98,6 @@ export class ArchiveStore {
   private readonly storing = new Set<string>();
   /** While startupCheck() runs: every key stored since it began. */
   private touched: Set<string> | undefined;
-  private bucket = { prefix: '', left: 0 };
 
   constructor(options: ArchiveStoreOptions) {
     this.index = options.index;
@@ -109,7 +110,7 @@ export class ArchiveStore {
       for await (const chunk of input.dataSet) void chunk;
       return { status: policy === 'keep' ? 'duplicate-kept' : 'rejected', sopInstanceUid: input.sopInstanceUid, blobKey: undefined, size: 0, warnings: [] };
     }
-    const key = this.options.newBlobKey?.() ?? this.placedKey();
+    const key = (this.options.newBlobKey ?? randomUUID)();
     this.storing.add(key);
     this.touched?.add(key);
     try {
@@ -117,11 +118,6 @@ export class ArchiveStore {
     } finally {
       this.storing.delete(key);
     }
-  }
-
-  private placedKey(): string {
-    if (this.bucket.left-- <= 0) this.bucket = { prefix: randomBytes(2).toString('hex'), left: 1023 };
-    return `${this.bucket.prefix}.${randomUUID()}`;
   }
 
   private async store(key: string, input: StoreInput, policy: DuplicatePolicy): Promise<StoreResult> {
@@ -276,77 +272,4 @@ async function* withFileMeta(input: Extract<StoreInput, { dataSet: unknown }>): 
   head.set(meta, PREAMBLE_LENGTH + 4);
   yield head;
   yield* input.dataSet;
-}
-
-/**
- * The chunks of an object on their way to the blob store, kept while they total at most `limit`
- * bytes, so that a small object is parsed for the index from memory instead of being read back:
- * the same bytes (the chunks belong to the consumer of the data set stream, which is this store),
- * four file system calls fewer. Past the limit they are dropped and the blob is read back.
- */
-class RetainedChunks {
-  private chunks: Uint8Array[] | undefined = [];
-  private bytes = 0;
-
-  constructor(private readonly limit: number) {}
-
-  async *tee(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-    for await (const chunk of source) {
-      if (this.chunks) {
-        this.bytes += chunk.length;
-        if (this.bytes > this.limit) this.chunks = undefined;
-        else this.chunks.push(chunk);
-      }
-      yield chunk;
-    }
-  }
-
-  /**
-   * A reader over the kept chunks, when they are the whole blob of `size` bytes. A read within one
-   * chunk is a view of it; one across chunks copies only the range asked (the header: 64 KiB at
-   * first, and large values are skipped, not read), never the whole object.
-   */
-  reader(key: string, size: number): BlobReader | undefined {
-    const chunks = this.chunks;
-    if (!chunks || this.bytes !== size) return undefined;
-    this.chunks = undefined;
-    const starts: number[] = [];
-    let at = 0;
-    for (const c of chunks) {
-      starts.push(at);
-      at += c.length;
-    }
-    return {
-      key,
-      size,
-      read: async (position: number, length: number) => {
-        const from = Math.min(Math.max(0, position), size);
-        const to = Math.min(size, from + Math.max(0, length));
-        let i = chunkAt(starts, from);
-        const first = chunks[i];
-        if (!first || to - starts[i]! <= first.length) return first ? first.subarray(from - starts[i]!, to - starts[i]!) : new Uint8Array(0);
-        const out = Buffer.allocUnsafe(to - from);
-        for (let done = 0; done < out.length; i++) {
-          const c = chunks[i]!;
-          const part = c.subarray(from + done - starts[i]!, Math.min(c.length, to - starts[i]!));
-          out.set(part, done);
-          done += part.length;
-        }
-        return out;
-      },
-      close: async () => undefined,
-    };
-  }
-}
-
-/** Index of the chunk holding byte `position` (binary search over the chunks' start offsets). */
-function chunkAt(starts: readonly number[], position: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= position) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
