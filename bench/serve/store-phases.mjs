@@ -5,10 +5,11 @@
  * CONCURRENCY stores at a time, with the time spent in each phase (blob put, parse back + record,
  * index insert). Run after `npx tsc -p .`:
  *
- *   node bench/serve/store-phases.mjs [COUNT=1000] [CONCURRENCY=1]
+ *   node bench/serve/store-phases.mjs [COUNT=1000] [CONCURRENCY=1]     (PLACED_KEYS=1: see below)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import crypto from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -43,7 +44,14 @@ const put = blobs.put.bind(blobs);
 blobs.put = async (...a) => { const t = performance.now(); try { return await put(...a); } finally { phases.put += performance.now() - t; } };
 const insert = index.insertInstance.bind(index);
 index.insertInstance = async (...a) => { const t = performance.now(); try { return await insert(...a); } finally { phases.insert += performance.now() - t; } };
-const archive = new ArchiveStore({ index, blobs, ...(process.env.HASHED_KEYS ? { newBlobKey: () => crypto.randomUUID() } : {}) });
+// PLACED_KEYS=1: keys "<bucket>.<UUID>" (a new random bucket every 1,024), so that blobs stored
+// together share a directory (tried and measured; not the archive's default).
+let bucket = { prefix: '', left: 0 };
+const placedKey = () => {
+  if (bucket.left-- <= 0) bucket = { prefix: crypto.randomBytes(2).toString('hex'), left: 1023 };
+  return `${bucket.prefix}.${crypto.randomUUID()}`;
+};
+const archive = new ArchiveStore({ index, blobs, ...(process.env.PLACED_KEYS ? { newBlobKey: placedKey } : {}) });
 async function* iterate(chunks) { for (const c of chunks) yield c; }
 let next = 0;
 const t0 = performance.now();
