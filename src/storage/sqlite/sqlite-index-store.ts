@@ -156,7 +156,7 @@ export class SqliteIndexStore implements IndexStore {
       }
     }
     if (batch.length) run.immediate(batch);
-    if (this.wal) fdatasyncSync(this.walFd());
+    if (this.wal && out.length > 0) fdatasyncSync(this.walFd());
     return out;
   }
 
