@@ -27,6 +27,7 @@ import { buildInstanceIndexRecord } from './index-record.js';
 import type {
   BlobStore, DeleteResult, DuplicatePolicy, IndexStore, InsertStatus, StoredInstanceDetails,
 } from './ports.js';
+import { RetainedChunks } from './retained-chunks.js';
 import { readStoredObject } from './stored-object.js';
 
 /** A data set as received by C-STORE (in the negotiated transfer syntax), or a whole Part 10 file (STOW-RS, import). */
@@ -81,8 +82,18 @@ export interface ArchiveStoreOptions {
   readonly metadataBulkDataThreshold?: number;
   /** Store each instance's metadata JSON (default true). */
   readonly storeMetadata?: boolean;
-  /** Key for a new blob (default a random UUID). */
+  /**
+   * Key for a new blob (default a random UUID, which the filesystem store spreads over 65,536
+   * directories by its hash). Keeping the blobs stored together in one directory ("<hhhh>.<UUID>"
+   * keys, filesystem-blob-store.ts) was measured: with 4 stores at a time it was 10-20% slower (the
+   * shared directory fsync serialises what ext4's journal commits together anyway), so it is not the default.
+   */
   readonly newBlobKey?: () => string;
+  /**
+   * Objects up to this size (bytes, default 4 MiB) are parsed for the index from the chunks as they
+   * went to the blob store, not read back from it.
+   */
+  readonly parseFromMemoryUpTo?: number;
   readonly now?: () => Date;
 }
 
@@ -119,13 +130,14 @@ export class ArchiveStore {
   }
 
   private async store(key: string, input: StoreInput, policy: DuplicatePolicy): Promise<StoreResult> {
-    const bytes = 'dataSet' in input ? withFileMeta(input) : input.part10;
-    const { size } = await this.blobs.put(key, bytes);
+    const retained = new RetainedChunks(this.options.parseFromMemoryUpTo ?? 4 << 20);
+    const bytes = retained.tee('dataSet' in input ? withFileMeta(input) : input.part10);
+    const { size } = await this.blobs.put(key, bytes, { fresh: true });
     const warnings: string[] = [];
     let result;
     let sopInstanceUid: string;
     try {
-      const reader = await this.blobs.open(key);
+      const reader = retained.reader(key, size) ?? await this.blobs.open(key);
       let file;
       try {
         file = await readStoredObject(reader, { bulkDataThreshold: this.options.bulkDataThreshold ?? 64 * 1024 });

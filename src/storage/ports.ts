@@ -48,8 +48,14 @@ export interface BlobStore {
    * survives a crash or power loss of this machine (files: written to a temporary file in the
    * target directory, fsync'd, renamed into place, the directory fsync'd). When it rejects
    * nothing is left under `key`. An existing blob under `key` is replaced atomically.
+   *
+   * `fresh`: the caller guarantees that no blob is stored under `key` and that nothing refers to it
+   * before put() resolves (the archive's new random keys). The store may then make the blob visible
+   * under its key before its bytes are durable (files: rename first, then flush the file and the
+   * directory at once): a crash in between leaves at worst an unreferenced blob, which the startup
+   * check reports. Durable when it resolves, all the same.
    */
-  put(key: string, source: AsyncIterable<Uint8Array>): Promise<BlobInfo>;
+  put(key: string, source: AsyncIterable<Uint8Array>, options?: { readonly fresh?: boolean }): Promise<BlobInfo>;
   /** The whole blob as a stream; rejects with ERR_DICOM_STORAGE_NOT_FOUND when there is none. */
   get(key: string): Promise<Readable>;
   /** Bytes [start, end) of the blob (end exclusive, clamped to the size). */

@@ -233,6 +233,36 @@ test('indexing reads the header through random access: large values are not read
   assert.match(metadata!.json, /"FFFCFFFC":\{"vr":"OB","InlineBinary"/, 'elements after the pixel data are read');
 });
 
+test('objects up to parseFromMemoryUpTo are indexed from the chunks received, not read back; larger ones are read back', async (t) => {
+  const dir = tempDir(t);
+  const files = new FilesystemBlobStore({ root: join(dir, 'blobs') });
+  let opened = 0;
+  const counting: BlobStore = Object.assign(Object.create(files) as BlobStore, {
+    async open(key: string): Promise<BlobReader> {
+      opened++;
+      return files.open(key);
+    },
+  });
+  const archive = new ArchiveStore({ index: new SqliteIndexStore({ path: join(dir, 'index.db') }), blobs: counting, parseFromMemoryUpTo: 1_000_000 });
+  t.after(() => void archive.close());
+  for (const [i, pixelBytes, readBack] of [[1, 200_000, 0], [2, 3_000_000, 1]] as const) {
+    const ds = instanceDataSet(spec(i), { pixelBytes });
+    // After the pixel data, so the parse goes on past the skipped value, across chunk boundaries.
+    ds.set(0xfffcfffc, 'OB', new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
+    opened = 0;
+    const r = await archive.storeInstance({ ...storeInput(ds), dataSet: iterate(dataSetChunks(ds, 7_000)) });
+    assert.equal(r.status, 'inserted');
+    assert.equal(opened, readBack, `${pixelBytes} bytes of pixels: blob opened ${opened} times`);
+    const stored = await archive.index.getInstance(ds.string('SOPInstanceUID')!);
+    assert.equal(stored!.size, r.size);
+    const [metadata] = await collect(archive.index.instanceMetadata('1.2.3', { seriesInstanceUid: ds.string('SeriesInstanceUID')! }));
+    assert.match(metadata!.json, /"FFFCFFFC":\{"vr":"OB","InlineBinary":"AQIDBAUGBwg="\}/, 'the element after the pixel data, read across chunks');
+    assert.match(metadata!.json, /"7FE00010":\{"vr":"OW","BulkDataURI":"conduit-bulkdata:7FE00010"\}/);
+    // The data set offset indexed is right: the range read back is the data set sent.
+    assert.deepEqual(await readAll((await archive.openInstance(ds.string('SOPInstanceUID')!, 'data-set')).stream), Buffer.concat(dataSetChunks(ds, 7_000)));
+  }
+});
+
 test('several stores at once share index commits', async (t) => {
   const archive = openArchive(tempDir(t));
   t.after(() => void archive.close());

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { DicomError } from '../../src/core/dicom-error.js';
@@ -15,21 +16,27 @@ function isCode(code: string) {
   return (e: unknown) => e instanceof DicomError && e.code === code;
 }
 
-/** Counts fsync calls on file handles (files and directories alike) while `fn` runs. */
-async function countingSyncs<T>(dir: string, fn: () => Promise<T>): Promise<{ result: T; syncs: number }> {
+/** Counts fsync and fdatasync calls on file handles (files and directories alike) while `fn` runs. */
+async function countingSyncs<T>(dir: string, fn: () => Promise<T>): Promise<{ result: T; syncs: number; datasyncs: number }> {
   const probe = await open(join(dir, '.probe'), 'w');
-  const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+  const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void>; datasync: () => Promise<void> };
   await probe.close();
-  const original = proto.sync;
+  const { sync, datasync } = proto;
   let syncs = 0;
+  let datasyncs = 0;
   proto.sync = function (this: unknown) {
     syncs++;
-    return original.call(this);
+    return sync.call(this);
+  };
+  proto.datasync = function (this: unknown) {
+    datasyncs++;
+    return datasync.call(this);
   };
   try {
-    return { result: await fn(), syncs };
+    return { result: await fn(), syncs, datasyncs };
   } finally {
-    proto.sync = original;
+    proto.sync = sync;
+    proto.datasync = datasync;
   }
 }
 
@@ -96,13 +103,46 @@ test('durable put fsyncs the file and its directory (and new directories into th
   const root = tempDir(t);
   const store = new FilesystemBlobStore({ root });
   const first = await countingSyncs(root, () => store.put('a1', iterate([bytes(10)])));
-  // file + blob directory + the new <cd> entry in <ab> + <ab> in the root (+ the root's parent)
-  assert.ok(first.syncs >= 4, `first put: ${first.syncs} fsyncs`);
+  // the file (fdatasync) + blob directory + the new <cd> entry in <ab> + <ab> in the root (+ the root's parent)
+  assert.equal(first.datasyncs, 1, 'the file');
+  assert.ok(first.syncs >= 3, `first put: ${first.syncs} directory fsyncs`);
   const second = await countingSyncs(root, () => store.put('a1', iterate([bytes(20)])));
-  assert.equal(second.syncs, 2, 'the file and its directory');
+  assert.deepEqual([second.datasyncs, second.syncs], [1, 1], 'the file and its directory');
   const off = new FilesystemBlobStore({ root, fsync: false });
   const none = await countingSyncs(root, () => off.put('a2', iterate([bytes(10)])));
-  assert.equal(none.syncs, 0);
+  assert.deepEqual([none.datasyncs, none.syncs], [0, 0]);
+  await store.close();
+});
+
+test('keys "hhhh.<rest>" name their own directory; concurrent puts into one directory share its fsyncs, each after its rename', async (t) => {
+  const root = tempDir(t);
+  const store = new FilesystemBlobStore({ root });
+  assert.equal(relative(root, store.pathOf('0a1b.x-1')), join('0a', '1b', '0a1b.x-1'));
+  assert.equal(relative(root, store.pathOf('0A1B.x')), join(...(() => { const h = createHash('sha256').update('0A1B.x').digest('hex'); return [h.slice(0, 2), h.slice(2, 4)]; })(), '0A1B.x'), 'upper case: hashed');
+  await store.put('0a1b.first', iterate([bytes(10)]));
+  // Observe each directory fsync: which blobs were renamed into place when it began.
+  const probe = await open(join(root, '.probe'), 'w');
+  const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+  await probe.close();
+  const sync = proto.sync;
+  const seen: string[][] = [];
+  proto.sync = function (this: unknown) {
+    seen.push(readdirSync(join(root, '0a', '1b')).filter((n) => !n.startsWith('.')).sort());
+    return sync.call(this);
+  };
+  const keys = Array.from({ length: 12 }, (_, i) => `0a1b.k${String(i).padStart(2, '0')}`);
+  try {
+    await Promise.all(keys.map(async (k) => {
+      await store.put(k, iterate([bytes(1000, keys.indexOf(k))]));
+      // Resolved: an fsync begun after this blob's rename has completed.
+      assert.ok(seen.some((names) => names.includes(k)), `${k}: no directory fsync after its rename`);
+    }));
+  } finally {
+    proto.sync = sync;
+  }
+  assert.ok(seen.length < keys.length, `${seen.length} directory fsyncs for ${keys.length} concurrent puts`);
+  for (const k of keys) assert.deepEqual(await readAll(await store.get(k)), Buffer.from(bytes(1000, keys.indexOf(k))));
+  await store.close();
 });
 
 test('a failing source leaves nothing: no blob, no temporary file; an existing blob is kept', async (t) => {

@@ -1,13 +1,22 @@
 /**
- * A BlobStore on a local file system: one file per blob at <root>/<h0h1>/<h2h3>/<key>, where h is
- * the SHA-256 of the key in hex, so that no directory holds more than a few thousand entries at
- * millions of blobs (65,536 leaf directories) whatever the keys look like.
+ * A BlobStore on a local file system: one file per blob at <root>/<d0d1>/<d2d3>/<key>. The two
+ * directory levels d are the key's first four characters when the key starts with four lowercase
+ * hex digits and a dot ("3fa0.<anything>": a caller that picks its keys, like the archive, can so
+ * keep blobs written together in one directory); otherwise the first four hex digits of the
+ * key's SHA-256, so that no directory holds more than a few thousand entries at millions of blobs
+ * (65,536 leaf directories) whatever the keys look like.
  *
  * Durability of put(): the bytes go to a temporary file ".<key>.<random>.tmp" in the target
- * directory, which is fsync'd, renamed onto the final name (atomic on POSIX file systems), and the
- * directory is fsync'd so that the rename itself survives a power loss; directories created on the
- * way are fsync'd into their parents too. A crash at any point leaves either the old state or the
- * new, plus possibly a temporary file, which recover() removes at startup.
+ * directory, which is fdatasync'd, renamed onto the final name (atomic on POSIX file systems), and
+ * the directory is fsync'd so that the rename itself survives a power loss; directories created on
+ * the way are fsync'd into their parents too. A crash at any point leaves either the old state or
+ * the new, plus possibly a temporary file, which recover() removes at startup. A `fresh` put (a
+ * new key nothing refers to yet) renames first and then flushes file and directory concurrently.
+ *
+ * Directory fsyncs are shared: puts that renamed into the same directory while an fsync of it was
+ * running wait for the next one, which covers them all (group fsync); each put still resolves only
+ * after an fsync that started after its own rename. Handles of recently used directories stay
+ * open, so a directory fsync is one system call, not open + fsync + close.
  *
  * delete() does not fsync the directory: a deletion lost in a power cut brings back a blob the
  * index no longer points at, which the startup check reports (archive-store.ts) rather than a
@@ -19,10 +28,15 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DicomError } from '../../core/dicom-error.js';
 import { isValidBlobKey, type BlobInfo, type BlobReader, type BlobStore } from '../ports.js';
+import { GroupSync } from '../group-sync.js';
 import { storageError } from '../storage-error.js';
 
 const WRITE_BATCH = 1 << 20;
 const TEMPORARY = /^\..+\.[0-9a-f]{12}\.tmp$/;
+/** A key that names its own directory: four lowercase hex digits and a dot. */
+const PLACED_KEY = /^[0-9a-f]{4}\./;
+/** Directory handles kept open (least recently used closed first). */
+const OPEN_DIRECTORIES = 32;
 
 export interface FilesystemBlobStoreOptions {
   /** The directory holding the blobs (created if missing). */
@@ -38,6 +52,7 @@ export class FilesystemBlobStore implements BlobStore {
   readonly root: string;
   private readonly fsync: boolean;
   private readonly directories = new Map<string, Promise<void>>();
+  private readonly syncs = new DirectorySyncs(OPEN_DIRECTORIES);
   private closed = false;
 
   constructor(options: FilesystemBlobStoreOptions) {
@@ -47,7 +62,7 @@ export class FilesystemBlobStore implements BlobStore {
 
   /** The directory of a key's file: <root>/ab/cd. */
   directoryOf(key: string): string {
-    const h = createHash('sha256').update(key).digest('hex');
+    const h = PLACED_KEY.test(key) ? key : createHash('sha256').update(key).digest('hex');
     return join(this.root, h.slice(0, 2), h.slice(2, 4));
   }
 
@@ -57,11 +72,12 @@ export class FilesystemBlobStore implements BlobStore {
     return join(this.directoryOf(key), key);
   }
 
-  async put(key: string, source: AsyncIterable<Uint8Array>): Promise<BlobInfo> {
+  async put(key: string, source: AsyncIterable<Uint8Array>, options: { readonly fresh?: boolean } = {}): Promise<BlobInfo> {
     const finalPath = this.pathOf(key);
     const dir = this.directoryOf(key);
     let fh: FileHandle | undefined;
     let tmp: string | undefined;
+    let renamed = false;
     let size = 0;
     try {
       await this.ensureDirectory(dir);
@@ -82,16 +98,33 @@ export class FilesystemBlobStore implements BlobStore {
       }
       if (batch.length) await writeAll(fh, batch);
       size += batched;
-      if (this.fsync) await fh.sync();
+      if (options.fresh && this.fsync && process.platform !== 'win32') {
+        // Nothing is under the key and nothing refers to it yet: rename first, then flush the file
+        // and the directory at once (one round of flushes, not two; ext4 often joins them in one
+        // journal commit). A crash before both are done leaves an unreferenced blob, not a torn one
+        // that anything points at.
+        await rename(tmp, finalPath);
+        tmp = undefined;
+        renamed = true;
+        await Promise.all([fh.datasync(), this.syncs.sync(dir)]);
+        await fh.close();
+        fh = undefined;
+        return { key, size };
+      }
+      // fdatasync: the data and what is needed to read it back (the size); not the timestamps.
+      if (this.fsync) await fh.datasync();
       await fh.close();
       fh = undefined;
       await rename(tmp, finalPath);
       tmp = undefined;
-      if (this.fsync) await fsyncDirectory(dir);
+      renamed = true;
+      if (this.fsync) await this.syncs.sync(dir);
       return { key, size };
     } catch (cause) {
       await fh?.close().catch(() => undefined);
       if (tmp !== undefined) await unlink(tmp).catch(() => undefined);
+      // The rename may not be durable: the blob is not stored (an old blob under the key is lost then).
+      if (renamed) await unlink(finalPath).catch(() => undefined);
       throw storageError('ERR_DICOM_STORAGE_IO', `cannot store blob ${key}`, cause);
     }
   }
@@ -192,6 +225,7 @@ export class FilesystemBlobStore implements BlobStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.syncs.close();
   }
 
   /** Files of the two-level tree: <root>/xx/yy/<name>. */
@@ -236,8 +270,8 @@ export class FilesystemBlobStore implements BlobStore {
         const first = await mkdir(dir, { recursive: true });
         if (first !== undefined && this.fsync) {
           // New entries: <cd> in <ab>, maybe <ab> in the root, maybe the root in its parent.
-          await fsyncDirectory(dirname(dir));
-          await fsyncDirectory(this.root);
+          await this.syncs.sync(dirname(dir));
+          await this.syncs.sync(this.root);
           if (first.length <= this.root.length) await fsyncDirectory(dirname(this.root));
         }
       })();
@@ -274,6 +308,90 @@ async function directories(dir: string): Promise<string[]> {
   } catch (cause) {
     if ((cause as { code?: unknown }).code === 'ENOENT') return [];
     throw storageError('ERR_DICOM_STORAGE_IO', `cannot list ${dir}`, cause);
+  }
+}
+
+interface DirectoryEntry {
+  readonly handle: Promise<FileHandle | undefined>;
+  readonly group: GroupSync;
+  idle?: NodeJS.Timeout;
+}
+
+/** An idle directory handle is closed after this long (ms). */
+const IDLE_CLOSE_MS = 2000;
+
+/**
+ * Directory fsyncs shared between puts (GroupSync per directory). The directory's handle stays open
+ * for the next caller, until it has been idle for a while or more than `keep` are open.
+ */
+class DirectorySyncs {
+  private readonly entries = new Map<string, DirectoryEntry>();
+
+  constructor(private readonly keep: number) {}
+
+  sync(dir: string): Promise<void> {
+    let entry = this.entries.get(dir);
+    if (entry) {
+      clearTimeout(entry.idle);
+      this.entries.delete(dir); // re-inserted last: the Map's order is the recency
+    } else {
+      const handle = openDirectory(dir);
+      handle.catch(() => undefined);
+      entry = { handle, group: new GroupSync(async () => { await (await handle)?.sync(); }) };
+    }
+    this.trim();
+    this.entries.set(dir, entry);
+    const e = entry;
+    const synced = e.group.sync();
+    synced.then(() => {
+      if (e.group.busy || this.entries.get(dir) !== e) return;
+      clearTimeout(e.idle);
+      e.idle = setTimeout(() => {
+        if (e.group.busy || this.entries.get(dir) !== e) return;
+        this.entries.delete(dir);
+        void closeHandle(e);
+      }, IDLE_CLOSE_MS).unref();
+    }, () => {
+      // A failed fsync: the next caller reopens the directory.
+      if (this.entries.get(dir) === e) this.entries.delete(dir);
+      void closeHandle(e);
+    });
+    return synced;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.all(all.map(async (e) => {
+      clearTimeout(e.idle);
+      await e.group.sync().catch(() => undefined);
+      await closeHandle(e);
+    }));
+  }
+
+  private trim(): void {
+    if (this.entries.size < this.keep) return;
+    for (const [dir, e] of this.entries) {
+      if (this.entries.size < this.keep) return;
+      if (e.group.busy) continue;
+      clearTimeout(e.idle);
+      this.entries.delete(dir);
+      void closeHandle(e);
+    }
+  }
+}
+
+async function closeHandle(e: DirectoryEntry): Promise<void> {
+  await (await e.handle.catch(() => undefined))?.close().catch(() => undefined);
+}
+
+async function openDirectory(dir: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(dir, 'r');
+  } catch (cause) {
+    // Windows cannot open a directory for fsync; NTFS makes the rename durable with the file.
+    if (process.platform === 'win32') return undefined;
+    throw cause;
   }
 }
 

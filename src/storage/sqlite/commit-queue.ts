@@ -5,8 +5,9 @@
  *
  * Each write runs in its own SAVEPOINT inside the batch's transaction: a write that throws is
  * rolled back alone and its caller's promise rejects, the others go on. Every promise settles only
- * after the batch's COMMIT has returned (with synchronous=FULL, after the log is on disk); if the
- * COMMIT itself fails, every write of the batch rejects and none of them is in the database.
+ * after the batch's COMMIT has returned and, when the store flushes the log itself (`durable`),
+ * after that flush; if the COMMIT itself fails, every write of the batch rejects and none of them is
+ * in the database.
  *
  * A batch runs when `maxBatch` writes are waiting, or else at the next turn of the event loop
  * (after the I/O callbacks already due, so writes arriving together from several connections share
@@ -28,6 +29,12 @@ export interface GroupCommitOptions {
   /** Most writes in one transaction; default 256. */
   readonly maxBatch?: number;
 }
+
+/**
+ * Makes what has been committed durable (the store's own flush of the write-ahead log, off the event
+ * loop); the writes of a batch settle only once the promise it returns for their COMMIT resolves.
+ */
+export type MakeDurable = () => Promise<void>;
 
 /** What the queue needs from the database: run `body` in one transaction, committed when it returns. */
 export type RunInTransaction = (body: () => void) => void;
@@ -64,6 +71,7 @@ export class CommitQueue {
     private readonly transaction: RunInTransaction,
     private readonly savepoint: RunInSavepoint,
     options: GroupCommitOptions | false = {},
+    private readonly durable?: MakeDurable,
   ) {
     this.enabled = options !== false;
     this.maxDelayMs = options === false ? 0 : options.maxDelayMs ?? 2;
@@ -83,7 +91,7 @@ export class CommitQueue {
         let result!: T;
         this.transaction(() => { result = work(); });
         this.count(1);
-        return Promise.resolve(result);
+        return this.durable ? this.durable().then(() => result) : Promise.resolve(result);
       } catch (error) {
         return Promise.reject(error);
       }
@@ -123,11 +131,13 @@ export class CommitQueue {
         continue;
       }
       this.count(batch.length);
-      batch.forEach((p, i) => {
+      const settle = () => batch.forEach((p, i) => {
         const o = outcomes[i]!;
         if (o.ok) p.resolve(o.value);
         else p.reject(o.error);
       });
+      if (!this.durable) settle();
+      else this.durable().then(settle, (error: unknown) => { for (const p of batch) p.reject(error); });
     }
   }
 

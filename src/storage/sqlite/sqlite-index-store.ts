@@ -2,16 +2,22 @@
  * The built-in IndexStore: SQLite through better-sqlite3 (ADR 0006), schema in schema.ts, searches
  * in find.ts.
  *
- * Durability: journal_mode=WAL with synchronous=FULL by default, so a transaction is on disk when
- * COMMIT returns and a resolved insertInstance() survives a power loss (with synchronous=NORMAL a
- * WAL database stays consistent but may lose the last commits; it is offered for measurements and
- * for deployments that accept that). Writes go through a group-commit queue (commit-queue.ts).
+ * Durability: journal_mode=WAL, and by default ('FULL') a write resolves only once its transaction's
+ * log is on disk, so a resolved insertInstance() survives a power loss. The log is flushed by this
+ * store (fdatasync of the -wal file on Node's thread pool, shared by the batches committed while one
+ * runs: group-sync.ts) with SQLite itself at synchronous=NORMAL, which keeps the database consistent
+ * and flushes before checkpoints; the event loop keeps receiving while the flush runs, where
+ * SQLite's own FULL would block it for the whole fsync (walSync 'sqlite' still does that). With
+ * synchronous=NORMAL and no flush of our own a WAL database stays consistent but may lose the last
+ * commits: offered for measurements and deployments that accept that. Writes go through a
+ * group-commit queue (commit-queue.ts).
  *
  * Patient identity: Patient ID + Issuer of Patient ID (both '' when absent) is the patient's key.
  * A study keeps the patient it was first indexed under: an instance of a known study that names
  * another patient is indexed in that study and a warning is recorded; likewise differing patient,
  * study or series attributes leave the first values in place, with a warning (ADR 0007).
  */
+import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import { DicomError } from '../../core/dicom-error.js';
 import type { Query, QueryLevel } from '../../query/query.js';
@@ -21,6 +27,7 @@ import type {
   DeleteResult, DuplicatePolicy, FindOptions, IndexStats, IndexStore, IndexWarning, InsertResult, InstanceIndexRecord,
   InstanceMetadata, StoredInstance, StoredInstanceDetails,
 } from '../ports.js';
+import { GroupSync } from '../group-sync.js';
 import { storageError } from '../storage-error.js';
 import { openDatabase, type Database, type Statement } from './better-sqlite3.js';
 import { CommitQueue, type CommitQueueStats, type GroupCommitOptions } from './commit-queue.js';
@@ -30,8 +37,15 @@ import { attributeColumns, multiValued, prepareSchema, splitMultiValued, studyMo
 export interface SqliteIndexStoreOptions {
   /** The database file (created if missing), or ':memory:'. */
   readonly path: string;
-  /** PRAGMA synchronous; default 'FULL' (see the module comment). */
+  /** Durability of a commit; default 'FULL' (see the module comment). */
   readonly synchronous?: 'FULL' | 'NORMAL' | 'OFF';
+  /**
+   * With 'FULL', who flushes the write-ahead log after a commit: 'thread-pool' (default for a
+   * file: SQLite runs with synchronous=NORMAL and the store fdatasyncs the log on Node's thread pool
+   * before the writes resolve, so the event loop goes on meanwhile and concurrent batches share the
+   * flush) or 'sqlite' (PRAGMA synchronous=FULL: SQLite fsyncs inside COMMIT, blocking the loop).
+   */
+  readonly walSync?: 'thread-pool' | 'sqlite';
   /** Group commit (default: on, maxDelayMs 2, maxBatch 256; commit-queue.ts), or false for one transaction per write. */
   readonly groupCommit?: GroupCommitOptions | false;
   /** Deflate the stored metadata JSON (default true: JSON of DICOM headers shrinks 5 to 10 times). */
@@ -65,13 +79,23 @@ export class SqliteIndexStore implements IndexStore {
   private readonly compress: boolean;
   private readonly s: ReturnType<typeof prepareStatements>;
   private open = true;
+  /** The write-ahead log's flush when this store makes commits durable itself (walSync 'thread-pool'). */
+  private readonly wal: { readonly path: string; fd?: number; readonly group: GroupSync } | undefined;
 
   /** Opens (creating, migrating) the index. */
   constructor(options: SqliteIndexStoreOptions) {
     this.db = openDatabase(options.path);
+    const synchronous = options.synchronous ?? 'FULL';
+    const onDisk = options.path !== ':memory:' && options.path !== '';
+    if (synchronous === 'FULL' && onDisk && (options.walSync ?? 'thread-pool') === 'thread-pool') {
+      const wal = { path: `${options.path}-wal`, fd: undefined as number | undefined, group: new GroupSync(() => fdatasyncAsync(this.walFd())) };
+      this.wal = wal;
+    }
     try {
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+      // NORMAL in WAL mode: no flush inside COMMIT (the log is flushed before checkpoints, and its
+      // header when it is reused); with walSync 'thread-pool' every commit is flushed by the store.
+      this.db.pragma(`synchronous = ${this.wal ? 'NORMAL' : synchronous}`);
       this.db.pragma('foreign_keys = ON');
       this.db.pragma(`cache_size = ${-1024 * (options.cacheMiB ?? 64)}`);
       this.db.pragma('busy_timeout = 5000');
@@ -89,7 +113,15 @@ export class SqliteIndexStore implements IndexStore {
       (body) => this.db.transaction(body).immediate(),
       <T>(work: () => T) => savepoint(work) as T,
       options.groupCommit ?? {},
+      this.wal ? () => this.wal!.group.sync() : undefined,
     );
+  }
+
+  /** The write-ahead log, opened once (the connection stays open, so SQLite never deletes it meanwhile). */
+  private walFd(): number {
+    const wal = this.wal!;
+    wal.fd ??= openSync(wal.path, 'r+');
+    return wal.fd;
   }
 
   /** Batches committed so far and their sizes (group commit at work). */
@@ -124,6 +156,7 @@ export class SqliteIndexStore implements IndexStore {
       }
     }
     if (batch.length) run.immediate(batch);
+    if (this.wal && out.length > 0) fdatasyncSync(this.walFd());
     return out;
   }
 
@@ -205,6 +238,12 @@ export class SqliteIndexStore implements IndexStore {
     if (!this.open) return;
     this.queue.close();
     this.open = false;
+    if (this.wal?.fd !== undefined) {
+      // The last batches' flushes (their writes settle with them), then the log's descriptor.
+      await this.wal.group.sync().catch(() => undefined);
+      closeSync(this.wal.fd);
+      this.wal.fd = undefined;
+    }
     this.db.close();
   }
 
@@ -454,4 +493,8 @@ function show(text: string): string {
 
 function clip(text: string): string {
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
+function fdatasyncAsync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 }

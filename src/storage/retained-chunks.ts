@@ -1,0 +1,74 @@
+import type { BlobReader } from './ports.js';
+
+/**
+ * The chunks of an object on their way to the blob store, kept while they total at most `limit`
+ * bytes, so that a small object is parsed for the index from memory instead of being read back:
+ * the same bytes (the chunks belong to the consumer of the data set stream: the archive store),
+ * four file system calls fewer. Past the limit they are dropped and the blob is read back.
+ */
+export class RetainedChunks {
+  private chunks: Uint8Array[] | undefined = [];
+  private bytes = 0;
+
+  constructor(private readonly limit: number) {}
+
+  async *tee(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const chunk of source) {
+      if (this.chunks) {
+        this.bytes += chunk.length;
+        if (this.bytes > this.limit) this.chunks = undefined;
+        else this.chunks.push(chunk);
+      }
+      yield chunk;
+    }
+  }
+
+  /**
+   * A reader over the kept chunks, when they are the whole blob of `size` bytes. A read within one
+   * chunk is a view of it; one across chunks copies only the range asked (the header: 64 KiB at
+   * first, and large values are skipped, not read), never the whole object.
+   */
+  reader(key: string, size: number): BlobReader | undefined {
+    const chunks = this.chunks;
+    if (!chunks || this.bytes !== size) return undefined;
+    this.chunks = undefined;
+    const starts: number[] = [];
+    let at = 0;
+    for (const c of chunks) {
+      starts.push(at);
+      at += c.length;
+    }
+    return {
+      key,
+      size,
+      read: async (position: number, length: number) => {
+        const from = Math.min(Math.max(0, position), size);
+        const to = Math.min(size, from + Math.max(0, length));
+        let i = chunkAt(starts, from);
+        const first = chunks[i];
+        if (!first || to - starts[i]! <= first.length) return first ? first.subarray(from - starts[i]!, to - starts[i]!) : new Uint8Array(0);
+        const out = Buffer.allocUnsafe(to - from);
+        for (let done = 0; done < out.length; i++) {
+          const c = chunks[i]!;
+          const part = c.subarray(from + done - starts[i]!, Math.min(c.length, to - starts[i]!));
+          out.set(part, done);
+          done += part.length;
+        }
+        return out;
+      },
+      close: async () => undefined,
+    };
+  }
+}
+
+/** Index of the chunk holding byte `position` (binary search over the chunks' start offsets). */
+function chunkAt(starts: readonly number[], position: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= position) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
