@@ -11,7 +11,7 @@
 # with it (storescu, untimed; the files are then hot in the page cache for both) and stay up for the
 # whole run; each holds it in its own archive folder under the run folder.
 #
-# Cells (each server once per round, the servers' order swapped from round to round; RUNS rounds;
+# Cells (after WARMUP untimed runs, as the anchor's hyperfine --warmup 1; each server once per round, the servers' order swapped from round to round; RUNS rounds;
 # median and min-max over the rounds):
 #   move  movescu -S (Study Root, STUDY level, the study's Study Instance UID) asking the server to
 #         C-MOVE the study to a DCMTK storescp (writing files to an empty folder, no fsync: its
@@ -31,7 +31,7 @@
 # defaults otherwise, MaximumPduLength 16384, 4 DICOM threads) on this script's ports.
 # `conduit serve` runs with its defaults (SQLite index, files with fsync, 256 KiB PDUs, log level warn).
 #
-# Environment: RUNS (5), CELLS (move,get), SERVERS (conduit,orthanc), CORPUS (/tmp/corpus),
+# Environment: RUNS (5), WARMUP (untimed warm-up runs of each server per cell first, 1), CELLS (move,get), SERVERS (conduit,orthanc), CORPUS (/tmp/corpus),
 # STUDY_DIR ($CORPUS/ct/p1), PORT_BASE (14800: +0 Conduit DIMSE, +1 Orthanc DIMSE, +2 Orthanc HTTP,
 # +3 storescp), WORK (/tmp/conduit-bench-work; each run leaves results.tsv, logs and summary.md in a
 # dated folder), NODE_OPTIONS_SERVE (extra node options for conduit serve),
@@ -41,6 +41,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
 RUNS="${RUNS:-5}"
+WARMUP="${WARMUP:-1}"
 CELLS="${CELLS:-move,get}"
 SERVERS="${SERVERS:-conduit,orthanc}"
 CORPUS="${CORPUS:-/tmp/corpus}"
@@ -198,6 +199,12 @@ log "study: $N instances, $B bytes, $STUDY_UID; RUNS=$RUNS CELLS=$CELLS SERVERS=
 log "machine: $(nproc) CPU, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg), node $(node --version), $(movescu --version 2>&1 | head -1), Orthanc $(/usr/sbin/Orthanc --version 2>/dev/null | head -1 | awk '{print $NF}')"
 IFS=, read -ra SERVER_LIST <<<"$SERVERS"
 IFS=, read -ra CELL_LIST <<<"$CELLS"
+# Untimed warm-up runs, as the shared anchor's hyperfine --warmup 1: each server once per cell
+# (for Conduit the first C-STOREs it sends also compile its send path).
+for ((w = 1; w <= WARMUP; w++)); do
+  for cell in "${CELL_LIST[@]}"; do for name in "${SERVER_LIST[@]}"; do run_cell warmup "$cell" "$name"; done; done
+done
+sed -i '/^warmup\t/d' "$RESULTS"
 for ((r = 1; r <= RUNS; r++)); do
   order=("${SERVER_LIST[@]}")
   if ((r % 2 == 0)); then order=(); for ((i = ${#SERVER_LIST[@]} - 1; i >= 0; i--)); do order+=("${SERVER_LIST[$i]}"); done; fi
