@@ -28,7 +28,8 @@
 # is its peak since start, loading included).
 #
 # Orthanc's configuration is the shared anchor's (lib.sh orthanc_config: SQLite + files, Debian
-# defaults otherwise, MaximumPduLength 16384, 4 DICOM threads) on this script's ports.
+# defaults otherwise, MaximumPduLength 16384, 4 DICOM threads) on this script's ports, without the DICOMweb
+# plugin (not used here).
 # `conduit serve` runs with its defaults (SQLite index, files with fsync, 256 KiB PDUs, log level warn).
 #
 # Environment: RUNS (5), WARMUP (untimed warm-up runs of each server per cell first, 1), CELLS (move,get), SERVERS (conduit,orthanc), CORPUS (/tmp/corpus),
