@@ -62,6 +62,12 @@ export interface BlobStore {
   getRange(key: string, start: number, end: number): Promise<Readable>;
   /** Random access (see BlobReader); the caller closes it. */
   open(key: string): Promise<BlobReader>;
+  /**
+   * Optional: fills `target` with the bytes from `position` and resolves with how many were read
+   * (fewer only at the end of the blob). One read into the caller's buffer, which it may reuse
+   * (C-MOVE / C-GET read instance after instance); without it, open() + read().
+   */
+  readInto?(key: string, position: number, target: Uint8Array): Promise<number>;
   /** Size in bytes; rejects with ERR_DICOM_STORAGE_NOT_FOUND when there is none. */
   size(key: string): Promise<number>;
   exists(key: string): Promise<boolean>;

@@ -36,7 +36,7 @@ const ASSOCIATIONS = 4;
 interface Sent { readonly uid: string; readonly hash: string }
 
 function startServe(dataDir: string): { proc: Background; port: Promise<number> } {
-  const proc = Background.start('conduit serve', process.execPath, [BIN, 'serve', '--dimse-port', '0', '--host', '127.0.0.1', '--data', dataDir, '--aet', 'ARCHIVE']);
+  const proc = Background.start('conduit serve', process.execPath, [BIN, 'serve', '--dimse-port', '0', '--http-port', '0', '--host', '127.0.0.1', '--data', dataDir, '--aet', 'ARCHIVE']);
   return { proc, port: proc.waitFor(/listening for DIMSE on port (\d+)/).then((m) => Number(m[1])) };
 }
 

@@ -6,13 +6,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DataSet } from '../../src/data/data-set.js';
 import { ServiceError } from '../../src/dimse/index.js';
 import {
   agreedQueryOptions, agreedRelationalRetrieval, answerExtendedNegotiation,
 } from '../../src/services/query-retrieve/extended-negotiation.js';
 import { countFields, performSubOperations, retrieveTarget, type SubOperationResult } from '../../src/services/query-retrieve/retrieve.js';
-import { contextForInstance, proposalsForInstances } from '../../src/services/query-retrieve/stored-data-set.js';
+import { contextForInstance, DataSetBuffers, IN_MEMORY_LIMIT, proposalsForInstances, storedDataSetBytes } from '../../src/services/query-retrieve/stored-data-set.js';
+import { FilesystemBlobStore } from '../../src/storage/filesystem/filesystem-blob-store.js';
+import { DicomError } from '../../src/core/dicom-error.js';
 import type { StoredInstance } from '../../src/storage/ports.js';
 
 const FIND = '1.2.840.10008.5.1.4.1.2.1.1';
@@ -132,4 +137,64 @@ test('context for a stored instance: its own syntax, else an uncompressed one in
     { abstractSyntax: CT, transferSyntaxes: [EBE, DEFLATED, ELE, ILE] },
     { abstractSyntax: CT, transferSyntaxes: [JPEG] },
   ]);
+});
+
+test('sub-operations: the next instance is prepared when a sub-operation begins, none after the last or once cancelled', async () => {
+  const instances = ['1.9.0', '1.9.1', '1.9.2', '1.9.3'].map((u) => instance(u));
+  const events: string[] = [];
+  const cancel = new AbortController();
+  for await (const _ of performSubOperations(instances, {
+    cancelled: cancel.signal,
+    prepare: (i) => events.push(`prepare ${i.sopInstanceUid}`),
+    store: async (i): Promise<SubOperationResult> => {
+      events.push(`store ${i.sopInstanceUid}`);
+      return { status: 0 };
+    },
+  })) { /* drained */ }
+  assert.deepEqual(events, ['prepare 1.9.1', 'store 1.9.0', 'prepare 1.9.2', 'store 1.9.1', 'prepare 1.9.3', 'store 1.9.2', 'store 1.9.3']);
+
+  events.length = 0;
+  for await (const _ of performSubOperations(instances, {
+    cancelled: cancel.signal,
+    prepare: (i) => events.push(`prepare ${i.sopInstanceUid}`),
+    store: async (i): Promise<SubOperationResult> => {
+      events.push(`store ${i.sopInstanceUid}`);
+      if (i.sopInstanceUid === '1.9.1') cancel.abort();
+      return { status: 0 };
+    },
+  })) { /* drained */ }
+  assert.deepEqual(events, ['prepare 1.9.1', 'store 1.9.0', 'prepare 1.9.2', 'store 1.9.1'], 'nothing prepared or stored after C-CANCEL');
+});
+
+test('stored data set bytes: small ones in one reused buffer (readInto), evened for Deflated; the index and the blob disagreeing is an error', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'conduit-qr-bytes-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const blobs = new FilesystemBlobStore({ root, fsync: false });
+  const file = Uint8Array.from({ length: 1000 }, (_, i) => i & 0xff);
+  await blobs.put('k1', [file] as unknown as AsyncIterable<Uint8Array>);
+  const stored = { ...instance('1', ELE), blobKey: 'k1', size: 1000, dataSetOffset: 132 };
+  const buffers = new DataSetBuffers();
+  const first = await storedDataSetBytes(blobs, stored, ELE, buffers);
+  assert.ok(first instanceof Uint8Array);
+  assert.deepEqual(Buffer.from(first), Buffer.from(file.subarray(132)));
+  buffers.give(first);
+  const second = await storedDataSetBytes(blobs, stored, ELE, buffers) as Uint8Array;
+  assert.equal(second.buffer, first.buffer, 'the buffer given back is reused');
+  assert.deepEqual(Buffer.from(second), Buffer.from(file.subarray(132)));
+
+  const odd = await storedDataSetBytes(blobs, { ...stored, transferSyntaxUid: DEFLATED, dataSetOffset: 131 }, DEFLATED, buffers) as Uint8Array;
+  assert.equal(odd.length, 870, 'a deflate stream of odd length gets one NUL');
+  assert.deepEqual(Buffer.from(odd.subarray(0, 869)), Buffer.from(file.subarray(131)));
+  assert.equal(odd[869], 0);
+
+  await assert.rejects(storedDataSetBytes(blobs, { ...stored, size: 2000 }, ELE, buffers), (e: unknown) => e instanceof DicomError && e.code === 'ERR_DICOM_STORAGE_IO');
+  await assert.rejects(storedDataSetBytes(blobs, { ...stored, blobKey: 'missing' }, ELE, buffers), (e: unknown) => e instanceof DicomError && e.code === 'ERR_DICOM_STORAGE_NOT_FOUND');
+  // Without a buffer pool (or a store without readInto): open() + read(), the same bytes.
+  assert.deepEqual(Buffer.from(await storedDataSetBytes(blobs, stored, ELE) as Uint8Array), Buffer.from(file.subarray(132)));
+  // Above IN_MEMORY_LIMIT the bytes are streamed.
+  const streamed = await storedDataSetBytes(blobs, { ...stored, size: IN_MEMORY_LIMIT + 200 }, ELE, buffers);
+  assert.ok(!(streamed instanceof Uint8Array));
+  let n = 0;
+  for await (const chunk of streamed as AsyncIterable<Uint8Array>) n += chunk.length;
+  assert.equal(n, 868, 'streamed, up to the end of the blob');
 });

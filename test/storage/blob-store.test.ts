@@ -40,7 +40,7 @@ async function countingSyncs<T>(dir: string, fn: () => Promise<T>): Promise<{ re
   }
 }
 
-test('put, get, getRange, size, exists, list, delete', async (t) => {
+test('put, get, getRange, readInto, size, exists, list, delete', async (t) => {
   const root = tempDir(t);
   const store = new FilesystemBlobStore({ root });
   const data = bytes(3_000_000, 3);
@@ -60,6 +60,13 @@ test('put, get, getRange, size, exists, list, delete', async (t) => {
   assert.equal(reader.size, data.length);
   assert.deepEqual(Buffer.from(await reader.read(2_999_000, 5000)), Buffer.from(data.subarray(2_999_000)));
   await reader.close();
+  const into = new Uint8Array(5000);
+  assert.equal(await store.readInto!('key-1', 1000, into), 5000);
+  assert.deepEqual(Buffer.from(into), Buffer.from(data.subarray(1000, 6000)));
+  assert.equal(await store.readInto!('key-1', 2_999_000, into), 1000, 'fewer bytes at the end of the blob');
+  assert.deepEqual(Buffer.from(into.subarray(0, 1000)), Buffer.from(data.subarray(2_999_000)));
+  await assert.rejects(store.readInto!('nothing', 0, into), isCode('ERR_DICOM_STORAGE_NOT_FOUND'));
+  await assert.rejects(store.readInto!('.bad', 0, into), isCode('ERR_DICOM_STORAGE_BAD_KEY'));
   assert.equal(await store.delete('key-1'), true);
   assert.equal(await store.delete('key-1'), false);
   await assert.rejects(store.get('key-1'), isCode('ERR_DICOM_STORAGE_NOT_FOUND'));

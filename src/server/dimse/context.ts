@@ -9,8 +9,8 @@ import { parseDataSet } from '../../data/reader/data-set-parser.js';
 import { transferSyntax } from '../../data/transfer-syntax.js';
 import type { Encoding } from '../../data/writer.js';
 import { isFailure, Priority, ServiceError, Status } from '../../dimse/index.js';
-import type { StoreSubOperation } from '../../services/query-retrieve/retrieve.js';
-import { storedDataSetBytes, type StoreContext } from '../../services/query-retrieve/stored-data-set.js';
+import type { StoreSubOperation, SubOperationResult } from '../../services/query-retrieve/retrieve.js';
+import { DataSetBuffers, IN_MEMORY_LIMIT, storedDataSetBytes, type StoreContext } from '../../services/query-retrieve/stored-data-set.js';
 import type { ArchiveStore } from '../../storage/index.js';
 import type { StoredInstance } from '../../storage/ports.js';
 import type { ServerConfig } from '../config.js';
@@ -59,37 +59,76 @@ export interface SubOperationTarget {
   onFailure?: (instance: StoredInstance, errorComment: string) => void;
 }
 
+/** A C-STORE sub-operation, with `prepare` to read an instance's bytes before its turn. */
+export interface PreparedStoreSubOperation extends StoreSubOperation {
+  prepare: (instance: StoredInstance) => void;
+}
+
+type Prepared = { context: StoreContext; bytes: Uint8Array | AsyncIterable<Uint8Array> } | { result: SubOperationResult };
+
 /**
- * One C-STORE sub-operation per call: the instance's data set streamed from the blob store in the
- * chosen context's transfer syntax. A failure is a status: the peer's, or 0122H when no context
- * fits, 0110H when the stored object cannot be read.
+ * One C-STORE sub-operation per call: the instance's data set from the blob store in the chosen
+ * context's transfer syntax. A failure is a status: the peer's, or 0122H when no context fits,
+ * 0110H when the stored object cannot be read. `prepare(next)` starts reading the next instance
+ * while the current C-STORE is in flight (the data set in memory when small, see
+ * storedDataSetBytes), so that with one operation outstanding (PS3.7 D.3.3.3: the default
+ * asynchronous operations window) the association does not wait on the disk between sub-operations.
  */
-export function storeSubOperation(archive: ArchiveStore, target: SubOperationTarget): StoreSubOperation {
-  const send = sender(archive, target);
-  return async (instance) => {
-    const result = await send(instance).catch((err: unknown) => ({ status: Status.UnableToProcess, errorComment: `${target.peerName}: ${(err as Error).message}` }));
+export function storeSubOperation(archive: ArchiveStore, target: SubOperationTarget): PreparedStoreSubOperation {
+  const prepared = new Map<string, Promise<Prepared>>();
+  const buffers = new DataSetBuffers();
+  const prepare = (instance: StoredInstance): Promise<Prepared> => {
+    let p = prepared.get(instance.sopInstanceUid);
+    if (!p) {
+      p = readForSending(archive, target, instance, buffers);
+      prepared.set(instance.sopInstanceUid, p);
+    }
+    return p;
+  };
+  const store = async (instance: StoredInstance): Promise<SubOperationResult> => {
+    const ready = await prepare(instance);
+    prepared.delete(instance.sopInstanceUid);
+    let result: SubOperationResult;
+    if ('result' in ready) result = ready.result;
+    else {
+      try {
+        result = await sendStore(target, instance, ready);
+        // Answered, so every byte has left (an error may leave some queued: that buffer is dropped).
+        if (ready.bytes instanceof Uint8Array) buffers.give(ready.bytes);
+      } catch (err) {
+        result = { status: Status.UnableToProcess, errorComment: `${target.peerName}: ${(err as Error).message}` };
+      }
+    }
     if (isFailure(result.status)) target.onFailure?.(instance, result.errorComment ?? '');
     return result;
   };
+  // Ahead of its turn only what is read into memory: a streamed one would hold its file open if a
+  // C-CANCEL came before its turn.
+  const ahead = (instance: StoredInstance): void => {
+    const context = target.contextFor(instance);
+    if ('id' in context && context.transferSyntax === instance.transferSyntaxUid && instance.size - instance.dataSetOffset <= IN_MEMORY_LIMIT) void prepare(instance);
+  };
+  return Object.assign(store, { prepare: ahead });
 }
 
-function sender(archive: ArchiveStore, target: SubOperationTarget): StoreSubOperation {
-  return async (instance) => {
-    const context = target.contextFor(instance);
-    if (!('id' in context)) return { status: Status.RefusedSOPClassNotSupported, errorComment: context.reason };
-    let bytes: AsyncIterable<Uint8Array>;
-    try {
-      bytes = await storedDataSetBytes(archive.blobs, instance, context.transferSyntax);
-    } catch (err) {
-      return { status: Status.ProcessingFailure, errorComment: `${instance.sopInstanceUid}: ${(err as Error).message}` };
-    }
-    const rsp = await target.dimse.requestOne({
-      type: 'C-STORE-RQ',
-      affectedSopClassUid: instance.sopClassUid,
-      affectedSopInstanceUid: instance.sopInstanceUid,
-      priority: target.priority ?? Priority.MEDIUM,
-      ...(target.originator ? { moveOriginatorApplicationEntityTitle: target.originator.aeTitle, moveOriginatorMessageId: target.originator.messageId } : {}),
-    } as never, context.id, bytes);
-    return { status: rsp.message.status, errorComment: `${target.peerName}: ${rsp.status.description}` };
-  };
+/** The context and the bytes of an instance, or the failed result; never rejects. */
+async function readForSending(archive: ArchiveStore, target: SubOperationTarget, instance: StoredInstance, buffers: DataSetBuffers): Promise<Prepared> {
+  const context = target.contextFor(instance);
+  if (!('id' in context)) return { result: { status: Status.RefusedSOPClassNotSupported, errorComment: context.reason } };
+  try {
+    return { context, bytes: await storedDataSetBytes(archive.blobs, instance, context.transferSyntax, buffers) };
+  } catch (err) {
+    return { result: { status: Status.ProcessingFailure, errorComment: `${instance.sopInstanceUid}: ${(err as Error).message}` } };
+  }
+}
+
+async function sendStore(target: SubOperationTarget, instance: StoredInstance, ready: { context: StoreContext; bytes: Uint8Array | AsyncIterable<Uint8Array> }): Promise<SubOperationResult> {
+  const rsp = await target.dimse.requestOne({
+    type: 'C-STORE-RQ',
+    affectedSopClassUid: instance.sopClassUid,
+    affectedSopInstanceUid: instance.sopInstanceUid,
+    priority: target.priority ?? Priority.MEDIUM,
+    ...(target.originator ? { moveOriginatorApplicationEntityTitle: target.originator.aeTitle, moveOriginatorMessageId: target.originator.messageId } : {}),
+  } as never, ready.context.id, ready.bytes);
+  return { status: rsp.message.status, errorComment: `${target.peerName}: ${rsp.status.description}` };
 }

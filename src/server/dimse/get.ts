@@ -38,7 +38,7 @@ export async function handleGet(req: GenericRequest, qr: QueryRetrieveSopClass, 
     onFailure: (instance, comment) => ctx.log('warn', `C-GET from ${from}: ${instance.sopInstanceUid} failed: ${comment}`),
   });
   let final: RetrieveResponse | undefined;
-  for await (const r of performSubOperations(instances, { store, cancelled: req.request.cancelled })) {
+  for await (const r of performSubOperations(instances, { store, prepare: store.prepare, cancelled: req.request.cancelled })) {
     final = r;
     await sendRetrieveResponse(req, r);
   }

@@ -73,7 +73,7 @@ export async function handleMove(req: GenericRequest, qr: QueryRetrieveSopClass,
       peerName: peer.aeTitle,
       onFailure: (instance, comment) => ctx.log('warn', `C-MOVE from ${from} to ${peer.aeTitle}: ${instance.sopInstanceUid} failed: ${comment}`),
     });
-    for await (const r of performSubOperations(instances, { store, cancelled: req.request.cancelled })) {
+    for await (const r of performSubOperations(instances, { store, prepare: store.prepare, cancelled: req.request.cancelled })) {
       final = r;
       await sendRetrieveResponse(req, r);
     }

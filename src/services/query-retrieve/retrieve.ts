@@ -50,6 +50,11 @@ export type StoreSubOperation = (instance: StoredInstance) => Promise<SubOperati
 
 export interface SubOperationOptions {
   store: StoreSubOperation;
+  /**
+   * Told of the next instance when a sub-operation begins, so that its bytes can be read while the
+   * current C-STORE is on the wire (one instance ahead; see storeSubOperation in server/dimse/context.ts).
+   */
+  prepare?: (instance: StoredInstance) => void;
   cancelled?: AbortSignal;
   /** Send a Pending response after each sub-operation (default true; PS3.4 says "may"). */
   pendingResponses?: boolean;
@@ -137,7 +142,7 @@ export function allFailed(instances: readonly StoredInstance[], errorComment: st
 }
 
 /**
- * Performs the sub-operations one after the other: yields Pending responses with the counts, then
+ * Performs the sub-operations one after the other (the next one prepared meanwhile): yields Pending responses with the counts, then
  * the final response (PS3.4 C.4.2.3.1): Success when all completed; Warning (B000) when some
  * failed or had a warning; A702 when all failed; Cancel (FE00) once C-CANCEL is seen, with the
  * sub-operations not started as Remaining.
@@ -147,8 +152,11 @@ export async function* performSubOperations(instances: readonly StoredInstance[]
   const failed: string[] = [];
   let firstFailure: string | undefined;
   const pending = options.pendingResponses ?? true;
-  for (const instance of instances) {
+  for (let i = 0; i < instances.length; i++) {
+    const instance = instances[i]!;
     if (options.cancelled?.aborted) break;
+    const next = instances[i + 1];
+    if (next !== undefined) options.prepare?.(next);
     let result: SubOperationResult;
     try {
       result = await options.store(instance);

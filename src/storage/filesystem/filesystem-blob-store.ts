@@ -23,6 +23,7 @@
  * missing one.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { close as fsClose, open as fsOpen, read as fsRead } from 'node:fs';
 import { mkdir, open, opendir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -175,6 +176,41 @@ export class FilesystemBlobStore implements BlobStore {
       },
       close: () => fh.close(),
     };
+  }
+
+  readInto(key: string, position: number, target: Uint8Array): Promise<number> {
+    let path: string;
+    try {
+      path = this.pathOf(key);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // The callback API on a plain descriptor: no FileHandle and no fstat per read (retrieval reads
+    // hundreds of instances a second this way).
+    return new Promise((resolve, reject) => {
+      fsOpen(path, 'r', (openError, fd) => {
+        if (openError) {
+          reject(openError.code === 'ENOENT' ? new DicomError('ERR_DICOM_STORAGE_NOT_FOUND', `no blob ${key}`, { cause: openError }) : storageError('ERR_DICOM_STORAGE_IO', `cannot read blob ${key}`, openError));
+          return;
+        }
+        let done = 0;
+        const finish = (error: Error | null) => fsClose(fd, (closeError) => {
+          const e = error ?? closeError;
+          if (e) reject(storageError('ERR_DICOM_STORAGE_IO', `cannot read blob ${key}`, e));
+          else resolve(done);
+        });
+        const next = () => {
+          if (done === target.length) return finish(null);
+          fsRead(fd, target, done, target.length - done, position + done, (readError, bytesRead) => {
+            if (readError) return finish(readError);
+            if (bytesRead === 0) return finish(null);
+            done += bytesRead;
+            next();
+          });
+        };
+        next();
+      });
+    });
   }
 
   async size(key: string): Promise<number> {

@@ -1,0 +1,233 @@
+#!/bin/bash
+# Retrieve benchmark: C-MOVE and C-GET of one 500-instance CT study from `conduit serve` and from
+# Orthanc 1.10.1, in the same run, on the same corpus, on 127.0.0.1. Not a test: run by hand
+# (docs/benchmarks.md, "Retrieve (C-MOVE / C-GET)"):
+#
+#   bash bench/retrieve.sh                # builds (npx tsc -p .), generates the corpus if missing
+#   RUNS=7 CELLS=move bash bench/retrieve.sh
+#
+# The study is /tmp/corpus/ct/p1 (500 CT 512x512x16, ~526 KB each, Explicit VR Little Endian), as in
+# the shared anchor script /work/shared/bench/m-cmove-cget-orthanc.sh. Both servers are loaded once
+# with it (storescu, untimed; the files are then hot in the page cache for both) and stay up for the
+# whole run; each holds it in its own archive folder under the run folder.
+#
+# Cells (after WARMUP untimed runs, as the anchor's hyperfine --warmup 1; each server once per round, the servers' order swapped from round to round; RUNS rounds;
+# median and min-max over the rounds):
+#   move  movescu -S (Study Root, STUDY level, the study's Study Instance UID) asking the server to
+#         C-MOVE the study to a DCMTK storescp (writing files to an empty folder, no fsync: its
+#         default), started fresh for each run and known to both servers as STORESCP. Orthanc runs
+#         with SynchronousCMove true (its default), so for both the final C-MOVE-RSP comes after the
+#         last sub-operation. Time = movescu's whole process.
+#   get   getscu -S (same Identifier) writing the files into an empty folder. Time = getscu's whole process.
+# Every run is checked: movescu/getscu exit status 0 and 500 files in the output folder. Every
+# output folder is emptied and `sync`ed before a run (untimed). TCP_NODELAY=1 for every DCMTK tool and
+# for Orthanc (whose DICOM server is DCMTK): without it each C-STORE waits ~40 ms for a delayed ACK.
+# Also recorded per run: the server's CPU time (user + system, /proc/PID/stat) and, for Conduit, the
+# peak RSS of `conduit serve` during the retrieve (VmHWM, reset before each run through
+# /proc/PID/clear_refs); for Orthanc its VmHWM (not reset: a process we did not build, the value
+# is its peak since start, loading included).
+#
+# Orthanc's configuration is the shared anchor's (lib.sh orthanc_config: SQLite + files, Debian
+# defaults otherwise, MaximumPduLength 16384, 4 DICOM threads) on this script's ports, without the DICOMweb
+# plugin (not used here).
+# `conduit serve` runs with its defaults (SQLite index, files with fsync, 256 KiB PDUs, log level warn).
+#
+# Environment: RUNS (5), WARMUP (untimed warm-up runs of each server per cell first, 1), CELLS (move,get), SERVERS (conduit,orthanc), CORPUS (/tmp/corpus),
+# STUDY_DIR ($CORPUS/ct/p1), PORT_BASE (14800: +0 Conduit DIMSE, +1 Orthanc DIMSE, +2 Orthanc HTTP,
+# +3 storescp), WORK (/tmp/conduit-bench-work; each run leaves results.tsv, logs and summary.md in a
+# dated folder), NODE_OPTIONS_SERVE (extra node options for conduit serve),
+# PROFILE=1: one more C-MOVE and C-GET with `conduit serve` restarted under node --cpu-prof (profiles
+# and their summary by bench/cpuprofile-top.mjs in the run folder; not counted).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$HERE")"
+RUNS="${RUNS:-5}"
+WARMUP="${WARMUP:-1}"
+CELLS="${CELLS:-move,get}"
+SERVERS="${SERVERS:-conduit,orthanc}"
+CORPUS="${CORPUS:-/tmp/corpus}"
+STUDY_DIR="${STUDY_DIR:-$CORPUS/ct/p1}"
+PORT_BASE="${PORT_BASE:-14800}"
+PROFILE="${PROFILE:-0}"
+read -ra NODE_OPTIONS_SERVE <<<"${NODE_OPTIONS_SERVE:-}"
+RUN_DIR="${WORK:-/tmp/conduit-bench-work}/retrieve-$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$RUN_DIR/logs"
+RESULTS="$RUN_DIR/results.tsv"
+: >"$RESULTS"
+export TCP_NODELAY=1   # DCMTK leaves Nagle on otherwise (~40 ms per C-STORE round trip)
+
+CONDUIT_PORT=$PORT_BASE
+ORTHANC_PORT=$((PORT_BASE + 1))
+ORTHANC_HTTP=$((PORT_BASE + 2))
+DEST_PORT=$((PORT_BASE + 3))
+
+log() { echo "[$(date +%T)] $*" >&2; }
+die() { log "$*"; exit 1; }
+has() { [[ ",$1," == *",$2,"* ]]; }
+
+# ---------- set-up ----------
+for t in storescu storescp movescu getscu dcmdump curl jq; do command -v $t >/dev/null || die "$t not found (apt-get install dcmtk curl jq)"; done
+has "$SERVERS" orthanc && { [ -x /usr/sbin/Orthanc ] || die "/usr/sbin/Orthanc not found (apt-get install orthanc)"; }
+(cd "$ROOT" && npx tsc -p . >"$RUN_DIR/tsc.log" 2>&1) || log "warning: tsc reported errors (see $RUN_DIR/tsc.log); benchmarking the dist it emitted anyway"
+if [ "$(find "$CORPUS/ct" -name '*.dcm' 2>/dev/null | wc -l)" -lt 2000 ]; then
+  avail=$(df -Pk "$(dirname "$CORPUS")" | awk 'NR==2 {print $4}')
+  [ "$avail" -ge $((3 * 1024 * 1024)) ] || die "less than 3 GiB free for the corpus (~1.4 GB) in $(dirname "$CORPUS")"
+  /usr/bin/python3 "$HERE/gen-corpus.py" "$CORPUS"
+fi
+find "$STUDY_DIR" -type f -name '*.dcm' | sort >"$RUN_DIR/study.lst"
+N=$(wc -l <"$RUN_DIR/study.lst")
+B=$(xargs -a "$RUN_DIR/study.lst" -d '\n' stat -c %s | awk '{s+=$1} END {printf "%d", s}')
+STUDY_UID=$(dcmdump -q +P 0020,000d "$(head -1 "$RUN_DIR/study.lst")" | sed 's/.*\[\(.*\)\].*/\1/')
+[ "$(xargs -a "$RUN_DIR/study.lst" -d '\n' dcmdump -q +P 0020,000d | grep "^(0020,000d)" | sed 's/.*\[\(.*\)\].*/\1/' | sort -u | wc -l)" = 1 ] || die "$STUDY_DIR holds more than one study"
+
+# ---------- processes ----------
+PIDS=()
+cleanup() { local p; for p in "${PIDS[@]}"; do stop_pid "$p"; done; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+stop_pid() {  # SIGTERM one process we started, wait for it (SIGKILL after 30 s)
+  local pid=$1 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+listening() { [ -n "$(ss -Hltn "sport = :$1")" ]; }
+SERVER_PID=""
+start_server() {  # start_server PORT LOGFILE CMD... -> SERVER_PID
+  local port=$1 logf=$2; shift 2
+  if listening "$port"; then die "port $port is already in use (set PORT_BASE)"; fi
+  "$@" >"$logf" 2>&1 </dev/null &
+  SERVER_PID=$!; PIDS+=("$SERVER_PID")
+  local i=0
+  until listening "$port"; do
+    sleep 0.05; i=$((i + 1))
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$logf" >&2; die "server on port $port exited: $*"; }
+    [ $i -lt 1200 ] || die "server on port $port did not listen within 60 s: $*"
+  done
+}
+now_ns() { date +%s%N; }
+load1() { cut -d' ' -f1 /proc/loadavg; }
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system CPU of a process, in clock ticks
+hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+record() { printf '%s\n' "$*" | tr ' ' '\t' >>"$RESULTS"; }  # round cell server seconds count bytes load cpu_seconds hwm_kib
+
+start_conduit() {  # start_conduit DIR PORT [node options...] -> SERVER_PID
+  local dir=$1 port=$2; shift 2
+  mkdir -p "$dir"
+  start_server "$port" "$RUN_DIR/logs/conduit-$port.log" node "$@" "${NODE_OPTIONS_SERVE[@]}" "$ROOT/bin/conduit" serve \
+    --aet CONDUIT --dimse-port "$port" --http-port 0 --host 127.0.0.1 --data "$dir" --log-level warn \
+    --peer "dest=STORESCP@127.0.0.1:$DEST_PORT"
+}
+
+orthanc_config() {  # the shared anchor's configuration (lib.sh), on this script's ports
+  local d=$1; mkdir -p "$d/db"
+  cat >"$d/orthanc.json" <<EOF
+{
+  "Name": "BENCH",
+  "StorageDirectory": "$d/db",
+  "IndexDirectory": "$d/db",
+  "StorageCompression": false,
+  "Plugins": [],
+  "HttpServerEnabled": true, "HttpPort": $ORTHANC_HTTP, "RemoteAccessAllowed": false,
+  "AuthenticationEnabled": false, "HttpCompressionEnabled": true,
+  "DicomServerEnabled": true, "DicomAet": "ORTHANC", "DicomPort": $ORTHANC_PORT,
+  "DicomCheckCalledAet": false,
+  "DicomAlwaysAllowEcho": true, "DicomAlwaysAllowStore": true, "DicomAlwaysAllowFind": true,
+  "DicomAlwaysAllowGet": true, "DicomAlwaysAllowMove": true,
+  "UnknownSopClassAccepted": false,
+  "DicomModalities": { "STORESCP": [ "STORESCP", "127.0.0.1", $DEST_PORT ] },
+  "DicomThreadsCount": 4, "HttpThreadsCount": 50, "ConcurrentJobs": 2,
+  "SyncStorageArea": true, "StoreMD5ForAttachments": true, "OverwriteInstances": false,
+  "StorageAccessOnFind": "Always", "MaximumPduLength": 16384, "SaveJobs": false,
+  "SynchronousCMove": true
+}
+EOF
+}
+
+load_study() {  # load_study PORT AET
+  storescu -aec "$2" 127.0.0.1 "$1" $(cat "$RUN_DIR/study.lst") >"$RUN_DIR/logs/load-$2.log" 2>&1 || die "loading the study into $2 failed (see $RUN_DIR/logs/load-$2.log)"
+}
+
+# ---------- servers, loaded ----------
+declare -A PID_OF AET_OF PORT_OF
+if has "$SERVERS" conduit; then
+  start_conduit "$RUN_DIR/conduit-data" "$CONDUIT_PORT"
+  PID_OF[conduit]=$SERVER_PID; AET_OF[conduit]=CONDUIT; PORT_OF[conduit]=$CONDUIT_PORT
+  log "loading the study into conduit serve (pid $SERVER_PID)"; load_study "$CONDUIT_PORT" CONDUIT
+fi
+if has "$SERVERS" orthanc; then
+  orthanc_config "$RUN_DIR/orthanc"
+  if listening "$ORTHANC_HTTP"; then die "port $ORTHANC_HTTP is already in use (set PORT_BASE)"; fi
+  start_server "$ORTHANC_PORT" "$RUN_DIR/logs/orthanc.log" /usr/sbin/Orthanc "$RUN_DIR/orthanc/orthanc.json"
+  PID_OF[orthanc]=$SERVER_PID; AET_OF[orthanc]=ORTHANC; PORT_OF[orthanc]=$ORTHANC_PORT
+  log "loading the study into Orthanc (pid $SERVER_PID)"; load_study "$ORTHANC_PORT" ORTHANC
+  n=$(curl -sf "http://127.0.0.1:$ORTHANC_HTTP/statistics" | jq .CountInstances)
+  [ "$n" = "$N" ] || die "Orthanc holds $n instances, not $N"
+fi
+
+fresh_out() { rm -rf "$1"; mkdir -p "$1"; sync; }
+count_out() { find "$1" -maxdepth 1 -type f ! -name '.*' | wc -l; }
+reset_hwm() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
+
+run_cell() {  # run_cell ROUND move|get SERVER
+  local r=$1 cell=$2 name=$3 pid=${PID_OF[$3]} out="$RUN_DIR/out" t0 t1 rc n ld c0 c1 dest="" hwm
+  fresh_out "$out"
+  if [ "$cell" = move ]; then
+    start_server "$DEST_PORT" "$RUN_DIR/logs/storescp.log" storescp -aet STORESCP -od "$out" "$DEST_PORT"; dest=$SERVER_PID
+    CMD=(movescu -S -aec "${AET_OF[$name]}" -aem STORESCP -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$STUDY_UID" 127.0.0.1 "${PORT_OF[$name]}")
+  else
+    CMD=(getscu -S -aec "${AET_OF[$name]}" -od "$out" -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$STUDY_UID" 127.0.0.1 "${PORT_OF[$name]}")
+  fi
+  [ "$name" = conduit ] && reset_hwm "$pid"
+  ld=$(load1); c0=$(cpu_ticks "$pid")
+  t0=$(now_ns)
+  rc=0; "${CMD[@]}" >"$RUN_DIR/logs/$cell-$name.log" 2>&1 || rc=$?
+  t1=$(now_ns)
+  c1=$(cpu_ticks "$pid"); hwm=$(hwm_kib "$pid")
+  [ -n "$dest" ] && stop_pid "$dest"
+  n=$(count_out "$out")
+  [ "$rc" = 0 ] && [ "$n" = "$N" ] || die "$cell $name round $r: exit $rc, $n of $N files received (logs in $RUN_DIR/logs)"
+  record "$r $cell $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N $B $ld $(awk -v a="$c0" -v b="$c1" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b-a)/hz}') $hwm"
+  log "$cell round $r $name: $(awk -v a="$t0" -v b="$t1" -v n="$N" 'BEGIN {printf "%.2f s, %.0f inst/s", (b-a)/1e9, n/((b-a)/1e9)}') (load $ld, peak RSS $((hwm / 1024)) MiB)"
+  rm -rf "$out"
+}
+
+# ---------- run ----------
+log "study: $N instances, $B bytes, $STUDY_UID; RUNS=$RUNS CELLS=$CELLS SERVERS=$SERVERS; results in $RUN_DIR"
+log "machine: $(nproc) CPU, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg), node $(node --version), $(movescu --version 2>&1 | head -1), Orthanc $(/usr/sbin/Orthanc --version 2>/dev/null | head -1 | awk '{print $NF}')"
+IFS=, read -ra SERVER_LIST <<<"$SERVERS"
+IFS=, read -ra CELL_LIST <<<"$CELLS"
+# Untimed warm-up runs, as the shared anchor's hyperfine --warmup 1: each server once per cell
+# (for Conduit the first C-STOREs it sends also compile its send path).
+for ((w = 1; w <= WARMUP; w++)); do
+  for cell in "${CELL_LIST[@]}"; do for name in "${SERVER_LIST[@]}"; do run_cell warmup "$cell" "$name"; done; done
+done
+sed -i '/^warmup\t/d' "$RESULTS"
+for ((r = 1; r <= RUNS; r++)); do
+  order=("${SERVER_LIST[@]}")
+  if ((r % 2 == 0)); then order=(); for ((i = ${#SERVER_LIST[@]} - 1; i >= 0; i--)); do order+=("${SERVER_LIST[$i]}"); done; fi
+  for cell in "${CELL_LIST[@]}"; do
+    for name in "${order[@]}"; do run_cell "$r" "$cell" "$name"; done
+  done
+done
+
+if [ "$PROFILE" = 1 ] && has "$SERVERS" conduit; then
+  # One more C-MOVE and C-GET with conduit serve restarted on the same archive under the V8 CPU
+  # profiler (not counted).
+  PROF_DIR="$RUN_DIR/profiles"; mkdir -p "$PROF_DIR"
+  stop_pid "${PID_OF[conduit]}"
+  start_conduit "$RUN_DIR/conduit-data" "$CONDUIT_PORT" --cpu-prof --cpu-prof-interval 200 --cpu-prof-dir="$PROF_DIR"
+  PID_OF[conduit]=$SERVER_PID
+  for cell in "${CELL_LIST[@]}"; do run_cell profile "$cell" conduit; done
+  stop_pid "${PID_OF[conduit]}"
+  for p in "$PROF_DIR"/*.cpuprofile; do
+    [ -f "$p" ] || continue
+    log "profile $p:"; node "$HERE/cpuprofile-top.mjs" "$p" 30 | tee "$p.top.txt" >&2 || true
+  done
+  sed -i '/^profile\t/d' "$RESULTS"
+fi
+
+node "$HERE/retrieve/summary.mjs" "$RESULTS" | tee "$RUN_DIR/summary.md"

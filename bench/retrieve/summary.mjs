@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * Summary of a bench/retrieve.sh run: reads its results.tsv (round, cell, server, seconds, count,
+ * bytes, load1, server CPU seconds, server VmHWM KiB) and prints a Markdown table, then the ratios
+ * Conduit / Orthanc against the goal (>= 1.5x) as the last lines.
+ *   node bench/retrieve/summary.mjs RESULTS.tsv
+ * Rate = count / median time (the range from the max and min times); MB = 1e6 bytes. The per-round
+ * ratios (same round, back to back) are given as a range beside the ratio of the medians.
+ */
+import { readFileSync } from 'node:fs';
+
+const [file] = process.argv.slice(2);
+const rows = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => {
+  const [round, cell, who, value, count, bytes, load, cpu, hwm] = l.split('\t');
+  return { round: Number(round), cell, who, value: Number(value), count: Number(count), bytes: Number(bytes), load: Number(load), cpu: Number(cpu), hwm: Number(hwm) };
+});
+const median = (xs) => {
+  const a = [...xs].sort((x, y) => x - y);
+  const n = a.length;
+  return n === 0 ? NaN : n % 2 ? a[(n - 1) / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
+};
+const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : 'n/a');
+const range = (xs, d = 0) => `${fmt(median(xs), d)} (${fmt(Math.min(...xs), d)}-${fmt(Math.max(...xs), d)})`;
+const pick = (cell, who) => rows.filter((r) => r.cell === cell && r.who === who);
+
+const LABELS = {
+  move: { conduit: 'movescu -> conduit serve, C-MOVE to storescp', orthanc: 'movescu -> Orthanc, C-MOVE to storescp' },
+  get: { conduit: 'getscu <- conduit serve, C-GET', orthanc: 'getscu <- Orthanc, C-GET' },
+};
+const cells = [...new Set(rows.map((r) => r.cell))];
+const servers = [...new Set(rows.map((r) => r.who))];
+const loads = rows.map((r) => r.load);
+
+console.log(`## Retrieve: ${rows[0]?.count ?? 0} instances, ${fmt((rows[0]?.bytes ?? 0) / 1e6, 1)} MB, ${Math.max(...rows.map((r) => r.round))} rounds; 1-minute load ${fmt(Math.min(...loads), 2)}-${fmt(Math.max(...loads), 2)}`);
+console.log('');
+console.log('| cell | server | time s | instances/s | MB/s | server CPU s | server peak RSS MiB |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+for (const cell of cells) {
+  for (const who of servers) {
+    const rs = pick(cell, who);
+    if (rs.length === 0) continue;
+    const times = rs.map((r) => r.value);
+    const t = median(times);
+    const { count, bytes } = rs[0];
+    const rate = `${fmt(count / t)} (${fmt(count / Math.max(...times))}-${fmt(count / Math.min(...times))})`;
+    const hwm = rs.map((r) => r.hwm / 1024);
+    console.log(`| ${cell} | ${LABELS[cell]?.[who] ?? who} | ${range(times, 2)} | ${rate} | ${fmt(bytes / t / 1e6)} | ${range(rs.map((r) => r.cpu), 2)} | ${who === 'orthanc' ? `${fmt(Math.max(...hwm))} (since start)` : range(hwm)} |`);
+  }
+}
+console.log('');
+for (const cell of cells) {
+  const c = pick(cell, 'conduit');
+  const o = pick(cell, 'orthanc');
+  if (!c.length || !o.length) continue;
+  const ratio = median(o.map((r) => r.value)) / median(c.map((r) => r.value));
+  const byRound = new Map(o.map((r) => [r.round, r.value]));
+  const per = c.filter((r) => byRound.has(r.round)).map((r) => byRound.get(r.round) / r.value);
+  console.log(`${cell === 'move' ? 'C-MOVE' : 'C-GET'} Conduit / Orthanc (instances/s): ${fmt(ratio, 2)}x [per round ${fmt(Math.min(...per), 2)}-${fmt(Math.max(...per), 2)}]; goal >= 1.5x: ${ratio >= 1.5 ? 'met' : 'not met'}`);
+}
