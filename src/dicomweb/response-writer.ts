@@ -1,0 +1,105 @@
+/**
+ * Writing a large response body straight to the socket (a hijacked fastify reply), with few large
+ * writes and no allocation per chunk: blobs that are local files are read into two reused 1 MiB
+ * buffers, each reused only once the socket has taken the previous write of it (the write
+ * callback), which is also the back-pressure. A stream per instance through Readable.from and
+ * pipe allocates a fresh buffer per read and a promise chain per chunk: for a 260 MB study that
+ * was most of WADO-RS's time (docs/benchmarks.md, "DICOMweb").
+ */
+import { open } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+import type { BlobStore } from '../storage/ports.js';
+
+const BUFFER_SIZE = 1 << 20;
+const EMPTY = new Uint8Array(0);
+
+export class ResponseWriter {
+  private readonly buffers = [Buffer.allocUnsafe(BUFFER_SIZE), Buffer.allocUnsafe(BUFFER_SIZE)];
+  /** The write still holding each buffer (settled when the socket has taken it). */
+  private readonly inUse: Array<Promise<void> | undefined> = [undefined, undefined];
+  private next = 0;
+  private failure: Error | undefined;
+
+  constructor(private readonly res: ServerResponse) {
+    res.once('close', () => {
+      if (!res.writableFinished) this.failure ??= new Error('the client closed the connection');
+    });
+  }
+
+  /**
+   * Writes bytes the caller will not touch again. Resolves at once unless the socket holds more
+   * than its high-water mark, then once it has drained; rejects once a write has failed.
+   */
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (chunk.length === 0) return;
+    if (!this.res.write(chunk, (error) => { if (error) this.failure ??= error; })) await this.drained();
+  }
+
+  /**
+   * `prefix`, then the whole blob: from its local file through the reused buffers (the prefix in
+   * the same write as the file's first bytes), else from the store's stream.
+   */
+  async writeBlob(blobs: BlobStore, key: string, prefix: Uint8Array = EMPTY): Promise<void> {
+    const reader = await blobs.open(key);
+    let path: string | undefined;
+    try {
+      path = reader.path;
+    } finally {
+      await reader.close();
+    }
+    if (path === undefined) {
+      await this.write(prefix);
+      for await (const chunk of await blobs.get(key)) await this.write(chunk as Uint8Array);
+      return;
+    }
+    const fh = await open(path, 'r');
+    try {
+      let position = 0;
+      let head = prefix.length <= BUFFER_SIZE / 2 ? prefix : EMPTY;
+      if (head !== prefix) await this.write(prefix);
+      for (;;) {
+        const i = this.next;
+        await this.inUse[i];
+        if (this.failure) throw this.failure;
+        const buffer = this.buffers[i]!;
+        buffer.set(head, 0);
+        const { bytesRead } = await fh.read(buffer, head.length, BUFFER_SIZE - head.length, position);
+        const length = head.length + bytesRead;
+        head = EMPTY;
+        if (length === 0) break;
+        position += bytesRead;
+        this.inUse[i] = new Promise<void>((resolve) => {
+          const ok = this.res.write(buffer.subarray(0, length), (error) => {
+            if (error) this.failure ??= error;
+            resolve();
+          });
+          void ok;
+        });
+        this.next = 1 - i;
+        if (bytesRead === 0) break;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Waits for every write under way; rejects if one failed. */
+  async flush(): Promise<void> {
+    await Promise.all(this.inUse);
+    if (this.failure) throw this.failure;
+  }
+
+  private drained(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const done = () => {
+        this.res.off('drain', done);
+        this.res.off('close', done);
+        if (this.failure) reject(this.failure);
+        else resolve();
+      };
+      this.res.on('drain', done);
+      this.res.on('close', done);
+    });
+  }
+}
