@@ -19,10 +19,15 @@ export class ResponseWriter {
   private readonly inUse: Array<Promise<void> | undefined> = [undefined, undefined];
   private next = 0;
   private failure: Error | undefined;
+  /** Settled when the response closes: a write under way may then never call back. */
+  private readonly closed: Promise<void>;
 
   constructor(private readonly res: ServerResponse) {
-    res.once('close', () => {
-      if (!res.writableFinished) this.failure ??= new Error('the client closed the connection');
+    this.closed = new Promise<void>((resolve) => {
+      res.once('close', () => {
+        if (!res.writableFinished) this.failure ??= new Error('the client closed the connection');
+        resolve();
+      });
     });
   }
 
@@ -60,7 +65,7 @@ export class ResponseWriter {
       if (head !== prefix) await this.write(prefix);
       for (;;) {
         const i = this.next;
-        await this.inUse[i];
+        await Promise.race([this.inUse[i], this.closed]);
         if (this.failure) throw this.failure;
         const buffer = this.buffers[i]!;
         buffer.set(head, 0);
@@ -86,7 +91,7 @@ export class ResponseWriter {
 
   /** Waits for every write under way; rejects if one failed. */
   async flush(): Promise<void> {
-    await Promise.all(this.inUse);
+    await Promise.race([Promise.all(this.inUse), this.closed]);
     if (this.failure) throw this.failure;
   }
 
