@@ -12,9 +12,12 @@
 #            /work/shared/bench/make-stow.py's format: bench/dicomweb/make-stow.mjs), POSTed by curl,
 #            1 and 4 at a time (xargs -P), into an EMPTY server started before each run (not timed).
 #            Both durable: Orthanc SyncStorageArea true (Debian default), Conduit fsync (default).
+#            Also recorded: the CPU seconds (user + system, all threads) the server used meanwhile.
 #            curl is told `Expect:` (empty) for both: Orthanc 1.10 never answers 100-continue.
 #   memory   peak RSS (VmHWM) of a fresh server before and after a STOW-RS of the 200 MiB
-#            multiframe (MF0_400frames.dcm, one part, curl); the growth is the figure.
+#            multiframe (MF0_400frames.dcm, one part, curl); the growth is the figure. Diagnostic
+#            row conduit-semi1: conduit serve under node --max-semi-space-size=1 (docs/benchmarks.md:
+#            what is left of the growth is dead socket buffers awaiting a young-generation GC).
 #   wado     WADO-RS of the whole study of ct/p1 (500 CT, multipart/related; type=application/dicom,
 #            curl -o /dev/null; bytes/s of the response body), REQUESTS requests per round, warm.
 #   metadata WADO-RS study metadata of the same study (application/dicom+json), REQUESTS requests
@@ -56,7 +59,9 @@ die() { log "$*"; exit 1; }
 has() { [[ ",$1," == *",$2,"* ]]; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 now_ns() { date +%s%N; }
-record() { printf '%s\n' "$*" | tr ' ' '\t' >>"$RESULTS"; }  # round cell server value count bytes load
+record() { printf '%s\n' "$*" | tr ' ' '\t' >>"$RESULTS"; }  # round cell server value count bytes load [extra...]
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system CPU of a process (all its threads)
 
 # ---------- set-up ----------
 for c in curl jq dcmdump xargs; do command -v $c >/dev/null || die "$c not found (apt-get install curl jq dcmtk)"; done
@@ -121,11 +126,12 @@ EOF
 start_server() {  # start_server conduit|orthanc -> a fresh, empty server; SERVER_PID, URL
   local name=$1 d="$RUN_DIR/data-$1" port i=0
   rm -rf "$d"; mkdir -p "$d/db"
-  if [ "$name" = conduit ]; then
+  if [ "$name" = conduit ] || [ "$name" = conduit-semi1 ]; then
     port=$C_PORT
     listening "$port" && die "port $port is already in use (set PORT_BASE)"
-    node "$ROOT/bin/conduit" serve --http-port "$port" --dimse-port 0 --host 127.0.0.1 --data "$d/db" --log-level warn \
-      >"$RUN_DIR/logs/conduit.log" 2>&1 </dev/null &
+    local flags=(); [ "$name" = conduit-semi1 ] && flags=(--max-semi-space-size=1)
+    node "${flags[@]}" "$ROOT/bin/conduit" serve --http-port "$port" --dimse-port 0 --host 127.0.0.1 --data "$d/db" --log-level warn \
+      >"$RUN_DIR/logs/$name.log" 2>&1 </dev/null &
   else
     port=$O_PORT
     listening "$port" && die "port $port is already in use (set PORT_BASE)"
@@ -140,7 +146,7 @@ start_server() {  # start_server conduit|orthanc -> a fresh, empty server; SERVE
     [ $i -lt 600 ] || die "$name did not answer within 60 s"
   done
 }
-stop_server() { stop_pid "$SERVER_PID"; SERVER_PID=""; rm -rf "$RUN_DIR/data-conduit" "$RUN_DIR/data-orthanc"; }
+stop_server() { stop_pid "$SERVER_PID"; SERVER_PID=""; rm -rf "$RUN_DIR"/data-*; }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 
 # stow_post PAR BODY... : POST the bodies to $URL/studies, PAR at a time; fails if a request fails
@@ -169,14 +175,17 @@ run_stow() {  # run_stow ROUND PAR SERVER
   local r=$1 par=$2 name=$3 t0 t1 ld n
   start_server "$name"
   sync; ld=$(load1)
+  local c0 c1 cpu; c0=$(cpu_ticks "$SERVER_PID")
   t0=$(now_ns)
   stow_post "$par" "$BODIES"/body*.mpr || die "stow $name par $par round $r failed"
   t1=$(now_ns)
+  c1=$(cpu_ticks "$SERVER_PID")
+  cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b-a)/hz}')
   n=$(count_instances)
   stop_server
   [ "$n" = "$N_CT" ] || die "stow $name round $r: $n of $N_CT instances stored"
-  record "$r stow$par $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N_CT $B_CT $ld"
-  log "STOW-RS x$par round $r $name: $(awk -v a="$t0" -v b="$t1" -v n="$N_CT" 'BEGIN {printf "%.2f s, %.0f inst/s", (b-a)/1e9, n/((b-a)/1e9)}') (load $ld)"
+  record "$r stow$par $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N_CT $B_CT $ld $cpu"
+  log "STOW-RS x$par round $r $name: $(awk -v a="$t0" -v b="$t1" -v n="$N_CT" 'BEGIN {printf "%.2f s, %.0f inst/s", (b-a)/1e9, n/((b-a)/1e9)}'), server CPU $cpu s (load $ld)"
 }
 
 run_memory() {  # run_memory ROUND SERVER
@@ -247,7 +256,7 @@ for ((r = 1; r <= RUNS; r++)); do
     for par in 1 4; do for name in $(rotate "$r" conduit orthanc); do run_stow "$r" "$par" "$name"; done; done
   fi
   if has "$CELLS" memory; then
-    for name in $(rotate "$r" conduit orthanc); do run_memory "$r" "$name"; done
+    for name in $(rotate "$r" conduit orthanc conduit-semi1); do run_memory "$r" "$name"; done
   fi
 done
 if has "$CELLS" wado || has "$CELLS" metadata || has "$CELLS" qido; then

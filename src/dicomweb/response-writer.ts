@@ -6,7 +6,7 @@
  * pipe allocates a fresh buffer per read and a promise chain per chunk: for a 260 MB study that
  * was most of WADO-RS's time (docs/benchmarks.md, "DICOMweb").
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import type { BlobStore } from '../storage/ports.js';
 
@@ -42,23 +42,28 @@ export class ResponseWriter {
   }
 
   /**
-   * `prefix`, then the whole blob: from its local file through the reused buffers (the prefix in
-   * the same write as the file's first bytes), else from the store's stream.
+   * The blob's local file, opened for writeBlob (undefined when the store has none): callers open
+   * the next instance's while the current one is sent, so the opens stay off the critical path.
    */
-  async writeBlob(blobs: BlobStore, key: string, prefix: Uint8Array = EMPTY): Promise<void> {
+  static async openLocal(blobs: BlobStore, key: string): Promise<FileHandle | undefined> {
     const reader = await blobs.open(key);
-    let path: string | undefined;
-    try {
-      path = reader.path;
-    } finally {
-      await reader.close();
-    }
-    if (path === undefined) {
+    const path = reader.path;
+    void reader.close().catch(() => undefined);
+    return path === undefined ? undefined : open(path, 'r');
+  }
+
+  /**
+   * `prefix`, then the whole blob: from its local file (`local`, from openLocal; closed here)
+   * through the reused buffers, the prefix in the same write as the file's first bytes; else from
+   * the store's stream.
+   */
+  async writeBlob(blobs: BlobStore, key: string, prefix: Uint8Array, local: Promise<FileHandle | undefined>): Promise<void> {
+    const fh = await local;
+    if (fh === undefined) {
       await this.write(prefix);
       for await (const chunk of await blobs.get(key)) await this.write(chunk as Uint8Array);
       return;
     }
-    const fh = await open(path, 'r');
     try {
       let position = 0;
       let head = prefix.length <= BUFFER_SIZE / 2 ? prefix : EMPTY;
@@ -75,17 +80,16 @@ export class ResponseWriter {
         if (length === 0) break;
         position += bytesRead;
         this.inUse[i] = new Promise<void>((resolve) => {
-          const ok = this.res.write(buffer.subarray(0, length), (error) => {
+          this.res.write(buffer.subarray(0, length), (error) => {
             if (error) this.failure ??= error;
             resolve();
           });
-          void ok;
         });
         this.next = 1 - i;
         if (bytesRead === 0) break;
       }
     } finally {
-      await fh.close();
+      void fh.close().catch(() => undefined);
     }
   }
 

@@ -90,24 +90,35 @@ async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: Fast
   const res = reply.raw;
   res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'Content-Type': `multipart/related; type="application/dicom"; boundary=${boundary}` });
   const out = new ResponseWriter(res);
+  const asStored = (k: number) => plan[k] !== undefined && plan[k]!.ts === plan[k]!.instance.transferSyntaxUid;
+  const openLocal = (k: number) => {
+    if (!asStored(k)) return undefined;
+    const opening = ResponseWriter.openLocal(ctx.archive.blobs, plan[k]!.instance.blobKey);
+    // Awaited when its turn comes; a failure before then is not an unhandled rejection.
+    opening.catch(() => undefined);
+    return opening;
+  };
+  let next = openLocal(0);
   try {
-    let first = true;
-    for (const { instance, ts } of plan) {
-      const head = `${first ? '' : '\r\n'}--${boundary}\r\nContent-Type: application/dicom; transfer-syntax=${ts}\r\nContent-Location: ${instanceUrl(base, instance)}\r\n\r\n`;
-      first = false;
-      if (ts === instance.transferSyntaxUid) await out.writeBlob(ctx.archive.blobs, instance.blobKey, Buffer.from(head, 'latin1'));
+    for (const [k, { instance, ts }] of plan.entries()) {
+      const head = `${k === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: application/dicom; transfer-syntax=${ts}\r\nContent-Location: ${instanceUrl(base, instance)}\r\n\r\n`;
+      const local = next;
+      next = openLocal(k + 1);
+      if (local) await out.writeBlob(ctx.archive.blobs, instance.blobKey, Buffer.from(head, 'latin1'), local);
       else {
         await out.write(Buffer.from(head, 'latin1'));
         for await (const chunk of instanceBytes(ctx, instance, ts!)) await out.write(chunk);
       }
     }
-    await out.write(Buffer.from(`${first ? '' : '\r\n'}--${boundary}--\r\n`, 'latin1'));
+    await out.write(Buffer.from(`${plan.length === 0 ? '' : '\r\n'}--${boundary}--\r\n`, 'latin1'));
     await out.flush();
     res.end();
   } catch (error) {
     // Headers are sent: the only way to say the body is incomplete is to cut the connection.
     ctx.log('warn', `WADO-RS ${request.url}: ${(error as Error).message}`);
     res.destroy(error as Error);
+    // The next instance's file, opened ahead, is not sent.
+    void next?.then((fh) => fh?.close(), () => undefined);
   }
   return reply;
 }
