@@ -214,6 +214,10 @@ async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: Fast
     // Pipelined: once a part's bytes are all in its blob, the next part is read while the blob is
     // made durable, parsed and indexed (so the fsyncs of consecutive parts overlap and share index
     // commits). At most STORES_IN_FLIGHT parts are being finished at a time; the answer waits for all.
+    // With duplicates overwritten, the last part of an instance sent twice must be the one kept:
+    // one part at a time then. (Kept or rejected duplicates come out the same either way, except
+    // which of two parts of one request is reported as the duplicate.)
+    const limit = ctx.duplicatePolicy === 'overwrite' ? 1 : STORES_IN_FLIGHT;
     const pending: Array<Promise<Outcome>> = [];
     const inFlight = new Set<Promise<Outcome>>();
     try {
@@ -223,7 +227,7 @@ async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: Fast
           pending.push(Promise.resolve({ sopClassUid: undefined, sopInstanceUid: undefined, study: undefined, series: undefined, failure: { reason: FailureReason.UnsupportedMediaType, message: `part ${part.index} is ${type}, not application/dicom` } }));
           continue;
         }
-        while (inFlight.size >= STORES_IN_FLIGHT) await Promise.race(inFlight);
+        while (inFlight.size >= limit) await Promise.race(inFlight);
         const body = trackEnd(part.body);
         const stored = storePart(ctx, body.source, study, sourceAet);
         const tracked = stored.finally(() => inFlight.delete(tracked));
