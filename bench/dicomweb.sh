@@ -73,7 +73,7 @@ fi
 find "$CORPUS/ct" -type f -name '*.dcm' | sort >"$RUN_DIR/ct.lst"
 N_CT=$(wc -l <"$RUN_DIR/ct.lst")
 B_CT=$(xargs -a "$RUN_DIR/ct.lst" -d '\n' stat -c %s | awk '{s+=$1} END {printf "%d", s}')
-if [ "$(ls "$BODIES"/*.mpr 2>/dev/null | wc -l)" != $(((N_CT + 49) / 50)) ] || [ ! -f "$BODIES/mf0.mpr" ]; then
+if [ "$(ls "$BODIES"/body*.mpr 2>/dev/null | wc -l)" != $(((N_CT + 49) / 50)) ] || [ ! -f "$BODIES/mf0.mpr" ]; then
   log "building STOW-RS bodies in $BODIES"
   rm -rf "$BODIES"
   node "$HERE/dicomweb/make-stow.mjs" "$BODIES" 50 "$RUN_DIR/ct.lst"
