@@ -55,9 +55,9 @@ export class ResponseWriter {
   /**
    * `prefix`, then the whole blob: from its local file (`local`, from openLocal; closed here)
    * through the reused buffers, the prefix in the same write as the file's first bytes; else from
-   * the store's stream.
+   * the store's stream. `size` (the index's) spares the read that would find the end of the file.
    */
-  async writeBlob(blobs: BlobStore, key: string, prefix: Uint8Array, local: Promise<FileHandle | undefined>): Promise<void> {
+  async writeBlob(blobs: BlobStore, key: string, prefix: Uint8Array, local: Promise<FileHandle | undefined>, size = Infinity): Promise<void> {
     const fh = await local;
     if (fh === undefined) {
       await this.write(prefix);
@@ -86,7 +86,7 @@ export class ResponseWriter {
           });
         });
         this.next = 1 - i;
-        if (bytesRead === 0) break;
+        if (bytesRead === 0 || position >= size) break;
       }
     } finally {
       void fh.close().catch(() => undefined);

@@ -104,7 +104,7 @@ async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: Fast
       const head = `${k === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: application/dicom; transfer-syntax=${ts}\r\nContent-Location: ${instanceUrl(base, instance)}\r\n\r\n`;
       const local = next;
       next = openLocal(k + 1);
-      if (local) await out.writeBlob(ctx.archive.blobs, instance.blobKey, Buffer.from(head, 'latin1'), local);
+      if (local) await out.writeBlob(ctx.archive.blobs, instance.blobKey, Buffer.from(head, 'latin1'), local, instance.size);
       else {
         await out.write(Buffer.from(head, 'latin1'));
         for await (const chunk of instanceBytes(ctx, instance, ts!)) await out.write(chunk);
