@@ -4,8 +4,10 @@
  *
  * Each part streams from the socket through the multipart parser into ArchiveStore.storeInstance
  * (blob put, then index), so a body of any size passes in bounded memory and every instance is
- * durable and indexed before the response is sent. A study-scoped POST refuses instances of other
- * studies before they are indexed (ArchiveStore's check hook).
+ * durable and indexed before the response is sent. Parts are pipelined: the next one is read
+ * while the previous ones are made durable and indexed (up to STORES_IN_FLIGHT at a time). A
+ * study-scoped POST refuses instances of other studies before they are indexed (ArchiveStore's
+ * check hook).
  *
  * Response (§10.5.3): the Store Instances Response Module (Referenced SOP Sequence with Retrieve
  * URL, Failed SOP Sequence with Failure Reason, Warning Reason) as application/dicom+json (default)
@@ -102,6 +104,33 @@ export function stowBoundary(contentType: string | undefined): { boundary: strin
   return { boundary, type };
 }
 
+/** Parts of one request being made durable and indexed at the same time (see answer()). */
+const STORES_IN_FLIGHT = 8;
+
+/** The part's bytes, and a promise settled when their consumer has reached their end (or stopped). */
+function trackEnd(body: AsyncIterable<Uint8Array>): { source: AsyncIterable<Uint8Array>; ended: Promise<void> } {
+  let end!: () => void;
+  const ended = new Promise<void>((resolve) => { end = resolve; });
+  const source: AsyncIterable<Uint8Array> = {
+    [Symbol.asyncIterator]: () => {
+      const it = body[Symbol.asyncIterator]();
+      return {
+        next: async () => {
+          const r = await it.next();
+          if (r.done) end();
+          return r;
+        },
+        return: async () => {
+          end();
+          await it.return?.();
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
+  return { source, ended };
+}
+
 async function storePart(ctx: DicomWebContext, body: AsyncIterable<Uint8Array>, study: string | undefined, sourceAet: string): Promise<Outcome> {
   let seen: { sopClassUid?: string; sopInstanceUid?: string; study?: string; series?: string } = {};
   const check = (ds: DataSet) => {
@@ -181,13 +210,37 @@ async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: Fast
     } finally {
       await metadata.cleanup();
     }
-  } else for await (const part of parts) {
-    const type = part.contentType === undefined ? 'application/dicom' : parseMediaType(part.contentType).type;
-    if (type !== 'application/dicom') {
-      outcomes.push({ sopClassUid: undefined, sopInstanceUid: undefined, study: undefined, series: undefined, failure: { reason: FailureReason.UnsupportedMediaType, message: `part ${part.index} is ${type}, not application/dicom` } });
-      continue;
+  } else {
+    // Pipelined: once a part's bytes are all in its blob, the next part is read while the blob is
+    // made durable, parsed and indexed (so the fsyncs of consecutive parts overlap and share index
+    // commits). At most STORES_IN_FLIGHT parts are being finished at a time; the answer waits for all.
+    // With duplicates overwritten, the last part of an instance sent twice must be the one kept:
+    // one part at a time then. (Kept or rejected duplicates come out the same either way, except
+    // which of two parts of one request is reported as the duplicate.)
+    const limit = ctx.duplicatePolicy === 'overwrite' ? 1 : STORES_IN_FLIGHT;
+    const pending: Array<Promise<Outcome>> = [];
+    const inFlight = new Set<Promise<Outcome>>();
+    try {
+      for await (const part of parts) {
+        const type = part.contentType === undefined ? 'application/dicom' : parseMediaType(part.contentType).type;
+        if (type !== 'application/dicom') {
+          pending.push(Promise.resolve({ sopClassUid: undefined, sopInstanceUid: undefined, study: undefined, series: undefined, failure: { reason: FailureReason.UnsupportedMediaType, message: `part ${part.index} is ${type}, not application/dicom` } }));
+          continue;
+        }
+        while (inFlight.size >= limit) await Promise.race(inFlight);
+        const body = trackEnd(part.body);
+        const stored = storePart(ctx, body.source, study, sourceAet);
+        const tracked = stored.finally(() => inFlight.delete(tracked));
+        inFlight.add(tracked);
+        pending.push(stored);
+        // The parser may move on once the store has read the part to its end (or given up on it).
+        await Promise.race([body.ended, stored]);
+      }
+    } finally {
+      // A malformed body still lets the stores under way finish (their outcomes are then dropped).
+      await Promise.allSettled(pending);
     }
-    outcomes.push(await storePart(ctx, part.body, study, sourceAet));
+    for (const o of await Promise.all(pending)) outcomes.push(o);
   }
   if (outcomes.length === 0) throw badRequest('the STOW-RS request holds no part');
   for (const o of outcomes) {

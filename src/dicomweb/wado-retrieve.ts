@@ -12,8 +12,10 @@
  *                                part's Content-Type (Conduit does not decompress, as Orthanc without
  *                                a codec plugin does)
  * When some instance can be sent in none of the accepted ones, the answer is 406, naming it.
+ *
+ * The multipart body is written straight to the socket (response-writer.ts): the files of
+ * instances sent as stored through two reused buffers, converted ones as they are encoded.
  */
-import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EXPLICIT_VR_LITTLE_ENDIAN, isUncompressed } from '../data/transfer-syntax.js';
 import { encodeFileStream } from '../media/part10.js';
@@ -22,7 +24,8 @@ import type { StoredInstance } from '../storage/ports.js';
 import type { DicomWebContext } from './context.js';
 import { notAcceptable } from './http-error.js';
 import { parseAccept, qualityOf, type MediaType } from './media-type.js';
-import { newBoundary, writeMultipart, type MultipartWritePart } from './multipart/index.js';
+import { newBoundary } from './multipart/index.js';
+import { ResponseWriter } from './response-writer.js';
 import { instancesOf, instanceUrl, type ResourcePath } from './resources.js';
 
 /** What the client accepts for application/dicom: transfer syntaxes in order ('*' any, undefined the default). */
@@ -82,15 +85,42 @@ async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: Fast
   }
   const base = ctx.baseUrl(request);
   const boundary = newBoundary();
-  async function* parts(): AsyncGenerator<MultipartWritePart> {
-    for (const { instance, ts } of plan) {
-      yield {
-        headers: { 'Content-Type': `application/dicom; transfer-syntax=${ts}`, 'Content-Location': instanceUrl(base, instance) },
-        body: instanceBytes(ctx, instance, ts!),
-      };
+  // The body is written to the socket here (response-writer.ts), not piped through fastify.
+  await reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'Content-Type': `multipart/related; type="application/dicom"; boundary=${boundary}` });
+  const out = new ResponseWriter(res);
+  const asStored = (k: number) => plan[k] !== undefined && plan[k]!.ts === plan[k]!.instance.transferSyntaxUid;
+  const openLocal = (k: number) => {
+    if (!asStored(k)) return undefined;
+    const opening = ResponseWriter.openLocal(ctx.archive.blobs, plan[k]!.instance.blobKey);
+    // Awaited when its turn comes; a failure before then is not an unhandled rejection.
+    opening.catch(() => undefined);
+    return opening;
+  };
+  let next = openLocal(0);
+  try {
+    for (const [k, { instance, ts }] of plan.entries()) {
+      const head = `${k === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: application/dicom; transfer-syntax=${ts}\r\nContent-Location: ${instanceUrl(base, instance)}\r\n\r\n`;
+      const local = next;
+      next = openLocal(k + 1);
+      if (local) await out.writeBlob(ctx.archive.blobs, instance.blobKey, Buffer.from(head, 'latin1'), local, instance.size);
+      else {
+        await out.write(Buffer.from(head, 'latin1'));
+        for await (const chunk of instanceBytes(ctx, instance, ts!)) await out.write(chunk);
+      }
     }
+    await out.write(Buffer.from(`${plan.length === 0 ? '' : '\r\n'}--${boundary}--\r\n`, 'latin1'));
+    await out.flush();
+    res.end();
+  } catch (error) {
+    // Headers are sent: the only way to say the body is incomplete is to cut the connection.
+    ctx.log('warn', `WADO-RS ${request.url}: ${(error as Error).message}`);
+    res.destroy(error as Error);
+    // The next instance's file, opened ahead, is not sent.
+    void next?.then((fh) => fh?.close(), () => undefined);
   }
-  return reply.code(200).type(`multipart/related; type="application/dicom"; boundary=${boundary}`).send(Readable.from(writeMultipart(parts(), boundary)));
+  return reply;
 }
 
 export function registerRetrieve(app: FastifyInstance, ctx: DicomWebContext): void {
