@@ -124,6 +124,26 @@ test('rendered: a 16-bit signed ramp through Rescale and a requested window give
   const inverted = await pixelsOf((await app.inject({ url: `${url('2.25.710')}?window=0,400,linear-exact`, headers: { accept: 'image/png' } })).rawPayload);
   assert.deepEqual([...inverted.data.subarray(0, 16)], expected.map((y) => 255 - y));
 
+  // Two frames, 8-bit: frame 1 all 10, frame 2 all 200 (window 0..255 exact: y = x); each frame's
+  // rendering and thumbnail is its own, and there is no frame 3.
+  const two = rampDataSet();
+  two.set('SOPInstanceUID', 'UI', '2.25.702');
+  for (const [k, v] of [['BitsAllocated', 8], ['BitsStored', 8], ['HighBit', 7], ['PixelRepresentation', 0]] as const) two.set(k, 'US', v);
+  two.set('RescaleSlope', 'DS', '1');
+  two.set('RescaleIntercept', 'DS', '0');
+  two.set('NumberOfFrames', 'IS', '2');
+  two.set('PixelData', 'OB', new Uint8Array([...new Array<number>(32).fill(10), ...new Array<number>(32).fill(200)]));
+  await archive.storeInstance(storeInput(two));
+  const frameUrl = (n: string, kind: string) => `/dicom-web/studies/2.25.7001/series/2.25.7002/instances/2.25.702/frames/${n}/${kind}?window=127.5,255,linear-exact`;
+  for (const [n, value] of [['1', 10], ['2', 200]] as const) {
+    for (const kind of ['rendered', 'thumbnail']) {
+      const image = await pixelsOf((await app.inject({ url: frameUrl(n, kind), headers: { accept: 'image/png' } })).rawPayload);
+      assert.deepEqual(new Set(image.data), new Set([value]), `frame ${n} ${kind}`);
+    }
+  }
+  assert.equal((await app.inject({ url: frameUrl('3', 'thumbnail') })).statusCode, 404);
+  assert.equal((await app.inject({ url: frameUrl('1,2', 'thumbnail') })).statusCode, 400);
+
   // Bad parameters are 400, each naming what was wrong.
   for (const [query, pattern] of [['window=0', /window=0/], ['window=0,400,cubic', /linear-exact/], ['quality=0', /quality/], ['viewport=0,10', /viewport/], ['viewport=8,8,10,0,8,2', /outside/]] as const) {
     const bad = await app.inject({ url: `${url('2.25.700')}?${query}` });

@@ -4,7 +4,7 @@
  *   .../instances/{instance}/rendered            the first frame
  *   .../instances/{instance}/frames/{list}/rendered   one frame an image, several a multipart/related
  *   .../studies/{study}[/series/{series}]/rendered    multipart/related, one rendered image per instance
- *   .../thumbnail (study, series, instance)      a representative frame (the middle instance's first
+ *   .../thumbnail (study, series, instance, frame)  a representative frame (the middle instance's first
  *                                                frame), fit into 128x128 unless a viewport is given
  * Compressed pixel data is refused with 406, naming its transfer syntax (Conduit has no codecs yet).
  */
@@ -120,7 +120,7 @@ async function rendered(ctx: DicomWebContext, request: FastifyRequest, reply: Fa
   return sendParts(reply, parameters, images);
 }
 
-async function thumbnail(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, path: ResourcePath): Promise<FastifyReply> {
+async function thumbnail(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, path: ResourcePath, frame = 1): Promise<FastifyReply> {
   const given = renderParameters(request.query as Record<string, unknown>, request.headers.accept);
   const parameters: RenderParameters = { ...given, viewport: given.viewport ?? { width: THUMBNAIL_SIZE, height: THUMBNAIL_SIZE } };
   const instances = await instancesOf(ctx, path);
@@ -130,7 +130,7 @@ async function thumbnail(ctx: DicomWebContext, request: FastifyRequest, reply: F
   let refusal: unknown;
   for (const instance of order) {
     try {
-      return sendImage(reply, parameters, await renderInstanceFrame(ctx, instance, 1, parameters));
+      return sendImage(reply, parameters, await renderInstanceFrame(ctx, instance, frame, parameters));
     } catch (error) {
       refusal ??= error;
     }
@@ -148,6 +148,6 @@ export function registerRendered(app: FastifyInstance, ctx: DicomWebContext): vo
   app.get<{ Params: P }>('/studies/:study/series/:series/instances/:instance/frames/:frames/thumbnail', (request, reply) => {
     const list = frameNumbers(request.params.frames!);
     if (list.length !== 1) throw badRequest('a thumbnail is of one frame');
-    return thumbnail(ctx, request, reply, request.params);
+    return thumbnail(ctx, request, reply, request.params, list[0]);
   });
 }
