@@ -29,7 +29,7 @@ const STUDY_B = '1.2.826.0.1.3680043.8.498.7002';
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'conduit-find-cli-'));
-  server = await startServer(loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, host: '127.0.0.1', dataDir }, env: {} }));
+  server = await startServer(loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir }, env: {} }));
   const client = await connect({ host: '127.0.0.1', port: server.dimsePort, presentationContexts: proposalsFor([{ sopClassUid: CT_IMAGE_STORAGE, transferSyntaxUid: EXPLICIT_LE }]) });
   for (const [study, name, date] of [[STUDY_A, '山田^太郎', '20200105'], [STUDY_B, 'Doe^John', '20191231']] as const) {
     const ds = ctDataSet();

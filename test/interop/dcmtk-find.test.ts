@@ -134,7 +134,7 @@ describe('findscu against conduit serve', { skip: peer('dcmtk') }, () => {
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'conduit-find-data-'));
     work = mkdtempSync(join(tmpdir(), 'conduit-find-work-'));
-    server = await startServer(loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, host: '127.0.0.1', dataDir }, env: {} }));
+    server = await startServer(loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir }, env: {} }));
     const files = [...PYDICOM];
     for (const [i, spec] of GENERATED.entries()) {
       const path = join(work, `generated-${i}.dcm`);

@@ -44,7 +44,7 @@ before(async () => {
   mkdirSync(out);
   storescp = await startOnFreePort('storescp', 'storescp', (port) => ['-aet', 'STORESCP', '+xa', '+B', '-od', out, String(port)]);
   server = await startServer(loadConfig({
-    flags: { aeTitle: 'ARCHIVE', dimsePort: 0, host: '127.0.0.1', dataDir: join(work, 'data'), peers: [`dest=STORESCP@127.0.0.1:${storescp.port}`] },
+    flags: { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir: join(work, 'data'), peers: [`dest=STORESCP@127.0.0.1:${storescp.port}`] },
     env: {},
   }));
   const files = roundsOfUniqueInstances(await storableCorpus())[0]!;

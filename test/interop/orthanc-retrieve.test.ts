@@ -56,7 +56,7 @@ async function startBoth(): Promise<void> {
     const [dicomPort, httpPort] = [await freePort(), await freePort()];
     if (dicomPort === httpPort) continue;
     server = await startServer(loadConfig({
-      flags: { aeTitle: 'ARCHIVE', dimsePort: 0, host: '127.0.0.1', dataDir: join(work, `data-${attempt}`), peers: [`orthanc=ORTHANC@127.0.0.1:${dicomPort}`] },
+      flags: { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir: join(work, `data-${attempt}`), peers: [`orthanc=ORTHANC@127.0.0.1:${dicomPort}`] },
       env: {},
     }));
     const storage = join(work, `orthanc-db-${attempt}`);

@@ -122,7 +122,7 @@ for n in names:
     assert.match(missing.stderr, /nothing in the archive/);
 
     const serverData = join(dir, 'served');
-    const server = await startServer(loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, host: '127.0.0.1', dataDir: serverData }, env: {} }));
+    const server = await startServer(loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir: serverData }, env: {} }));
     try {
       const sent = await conduitAsync('media', 'import', out, '--host', '127.0.0.1', '--port', String(server.dimsePort), '--aec', 'ARCHIVE');
       assert.equal(sent.status, 0, sent.stderr);

@@ -82,7 +82,7 @@ async function destination(aeTitle: string, options: { transferSyntaxes?: readon
 
 async function archive(peers: RemoteAe[] = []): Promise<{ server: RunningServer; close(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'conduit-retrieve-'));
-  const server = await startServer(loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, host: '127.0.0.1', dataDir, peers: peers.map((p) => `${p.name}=${p.aeTitle}@${p.host}:${p.port}`) }, env: {} }));
+  const server = await startServer(loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir, peers: peers.map((p) => `${p.name}=${p.aeTitle}@${p.host}:${p.port}`) }, env: {} }));
   return {
     server,
     async close() {
