@@ -17,6 +17,7 @@ import { registerStow, stowBoundary } from './stow.js';
 import { registerBulkdata } from './bulkdata.js';
 import { registerWadoUri } from './wado-uri.js';
 import { registerCapabilities } from './capabilities.js';
+import { registerRendered } from './rendered/route.js';
 
 export type { DicomWebOptions } from './context.js';
 
@@ -106,6 +107,7 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
     registerRetrieve(studies, ctx);
     registerStow(studies, ctx);
     registerBulkdata(studies, ctx);
+    registerRendered(studies, ctx);
     registerCapabilities(studies, ctx);
   }, { prefix: ctx.basePath });
   registerWadoUri(app, ctx, options.wadoUriPath ?? '/wado');

@@ -42,7 +42,8 @@ const FRAME_MEDIA_TYPES: Readonly<Record<string, string>> = {
   '1.2.840.10008.1.2.4.201': 'image/jphc', '1.2.840.10008.1.2.4.202': 'image/jphc', '1.2.840.10008.1.2.4.203': 'image/jphc',
 };
 
-async function openStored(ctx: DicomWebContext, instance: StoredInstance) {
+/** The stored object, its header parsed and its large values left in the blob. */
+export async function openStored(ctx: DicomWebContext, instance: StoredInstance) {
   const reader = await ctx.archive.blobs.open(instance.blobKey);
   try {
     // Small values are read; anything a BulkDataURI can name (above 1 KiB) stays in the blob.
@@ -131,7 +132,7 @@ async function bulkdata(ctx: DicomWebContext, request: FastifyRequest, reply: Fa
 }
 
 /** "1,3,5" -> [1, 3, 5] (PS3.18 §10.4.1.1.4: frame numbers start at 1). */
-function frameNumbers(text: string): number[] {
+export function frameNumbers(text: string): number[] {
   const numbers = text.split(',').map((s) => s.trim());
   if (!numbers.length || numbers.some((n) => !/^[1-9]\d{0,9}$/.test(n))) throw badRequest(`"${text}" is not a list of frame numbers (1, 2, ...)`);
   return numbers.map(Number);

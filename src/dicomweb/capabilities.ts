@@ -15,7 +15,7 @@ export const CAPABILITIES = Object.freeze({
       resources: ['/studies/{study}', '/studies/{study}/series/{series}', '/studies/{study}/series/{series}/instances/{instance}', '.../metadata', '.../instances/{instance}/bulkdata/{path}', '.../instances/{instance}/frames/{list}'],
       mediaTypes: ['multipart/related; type="application/dicom"', 'application/dicom+json', 'multipart/related; type="application/dicom+xml"', 'application/octet-stream', 'multipart/related; type="application/octet-stream"'],
       transferSyntaxes: ['*', ...UNCOMPRESSED_TRANSFER_SYNTAXES],
-      rendered: false,
+      rendered: { resources: ['.../rendered', '.../thumbnail', '.../frames/{list}/rendered'], mediaTypes: ['image/jpeg', 'image/png', 'image/gif'], parameters: ['window', 'quality', 'viewport'], transferSyntaxes: UNCOMPRESSED_TRANSFER_SYNTAXES },
     },
     store: { resources: ['/studies', '/studies/{study}'], mediaTypes: ['multipart/related; type="application/dicom"'] },
     wadoUri: { contentTypes: ['application/dicom'] },

@@ -127,14 +127,5 @@ export function registerRetrieve(app: FastifyInstance, ctx: DicomWebContext): vo
   type P = { study: string; series?: string; instance?: string };
   for (const path of ['/studies/:study', '/studies/:study/series/:series', '/studies/:study/series/:series/instances/:instance']) {
     app.get<{ Params: P }>(path, (request, reply) => answer(ctx, request, reply, request.params));
-    // PS3.18 §10.4.1.1.3: rendered and thumbnail resources need image codecs.
-    for (const kind of ['rendered', 'thumbnail']) {
-      app.get(`${path}/${kind}`, async () => {
-        throw notAcceptable(`${kind} resources are not served: Conduit has no image codecs to render with (retrieve the instances, or their frames)`);
-      });
-    }
   }
-  app.get('/studies/:study/series/:series/instances/:instance/frames/:frames/rendered', async () => {
-    throw notAcceptable('rendered frames are not served: Conduit has no image codecs to render with');
-  });
 }

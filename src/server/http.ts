@@ -1,11 +1,12 @@
 /**
  * The HTTP side of `conduit serve`: the DICOMweb app (src/dicomweb) on the archive, listening on
- * config.httpPort. Kept apart from serve.ts so that the DIMSE composition stays readable.
+ * config.httpPort, with the file-set export (export.ts) beside it. Kept apart from serve.ts so that the DIMSE composition stays readable.
  */
 import { createDicomWebApp } from '../dicomweb/app.js';
 import type { ArchiveStore } from '../storage/archive-store.js';
 import type { ServerConfig } from './config.js';
 import type { Log } from './dimse/context.js';
+import { registerExport } from './export.js';
 
 export interface RunningHttp {
   readonly port: number;
@@ -20,6 +21,8 @@ export async function startHttp(config: ServerConfig, archive: ArchiveStore, log
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     log,
   });
+  // Beside the DICOMweb base path: file-set export (not a PS3.18 resource).
+  registerExport(app, { archive, log });
   await app.listen({ port: config.httpPort, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.httpPort;

@@ -13,4 +13,4 @@ export { applicationProfile, DEFAULT_PROFILE, profileIds } from './profiles.js';
 export type { ApplicationProfile } from './profiles.js';
 export { RECORD_KEYS, recordTypeFor } from './record-types.js';
 export type { RecordKey } from './record-types.js';
-export { zipFolder } from './zip.js';
+export { zipFolder, zipFolderStream } from './zip.js';

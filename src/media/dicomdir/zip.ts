@@ -64,59 +64,75 @@ async function filesUnder(root: string): Promise<string[]> {
   return out.sort((a, b) => Number(relative(root, b) === 'DICOMDIR') - Number(relative(root, a) === 'DICOMDIR'));
 }
 
-/** Writes every file under `root` into the ZIP file `zipPath`, with paths relative to `root`. */
-export async function zipFolder(root: string, zipPath: string): Promise<number> {
+/**
+ * The ZIP file of every file under `root` (paths relative to `root`), as it is made: each file
+ * deflated as it is read, so memory stays bounded whatever the file-set's size (an HTTP response
+ * can send it as it comes). `what` names the archive in errors.
+ */
+export async function* zipFolderStream(root: string, what = 'the ZIP file'): AsyncGenerator<Uint8Array, number> {
   const files = await filesUnder(root);
   if (files.length > 0xffff) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `${files.length} files do not fit a ZIP file without ZIP64`);
-  const out = await open(zipPath, 'w');
   let position = 0;
-  const write = async (bytes: Uint8Array): Promise<void> => {
-    await out.write(bytes);
+  const counted = (bytes: Uint8Array): Uint8Array => {
     position += bytes.length;
-    if (position > LIMIT) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `${zipPath} would pass 4 GiB, which needs ZIP64; export to a folder instead`);
+    if (position > LIMIT) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `${what} would pass 4 GiB, which needs ZIP64; export to a folder instead`);
+    return bytes;
   };
   const entries: Entry[] = [];
-  try {
-    for (const path of files) {
-      const name = Buffer.from(relative(root, path).split(sep).join('/'), 'utf8');
-      const { time, date } = dosDateTime((await stat(path)).mtime);
-      const entry: Entry = { name, crc: 0, compressed: 0, size: 0, offset: position, time, date };
-      const header = fields(30, [[0, 4, LOCAL_HEADER], [4, 2, VERSION], [6, 2, FLAGS], [8, 2, DEFLATE], [10, 2, time], [12, 2, date], [26, 2, name.length]]);
-      await write(header);
-      await write(name);
-      const deflate = createDeflateRaw();
-      const source = createReadStream(path);
-      source.on('data', (chunk) => {
-        entry.crc = crc32(chunk as Buffer, entry.crc);
-        entry.size += chunk.length;
-      });
-      source.on('error', (err) => deflate.destroy(err));
-      source.pipe(deflate);
+  for (const path of files) {
+    const name = Buffer.from(relative(root, path).split(sep).join('/'), 'utf8');
+    const { time, date } = dosDateTime((await stat(path)).mtime);
+    const entry: Entry = { name, crc: 0, compressed: 0, size: 0, offset: position, time, date };
+    yield counted(fields(30, [[0, 4, LOCAL_HEADER], [4, 2, VERSION], [6, 2, FLAGS], [8, 2, DEFLATE], [10, 2, time], [12, 2, date], [26, 2, name.length]]));
+    yield counted(name);
+    const deflate = createDeflateRaw();
+    const source = createReadStream(path);
+    source.on('data', (chunk) => {
+      entry.crc = crc32(chunk as Buffer, entry.crc);
+      entry.size += chunk.length;
+    });
+    source.on('error', (err) => deflate.destroy(err));
+    source.pipe(deflate);
+    try {
       for await (const chunk of deflate) {
         entry.compressed += (chunk as Buffer).length;
-        await write(chunk as Buffer);
+        yield counted(chunk as Buffer);
       }
-      if (entry.size > LIMIT) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `${path} is larger than 4 GiB, which needs ZIP64`);
-      const descriptor = fields(16, [[0, 4, DATA_DESCRIPTOR], [4, 4, entry.crc >>> 0], [8, 4, entry.compressed], [12, 4, entry.size]]);
-      await write(descriptor);
-      entries.push(entry);
+    } finally {
+      source.destroy();
     }
-    const centralStart = position;
-    for (const e of entries) {
-      const h = fields(46, [
-        [0, 4, CENTRAL_HEADER], [4, 2, VERSION], [6, 2, VERSION], [8, 2, FLAGS], [10, 2, DEFLATE], [12, 2, e.time], [14, 2, e.date],
-        [16, 4, e.crc >>> 0], [20, 4, e.compressed], [24, 4, e.size], [28, 2, e.name.length], [42, 4, e.offset],
-      ]);
-      await write(h);
-      await write(e.name);
+    if (entry.size > LIMIT) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `${path} is larger than 4 GiB, which needs ZIP64`);
+    yield counted(fields(16, [[0, 4, DATA_DESCRIPTOR], [4, 4, entry.crc >>> 0], [8, 4, entry.compressed], [12, 4, entry.size]]));
+    entries.push(entry);
+  }
+  const centralStart = position;
+  for (const e of entries) {
+    yield counted(fields(46, [
+      [0, 4, CENTRAL_HEADER], [4, 2, VERSION], [6, 2, VERSION], [8, 2, FLAGS], [10, 2, DEFLATE], [12, 2, e.time], [14, 2, e.date],
+      [16, 4, e.crc >>> 0], [20, 4, e.compressed], [24, 4, e.size], [28, 2, e.name.length], [42, 4, e.offset],
+    ]));
+    yield counted(e.name);
+  }
+  yield counted(fields(22, [[0, 4, END_OF_CENTRAL_DIRECTORY], [8, 2, entries.length], [10, 2, entries.length], [12, 4, position - centralStart], [16, 4, centralStart]]));
+  return entries.length;
+}
+
+/** Writes every file under `root` into the ZIP file `zipPath`, with paths relative to `root`; returns the number of files. */
+export async function zipFolder(root: string, zipPath: string): Promise<number> {
+  const out = await open(zipPath, 'w');
+  try {
+    const zip = zipFolderStream(root, zipPath);
+    for (;;) {
+      const step = await zip.next();
+      if (step.done) {
+        await out.close();
+        return step.value;
+      }
+      await out.write(step.value);
     }
-    const end = fields(22, [[0, 4, END_OF_CENTRAL_DIRECTORY], [8, 2, entries.length], [10, 2, entries.length], [12, 4, position - centralStart], [16, 4, centralStart]]);
-    await write(end);
   } catch (err) {
     await out.close();
     await rm(zipPath, { force: true });
     throw err;
   }
-  await out.close();
-  return entries.length;
 }

@@ -1,0 +1,47 @@
+/**
+ * Rendered pixels to an image file (ADR 0011: sharp): the viewport's source region cut out and
+ * flipped, the result scaled to fit the viewport with its aspect ratio kept (PS3.18 §8.3.5.1.3),
+ * then encoded as JPEG (quality, PS3.18 §8.3.5.1.2), PNG or GIF.
+ */
+import sharp from 'sharp';
+import { badRequest } from '../http-error.js';
+import type { RenderParameters } from './parameters.js';
+import type { RenderedPixels } from './pixels.js';
+
+/** JPEG quality when the request gives none. */
+export const DEFAULT_JPEG_QUALITY = 90;
+
+export async function encodeRendered(pixels: RenderedPixels, parameters: RenderParameters): Promise<Buffer> {
+  let image = sharp(Buffer.from(pixels.data.buffer, pixels.data.byteOffset, pixels.data.byteLength), {
+    raw: { width: pixels.width, height: pixels.height, channels: pixels.channels },
+  });
+  const viewport = parameters.viewport;
+  if (viewport?.region) {
+    const r = viewport.region;
+    const left = r.width < 0 ? r.x + r.width : r.x;
+    const top = r.height < 0 ? r.y + r.height : r.y;
+    const width = Math.abs(r.width);
+    const height = Math.abs(r.height);
+    if (left < 0 || top < 0 || left + width > pixels.width || top + height > pixels.height) {
+      throw badRequest(`viewport source region ${r.x},${r.y},${r.width},${r.height} is outside the ${pixels.width}x${pixels.height} image`);
+    }
+    image = image.extract({ left, top, width, height });
+    if (r.width < 0) image = image.flop();
+    if (r.height < 0) image = image.flip();
+    // sharp would resize before cutting in one pipeline: the cut image is made first.
+    if (pixels.channels === 1) image = image.toColourspace('b-w');
+    const cut = await image.raw().toBuffer({ resolveWithObject: true });
+    image = sharp(cut.data, { raw: { width: cut.info.width, height: cut.info.height, channels: cut.info.channels } });
+  }
+  if (viewport) image = image.resize(viewport.width, viewport.height, { fit: 'inside' });
+  // Gray stays one channel (an 8-bit grayscale PNG or JPEG), not sRGB.
+  if (pixels.channels === 1) image = image.toColourspace('b-w');
+  switch (parameters.mediaType) {
+    case 'image/jpeg':
+      return image.jpeg({ quality: parameters.quality ?? DEFAULT_JPEG_QUALITY }).toBuffer();
+    case 'image/png':
+      return image.png().toBuffer();
+    case 'image/gif':
+      return image.gif().toBuffer();
+  }
+}
