@@ -1,5 +1,6 @@
 /** What every DICOMweb route is given: the archive and the server's options. */
 import type { FastifyRequest } from 'fastify';
+import { DEFAULT_COLLECT_EVERY, ReceiveCollector } from '../core/young-generation-gc.js';
 import type { ArchiveStore } from '../storage/archive-store.js';
 import type { DuplicatePolicy } from '../storage/ports.js';
 
@@ -23,6 +24,12 @@ export interface DicomWebOptions {
   readonly corsOrigins?: readonly string[];
   /** Largest part header block and most parts in a STOW-RS body. */
   readonly maxParts?: number;
+  /**
+   * STOW-RS request bodies: bytes received between forced young-generation collections (0 = none;
+   * default 4 MiB). Node's HTTP parser gives every body chunk a new buffer, which V8 frees late
+   * (docs/adr/0012-network-buffers-and-gc.md); the same pacing as the DIMSE receive path.
+   */
+  readonly collectGarbageEvery?: number;
   readonly log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -32,6 +39,8 @@ export interface DicomWebContext {
   readonly duplicatePolicy: DuplicatePolicy;
   readonly maxResults: number;
   readonly maxParts: number | undefined;
+  /** Paces young-generation collections while request bodies arrive; undefined when off. */
+  readonly bodyCollector: ReceiveCollector | undefined;
   readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
   /** The absolute URL of the base path as this request reached it. */
   baseUrl(request: FastifyRequest): string;
@@ -48,6 +57,7 @@ export function makeContext(options: DicomWebOptions): DicomWebContext {
     duplicatePolicy: options.duplicatePolicy ?? 'keep',
     maxResults: options.maxResults ?? 1000,
     maxParts: options.maxParts,
+    bodyCollector: options.collectGarbageEvery === 0 ? undefined : new ReceiveCollector(options.collectGarbageEvery ?? DEFAULT_COLLECT_EVERY),
     log: options.log ?? (() => undefined),
     baseUrl(request) {
       if (publicUrl) return publicUrl;

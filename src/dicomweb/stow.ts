@@ -17,6 +17,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DicomError } from '../core/dicom-error.js';
+import type { ReceiveCollector } from '../core/young-generation-gc.js';
 import { DataSet } from '../data/data-set.js';
 import { toDicomJson, toDicomJsonText } from '../data/json-model.js';
 import { toNativeDicomXml } from '../data/xml-model.js';
@@ -193,13 +194,21 @@ export function stowStatus(outcomes: readonly Outcome[]): number {
   return 200;
 }
 
+/** The request body's chunks, each counted by the collector once it has been handled. */
+async function* counted(body: AsyncIterable<Uint8Array>, collector: ReceiveCollector): AsyncGenerator<Uint8Array> {
+  for await (const chunk of body) {
+    yield chunk;
+    collector.received(chunk.length);
+  }
+}
+
 async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, study: string | undefined): Promise<FastifyReply> {
   if (study !== undefined) checkUid(study, 'Study Instance UID');
   const format = responseFormat(request.headers.accept);
   const { boundary, type: rootType } = stowBoundary(request.headers['content-type']);
   const sourceAet = `STOW-RS ${request.ip}`.slice(0, 64);
   const outcomes: Outcome[] = [];
-  const parts = parseMultipart(request.raw, boundary, ctx.maxParts === undefined ? {} : { maxParts: ctx.maxParts });
+  const parts = parseMultipart(ctx.bodyCollector ? counted(request.raw, ctx.bodyCollector) : request.raw, boundary, ctx.maxParts === undefined ? {} : { maxParts: ctx.maxParts });
   if (rootType !== 'application/dicom') {
     const metadata = await readMetadataRequest(parts, rootType);
     try {

@@ -8,7 +8,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { DicomError } from '../core/dicom-error.js';
-import { DEFAULT_COLLECT_EVERY, ReceiveCollector } from './young-generation-gc.js';
+import { DEFAULT_COLLECT_EVERY, ReceiveCollector } from '../core/young-generation-gc.js';
 
 /** TLS for the requestor (PS3.15 secure transport connection profiles). */
 export interface TlsClientOptions {

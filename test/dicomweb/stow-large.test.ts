@@ -65,5 +65,6 @@ test('STOW-RS of a 200 MiB instance streams in bounded memory and is stored whol
   assert.ok(instance && instance.size > SIDE * SIDE * 2, 'stored whole');
   const grew = (peak - before) / 1048576;
   t.diagnostic(`rss grew by ${grew.toFixed(1)} MiB for a 200 MiB upload`);
-  assert.ok(grew < 100, `memory grew by ${grew.toFixed(1)} MiB`);
+  // Issue 5 goal: <= 32 MiB for a 200 MiB STOW (client and server share this process here).
+  assert.ok(grew < 32, `memory grew by ${grew.toFixed(1)} MiB`);
 });

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
-import { DEFAULT_COLLECT_EVERY, ReceiveCollector } from '../../src/upper-layer/young-generation-gc.js';
+import { DEFAULT_COLLECT_EVERY, ReceiveCollector } from '../../src/core/young-generation-gc.js';
 
 /** Minor collections V8 reports while `fn` runs (perf_hooks 'gc' entries, delivered asynchronously). */
 async function minorCollectionsDuring(fn: () => void): Promise<number> {
