@@ -5,6 +5,7 @@
  * sequences and items, and group lengths, are recomputed from what is written. Bulk values are
  * streamed from where they lie, never loaded whole.
  */
+import { ReceiveCollector } from '../core/young-generation-gc.js';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { concatBytes } from '../core/bytes.js';
 import { DicomError } from '../core/dicom-error.js';
@@ -246,8 +247,13 @@ export async function* encodeDataSetStream(ds: DataSet, enc: Encoding, options: 
 
 export async function* streamBulk(bulk: BulkData, swapUnit: number): AsyncGenerator<Uint8Array> {
   let carry: Uint8Array | null = null;
+  // Every chunk read (and every swapped copy) is a new buffer outside the V8 heap, which V8 frees
+  // late when the process mostly moves bytes: paced scavenges keep a 2 GB stream's memory flat
+  // (docs/adr/0012-network-buffers-and-gc.md).
+  const collector = new ReceiveCollector();
   for await (const chunk of bulk.stream()) {
     let b = chunk as Uint8Array;
+    collector.received(b.length);
     if (swapUnit <= 1) {
       yield b;
       continue;
