@@ -54,14 +54,8 @@ MF="$CORPUS/large/MF0_400frames.dcm"
 BODIES="${WORK:-/tmp/conduit-bench-work}/stow-bodies"
 export TCP_NODELAY=1   # Orthanc's DICOM side is DCMTK (unused here, but as in /work/shared/bench)
 
-log() { echo "[$(date +%T)] $*" >&2; }
-die() { log "$*"; exit 1; }
-has() { [[ ",$1," == *",$2,"* ]]; }
-load1() { cut -d' ' -f1 /proc/loadavg; }
-now_ns() { date +%s%N; }
+source "$HERE/lib.sh"
 record() { printf '%s\n' "$*" | tr ' ' '\t' >>"$RESULTS"; }  # round cell server value count bytes load [extra...]
-CLK_TCK=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system CPU of a process (all its threads)
 
 # ---------- set-up ----------
 for c in curl jq dcmdump xargs; do command -v $c >/dev/null || die "$c not found (apt-get install curl jq dcmtk)"; done
@@ -90,20 +84,6 @@ N_STUDY=$(find "$CORPUS/ct/p1" -name '*.dcm' | wc -l)
 B_STUDY=$(find "$CORPUS/ct/p1" -name '*.dcm' -print0 | xargs -0 stat -c %s | awk '{s+=$1} END {printf "%d", s}')
 
 # ---------- servers ----------
-PIDS=()
-cleanup() { local p; for p in "${PIDS[@]}"; do stop_pid "$p"; done; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-stop_pid() {  # SIGTERM one process we started, wait for it (SIGKILL after 30 s)
-  local pid=$1 i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-listening() { [ -n "$(ss -Hltn "sport = :$1")" ]; }
-SERVER_PID=""
 URL=""
 orthanc_config() {  # as /work/shared/bench/lib.sh (Debian defaults: SyncStorageArea, MD5), our ports
   local d=$1

@@ -70,9 +70,7 @@ RESULTS="$RUN_DIR/results.tsv"
 MF="$CORPUS/large/MF0_400frames.dcm"
 export TCP_NODELAY=1   # DCMTK leaves Nagle on otherwise (~40 ms per C-STORE round trip)
 
-log() { echo "[$(date +%T)] $*" >&2; }
-die() { log "$*"; exit 1; }
-has() { [[ ",$1," == *",$2,"* ]]; }
+source "$HERE/lib.sh"
 
 # ---------- set-up ----------
 command -v storescu >/dev/null && command -v storescp >/dev/null || die "DCMTK storescu/storescp not found (apt-get install dcmtk)"
@@ -133,33 +131,6 @@ conduit_store_cmd() {  # conduit_store_cmd PORT FILE... -> sets CMD array
 nofsync_label() { if [ "$VIA" = cli ] && [ -z "$CLI_NOFSYNC" ]; then echo "conduit listen, fsync off (bench/net/listen.mjs)"; else echo "conduit listen, fsync off"; fi; }
 
 # ---------- servers ----------
-PIDS=()
-cleanup() { local p; for p in "${PIDS[@]}"; do stop_pid "$p"; done; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-stop_pid() {  # SIGTERM one process we started, wait for it (SIGKILL after 30 s)
-  local pid=$1 i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-listening() { [ -n "$(ss -Hltn "sport = :$1")" ]; }
-SERVER_PID=""
-start_server() {  # start_server PORT LOGFILE CMD... -> SERVER_PID
-  local port=$1 logf=$2; shift 2
-  if listening "$port"; then die "port $port is already in use (set PORT_BASE)"; fi
-  "$@" >"$logf" 2>&1 </dev/null &
-  SERVER_PID=$!; PIDS+=("$SERVER_PID")
-  local i=0
-  until listening "$port"; do
-    sleep 0.05; i=$((i + 1))
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$logf" >&2; die "server on port $port exited: $*"; }
-    [ $i -lt 600 ] || die "server on port $port did not listen within 30 s: $*"
-  done
-}
-stop_server() { stop_pid "$SERVER_PID"; SERVER_PID=""; }
 # receiver NAME PORT OUT -> starts it (fresh process), sets SERVER_PID and AEC (the called AE title)
 receiver() {
   local name=$1 port=$2 out=$3 logf="$RUN_DIR/logs/$1.$2.log"
@@ -187,10 +158,6 @@ port_of() {  # a port per server kind, so that no run waits on a previous run's 
 }
 fresh_out() { rm -rf "$1"; mkdir -p "$1"; sync; }
 count_out() { find "$1" -maxdepth 1 -type f ! -name '.*' | wc -l; }
-now_ns() { date +%s%N; }
-load1() { cut -d' ' -f1 /proc/loadavg; }
-CLK_TCK=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system CPU of a process, in clock ticks
 record() { printf '%s\n' "$*" | tr ' ' '\t' >>"$RESULTS"; }  # round cell contender value count bytes load [cpu_seconds]
 
 # ---------- cells ----------

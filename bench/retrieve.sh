@@ -27,7 +27,7 @@
 # /proc/PID/clear_refs); for Orthanc its VmHWM (not reset: a process we did not build, the value
 # is its peak since start, loading included).
 #
-# Orthanc's configuration is the shared anchor's (lib.sh orthanc_config: SQLite + files, Debian
+# Orthanc's configuration is the shared anchor's (/work/shared/bench/lib.sh orthanc_config: SQLite + files, Debian
 # defaults otherwise, MaximumPduLength 16384, 4 DICOM threads) on this script's ports, without the DICOMweb
 # plugin (not used here).
 # `conduit serve` runs with its defaults (SQLite index, files with fsync, 256 KiB PDUs, log level warn).
@@ -61,9 +61,8 @@ ORTHANC_PORT=$((PORT_BASE + 1))
 ORTHANC_HTTP=$((PORT_BASE + 2))
 DEST_PORT=$((PORT_BASE + 3))
 
-log() { echo "[$(date +%T)] $*" >&2; }
-die() { log "$*"; exit 1; }
-has() { [[ ",$1," == *",$2,"* ]]; }
+LISTEN_TIMEOUT_S=60
+source "$HERE/lib.sh"
 
 # ---------- set-up ----------
 for t in storescu storescp movescu getscu dcmdump curl jq; do command -v $t >/dev/null || die "$t not found (apt-get install dcmtk curl jq)"; done
@@ -81,36 +80,6 @@ STUDY_UID=$(dcmdump -q +P 0020,000d "$(head -1 "$RUN_DIR/study.lst")" | sed 's/.
 [ "$(xargs -a "$RUN_DIR/study.lst" -d '\n' dcmdump -q +P 0020,000d | grep "^(0020,000d)" | sed 's/.*\[\(.*\)\].*/\1/' | sort -u | wc -l)" = 1 ] || die "$STUDY_DIR holds more than one study"
 
 # ---------- processes ----------
-PIDS=()
-cleanup() { local p; for p in "${PIDS[@]}"; do stop_pid "$p"; done; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-stop_pid() {  # SIGTERM one process we started, wait for it (SIGKILL after 30 s)
-  local pid=$1 i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-listening() { [ -n "$(ss -Hltn "sport = :$1")" ]; }
-SERVER_PID=""
-start_server() {  # start_server PORT LOGFILE CMD... -> SERVER_PID
-  local port=$1 logf=$2; shift 2
-  if listening "$port"; then die "port $port is already in use (set PORT_BASE)"; fi
-  "$@" >"$logf" 2>&1 </dev/null &
-  SERVER_PID=$!; PIDS+=("$SERVER_PID")
-  local i=0
-  until listening "$port"; do
-    sleep 0.05; i=$((i + 1))
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$logf" >&2; die "server on port $port exited: $*"; }
-    [ $i -lt 1200 ] || die "server on port $port did not listen within 60 s: $*"
-  done
-}
-now_ns() { date +%s%N; }
-load1() { cut -d' ' -f1 /proc/loadavg; }
-CLK_TCK=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system CPU of a process, in clock ticks
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 record() { printf '%s\n' "$*" | tr ' ' '\t' >>"$RESULTS"; }  # round cell server seconds count bytes load cpu_seconds hwm_kib
 
@@ -122,7 +91,7 @@ start_conduit() {  # start_conduit DIR PORT [node options...] -> SERVER_PID
     --peer "dest=STORESCP@127.0.0.1:$DEST_PORT"
 }
 
-orthanc_config() {  # the shared anchor's configuration (lib.sh), on this script's ports
+orthanc_config() {  # the shared anchor's configuration (/work/shared/bench/lib.sh), on this script's ports
   local d=$1; mkdir -p "$d/db"
   cat >"$d/orthanc.json" <<EOF
 {

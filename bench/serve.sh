@@ -62,9 +62,8 @@ P_ORTHANC=$((PORT_BASE + 1)); P_ORTHANC_HTTP=$((PORT_BASE + 2))
 P_SCP=$((PORT_BASE + 3))
 P_ORTHANC_LOADED=$((PORT_BASE + 4)); P_ORTHANC_LOADED_HTTP=$((PORT_BASE + 5))
 
-log() { echo "[$(date +%T)] $*" >&2; }
-die() { log "$*"; exit 1; }
-has() { [[ ",$1," == *",$2,"* ]]; }
+LISTEN_TIMEOUT_S=120
+source "$HERE/lib.sh"
 
 # ---------- set-up ----------
 for c in storescu storescp findscu curl jq ss; do command -v $c >/dev/null || die "$c not found (apt-get install dcmtk curl jq iproute2)"; done
@@ -77,36 +76,6 @@ N_CT=$(find "$CORPUS/ct" -type f -name '*.dcm' | wc -l)
 N_ALL=$(find "$CORPUS" -type f -name '*.dcm' | wc -l)
 
 # ---------- processes ----------
-PIDS=()
-cleanup() { local p; for p in "${PIDS[@]}"; do stop_pid "$p"; done; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-stop_pid() {  # SIGTERM one process we started, wait for it (SIGKILL after 30 s)
-  local pid=$1 i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-listening() { [ -n "$(ss -Hltn "sport = :$1")" ]; }
-SERVER_PID=""
-start_server() {  # start_server PORT LOGFILE CMD... -> SERVER_PID, once PORT listens
-  local port=$1 logf=$2; shift 2
-  if listening "$port"; then die "port $port is already in use (set PORT_BASE)"; fi
-  "$@" >"$logf" 2>&1 </dev/null &
-  SERVER_PID=$!; PIDS+=("$SERVER_PID")
-  local i=0
-  until listening "$port"; do
-    sleep 0.05; i=$((i + 1))
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$logf" >&2; die "server on port $port exited: $*"; }
-    [ $i -lt 2400 ] || die "server on port $port did not listen within 120 s: $*"
-  done
-}
-CLK_TCK=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-load1() { cut -d' ' -f1 /proc/loadavg; }
-now_ns() { date +%s%N; }
 record() { printf '%s\n' "$*" | tr ' ' '\t' >>"$RESULTS"; }
 rotate() { local r=$1; shift; local a=("$@") n=$# i; for ((i = 0; i < n; i++)); do echo "${a[$(((i + r - 1) % n))]}"; done; }
 
