@@ -10,53 +10,24 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '../../src/ae/index.js';
-import { DataSet } from '../../src/data/data-set.js';
 import { DEFAULT_HIGH_WATER_MARK, Status } from '../../src/dimse/index.js';
 import type { ChildReport } from './streaming-child.js';
-import { EXPLICIT_LE, SECONDARY_CAPTURE, dataSetBytesIn, part10Head, proposalsForCt, ctDataSet, startServer, withTimeout } from './helpers.js';
+import { makeSparseFile } from '../helpers/sparse-file.js';
+import { EXPLICIT_LE, dataSetBytesIn, proposalsForCt, ctDataSet, startServer, withTimeout } from './helpers.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'streaming-child.js');
 const RSS_LIMIT = 64 * 1024 * 1024;
 const MiB = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 
-/** Writes preamble, meta, a few elements and the Pixel Data header, then extends the file sparsely. */
-function makeSparseFile(path: string, pixelLength: number): { size: number; dataSetBytes: number } {
-  const sopInstanceUid = `1.2.826.0.1.3680043.8.498.${pixelLength}`;
-  const ds = new DataSet();
-  ds.set(0x00080016, 'UI', SECONDARY_CAPTURE);
-  ds.set(0x00080018, 'UI', sopInstanceUid);
-  ds.set(0x00100010, 'PN', 'Large^Object');
-  ds.set(0x00280002, 'US', 1);
-  ds.set(0x00280004, 'CS', 'MONOCHROME2');
-  ds.set(0x00280010, 'US', 30_000);
-  ds.set(0x00280011, 'US', 30_000);
-  ds.set(0x00280100, 'US', 16);
-  ds.set(0x00280101, 'US', 16);
-  ds.set(0x00280102, 'US', 15);
-  ds.set(0x00280103, 'US', 0);
-  const pixelHeader = Buffer.alloc(12);
-  pixelHeader.writeUInt16LE(0x7fe0, 0);
-  pixelHeader.writeUInt16LE(0x0010, 2);
-  pixelHeader.write('OW', 4, 'latin1');
-  pixelHeader.writeUInt32LE(pixelLength, 8);
-  const meta = part10Head(SECONDARY_CAPTURE, sopInstanceUid, EXPLICIT_LE);
-  const head = Buffer.concat([meta, dataSetBytesIn(ds, EXPLICIT_LE), pixelHeader]);
-  const size = head.length + pixelLength;
-  const fd = openSync(path, 'w');
-  try {
-    writeSync(fd, head, 0, head.length, 0);
-    writeSync(fd, Buffer.from([1, 2, 3, 4]), 0, 4, head.length);
-    writeSync(fd, Buffer.from([5, 6, 7, 8]), 0, 4, size - 4);
-    ftruncateSync(fd, size);
-  } finally {
-    closeSync(fd);
-  }
-  return { size, dataSetBytes: size - meta.length };
+/** A sparse Part 10 file whose SOP Instance UID names its Pixel Data length; `dataSetBytes` follows the meta. */
+function makeLargeFile(path: string, pixelLength: number): { size: number; dataSetBytes: number } {
+  const { size, metaEnd } = makeSparseFile(path, pixelLength, `1.2.826.0.1.3680043.8.498.${pixelLength}`);
+  return { size, dataSetBytes: size - metaEnd };
 }
 
 function runChild(args: string[], timeoutMs: number): Promise<ChildReport> {
@@ -99,7 +70,7 @@ function tempDir(t: { after(fn: () => void): void }): string {
 test('a 2.15 GB object (Pixel Data past 2^31) is stored with client.store(path) in bounded memory, every byte arriving', { timeout: 60_000 }, async (t) => {
   const dir = tempDir(t);
   const path = join(dir, 'large.dcm');
-  const { size, dataSetBytes } = makeSparseFile(path, 2_150_000_000);
+  const { size, dataSetBytes } = makeLargeFile(path, 2_150_000_000);
   assert.equal(statSync(path).size, size);
   // The parent hashes the file's data set while the child stores it (the two CPUs share the work).
   const [r, expected] = await Promise.all([runChild(['hash', path], 55_000), hashFile(path, size - dataSetBytes)]);
@@ -119,7 +90,7 @@ test('the SCP writes a ~300 MiB object to disk with writeReceivedObject in bound
   const path = join(dir, 'medium.dcm');
   const out = join(dir, 'received');
   mkdirSync(out);
-  const { size, dataSetBytes } = makeSparseFile(path, 300 * 1024 * 1024);
+  const { size, dataSetBytes } = makeLargeFile(path, 300 * 1024 * 1024);
   const [r, expected] = await Promise.all([runChild(['disk', path, out], 55_000), hashFile(path, size - dataSetBytes)]);
   t.diagnostic(`stored and fsync'd ${MiB(r.received.bytes)} in ${r.storeMs} ms; RSS peak +${MiB(r.peak - r.base)} over ${r.samples} samples`);
   assert.equal(r.status, Status.Success);

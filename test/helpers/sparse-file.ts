@@ -12,11 +12,14 @@ import { buildFileMeta } from '../../src/media/file-meta.js';
 export const MARK_START = [1, 2, 3, 4];
 export const MARK_END = [5, 6, 7, 8];
 
-/** Writes preamble, meta, a few elements and the Pixel Data header, then extends the file sparsely. */
-export function makeSparseFile(path: string, pixelLength: number): { size: number; pixelValueOffset: number; metaEnd: number } {
+/**
+ * Writes preamble, meta, a few elements and the Pixel Data header, then extends the file sparsely.
+ * `metaEnd` is where the data set starts (so the data set is `size - metaEnd` bytes).
+ */
+export function makeSparseFile(path: string, pixelLength: number, sopInstanceUid = '1.2.826.0.1.3680043.8.498.1'): { size: number; pixelValueOffset: number; metaEnd: number } {
   const ds = new DataSet();
   ds.set(0x00080016, 'UI', '1.2.840.10008.5.1.4.1.1.7');
-  ds.set(0x00080018, 'UI', '1.2.826.0.1.3680043.8.498.1');
+  ds.set(0x00080018, 'UI', sopInstanceUid);
   ds.set(0x00100010, 'PN', 'Large^File');
   ds.set(0x00280002, 'US', 1);
   ds.set(0x00280004, 'CS', 'MONOCHROME2');
@@ -27,7 +30,7 @@ export function makeSparseFile(path: string, pixelLength: number): { size: numbe
   ds.set(0x00280101, 'US', 16);
   ds.set(0x00280102, 'US', 15);
   ds.set(0x00280103, 'US', 0);
-  const meta = buildFileMeta({ sopClassUid: '1.2.840.10008.5.1.4.1.1.7', sopInstanceUid: '1.2.826.0.1.3680043.8.498.1', transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN });
+  const meta = buildFileMeta({ sopClassUid: '1.2.840.10008.5.1.4.1.1.7', sopInstanceUid, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN });
   const le = { explicitVR: true, littleEndian: true };
   const metaBytes = encodeDataSet(meta, le, { recalculateGroupLengths: true });
   const pixelHeader = Buffer.alloc(12);
