@@ -23,7 +23,7 @@ function packageVersion(): string {
 
 export function createProgram(): Command {
   const program = new Command('conduit')
-    .description('Conduit: a DICOM toolkit: Part 10 files (dump), DIMSE networking (echo, store, listen, find, move, get); the archive, DICOMweb, media and RTV as they land')
+    .description('Conduit: a DICOM toolkit: Part 10 files (dump), DIMSE networking (echo, store, listen, find, move, get), the archive server (serve), DICOM file-sets (media) and a DICOMweb client (web); RTV is planned')
     .version(packageVersion(), '-V, --version', 'print the version of Conduit')
     .showHelpAfterError('(run conduit --help for usage)');
   program.addCommand(dumpCommand());

@@ -7,11 +7,11 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 /** `conduit serve`: the archive with its DIMSE SCP (storage, C-FIND, C-MOVE, C-GET). */
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('run the Conduit server: archive (SQLite + files) with the DIMSE SCP (C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET)')
+    .description('run the Conduit server: archive (SQLite + files) with the DIMSE SCP (C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET) and, on the HTTP port, DICOMweb (QIDO-RS, WADO-RS, STOW-RS, WADO-URI) and file-set export')
     .option('--config <file>', 'JSON configuration file (see README, "conduit serve")')
     .option('--aet <ae>', 'AE title (default CONDUIT; env CONDUIT_AET)')
     .option('--dimse-port <n>', 'DIMSE port (default 11112; env CONDUIT_DIMSE_PORT)')
-    .option('--http-port <n>', 'HTTP port for DICOMweb, under /dicom-web (default 8042)')
+    .option('--http-port <n>', 'HTTP port (default 8042; env CONDUIT_HTTP_PORT): DICOMweb under /dicom-web, WADO-URI at /wado, file-set export under /export')
     .option('--host <address>', 'listen address (default 0.0.0.0)')
     .option('--data <dir>', 'archive folder (default ./data; env CONDUIT_DATA)')
     .option('--peer <NAME=AET@HOST:PORT>', 'a known remote AE, e.g. a C-MOVE destination (repeatable)', collect)
