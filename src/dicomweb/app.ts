@@ -15,8 +15,10 @@ import { registerMetadata } from './wado-metadata.js';
 import { registerRetrieve } from './wado-retrieve.js';
 import { registerStow, stowBoundary } from './stow.js';
 import { registerBulkdata } from './bulkdata.js';
+import { registerFrames } from './frames.js';
 import { registerWadoUri } from './wado-uri.js';
-import { registerCapabilities } from './capabilities.js';
+import { Capabilities } from './capabilities/index.js';
+import { applyAcceptParameter } from './accept-parameter.js';
 import { registerRendered } from './rendered/route.js';
 
 export type { DicomWebOptions } from './context.js';
@@ -62,6 +64,10 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
       return server;
     },
   });
+  const wadoUriPath = options.wadoUriPath ?? '/wado';
+  // Before any route: the Capabilities Description is built from the routes registered.
+  const capabilities = new Capabilities(ctx, wadoUriPath);
+  capabilities.collect(app);
   app.removeAllContentTypeParsers();
   // Bodies stay streams (request.raw); routes that take one read it themselves.
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
@@ -96,7 +102,16 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
     }
     void reply.code(status).type('application/json').send(JSON.stringify(errorBody(error, status)));
   });
+  // PS3.18 §8.3.3.1: the accept query parameter stands for the Accept header field.
+  app.addHook('onRequest', async (request) => {
+    if (request.url.includes('accept=') && request.url.startsWith(ctx.basePath)) applyAcceptParameter(request);
+  });
   app.setNotFoundHandler((request, reply) => {
+    const refused = capabilities.methodNotAllowed(request);
+    if (refused) {
+      void reply.code(405).header('Allow', refused.headers.Allow).type('application/json').send(JSON.stringify(errorBody(refused, 405)));
+      return;
+    }
     const e = notFound(`${request.method} ${request.url.split('?')[0]} is not a resource of this server (the DICOMweb services are under ${ctx.basePath})`);
     void reply.code(404).type('application/json').send(JSON.stringify(errorBody(e, 404)));
   });
@@ -107,9 +122,11 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
     registerRetrieve(studies, ctx);
     registerStow(studies, ctx);
     registerBulkdata(studies, ctx);
+    registerFrames(studies, ctx);
     registerRendered(studies, ctx);
-    registerCapabilities(studies, ctx);
+    capabilities.registerStudies(studies);
   }, { prefix: ctx.basePath });
-  registerWadoUri(app, ctx, options.wadoUriPath ?? '/wado');
+  registerWadoUri(app, ctx, wadoUriPath);
+  capabilities.registerUri(app);
   return app;
 }

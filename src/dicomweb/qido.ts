@@ -6,10 +6,12 @@
  *
  * Response (§10.6.3): 200 with the results, 204 (No Content) when nothing matched (Table
  * 10.6.3-1); application/dicom+json (the default, §8.7.3.5) or multipart/related;
- * type="application/dicom+xml", one part per result. The origin server's maximum (maxResults)
- * cuts larger results, with the Warning of §8.3.4.4. A fuzzymatching / emptyvaluematching /
+ * type="application/dicom+xml", one part per result, written as the index yields the results (a
+ * large result is never held whole). The origin server's maximum (maxResults) cuts larger results,
+ * with the Warning of §8.3.4.4. A fuzzymatching / emptyvaluematching /
  * multiplevaluematching asked for but not performed gets its own 299 Warning (§8.3.4.2).
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DataSet } from '../data/data-set.js';
 import { toDicomJson, toDicomJsonText } from '../data/json-model.js';
@@ -21,7 +23,8 @@ import type { EntityRecord } from '../query/record.js';
 import type { DicomWebContext } from './context.js';
 import { notAcceptable } from './http-error.js';
 import { parseAccept, qualityOf } from './media-type.js';
-import { newBoundary, writeMultipart } from './multipart/index.js';
+import { withoutCommonParameters } from './accept-parameter.js';
+import { newBoundary, writeMultipart, type MultipartWritePart } from './multipart/index.js';
 import { checkUid, rawQuery } from './request.js';
 
 type Level = 'STUDY' | 'SERIES' | 'IMAGE';
@@ -57,15 +60,20 @@ function retrieveUrl(base: string, level: Level, ds: DataSet): string | undefine
   return instance ? `${base}/studies/${study}/series/${series}/instances/${instance}` : undefined;
 }
 
-export interface QidoPage {
-  readonly results: DataSet[];
-  /** The origin server's maximum cut the results. */
-  readonly cut: boolean;
+/** A search under way: its query, whether the maximum cuts it, and its results as they come. */
+export interface QidoSearch {
   readonly query: Query;
+  /** The origin server's maximum cut the results (PS3.18 §8.3.4.4.1). */
+  readonly cut: boolean;
+  readonly results: AsyncIterable<DataSet>;
 }
 
-/** Runs one search: the query engine, the index, the results as data sets. */
-export async function search(ctx: DicomWebContext, level: Level, parameters: string, scope: Scope, base: string): Promise<QidoPage> {
+/**
+ * Starts one search: the query engine, the index, each result built as it is read. Whether the
+ * maximum cuts the results is told before any is read, by asking the index for the one match past
+ * the page, so the page itself can be streamed (the Warning header goes before the body).
+ */
+export async function startSearch(ctx: DicomWebContext, level: Level, parameters: string, scope: Scope, base: string): Promise<QidoSearch> {
   const query = parseQidoQuery(parameters, {
     level,
     ...(scope.study !== undefined ? { studyInstanceUID: scope.study } : {}),
@@ -73,47 +81,98 @@ export async function search(ctx: DicomWebContext, level: Level, parameters: str
   });
   const asked = query.qido?.limit;
   const limit = Math.min(asked ?? ctx.maxResults, ctx.maxResults);
-  const found: EntityRecord[] = [];
-  let more = false;
-  // One more than the limit tells whether the maximum cut anything.
-  for await (const entity of ctx.archive.index.find(query, level, { limit: limit + 1, offset: query.qido?.offset ?? 0 })) {
-    if (found.length === limit) {
-      more = true;
+  const offset = query.qido?.offset ?? 0;
+  let cut = false;
+  if (asked === undefined || asked > ctx.maxResults) {
+    for await (const _ of ctx.archive.index.find(query, level, { limit: 1, offset: offset + limit })) {
+      cut = true;
       break;
     }
-    found.push(entity);
   }
-  const results = found.map((entity) => {
-    const ds = buildQidoResult(query, entity);
-    const url = retrieveUrl(base, level, ds);
-    if (url !== undefined) ds.set('RetrieveURL', 'UR', url);
-    return ds;
-  });
-  return { results, cut: more && (asked === undefined || asked > ctx.maxResults), query };
+  async function* results(): AsyncGenerator<DataSet> {
+    for await (const entity of ctx.archive.index.find(query, level, { limit, offset })) yield resultOf(query, level, base, entity);
+  }
+  return { query, cut, results: results() };
+}
+
+function resultOf(query: Query, level: Level, base: string, entity: EntityRecord): DataSet {
+  const ds = buildQidoResult(query, entity);
+  const url = retrieveUrl(base, level, ds);
+  if (url !== undefined) ds.set('RetrieveURL', 'UR', url);
+  return ds;
+}
+
+/** Results are gathered up to this many bytes before a write; a page that fits is sent whole, with Content-Length. */
+const FLUSH_BYTES = 64 * 1024;
+
+/** The JSON array of the results, in chunks of about FLUSH_BYTES, as the results come. */
+async function* jsonArray(first: DataSet, rest: AsyncIterator<DataSet>): AsyncGenerator<string> {
+  let chunk = `[${toDicomJsonText(toDicomJson(first))}`;
+  for (let r = await rest.next(); !r.done; r = await rest.next()) {
+    chunk += `,${toDicomJsonText(toDicomJson(r.value))}`;
+    if (chunk.length >= FLUSH_BYTES) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  yield `${chunk}]`;
+}
+
+async function* xmlParts(first: DataSet, rest: AsyncIterator<DataSet>): AsyncGenerator<MultipartWritePart> {
+  const part = (ds: DataSet) => ({ headers: { 'Content-Type': 'application/dicom+xml; charset=utf-8' }, body: toNativeDicomXml(ds) });
+  yield part(first);
+  for (let r = await rest.next(); !r.done; r = await rest.next()) yield part(r.value);
+}
+
+/** Joins small pieces into writes of about FLUSH_BYTES. */
+async function* coalesce(pieces: AsyncIterable<Uint8Array | string>): AsyncGenerator<Buffer> {
+  let held: Buffer[] = [];
+  let size = 0;
+  for await (const p of pieces) {
+    const b = typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+    held.push(b);
+    size += b.length;
+    if (size >= FLUSH_BYTES) {
+      yield Buffer.concat(held);
+      held = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield Buffer.concat(held);
 }
 
 async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, level: Level, scope: Scope): Promise<FastifyReply> {
   const format = qidoFormat(request.headers.accept);
   if (scope.study !== undefined) checkUid(scope.study, 'Study Instance UID');
   if (scope.series !== undefined) checkUid(scope.series, 'Series Instance UID');
-  const page = await search(ctx, level, rawQuery(request), scope, ctx.baseUrl(request));
+  const search = await startSearch(ctx, level, withoutCommonParameters(rawQuery(request)), scope, ctx.baseUrl(request));
   const warnings: string[] = [];
   const agent = ctx.warnAgent(request);
-  if (page.cut) warnings.push(`299 ${agent} "${RESULTS_CUT_WARNING}"`);
-  for (const p of page.query.qido?.unsupportedParameters ?? []) {
+  if (search.cut) warnings.push(`299 ${agent} "${RESULTS_CUT_WARNING}"`);
+  for (const p of search.query.qido?.unsupportedParameters ?? []) {
     warnings.push(`299 ${agent} "The ${p} parameter is not supported. Only literal matching has been performed."`);
   }
   if (warnings.length) reply.header('Warning', warnings.join(', '));
-  if (page.results.length === 0) return reply.code(204).send();
+  const results = search.results[Symbol.asyncIterator]();
+  // The first result before the status: none is 204 (PS3.18 Table 10.6.3-1).
+  const first = await results.next();
+  if (first.done) return reply.code(204).send();
   if (format === 'json') {
-    const body = `[${page.results.map((ds) => toDicomJsonText(toDicomJson(ds))).join(',')}]`;
-    return reply.code(200).type('application/dicom+json').send(body);
+    const chunks = jsonArray(first.value, results);
+    const head = await chunks.next();
+    const second = await chunks.next();
+    // The whole page in one chunk: sent as one body with its length.
+    if (second.done) return reply.code(200).type('application/dicom+json').send(head.value as string);
+    async function* body(): AsyncGenerator<Buffer> {
+      yield Buffer.from(head.value as string, 'utf8');
+      yield Buffer.from(second.value as string, 'utf8');
+      for await (const c of chunks) yield Buffer.from(c, 'utf8');
+    }
+    return reply.code(200).type('application/dicom+json').send(Readable.from(body()));
   }
   const boundary = newBoundary();
-  const parts = page.results.map((ds) => ({ headers: { 'Content-Type': 'application/dicom+xml; charset=utf-8' }, body: toNativeDicomXml(ds) }));
-  const chunks: Uint8Array[] = [];
-  for await (const c of writeMultipart(parts, boundary)) chunks.push(c);
-  return reply.code(200).type(`multipart/related; type="application/dicom+xml"; boundary=${boundary}`).send(Buffer.concat(chunks));
+  return reply.code(200).type(`multipart/related; type="application/dicom+xml"; boundary=${boundary}`)
+    .send(Readable.from(coalesce(writeMultipart(xmlParts(first.value, results), boundary))));
 }
 
 export function registerQido(app: FastifyInstance, ctx: DicomWebContext): void {

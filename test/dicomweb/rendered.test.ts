@@ -185,11 +185,11 @@ print(json.dumps({'mr': [y(x) for x in a.flatten().tolist()], 'rgb': r.flatten()
   const ct = instancePath(CT);
   const fit = await pixelsOf((await app.inject({ url: `${ct}/rendered?viewport=64,32`, headers: { accept: 'image/png' } })).rawPayload);
   assert.deepEqual([fit.width, fit.height], [32, 32]);
-  const whole = await pixelsOf((await app.inject({ url: `${ct}/rendered?window=0,2000`, headers: { accept: 'image/png' } })).rawPayload);
-  const region = await pixelsOf((await app.inject({ url: `${ct}/rendered?window=0,2000&viewport=10,5,20,30,10,5`, headers: { accept: 'image/png' } })).rawPayload);
+  const whole = await pixelsOf((await app.inject({ url: `${ct}/rendered?window=0,2000,linear`, headers: { accept: 'image/png' } })).rawPayload);
+  const region = await pixelsOf((await app.inject({ url: `${ct}/rendered?window=0,2000,linear&viewport=10,5,20,30,10,5`, headers: { accept: 'image/png' } })).rawPayload);
   assert.deepEqual([region.width, region.height], [10, 5]);
   for (let y = 0; y < 5; y++) for (let x = 0; x < 10; x++) assert.equal(region.data[y * 10 + x], whole.data[(30 + y) * 128 + 20 + x]);
-  const flipped = await pixelsOf((await app.inject({ url: `${ct}/rendered?window=0,2000&viewport=10,5,30,30,-10,5`, headers: { accept: 'image/png' } })).rawPayload);
+  const flipped = await pixelsOf((await app.inject({ url: `${ct}/rendered?window=0,2000,linear&viewport=10,5,30,30,-10,5`, headers: { accept: 'image/png' } })).rawPayload);
   for (let y = 0; y < 5; y++) for (let x = 0; x < 10; x++) assert.equal(flipped.data[y * 10 + x], whole.data[(30 + y) * 128 + 29 - x]);
 
   // JPEG by default; quality changes the size; GIF too; anything else 406.

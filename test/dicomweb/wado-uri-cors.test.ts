@@ -41,9 +41,9 @@ test('CORS: allowed origins get the headers and preflight answers; others do not
   assert.match(preflight.headers['access-control-allow-methods'] as string, /POST/);
   assert.equal(preflight.headers['access-control-allow-headers'], 'content-type');
 
-  const root = await app.inject({ method: 'OPTIONS', url: '/dicom-web/' });
+  const root = await app.inject({ method: 'OPTIONS', url: '/dicom-web/', headers: { accept: 'application/json' } });
   assert.equal(root.statusCode, 200);
-  assert.ok(root.json().transactions.search);
+  assert.deepEqual(root.json().application.resources[0].resource.map((r: { '@path': string }) => r['@path']).sort(), ['instances', 'series', 'studies']);
   const studies = await app.inject({ method: 'OPTIONS', url: '/dicom-web/studies' });
   assert.equal(studies.headers.allow, 'GET, HEAD, POST, OPTIONS');
 });

@@ -17,12 +17,14 @@ export async function encodeRendered(pixels: RenderedPixels, parameters: RenderP
   });
   const viewport = parameters.viewport;
   if (viewport?.region) {
-    const r = viewport.region;
+    const given = viewport.region;
+    // An elided sw or sh reaches the right or bottom edge (PS3.18 §8.3.5.1.3).
+    const r = { ...given, width: given.width ?? pixels.width - given.x, height: given.height ?? pixels.height - given.y };
     const left = r.width < 0 ? r.x + r.width : r.x;
     const top = r.height < 0 ? r.y + r.height : r.y;
     const width = Math.abs(r.width);
     const height = Math.abs(r.height);
-    if (left < 0 || top < 0 || left + width > pixels.width || top + height > pixels.height) {
+    if (width === 0 || height === 0 || left < 0 || top < 0 || left + width > pixels.width || top + height > pixels.height) {
       throw badRequest(`viewport source region ${r.x},${r.y},${r.width},${r.height} is outside the ${pixels.width}x${pixels.height} image`);
     }
     image = image.extract({ left, top, width, height });
@@ -36,6 +38,8 @@ export async function encodeRendered(pixels: RenderedPixels, parameters: RenderP
   if (viewport) image = image.resize(viewport.width, viewport.height, { fit: 'inside' });
   // Gray stays one channel (an 8-bit grayscale PNG or JPEG), not sRGB.
   if (pixels.channels === 1) image = image.toColourspace('b-w');
+  // iccprofile=yes/srgb (PS3.18 §8.3.5.1.5): the rendered values are sRGB (or gray) already.
+  if (parameters.iccProfile === 'srgb') image = image.withIccProfile('srgb');
   switch (parameters.mediaType) {
     case 'image/jpeg':
       return image.jpeg({ quality: parameters.quality ?? DEFAULT_JPEG_QUALITY }).toBuffer();

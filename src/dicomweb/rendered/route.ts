@@ -15,7 +15,8 @@ import type { DataSet } from '../../data/data-set.js';
 import { transferSyntax } from '../../data/transfer-syntax.js';
 import { lookupUid } from '../../dictionary/uid-dictionary.js';
 import type { StoredInstance } from '../../storage/ports.js';
-import { frameNumbers, openStored } from '../bulkdata.js';
+import { frameNumbers } from '../frames.js';
+import { openStored } from '../stored-values.js';
 import type { DicomWebContext } from '../context.js';
 import { badRequest, notAcceptable, notFound } from '../http-error.js';
 import { newBoundary, writeMultipart, type MultipartWritePart } from '../multipart/index.js';
@@ -66,6 +67,9 @@ async function renderInstanceFrame(ctx: DicomWebContext, instance: StoredInstanc
     const name = lookupUid(instance.transferSyntaxUid)?.name;
     throw notAcceptable(`instance ${instance.sopInstanceUid} is stored compressed (transfer syntax ${instance.transferSyntaxUid}${name ? `, ${name}` : ''}): ${COMPRESSED_HINT}`);
   }
+  if (parameters.iccProfile && ds.get(0x00282000)) {
+    throw notAcceptable(`instance ${instance.sopInstanceUid} has an ICC Profile (0028,2000); Conduit does not transform colors, so it cannot render it in sRGB (ask iccprofile=no)`);
+  }
   const module = pixelModule(ds, ts.littleEndian);
   const why = unsupported(module);
   if (why) throw notAcceptable(`instance ${instance.sopInstanceUid} cannot be rendered: ${why}`);
@@ -85,6 +89,12 @@ async function renderInstanceFrame(ctx: DicomWebContext, instance: StoredInstanc
   return encodeRendered(renderFrame(module, bytes, parameters.window), parameters);
 }
 
+/** PS3.18 §8.3.5.1.1: annotation values not applied are named in a Warning. */
+function warnAnnotations(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, parameters: RenderParameters): void {
+  const values = parameters.unsupportedAnnotations;
+  if (values?.length) reply.header('Warning', `299 ${ctx.warnAgent(request)} "The following annotation values are not supported: ${values.join(', ')}"`);
+}
+
 function sendImage(reply: FastifyReply, parameters: RenderParameters, image: Buffer): FastifyReply {
   return reply.code(200).type(parameters.mediaType).header('Content-Length', String(image.length)).send(image);
 }
@@ -96,6 +106,7 @@ function sendParts(reply: FastifyReply, parameters: RenderParameters, parts: Asy
 
 async function rendered(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, path: ResourcePath, frames?: string): Promise<FastifyReply> {
   const parameters = renderParameters(request.query as Record<string, unknown>, request.headers.accept);
+  warnAnnotations(ctx, request, reply, parameters);
   const wanted = frames === undefined ? undefined : frameNumbers(frames);
   const instances = await instancesOf(ctx, path);
   if (path.instance !== undefined) {
@@ -121,7 +132,7 @@ async function rendered(ctx: DicomWebContext, request: FastifyRequest, reply: Fa
 }
 
 async function thumbnail(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, path: ResourcePath, frame = 1): Promise<FastifyReply> {
-  const given = renderParameters(request.query as Record<string, unknown>, request.headers.accept);
+  const given = renderParameters(request.query as Record<string, unknown>, request.headers.accept, true);
   const parameters: RenderParameters = { ...given, viewport: given.viewport ?? { width: THUMBNAIL_SIZE, height: THUMBNAIL_SIZE } };
   const instances = await instancesOf(ctx, path);
   // The middle instance first: of a series in acquisition order, the most representative.

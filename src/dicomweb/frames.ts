@@ -1,0 +1,123 @@
+/**
+ * WADO-RS Retrieve Frames (PS3.18 §10.4, Table 10.4.1-1 "frames" resource): one part per frame
+ * asked, in the order asked, each with its Content-Location (§8.6.1.2).
+ *
+ * Native (uncompressed) pixel data is cut into frames of Rows x Columns x Samples per Pixel x Bits
+ * Allocated / 8 bytes, served as application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1.
+ *
+ * Encapsulated pixel data is served as stored (Conduit has no codecs), either in the transfer
+ * syntax's media type (image/jpeg, image/jls, image/jp2, ..., PS3.18 §8.7.3.3.2) or as
+ * application/octet-stream, with the stored transfer syntax in the part's Content-Type, when the
+ * Accept allows it (no transfer-syntax, "*" or the stored one); anything else would need
+ * transcoding and is 406, saying what can be had. A frame's fragments are found (frame-index.ts)
+ * from the Extended Offset Table, else the Basic Offset Table, else one fragment per frame, else
+ * the JPEG family's end-of-image markers (PS3.5 A.4).
+ */
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, isUncompressed } from '../data/transfer-syntax.js';
+import { lookupUid } from '../dictionary/uid-dictionary.js';
+import type { DicomWebContext } from './context.js';
+import { FRAME_MEDIA_TYPES, frameFragments } from './frame-index.js';
+
+export { FRAME_MEDIA_TYPES } from './frame-index.js';
+import { badRequest, notAcceptable, notFound } from './http-error.js';
+import { parseAccept, parseMediaType, qualityOf } from './media-type.js';
+import { newBoundary, writeMultipart, type MultipartWritePart } from './multipart/index.js';
+import { instancesOf, instanceUrl, type ResourcePath } from './resources.js';
+import { bytesOf, openStored, sourceOf, type Source } from './stored-values.js';
+
+const OCTET_STREAM = 'application/octet-stream';
+
+/** "1,3,5" -> [1, 3, 5] (PS3.18 §10.4.1.1.4: frame numbers start at 1). */
+export function frameNumbers(text: string): number[] {
+  const numbers = text.split(',').map((s) => s.trim());
+  if (!numbers.length || numbers.some((n) => !/^[1-9]\d{0,9}$/.test(n))) throw badRequest(`"${text}" is not a list of frame numbers (1, 2, ...)`);
+  return numbers.map(Number);
+}
+
+export interface FrameRepresentation {
+  /** The parts' media type. */
+  readonly mediaType: string;
+  readonly transferSyntax: string;
+}
+
+function describeSyntax(uid: string): string {
+  const name = lookupUid(uid)?.name;
+  return name ? `${uid} (${name})` : uid;
+}
+
+/**
+ * The representation of the frames of an object stored in `stored`, from the Accept media
+ * ranges in order of preference; 406 when each would need a transcoding Conduit cannot do.
+ * `bytesPerSample` tells whether Big Endian native frames are the same bytes in little endian.
+ */
+export function frameRepresentation(accept: string | undefined, stored: string, bytesPerSample = 1): FrameRepresentation {
+  const native = isUncompressed(stored);
+  const compressedType = FRAME_MEDIA_TYPES[stored] ?? OCTET_STREAM;
+  const ranges = !accept || accept.trim() === '' ? [parseMediaType('*/*')] : parseAccept(accept).filter((m) => qualityOf(m) > 0).sort((a, b) => qualityOf(b) - qualityOf(a));
+  for (const m of ranges) {
+    const multipart = m.type === 'multipart/related' || m.type === 'multipart/*';
+    const part = multipart ? (m.parameters.get('type') ?? '*/*').toLowerCase() : m.type;
+    const ts = m.parameters.get('transfer-syntax');
+    const matches = (type: string) => part === '*/*' || part === type || (part.endsWith('/*') && type.startsWith(part.slice(0, -1)));
+    if (native) {
+      if (!matches(OCTET_STREAM)) continue;
+      const sameAsLittleEndian = stored !== EXPLICIT_VR_BIG_ENDIAN || bytesPerSample === 1;
+      if ((ts === undefined || ts === EXPLICIT_VR_LITTLE_ENDIAN || ts === '*') && sameAsLittleEndian) return { mediaType: OCTET_STREAM, transferSyntax: EXPLICIT_VR_LITTLE_ENDIAN };
+      if (ts === '*' || ts === stored) return { mediaType: OCTET_STREAM, transferSyntax: stored };
+      continue;
+    }
+    if (matches(compressedType) && (ts === undefined || ts === '*' || ts === stored)) return { mediaType: compressedType, transferSyntax: stored };
+    if (matches(OCTET_STREAM) && (ts === '*' || ts === stored)) return { mediaType: OCTET_STREAM, transferSyntax: stored };
+  }
+  const can = native
+    ? `${OCTET_STREAM}; transfer-syntax=${stored === EXPLICIT_VR_BIG_ENDIAN && bytesPerSample > 1 ? stored : EXPLICIT_VR_LITTLE_ENDIAN}`
+    : `multipart/related; type="${compressedType}" or type="${OCTET_STREAM}"; transfer-syntax=${stored} (or *)`;
+  throw notAcceptable(`the frames are stored in ${describeSyntax(stored)}; "${accept}" would need a transcoding Conduit cannot do (it has no image codecs): ask for ${can}`);
+}
+
+async function frames(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, path: ResourcePath, list: string): Promise<FastifyReply> {
+  const wanted = frameNumbers(list);
+  const [instance] = await instancesOf(ctx, path);
+  const file = await openStored(ctx, instance!);
+  const ds = file.dataSet;
+  const pixel = ds.get(0x7fe00010);
+  if (!pixel) throw notFound(`instance ${path.instance} has no Pixel Data`);
+  const count = Number(ds.string('NumberOfFrames')?.trim() || '1') || 1;
+  const beyond = wanted.filter((n) => n > count);
+  if (beyond.length) throw notFound(`instance ${path.instance} has ${count} frame(s); there is no frame ${beyond.join(', ')}`);
+  const stored = instance!.transferSyntaxUid;
+  const bits = ds.numbers('BitsAllocated')?.[0] ?? 0;
+  let sourcesOf: (n: number) => Source[];
+  let representation: FrameRepresentation;
+  if (pixel.encapsulated) {
+    representation = frameRepresentation(request.headers.accept, stored);
+    const fragments = await frameFragments(ctx, instance!, ds, pixel.encapsulated, count, wanted);
+    sourcesOf = (n) => fragments.get(n)!;
+  } else {
+    if (!isUncompressed(stored) || stored === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN) throw notAcceptable(`frames of ${describeSyntax(stored)} objects are not served`);
+    const rows = ds.numbers('Rows')?.[0] ?? 0;
+    const columns = ds.numbers('Columns')?.[0] ?? 0;
+    const samples = ds.numbers('SamplesPerPixel')?.[0] ?? 1;
+    if (bits % 8 !== 0 || rows * columns === 0) throw notAcceptable(`frames of ${bits}-bit pixel data are not served (only whole bytes per sample)`);
+    representation = frameRepresentation(request.headers.accept, stored, bits / 8);
+    const size = rows * columns * samples * (bits / 8);
+    const source = pixel.bulk ? sourceOf(pixel.bulk) : { kind: 'bytes' as const, bytes: pixel.bytes };
+    const whole = source.kind === 'blob' ? source : undefined;
+    sourcesOf = (n) => [whole ? { kind: 'blob', start: whole.start + (n - 1) * size, length: size } : { kind: 'bytes', bytes: (source as { bytes: Uint8Array }).bytes.subarray((n - 1) * size, n * size) }];
+  }
+  const location = `${instanceUrl(ctx.baseUrl(request), instance!)}/frames/`;
+  const contentType = `${representation.mediaType}; transfer-syntax=${representation.transferSyntax}`;
+  const parts: MultipartWritePart[] = wanted.map((n) => ({
+    headers: { 'Content-Type': contentType, 'Content-Location': `${location}${n}` },
+    body: (async function* () { for (const s of sourcesOf(n)) yield* bytesOf(ctx, instance!, s); })(),
+  }));
+  const boundary = newBoundary();
+  return reply.code(200).type(`multipart/related; type="${representation.mediaType}"; boundary=${boundary}`).send(Readable.from(writeMultipart(parts, boundary)));
+}
+
+export function registerFrames(app: FastifyInstance, ctx: DicomWebContext): void {
+  type P = { study: string; series: string; instance: string; frames: string };
+  app.get<{ Params: P }>('/studies/:study/series/:series/instances/:instance/frames/:frames', (request, reply) => frames(ctx, request, reply, request.params, request.params.frames));
+}
