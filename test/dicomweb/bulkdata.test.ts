@@ -33,6 +33,37 @@ test('WADO-RS bulkdata: the BulkDataURI of the metadata gives the value, whole o
   const outside = await app.inject({ url: uri.pathname, headers: { range: `bytes=${pixels.length}-` } });
   assert.equal(outside.statusCode, 416);
   assert.equal(outside.headers['content-range'], `bytes */${pixels.length}`);
+  // Several ranges: 206 multipart/byteranges, one part per range in the order asked (RFC 9110 §14.6).
+  const several = await app.inject({ url: uri.pathname, headers: { range: 'bytes=0-9, 300-309,-5' } });
+  assert.equal(several.statusCode, 206);
+  assert.match(several.headers['content-type'] as string, /^multipart\/byteranges; boundary=/);
+  const byteParts = await multipartParts(several.rawPayload, several.headers['content-type'] as string);
+  assert.deepEqual(byteParts.map((p) => p.headers.get('content-range')), [`bytes 0-9/${pixels.length}`, `bytes 300-309/${pixels.length}`, `bytes ${pixels.length - 5}-${pixels.length - 1}/${pixels.length}`]);
+  assert.ok(byteParts[0]!.body.equals(pixels.subarray(0, 10)) && byteParts[1]!.body.equals(pixels.subarray(300, 310)) && byteParts[2]!.body.equals(pixels.subarray(pixels.length - 5)));
+  assert.ok(byteParts.every((p) => p.headers.get('content-type') === 'application/octet-stream'));
+  // Overlapping ranges are merged into one; unsatisfiable ones dropped while one is satisfiable.
+  const merged = await app.inject({ url: uri.pathname, headers: { range: `bytes=10-19,15-29,${pixels.length + 5}-` } });
+  assert.equal(merged.statusCode, 206);
+  assert.equal(merged.headers['content-range'], `bytes 10-29/${pixels.length}`);
+  assert.ok(merged.rawPayload.equals(pixels.subarray(10, 30)));
+  const none = await app.inject({ url: uri.pathname, headers: { range: `bytes=${pixels.length}-,-0` } });
+  assert.equal(none.statusCode, 416);
+  assert.equal(none.headers['content-range'], `bytes */${pixels.length}`);
+  // A Range that is not a valid bytes range set is ignored: the whole value (RFC 9110 §14.2).
+  for (const ignored of ['bytes=9-5', 'items=0-5', 'bytes=a-b']) {
+    const whole = await app.inject({ url: uri.pathname, headers: { range: ignored } });
+    assert.equal(whole.statusCode, 200, ignored);
+    assert.equal(whole.rawPayload.length, pixels.length, ignored);
+  }
+  // If-Range: the value's strong ETag lets the range through; another validator gets the whole value.
+  const etag = range.headers.etag as string;
+  assert.match(etag, /^"[^"]+"$/);
+  assert.equal((await app.inject({ url: uri.pathname, headers: { range: 'bytes=0-3', 'if-range': etag } })).statusCode, 206);
+  for (const other of ['"stale"', `W/${etag}`, 'Sat, 21 Nov 2026 10:00:00 GMT']) {
+    const whole = await app.inject({ url: uri.pathname, headers: { range: 'bytes=0-3', 'if-range': other } });
+    assert.equal(whole.statusCode, 200, other);
+    assert.ok(whole.rawPayload.equals(pixels));
+  }
   const multipart = await app.inject({ url: uri.pathname, headers: { accept: 'multipart/related; type="application/octet-stream"' } });
   const parts = await multipartParts(multipart.rawPayload, multipart.headers['content-type'] as string);
   assert.ok(parts[0]!.body.equals(pixels));
