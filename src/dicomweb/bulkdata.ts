@@ -8,8 +8,8 @@
  * the Accept asks for it. Bytes are those stored (little endian but for Explicit VR Big Endian
  * objects). Range requests (§8.6.1.1, RFC 9110 §14, byte-ranges.ts): one range is 206 with
  * Content-Range, several are 206 multipart/byteranges (§14.6), none satisfiable is 416; the
- * strong ETag of the value makes If-Range work. A Range on the multipart/related form is ignored
- * (it would apply to the whole multipart body, §8.6.1.2 Note 2).
+ * strong ETag of the value makes If-Range work. Asked as multipart/related, the ranges are of the
+ * value too, one part each with its Content-Range (what dicomweb-client's byteRange expects).
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -58,12 +58,19 @@ async function bulkdata(ctx: DicomWebContext, request: FastifyRequest, reply: Fa
   // A strong validator of this value of this stored object (a replaced object has another blob).
   const etag = `"${createHash('sha256').update(`${instance!.blobKey}\0${instance!.size}\0${wildcard}`).digest('base64url').slice(0, 27)}"`;
   reply.header('Accept-Ranges', 'bytes').header('ETag', etag);
-  if (wantsMultipart(request.headers.accept, 'application/octet-stream')) {
-    const boundary = newBoundary();
-    return reply.code(200).type(`multipart/related; type="application/octet-stream"; boundary=${boundary}`)
-      .send(Readable.from(writeMultipart([{ headers: { 'Content-Type': 'application/octet-stream' }, body: bytesOf(ctx, instance!, source) }], boundary)));
-  }
   const ranges = ifRangeHolds(request.headers['if-range'] as string | undefined, etag) ? parseRange(request.headers.range as string | undefined, total) : undefined;
+  if (wantsMultipart(request.headers.accept, 'application/octet-stream')) {
+    // multipart/related asked: the ranges of the value, one part each (as dicomweb-client expects
+    // of a byteRange), each part saying its Content-Range; one range also in the response's.
+    const boundary = newBoundary();
+    const parts = (ranges ?? [{ start: 0, end: total - 1 }]).map(({ start, end }) => ({
+      headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': ranges ? `bytes ${start}-${end}/${total}` : undefined },
+      body: bytesOf(ctx, instance!, source, start, end + 1),
+    }));
+    if (ranges?.length === 1) reply.header('Content-Range', `bytes ${ranges[0]!.start}-${ranges[0]!.end}/${total}`);
+    return reply.code(ranges ? 206 : 200).type(`multipart/related; type="application/octet-stream"; boundary=${boundary}`)
+      .send(Readable.from(writeMultipart(parts, boundary)));
+  }
   if (ranges === undefined) {
     return reply.code(200).type('application/octet-stream').header('Content-Length', String(total)).send(Readable.from(bytesOf(ctx, instance!, source)));
   }

@@ -67,6 +67,12 @@ test('WADO-RS bulkdata: the BulkDataURI of the metadata gives the value, whole o
   const multipart = await app.inject({ url: uri.pathname, headers: { accept: 'multipart/related; type="application/octet-stream"' } });
   const parts = await multipartParts(multipart.rawPayload, multipart.headers['content-type'] as string);
   assert.ok(parts[0]!.body.equals(pixels));
+  // Asked as multipart/related, ranges are of the value too: one part each.
+  const rangedParts = await app.inject({ url: uri.pathname, headers: { accept: 'multipart/related; type="application/octet-stream"', range: 'bytes=0-9,20-29' } });
+  assert.equal(rangedParts.statusCode, 206);
+  const ranged = await multipartParts(rangedParts.rawPayload, rangedParts.headers['content-type'] as string);
+  assert.deepEqual(ranged.map((p) => p.headers.get('content-range')), [`bytes 0-9/${pixels.length}`, `bytes 20-29/${pixels.length}`]);
+  assert.ok(ranged[0]!.body.equals(pixels.subarray(0, 10)) && ranged[1]!.body.equals(pixels.subarray(20, 30)));
   assert.equal((await app.inject({ url: `${instancePath(ct)}/bulkdata/7FE00011` })).statusCode, 404);
   assert.equal((await app.inject({ url: `${instancePath(ct)}/bulkdata/nonsense` })).statusCode, 400);
 });
