@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { parseBuffer } from '../../src/media/part10.js';
 import { PYDICOM_DATA, peer } from '../helpers/peers.js';
 import { loadedApp } from './helpers.js';
@@ -14,7 +15,7 @@ function query(path: string, extra = ''): string {
   return `/wado?requestType=WADO&studyUID=${ds.string('StudyInstanceUID')!.trim()}&seriesUID=${ds.string('SeriesInstanceUID')!.trim()}&objectUID=${ds.string('SOPInstanceUID')!.trim()}${extra}`;
 }
 
-test('WADO-URI: the instance as application/dicom, transferSyntax honoured, rendering refused', { skip }, async (t) => {
+test('WADO-URI: the instance as application/dicom, transferSyntax honoured; Content-Location', { skip }, async (t) => {
   const { app } = await loadedApp(t);
   const res = await app.inject({ url: query(CT, '&contentType=application%2Fdicom') });
   assert.equal(res.statusCode, 200, res.body);
@@ -22,11 +23,56 @@ test('WADO-URI: the instance as application/dicom, transferSyntax honoured, rend
   assert.ok(res.rawPayload.equals(readFileSync(CT)));
   const implicit = await app.inject({ url: query(CT, '&transferSyntax=1.2.840.10008.1.2') });
   assert.equal(parseBuffer(implicit.rawPayload).transferSyntaxUid, '1.2.840.10008.1.2');
-  assert.equal((await app.inject({ url: query(CT, '&contentType=image%2Fjpeg') })).statusCode, 406);
+  assert.equal(res.headers['content-location'], `http://conduit.test${query(CT, '&contentType=application%2Fdicom')}`);
+  // Accept application/dicom without contentType: the DICOM transaction (PS3.18 §9.3).
+  const accepted = await app.inject({ url: query(CT), headers: { accept: 'application/dicom' } });
+  assert.equal(accepted.headers['content-type'], 'application/dicom');
+  // Rendering parameters do not go with application/dicom; media type parameters not in contentType.
+  assert.equal((await app.inject({ url: query(CT, '&contentType=application%2Fdicom&windowCenter=0&windowWidth=10') })).statusCode, 400);
+  assert.equal((await app.inject({ url: query(CT, `&contentType=${encodeURIComponent('application/dicom; transfer-syntax=1.2.840.10008.1.2')}`) })).statusCode, 400);
+  assert.equal((await app.inject({ url: query(CT, '&anonymize=yes') })).statusCode, 406);
   assert.equal((await app.inject({ url: '/wado?requestType=WADO&studyUID=1.2&seriesUID=1.2.3&objectUID=1.2.3.4' })).statusCode, 404);
   const missing = await app.inject({ url: '/wado?requestType=WADO&studyUID=1.2' });
   assert.equal(missing.statusCode, 400);
   assert.match(missing.json().error.message, /seriesUID/);
+});
+
+test('WADO-URI Retrieve Rendered Instance: image/jpeg by default, as WADO-RS renders it; rows/columns, region, window, frameNumber', { skip }, async (t) => {
+  const { app } = await loadedApp(t);
+  const instancePath = (() => {
+    const ds = parseBuffer(readFileSync(CT)).dataSet;
+    return `/dicom-web/studies/${ds.string('StudyInstanceUID')!.trim()}/series/${ds.string('SeriesInstanceUID')!.trim()}/instances/${ds.string('SOPInstanceUID')!.trim()}`;
+  })();
+  // No contentType and Accept */* (or none): image/jpeg (PS3.18 §9.3).
+  for (const headers of [{}, { accept: '*/*' }]) {
+    const res = await app.inject({ url: query(CT), headers });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.headers['content-type'], 'image/jpeg');
+    assert.equal((await sharp(res.rawPayload).metadata()).format, 'jpeg');
+  }
+  // The same pipeline as WADO-RS rendered: the same pixels for the same asks.
+  const same = async (uri: string, rs: string) => {
+    const a = await app.inject({ url: query(CT, uri) });
+    const b = await app.inject({ url: `${instancePath}/rendered?${rs}`, headers: { accept: 'image/png' } });
+    assert.equal(a.statusCode, 200, `${uri}: ${a.body}`);
+    assert.equal(a.headers['content-type'], 'image/png');
+    assert.ok(a.rawPayload.equals(b.rawPayload), `${uri} = ${rs}`);
+    return a;
+  };
+  const scaled = await same('&contentType=image%2Fpng&windowCenter=0&windowWidth=2000&rows=32&columns=64', 'window=0,2000,linear&viewport=64,32');
+  assert.deepEqual([(await sharp(scaled.rawPayload).metadata()).width, (await sharp(scaled.rawPayload).metadata()).height], [32, 32]);
+  await same('&contentType=image%2Fpng&windowCenter=0&windowWidth=2000&region=0,0.25,0.5,0.75', 'window=0,2000,linear&viewport=64,64,0,32,64,64');
+  const annotated = await app.inject({ url: query(CT, '&annotation=patient') });
+  assert.match(annotated.headers.warning as string, /annotation values are not supported: patient/);
+  for (const bad of ['&windowCenter=10', '&rows=10', '&region=0,0,1.5,1', '&region=0.5,0,0.5,1', '&frameNumber=0', '&imageQuality=101', '&presentationUID=1.2.3&presentationSeriesUID=1.2']) {
+    assert.equal((await app.inject({ url: query(CT, bad) })).statusCode, 400, bad);
+  }
+  assert.equal((await app.inject({ url: query(CT, '&frameNumber=2') })).statusCode, 404);
+  assert.equal((await app.inject({ url: query(CT, '&contentType=text%2Fhtml') })).statusCode, 406);
+  // Compressed pixel data cannot be rendered yet: 406 naming the transfer syntax.
+  const j2k = await app.inject({ url: query(join(PYDICOM_DATA, 'test_files/JPEG2000.dcm'), '&contentType=image%2Fjpeg') });
+  assert.equal(j2k.statusCode, 406);
+  assert.match(j2k.json().error.message, /1\.2\.840\.10008\.1\.2\.4\.9/);
 });
 
 test('CORS: allowed origins get the headers and preflight answers; others do not; OPTIONS tells the capabilities', { skip }, async (t) => {

@@ -31,7 +31,7 @@ const LEVEL_WORD: Readonly<Record<string, string>> = { ':study': 'Study', ':seri
 
 /** The transaction a route implements, from its method and pattern (relative to the base). */
 export function transactionOf(method: string, pattern: string, wadoUriPath?: string): Transaction | undefined {
-  if (method === 'GET' && pattern === wadoUriPath) return { kind: 'wado-uri', title: 'Retrieve DICOM Instance (URI Service)', reference: 'PS3.18 §9.4' };
+  if (method === 'GET' && pattern === wadoUriPath) return { kind: 'wado-uri', title: 'Retrieve DICOM Instance and Retrieve Rendered Instance (URI Service)', reference: 'PS3.18 §9.4, §9.5' };
   const s = pattern.split('/').filter((x) => x !== '');
   const last = s[s.length - 1];
   const owner = [...s].reverse().find((x) => LEVEL_WORD[x] !== undefined);
@@ -90,7 +90,7 @@ function responseTypes(t: Transaction): string[] {
     case 'store':
       return ['application/dicom+json', 'application/dicom+xml'];
     case 'wado-uri':
-      return ['application/dicom'];
+      return ['application/dicom', ...RENDERED_MEDIA_TYPES];
   }
 }
 
@@ -138,8 +138,17 @@ function queryParameters(t: Transaction): WadlElement[] {
         param('studyUID', 'query', { required: 'true' }),
         param('seriesUID', 'query', { required: 'true' }),
         param('objectUID', 'query', { required: 'true' }),
-        param('contentType', 'query', {}, ['application/dicom']),
-        param('transferSyntax', 'query', {}, UNCOMPRESSED_TRANSFER_SYNTAXES),
+        param('contentType', 'query', {}, ['application/dicom', ...RENDERED_MEDIA_TYPES], 'without it, Accept decides; */* is image/jpeg (PS3.18 §9.3)'),
+        param('transferSyntax', 'query', {}, UNCOMPRESSED_TRANSFER_SYNTAXES, 'application/dicom only (PS3.18 §9.4.1.2.3)'),
+        param('charset', 'query', {}, SUPPORTED_CHARSETS),
+        param('frameNumber', 'query', { type: 'xsd:positiveInteger', default: '1' }, [], 'rendered only (PS3.18 §9.5.1.2.1)'),
+        param('rows', 'query', { type: 'xsd:positiveInteger' }, [], 'with columns: the viewport (PS3.18 §9.5.1.2.4)'),
+        param('columns', 'query', { type: 'xsd:positiveInteger' }),
+        param('region', 'query', {}, [], 'xmin,ymin,xmax,ymax normalized to the image (PS3.18 §9.5.1.2.5)'),
+        param('windowCenter', 'query', { type: 'xsd:decimal' }, [], 'with windowWidth (PS3.18 §9.5.1.2.6)'),
+        param('windowWidth', 'query', { type: 'xsd:decimal' }),
+        param('imageQuality', 'query', { type: 'xsd:positiveInteger' }, [], '1-100 (PS3.18 §8.3.5.1.2)'),
+        param('annotation', 'query', {}, ['patient', 'technique'], 'accepted; none is burned in (a Warning says so)'),
       ];
     case 'metadata':
       return [ACCEPT_PARAMETER, ...CHARSET_PARAMETERS];

@@ -16,8 +16,17 @@ export async function encodeRendered(pixels: RenderedPixels, parameters: RenderP
     raw: { width: pixels.width, height: pixels.height, channels: pixels.channels },
   });
   const viewport = parameters.viewport;
-  if (viewport?.region) {
-    const given = viewport.region;
+  const n = parameters.normalizedRegion;
+  const pixelRegion = n
+    ? {
+      x: Math.round(n.xmin * pixels.width),
+      y: Math.round(n.ymin * pixels.height),
+      width: Math.max(1, Math.round(n.xmax * pixels.width) - Math.round(n.xmin * pixels.width)),
+      height: Math.max(1, Math.round(n.ymax * pixels.height) - Math.round(n.ymin * pixels.height)),
+    }
+    : viewport?.region;
+  if (pixelRegion) {
+    const given = pixelRegion;
     // An elided sw or sh reaches the right or bottom edge (PS3.18 §8.3.5.1.3).
     const r = { ...given, width: given.width ?? pixels.width - given.x, height: given.height ?? pixels.height - given.y };
     const left = r.width < 0 ? r.x + r.width : r.x;

@@ -28,6 +28,11 @@ export interface RenderParameters {
   readonly window?: Window;
   /** annotation values asked for and not burned in (all: Conduit has no annotation), for the Warning of §8.3.5.1.1. */
   readonly unsupportedAnnotations?: readonly string[];
+  /**
+   * WADO-URI's region (PS3.18 §9.5.1.2.5): the source region in coordinates normalized to the
+   * image (0,0 top left, 1,1 bottom right); rendered at its own size unless a viewport is given.
+   */
+  readonly normalizedRegion?: { readonly xmin: number; readonly ymin: number; readonly xmax: number; readonly ymax: number };
   /** iccprofile=yes or srgb: an sRGB ICC profile is embedded (§8.3.5.1.5). */
   readonly iccProfile?: 'srgb';
 }
@@ -52,7 +57,7 @@ function parseViewport(text: string, thumbnail: boolean): Viewport {
 }
 
 /** PS3.18 §8.3.5.1.1: keywords only; none is burned in, so each is reported as not supported. */
-function parseAnnotation(text: string): string[] {
+export function parseAnnotation(text: string): string[] {
   const values = text.split(',').map((s) => s.trim());
   if (values.some((v) => !/^[a-z]+$/i.test(v))) throw badRequest(`annotation=${text}: a comma-separated list of keywords (patient, technique) (PS3.18 §8.3.5.1.1)`);
   return values;

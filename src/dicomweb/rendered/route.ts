@@ -57,7 +57,7 @@ function pixelModule(ds: DataSet, littleEndian: boolean): PixelModule {
 }
 
 /** One frame of an instance, rendered and encoded. */
-async function renderInstanceFrame(ctx: DicomWebContext, instance: StoredInstance, frame: number, parameters: RenderParameters): Promise<Buffer> {
+export async function renderInstanceFrame(ctx: DicomWebContext, instance: StoredInstance, frame: number, parameters: RenderParameters): Promise<Buffer> {
   const file = await openStored(ctx, instance);
   const ds = file.dataSet;
   const pixel = ds.get(0x7fe00010);
@@ -90,7 +90,7 @@ async function renderInstanceFrame(ctx: DicomWebContext, instance: StoredInstanc
 }
 
 /** PS3.18 §8.3.5.1.1: annotation values not applied are named in a Warning. */
-function warnAnnotations(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, parameters: RenderParameters): void {
+export function warnAnnotations(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, parameters: RenderParameters): void {
   const values = parameters.unsupportedAnnotations;
   if (values?.length) reply.header('Warning', `299 ${ctx.warnAgent(request)} "The following annotation values are not supported: ${values.join(', ')}"`);
 }
