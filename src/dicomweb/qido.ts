@@ -65,13 +65,17 @@ export interface QidoSearch {
   readonly query: Query;
   /** The origin server's maximum cut the results (PS3.18 §8.3.4.4.1). */
   readonly cut: boolean;
-  readonly results: AsyncIterable<DataSet>;
+  readonly results: AsyncIterator<DataSet>;
 }
+
+/** Results read before the status is sent: a page this small is known whole, with no probe. */
+const READ_AHEAD = 64;
 
 /**
  * Starts one search: the query engine, the index, each result built as it is read. Whether the
- * maximum cuts the results is told before any is read, by asking the index for the one match past
- * the page, so the page itself can be streamed (the Warning header goes before the body).
+ * maximum cuts the results must be told in a header, before the body: up to READ_AHEAD results are
+ * read first, and only when the page is larger (or exactly the maximum) is the index asked for the
+ * one match past it, so a large page is streamed and a small one costs one query.
  */
 export async function startSearch(ctx: DicomWebContext, level: Level, parameters: string, scope: Scope, base: string): Promise<QidoSearch> {
   const query = parseQidoQuery(parameters, {
@@ -82,15 +86,33 @@ export async function startSearch(ctx: DicomWebContext, level: Level, parameters
   const asked = query.qido?.limit;
   const limit = Math.min(asked ?? ctx.maxResults, ctx.maxResults);
   const offset = query.qido?.offset ?? 0;
+  const found = ctx.archive.index.find(query, level, { limit, offset })[Symbol.asyncIterator]();
+  const ahead: DataSet[] = [];
+  let done = false;
+  while (ahead.length < READ_AHEAD) {
+    const r = await found.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    ahead.push(resultOf(query, level, base, r.value));
+  }
   let cut = false;
-  if (asked === undefined || asked > ctx.maxResults) {
+  if ((asked === undefined || asked > ctx.maxResults) && !(done && ahead.length < limit)) {
     for await (const _ of ctx.archive.index.find(query, level, { limit: 1, offset: offset + limit })) {
       cut = true;
       break;
     }
   }
   async function* results(): AsyncGenerator<DataSet> {
-    for await (const entity of ctx.archive.index.find(query, level, { limit, offset })) yield resultOf(query, level, base, entity);
+    try {
+      yield* ahead;
+      if (done) return;
+      for (let r = await found.next(); !r.done; r = await found.next()) yield resultOf(query, level, base, r.value);
+    } finally {
+      // A response cut short stops the search (IndexStore.find: breaking out stops it).
+      if (!done) await found.return?.();
+    }
   }
   return { query, cut, results: results() };
 }
@@ -153,7 +175,7 @@ async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: Fast
     warnings.push(`299 ${agent} "The ${p} parameter is not supported. Only literal matching has been performed."`);
   }
   if (warnings.length) reply.header('Warning', warnings.join(', '));
-  const results = search.results[Symbol.asyncIterator]();
+  const results = search.results;
   // The first result before the status: none is 204 (PS3.18 Table 10.6.3-1).
   const first = await results.next();
   if (first.done) return reply.code(204).send();
