@@ -16,6 +16,7 @@ import { registerRetrieve } from './wado-retrieve.js';
 import { registerStow, stowBoundary } from './stow.js';
 import { registerBulkdata } from './bulkdata.js';
 import { registerFrames } from './frames.js';
+import { registerPixelData } from './pixeldata.js';
 import { registerWadoUri } from './wado-uri.js';
 import { Capabilities } from './capabilities/index.js';
 import { applyAcceptParameter } from './accept-parameter.js';
@@ -123,6 +124,7 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
     registerStow(studies, ctx);
     registerBulkdata(studies, ctx);
     registerFrames(studies, ctx);
+    registerPixelData(studies, ctx);
     registerRendered(studies, ctx);
     capabilities.registerStudies(studies);
   }, { prefix: ctx.basePath });

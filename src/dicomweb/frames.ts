@@ -24,6 +24,7 @@ export { FRAME_MEDIA_TYPES } from './frame-index.js';
 import { badRequest, notAcceptable, notFound } from './http-error.js';
 import { parseAccept, parseMediaType, qualityOf } from './media-type.js';
 import { newBoundary, writeMultipart, type MultipartWritePart } from './multipart/index.js';
+import type { StoredInstance } from '../storage/ports.js';
 import { instancesOf, instanceUrl, type ResourcePath } from './resources.js';
 import { bytesOf, openStored, sourceOf, type Source } from './stored-values.js';
 
@@ -77,23 +78,25 @@ export function frameRepresentation(accept: string | undefined, stored: string, 
   throw notAcceptable(`the frames are stored in ${describeSyntax(stored)}; "${accept}" would need a transcoding Conduit cannot do (it has no image codecs): ask for ${can}`);
 }
 
-async function frames(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, path: ResourcePath, list: string): Promise<FastifyReply> {
-  const wanted = frameNumbers(list);
-  const [instance] = await instancesOf(ctx, path);
-  const file = await openStored(ctx, instance!);
+/** The frames of one stored instance as multipart parts, in the representation the Accept asks. */
+export async function framePartsOf(
+  ctx: DicomWebContext, request: FastifyRequest, instance: StoredInstance, list: readonly number[] | 'all',
+): Promise<{ representation: FrameRepresentation; parts: MultipartWritePart[] } | undefined> {
+  const file = await openStored(ctx, instance);
   const ds = file.dataSet;
   const pixel = ds.get(0x7fe00010);
-  if (!pixel) throw notFound(`instance ${path.instance} has no Pixel Data`);
+  if (!pixel) return undefined;
   const count = Number(ds.string('NumberOfFrames')?.trim() || '1') || 1;
+  const wanted = list === 'all' ? Array.from({ length: count }, (_, i) => i + 1) : list;
   const beyond = wanted.filter((n) => n > count);
-  if (beyond.length) throw notFound(`instance ${path.instance} has ${count} frame(s); there is no frame ${beyond.join(', ')}`);
-  const stored = instance!.transferSyntaxUid;
+  if (beyond.length) throw notFound(`instance ${instance.sopInstanceUid} has ${count} frame(s); there is no frame ${beyond.join(', ')}`);
+  const stored = instance.transferSyntaxUid;
   const bits = ds.numbers('BitsAllocated')?.[0] ?? 0;
   let sourcesOf: (n: number) => Source[];
   let representation: FrameRepresentation;
   if (pixel.encapsulated) {
     representation = frameRepresentation(request.headers.accept, stored);
-    const fragments = await frameFragments(ctx, instance!, ds, pixel.encapsulated, count, wanted);
+    const fragments = await frameFragments(ctx, instance, ds, pixel.encapsulated, count, wanted);
     sourcesOf = (n) => fragments.get(n)!;
   } else {
     if (!isUncompressed(stored) || stored === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN) throw notAcceptable(`frames of ${describeSyntax(stored)} objects are not served`);
@@ -107,14 +110,22 @@ async function frames(ctx: DicomWebContext, request: FastifyRequest, reply: Fast
     const whole = source.kind === 'blob' ? source : undefined;
     sourcesOf = (n) => [whole ? { kind: 'blob', start: whole.start + (n - 1) * size, length: size } : { kind: 'bytes', bytes: (source as { bytes: Uint8Array }).bytes.subarray((n - 1) * size, n * size) }];
   }
-  const location = `${instanceUrl(ctx.baseUrl(request), instance!)}/frames/`;
+  const location = `${instanceUrl(ctx.baseUrl(request), instance)}/frames/`;
   const contentType = `${representation.mediaType}; transfer-syntax=${representation.transferSyntax}`;
   const parts: MultipartWritePart[] = wanted.map((n) => ({
     headers: { 'Content-Type': contentType, 'Content-Location': `${location}${n}` },
-    body: (async function* () { for (const s of sourcesOf(n)) yield* bytesOf(ctx, instance!, s); })(),
+    body: (async function* () { for (const s of sourcesOf(n)) yield* bytesOf(ctx, instance, s); })(),
   }));
+  return { representation, parts };
+}
+
+async function frames(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, path: ResourcePath, list: string): Promise<FastifyReply> {
+  const wanted = frameNumbers(list);
+  const [instance] = await instancesOf(ctx, path);
+  const found = await framePartsOf(ctx, request, instance!, wanted);
+  if (!found) throw notFound(`instance ${path.instance} has no Pixel Data`);
   const boundary = newBoundary();
-  return reply.code(200).type(`multipart/related; type="${representation.mediaType}"; boundary=${boundary}`).send(Readable.from(writeMultipart(parts, boundary)));
+  return reply.code(200).type(`multipart/related; type="${found.representation.mediaType}"; boundary=${boundary}`).send(Readable.from(writeMultipart(found.parts, boundary)));
 }
 
 export function registerFrames(app: FastifyInstance, ctx: DicomWebContext): void {

@@ -93,6 +93,16 @@ test('WADO-RS frames: uncompressed frames cut from the pixel data; compressed fr
   assert.ok(parts[1]!.body.equals(pixels.subarray((frameCount - 1) * size)));
   assert.equal((await app.inject({ url: `${instancePath(dose)}/frames/${frameCount + 1}` })).statusCode, 404);
   assert.equal((await app.inject({ url: `${instancePath(dose)}/frames/0` })).statusCode, 400);
+  // The instance's Pixel Data resource: every frame, in order, each with its Content-Location.
+  const all = await app.inject({ url: `${instancePath(dose)}/pixeldata` });
+  assert.equal(all.statusCode, 200, all.body);
+  const allParts = await multipartParts(all.rawPayload, all.headers['content-type'] as string);
+  assert.equal(allParts.length, frameCount);
+  assert.ok(Buffer.concat(allParts.map((p) => p.body)).equals(pixels));
+  assert.match(allParts[frameCount - 1]!.headers.get('content-location')!, new RegExp(`/frames/${frameCount}$`));
+  // A study without Pixel Data (an RT Plan) has no Pixel Data resource.
+  const plan = instancePath(file('rtplan.dcm')).replace(/\/series\/.*/, '');
+  assert.equal((await app.inject({ url: `${plan}/pixeldata` })).statusCode, 404);
 
   const j2k = file('JPEG2000.dcm');
   const fragments = parseBuffer(readFileSync(j2k)).dataSet.get('PixelData')!.encapsulated!.fragments as Uint8Array[];

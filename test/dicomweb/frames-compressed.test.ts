@@ -85,6 +85,20 @@ test('WADO-RS frames of compressed images: frames spanning fragments by BOT, EOT
       });
     }
   }
+  // Pixel Data resources (PS3.18 §10.4.1.1.6): every frame of every instance, one part each.
+  const pixels = await app.inject({ url: `${instancePath(files.eot!)}/pixeldata`, headers: { accept: 'multipart/related; type="image/jpeg"' } });
+  assert.equal(pixels.statusCode, 200, pixels.body);
+  const pixelParts = await multipartParts(pixels.rawPayload, pixels.headers['content-type'] as string);
+  assert.deepEqual(pixelParts.map((p) => p.headers.get('content-location')!.replace(/.*\/frames\//, '')), ['1', '2']);
+  assert.ok(pixelParts.every((p, i) => p.body.equals(frames[i]!)));
+  const studyPath = instancePath(files.bot!).replace(/\/series\/.*/, '');
+  const study = await app.inject({ url: `${studyPath}/pixeldata`, headers: { accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=*' } });
+  assert.equal(study.statusCode, 200, study.body);
+  const studyParts = await multipartParts(study.rawPayload, study.headers['content-type'] as string);
+  assert.equal(studyParts.length, 8, 'four instances of two frames');
+  assert.ok(studyParts.every((p, i) => p.body.equals(frames[i % 2]!) && p.headers.get('content-type') === `application/octet-stream; transfer-syntax=${JPEG_LOSSLESS}`));
+  assert.equal((await app.inject({ url: `${studyPath}/pixeldata`, headers: { accept: 'multipart/related; type="application/octet-stream"' } })).statusCode, 406);
+
   const url = `${instancePath(files.empty!)}/frames/2`;
   // application/octet-stream with the stored transfer syntax (or *): the same bytes.
   for (const accept of ['multipart/related; type="application/octet-stream"; transfer-syntax=*', `multipart/related; type="application/octet-stream"; transfer-syntax=${JPEG_LOSSLESS}`]) {
