@@ -15,6 +15,7 @@ import { registerMetadata } from './wado-metadata.js';
 import { registerRetrieve } from './wado-retrieve.js';
 import { registerStow, stowBoundary } from './stow.js';
 import { registerBulkdata } from './bulkdata.js';
+import { registerBulkdataResources } from './bulkdata-resources.js';
 import { registerFrames } from './frames.js';
 import { registerPixelData } from './pixeldata.js';
 import { registerWadoUri } from './wado-uri.js';
@@ -123,6 +124,7 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
     registerRetrieve(studies, ctx);
     registerStow(studies, ctx);
     registerBulkdata(studies, ctx);
+    registerBulkdataResources(studies, ctx);
     registerFrames(studies, ctx);
     registerPixelData(studies, ctx);
     registerRendered(studies, ctx);

@@ -26,7 +26,7 @@ import { instancesOf, type ResourcePath } from './resources.js';
 import { bytesOf, lengthOf, openStored, sourceOf } from './stored-values.js';
 
 /** The element a bulkdata path names. */
-function elementAt(ds: DataSet, wildcard: string): DataElement {
+export function elementAt(ds: DataSet, wildcard: string): DataElement {
   const parsed = parseBulkDataMarker(BULK_DATA_MARKER_PREFIX + wildcard.replace(/\/+$/, '').toUpperCase());
   if (!parsed) throw badRequest(`"${wildcard}" is not a bulk data path (tags in 8 hex digits, each sequence followed by an item index)`);
   let current = ds;
@@ -41,7 +41,7 @@ function elementAt(ds: DataSet, wildcard: string): DataElement {
   throw notFound(`bulk data ${wildcard} not found`);
 }
 
-function wantsMultipart(accept: string | undefined, partType: string): boolean {
+export function wantsMultipart(accept: string | undefined, partType: string): boolean {
   if (!accept) return false;
   const ranges = parseAccept(accept).filter((m) => qualityOf(m) > 0);
   return ranges.some((m) => m.type === 'multipart/related') && !ranges.some((m) => m.type === partType || m.type === '*/*');

@@ -27,7 +27,7 @@ import { checkPath, instanceUrl, instancesOf, type ResourcePath } from './resour
 const MARKER = `"BulkDataURI":"${BULK_DATA_MARKER_PREFIX}`;
 
 /** The metadata of the resource's instances: as the index stored it, else read from the object. */
-async function* metadataOf(ctx: DicomWebContext, path: ResourcePath): AsyncGenerator<InstanceMetadata> {
+export async function* metadataOf(ctx: DicomWebContext, path: ResourcePath): AsyncGenerator<InstanceMetadata> {
   const instances = await instancesOf(ctx, path);
   const index = ctx.archive.index;
   const series = path.series;

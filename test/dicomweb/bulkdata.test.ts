@@ -73,6 +73,17 @@ test('WADO-RS bulkdata: the BulkDataURI of the metadata gives the value, whole o
   const ranged = await multipartParts(rangedParts.rawPayload, rangedParts.headers['content-type'] as string);
   assert.deepEqual(ranged.map((p) => p.headers.get('content-range')), [`bytes 0-9/${pixels.length}`, `bytes 20-29/${pixels.length}`]);
   assert.ok(ranged[0]!.body.equals(pixels.subarray(0, 10)) && ranged[1]!.body.equals(pixels.subarray(20, 30)));
+  // The instance's and the study's Bulkdata resources (PS3.18 §10.4.1.1.5): every BulkDataURI's value.
+  for (const url of [`${instancePath(ct)}/bulkdata`, `${instancePath(ct).replace(/\/series\/.*/, '')}/bulkdata`]) {
+    const set = await app.inject({ url });
+    assert.equal(set.statusCode, 200, set.body);
+    assert.match(set.headers['content-type'] as string, /^multipart\/related; type="application\/octet-stream"/);
+    const setParts = await multipartParts(set.rawPayload, set.headers['content-type'] as string);
+    const uris = Object.values(metadata!).flatMap((v) => (v.BulkDataURI ? [v.BulkDataURI] : []));
+    assert.deepEqual(setParts.map((p) => p.headers.get('content-location')), uris);
+    assert.ok(setParts.find((p) => p.headers.get('content-location') === uri.href)!.body.equals(pixels));
+  }
+  assert.equal((await app.inject({ url: `${instancePath(ct)}/bulkdata`, headers: { accept: 'image/png' } })).statusCode, 406);
   assert.equal((await app.inject({ url: `${instancePath(ct)}/bulkdata/7FE00011` })).statusCode, 404);
   assert.equal((await app.inject({ url: `${instancePath(ct)}/bulkdata/nonsense` })).statusCode, 400);
 });

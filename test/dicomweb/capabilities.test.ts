@@ -88,7 +88,7 @@ test('capabilities: WADL XML by default, a resource with its methods and childre
   assert.equal(others.length, 0);
   assert.equal(target!.attributes.get('path'), `studies/${study}`);
   assert.deepEqual(childElements(target!, 'method').map((m) => m.attributes.get('name')), ['GET', 'HEAD', 'POST']);
-  assert.deepEqual(childElements(target!, 'resource').map((r) => r.attributes.get('path')).sort(), ['instances', 'metadata', 'pixeldata', 'rendered', 'series', 'thumbnail']);
+  assert.deepEqual(childElements(target!, 'resource').map((r) => r.attributes.get('path')).sort(), ['bulkdata', 'instances', 'metadata', 'pixeldata', 'rendered', 'series', 'thumbnail']);
   const get = childElements(target!, 'method')[0]!;
   const accept = childElements(childElements(get, 'request')[0]!, 'param').find((p) => p.attributes.get('name') === 'Accept')!;
   assert.ok(childElements(accept, 'option').some((o) => o.attributes.get('value') === 'multipart/related; type="application/dicom"; transfer-syntax=*'));

@@ -16,7 +16,7 @@ import { doc, element, type WadlElement } from './wadl.js';
 /** The character sets served (PS3.18 §8.8: the Retrieve Capabilities response documents them). */
 export const SUPPORTED_CHARSETS = ['UTF-8'] as const;
 
-type Kind = 'search' | 'retrieve' | 'metadata' | 'rendered' | 'thumbnail' | 'frames' | 'bulkdata' | 'pixeldata' | 'store' | 'wado-uri';
+type Kind = 'search' | 'retrieve' | 'metadata' | 'rendered' | 'thumbnail' | 'frames' | 'bulkdata' | 'bulkdata-set' | 'pixeldata' | 'store' | 'wado-uri';
 
 interface Transaction {
   readonly kind: Kind;
@@ -52,6 +52,7 @@ export function transactionOf(method: string, pattern: string, wadoUriPath?: str
   if (LEVEL_WORD[last]) return { kind: 'retrieve', title: `Retrieve ${level}`, reference: 'PS3.18 §10.4' };
   if (last === ':frames') return { kind: 'frames', title: 'Retrieve Frames', reference: 'PS3.18 §10.4', multipart: true };
   if (last === '*' && s[s.length - 2] === 'bulkdata') return { kind: 'bulkdata', title: 'Retrieve Bulkdata', reference: 'PS3.18 §10.4' };
+  if (last === 'bulkdata') return { kind: 'bulkdata-set', title: `Retrieve ${level} Bulkdata`, reference: 'PS3.18 §10.4', multipart: true };
   if (last === 'metadata') return { kind: 'metadata', title: `Retrieve ${level} Metadata`, reference: 'PS3.18 §10.4' };
   if (last === 'rendered') return { kind: 'rendered', title: inFrames ? 'Retrieve Rendered Frames' : `Retrieve Rendered ${level}`, reference: 'PS3.18 §10.4', multipart: inFrames || level !== 'Instance' };
   if (last === 'thumbnail') return { kind: 'thumbnail', title: inFrames ? 'Retrieve Frame Thumbnail' : `Retrieve ${level} Thumbnail`, reference: 'PS3.18 §10.4' };
@@ -87,6 +88,8 @@ function responseTypes(t: Transaction): string[] {
       return [multipart('application/octet-stream', EXPLICIT_VR_LITTLE_ENDIAN), multipart('application/octet-stream', '*'), ...COMPRESSED_FRAME_TYPES.map((m) => multipart(m))];
     case 'bulkdata':
       return ['application/octet-stream', multipart('application/octet-stream')];
+    case 'bulkdata-set':
+      return [multipart('application/octet-stream'), multipart('application/octet-stream', '*')];
     case 'store':
       return ['application/dicom+json', 'application/dicom+xml'];
     case 'wado-uri':
