@@ -17,7 +17,7 @@ import { framePartsOf, frameRepresentation } from './frames.js';
 import { notAcceptable, notFound } from './http-error.js';
 import { parseAccept, qualityOf } from './media-type.js';
 import { newBoundary, writeMultipart, type MultipartWritePart } from './multipart/index.js';
-import { describe, instancesOf, instanceUrl, type ResourcePath } from './resources.js';
+import { describe, instancesOf, instanceUrl, type ResourcePath, getOnEachLevel } from './resources.js';
 import { bytesOf, openStored, sourceOf } from './stored-values.js';
 import { metadataOf } from './wado-metadata.js';
 
@@ -70,8 +70,5 @@ async function bulkdataOf(ctx: DicomWebContext, request: FastifyRequest, reply: 
 }
 
 export function registerBulkdataResources(app: FastifyInstance, ctx: DicomWebContext): void {
-  type P = { study: string; series?: string; instance?: string };
-  for (const path of ['/studies/:study', '/studies/:study/series/:series', '/studies/:study/series/:series/instances/:instance']) {
-    app.get<{ Params: P }>(`${path}/bulkdata`, (request, reply) => bulkdataOf(ctx, request, reply, request.params));
-  }
+  getOnEachLevel(app, '/bulkdata', (request, reply) => bulkdataOf(ctx, request, reply, request.params));
 }

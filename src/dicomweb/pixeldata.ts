@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DicomWebContext } from './context.js';
 import { framePartsOf, frameRepresentation } from './frames.js';
-import { describe, instancesOf, type ResourcePath } from './resources.js';
+import { describe, instancesOf, type ResourcePath, getOnEachLevel } from './resources.js';
 import { notFound } from './http-error.js';
 import { newBoundary, writeMultipart, type MultipartWritePart } from './multipart/index.js';
 
@@ -36,8 +36,5 @@ async function pixeldata(ctx: DicomWebContext, request: FastifyRequest, reply: F
 }
 
 export function registerPixelData(app: FastifyInstance, ctx: DicomWebContext): void {
-  type P = { study: string; series?: string; instance?: string };
-  for (const path of ['/studies/:study', '/studies/:study/series/:series', '/studies/:study/series/:series/instances/:instance']) {
-    app.get<{ Params: P }>(`${path}/pixeldata`, (request, reply) => pixeldata(ctx, request, reply, request.params));
-  }
+  getOnEachLevel(app, '/pixeldata', (request, reply) => pixeldata(ctx, request, reply, request.params));
 }

@@ -3,10 +3,19 @@
  * instance of that series, looked up in the index; a path that names a series under another
  * study, or nothing stored, is 404.
  */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { StoredInstance } from '../storage/ports.js';
 import type { DicomWebContext } from './context.js';
 import { notFound } from './http-error.js';
 import { checkUid } from './request.js';
+
+/** The route patterns of a study, a series and an instance (PS3.18 Table 10.4.1-1). */
+export const RESOURCE_PATTERNS = ['/studies/:study', '/studies/:study/series/:series', '/studies/:study/series/:series/instances/:instance'] as const;
+
+/** Registers `handler` for GET on `suffix` of the study, series and instance resources. */
+export function getOnEachLevel(app: FastifyInstance, suffix: string, handler: (request: FastifyRequest<{ Params: ResourcePath }>, reply: FastifyReply) => Promise<FastifyReply>): void {
+  for (const pattern of RESOURCE_PATTERNS) app.get<{ Params: ResourcePath }>(`${pattern}${suffix}`, handler);
+}
 
 export interface ResourcePath {
   readonly study: string;

@@ -26,7 +26,7 @@ import { notAcceptable } from './http-error.js';
 import { parseAccept, qualityOf, type MediaType } from './media-type.js';
 import { newBoundary } from './multipart/index.js';
 import { ResponseWriter } from './response-writer.js';
-import { instancesOf, instanceUrl, type ResourcePath } from './resources.js';
+import { getOnEachLevel, instancesOf, instanceUrl, type ResourcePath } from './resources.js';
 
 /** What the client accepts for application/dicom: transfer syntaxes in order ('*' any, undefined the default). */
 export function acceptedTransferSyntaxes(accept: string | undefined): Array<string | undefined> {
@@ -124,8 +124,5 @@ async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: Fast
 }
 
 export function registerRetrieve(app: FastifyInstance, ctx: DicomWebContext): void {
-  type P = { study: string; series?: string; instance?: string };
-  for (const path of ['/studies/:study', '/studies/:study/series/:series', '/studies/:study/series/:series/instances/:instance']) {
-    app.get<{ Params: P }>(path, (request, reply) => answer(ctx, request, reply, request.params));
-  }
+  getOnEachLevel(app, '', (request, reply) => answer(ctx, request, reply, request.params));
 }

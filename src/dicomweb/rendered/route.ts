@@ -20,7 +20,7 @@ import { openStored } from '../stored-values.js';
 import type { DicomWebContext } from '../context.js';
 import { badRequest, notAcceptable, notFound } from '../http-error.js';
 import { newBoundary, writeMultipart, type MultipartWritePart } from '../multipart/index.js';
-import { instancesOf, instanceUrl, type ResourcePath } from '../resources.js';
+import { getOnEachLevel, instancesOf, instanceUrl, type ResourcePath } from '../resources.js';
 import { encodeRendered } from './encode.js';
 import { renderParameters, type RenderParameters } from './parameters.js';
 import { frameSize, renderFrame, unsupported, type PixelModule, type VoiFunction } from './pixels.js';
@@ -151,10 +151,8 @@ async function thumbnail(ctx: DicomWebContext, request: FastifyRequest, reply: F
 
 export function registerRendered(app: FastifyInstance, ctx: DicomWebContext): void {
   type P = { study: string; series?: string; instance?: string; frames?: string };
-  for (const path of ['/studies/:study', '/studies/:study/series/:series', '/studies/:study/series/:series/instances/:instance']) {
-    app.get<{ Params: P }>(`${path}/rendered`, (request, reply) => rendered(ctx, request, reply, request.params));
-    app.get<{ Params: P }>(`${path}/thumbnail`, (request, reply) => thumbnail(ctx, request, reply, request.params));
-  }
+  getOnEachLevel(app, '/rendered', (request, reply) => rendered(ctx, request, reply, request.params));
+  getOnEachLevel(app, '/thumbnail', (request, reply) => thumbnail(ctx, request, reply, request.params));
   app.get<{ Params: P }>('/studies/:study/series/:series/instances/:instance/frames/:frames/rendered', (request, reply) => rendered(ctx, request, reply, request.params, request.params.frames));
   app.get<{ Params: P }>('/studies/:study/series/:series/instances/:instance/frames/:frames/thumbnail', (request, reply) => {
     const list = frameNumbers(request.params.frames!);
