@@ -62,6 +62,6 @@ export { AssociationRejectedError, AssociationAbortedError } from './upper-layer
 // DICOMweb (PS3.18): the client (QIDO-RS, WADO-RS, STOW-RS).
 export { DicomWebClient, DicomWebSearch, DicomWebHttpError } from './dicomweb/client/index.js';
 export type {
-  DicomWebClientOptions, QidoQuery, QidoValue, RetrieveOptions, FrameOptions, RetrievedFrame, BulkDataOptions, BulkDataResponse, StowOptions,
+  DicomWebClientOptions, QidoQuery, QidoValue, RetrieveOptions, FrameOptions, RetrievedFrame, BulkDataOptions, BulkDataResponse, StowOptions, DicomWebCapabilities, WadlJson, WadlJsonResource,
   DicomWebAuth, RetrievedPart, RetrievedInstance, SavedInstance, StowInput, StoreResult as StowResult, StoredInstance, FailedInstance,
 } from './dicomweb/client/index.js';

@@ -1,5 +1,5 @@
 /**
- * The DICOMweb client against Conduit's own DICOMweb app (QIDO-RS so far), listening on port 0
+ * The DICOMweb client against Conduit's own DICOMweb app (QIDO-RS, Retrieve Capabilities), listening on port 0
  * over pydicom's files: matches with "^" and wildcards, a name in Japanese (percent-encoded UTF-8),
  * the 299 Warning when the server's maximum cuts the results, 204 when nothing matches, and a
  * 400 whose message and code come through as a DicomWebHttpError.
@@ -49,4 +49,18 @@ test('QIDO-RS against conduit: results cut at the server\'s maximum carry its Wa
     assert.match(err.serverMessage ?? '', /NoSuchKeyword/);
     return true;
   });
+});
+
+test('Retrieve Capabilities against conduit: the service root\'s description and a resource\'s, with Allow', async (t) => {
+  const client = await listening(t);
+  const root = await client.retrieveCapabilities();
+  const [resources] = root.description.application.resources!;
+  assert.match(resources!['@base']!, /\/dicom-web\/$/);
+  assert.deepEqual(resources!.resource!.map((r) => r['@path']).sort(), ['instances', 'series', 'studies']);
+  const studies = await client.retrieveCapabilities('studies');
+  assert.deepEqual(studies.allow, ['GET', 'HEAD', 'POST', 'OPTIONS']);
+  const [target] = studies.description.application.resources![0]!.resource!;
+  assert.equal(target!['@path'], 'studies');
+  assert.deepEqual(target!.method!.map((m) => m['@id']), ['SearchForStudies', 'SearchForStudiesHead', 'StoreInstances']);
+  await assert.rejects(client.retrieveCapabilities('patients'), (err: unknown) => err instanceof DicomWebHttpError && err.status === 404);
 });

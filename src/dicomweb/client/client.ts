@@ -90,6 +90,23 @@ export interface BulkDataResponse {
   bytes(): Promise<Uint8Array>;
 }
 
+/** The WADL JSON of PS3.18 Annex G: `{ application: { resources: [{ '@base', resource: [...] }] } }`. */
+export interface WadlJson {
+  readonly application: { readonly resources?: ReadonlyArray<{ readonly '@base'?: string; readonly resource?: readonly WadlJsonResource[] }> };
+}
+
+export interface WadlJsonResource {
+  readonly '@path': string;
+  readonly method?: ReadonlyArray<{ readonly '@name': string; readonly '@id'?: string }>;
+  readonly resource?: readonly WadlJsonResource[];
+}
+
+export interface DicomWebCapabilities {
+  /** The methods the resource allows (its Allow header field). */
+  readonly allow: readonly string[];
+  readonly description: WadlJson;
+}
+
 export interface StowOptions extends CallOptions {
   /** Store into this study (POST /studies/{study}): instances of other studies fail (PS3.18 §10.5.1). */
   study?: string;
@@ -324,6 +341,25 @@ export class DicomWebClient {
   /** A resolver for fromDicomJson / fromNativeDicomXml that fetches BulkDataURIs with this client. */
   get bulkDataResolver(): BulkDataResolver {
     return async (uri) => (await this.retrieveBulkData(uri)).bytes();
+  }
+
+  // ---- Retrieve Capabilities (PS3.18 §8.9) ----
+
+  /**
+   * The server's Capabilities Description (PS3.18 Annex H): OPTIONS on the base URL, or on a
+   * resource under it (`path`, e.g. "studies/1.2.3"), asked as the WADL JSON of Annex G; with the
+   * methods the resource allows (the Allow header). A server without the transaction answers with
+   * an error status (DicomWebHttpError) or no JSON (ERR_DICOM_WEB_RESPONSE).
+   */
+  async retrieveCapabilities(path = '', options: CallOptions = {}): Promise<DicomWebCapabilities> {
+    const url = path === '' ? `${this.baseUrl}/` : this.url(path.split('/').filter((s) => s !== ''));
+    const response = await this.send(url, { method: 'OPTIONS', headers: { Accept: 'application/json' }, ...(options.signal ? { signal: options.signal } : {}) });
+    if (!/^application\/json\b/i.test(response.headers.get('content-type') ?? '')) {
+      throw responseError(`OPTIONS ${url} answered with ${response.headers.get('content-type') ?? 'no Content-Type'}, not the WADL JSON asked for`);
+    }
+    const description = JSON.parse(await response.text()) as WadlJson;
+    const allow = (response.headers.get('allow') ?? '').split(',').map((m) => m.trim()).filter((m) => m !== '');
+    return { allow, description };
   }
 
   // ---- STOW-RS (PS3.18 §10.5) ----

@@ -2,6 +2,7 @@
 export { DicomWebClient, DicomWebSearch } from './client.js';
 export type {
   DicomWebClientOptions, QidoQuery, QidoValue, CallOptions, RetrieveOptions, FrameOptions, RetrievedFrame, BulkDataOptions, BulkDataResponse, StowOptions,
+  DicomWebCapabilities, WadlJson, WadlJsonResource,
 } from './client.js';
 export { DicomWebHttpError } from './http.js';
 export type { DicomWebAuth, FetchFunction } from './http.js';
