@@ -48,12 +48,18 @@ function describeSyntax(uid: string): string {
   return name ? `${uid} (${name})` : uid;
 }
 
+/** A native transfer syntax whose frames are the pixel bytes as stored in it (not deflated). */
+function nativeFrameSyntax(ts: string): boolean {
+  return isUncompressed(ts) && ts !== DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN;
+}
+
 /**
  * The representation of the frames of an object stored in `stored`, from the Accept media
  * ranges in order of preference; 406 when each would need a transcoding Conduit cannot do.
- * `bytesPerSample` tells whether Big Endian native frames are the same bytes in little endian.
+ * Native frames can be had in any native transfer syntax (the samples' byte order is all that
+ * differs, PS3.5 §7.3); "*" is the stored one.
  */
-export function frameRepresentation(accept: string | undefined, stored: string, bytesPerSample = 1): FrameRepresentation {
+export function frameRepresentation(accept: string | undefined, stored: string): FrameRepresentation {
   const native = isUncompressed(stored);
   const compressedType = FRAME_MEDIA_TYPES[stored] ?? OCTET_STREAM;
   const ranges = !accept || accept.trim() === '' ? [parseMediaType('*/*')] : parseAccept(accept).filter((m) => qualityOf(m) > 0).sort((a, b) => qualityOf(b) - qualityOf(a));
@@ -64,18 +70,38 @@ export function frameRepresentation(accept: string | undefined, stored: string, 
     const matches = (type: string) => part === '*/*' || part === type || (part.endsWith('/*') && type.startsWith(part.slice(0, -1)));
     if (native) {
       if (!matches(OCTET_STREAM)) continue;
-      const sameAsLittleEndian = stored !== EXPLICIT_VR_BIG_ENDIAN || bytesPerSample === 1;
-      if ((ts === undefined || ts === EXPLICIT_VR_LITTLE_ENDIAN || ts === '*') && sameAsLittleEndian) return { mediaType: OCTET_STREAM, transferSyntax: EXPLICIT_VR_LITTLE_ENDIAN };
-      if (ts === '*' || ts === stored) return { mediaType: OCTET_STREAM, transferSyntax: stored };
+      if (ts === '*') return { mediaType: OCTET_STREAM, transferSyntax: stored === EXPLICIT_VR_BIG_ENDIAN ? stored : EXPLICIT_VR_LITTLE_ENDIAN };
+      if (ts === undefined) return { mediaType: OCTET_STREAM, transferSyntax: EXPLICIT_VR_LITTLE_ENDIAN };
+      if (nativeFrameSyntax(ts)) return { mediaType: OCTET_STREAM, transferSyntax: ts };
       continue;
     }
     if (matches(compressedType) && (ts === undefined || ts === '*' || ts === stored)) return { mediaType: compressedType, transferSyntax: stored };
     if (matches(OCTET_STREAM) && (ts === '*' || ts === stored)) return { mediaType: OCTET_STREAM, transferSyntax: stored };
   }
   const can = native
-    ? `${OCTET_STREAM}; transfer-syntax=${stored === EXPLICIT_VR_BIG_ENDIAN && bytesPerSample > 1 ? stored : EXPLICIT_VR_LITTLE_ENDIAN}`
+    ? `${OCTET_STREAM}; transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN} (or another native one)`
     : `multipart/related; type="${compressedType}" or type="${OCTET_STREAM}"; transfer-syntax=${stored} (or *)`;
   throw notAcceptable(`the frames are stored in ${describeSyntax(stored)}; "${accept}" would need a transcoding Conduit cannot do (it has no image codecs): ask for ${can}`);
+}
+
+/** Bytes with the order of each `width`-byte sample reversed (Big Endian <-> Little Endian, PS3.5 §7.3). */
+export async function* swapped(chunks: AsyncIterable<Uint8Array>, width: number): AsyncGenerator<Uint8Array> {
+  if (width <= 1) {
+    yield* chunks;
+    return;
+  }
+  let carry = Buffer.alloc(0);
+  for await (const chunk of chunks) {
+    const bytes = Buffer.concat([carry, chunk]);
+    const whole = bytes.length - (bytes.length % width);
+    const out = bytes.subarray(0, whole);
+    if (width === 2) out.swap16();
+    else if (width === 4) out.swap32();
+    else if (width === 8) out.swap64();
+    carry = Buffer.from(bytes.subarray(whole));
+    if (out.length) yield out;
+  }
+  if (carry.length) yield carry;
 }
 
 /** The frames of one stored instance as multipart parts, in the representation the Accept asks. */
@@ -94,6 +120,7 @@ export async function framePartsOf(
   const bits = ds.numbers('BitsAllocated')?.[0] ?? 0;
   let sourcesOf: (n: number) => Source[];
   let representation: FrameRepresentation;
+  let swapWidth = 1;
   if (pixel.encapsulated) {
     representation = frameRepresentation(request.headers.accept, stored);
     const fragments = await frameFragments(ctx, instance, ds, pixel.encapsulated, count, wanted);
@@ -104,7 +131,9 @@ export async function framePartsOf(
     const columns = ds.numbers('Columns')?.[0] ?? 0;
     const samples = ds.numbers('SamplesPerPixel')?.[0] ?? 1;
     if (bits % 8 !== 0 || rows * columns === 0) throw notAcceptable(`frames of ${bits}-bit pixel data are not served (only whole bytes per sample)`);
-    representation = frameRepresentation(request.headers.accept, stored, bits / 8);
+    representation = frameRepresentation(request.headers.accept, stored);
+    // Samples of more than a byte are swapped when the byte order asked is not the stored one.
+    if ((stored === EXPLICIT_VR_BIG_ENDIAN) !== (representation.transferSyntax === EXPLICIT_VR_BIG_ENDIAN)) swapWidth = bits / 8;
     const size = rows * columns * samples * (bits / 8);
     const source = pixel.bulk ? sourceOf(pixel.bulk) : { kind: 'bytes' as const, bytes: pixel.bytes };
     const whole = source.kind === 'blob' ? source : undefined;
@@ -114,7 +143,7 @@ export async function framePartsOf(
   const contentType = `${representation.mediaType}; transfer-syntax=${representation.transferSyntax}`;
   const parts: MultipartWritePart[] = wanted.map((n) => ({
     headers: { 'Content-Type': contentType, 'Content-Location': `${location}${n}` },
-    body: (async function* () { for (const s of sourcesOf(n)) yield* bytesOf(ctx, instance, s); })(),
+    body: swapped((async function* () { for (const s of sourcesOf(n)) yield* bytesOf(ctx, instance, s); })(), swapWidth),
   }));
   return { representation, parts };
 }

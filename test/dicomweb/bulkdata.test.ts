@@ -125,3 +125,23 @@ test('WADO-RS frames: uncompressed frames cut from the pixel data; compressed fr
   const refused = await app.inject({ url: `${instancePath(j2k)}/frames/1`, headers: { accept: 'multipart/related; type="application/octet-stream"' } });
   assert.equal(refused.statusCode, 406);
 });
+
+test('WADO-RS frames of native pixel data in any native transfer syntax: Big Endian samples swapped, "*" as stored', { skip }, async (t) => {
+  const littleEndian = Buffer.from(parseBuffer(readFileSync(file('MR_small.dcm'))).dataSet.get('PixelData')!.bytes);
+  const bigEndian = Buffer.from(littleEndian).swap16();
+  // The same image stored as Explicit VR Big Endian (the same SOP Instance UID: its own archive).
+  const { app } = await loadedApp(t, [file('MR_small_bigendian.dcm')]);
+  const url = `${instancePath(file('MR_small_bigendian.dcm'))}/frames/1`;
+  for (const [accept, ts, bytes] of [
+    [undefined, '1.2.840.10008.1.2.1', littleEndian],
+    ['multipart/related; type="application/octet-stream"; transfer-syntax=1.2.840.10008.1.2', '1.2.840.10008.1.2', littleEndian],
+    ['multipart/related; type="application/octet-stream"; transfer-syntax=*', '1.2.840.10008.1.2.2', bigEndian],
+  ] as const) {
+    const res = await app.inject({ url, headers: accept ? { accept } : {} });
+    assert.equal(res.statusCode, 200, `${accept}: ${res.body}`);
+    const [part] = await multipartParts(res.rawPayload, res.headers['content-type'] as string);
+    assert.equal(part!.headers.get('content-type'), `application/octet-stream; transfer-syntax=${ts}`);
+    assert.ok(part!.body.equals(bytes), `${accept}: the samples in ${ts} byte order`);
+  }
+  assert.equal((await app.inject({ url, headers: { accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=1.2.840.10008.1.2.4.50' } })).statusCode, 406);
+});

@@ -46,3 +46,22 @@ test('frame index: offsets that are not fragment starts, or too few, are a malfo
   await assert.rejects(frameFragments(ctx, instance(RLE), new DataSet(), { offsetTable: u32([0]), fragments }, 2, [1]), /1 entries for 2 frames/);
   await assert.rejects(frameFragments(ctx, instance(RLE), new DataSet(), { offsetTable: u32([22, 0]), fragments }, 2, [1]), /offset of frame 2/);
 });
+
+test('swapped: each sample\'s bytes reversed, whatever the chunks (split at every offset)', async () => {
+  const { swapped } = await import('../../src/dicomweb/frames.js');
+  const bytes = Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  const collect = async (chunks: Uint8Array[], width: number) => {
+    const out: Uint8Array[] = [];
+    for await (const c of swapped((async function* () { yield* chunks; })(), width)) out.push(c);
+    return Buffer.concat(out);
+  };
+  for (let a = 0; a <= bytes.length; a++) {
+    for (let b = a; b <= bytes.length; b++) {
+      const chunks = [bytes.subarray(0, a), bytes.subarray(a, b), bytes.subarray(b)];
+      assert.deepEqual([...await collect(chunks, 2)], [2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11], `split ${a},${b}`);
+      assert.deepEqual([...await collect(chunks, 4)], [4, 3, 2, 1, 8, 7, 6, 5, 12, 11, 10, 9], `split ${a},${b}`);
+    }
+  }
+  assert.deepEqual([...await collect([bytes], 1)], [...bytes]);
+  assert.deepEqual([...bytes], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], 'the input is not changed');
+});
