@@ -38,6 +38,12 @@ test('the accept query parameter (PS3.18 §8.3.3.1) stands for Accept, within th
   const search = await app.inject({ url: `/dicom-web/studies?charset=UTF-8&accept=${enc('application/dicom+json')}&PatientID=${enc(ds.string('PatientID')!.trim())}` });
   assert.equal(search.statusCode, 200);
   assert.equal((search.json() as unknown[]).length, 1);
+  // A charset in the media type or Accept-Charset that is not supported is ignored: UTF-8 (PS3.18 §8.8.1, §8.8.5).
+  for (const headers of [{ accept: 'application/dicom+json; charset=ISO-8859-1' }, { 'accept-charset': 'ISO-8859-1' }, { accept: 'application/dicom+json; charset=utf-8' }]) {
+    const res = await app.inject({ url: `/dicom-web/studies?PatientID=${enc(ds.string('PatientID')!.trim())}`, headers });
+    assert.equal(res.statusCode, 200, JSON.stringify(headers));
+    assert.equal((res.json() as unknown[]).length, 1);
+  }
   // WADO-URI is not concerned (its accept-name is contentType).
   assert.equal((await app.inject({ url: '/wado?requestType=WADO&studyUID=1.2&seriesUID=1.2.3&objectUID=1.2.3.4&accept=image/png', headers: { accept: 'application/dicom' } })).statusCode, 404);
 });
