@@ -8,7 +8,7 @@ import { PYDICOM_DATA, PYTHON, peer } from '../helpers/peers.js';
 import { tempDir } from '../storage/helpers.js';
 import { loadedApp, multipartParts } from './helpers.js';
 
-const skip = peer('dcmtk') ?? peer('pydicom');
+const skip = peer('dcmtk') ?? peer('pydicom') ?? peer('gdcm');
 const JPEG_LOSSLESS = '1.2.840.10008.1.2.4.70';
 
 function run(command: string, args: string[]): string {
@@ -61,6 +61,37 @@ d.save_as(sys.argv[2])
   return { files, frames: out.trim().split(',').map((h) => Buffer.from(h, 'hex')) };
 }
 
+/**
+ * The same image in JPEG 2000 by GDCM (one fragment per frame, each padded to even length with a
+ * 00 after the end-of-codestream marker), its fragments each cut in two by pydicom with the Basic
+ * Offset Table left empty: the frames can be told apart only by their (padded) end markers.
+ */
+function j2kSplit(dir: string): { file: string; frames: Buffer[] } {
+  const raw = join(dir, 'raw.dcm');
+  const j2k = join(dir, 'gdcm-j2k.dcm');
+  run('dcmdrle', [join(PYDICOM_DATA, 'test_files', 'SC_rgb_rle_2frame.dcm'), raw]);
+  run('gdcmconv', ['-K', raw, j2k]);
+  const file = join(dir, 'j2k-split.dcm');
+  const out = run(PYTHON, ['-c', `
+import sys, pydicom
+from pydicom.encaps import generate_pixel_data_fragment, get_frame_offsets, itemize_fragment
+from pydicom.filebase import DicomBytesIO
+from pydicom.uid import generate_uid
+d = pydicom.dcmread(sys.argv[1])
+fp = DicomBytesIO(d.PixelData); fp.is_little_endian = True
+get_frame_offsets(fp)
+frames = list(generate_pixel_data_fragment(fp))
+assert len(frames) == int(d.NumberOfFrames) == 2 and all(f.endswith(b'\\xff\\xd9\\x00') for f in frames), [f[-3:] for f in frames]
+pieces = [p for f in frames for p in (f[:len(f) // 2 & ~1], f[len(f) // 2 & ~1:])]
+d.PixelData = b'\\xfe\\xff\\x00\\xe0\\x00\\x00\\x00\\x00' + b''.join(itemize_fragment(p) for p in pieces)
+d.SOPInstanceUID = generate_uid()
+d.file_meta.MediaStorageSOPInstanceUID = d.SOPInstanceUID
+d.save_as(sys.argv[2])
+print(','.join(f.hex() for f in frames))
+`, j2k, file]);
+  return { file, frames: out.trim().split(',').map((h) => Buffer.from(h, 'hex')) };
+}
+
 test('WADO-RS frames of compressed images: frames spanning fragments by BOT, EOT or end markers; as stored; 406 for transcoding', { skip }, async (t) => {
   const { files, frames } = variants(tempDir(t, 'conduit-frames-'));
   assert.equal(frames.length, 2);
@@ -98,6 +129,15 @@ test('WADO-RS frames of compressed images: frames spanning fragments by BOT, EOT
   assert.equal(studyParts.length, 8, 'four instances of two frames');
   assert.ok(studyParts.every((p, i) => p.body.equals(frames[i % 2]!) && p.headers.get('content-type') === `application/octet-stream; transfer-syntax=${JPEG_LOSSLESS}`));
   assert.equal((await app.inject({ url: `${studyPath}/pixeldata`, headers: { accept: 'multipart/related; type="application/octet-stream"' } })).statusCode, 406);
+
+  // JPEG 2000 with padded end markers, four fragments for two frames, no offset table.
+  const j2k = j2kSplit(tempDir(t, 'conduit-frames-j2k-'));
+  const { app: j2kApp } = await loadedApp(t, [j2k.file]);
+  const j2kFrames = await j2kApp.inject({ url: `${instancePath(j2k.file)}/frames/2,1`, headers: { accept: 'multipart/related; type="image/jp2"' } });
+  assert.equal(j2kFrames.statusCode, 200, j2kFrames.body);
+  const j2kParts = await multipartParts(j2kFrames.rawPayload, j2kFrames.headers['content-type'] as string);
+  assert.equal(j2kParts[0]!.headers.get('content-type'), 'image/jp2; transfer-syntax=1.2.840.10008.1.2.4.90');
+  assert.ok(j2kParts[0]!.body.equals(j2k.frames[1]!) && j2kParts[1]!.body.equals(j2k.frames[0]!));
 
   const url = `${instancePath(files.empty!)}/frames/2`;
   // application/octet-stream with the stored transfer syntax (or *): the same bytes.
