@@ -82,7 +82,7 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
       if (cors.includes('*')) reply.header('Access-Control-Allow-Origin', '*');
       else if (cors.includes(origin)) reply.header('Access-Control-Allow-Origin', origin).header('Vary', 'Origin');
       else return;
-      reply.header('Access-Control-Expose-Headers', 'Warning, Content-Location, Content-Range, Location');
+      reply.header('Access-Control-Expose-Headers', 'Warning, Content-Location, Content-Range, Location, Allow, ETag, Accept-Ranges');
       if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
         reply.header('Access-Control-Allow-Methods', 'GET, HEAD, POST, OPTIONS');
         reply.header('Access-Control-Allow-Headers', request.headers['access-control-request-headers'] ?? 'Accept, Content-Type');

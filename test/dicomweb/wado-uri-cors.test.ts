@@ -80,6 +80,8 @@ test('CORS: allowed origins get the headers and preflight answers; others do not
   const ok = await app.inject({ url: '/dicom-web/studies', headers: { origin: 'https://viewer.example' } });
   assert.equal(ok.headers['access-control-allow-origin'], 'https://viewer.example');
   assert.match(ok.headers['access-control-expose-headers'] as string, /Warning/);
+  // A browser's script can read the validators and the Allow of the capabilities too.
+  for (const name of ['Allow', 'ETag', 'Content-Range', 'Accept-Ranges']) assert.ok((ok.headers['access-control-expose-headers'] as string).split(', ').includes(name), name);
   const other = await app.inject({ url: '/dicom-web/studies', headers: { origin: 'https://evil.example' } });
   assert.equal(other.headers['access-control-allow-origin'], undefined);
   const preflight = await app.inject({ method: 'OPTIONS', url: '/dicom-web/studies', headers: { origin: 'https://viewer.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
