@@ -439,7 +439,8 @@ test('listener.close({ abort: true }) aborts its associations (the requestor get
   await requestor.closed;
 });
 
-test('sendPDataGroup: the same bytes on the wire as one sendPData per PDU, in one write; flushed() once they are out', async () => {
+/** An association opened by this implementation to a scripted raw peer that accepts it. */
+async function onRawPeer(): Promise<{ server: RawServer; peer: RawPeer; a: Association }> {
   const server = await RawServer.listen();
   const opening = openAssociation({
     host: '127.0.0.1', port: server.port, callingAeTitle: 'SCU', calledAeTitle: 'RAW',
@@ -450,6 +451,11 @@ test('sendPDataGroup: the same bytes on the wire as one sendPData per PDU, in on
   peer.send(encodePdu(sampleAc(rq)));
   const a = await opening;
   a.on('aborted', () => undefined);
+  return { server, peer, a };
+}
+
+test('sendPDataGroup: the same bytes on the wire as one sendPData per PDU, in one write; flushed() once they are out', async () => {
+  const { server, peer, a } = await onRawPeer();
   // PDUs with small payloads (copied beside their headers) and large ones (written as views).
   const pdus: PresentationDataValue[][] = [
     [pdv(1, [1, 2, 3, 4], true, false)],
@@ -482,16 +488,7 @@ test('sendPDataGroup: the same bytes on the wire as one sendPData per PDU, in on
 });
 
 test('sendPData and sendPDataGroup hand large payloads to the socket as the caller\'s views, not copies', async () => {
-  const server = await RawServer.listen();
-  const opening = openAssociation({
-    host: '127.0.0.1', port: server.port, callingAeTitle: 'SCU', calledAeTitle: 'RAW',
-    presentationContexts: [{ abstractSyntax: VERIFICATION, transferSyntaxes: [IMPLICIT_LE] }], implementationClassUid: IMPLEMENTATION_UID,
-  });
-  const peer = await server.nextConnection();
-  const rq = decodeAAssociateRq((await peer.nextPdu()).body);
-  peer.send(encodePdu(sampleAc(rq)));
-  const a = await opening;
-  a.on('aborted', () => undefined);
+  const { server, peer, a } = await onRawPeer();
   const written: Uint8Array[] = [];
   const socket = (a as unknown as { dul: { transport: { socket: Record<string, (...args: unknown[]) => unknown> } } }).dul.transport.socket;
   const { _writev: writev, _write: write } = socket;

@@ -9,6 +9,8 @@ import { stat } from 'node:fs/promises';
 import { DicomError } from '../../core/dicom-error.js';
 import { transferSyntax } from '../../data/transfer-syntax.js';
 import { encodeDataSetStream } from '../../data/writer.js';
+import { parseDataSet } from '../../data/reader/data-set-parser.js';
+import { detectEncodingMismatch, parseFileMeta } from '../../media/file-meta.js';
 import { readFile } from '../../media/part10.js';
 import { closeFd, openFd, readFd } from './file-descriptors.js';
 
@@ -38,6 +40,60 @@ export async function describeFile(path: string): Promise<SendableFile> {
     throw new DicomError('ERR_DICOM_BAD_FILE_META', `cannot locate the data set in ${path}`);
   }
   return { path, sopClassUid, sopInstanceUid, transferSyntaxUid: file.transferSyntaxUid, dataSetOffset, size };
+}
+
+/** Bytes describeFileFromHead reads: the File Meta Information and the data set's first elements, as a rule. */
+export const DESCRIBE_HEAD_LENGTH = 16 * 1024;
+
+/**
+ * describeFile for a process that describes many files before it sends them (the `conduit store`
+ * CLI, like storescu's scan): open, one read of the first `scratch.length` bytes into `scratch`
+ * (reused from file to file), close, on the main thread, the SOP Class and Instance UIDs parsed
+ * from those bytes. A file whose UIDs are not within them (long File Meta Information or first
+ * elements, deflated) or that cannot be read this way goes through describeFile, which also gives
+ * the errors.
+ */
+export async function describeFileFromHead(path: string, scratch: Uint8Array): Promise<SendableFile> {
+  return describeHead(path, scratch) ?? describeFile(path);
+}
+
+function describeHead(path: string, scratch: Uint8Array): SendableFile | undefined {
+  let head: Uint8Array;
+  let size: number;
+  try {
+    const fd = fs.openSync(path, 'r');
+    try {
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) return undefined;
+      size = st.size;
+      head = scratch.subarray(0, fs.readSync(fd, scratch, 0, Math.min(size, scratch.length), 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  try {
+    const complete = head.length >= size;
+    const meta = parseFileMeta(head, complete);
+    const ts = transferSyntax(meta.transferSyntaxUid);
+    if (ts.deflated || meta.dataSetOffset >= head.length) return undefined;
+    // A declared encoding that the data set contradicts is read leniently by describeFile.
+    if (detectEncodingMismatch(head, meta.dataSetOffset, ts.explicitVR) !== undefined) return undefined;
+    // Elements cut off at the end of `head` throw ERR_DICOM_TRUNCATED (then describeFile reads on);
+    // a value is never taken from a partial element.
+    const dataSet = parseDataSet(head.subarray(meta.dataSetOffset), {
+      explicitVR: ts.explicitVR, littleEndian: ts.littleEndian, startOffset: meta.dataSetOffset, untilTag: 0x00080019,
+    }, []);
+    const sopClassUid = dataSet.string(0x00080016) || meta.meta.string(0x00020002);
+    const sopInstanceUid = dataSet.string(0x00080018) || meta.meta.string(0x00020003);
+    // Where `head` ends between elements before (0008,0019), an absent UID may lie beyond it.
+    if (!complete && !(dataSet.has(0x00080016) && dataSet.has(0x00080018))) return undefined;
+    if (!sopClassUid || !sopInstanceUid) return undefined;
+    return { path, sopClassUid, sopInstanceUid, transferSyntaxUid: meta.transferSyntaxUid, dataSetOffset: meta.dataSetOffset, size };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
