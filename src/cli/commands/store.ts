@@ -259,7 +259,7 @@ async function runStore(host: string, port: number, paths: string[], options: St
   try {
     for (const group of planAssociations(files, options.maxContexts)) {
       const presentationContexts = proposalsFor(group);
-      for (const file of group) {
+      for (const [i, file] of group.entries()) {
         if (fatal !== undefined || interrupted) {
           failures.push({ path: file.path, reason: interrupted ? 'not sent: interrupted' : `not sent: ${fatal}` });
           continue;
@@ -275,7 +275,8 @@ async function runStore(host: string, port: number, paths: string[], options: St
           }
         }
         try {
-          const status = await client.store(file);
+          // The next file's data set is read while this one's response is awaited.
+          const status = await client.store(file, { next: group[i + 1] });
           if (status.isCompleted) {
             sent++;
             bytes += file.size;

@@ -107,6 +107,8 @@ function describeHead(path: string, scratch: Uint8Array): SendableFile | undefin
 export class ReadBufferRing {
   private readonly buffers: Uint8Array[] = [];
   private next = 0;
+  /** A data set being read ahead (readAhead), until readIntoRing takes or discards it. */
+  private ahead: { file: SendableFile; bytes: Promise<Uint8Array | undefined> } | undefined;
 
   constructor(
     private readonly reusable: () => Promise<void>,
@@ -137,6 +139,56 @@ export class ReadBufferRing {
       await this.reusable();
     }
     return buf;
+  }
+
+  /**
+   * Reads `file`'s data set now, into the next buffer, for a dataSetBytes(file, ...) to come (the
+   * next message). Only a data set that fits in one buffer is read ahead; at most one at a time.
+   * The caller must be done pulling chunks of the message before (as after a message's last chunk:
+   * the buffer taken is then the one before it, whose bytes were flushed before it was refilled).
+   */
+  readAhead(file: SendableFile): void {
+    if (this.ahead !== undefined || file.size - file.dataSetOffset >= this.size) return;
+    // After the current turn of the event loop: the message's last PDUs go out first, so the read
+    // overlaps the peer's work on it instead of delaying it.
+    const bytes = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.readWhole(file));
+    this.ahead = { file, bytes };
+  }
+
+  /** The data set read ahead for `file`, or undefined (none, another file's: discarded, or unreadable then). */
+  async takeAhead(file: SendableFile): Promise<Uint8Array | undefined> {
+    const ahead = this.ahead;
+    if (ahead === undefined) return undefined;
+    this.ahead = undefined;
+    const bytes = await ahead.bytes;
+    return ahead.file === file ? bytes : undefined;
+  }
+
+  /** The whole data set in one buffer; undefined when it does not fit (any more) or cannot be read: read again then, errors included. */
+  private async readWhole(file: SendableFile): Promise<Uint8Array | undefined> {
+    try {
+      const buf = await this.acquire();
+      let bytesRead: number;
+      if (this.synchronous) {
+        const fd = fs.openSync(file.path, 'r');
+        try {
+          bytesRead = fs.readSync(fd, buf, 0, buf.length, file.dataSetOffset);
+        } finally {
+          fs.closeSync(fd);
+        }
+      } else {
+        const fd = await openFd(file.path, 'r');
+        try {
+          bytesRead = await readFd(fd, buf, file.dataSetOffset);
+        } finally {
+          void closeFd(fd).catch(() => undefined);
+        }
+      }
+      // A short read is the end of a regular file; a full buffer means the file grew: read it again.
+      return bytesRead < buf.length ? buf.subarray(0, bytesRead) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 }
 
@@ -176,6 +228,12 @@ export async function* dataSetBytes(file: SendableFile, transferSyntaxUid: strin
 
 /** Reads the data set to the end of the file (as it is now) through `ring`; returns the bytes read. */
 async function* readIntoRing(file: SendableFile, ring: ReadBufferRing): AsyncGenerator<Uint8Array, number> {
+  // Taken (or discarded) before any buffer is acquired, so that the ring's turn stays in order.
+  const ahead = await ring.takeAhead(file);
+  if (ahead !== undefined) {
+    yield ahead;
+    return ahead.length;
+  }
   if (ring.synchronous) return yield* readIntoRingSync(file, ring);
   const fd = await openFd(file.path, 'r');
   let open = true;
