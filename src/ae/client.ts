@@ -62,6 +62,12 @@ export interface StoreOptions {
   priority?: number;
   moveOriginatorAeTitle?: string;
   moveOriginatorMessageId?: number;
+  /**
+   * The file the caller stores next on this association (described, as describeFile gives it): once
+   * this message's data set has been read, the next one's is read while this C-STORE's response is
+   * awaited (when it fits in one 1 MiB read buffer), instead of after it.
+   */
+  next?: SendableFile;
 }
 
 const UNCOMPRESSED_FALLBACK = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN];
@@ -126,7 +132,10 @@ export class AssociationClient implements QueryRetrieveHost {
       const file: SendableFile = typeof input === 'string' ? await describeFile(input) : input;
       ({ sopClassUid, sopInstanceUid } = file);
       sourceTs = file.transferSyntaxUid;
-      bytes = (ts) => dataSetBytes(file, ts, this.readBuffers);
+      const next = options.next;
+      bytes = next === undefined
+        ? (ts) => dataSetBytes(file, ts, this.readBuffers)
+        : (ts) => thenReadAhead(dataSetBytes(file, ts, this.readBuffers), () => this.readBuffers.readAhead(next));
     } else if ('dataSet' in input) {
       sopClassUid = input.sopClassUid ?? input.dataSet.string(0x00080016) ?? '';
       sopInstanceUid = input.sopInstanceUid ?? input.dataSet.string(0x00080018) ?? '';
@@ -207,6 +216,12 @@ export class AssociationClient implements QueryRetrieveHost {
   abort(): void {
     this.association.abort();
   }
+}
+
+/** The chunks of `source`, then `after()` once the consumer has pulled past the last one. */
+async function* thenReadAhead(source: AsyncIterable<Uint8Array>, after: () => void): AsyncGenerator<Uint8Array> {
+  yield* source;
+  after();
 }
 
 /** Opens an association (A-ASSOCIATE) and returns a client for it. */

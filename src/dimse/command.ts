@@ -46,30 +46,109 @@ export function encodeCommandSet(commandSet: DataSet): Uint8Array {
   return encodeDataSet(ds, COMMAND_ENCODING, { recalculateGroupLengths: true });
 }
 
-/** The command set of a typed message, as a DataSet (without the group length; encodeCommandSet adds it). */
-export function commandSetOf(message: DimseMessage): DataSet {
+interface CommandElement {
+  tag: number;
+  vr: VR;
+  value: FieldValue;
+}
+
+/** The elements of a typed message's command set, checked, in no particular order (no group length). */
+function commandElements(message: DimseMessage): CommandElement[] {
   const spec = MESSAGE_SPECS[message.type];
-  const ds = new DataSet({ littleEndian: true });
-  ds.set(CommandTag.CommandField, 'US', spec.commandField);
+  const out: CommandElement[] = [{ tag: CommandTag.CommandField, vr: 'US', value: spec.commandField }];
   const fields = message as unknown as Partial<Record<CommandFieldName, FieldValue>>;
   for (const name of spec.required) {
     if (fields[name] === undefined) {
       throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `${message.type} needs ${name}`, { tag: COMMAND_FIELDS[name].tag });
     }
   }
-  for (const name of [...spec.required, ...spec.optional]) {
-    const value = fields[name];
-    if (value === undefined) continue;
-    const { tag, vr } = COMMAND_FIELDS[name];
-    ds.set(tag, vr, checkedValue(message.type, name, vr, value));
+  for (const names of [spec.required, spec.optional]) {
+    for (const name of names) {
+      const value = fields[name];
+      if (value === undefined) continue;
+      const { tag, vr } = COMMAND_FIELDS[name];
+      out.push({ tag, vr, value: checkedValue(message.type, name, vr, value) });
+    }
   }
-  ds.set(CommandTag.CommandDataSetType, 'US', checkedValue(message.type, 'commandDataSetType', 'US', message.commandDataSetType ?? defaultDataSetType(spec)) as number);
+  const dataSetType = checkedValue(message.type, 'commandDataSetType', 'US', message.commandDataSetType ?? defaultDataSetType(spec));
+  out.push({ tag: CommandTag.CommandDataSetType, vr: 'US', value: dataSetType });
+  return out;
+}
+
+/** The command set of a typed message, as a DataSet (without the group length; encodeCommandSet adds it). */
+export function commandSetOf(message: DimseMessage): DataSet {
+  const ds = new DataSet({ littleEndian: true });
+  for (const e of commandElements(message)) ds.set(e.tag, e.vr, e.value);
   return ds;
 }
 
-/** Encodes a typed message's command set (PS3.7 §6.3.1). */
+/**
+ * Encodes a typed message's command set (PS3.7 §6.3.1): the same bytes as
+ * encodeCommandSet(commandSetOf(message)), written directly (once per message sent, where the
+ * DataSet and the generic writer cost more than sending the message's PDUs).
+ */
 export function encodeCommand(message: DimseMessage): Uint8Array {
-  return encodeCommandSet(commandSetOf(message));
+  const elements = commandElements(message).sort((a, b) => a.tag - b.tag);
+  const values = elements.map((e) => commandValueBytes(e));
+  // Implicit VR Little Endian (PS3.5 §7.1.3): tag (4), length (4), value; the group length first.
+  let length = 0;
+  for (const v of values) length += 8 + v.length;
+  const out = new Uint8Array(12 + length);
+  let at = writeElementHeader(out, 0, CommandTag.CommandGroupLength, 4);
+  writeUint32Le(out, at, length);
+  at += 4;
+  for (const [i, v] of values.entries()) {
+    at = writeElementHeader(out, at, elements[i]!.tag, v.length);
+    out.set(v, at);
+    at += v.length;
+  }
+  return out;
+}
+
+/** A command element's value bytes, as the data set writer gives them for these VRs (PS3.5 §6.2, §7.1.3). */
+function commandValueBytes(e: CommandElement): Uint8Array {
+  switch (e.vr) {
+    case 'US': {
+      const n = e.value as number;
+      return Uint8Array.of(n & 0xff, n >>> 8);
+    }
+    case 'AT': {
+      const tags = e.value as number[];
+      const out = new Uint8Array(tags.length * 4);
+      tags.forEach((t, i) => {
+        // An attribute tag is its group then its element, each a 16-bit little-endian number.
+        out[i * 4] = (t >>> 16) & 0xff;
+        out[i * 4 + 1] = t >>> 24;
+        out[i * 4 + 2] = t & 0xff;
+        out[i * 4 + 3] = (t >>> 8) & 0xff;
+      });
+      return out;
+    }
+    default: {
+      // UI, AE, LO: checked to be in the default repertoire; padded to even length, UI with NUL.
+      const text = e.value as string;
+      const out = new Uint8Array(text.length + (text.length & 1));
+      for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+      if (text.length & 1) out[text.length] = e.vr === 'UI' ? 0x00 : 0x20;
+      return out;
+    }
+  }
+}
+
+function writeElementHeader(out: Uint8Array, at: number, tag: number, length: number): number {
+  out[at] = (tag >>> 16) & 0xff;
+  out[at + 1] = tag >>> 24;
+  out[at + 2] = tag & 0xff;
+  out[at + 3] = (tag >>> 8) & 0xff;
+  writeUint32Le(out, at + 4, length);
+  return at + 8;
+}
+
+function writeUint32Le(out: Uint8Array, at: number, value: number): void {
+  out[at] = value & 0xff;
+  out[at + 1] = (value >>> 8) & 0xff;
+  out[at + 2] = (value >>> 16) & 0xff;
+  out[at + 3] = value >>> 24;
 }
 
 function defaultDataSetType(spec: MessageSpec): number {

@@ -302,7 +302,7 @@ export class DulServiceProvider {
   private sendPdu(pdu: Pdu): void {
     const pre = this.preEncoded;
     this.preEncoded = undefined;
-    const parts = pre !== undefined && pre.pdu === pdu ? pre.parts : [encodePdu(pdu)];
+    const parts = pre !== undefined && isSamePdu(pre.pdu, pdu) ? pre.parts : [encodePdu(pdu)];
     if (pdu.type === PduType.AAssociateAc) this.acceptedIds = acceptedIdsOf(pdu);
     this.lastActivity = performance.now();
     if (pduChannel.hasSubscribers) {
@@ -380,4 +380,14 @@ function acceptedIdsOf(ac: AAssociateAc): Set<number> {
   const ids = new Set<number>();
   for (const pc of ac.presentationContexts) if (pc.result === PresentationContextResult.Acceptance) ids.add(pc.id);
   return ids;
+}
+
+/**
+ * Whether `sent` is the PDU a primitive pre-encoded. The state machine's DT-1 / AR-7 build a new
+ * P-DATA-TF object around the request's PDV list, so a P-DATA-TF matches by that list: otherwise
+ * every P-DATA-TF would be encoded again, its payloads copied (a second copy of every byte sent).
+ */
+function isSamePdu(preEncoded: Pdu, sent: Pdu): boolean {
+  if (preEncoded === sent) return true;
+  return preEncoded.type === PduType.PDataTf && sent.type === PduType.PDataTf && preEncoded.presentationDataValues === sent.presentationDataValues;
 }

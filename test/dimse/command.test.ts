@@ -242,7 +242,21 @@ test('property: random field values round-trip through the codec', () => {
         { type: 'N-GET-RQ', messageId: id, requestedSopClassUid: sopClass, requestedSopInstanceUid: instance, attributeIdentifierList: attrs },
         { type: 'N-ACTION-RSP', messageIdBeingRespondedTo: id, status, actionTypeId: other, affectedSopInstanceUid: instance, errorId: other },
       ];
-      for (const m of messages) assert.deepEqual(decodeCommand(encodeCommand(m)), withDefaults(m));
+      for (const m of messages) {
+        assert.deepEqual(decodeCommand(encodeCommand(m)), withDefaults(m));
+        // The direct encoder writes what the DataSet path writes.
+        assert.deepEqual(encodeCommand(m), encodeCommandSet(commandSetOf(m)));
+      }
     },
   ), { numRuns: 200 });
+});
+
+test('encodeCommand writes the same bytes as encodeCommandSet(commandSetOf(...)) for every message type, odd-length values included', () => {
+  const odd: DimseMessage[] = [
+    { type: 'C-STORE-RQ', messageId: 7, affectedSopClassUid: '1.2.3', affectedSopInstanceUid: '1.2.3.45', priority: Priority.HIGH, moveOriginatorApplicationEntityTitle: ' ODD ', moveOriginatorMessageId: 65535 },
+    { type: 'C-STORE-RSP', messageIdBeingRespondedTo: 7, affectedSopClassUid: '1.2.3', affectedSopInstanceUid: '1.2', status: 0xb000, errorComment: 'odd\\comment é', offendingElement: [0x00100010, 0xfffee000] },
+  ];
+  for (const m of [...Object.values(FULL_MESSAGES), ...Object.values(MINIMAL_MESSAGES), ...odd]) {
+    assert.deepEqual(encodeCommand(m), encodeCommandSet(commandSetOf(m)), m.type);
+  }
 });

@@ -198,7 +198,8 @@ export interface CorpusFile {
   transferSyntaxUid: string;
 }
 
-function walk(dir: string, out: string[] = []): string[] {
+/** The files under `dir`, recursively, sorted. */
+export function walk(dir: string, out: string[] = []): string[] {
   for (const n of readdirSync(dir).sort()) {
     const p = join(dir, n);
     if (statSync(p).isDirectory()) walk(p, out);

@@ -439,7 +439,8 @@ test('listener.close({ abort: true }) aborts its associations (the requestor get
   await requestor.closed;
 });
 
-test('sendPDataGroup: the same bytes on the wire as one sendPData per PDU, in one write; flushed() once they are out', async () => {
+/** An association opened by this implementation to a scripted raw peer that accepts it. */
+async function onRawPeer(): Promise<{ server: RawServer; peer: RawPeer; a: Association }> {
   const server = await RawServer.listen();
   const opening = openAssociation({
     host: '127.0.0.1', port: server.port, callingAeTitle: 'SCU', calledAeTitle: 'RAW',
@@ -450,6 +451,11 @@ test('sendPDataGroup: the same bytes on the wire as one sendPData per PDU, in on
   peer.send(encodePdu(sampleAc(rq)));
   const a = await opening;
   a.on('aborted', () => undefined);
+  return { server, peer, a };
+}
+
+test('sendPDataGroup: the same bytes on the wire as one sendPData per PDU, in one write; flushed() once they are out', async () => {
+  const { server, peer, a } = await onRawPeer();
   // PDUs with small payloads (copied beside their headers) and large ones (written as views).
   const pdus: PresentationDataValue[][] = [
     [pdv(1, [1, 2, 3, 4], true, false)],
@@ -479,4 +485,33 @@ test('sendPDataGroup: the same bytes on the wire as one sendPData per PDU, in on
   await a.closed;
   await a.flushed();
   await server.close();
+});
+
+test('sendPData and sendPDataGroup hand large payloads to the socket as the caller\'s views, not copies', async () => {
+  const { server, peer, a } = await onRawPeer();
+  const written: Uint8Array[] = [];
+  const socket = (a as unknown as { dul: { transport: { socket: Record<string, (...args: unknown[]) => unknown> } } }).dul.transport.socket;
+  const { _writev: writev, _write: write } = socket;
+  socket._writev = function (this: unknown, chunks: unknown, cb: unknown) {
+    for (const c of chunks as Array<{ chunk: Uint8Array }>) written.push(c.chunk);
+    return writev!.call(this, chunks, cb);
+  };
+  socket._write = function (this: unknown, chunk: unknown, enc: unknown, cb: unknown) {
+    written.push(chunk as Uint8Array);
+    return write!.call(this, chunk, enc, cb);
+  };
+  const payloads = [0, 1, 2].map((k) => new Uint8Array(20000).fill(k + 1));
+  try {
+    await a.sendPData([pdv(1, payloads[0]!, false, false)]);
+    await a.sendPDataGroup([[pdv(1, payloads[1]!, false, false)], [pdv(1, payloads[2]!, false, true)]]);
+    await a.flushed();
+    for (const p of payloads) {
+      assert.ok(written.some((w) => w.buffer === p.buffer && w.byteOffset === p.byteOffset && w.length === p.length),
+        'the payload went to the socket as the caller\'s own bytes (a copy doubles the memory allocated per byte sent)');
+    }
+  } finally {
+    peer.destroy();
+    await a.closed;
+    await server.close();
+  }
 });

@@ -10,9 +10,9 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { connect, describeFile, proposalsFor, type AssociationClient } from '../../ae/index.js';
+import { connect, proposalsFor, type AssociationClient } from '../../ae/index.js';
 import { DicomError } from '../../core/dicom-error.js';
-import type { SendableFile } from '../../services/storage/file-source.js';
+import { DESCRIBE_HEAD_LENGTH, describeFileFromHead, type SendableFile } from '../../services/storage/file-source.js';
 import { ProgressBar } from '../progress.js';
 import {
   addTimeoutOption, addTlsClientOptions, describeNetworkError, exitWhenFlushed, parseAeTitle, parseMaxPdu, parsePort, timeoutsFor, tlsClientOptions,
@@ -132,9 +132,9 @@ function systemText(err: unknown): string {
 
 type Described = { kind: 'file'; file: SendableFile } | { kind: 'skip'; note: string } | { kind: 'fail'; reason: string };
 
-async function describe(path: string): Promise<Described> {
+async function describe(path: string, scratch: Uint8Array): Promise<Described> {
   try {
-    const file = await describeFile(path);
+    const file = await describeFileFromHead(path, scratch);
     if (file.sopClassUid === MEDIA_STORAGE_DIRECTORY) return { kind: 'skip', note: 'a DICOMDIR, not sent (it describes a file-set)' };
     return { kind: 'file', file };
   } catch (err) {
@@ -166,7 +166,10 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
  */
 export async function gatherFiles(paths: readonly string[], recurse: boolean, failures: Failure[], who: string): Promise<{ files: SendableFile[]; skipped: number }> {
   const candidates = await collectFiles(paths, recurse, failures);
-  const described = await mapLimited(candidates, DESCRIBE_CONCURRENCY, describe);
+  // Headers are read synchronously into one buffer (storescu scans its files the same way);
+  // only files whose UIDs lie further in go through the thread pool, several at once.
+  const scratch = new Uint8Array(DESCRIBE_HEAD_LENGTH);
+  const described = await mapLimited(candidates, DESCRIBE_CONCURRENCY, (path) => describe(path, scratch));
   const files: SendableFile[] = [];
   let skipped = 0;
   for (const [i, d] of described.entries()) {
@@ -256,7 +259,7 @@ async function runStore(host: string, port: number, paths: string[], options: St
   try {
     for (const group of planAssociations(files, options.maxContexts)) {
       const presentationContexts = proposalsFor(group);
-      for (const file of group) {
+      for (const [i, file] of group.entries()) {
         if (fatal !== undefined || interrupted) {
           failures.push({ path: file.path, reason: interrupted ? 'not sent: interrupted' : `not sent: ${fatal}` });
           continue;
@@ -272,7 +275,8 @@ async function runStore(host: string, port: number, paths: string[], options: St
           }
         }
         try {
-          const status = await client.store(file);
+          // The next file's data set is read while this one's response is awaited.
+          const status = await client.store(file, { next: group[i + 1] });
           if (status.isCompleted) {
             sent++;
             bytes += file.size;

@@ -9,6 +9,8 @@ import { stat } from 'node:fs/promises';
 import { DicomError } from '../../core/dicom-error.js';
 import { transferSyntax } from '../../data/transfer-syntax.js';
 import { encodeDataSetStream } from '../../data/writer.js';
+import { parseDataSet } from '../../data/reader/data-set-parser.js';
+import { detectEncodingMismatch, parseFileMeta } from '../../media/file-meta.js';
 import { readFile } from '../../media/part10.js';
 import { closeFd, openFd, readFd } from './file-descriptors.js';
 
@@ -40,6 +42,60 @@ export async function describeFile(path: string): Promise<SendableFile> {
   return { path, sopClassUid, sopInstanceUid, transferSyntaxUid: file.transferSyntaxUid, dataSetOffset, size };
 }
 
+/** Bytes describeFileFromHead reads: the File Meta Information and the data set's first elements, as a rule. */
+export const DESCRIBE_HEAD_LENGTH = 16 * 1024;
+
+/**
+ * describeFile for a process that describes many files before it sends them (the `conduit store`
+ * CLI, like storescu's scan): open, one read of the first `scratch.length` bytes into `scratch`
+ * (reused from file to file), close, on the main thread, the SOP Class and Instance UIDs parsed
+ * from those bytes. A file whose UIDs are not within them (long File Meta Information or first
+ * elements, deflated) or that cannot be read this way goes through describeFile, which also gives
+ * the errors.
+ */
+export async function describeFileFromHead(path: string, scratch: Uint8Array): Promise<SendableFile> {
+  return describeHead(path, scratch) ?? describeFile(path);
+}
+
+function describeHead(path: string, scratch: Uint8Array): SendableFile | undefined {
+  let head: Uint8Array;
+  let size: number;
+  try {
+    const fd = fs.openSync(path, 'r');
+    try {
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) return undefined;
+      size = st.size;
+      head = scratch.subarray(0, fs.readSync(fd, scratch, 0, Math.min(size, scratch.length), 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  try {
+    const complete = head.length >= size;
+    const meta = parseFileMeta(head, complete);
+    const ts = transferSyntax(meta.transferSyntaxUid);
+    if (ts.deflated || meta.dataSetOffset >= head.length) return undefined;
+    // A declared encoding that the data set contradicts is read leniently by describeFile.
+    if (detectEncodingMismatch(head, meta.dataSetOffset, ts.explicitVR) !== undefined) return undefined;
+    // Elements cut off at the end of `head` throw ERR_DICOM_TRUNCATED (then describeFile reads on);
+    // a value is never taken from a partial element.
+    const dataSet = parseDataSet(head.subarray(meta.dataSetOffset), {
+      explicitVR: ts.explicitVR, littleEndian: ts.littleEndian, startOffset: meta.dataSetOffset, untilTag: 0x00080019,
+    }, []);
+    const sopClassUid = dataSet.string(0x00080016) || meta.meta.string(0x00020002);
+    const sopInstanceUid = dataSet.string(0x00080018) || meta.meta.string(0x00020003);
+    // Where `head` ends between elements before (0008,0019), an absent UID may lie beyond it.
+    if (!complete && !(dataSet.has(0x00080016) && dataSet.has(0x00080018))) return undefined;
+    if (!sopClassUid || !sopInstanceUid) return undefined;
+    return { path, sopClassUid, sopInstanceUid, transferSyntaxUid: meta.transferSyntaxUid, dataSetOffset: meta.dataSetOffset, size };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A few read buffers reused from file to file, so that sending does not allocate a new buffer per
  * read (which, at hundreds of megabytes per second, keeps V8's garbage collector busy and the peak
@@ -51,6 +107,8 @@ export async function describeFile(path: string): Promise<SendableFile> {
 export class ReadBufferRing {
   private readonly buffers: Uint8Array[] = [];
   private next = 0;
+  /** A data set being read ahead (readAhead), until readIntoRing takes or discards it. */
+  private ahead: { file: SendableFile; bytes: Promise<Uint8Array | undefined> } | undefined;
 
   constructor(
     private readonly reusable: () => Promise<void>,
@@ -81,6 +139,56 @@ export class ReadBufferRing {
       await this.reusable();
     }
     return buf;
+  }
+
+  /**
+   * Reads `file`'s data set now, into the next buffer, for a dataSetBytes(file, ...) to come (the
+   * next message). Only a data set that fits in one buffer is read ahead; at most one at a time.
+   * The caller must be done pulling chunks of the message before (as after a message's last chunk:
+   * the buffer taken is then the one before it, whose bytes were flushed before it was refilled).
+   */
+  readAhead(file: SendableFile): void {
+    if (this.ahead !== undefined || file.size - file.dataSetOffset >= this.size) return;
+    // After the current turn of the event loop: the message's last PDUs go out first, so the read
+    // overlaps the peer's work on it instead of delaying it.
+    const bytes = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.readWhole(file));
+    this.ahead = { file, bytes };
+  }
+
+  /** The data set read ahead for `file`, or undefined (none, another file's: discarded, or unreadable then). */
+  async takeAhead(file: SendableFile): Promise<Uint8Array | undefined> {
+    const ahead = this.ahead;
+    if (ahead === undefined) return undefined;
+    this.ahead = undefined;
+    const bytes = await ahead.bytes;
+    return ahead.file === file ? bytes : undefined;
+  }
+
+  /** The whole data set in one buffer; undefined when it does not fit (any more) or cannot be read: read again then, errors included. */
+  private async readWhole(file: SendableFile): Promise<Uint8Array | undefined> {
+    try {
+      const buf = await this.acquire();
+      let bytesRead: number;
+      if (this.synchronous) {
+        const fd = fs.openSync(file.path, 'r');
+        try {
+          bytesRead = fs.readSync(fd, buf, 0, buf.length, file.dataSetOffset);
+        } finally {
+          fs.closeSync(fd);
+        }
+      } else {
+        const fd = await openFd(file.path, 'r');
+        try {
+          bytesRead = await readFd(fd, buf, file.dataSetOffset);
+        } finally {
+          void closeFd(fd).catch(() => undefined);
+        }
+      }
+      // A short read is the end of a regular file; a full buffer means the file grew: read it again.
+      return bytesRead < buf.length ? buf.subarray(0, bytesRead) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 }
 
@@ -120,6 +228,12 @@ export async function* dataSetBytes(file: SendableFile, transferSyntaxUid: strin
 
 /** Reads the data set to the end of the file (as it is now) through `ring`; returns the bytes read. */
 async function* readIntoRing(file: SendableFile, ring: ReadBufferRing): AsyncGenerator<Uint8Array, number> {
+  // Taken (or discarded) before any buffer is acquired, so that the ring's turn stays in order.
+  const ahead = await ring.takeAhead(file);
+  if (ahead !== undefined) {
+    yield ahead;
+    return ahead.length;
+  }
   if (ring.synchronous) return yield* readIntoRingSync(file, ring);
   const fd = await openFd(file.path, 'r');
   let open = true;

@@ -1,0 +1,82 @@
+/**
+ * describeFileFromHead (the `conduit store` scan: one synchronous read of a file's first bytes)
+ * against describeFile: the same description, or the same error, for pydicom's test files and for
+ * every length of the bytes read, so that a head cut inside or between elements never yields a
+ * partial or missing UID.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeFile, describeFileFromHead, DESCRIBE_HEAD_LENGTH } from '../../../src/services/storage/file-source.js';
+import { TEST_FILES, walk } from '../../helpers/network.js';
+import { peer } from '../../helpers/peers.js';
+
+
+type Outcome = { ok: unknown } | { code: unknown };
+
+async function outcome(describe: () => Promise<unknown>): Promise<Outcome> {
+  try {
+    return { ok: await describe() };
+  } catch (err) {
+    return { code: (err as { code?: unknown }).code };
+  }
+}
+
+test('describeFileFromHead gives what describeFile gives for every pydicom test file (or the same error)', { skip: peer('pydicom') }, async () => {
+  const files = walk(TEST_FILES);
+  assert.ok(files.length > 50, `pydicom's test files in ${TEST_FILES}`);
+  let described = 0;
+  for (const scratchLength of [DESCRIBE_HEAD_LENGTH, 1024, 200]) {
+    const scratch = new Uint8Array(scratchLength);
+    for (const path of files) {
+      const expected = await outcome(() => describeFile(path));
+      const actual = await outcome(() => describeFileFromHead(path, scratch));
+      assert.deepEqual(actual, expected, `${path} with ${scratchLength} bytes read`);
+      if ('ok' in expected) described++;
+    }
+  }
+  assert.ok(described > 150, `${described} descriptions compared`);
+});
+
+/**
+ * CT_small.dcm with its File Meta's Media Storage SOP Instance UID changed in the last digit: the
+ * data set's UID is the one to send, and a head cut before it must not fall back on the meta's.
+ */
+function withOtherMetaInstanceUid(dir: string): string {
+  const bytes = readFileSync(join(TEST_FILES, 'CT_small.dcm'));
+  const at = bytes.indexOf(Buffer.from([0x02, 0x00, 0x03, 0x00, 0x55, 0x49]));
+  assert.ok(at > 0, '(0002,0003) in CT_small.dcm');
+  let end = at + 8 + bytes.readUInt16LE(at + 6) - 1;
+  if (bytes[end] === 0) end--; // the UI padding
+  bytes[end] = bytes[end] === 0x31 ? 0x32 : 0x31;
+  const path = join(dir, 'meta-uid-differs.dcm');
+  writeFileSync(path, bytes);
+  return path;
+}
+
+test('describeFileFromHead: a head cut at every offset (inside and between elements) still gives the whole UIDs', { skip: peer('pydicom') }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conduit-describe-'));
+  try {
+    const paths = ['CT_small.dcm', 'MR_small_implicit.dcm', 'MR_small_bigendian.dcm', 'ExplVR_LitEndNoMeta.dcm'].map((n) => join(TEST_FILES, n));
+    paths.push(withOtherMetaInstanceUid(dir));
+    for (const path of paths) {
+      const expected = await describeFile(path);
+      for (let n = 1; n <= 1500; n++) {
+        assert.deepEqual(await describeFileFromHead(path, new Uint8Array(n)), expected, `${path}, first ${n} bytes read`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('describeFileFromHead: a missing file and a folder fail as describeFile does', async () => {
+  const scratch = new Uint8Array(DESCRIBE_HEAD_LENGTH);
+  for (const path of ['/nonexistent/conduit-test.dcm', '/tmp']) {
+    const expected = await outcome(() => describeFile(path));
+    assert.ok('code' in expected, `${path} cannot be described`);
+    assert.deepEqual(await outcome(() => describeFileFromHead(path, scratch)), expected, path);
+  }
+});
