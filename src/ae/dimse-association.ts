@@ -216,14 +216,15 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
    * Sends several messages whose data sets are in memory (e.g. the Pending responses of a C-FIND,
    * one per match), in order, after any message already being sent: their PDUs, each message cut
    * as send() cuts it, go out together, up to MAX_GROUP_BYTES per write, rather than one write (and
-   * one wake-up of the peer) per message.
+   * one wake-up of the peer) per message. A message may come with its command set already encoded
+   * (`command`, e.g. one encoding shared by identical Pending responses); it is sent as given.
    */
-  sendAll(messages: ReadonlyArray<{ message: DimseMessage; dataSet: Uint8Array | null }>, presentationContextId: number): Promise<void> {
+  sendAll(messages: ReadonlyArray<{ message: DimseMessage; dataSet: Uint8Array | null; command?: Uint8Array }>, presentationContextId: number): Promise<void> {
     if (this.isClosed) return Promise.reject(this.closedError);
-    const encoded = messages.map(({ message, dataSet }) => ({
+    const encoded = messages.map(({ message, dataSet, command }) => ({
       message,
       dataSet,
-      command: encodeCommand(message.commandDataSetType === undefined ? { ...message, commandDataSetType: dataSet === null ? NO_DATA_SET : DATA_SET_PRESENT } : message),
+      command: command ?? encodeCommand(message.commandDataSetType === undefined ? { ...message, commandDataSetType: dataSet === null ? NO_DATA_SET : DATA_SET_PRESENT } : message),
     }));
     const run = async () => {
       const options = { presentationContextId, maxPduLength: this.association.maxSendPduLength };

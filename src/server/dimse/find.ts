@@ -6,7 +6,7 @@
  * matches instead of one per response, the peer woken once.
  */
 import type { GenericRequest } from '../../ae/index.js';
-import { responseTypeOf, type DimseMessage } from '../../dimse/index.js';
+import { DATA_SET_PRESENT, encodeCommand, responseTypeOf, type DimseMessage } from '../../dimse/index.js';
 import { agreedQueryOptions } from '../../services/query-retrieve/extended-negotiation.js';
 import { performFind, type FindResponse } from '../../services/query-retrieve/find.js';
 import type { QueryRetrieveSopClass } from '../../services/query-retrieve/sop-classes.js';
@@ -30,7 +30,18 @@ export async function handleFind(req: GenericRequest, qr: QueryRetrieveSopClass,
     status: r.status,
     ...(r.errorComment ? { errorComment: r.errorComment } : {}),
   } as DimseMessage);
-  let batch: Array<{ message: DimseMessage; dataSet: Uint8Array | null }> = [];
+  // Every Pending response of one C-FIND has the same command set: encoded once.
+  const pendingCommands = new Map<number, { message: DimseMessage; command: Uint8Array }>();
+  const pendingOf = (r: FindResponse) => {
+    let p = pendingCommands.get(r.status);
+    if (!p) {
+      const message = { ...responseOf(r), commandDataSetType: DATA_SET_PRESENT } as DimseMessage;
+      p = { message, command: encodeCommand(message) };
+      pendingCommands.set(r.status, p);
+    }
+    return p;
+  };
+  let batch: Array<{ message: DimseMessage; dataSet: Uint8Array | null; command?: Uint8Array }> = [];
   let bytes = 0;
   let since = 0;
   const send = async () => {
@@ -46,7 +57,7 @@ export async function handleFind(req: GenericRequest, qr: QueryRetrieveSopClass,
     for await (const r of results) {
       const dataSet = r.encoded ?? null;
       if (batch.length === 0) since = Date.now();
-      batch.push({ message: responseOf(r), dataSet });
+      batch.push(dataSet && !r.errorComment ? { ...pendingOf(r), dataSet } : { message: responseOf(r), dataSet });
       bytes += dataSet?.length ?? 0;
       if (bytes >= BATCH_BYTES || batch.length >= BATCH_MESSAGES || Date.now() - since >= BATCH_MS) await send();
     }
