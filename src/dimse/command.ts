@@ -16,12 +16,11 @@ import { decodeStrings, decodeTags } from '../data/values.js';
 import type { VR } from '../data/vr.js';
 import { encodeDataSet, type Encoding } from '../data/writer.js';
 import {
-  COMMAND_FIELDS, CommandTag, isResponseCommandField, messageTypeOf, NO_DATA_SET, Priority,
+  COMMAND_FIELDS, CommandTag, DATA_SET_PRESENT, isResponseCommandField, messageTypeOf, NO_DATA_SET, Priority,
   type CommandFieldName,
 } from './command-elements.js';
-import { checkedValue, defaultDataSetType, encodeCommandDirect } from './command-encoder.js';
 import { ABORT_INVALID_PDV, abortAnswer, DimseProtocolError } from './dimse-protocol-error.js';
-import { MESSAGE_SPECS, type DimseMessage } from './messages.js';
+import { MESSAGE_SPECS, type DimseMessage, type MessageSpec } from './messages.js';
 
 /** PS3.7 §6.3.1: command sets are Implicit VR Little Endian. */
 export const COMMAND_ENCODING: Encoding = { explicitVR: false, littleEndian: true };
@@ -68,11 +67,51 @@ export function commandSetOf(message: DimseMessage): DataSet {
   return ds;
 }
 
-/** Encodes a typed message's command set (PS3.7 §6.3.1): the same bytes as encodeCommandSet(commandSetOf(message)). */
+/** Encodes a typed message's command set (PS3.7 §6.3.1). */
 export function encodeCommand(message: DimseMessage): Uint8Array {
-  return encodeCommandDirect(message);
+  return encodeCommandSet(commandSetOf(message));
 }
 
+function defaultDataSetType(spec: MessageSpec): number {
+  return spec.dataSet === 'always' ? DATA_SET_PRESENT : NO_DATA_SET;
+}
+
+function checkedValue(type: string, name: string, vr: VR, value: FieldValue): FieldValue {
+  const bad = (why: string): never => {
+    throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `${type} ${name}: ${why}`);
+  };
+  switch (vr) {
+    case 'US':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff) bad(`${String(value)} is not a 16-bit unsigned integer`);
+      return value;
+    case 'AT':
+      if (!Array.isArray(value) || value.some((t) => !Number.isInteger(t) || t < 0 || t > 0xffffffff)) bad('expected an array of tags');
+      return value;
+    case 'UI':
+      // PS3.5 §9.1: digits and dots, at most 64 characters.
+      if (typeof value !== 'string' || !/^[0-9.]{1,64}$/.test(value)) bad(`"${String(value)}" is not a UID`);
+      return value;
+    case 'AE': {
+      // PS3.5 Table 6.2-1: at most 16 characters of the default repertoire, no backslash or control characters.
+      const trimmed = typeof value === 'string' ? value.trim() : '';
+      if (typeof value !== 'string' || trimmed.length === 0 || trimmed.length > 16 || !/^[\x20-\x5b\x5d-\x7e]*$/.test(trimmed)) bad(`"${String(value)}" is not an AE title`);
+      return trimmed;
+    }
+    case 'LO':
+      if (typeof value !== 'string') bad('expected text');
+      return defaultRepertoireText(value as string, 64);
+    default:
+      return value;
+  }
+}
+
+/**
+ * Error Comment is LO with no Specific Character Set in a command set: keep it to 64 characters
+ * of the default repertoire (PS3.5 Table 6.2-1), since it often carries an exception's message.
+ */
+function defaultRepertoireText(text: string, max: number): string {
+  return text.replace(/\\/g, '/').replace(/[^\x20-\x7e]/g, '?').trim().slice(0, max);
+}
 
 // ---- decoding ----
 
