@@ -19,6 +19,9 @@
 #         with SynchronousCMove true (its default), so for both the final C-MOVE-RSP comes after the
 #         last sub-operation. Time = movescu's whole process.
 #   get   getscu -S (same Identifier) writing the files into an empty folder. Time = getscu's whole process.
+#   push  the reference: storescu +sd +r (DCMTK) sending the study's files to a fresh storescp, once
+#         per round: C++ at both ends, no archive, one C-STORE outstanding as in the retrieves above
+#         (storescp and getscu grant no asynchronous operations window). Time = storescu's whole process.
 # Every run is checked: movescu/getscu exit status 0 and 500 files in the output folder. Every
 # output folder is emptied and `sync`ed before a run (untimed). TCP_NODELAY=1 for every DCMTK tool and
 # for Orthanc (whose DICOM server is DCMTK): without it each C-STORE waits ~40 ms for a delayed ACK.
@@ -32,7 +35,7 @@
 # plugin (not used here).
 # `conduit serve` runs with its defaults (SQLite index, files with fsync, 256 KiB PDUs, log level warn).
 #
-# Environment: RUNS (5), WARMUP (untimed warm-up runs of each server per cell first, 1), CELLS (move,get), SERVERS (conduit,orthanc), CORPUS (/tmp/corpus),
+# Environment: RUNS (5), WARMUP (untimed warm-up runs of each server per cell first, 1), CELLS (move,get,push), SERVERS (conduit,orthanc), CORPUS (/tmp/corpus),
 # STUDY_DIR ($CORPUS/ct/p1), PORT_BASE (14800: +0 Conduit DIMSE, +1 Orthanc DIMSE, +2 Orthanc HTTP,
 # +3 storescp), WORK (/tmp/conduit-bench-work; each run leaves results.tsv, logs and summary.md in a
 # dated folder), NODE_OPTIONS_SERVE (extra node options for conduit serve),
@@ -43,7 +46,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
 RUNS="${RUNS:-5}"
 WARMUP="${WARMUP:-1}"
-CELLS="${CELLS:-move,get}"
+CELLS="${CELLS:-move,get,push}"
 SERVERS="${SERVERS:-conduit,orthanc}"
 CORPUS="${CORPUS:-/tmp/corpus}"
 STUDY_DIR="${STUDY_DIR:-$CORPUS/ct/p1}"
@@ -164,6 +167,25 @@ run_cell() {  # run_cell ROUND move|get SERVER
   rm -rf "$out"
 }
 
+# The reference for a window-1 sender: DCMTK storescu pushing the same files to a fresh storescp
+# (C++ at both ends, no archive, one C-STORE outstanding as in the retrieves). A C-MOVE to storescp
+# cannot take less than the receiver's share of this.
+run_push() {  # run_push ROUND
+  local r=$1 out="$RUN_DIR/out" t0 t1 rc n ld dest
+  fresh_out "$out"
+  start_server "$DEST_PORT" "$RUN_DIR/logs/storescp.log" storescp -aet STORESCP -od "$out" "$DEST_PORT"; dest=$SERVER_PID
+  ld=$(load1)
+  t0=$(now_ns)
+  rc=0; storescu -aec STORESCP +sd +r 127.0.0.1 "$DEST_PORT" "$STUDY_DIR" >"$RUN_DIR/logs/push.log" 2>&1 || rc=$?
+  t1=$(now_ns)
+  stop_pid "$dest"
+  n=$(count_out "$out")
+  [ "$rc" = 0 ] && [ "$n" = "$N" ] || die "push round $r: exit $rc, $n of $N files received (logs in $RUN_DIR/logs)"
+  record "$r push storescu $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N $B $ld NaN 0"
+  log "push round $r storescu: $(awk -v a="$t0" -v b="$t1" -v n="$N" 'BEGIN {printf "%.2f s, %.0f inst/s", (b-a)/1e9, n/((b-a)/1e9)}') (load $ld)"
+  rm -rf "$out"
+}
+
 # ---------- run ----------
 log "study: $N instances, $B bytes, $STUDY_UID; RUNS=$RUNS CELLS=$CELLS SERVERS=$SERVERS; results in $RUN_DIR"
 log "machine: $(nproc) CPU, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg), node $(node --version), $(movescu --version 2>&1 | head -1), Orthanc $(/usr/sbin/Orthanc --version 2>/dev/null | head -1 | awk '{print $NF}')"
@@ -172,13 +194,14 @@ IFS=, read -ra CELL_LIST <<<"$CELLS"
 # Untimed warm-up runs, as the shared anchor's hyperfine --warmup 1: each server once per cell
 # (for Conduit the first C-STOREs it sends also compile its send path).
 for ((w = 1; w <= WARMUP; w++)); do
-  for cell in "${CELL_LIST[@]}"; do for name in "${SERVER_LIST[@]}"; do run_cell warmup "$cell" "$name"; done; done
+  for cell in "${CELL_LIST[@]}"; do [ "$cell" = push ] && continue; for name in "${SERVER_LIST[@]}"; do run_cell warmup "$cell" "$name"; done; done
 done
 sed -i '/^warmup\t/d' "$RESULTS"
 for ((r = 1; r <= RUNS; r++)); do
   order=("${SERVER_LIST[@]}")
   if ((r % 2 == 0)); then order=(); for ((i = ${#SERVER_LIST[@]} - 1; i >= 0; i--)); do order+=("${SERVER_LIST[$i]}"); done; fi
   for cell in "${CELL_LIST[@]}"; do
+    if [ "$cell" = push ]; then run_push "$r"; continue; fi
     for name in "${order[@]}"; do run_cell "$r" "$cell" "$name"; done
   done
 done
@@ -190,7 +213,7 @@ if [ "$PROFILE" = 1 ] && has "$SERVERS" conduit; then
   stop_pid "${PID_OF[conduit]}"
   start_conduit "$RUN_DIR/conduit-data" "$CONDUIT_PORT" --cpu-prof --cpu-prof-interval 200 --cpu-prof-dir="$PROF_DIR"
   PID_OF[conduit]=$SERVER_PID
-  for cell in "${CELL_LIST[@]}"; do run_cell profile "$cell" conduit; done
+  for cell in "${CELL_LIST[@]}"; do [ "$cell" = push ] || run_cell profile "$cell" conduit; done
   stop_pid "${PID_OF[conduit]}"
   for p in "$PROF_DIR"/*.cpuprofile; do
     [ -f "$p" ] || continue

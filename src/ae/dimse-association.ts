@@ -9,8 +9,8 @@ import { channel } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import { DicomError } from '../core/dicom-error.js';
 import {
-  DATA_SET_PRESENT, DimseProtocolError, DimseStatus, encodeCommand, isPending, isRequest, MessageAssembler, MessageIdAllocator, NO_DATA_SET, sendMessage,
-  type DataSetSource, type DataSetStream, type DimseMessage, type IncomingMessage,
+  DATA_SET_PRESENT, DimseProtocolError, DimseStatus, encodeCommand, fragmentMessage, isPending, isRequest, MAX_GROUP_BYTES, MessageAssembler, MessageIdAllocator,
+  NO_DATA_SET, sendMessage, type DataSetSource, type DataSetStream, type DimseMessage, type IncomingMessage, type PresentationDataValue,
 } from '../dimse/index.js';
 import type { Association, NegotiatedPresentationContext } from '../upper-layer/index.js';
 
@@ -203,6 +203,53 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
       } catch (err) {
         // A message cut short (its data set source failed) cannot be taken back: the peer would read
         // the next message's PDVs as the rest of this one (PS3.8 Annex E), so the association ends.
+        if (started && !this.isClosed) this.association.abort();
+        throw err;
+      }
+    };
+    const p = this.sendChain.then(run, run);
+    this.sendChain = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * Sends several messages whose data sets are in memory (e.g. the Pending responses of a C-FIND,
+   * one per match), in order, after any message already being sent: their PDUs, each message cut
+   * as send() cuts it, go out together, up to MAX_GROUP_BYTES per write, rather than one write (and
+   * one wake-up of the peer) per message. A message may come with its command set already encoded
+   * (`command`, e.g. one encoding shared by identical Pending responses); it is sent as given.
+   */
+  sendAll(messages: ReadonlyArray<{ message: DimseMessage; dataSet: Uint8Array | null; command?: Uint8Array }>, presentationContextId: number): Promise<void> {
+    if (this.isClosed) return Promise.reject(this.closedError);
+    const encoded = messages.map(({ message, dataSet, command }) => ({
+      message,
+      dataSet,
+      command: command ?? encodeCommand(message.commandDataSetType === undefined ? { ...message, commandDataSetType: dataSet === null ? NO_DATA_SET : DATA_SET_PRESENT } : message),
+    }));
+    const run = async () => {
+      const options = { presentationContextId, maxPduLength: this.association.maxSendPduLength };
+      let group: PresentationDataValue[][] = [];
+      let bytes = 0;
+      let started = false;
+      const flush = async () => {
+        const pdus = group;
+        group = [];
+        bytes = 0;
+        started = true;
+        await this.association.sendPDataGroup(pdus);
+      };
+      try {
+        for (const m of encoded) {
+          this.trace('sent', presentationContextId, m.message);
+          for await (const pdvs of fragmentMessage(m.command, m.dataSet, options)) {
+            group.push(pdvs);
+            for (const pdv of pdvs) bytes += pdv.data.length;
+            if (bytes >= MAX_GROUP_BYTES) await flush();
+          }
+        }
+        if (group.length > 0) await flush();
+      } catch (err) {
+        // As in send(): a message cut short cannot be taken back.
         if (started && !this.isClosed) this.association.abort();
         throw err;
       }

@@ -9,7 +9,7 @@
 import type { DataSet } from '../data/data-set.js';
 import { formatTag, isGroupLength, isPrivateTag, tagGroup, type Tag } from '../data/tag.js';
 import { UNMATCHABLE_VRS, badValue, finishKeys, matchingOfValues } from './key-value.js';
-import { keyDefinitions, levelOfKey, uniqueKeyTag } from './keys.js';
+import { levelOfKey, uniqueKeyTag } from './keys.js';
 import { parseTimezoneOffset } from './normalize.js';
 import { QueryError, QueryStatus } from './query-error.js';
 import {
@@ -165,7 +165,8 @@ function validateLevels(model: InformationModel, level: QueryLevel, keys: Matchi
   const kept: MatchingKey[] = [];
   for (const key of keys) {
     const keyDepth = model.levels.indexOf(key.level);
-    const isUnique = keyDefinitions(model, key.level).some((d) => d.tag === key.tag && d.type === 'U');
+    // Each level has one Unique Key (PS3.4 C.6.1.1.2 to C.6.1.1.5: the one 'U' row of its table).
+    const isUnique = key.tag === uniqueKeyTag(key.level);
     let problem: string | undefined;
     // The Error Comment keeps 64 characters: the key and the fault come first.
     if (keyDepth > depth) problem = `${key.level} key below the ${level} level of the query (PS3.4 C.4.1.1.3.1)`;
@@ -186,25 +187,25 @@ function validateLevels(model: InformationModel, level: QueryLevel, keys: Matchi
     const upper = model.levels[i]!;
     const tag = uniqueKeyTag(upper);
     const key = kept.find((k) => k.tag === tag);
-    const name = `${describeTag(tag).keyword} ${formatTag(tag)}`;
+    const name = () => `${describeTag(tag).keyword} ${formatTag(tag)}`;
     if (i < depth) {
       if (options.relational) continue;
       // C.4.1.2.1: "a single value in the Unique Key Attribute for each level above the Query/Retrieve level".
       if (!key) {
         if (lenient) continue;
-        throw fail('ERR_DICOM_QUERY_UNIQUE_KEY', `missing Unique Key ${name} of the ${upper} level: a hierarchical query needs one value for it (PS3.4 C.4.1.2.1)`, tag);
+        throw fail('ERR_DICOM_QUERY_UNIQUE_KEY', `missing Unique Key ${name()} of the ${upper} level: a hierarchical query needs one value for it (PS3.4 C.4.1.2.1)`, tag);
       }
       if (key.matching.type !== 'single') {
-        throw fail('ERR_DICOM_QUERY_UNIQUE_KEY', `${name} needs one value, not ${key.matching.type} matching: the Unique Key of the ${upper} level in a hierarchical query (PS3.4 C.4.1.2.1)`, tag);
+        throw fail('ERR_DICOM_QUERY_UNIQUE_KEY', `${name()} needs one value, not ${key.matching.type} matching: the Unique Key of the ${upper} level in a hierarchical query (PS3.4 C.4.1.2.1)`, tag);
       }
     } else {
       // C.4.1.2.1, C.4.1.3.2.1: the Unique Key of the query level shall be in the request.
       if (!key) {
         if (lenient) continue;
-        throw fail('ERR_DICOM_QUERY_UNIQUE_KEY', `missing Unique Key ${name} of the ${level} level of the query (PS3.4 C.4.1.2.1)`, tag);
+        throw fail('ERR_DICOM_QUERY_UNIQUE_KEY', `missing Unique Key ${name()} of the ${level} level of the query (PS3.4 C.4.1.2.1)`, tag);
       }
       if (key.matching.type === 'empty' || key.matching.type === 'range' || key.matching.type === 'sequence') {
-        throw fail('ERR_DICOM_QUERY_UNIQUE_KEY', `the Unique Key ${name} cannot use ${key.matching.type} matching (PS3.4 C.4.1.2.1)`, tag);
+        throw fail('ERR_DICOM_QUERY_UNIQUE_KEY', `the Unique Key ${name()} cannot use ${key.matching.type} matching (PS3.4 C.4.1.2.1)`, tag);
       }
     }
   }

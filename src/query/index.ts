@@ -42,5 +42,5 @@ export {
   SQLITE, POSTGRESQL, likeDialect, likePattern, DEFAULT_SCHEMA, DEFAULT_TABLES, schemaColumns, columnValues, compileWhere,
 } from './sql.js';
 export type { SqlDialect, IndexSchema, SqlType, SchemaColumn, CompiledWhere } from './sql.js';
-export { buildFindResponse, buildQidoResult, QIDO_DEFAULT_ATTRIBUTES } from './response.js';
+export { buildFindResponse, buildQidoResult, encodeFindResponse, QIDO_DEFAULT_ATTRIBUTES } from './response.js';
 export type { FindResponseOptions, QidoResultOptions } from './response.js';

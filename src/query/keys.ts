@@ -117,13 +117,17 @@ export function keyDefinitions(model: InformationModel, level: QueryLevel): read
   return table(model.name).get(level) ?? [];
 }
 
-/** The definition of `tag` in the model, at whichever level lists it. */
+const byTag = new Map<InformationModelName, Map<Tag, KeyDefinition>>();
+
+/** The definition of `tag` in the model, at whichever level lists it (the highest, if several do). */
 export function keyDefinition(model: InformationModel, tag: Tag): KeyDefinition | undefined {
-  for (const level of model.levels) {
-    const found = keyDefinitions(model, level).find((d) => d.tag === tag);
-    if (found) return found;
+  let m = byTag.get(model.name);
+  if (!m) {
+    m = new Map();
+    for (const level of model.levels) for (const d of keyDefinitions(model, level)) if (!m.has(d.tag)) m.set(d.tag, d);
+    byTag.set(model.name, m);
   }
-  return undefined;
+  return m.get(tag);
 }
 
 /**

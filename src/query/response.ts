@@ -21,8 +21,10 @@ import { DicomError } from '../core/dicom-error.js';
 import { DataSet } from '../data/data-set.js';
 import { parseTag, type Tag } from '../data/tag.js';
 import { isStringVR, type VR } from '../data/vr.js';
+import { encodeDataSet, type Encoding } from '../data/writer.js';
 import { tagForKeyword } from '../dictionary/index.js';
 import { queryConditions, type Condition } from './conditions.js';
+import { encodeTextEntries, OPAQUE_VRS, type ResponseEntry } from './identifier-encoder.js';
 import { QUERY_RETRIEVE_LEVEL, INSTANCE_AVAILABILITY, RETRIEVE_AE_TITLE, SPECIFIC_CHARACTER_SET, TIMEZONE_OFFSET_FROM_UTC } from './identifier.js';
 import { attributeOf, levelOfKey, pairedTimeTag, uniqueKeyTag } from './keys.js';
 import { evaluateConditions, recordOffset } from './matching.js';
@@ -31,15 +33,9 @@ import type { MatchingKey, Query, QueryLevel } from './query.js';
 import { describeTag, findAttribute, isEntityRecord, type AttributeRecord, type Candidate, type EntityRecord } from './record.js';
 
 const RETRIEVE_URL = 0x00081190;
-const OPAQUE_VRS: ReadonlySet<VR> = new Set<VR>(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
 
 /** One attribute of a response, before it is encoded. */
-interface Entry {
-  readonly tag: Tag;
-  readonly vr: VR;
-  readonly values?: readonly string[];
-  readonly items?: ReadonlyArray<readonly Entry[]>;
-}
+type Entry = ResponseEntry;
 
 export interface FindResponseOptions {
   /** Retrieve AE Title(s) of this SCP, for entities that do not carry their own. */
@@ -48,6 +44,20 @@ export interface FindResponseOptions {
 
 /** The Identifier of one Pending C-FIND response for `entity`. */
 export function buildFindResponse(query: Query, entity: Candidate, options: FindResponseOptions = {}): DataSet {
+  return materialize(findResponseEntries(query, entity, options), query.characterSet);
+}
+
+/**
+ * The same Identifier encoded in `encoding`: the bytes of encodeDataSet(buildFindResponse(...)),
+ * written straight from the attributes when they are ASCII text (identifier-encoder.ts), the usual
+ * case, without building the DataSet.
+ */
+export function encodeFindResponse(query: Query, entity: Candidate, encoding: Encoding, options: FindResponseOptions = {}): Uint8Array {
+  const entries = findResponseEntries(query, entity, options);
+  return encodeTextEntries(entries, encoding) ?? encodeDataSet(materialize(entries, query.characterSet), encoding);
+}
+
+function findResponseEntries(query: Query, entity: Candidate, options: FindResponseOptions): Entry[] {
   const record = asEntity(entity);
   const entries = new Map<Tag, Entry>();
   const conditions = queryConditions(query);
@@ -62,7 +72,7 @@ export function buildFindResponse(query: Query, entity: Candidate, options: Find
   if (record.instanceAvailability) entries.set(INSTANCE_AVAILABILITY, { tag: INSTANCE_AVAILABILITY, vr: 'CS', values: [record.instanceAvailability] });
   else entries.delete(INSTANCE_AVAILABILITY);
   applyTimezone(query, record, entries);
-  return materialize([...entries.values()], query.characterSet);
+  return [...entries.values()];
 }
 
 export interface QidoResultOptions {

@@ -1,17 +1,68 @@
-/** C-FIND on a Query/Retrieve SOP class (PS3.4 C.4.1): Pending responses with Identifiers, then the final status. */
+/**
+ * C-FIND on a Query/Retrieve SOP class (PS3.4 C.4.1): Pending responses with Identifiers, then the
+ * final status. The responses go out in batches (DimseAssociation.sendAll): the Identifiers are
+ * encoded as the matches come, and sent together once BATCH_BYTES or BATCH_MESSAGES are queued, or
+ * BATCH_MS after the first of them, and with the final response: one write for a query of a few
+ * matches instead of one per response, the peer woken once.
+ */
 import type { GenericRequest } from '../../ae/index.js';
-import { encodeDataSet } from '../../data/writer.js';
+import { DATA_SET_PRESENT, encodeCommand, responseTypeOf, type DimseMessage } from '../../dimse/index.js';
 import { agreedQueryOptions } from '../../services/query-retrieve/extended-negotiation.js';
-import { performFind } from '../../services/query-retrieve/find.js';
+import { performFind, type FindResponse } from '../../services/query-retrieve/find.js';
 import type { QueryRetrieveSopClass } from '../../services/query-retrieve/sop-classes.js';
 import { agreedExtendedNegotiation, encodingOf, readIdentifier, type QueryRetrieveContext } from './context.js';
 
+/** A batch is sent once it holds this many bytes of Identifiers... */
+const BATCH_BYTES = 64 * 1024;
+/** ...or this many responses... */
+const BATCH_MESSAGES = 256;
+/** ...or its first response has waited this long (a slow search still answers as it goes). */
+const BATCH_MS = 20;
+
 export async function handleFind(req: GenericRequest, qr: QueryRetrieveSopClass, ctx: QueryRetrieveContext): Promise<void> {
   const identifier = await readIdentifier(req);
-  const enc = encodingOf(req);
   const queryOptions = agreedQueryOptions(agreedExtendedNegotiation(req.association, qr.uid));
-  for await (const r of performFind(ctx.archive.index, identifier, { model: qr.model, queryOptions, retrieveAeTitle: ctx.config.aeTitle, cancelled: req.request.cancelled })) {
-    const data = r.identifier ? encodeDataSet(r.identifier, enc) : null;
-    await req.respond({ status: r.status, ...(r.errorComment ? { errorComment: r.errorComment } : {}) }, data);
+  const request = req.request.message as DimseMessage & { messageId: number; affectedSopClassUid: string };
+  const responseOf = (r: FindResponse): DimseMessage => ({
+    type: responseTypeOf('C-FIND-RQ')!,
+    messageIdBeingRespondedTo: request.messageId,
+    affectedSopClassUid: request.affectedSopClassUid,
+    status: r.status,
+    ...(r.errorComment ? { errorComment: r.errorComment } : {}),
+  } as DimseMessage);
+  // Every Pending response of one C-FIND has the same command set: encoded once.
+  const pendingCommands = new Map<number, { message: DimseMessage; command: Uint8Array }>();
+  const pendingOf = (r: FindResponse) => {
+    let p = pendingCommands.get(r.status);
+    if (!p) {
+      const message = { ...responseOf(r), commandDataSetType: DATA_SET_PRESENT } as DimseMessage;
+      p = { message, command: encodeCommand(message) };
+      pendingCommands.set(r.status, p);
+    }
+    return p;
+  };
+  let batch: Array<{ message: DimseMessage; dataSet: Uint8Array | null; command?: Uint8Array }> = [];
+  let bytes = 0;
+  let since = 0;
+  const send = async () => {
+    const messages = batch;
+    batch = [];
+    bytes = 0;
+    await req.dimse.sendAll(messages, req.request.presentationContext.id);
+  };
+  const results = performFind(ctx.archive.index, identifier, {
+    model: qr.model, queryOptions, retrieveAeTitle: ctx.config.aeTitle, cancelled: req.request.cancelled, encoding: encodingOf(req),
+  });
+  try {
+    for await (const r of results) {
+      const dataSet = r.encoded ?? null;
+      if (batch.length === 0) since = Date.now();
+      batch.push(dataSet && !r.errorComment ? { ...pendingOf(r), dataSet } : { message: responseOf(r), dataSet });
+      bytes += dataSet?.length ?? 0;
+      if (bytes >= BATCH_BYTES || batch.length >= BATCH_MESSAGES || Date.now() - since >= BATCH_MS) await send();
+    }
+  } finally {
+    // The matches found before a failure are answered before the failure's response, as they came.
+    if (batch.length > 0) await send();
   }
 }

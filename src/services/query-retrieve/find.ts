@@ -4,9 +4,10 @@
  * final status. Cancellation (C-CANCEL-RQ) stops the search between matches.
  */
 import type { DataSet } from '../../data/data-set.js';
+import type { Encoding } from '../../data/writer.js';
 import { Status } from '../../dimse/status.js';
 import { ServiceError } from '../../dimse/service-error.js';
-import { buildFindResponse } from '../../query/response.js';
+import { buildFindResponse, encodeFindResponse } from '../../query/response.js';
 import { parseIdentifier } from '../../query/identifier.js';
 import { QueryError } from '../../query/query-error.js';
 import type { InformationModelName, QueryOptions } from '../../query/query.js';
@@ -14,7 +15,10 @@ import type { IndexStore } from '../../storage/ports.js';
 
 export interface FindResponse {
   status: number;
+  /** The Identifier of a Pending response; null in the others, and when `encoding` was given. */
   identifier: DataSet | null;
+  /** With the `encoding` option: the Identifier of a Pending response, encoded in it. */
+  encoded?: Uint8Array;
   errorComment?: string;
 }
 
@@ -27,6 +31,11 @@ export interface FindOptions {
   cancelled?: AbortSignal;
   /** Accept Identifiers that break the hierarchical rules (unsupported keys then answer FF01). */
   lenient?: boolean;
+  /**
+   * Give Pending responses their Identifier encoded in this encoding (`encoded`) rather than as a
+   * DataSet: the same bytes, written without building the DataSet (query/response.ts encodeFindResponse).
+   */
+  encoding?: Encoding;
 }
 
 /** Runs a C-FIND and yields its responses: Pending (FF00 or FF01) per match, then the final one. */
@@ -40,12 +49,15 @@ export async function* performFind(index: IndexStore, identifier: DataSet, optio
   }
   // PS3.4 C.4.1.1.4: FF01 when optional keys were not supported.
   const pending = query.unsupportedKeys.length > 0 ? Status.PendingWarning : Status.Pending;
+  const responseOptions = { retrieveAETitles: [options.retrieveAeTitle] };
   for await (const entity of index.find(query, query.level)) {
     if (options.cancelled?.aborted) {
       yield { status: Status.Cancel, identifier: null };
       return;
     }
-    yield { status: pending, identifier: buildFindResponse(query, entity, { retrieveAETitles: [options.retrieveAeTitle] }) };
+    yield options.encoding
+      ? { status: pending, identifier: null, encoded: encodeFindResponse(query, entity, options.encoding, responseOptions) }
+      : { status: pending, identifier: buildFindResponse(query, entity, responseOptions) };
   }
   if (options.cancelled?.aborted) yield { status: Status.Cancel, identifier: null };
   else yield { status: Status.Success, identifier: null };
