@@ -278,15 +278,33 @@ export function stowStatus(outcomes: readonly Outcome[]): number {
   return 200;
 }
 
-/** The request body's chunks, each counted by the collector once it has been handled. */
-async function* counted(body: AsyncIterable<Uint8Array>, collector: ReceiveCollector): AsyncGenerator<Uint8Array> {
-  for await (const chunk of body) {
-    yield chunk;
-    collector.received(chunk.length);
+/** The STOW-RS requests whose bodies are being read, of one app (see counted()). */
+export interface BodyPacing {
+  active: number;
+}
+
+/**
+ * The request body's chunks, each counted by the collector once it has been handled, as a share
+ * of the bytes: 1 / (bodies being read). So each body, however many arrive at once, sees a
+ * young-generation collection every `collectGarbageEvery` of its own bytes. Counting every byte
+ * of 4 concurrent bodies collected 4 times as often within the life of one part: the received
+ * chunks still waiting to be durable and indexed survived two collections, were promoted to the
+ * old generation, and their memory came back only by full mark-compacts (89 of them for 2,000 CT
+ * in 4 concurrent requests, against 2 this way; docs/benchmarks.md, DICOMweb).
+ */
+export async function* counted(body: AsyncIterable<Uint8Array>, collector: Pick<ReceiveCollector, 'received'>, pacing: BodyPacing): AsyncGenerator<Uint8Array> {
+  pacing.active++;
+  try {
+    for await (const chunk of body) {
+      yield chunk;
+      collector.received(chunk.length / pacing.active);
+    }
+  } finally {
+    pacing.active--;
   }
 }
 
-async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, study: string | undefined): Promise<FastifyReply> {
+async function answer(ctx: DicomWebContext, pacing: BodyPacing, request: FastifyRequest, reply: FastifyReply, study: string | undefined): Promise<FastifyReply> {
   if (study !== undefined) checkUid(study, 'Study Instance UID');
   const format = responseFormat(request.headers.accept);
   const { boundary, type: rootType } = stowBoundary(request.headers['content-type']);
@@ -294,7 +312,7 @@ async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: Fast
   const outcomes: Outcome[] = [];
   // A parser that stops early (a malformed body) ends the request stream but not the connection
   // (Node detaches a server request from its socket first): the answer still reaches the client.
-  const parts = parseMultipart(ctx.bodyCollector ? counted(request.raw, ctx.bodyCollector) : request.raw, boundary, ctx.maxParts === undefined ? {} : { maxParts: ctx.maxParts });
+  const parts = parseMultipart(ctx.bodyCollector ? counted(request.raw, ctx.bodyCollector, pacing) : request.raw, boundary, ctx.maxParts === undefined ? {} : { maxParts: ctx.maxParts });
   if (rootType !== 'application/dicom') {
     const metadata = await readMetadataRequest(parts, rootType);
     try {
@@ -333,6 +351,7 @@ async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: Fast
 }
 
 export function registerStow(app: FastifyInstance, ctx: DicomWebContext): void {
-  app.post('/studies', (request, reply) => answer(ctx, request, reply, undefined));
-  app.post<{ Params: { study: string } }>('/studies/:study', (request, reply) => answer(ctx, request, reply, request.params.study));
+  const pacing: BodyPacing = { active: 0 };
+  app.post('/studies', (request, reply) => answer(ctx, pacing, request, reply, undefined));
+  app.post<{ Params: { study: string } }>('/studies/:study', (request, reply) => answer(ctx, pacing, request, reply, request.params.study));
 }
