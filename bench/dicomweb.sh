@@ -31,7 +31,8 @@
 # (10), QIDO_SECONDS (5), PORT_BASE (18460: Conduit HTTP +0, Orthanc HTTP +1, Orthanc DICOM +2;
 # not the ports of /work/shared/bench, so that both can run), WORK (/tmp/conduit-bench-work: each
 # run leaves results.tsv, logs and summary.md in a dated folder there), ORTHANC (/usr/sbin/Orthanc),
-# BUILD (1; 0 skips the tsc build).
+# BUILD (1; 0 skips the tsc build), PROFILE (1: after the cells, one more STOW-RS 1 at a time into
+# conduit serve under node --cpu-prof; the profile is left in the run folder and its top printed).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
@@ -106,10 +107,11 @@ EOF
 start_server() {  # start_server conduit|orthanc -> a fresh, empty server; SERVER_PID, URL
   local name=$1 d="$RUN_DIR/data-$1" port i=0
   rm -rf "$d"; mkdir -p "$d/db"
-  if [ "$name" = conduit ] || [ "$name" = conduit-semi1 ]; then
+  if [ "$name" = conduit ] || [ "$name" = conduit-semi1 ] || [ "$name" = conduit-prof ]; then
     port=$C_PORT
     listening "$port" && die "port $port is already in use (set PORT_BASE)"
     local flags=(); [ "$name" = conduit-semi1 ] && flags=(--max-semi-space-size=1)
+    [ "$name" = conduit-prof ] && flags=(--cpu-prof --cpu-prof-interval 200 --cpu-prof-dir="$RUN_DIR/profile")
     node "${flags[@]}" "$ROOT/bin/conduit" serve --http-port "$port" --dimse-port 0 --host 127.0.0.1 --data "$d/db" --log-level warn \
       >"$RUN_DIR/logs/$name.log" 2>&1 </dev/null &
   else
@@ -248,5 +250,13 @@ if has "$CELLS" wado || has "$CELLS" metadata || has "$CELLS" qido; then
       has "$CELLS" qido && run_qido "$r" "$name"
     done
   done
+fi
+if [ "${PROFILE:-0}" = 1 ]; then
+  # One more STOW-RS of the 2,000 CT, one request at a time, into conduit serve under node
+  # --cpu-prof; not part of the figures (the profiler slows it).
+  start_server conduit-prof
+  stow_post 1 "$BODIES"/body*.mpr || die "the profiled STOW-RS failed"
+  stop_server
+  for f in "$RUN_DIR"/profile/*.cpuprofile; do log "CPU profile of conduit serve during a STOW-RS: $f"; node "$HERE/cpuprofile-top.mjs" "$f" 30 >&2; done
 fi
 node "$HERE/dicomweb/summary.mjs" "$RESULTS" | tee "$RUN_DIR/summary.md"

@@ -13,7 +13,10 @@
  * URL, Failed SOP Sequence with Failure Reason, Warning Reason) as application/dicom+json (default)
  * or application/dicom+xml; 200 when everything was stored, 202 when some failed or were stored
  * with warnings, 409 when none was stored, 415 when the body is not multipart/related of
- * application/dicom, 400 when it is malformed.
+ * application/dicom, 400 when it is malformed before any instance was stored. A body that breaks
+ * after some instances were stored (a part cut short, a bad boundary line, too many parts) is
+ * answered 202: those instances in the Referenced SOP Sequence, the break in the Failed SOP
+ * Sequence (0xC000, with the broken part's UIDs when they could be read).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DicomError } from '../core/dicom-error.js';
@@ -25,7 +28,7 @@ import type { StoreResult } from '../storage/archive-store.js';
 import type { DicomWebContext } from './context.js';
 import { badRequest, DicomWebError, notAcceptable, unsupportedMediaType } from './http-error.js';
 import { parseAccept, parseMediaType, qualityOf } from './media-type.js';
-import { parseMultipart } from './multipart/index.js';
+import { parseMultipart, type MultipartPart } from './multipart/index.js';
 import { checkUid } from './request.js';
 import { instanceUrl } from './resources.js';
 import { part10Of, readMetadataRequest } from './stow-metadata.js';
@@ -105,31 +108,57 @@ export function stowBoundary(contentType: string | undefined): { boundary: strin
   return { boundary, type };
 }
 
-/** Parts of one request being made durable and indexed at the same time (see answer()). */
+/** Parts of one request being made durable and indexed at the same time (see storeParts()). */
 const STORES_IN_FLIGHT = 8;
 
-/** The part's bytes, and a promise settled when their consumer has reached their end (or stopped). */
-function trackEnd(body: AsyncIterable<Uint8Array>): { source: AsyncIterable<Uint8Array>; ended: Promise<void> } {
+/**
+ * The part's bytes, and a promise settled when their consumer has reached their end (or stopped);
+ * `broke` tells whether reading them failed (the body is malformed inside this part).
+ */
+function trackEnd(body: AsyncIterable<Uint8Array>): { source: AsyncIterable<Uint8Array>; ended: Promise<void>; readonly broke: boolean } {
   let end!: () => void;
   const ended = new Promise<void>((resolve) => { end = resolve; });
-  const source: AsyncIterable<Uint8Array> = {
-    [Symbol.asyncIterator]: () => {
-      const it = body[Symbol.asyncIterator]();
-      return {
-        next: async () => {
-          const r = await it.next();
-          if (r.done) end();
-          return r;
-        },
-        return: async () => {
-          end();
-          await it.return?.();
-          return { done: true, value: undefined };
-        },
-      };
-    },
+  const tracked = {
+    broke: false,
+    ended,
+    source: {
+      [Symbol.asyncIterator]: () => {
+        const it = body[Symbol.asyncIterator]();
+        return {
+          next: async () => {
+            let r;
+            try {
+              r = await it.next();
+            } catch (error) {
+              tracked.broke = true;
+              end();
+              throw error;
+            }
+            if (r.done) end();
+            return r;
+          },
+          return: async () => {
+            end();
+            await it.return?.();
+            return { done: true as const, value: undefined };
+          },
+        };
+      },
+    } as AsyncIterable<Uint8Array>,
   };
-  return { source, ended };
+  return tracked;
+}
+
+/** The multipart error an exception comes from (a part's bytes ending early, a bad boundary), if any. */
+function multipartCause(error: unknown): DicomError | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof DicomError && e.code === 'ERR_DICOM_MULTIPART') return e;
+  }
+  return undefined;
+}
+
+function failed(reason: number, message: string, ids: Partial<Omit<Outcome, 'failure' | 'warning'>> = {}): Outcome {
+  return { sopClassUid: ids.sopClassUid, sopInstanceUid: ids.sopInstanceUid, study: ids.study, series: ids.series, failure: { reason, message } };
 }
 
 async function storePart(ctx: DicomWebContext, body: AsyncIterable<Uint8Array>, study: string | undefined, sourceAet: string): Promise<Outcome> {
@@ -145,13 +174,68 @@ async function storePart(ctx: DicomWebContext, body: AsyncIterable<Uint8Array>, 
   try {
     result = await ctx.archive.storeInstance({ part10: body, sourceAet, check }, ctx.duplicatePolicy);
   } catch (error) {
-    // What is left of the part is skipped by the parser.
-    return { sopClassUid: seen.sopClassUid, sopInstanceUid: seen.sopInstanceUid, study: seen.study, series: seen.series, failure: { reason: failureReasonOf(error), message: (error as Error).message } };
+    // What is left of the part is skipped by the parser. A part cut short by a malformed body
+    // (its bytes end without a boundary) was not understood, whatever the store made of it.
+    const malformed = multipartCause(error);
+    return malformed
+      ? failed(FailureReason.CannotUnderstand, `the part is malformed: ${malformed.message}`, seen)
+      : failed(failureReasonOf(error), (error as Error).message, seen);
   }
   const base = { sopClassUid: seen.sopClassUid, sopInstanceUid: result.sopInstanceUid, study: seen.study, series: seen.series };
   if (result.status === 'rejected') return { ...base, failure: { reason: FailureReason.DuplicateSOPInstance, message: 'an instance with this SOP Instance UID is already stored' } };
   if (result.warnings.length) return { ...base, warning: { reason: WarningReason.CoercionOfDataElements, message: result.warnings.join('; ') } };
   return base;
+}
+
+/**
+ * Stores the application/dicom parts of a body, pipelined: once a part's bytes are all in its
+ * blob, the next part is read while the blob is made durable, parsed and indexed (so the fsyncs of
+ * consecutive parts overlap and share index commits). At most STORES_IN_FLIGHT parts are being
+ * finished at a time; this resolves once every store has settled, stored or not.
+ *
+ * With duplicates overwritten, the last part of an instance sent twice must be the one kept: one
+ * part at a time then. (Kept or rejected duplicates come out the same either way, except which of
+ * two parts of one request is reported as the duplicate.)
+ *
+ * A body that breaks (malformed multipart, connection lost) ends the loop: `broken` is the error,
+ * the outcomes are those of the parts read before it (a part cut short among them, failed), and
+ * `brokenInPart` says whether such a part already reports the break.
+ */
+async function storeParts(ctx: DicomWebContext, parts: AsyncIterable<MultipartPart>, study: string | undefined, sourceAet: string):
+  Promise<{ outcomes: Outcome[]; broken: unknown; brokenInPart: boolean }> {
+  const limit = ctx.duplicatePolicy === 'overwrite' ? 1 : STORES_IN_FLIGHT;
+  const pending: Array<Promise<Outcome>> = [];
+  const inFlight = new Set<Promise<Outcome>>();
+  let broken: unknown;
+  let brokenInPart = false;
+  try {
+    for await (const part of parts) {
+      let type: string;
+      try {
+        type = part.contentType === undefined ? 'application/dicom' : parseMediaType(part.contentType).type;
+      } catch (error) {
+        pending.push(Promise.resolve(failed(FailureReason.UnsupportedMediaType, `part ${part.index}: ${(error as Error).message}`)));
+        continue;
+      }
+      if (type !== 'application/dicom') {
+        pending.push(Promise.resolve(failed(FailureReason.UnsupportedMediaType, `part ${part.index} is ${type}, not application/dicom`)));
+        continue;
+      }
+      while (inFlight.size >= limit) await Promise.race(inFlight);
+      const body = trackEnd(part.body);
+      const stored = storePart(ctx, body.source, study, sourceAet);
+      const tracked = stored.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      pending.push(stored);
+      // The parser may move on once the store has read the part to its end (or given up on it).
+      await Promise.race([body.ended, stored]);
+      if (body.broke) brokenInPart = true;
+    }
+  } catch (error) {
+    broken = error;
+  }
+  // storePart() never rejects: every part read has an outcome, and all are settled (durable or failed).
+  return { outcomes: await Promise.all(pending), broken, brokenInPart };
 }
 
 /** The Store Instances Response Module (PS3.18 Table 10.5.3-1). */
@@ -194,62 +278,63 @@ export function stowStatus(outcomes: readonly Outcome[]): number {
   return 200;
 }
 
-/** The request body's chunks, each counted by the collector once it has been handled. */
-async function* counted(body: AsyncIterable<Uint8Array>, collector: ReceiveCollector): AsyncGenerator<Uint8Array> {
-  for await (const chunk of body) {
-    yield chunk;
-    collector.received(chunk.length);
+/** The STOW-RS requests whose bodies are being read, of one app (see counted()). */
+export interface BodyPacing {
+  active: number;
+}
+
+/**
+ * The request body's chunks, each counted by the collector once it has been handled, as a share
+ * of the bytes: 1 / (bodies being read). So each body, however many arrive at once, sees a
+ * young-generation collection every `collectGarbageEvery` of its own bytes. Counting every byte
+ * of 4 concurrent bodies collected 4 times as often within the life of one part: the received
+ * chunks still waiting to be durable and indexed survived two collections, were promoted to the
+ * old generation, and their memory came back only by full mark-compacts (89 of them for 2,000 CT
+ * in 4 concurrent requests, against 2 this way; docs/benchmarks.md, DICOMweb).
+ */
+export async function* counted(body: AsyncIterable<Uint8Array>, collector: Pick<ReceiveCollector, 'received'>, pacing: BodyPacing): AsyncGenerator<Uint8Array> {
+  pacing.active++;
+  try {
+    for await (const chunk of body) {
+      yield chunk;
+      collector.received(chunk.length / pacing.active);
+    }
+  } finally {
+    pacing.active--;
   }
 }
 
-async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, study: string | undefined): Promise<FastifyReply> {
+async function answer(ctx: DicomWebContext, pacing: BodyPacing, request: FastifyRequest, reply: FastifyReply, study: string | undefined): Promise<FastifyReply> {
   if (study !== undefined) checkUid(study, 'Study Instance UID');
   const format = responseFormat(request.headers.accept);
   const { boundary, type: rootType } = stowBoundary(request.headers['content-type']);
   const sourceAet = `STOW-RS ${request.ip}`.slice(0, 64);
   const outcomes: Outcome[] = [];
-  const parts = parseMultipart(ctx.bodyCollector ? counted(request.raw, ctx.bodyCollector) : request.raw, boundary, ctx.maxParts === undefined ? {} : { maxParts: ctx.maxParts });
+  // A parser that stops early (a malformed body) ends the request stream but not the connection
+  // (Node detaches a server request from its socket first): the answer still reaches the client.
+  const parts = parseMultipart(ctx.bodyCollector ? counted(request.raw, ctx.bodyCollector, pacing) : request.raw, boundary, ctx.maxParts === undefined ? {} : { maxParts: ctx.maxParts });
   if (rootType !== 'application/dicom') {
     const metadata = await readMetadataRequest(parts, rootType);
     try {
       for (const message of metadata.undecodable) {
-        outcomes.push({ sopClassUid: undefined, sopInstanceUid: undefined, study: undefined, series: undefined, failure: { reason: FailureReason.CannotUnderstand, message } });
+        outcomes.push(failed(FailureReason.CannotUnderstand, message));
       }
       for (const ds of metadata.dataSets) outcomes.push(await storePart(ctx, part10Of(ds, 'STOWRS'), study, sourceAet));
     } finally {
       await metadata.cleanup();
     }
   } else {
-    // Pipelined: once a part's bytes are all in its blob, the next part is read while the blob is
-    // made durable, parsed and indexed (so the fsyncs of consecutive parts overlap and share index
-    // commits). At most STORES_IN_FLIGHT parts are being finished at a time; the answer waits for all.
-    // With duplicates overwritten, the last part of an instance sent twice must be the one kept:
-    // one part at a time then. (Kept or rejected duplicates come out the same either way, except
-    // which of two parts of one request is reported as the duplicate.)
-    const limit = ctx.duplicatePolicy === 'overwrite' ? 1 : STORES_IN_FLIGHT;
-    const pending: Array<Promise<Outcome>> = [];
-    const inFlight = new Set<Promise<Outcome>>();
-    try {
-      for await (const part of parts) {
-        const type = part.contentType === undefined ? 'application/dicom' : parseMediaType(part.contentType).type;
-        if (type !== 'application/dicom') {
-          pending.push(Promise.resolve({ sopClassUid: undefined, sopInstanceUid: undefined, study: undefined, series: undefined, failure: { reason: FailureReason.UnsupportedMediaType, message: `part ${part.index} is ${type}, not application/dicom` } }));
-          continue;
-        }
-        while (inFlight.size >= limit) await Promise.race(inFlight);
-        const body = trackEnd(part.body);
-        const stored = storePart(ctx, body.source, study, sourceAet);
-        const tracked = stored.finally(() => inFlight.delete(tracked));
-        inFlight.add(tracked);
-        pending.push(stored);
-        // The parser may move on once the store has read the part to its end (or given up on it).
-        await Promise.race([body.ended, stored]);
-      }
-    } finally {
-      // A malformed body still lets the stores under way finish (their outcomes are then dropped).
-      await Promise.allSettled(pending);
+    const stored = await storeParts(ctx, parts, study, sourceAet);
+    outcomes.push(...stored.outcomes);
+    if (stored.broken !== undefined) {
+      // PS3.18 §10.5.3: the response says which instances were stored and which failed, so a body
+      // that breaks after some parts were stored is answered 202 with them, the break as a failure.
+      // One that breaks before anything was stored could not be understood: 400 (and a lost
+      // connection has nobody to answer).
+      const malformed = multipartCause(stored.broken);
+      if (!malformed || !outcomes.some((o) => !o.failure)) throw stored.broken;
+      if (!stored.brokenInPart) outcomes.push(failed(FailureReason.CannotUnderstand, `the multipart body is malformed after part ${outcomes.length}: ${malformed.message}`));
     }
-    for (const o of await Promise.all(pending)) outcomes.push(o);
   }
   if (outcomes.length === 0) throw badRequest('the STOW-RS request holds no part');
   for (const o of outcomes) {
@@ -266,6 +351,7 @@ async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: Fast
 }
 
 export function registerStow(app: FastifyInstance, ctx: DicomWebContext): void {
-  app.post('/studies', (request, reply) => answer(ctx, request, reply, undefined));
-  app.post<{ Params: { study: string } }>('/studies/:study', (request, reply) => answer(ctx, request, reply, request.params.study));
+  const pacing: BodyPacing = { active: 0 };
+  app.post('/studies', (request, reply) => answer(ctx, pacing, request, reply, undefined));
+  app.post<{ Params: { study: string } }>('/studies/:study', (request, reply) => answer(ctx, pacing, request, reply, request.params.study));
 }

@@ -5,22 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeDataSet } from '../../src/data/writer.js';
-import { buildFileMeta, PREAMBLE_LENGTH } from '../../src/media/file-meta.js';
-import { newBoundary, writeMultipart } from '../../src/dicomweb/multipart/index.js';
+import { newBoundary } from '../../src/dicomweb/multipart/index.js';
 import { createDicomWebApp, type DicomWebOptions } from '../../src/dicomweb/app.js';
-import { CT_IMAGE, instanceDataSet, openArchive, readAll, tempDir } from '../storage/helpers.js';
+import { openArchive, readAll, tempDir } from '../storage/helpers.js';
+import { part10, STOW_STUDY as STUDY, stowBody } from './stow-helpers.js';
 
-const STUDY = '1.2.826.0.1.3680043.10.511.8.1';
 type Item = Record<string, { Value?: unknown[] }>;
-
-function part10(sop: string, comments: string, pixelBytes: number): Buffer {
-  const ds = instanceDataSet({ StudyInstanceUID: STUDY, SeriesInstanceUID: `${STUDY}.1`, SOPInstanceUID: sop, PatientID: 'PIPE', PatientName: 'PIPE^LINE', ImageComments: comments }, { pixelBytes });
-  const meta = encodeDataSet(buildFileMeta({ sopClassUid: CT_IMAGE, sopInstanceUid: sop, transferSyntaxUid: '1.2.840.10008.1.2.1' }), { explicitVR: true, littleEndian: true }, { recalculateGroupLengths: true });
-  const head = Buffer.alloc(PREAMBLE_LENGTH + 4);
-  head.write('DICM', PREAMBLE_LENGTH, 'latin1');
-  return Buffer.concat([head, meta, encodeDataSet(ds, { explicitVR: true, littleEndian: true })]);
-}
 
 async function post(t: { after(fn: () => unknown): void }, bodies: Buffer[], options: Partial<DicomWebOptions> = {}, slowFirst = false) {
   const archive = openArchive(tempDir(t, 'conduit-stow-pipeline-'));
@@ -39,7 +29,7 @@ async function post(t: { after(fn: () => unknown): void }, bodies: Buffer[], opt
   const app = createDicomWebApp({ archive, ...options });
   t.after(async () => { await app.close(); await archive.close(); });
   const boundary = newBoundary();
-  const payload = await readAll(writeMultipart(bodies.map((b) => ({ headers: { 'Content-Type': 'application/dicom' }, body: b })), boundary));
+  const payload = await stowBody(bodies, boundary);
   const res = await app.inject({ method: 'POST', url: '/dicom-web/studies', payload, headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` } });
   return { archive, res, json: res.json() as Item };
 }

@@ -1,0 +1,117 @@
+/**
+ * A STOW-RS body that breaks after some parts were stored (PS3.18 §10.5.3): the response still
+ * lists what was stored (Referenced SOP Sequence) and the break as a failure (Failed SOP Sequence,
+ * 0xC000), with 202; nothing of the broken part is kept. A body that breaks before anything was
+ * stored is a 400.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { createDicomWebApp, type DicomWebOptions } from '../../src/dicomweb/app.js';
+import { newBoundary } from '../../src/dicomweb/multipart/index.js';
+import { collect, openArchive, tempDir } from '../storage/helpers.js';
+import { part10, STOW_STUDY, stowBody } from './stow-helpers.js';
+
+type Item = Record<string, { Value?: unknown[] }>;
+const CANNOT_UNDERSTAND = 0xc000;
+
+function setUp(t: { after(fn: () => unknown): void }, options: Partial<DicomWebOptions> = {}) {
+  const archive = openArchive(tempDir(t, 'conduit-stow-broken-'));
+  const app = createDicomWebApp({ archive, ...options });
+  t.after(async () => { await app.close(); await archive.close(); });
+  return { archive, app };
+}
+
+const sops = (n: number, series: number) => Array.from({ length: n }, (_, i) => `${STOW_STUDY}.${series}.${i + 1}`);
+const referencedOf = (json: Item) => ((json['00081199']?.Value ?? []) as Item[]).map((i) => i['00081155']!.Value![0]);
+const failuresOf = (json: Item) => ((json['00081198']?.Value ?? []) as Item[]).map((i) => i['00081197']!.Value![0]);
+
+test('STOW-RS body cut off inside its third part: the first two stored and listed, the third failed (202)', async (t) => {
+  const { archive, app } = setUp(t);
+  const uids = sops(3, 3);
+  const boundary = newBoundary();
+  const whole = await stowBody(uids.map((sop, i) => part10(sop, `part ${i}`, i === 2 ? 400_000 : 20_000)), boundary);
+  // Up to the middle of the third part's pixel data: no closing boundary.
+  const cut = whole.subarray(0, whole.length - 200_000);
+  const res = await app.inject({ method: 'POST', url: '/dicom-web/studies', payload: cut, headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` } });
+  assert.equal(res.statusCode, 202, res.body);
+  const json = res.json() as Item;
+  assert.deepEqual(referencedOf(json), uids.slice(0, 2));
+  assert.deepEqual(failuresOf(json), [CANNOT_UNDERSTAND]);
+  assert.match(res.headers.warning as string, /malformed.*closing boundary/);
+  // Durable and indexed: the two, and nothing of the third (no index entry, no blob).
+  assert.equal((await archive.index.stats()).instances, 2);
+  assert.equal(await archive.index.getInstance(uids[2]!), undefined);
+  assert.equal((await collect(archive.blobs.list())).length, 2);
+});
+
+test('STOW-RS body with too many parts: the parts allowed stored and listed, the excess reported (202)', async (t) => {
+  const { archive, app } = setUp(t, { maxParts: 2 });
+  const uids = sops(3, 4);
+  const boundary = newBoundary();
+  const payload = await stowBody(uids.map((sop, i) => part10(sop, `part ${i}`, 2_000)), boundary);
+  const res = await app.inject({ method: 'POST', url: '/dicom-web/studies', payload, headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` } });
+  assert.equal(res.statusCode, 202, res.body);
+  const json = res.json() as Item;
+  assert.deepEqual(referencedOf(json), uids.slice(0, 2));
+  const failed = (json['00081198']!.Value as Item[]);
+  assert.deepEqual(failuresOf(json), [CANNOT_UNDERSTAND]);
+  assert.equal(failed[0]!['00081155']!.Value, undefined, 'no instance to name');
+  assert.match(res.headers.warning as string, /more than 2 parts/);
+  assert.equal((await archive.index.stats()).instances, 2);
+});
+
+test('STOW-RS part with a malformed Content-Type fails alone (0xC122); the others are stored (202)', async (t) => {
+  const { archive, app } = setUp(t);
+  const uids = sops(2, 5);
+  const boundary = newBoundary();
+  const good = await stowBody(uids.map((sop, i) => part10(sop, `part ${i}`, 2_000)), boundary);
+  const bad = Buffer.from(`--${boundary}\r\nContent-Type: ;;;\r\n\r\nxyz\r\n`, 'latin1');
+  const res = await app.inject({ method: 'POST', url: '/dicom-web/studies', payload: Buffer.concat([bad, good]), headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` } });
+  assert.equal(res.statusCode, 202, res.body);
+  const json = res.json() as Item;
+  assert.deepEqual(referencedOf(json), uids);
+  assert.deepEqual(failuresOf(json), [0xc122]);
+  assert.equal((await archive.index.stats()).instances, 2);
+});
+
+test('STOW-RS over a socket: a bad boundary line after three parts, with megabytes still to come, is answered with the three (202)', async (t) => {
+  const { archive, app } = setUp(t);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const port = (app.server.address() as { port: number }).port;
+  const uids = sops(3, 6);
+  const boundary = newBoundary();
+  const good = await stowBody(uids.map((sop, i) => part10(sop, `part ${i}`, 100_000)), boundary);
+  // The three parts, then a boundary line with other characters after it, 8 MiB more and the close.
+  const head = good.subarray(0, good.lastIndexOf(Buffer.from(`\r\n--${boundary}--`)));
+  const rest = [Buffer.from(`\r\n--${boundary} garbage\r\n\r\n`), Buffer.alloc(8 << 20, 0x41), Buffer.from(`\r\n--${boundary}--\r\n`)];
+  const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/dicom-web/studies', headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`, accept: 'application/dicom+json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.write(head);
+    for (const b of rest) req.write(b);
+    req.end();
+  });
+  assert.equal(status, 202, body);
+  const json = JSON.parse(body) as Item;
+  assert.deepEqual(referencedOf(json), uids);
+  assert.deepEqual(failuresOf(json), [CANNOT_UNDERSTAND]);
+  assert.equal((await archive.index.stats()).instances, 3);
+});
+
+test('STOW-RS body that breaks before anything was stored: 400, nothing kept', async (t) => {
+  const { archive, app } = setUp(t);
+  const boundary = newBoundary();
+  const whole = await stowBody([part10(sops(1, 7)[0]!, 'only', 50_000)], boundary);
+  const res = await app.inject({ method: 'POST', url: '/dicom-web/studies', payload: whole.subarray(0, 30_000), headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` } });
+  assert.equal(res.statusCode, 400, res.body);
+  assert.equal(res.json().error.code, 'ERR_DICOM_MULTIPART');
+  assert.equal((await archive.index.stats()).instances, 0);
+  assert.equal((await collect(archive.blobs.list())).length, 0);
+});
