@@ -332,7 +332,10 @@ export class FilesystemBlobStore implements BlobStore {
       const made = mkdir(dir, { recursive: true });
       const durable = made.then(async (first) => {
         if (first === undefined || !this.fsync) return;
-        const flushes = [this.syncs.sync(dirname(dir)), this.syncs.sync(this.root)];
+        // <cd> in <ab>; <ab> in the root only when it is new too; the root in its parent when new.
+        const parent = dirname(dir);
+        const flushes = [this.syncs.sync(parent)];
+        if (first.length <= parent.length) flushes.push(this.syncs.sync(this.root));
         if (first.length <= this.root.length) flushes.push(fsyncDirectory(dirname(this.root)));
         await Promise.all(flushes);
       });
