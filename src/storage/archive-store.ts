@@ -137,6 +137,13 @@ export class ArchiveStore {
   private readonly options: ArchiveStoreOptions;
   /** Blob keys of the stores under way. */
   private readonly storing = new Set<string>();
+  /**
+   * Stores indexing with an unconfirmed blob, by SOP Instance UID, registered before their index
+   * write: each settles true when it turns out not to hold the indexed copy or once its store
+   * succeeded (and leaves), false when its indexed copy failed (and stays until a store of the UID
+   * succeeds). A duplicate answered against such an instance waits for them (ADR 0013, 7).
+   */
+  private readonly flushing = new Map<string, Set<Flushing>>();
   /** While startupCheck() runs: every key stored since it began. */
   private touched: Set<string> | undefined;
 
@@ -149,6 +156,7 @@ export class ArchiveStore {
   async storeInstance(input: StoreInput, policy: DuplicatePolicy = 'keep'): Promise<StoreResult> {
     if ('dataSet' in input && policy !== 'overwrite' && await this.index.getInstance(input.sopInstanceUid)) {
       for await (const chunk of input.dataSet) void chunk;
+      await this.heldDurably(input.sopInstanceUid);
       return { status: policy === 'keep' ? 'duplicate-kept' : 'rejected', sopInstanceUid: input.sopInstanceUid, blobKey: undefined, size: 0, warnings: [] };
     }
     const key = (this.options.newBlobKey ?? randomUUID)();
@@ -192,6 +200,7 @@ export class ArchiveStore {
     let unconfirmed = false;
     let sopInstanceUid = 'dataSet' in input ? input.sopInstanceUid : '';
     let status: InsertStatus | 'failed' = 'failed';
+    let flushing: Flushing | undefined;
     try {
       const size = await Promise.race([retained.ended, putSettled.then(() => undefined)]);
       if (timing) timing.received = performance.now();
@@ -229,13 +238,20 @@ export class ArchiveStore {
       // object is indexed only once its blob is durable, as before ADR 0013.
       if (!confirmations) await putting;
       unconfirmed = confirmations !== undefined && !durable;
+      if (unconfirmed) flushing = this.startFlushing(sopInstanceUid);
       inserting = this.index.insertInstance(record, policy, unconfirmed ? { blobUnconfirmed: true } : {});
       const [result, blob] = await Promise.all([inserting.then((r) => {
         if (timing) timing.indexed = performance.now();
+        // Not the indexed copy: nothing for a duplicate to wait for.
+        if (flushing && r.status !== 'inserted') flushing = this.endFlushing(sopInstanceUid, flushing, true);
         return r;
+      }, (error: unknown) => {
+        if (flushing) flushing = this.endFlushing(sopInstanceUid, flushing, true);
+        throw error;
       }), putting]);
       warnings.push(...result.warnings);
       const kept = result.status === 'inserted' || result.status === 'overwritten';
+      if (!kept) await this.heldDurably(sopInstanceUid);
       if (kept && unconfirmed) confirmations!.confirm([key]);
       const obsolete = kept ? result.replacedBlobKey : key;
       if (obsolete !== undefined) {
@@ -247,10 +263,46 @@ export class ArchiveStore {
       await this.undo(key, putSettled, () => putFailed, inserting, unconfirmed);
       throw error;
     } finally {
+      if (flushing) this.endFlushing(sopInstanceUid, flushing, status !== 'failed', status === 'inserted');
       if (timing) {
         timing.end = performance.now();
         storeChannel.publish({ sopInstanceUid, blobKey: key, status, unconfirmed, timing } satisfies StoreTrace);
       }
+    }
+  }
+
+  private startFlushing(sopInstanceUid: string): Flushing {
+    let settle!: (ok: boolean) => void;
+    const entry: Flushing = { done: new Promise<boolean>((resolve) => { settle = resolve; }), settle: (ok) => settle(ok) };
+    const set = this.flushing.get(sopInstanceUid) ?? new Set<Flushing>();
+    this.flushing.set(sopInstanceUid, set.add(entry));
+    return entry;
+  }
+
+  /**
+   * Settles a store's entry (returns undefined: the caller's entry is done). A failed one stays; a
+   * store that indexed the UID and succeeded also clears the failed ones before it.
+   */
+  private endFlushing(sopInstanceUid: string, entry: Flushing, ok: boolean, stored = false): undefined {
+    entry.settle(ok);
+    entry.failed = !ok;
+    const set = this.flushing.get(sopInstanceUid);
+    if (!set || !ok) return undefined;
+    set.delete(entry);
+    if (stored) for (const f of set) if (f.failed) set.delete(f);
+    if (set.size === 0) this.flushing.delete(sopInstanceUid);
+    return undefined;
+  }
+
+  /**
+   * The index holds `sopInstanceUid` and a store is about to say so (duplicate kept or rejected):
+   * if this process indexed it while its blob was being flushed, that flush must have succeeded
+   * first, or the answer would claim an instance that a power loss could still take away.
+   */
+  private async heldDurably(sopInstanceUid: string): Promise<void> {
+    const pending = this.flushing.get(sopInstanceUid);
+    if (pending && (await Promise.all([...pending].map((f) => f.done))).includes(false)) {
+      throw new DicomError('ERR_DICOM_STORAGE_IO', `the stored copy of ${sopInstanceUid} this one duplicates failed to be stored; send it again`);
     }
   }
 
@@ -356,6 +408,12 @@ export class ArchiveStore {
     for (const key of result.blobKeys) await this.blobs.delete(key).catch(() => undefined);
     return result;
   }
+}
+
+interface Flushing {
+  readonly done: Promise<boolean>;
+  readonly settle: (ok: boolean) => void;
+  failed?: boolean;
 }
 
 function badObject(message: string, cause?: unknown): DicomError {

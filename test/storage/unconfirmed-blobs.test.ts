@@ -9,11 +9,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { truncateSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { DicomError } from '../../src/core/dicom-error.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN } from '../../src/data/transfer-syntax.js';
+import { buildFileMeta } from '../../src/media/file-meta.js';
+import { encodeFile } from '../../src/media/part10.js';
 import { ArchiveStore } from '../../src/storage/archive-store.js';
 import { FilesystemBlobStore } from '../../src/storage/filesystem/filesystem-blob-store.js';
 import type { BlobInfo, BlobStore, PutOptions } from '../../src/storage/ports.js';
 import { SqliteIndexStore } from '../../src/storage/sqlite/sqlite-index-store.js';
-import { instanceDataSet, storeInput, tempDir } from './helpers.js';
+import { instanceDataSet, iterate, storeInput, tempDir } from './helpers.js';
 
 const spec = (i: number) => ({
   PatientID: 'U1', PatientName: 'Flush^Pending', StudyInstanceUID: '2.25.13', SeriesInstanceUID: '2.25.13.1', SOPInstanceUID: `2.25.13.1.${i}`, StudyDate: '20240501',
@@ -158,4 +162,47 @@ test("'overwrite' replaces an acknowledged instance only once the new blob is du
   held.get(newKey)!.release();
   assert.equal((await replacing).status, 'overwritten');
   assert.notEqual((await index.getInstance('2.25.13.1.7'))!.blobKey, oldKey);
+});
+
+test('a duplicate of an instance whose blob is still being flushed is answered only after that flush; if it fails, so does the duplicate', async (t) => {
+  const { archive, index, held, files } = heldArchive(t);
+  // C-STORE input: the duplicate is found before its bytes are stored.
+  const first = archive.storeInstance(storeInput(instanceDataSet(spec(20))));
+  await until(() => counts(index).instances === 1 && held.size === 1, 'the first entry');
+  let answered = false;
+  const duplicate = archive.storeInstance(storeInput(instanceDataSet(spec(20)))).then((r) => { answered = true; return r; });
+  for (let i = 0; i < 30; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(answered, false, 'no "already stored" while the stored copy may still be lost');
+  held.get([...held.keys()][0]!)!.release();
+  assert.equal((await first).status, 'inserted');
+  assert.equal((await duplicate).status, 'duplicate-kept');
+
+  // Part 10 input (STOW-RS): the duplicate is found by its index write; the first copy's flush fails.
+  const part10 = (i: number) => {
+    const ds = instanceDataSet(spec(i));
+    const meta = buildFileMeta({ sopClassUid: ds.string('SOPClassUID')!, sopInstanceUid: ds.string('SOPInstanceUID')!, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN });
+    return { part10: iterate([encodeFile({ preamble: null, meta, dataSet: ds, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN, warnings: [] })]) };
+  };
+  const known = new Set(held.keys());
+  const failing = archive.storeInstance(part10(21));
+  await until(() => counts(index).instances === 2 && held.size === 2, 'the second entry');
+  const failingKey = [...held.keys()].find((k) => !known.has(k))!;
+  known.add(failingKey);
+  const again = archive.storeInstance(part10(21));
+  again.catch(() => undefined);
+  await until(() => held.size === 3, 'the duplicate\'s blob');
+  const againKey = [...held.keys()].find((k) => !known.has(k))!;
+  held.get(againKey)!.release();
+  for (let i = 0; i < 30; i++) await new Promise((r) => setImmediate(r));
+  await files.delete(failingKey);
+  held.get(failingKey)!.fail(new Error('fdatasync: EIO'));
+  await assert.rejects(failing, /EIO/);
+  await assert.rejects(again, (e: unknown) => e instanceof DicomError && e.code === 'ERR_DICOM_STORAGE_IO' && /send it again/.test(e.message));
+  assert.equal(await index.getInstance('2.25.13.1.21'), undefined);
+  assert.equal(await files.exists(againKey), false, 'the duplicate\'s own blob is removed');
+  // Sent again, it is stored.
+  const third = archive.storeInstance(part10(21));
+  await until(() => held.size === 4, 'the third put');
+  held.get([...held.keys()].find((k) => !known.has(k) && k !== againKey)!)!.release();
+  assert.equal((await third).status, 'inserted');
 });
