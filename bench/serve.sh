@@ -37,6 +37,8 @@
 # CONDUIT_ROOT (another checkout's built tree to measure as "conduit"), BASE_ROOT (a built checkout of an
 # earlier commit: add conduit-base to STORE_WHO to measure it beside the current tree),
 # PROFILE=1: one more 1-association store into conduit serve under node --cpu-prof (top printed).
+# TRACE=1: one more store per ASSOCS into bench/serve/serve-traced.mjs: each C-STORE's chain (receive,
+# parse, blob readable / durable, index durable, response) and the CPU seconds, printed.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
@@ -51,6 +53,7 @@ REPEAT="${REPEAT:-200}"
 ASSOCS="${ASSOCS:-1,4}"
 STORE_WHO="${STORE_WHO:-conduit,orthanc,storescp}"
 PROFILE="${PROFILE:-0}"
+TRACE="${TRACE:-0}"
 RUN_DIR="$WORK/serve-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$RUN_DIR/logs"
 RESULTS="$RUN_DIR/results.tsv"
@@ -259,6 +262,17 @@ if has "$CELLS" find-1m; then
 fi
 [ -n "$ORTHANC_LOADED_PID" ] && stop_pid "$ORTHANC_LOADED_PID"
 
+if [ "$TRACE" = 1 ]; then
+  for n in "${ASSOC_LIST[@]}"; do
+    d="$RUN_DIR/trace-$n"; rm -rf "$d"; mkdir -p "$d"
+    start_server "$P_CONDUIT" "$RUN_DIR/logs/trace-$n.log" node "$HERE/serve/serve-traced.mjs" --data "$d" --port "$P_CONDUIT"
+    ld=$(load1)
+    send_ct CONDUIT "$P_CONDUIT" "$n" || die "traced store x$n failed"
+    stop_pid "$SERVER_PID"
+    log "store phases, $n association(s), load $ld:"; grep -v '^listening' "$RUN_DIR/logs/trace-$n.log" >&2 || true
+    rm -rf "$d"
+  done
+fi
 if [ "$PROFILE" = 1 ]; then
   d="$RUN_DIR/prof"; rm -rf "$d"; mkdir -p "$d/cpu"
   start_conduit "$d/data" "$P_CONDUIT" --cpu-prof --cpu-prof-interval 200 --cpu-prof-dir="$d/cpu"

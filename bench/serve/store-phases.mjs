@@ -54,6 +54,8 @@ const placedKey = () => {
 const archive = new ArchiveStore({ index, blobs, ...(process.env.PLACED_KEYS ? { newBlobKey: placedKey } : {}) });
 async function* iterate(chunks) { for (const c of chunks) yield c; }
 let next = 0;
+const cpu0 = process.cpuUsage();
+const elu0 = performance.eventLoopUtilization();
 const t0 = performance.now();
 await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
   while (next < inputs.length) {
@@ -63,9 +65,11 @@ await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
   }
 }));
 const ms = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
+const elu = performance.eventLoopUtilization(elu0);
 const n = inputs.length;
 console.log(`${n} stores, ${CONCURRENCY} at a time: ${(n / ms * 1000).toFixed(0)} instances/s; per store ${(ms / n).toFixed(3)} ms wall; ` +
   `summed over stores: put ${(phases.put / n).toFixed(3)} ms, insert ${(phases.insert / n).toFixed(3)} ms, rest ${((ms * CONCURRENCY - phases.put - phases.insert) / n).toFixed(3)} ms; ` +
-  `commits ${index.commitStats.batches}`);
+  `commits ${index.commitStats.batches}; CPU per store: user ${(cpu.user / 1e3 / n).toFixed(2)} ms, system ${(cpu.system / 1e3 / n).toFixed(2)} ms; main thread busy ${(elu.utilization * 100).toFixed(0)}%`);
 await archive.close();
 rmSync(dir, { recursive: true, force: true });

@@ -37,6 +37,7 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
   const archive = new ArchiveStore({ index, blobs });
   const report = await archive.startupCheck();
   for (const t of report.removedTemporaries) log('warn', `removed an interrupted write: ${t}`);
+  for (const d of report.droppedUnconfirmed) log('warn', `dropped instance ${d.sopInstanceUid}, never acknowledged: ${d.reason} (an interrupted flush)`);
   if (report.orphanBlobs.length) log('warn', `${report.orphanBlobs.length} stored objects are not indexed (kept; see startupCheck)`);
   for (const m of report.missingBlobs) log('error', `indexed instance ${m.sopInstanceUid} has lost its stored object ${m.blobKey}`);
 

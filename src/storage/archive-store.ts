@@ -5,19 +5,27 @@
  * storeInstance():
  *   1. (keep / reject) an instance already indexed is answered at once; its bytes are drained unread
  *   2. the Part 10 file (File Meta Information built here for a bare data set) is streamed into
- *      the blob store under a fresh random key: durable when put() resolves
- *   3. it is parsed back from the blob, values above the threshold skipped (stored-object.ts), so
- *      what is indexed is what was stored, and pixel data is never in memory
- *   4. the index record (index-record.ts) is inserted in one transaction, durable when it resolves
+ *      the blob store under a fresh random key
+ *   3. once its last byte is in, it is parsed (from the chunks kept in memory, or for a large object
+ *      from the durable blob), values above the threshold skipped (stored-object.ts), so what is
+ *      indexed is what was stored, and pixel data is never in memory
+ *   4. once the blob is whole and readable under its key, the index record (index-record.ts) is
+ *      inserted in one transaction, marked unconfirmed, WHILE the blob is flushed (ADR 0013); the
+ *      store resolves when both the blob and the commit are durable, and the mark is then cleared
+ *      (lazily, with a later commit). With an index without marks, or the 'overwrite' policy, the
+ *      record is inserted only once the blob is durable.
  *   5. a replaced object's blob, or the new blob when the index kept the old one, is deleted
- * A failure in 2-4 deletes the new blob and rejects; the index is untouched. A crash between 2 and
- * 4 leaves a blob the index does not know, which startupCheck() reports (and removes if asked);
- * a crash in 2 leaves a temporary file, which it removes.
+ * A failure in 2-4 removes what was done (the blob; an entry indexed against a blob that failed) and
+ * rejects. A crash between 2 and 4 leaves a blob the index does not know, which startupCheck()
+ * reports (and removes if asked); a crash in 2 leaves a temporary file, which it removes; a power
+ * loss while an unconfirmed blob was being flushed may leave an entry whose blob is missing or
+ * short: never acknowledged, it is dropped by startupCheck().
  *
  * Deletion removes the index entries first (durably), then the blobs: a crash in between leaves
  * unreferenced blobs, never an index entry without its object.
  */
 import { randomUUID } from 'node:crypto';
+import { channel } from 'node:diagnostics_channel';
 import type { Readable } from 'node:stream';
 import { DicomError } from '../core/dicom-error.js';
 import type { DataSet } from '../data/data-set.js';
@@ -25,7 +33,7 @@ import { encodeDataSet } from '../data/writer.js';
 import { buildFileMeta, PREAMBLE_LENGTH } from '../media/file-meta.js';
 import { buildInstanceIndexRecord } from './index-record.js';
 import type {
-  BlobStore, DeleteResult, DuplicatePolicy, IndexStore, InsertStatus, StoredInstanceDetails,
+  BlobStore, DeleteResult, DuplicatePolicy, IndexStore, InsertResult, InsertStatus, StoredInstanceDetails,
 } from './ports.js';
 import { RetainedChunks } from './retained-chunks.js';
 import { readStoredObject } from './stored-object.js';
@@ -65,6 +73,11 @@ export interface StoreResult {
 export interface StartupReport {
   /** Temporary files of interrupted writes, removed. */
   readonly removedTemporaries: readonly string[];
+  /**
+   * Instances indexed while their blob was being flushed whose blob turned out missing or short (a
+   * power loss before the flush ended: never acknowledged), removed from the index with the blob.
+   */
+  readonly droppedUnconfirmed: ReadonlyArray<{ readonly blobKey: string; readonly sopInstanceUid: string; readonly reason: string }>;
   /** Blobs no index entry points at (a crash between storing and indexing, or deleting). */
   readonly orphanBlobs: readonly string[];
   /** Whether orphanBlobs were removed. */
@@ -97,6 +110,25 @@ export interface ArchiveStoreOptions {
   readonly now?: () => Date;
 }
 
+/** diagnostics_channel on which each store publishes a StoreTrace (when something subscribes). */
+export const STORE_CHANNEL = 'conduit:storage:store';
+const storeChannel = channel(STORE_CHANNEL);
+
+/**
+ * Moments of one store (performance.now(), ms): start; received (the last byte of the object taken
+ * from its source); parsed (index record built); readable (blob whole under its key); indexed (index
+ * commit durable); durable (blob durable); end. A phase that did not happen is absent.
+ */
+export type StorePhase = 'start' | 'received' | 'parsed' | 'readable' | 'indexed' | 'durable' | 'end';
+export interface StoreTrace {
+  readonly sopInstanceUid: string;
+  readonly blobKey: string;
+  readonly status: InsertStatus | 'failed';
+  /** Indexed before its blob was durable (ADR 0013). */
+  readonly unconfirmed: boolean;
+  readonly timing: Readonly<Partial<Record<StorePhase, number>>>;
+}
+
 const UID_TAGS = { sopClass: 0x00080016, sopInstance: 0x00080018, metaSopClass: 0x00020002, metaSopInstance: 0x00020003 };
 
 export class ArchiveStore {
@@ -105,6 +137,13 @@ export class ArchiveStore {
   private readonly options: ArchiveStoreOptions;
   /** Blob keys of the stores under way. */
   private readonly storing = new Set<string>();
+  /**
+   * Stores indexing with an unconfirmed blob, by SOP Instance UID, registered before their index
+   * write: each settles true when it turns out not to hold the indexed copy or once its store
+   * succeeded (and leaves), false when its indexed copy failed (and stays until a store of the UID
+   * succeeds). A duplicate answered against such an instance waits for them (ADR 0013, 7).
+   */
+  private readonly flushing = new Map<string, Set<Flushing>>();
   /** While startupCheck() runs: every key stored since it began. */
   private touched: Set<string> | undefined;
 
@@ -117,6 +156,7 @@ export class ArchiveStore {
   async storeInstance(input: StoreInput, policy: DuplicatePolicy = 'keep'): Promise<StoreResult> {
     if ('dataSet' in input && policy !== 'overwrite' && await this.index.getInstance(input.sopInstanceUid)) {
       for await (const chunk of input.dataSet) void chunk;
+      await this.heldDurably(input.sopInstanceUid);
       return { status: policy === 'keep' ? 'duplicate-kept' : 'rejected', sopInstanceUid: input.sopInstanceUid, blobKey: undefined, size: 0, warnings: [] };
     }
     const key = (this.options.newBlobKey ?? randomUUID)();
@@ -130,14 +170,46 @@ export class ArchiveStore {
   }
 
   private async store(key: string, input: StoreInput, policy: DuplicatePolicy): Promise<StoreResult> {
+    const timing = storeChannel.hasSubscribers ? { start: performance.now() } as Partial<Record<StorePhase, number>> : undefined;
     const retained = new RetainedChunks(this.options.parseFromMemoryUpTo ?? 4 << 20);
     const bytes = retained.tee('dataSet' in input ? withFileMeta(input) : input.part10);
-    const { size } = await this.blobs.put(key, bytes, { fresh: true });
+    // The object is indexed as soon as its blob is whole and readable, while the blob is flushed;
+    // acknowledged once both the blob and the index commit are durable (ADR 0013).
+    let durable = false;
+    let putFailed = false;
+    let wake!: () => void;
+    const whenReadable = new Promise<void>((resolve) => { wake = resolve; });
+    const putting = this.blobs.put(key, bytes, {
+      fresh: true,
+      visible: () => {
+        if (timing) timing.readable = performance.now();
+        wake();
+      },
+    });
+    const putSettled = putting.then(() => {
+      durable = true;
+      if (timing) timing.durable = performance.now();
+      wake();
+    }, () => {
+      putFailed = true;
+      wake();
+    });
+    const confirmations = policy === 'overwrite' ? undefined : this.index.unconfirmedBlobs;
     const warnings: string[] = [];
-    let result;
-    let sopInstanceUid: string;
+    let inserting: Promise<InsertResult> | undefined;
+    let unconfirmed = false;
+    let sopInstanceUid = 'dataSet' in input ? input.sopInstanceUid : '';
+    let status: InsertStatus | 'failed' = 'failed';
+    let flushing: Flushing | undefined;
     try {
-      const reader = retained.reader(key, size) ?? await this.blobs.open(key);
+      const size = await Promise.race([retained.ended, putSettled.then(() => undefined)]);
+      if (timing) timing.received = performance.now();
+      if (size === undefined || putFailed) await putting; // throws when the put failed
+      let reader = retained.reader(key);
+      if (!reader) {
+        await putting;
+        reader = await this.blobs.open(key);
+      }
       let file;
       try {
         file = await readStoredObject(reader, { bulkDataThreshold: this.options.bulkDataThreshold ?? 64 * 1024 });
@@ -150,7 +222,7 @@ export class ArchiveStore {
       if ('part10' in input) input.check?.(file.dataSet);
       const record = buildInstanceIndexRecord(file.dataSet, {
         blobKey: key,
-        size,
+        size: reader.size,
         dataSetOffset: file.dataSetOffset ?? 0,
         transferSyntaxUid: file.transferSyntaxUid,
         ...(input.sourceAet !== undefined ? { sourceAet: input.sourceAet } : {}),
@@ -159,18 +231,97 @@ export class ArchiveStore {
         ...(this.options.metadataBulkDataThreshold !== undefined ? { metadataBulkDataThreshold: this.options.metadataBulkDataThreshold } : {}),
       }, warnings);
       sopInstanceUid = record.sopInstanceUid;
-      result = await this.index.insertInstance(record, policy);
+      if (timing) timing.parsed = performance.now();
+      await whenReadable;
+      if (putFailed) await putting;
+      // Without the index's marks (or when replacing what an acknowledged instance holds), the
+      // object is indexed only once its blob is durable, as before ADR 0013.
+      if (!confirmations) await putting;
+      unconfirmed = confirmations !== undefined && !durable;
+      if (unconfirmed) flushing = this.startFlushing(sopInstanceUid);
+      inserting = this.index.insertInstance(record, policy, unconfirmed ? { blobUnconfirmed: true } : {});
+      const [result, blob] = await Promise.all([inserting.then((r) => {
+        if (timing) timing.indexed = performance.now();
+        // Not the indexed copy: nothing for a duplicate to wait for.
+        if (flushing && r.status !== 'inserted') flushing = this.endFlushing(sopInstanceUid, flushing, true);
+        return r;
+      }, (error: unknown) => {
+        if (flushing) flushing = this.endFlushing(sopInstanceUid, flushing, true);
+        throw error;
+      }), putting]);
+      warnings.push(...result.warnings);
+      const kept = result.status === 'inserted' || result.status === 'overwritten';
+      if (!kept) await this.heldDurably(sopInstanceUid);
+      if (kept && unconfirmed) confirmations!.confirm([key]);
+      const obsolete = kept ? result.replacedBlobKey : key;
+      if (obsolete !== undefined) {
+        await this.blobs.delete(obsolete).catch((e: unknown) => warnings.push(`blob ${obsolete} not deleted (${(e as Error).message}); the startup check reports it`));
+      }
+      status = result.status;
+      return { status: result.status, sopInstanceUid, blobKey: kept ? key : undefined, size: kept ? blob.size : 0, warnings };
     } catch (error) {
-      await this.blobs.delete(key).catch(() => undefined);
+      await this.undo(key, putSettled, () => putFailed, inserting, unconfirmed);
       throw error;
+    } finally {
+      if (flushing) this.endFlushing(sopInstanceUid, flushing, status !== 'failed', status === 'inserted');
+      if (timing) {
+        timing.end = performance.now();
+        storeChannel.publish({ sopInstanceUid, blobKey: key, status, unconfirmed, timing } satisfies StoreTrace);
+      }
     }
-    warnings.push(...result.warnings);
-    const kept = result.status === 'inserted' || result.status === 'overwritten';
-    const obsolete = kept ? result.replacedBlobKey : key;
-    if (obsolete !== undefined) {
-      await this.blobs.delete(obsolete).catch((e: unknown) => warnings.push(`blob ${obsolete} not deleted (${(e as Error).message}); the startup check reports it`));
+  }
+
+  private startFlushing(sopInstanceUid: string): Flushing {
+    let settle!: (ok: boolean) => void;
+    const entry: Flushing = { done: new Promise<boolean>((resolve) => { settle = resolve; }), settle: (ok) => settle(ok) };
+    const set = this.flushing.get(sopInstanceUid) ?? new Set<Flushing>();
+    this.flushing.set(sopInstanceUid, set.add(entry));
+    return entry;
+  }
+
+  /**
+   * Settles a store's entry (returns undefined: the caller's entry is done). A failed one stays; a
+   * store that indexed the UID and succeeded also clears the failed ones before it.
+   */
+  private endFlushing(sopInstanceUid: string, entry: Flushing, ok: boolean, stored = false): undefined {
+    entry.settle(ok);
+    entry.failed = !ok;
+    const set = this.flushing.get(sopInstanceUid);
+    if (!set || !ok) return undefined;
+    set.delete(entry);
+    if (stored) for (const f of set) if (f.failed) set.delete(f);
+    if (set.size === 0) this.flushing.delete(sopInstanceUid);
+    return undefined;
+  }
+
+  /**
+   * The index holds `sopInstanceUid` and a store is about to say so (duplicate kept or rejected):
+   * if this process indexed it while its blob was being flushed, that flush must have succeeded
+   * first, or the answer would claim an instance that a power loss could still take away.
+   */
+  private async heldDurably(sopInstanceUid: string): Promise<void> {
+    const pending = this.flushing.get(sopInstanceUid);
+    if (pending && (await Promise.all([...pending].map((f) => f.done))).includes(false)) {
+      throw new DicomError('ERR_DICOM_STORAGE_IO', `the stored copy of ${sopInstanceUid} this one duplicates failed to be stored; send it again`);
     }
-    return { status: result.status, sopInstanceUid, blobKey: kept ? key : undefined, size: kept ? size : 0, warnings };
+  }
+
+  /**
+   * A store failed: once its put and insert have settled, nothing of it may remain: an instance
+   * indexed against a blob that failed is dropped (it is still marked unconfirmed: if the drop is
+   * lost, the startup check drops it), a blob stored for an index write that failed is deleted.
+   */
+  private async undo(key: string, putSettled: Promise<void>, putFailed: () => boolean, inserting: Promise<InsertResult> | undefined, unconfirmed: boolean): Promise<void> {
+    await putSettled;
+    const result = await inserting?.catch(() => undefined);
+    if (result !== undefined && (result.status === 'inserted' || result.status === 'overwritten')) {
+      // Indexed with a durable blob: nothing to undo. Indexed against a blob that failed: dropped
+      // (if the drop's commit fails too, the mark stays and the startup check removes the entry).
+      if (!unconfirmed) return;
+      if (await this.index.unconfirmedBlobs!.drop(key).then(() => false, () => true)) return;
+    }
+    // A failed put has removed what it wrote.
+    if (!putFailed()) await this.blobs.delete(key).catch(() => undefined);
   }
 
   /** An instance's Part 10 bytes (whole: `from` 'file'; or only its data set, for C-GET / C-MOVE). */
@@ -203,6 +354,7 @@ export class ArchiveStore {
     this.touched = new Set(this.storing);
     try {
       const removedTemporaries = this.storing.size === 0 ? await this.blobs.recover() : [];
+      const droppedUnconfirmed = await this.verifyUnconfirmed();
       const unreferenced = new Set<string>();
       for await (const key of this.blobs.list()) unreferenced.add(key);
       const missingBlobs: Array<{ blobKey: string; sopInstanceUid: string }> = [];
@@ -211,10 +363,39 @@ export class ArchiveStore {
       }
       const orphanBlobs = [...unreferenced].filter((key) => !this.touched!.has(key)).sort();
       if (options.removeOrphanBlobs) for (const key of orphanBlobs) await this.blobs.delete(key);
-      return { removedTemporaries, orphanBlobs, orphanBlobsRemoved: options.removeOrphanBlobs === true, missingBlobs };
+      return { removedTemporaries, droppedUnconfirmed, orphanBlobs, orphanBlobsRemoved: options.removeOrphanBlobs === true, missingBlobs };
     } finally {
       this.touched = undefined;
     }
+  }
+
+  /**
+   * The instances indexed with an unconfirmed blob (ADR 0013), stores under way left out: a blob of
+   * the indexed size is kept and confirmed, any other is dropped with its entry.
+   */
+  private async verifyUnconfirmed(): Promise<StartupReport['droppedUnconfirmed']> {
+    const marks = this.index.unconfirmedBlobs;
+    if (!marks) return [];
+    const dropped: Array<{ blobKey: string; sopInstanceUid: string; reason: string }> = [];
+    const whole: string[] = [];
+    for (const entry of await marks.list()) {
+      if (this.touched!.has(entry.blobKey)) continue;
+      let size: number | undefined;
+      try {
+        size = await this.blobs.size(entry.blobKey);
+      } catch (error) {
+        if ((error as DicomError).code !== 'ERR_DICOM_STORAGE_NOT_FOUND' && await this.blobs.exists(entry.blobKey)) throw error;
+      }
+      if (size === entry.size) {
+        whole.push(entry.blobKey);
+        continue;
+      }
+      await marks.drop(entry.blobKey);
+      await this.blobs.delete(entry.blobKey).catch(() => undefined);
+      dropped.push({ ...entry, reason: size === undefined ? 'its blob is missing' : `its blob holds ${size} of ${entry.size} bytes` });
+    }
+    marks.confirm(whole);
+    return dropped;
   }
 
   async close(): Promise<void> {
@@ -227,6 +408,12 @@ export class ArchiveStore {
     for (const key of result.blobKeys) await this.blobs.delete(key).catch(() => undefined);
     return result;
   }
+}
+
+interface Flushing {
+  readonly done: Promise<boolean>;
+  readonly settle: (ok: boolean) => void;
+  failed?: boolean;
 }
 
 function badObject(message: string, cause?: unknown): DicomError {

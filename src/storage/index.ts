@@ -13,6 +13,7 @@ export { isValidBlobKey } from './ports.js';
 export type {
   BlobInfo, BlobReader, BlobStore, DuplicatePolicy, InstanceIndexRecord, InsertStatus, InsertResult, StoredInstance,
   StoredInstanceDetails, FindOptions, InstanceMetadata, DeleteResult, IndexStats, IndexWarning, IndexStore,
+  PutOptions, InsertOptions, UnconfirmedBlob, UnconfirmedBlobs,
 } from './ports.js';
 export { ArchiveStore } from './archive-store.js';
 export type { StoreInput, StoreResult, StartupReport, ArchiveStoreOptions } from './archive-store.js';

@@ -26,6 +26,17 @@ export interface BlobInfo {
   readonly size: number;
 }
 
+export interface PutOptions {
+  /** See BlobStore.put. */
+  readonly fresh?: boolean;
+  /**
+   * Called at most once, before put() resolves, when the whole blob can be read under its key but
+   * may not be durable yet: a caller may then index it, as long as it acknowledges nothing before
+   * put() resolves (ADR 0013). A store that cannot tell calls it just before resolving.
+   */
+  readonly visible?: (info: BlobInfo) => void;
+}
+
 /** Random access to one blob, for reading a header and skipping large values (BulkData-like reads). */
 export interface BlobReader {
   readonly key: string;
@@ -51,11 +62,12 @@ export interface BlobStore {
    *
    * `fresh`: the caller guarantees that no blob is stored under `key` and that nothing refers to it
    * before put() resolves (the archive's new random keys). The store may then make the blob visible
-   * under its key before its bytes are durable (files: rename first, then flush the file and the
-   * directory at once): a crash in between leaves at worst an unreferenced blob, which the startup
-   * check reports. Durable when it resolves, all the same.
+   * under its key before its bytes are durable (files: written and renamed, then the file and the
+   * directory flushed at once): a crash in between leaves at worst an unreferenced blob, which the
+   * startup check reports, or a blob the index holds as unconfirmed (ADR 0013). Durable when it
+   * resolves, all the same.
    */
-  put(key: string, source: AsyncIterable<Uint8Array>, options?: { readonly fresh?: boolean }): Promise<BlobInfo>;
+  put(key: string, source: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<BlobInfo>;
   /** The whole blob as a stream; rejects with ERR_DICOM_STORAGE_NOT_FOUND when there is none. */
   get(key: string): Promise<Readable>;
   /** Bytes [start, end) of the blob (end exclusive, clamped to the size). */
@@ -205,6 +217,37 @@ export interface IndexWarning {
   readonly last: Date;
 }
 
+export interface InsertOptions {
+  /**
+   * The instance's blob is readable but may not be durable yet (ADR 0013): the index records its
+   * key as unconfirmed in the same transaction, until UnconfirmedBlobs.confirm(). Only for an index
+   * that has `unconfirmedBlobs`.
+   */
+  readonly blobUnconfirmed?: boolean;
+}
+
+/** An instance indexed before its blob was known to be durable, not yet confirmed. */
+export interface UnconfirmedBlob {
+  readonly blobKey: string;
+  readonly sopInstanceUid: string;
+  /** The blob's size the instance was indexed with. */
+  readonly size: number;
+}
+
+/**
+ * The index's side of ADR 0013: instances indexed while their blob was still being flushed carry a
+ * mark, cleared once the blob is durable; after a crash the startup check verifies the blobs of
+ * the marked ones and drops the instances whose blob is missing or short (never acknowledged).
+ */
+export interface UnconfirmedBlobs {
+  /** These blobs are durable: their marks go (with a later commit; losing that is harmless). */
+  confirm(blobKeys: readonly string[]): void;
+  /** The marked blobs whose instance is indexed (marks left without one are cleared). */
+  list(): Promise<UnconfirmedBlob[]>;
+  /** Removes the instance indexed with this blob if it is still marked, and the mark; resolves once committed. */
+  drop(blobKey: string): Promise<DeleteResult>;
+}
+
 export interface IndexStore {
   /**
    * Indexes one instance, creating its patient, study and series as needed and updating the
@@ -213,7 +256,9 @@ export interface IndexStore {
    * 'overwrite' replaces it ('overwritten', replacedBlobKey set), 'reject' leaves it ('rejected').
    * A series already indexed under another study raises ERR_DICOM_STORAGE_CONFLICT.
    */
-  insertInstance(record: InstanceIndexRecord, policy: DuplicatePolicy): Promise<InsertResult>;
+  insertInstance(record: InstanceIndexRecord, policy: DuplicatePolicy, options?: InsertOptions): Promise<InsertResult>;
+  /** Optional (ADR 0013): without it the archive indexes an object only once its blob is durable. */
+  readonly unconfirmedBlobs?: UnconfirmedBlobs;
   /**
    * The entities of `level` that match the query (SQL from compileWhere, then its post-filter),
    * with their ancestors' attributes and the derived attributes of PS3.4 C.3.4 Table C.3-1.

@@ -4,16 +4,23 @@ import type { BlobReader } from './ports.js';
  * The chunks of an object on their way to the blob store, kept while they total at most `limit`
  * bytes, so that a small object is parsed for the index from memory instead of being read back:
  * the same bytes (the chunks belong to the consumer of the data set stream: the archive store),
- * four file system calls fewer. Past the limit they are dropped and the blob is read back.
+ * four file system calls fewer, and while the blob is still being flushed. Past the limit they are
+ * dropped and the blob is read back.
  */
 export class RetainedChunks {
   private chunks: Uint8Array[] | undefined = [];
   private bytes = 0;
+  private complete = false;
+  private markEnded!: (bytes: number) => void;
+  /** Resolves with the object's size once the source has given its last chunk (never, if it fails). */
+  readonly ended = new Promise<number>((resolve) => { this.markEnded = resolve; });
 
   constructor(private readonly limit: number) {}
 
   async *tee(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    let total = 0;
     for await (const chunk of source) {
+      total += chunk.length;
       if (this.chunks) {
         this.bytes += chunk.length;
         if (this.bytes > this.limit) this.chunks = undefined;
@@ -21,6 +28,8 @@ export class RetainedChunks {
       }
       yield chunk;
     }
+    this.complete = true;
+    this.markEnded(total);
   }
 
   /**
@@ -28,9 +37,10 @@ export class RetainedChunks {
    * chunk is a view of it; one across chunks copies only the range asked (the header: 64 KiB at
    * first, and large values are skipped, not read), never the whole object.
    */
-  reader(key: string, size: number): BlobReader | undefined {
+  reader(key: string): BlobReader | undefined {
     const chunks = this.chunks;
-    if (!chunks || this.bytes !== size) return undefined;
+    const size = this.bytes;
+    if (!chunks || !this.complete) return undefined;
     this.chunks = undefined;
     const starts: number[] = [];
     let at = 0;

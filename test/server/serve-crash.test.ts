@@ -174,6 +174,8 @@ for (const [round, fewest, most] of [[1, 1, 8], [2, 20, 60], [3, 80, 160]] as co
     assert.deepEqual(removed, interrupted, 'each temporary file reported at start');
     assert.deepEqual(temporaryFiles(blobs), [], 'and removed');
     const orphanLine = /(\d+) stored objects are not indexed/.exec(second.proc.stderr);
+    // Entries indexed while their blob was flushed (ADR 0013) all have whole blobs after a SIGKILL.
+    assert.doesNotMatch(second.proc.stderr, /dropped instance/, 'no entry committed before its blob was whole');
 
     // The restarted server finds what it holds.
     const found = await instancesByFind(port);
@@ -217,6 +219,7 @@ for (const [round, fewest, most] of [[1, 1, 8], [2, 20, 60], [3, 80, 160]] as co
       const check = await archive.startupCheck();
       assert.deepEqual(check.removedTemporaries, []);
       assert.deepEqual(check.missingBlobs, []);
+      assert.deepEqual(check.droppedUnconfirmed, []);
       assert.equal(check.orphanBlobs.length, orphanLine ? Number(orphanLine[1]) : 0);
       t.diagnostic(`${acked.length} acknowledged, ${indexed.length} indexed, ${interrupted.length} interrupted writes removed, ${check.orphanBlobs.length} orphan blobs`);
     } finally {

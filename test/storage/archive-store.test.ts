@@ -197,6 +197,7 @@ test('startup check: temporary files removed, orphan blobs and missing blobs rep
   const report = await archive.startupCheck();
   assert.deepEqual(report, {
     removedTemporaries: [tmp],
+    droppedUnconfirmed: [],
     orphanBlobs: ['orphan-1'],
     orphanBlobsRemoved: false,
     missingBlobs: [{ blobKey: damaged.blobKey, sopInstanceUid: '1.2.3.1.2' }],
@@ -333,7 +334,7 @@ test('a startup check run while stores are under way leaves them alone', async (
   const report1 = await archive.startupCheck({ removeOrphanBlobs: true });
   release1();
   assert.ok((await Promise.all(first)).every((r) => r.status === 'inserted'));
-  assert.deepEqual(report1, { removedTemporaries: [], orphanBlobs: [], orphanBlobsRemoved: true, missingBlobs: [] });
+  assert.deepEqual(report1, { removedTemporaries: [], droppedUnconfirmed: [], orphanBlobs: [], orphanBlobsRemoved: true, missingBlobs: [] });
 
   // 2. Stores finish between the listing of the blobs and the scan of the index: not "missing".
   let release2!: () => void;
@@ -349,5 +350,5 @@ test('a startup check run while stores are under way leaves them alone', async (
   assert.deepEqual((await checking).missingBlobs, []);
   holdListing = undefined;
   assert.equal((await collect(archive.blobs.list())).length, 9);
-  assert.deepEqual(await archive.startupCheck(), { removedTemporaries: [], orphanBlobs: [], orphanBlobsRemoved: false, missingBlobs: [] });
+  assert.deepEqual(await archive.startupCheck(), { removedTemporaries: [], droppedUnconfirmed: [], orphanBlobs: [], orphanBlobsRemoved: false, missingBlobs: [] });
 });

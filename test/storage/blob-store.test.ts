@@ -115,6 +115,11 @@ test('durable put fsyncs the file and its directory (and new directories into th
   assert.ok(first.syncs >= 3, `first put: ${first.syncs} directory fsyncs`);
   const second = await countingSyncs(root, () => store.put('a1', iterate([bytes(20)])));
   assert.deepEqual([second.datasyncs, second.syncs], [1, 1], 'the file and its directory');
+  // A new <cd> under an existing <ab>: <cd> in <ab> is flushed, the root (unchanged) is not.
+  const top = await countingSyncs(root, () => store.put('ab12.x', iterate([bytes(10)]), { fresh: true }));
+  assert.deepEqual([top.datasyncs, top.syncs], [1, 3], 'new <ab> and <cd>: the file, <cd>, <ab>, the root');
+  const leaf = await countingSyncs(root, () => store.put('ab34.y', iterate([bytes(10)]), { fresh: true }));
+  assert.deepEqual([leaf.datasyncs, leaf.syncs], [1, 2], 'new <cd> only: the file, <cd>, <ab>');
   const off = new FilesystemBlobStore({ root, fsync: false });
   const none = await countingSyncs(root, () => off.put('a2', iterate([bytes(10)])));
   assert.deepEqual([none.datasyncs, none.syncs], [0, 0]);

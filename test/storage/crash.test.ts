@@ -52,6 +52,9 @@ for (const [round, killAfter, extraMs] of [[1, 3, 0], [2, 40, 3], [3, 150, 11]] 
     t.after(() => void archive.close());
     const report = await archive.startupCheck();
     assert.deepEqual(report.missingBlobs, [], 'no index entry without its blob');
+    // SIGKILL loses nothing the kernel accepted, and a blob is whole under its key before its entry
+    // is committed (ADR 0013): entries still unconfirmed must all have whole blobs.
+    assert.deepEqual(report.droppedUnconfirmed, [], 'no entry committed before its blob was whole');
 
     // Every acknowledged instance: indexed, its data set byte-identical to what was sent.
     for (const [uid, hash] of acks) {

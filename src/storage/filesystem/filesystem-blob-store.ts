@@ -28,7 +28,7 @@ import { mkdir, open, opendir, rename, stat, unlink, type FileHandle } from 'nod
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DicomError } from '../../core/dicom-error.js';
-import { isValidBlobKey, type BlobInfo, type BlobReader, type BlobStore } from '../ports.js';
+import { isValidBlobKey, type BlobInfo, type BlobReader, type BlobStore, type PutOptions } from '../ports.js';
 import { GroupSync } from '../group-sync.js';
 import { storageError } from '../storage-error.js';
 
@@ -52,8 +52,9 @@ export interface FilesystemBlobStoreOptions {
 export class FilesystemBlobStore implements BlobStore {
   readonly root: string;
   private readonly fsync: boolean;
-  private readonly directories = new Map<string, Promise<void>>();
+  private readonly directories = new Map<string, { readonly made: Promise<string | undefined>; readonly durable: Promise<void> }>();
   private readonly syncs = new DirectorySyncs(OPEN_DIRECTORIES);
+  private readonly closes = new Set<Promise<void>>();
   private closed = false;
 
   constructor(options: FilesystemBlobStoreOptions) {
@@ -73,15 +74,17 @@ export class FilesystemBlobStore implements BlobStore {
     return join(this.directoryOf(key), key);
   }
 
-  async put(key: string, source: AsyncIterable<Uint8Array>, options: { readonly fresh?: boolean } = {}): Promise<BlobInfo> {
+  async put(key: string, source: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<BlobInfo> {
     const finalPath = this.pathOf(key);
     const dir = this.directoryOf(key);
     let fh: FileHandle | undefined;
     let tmp: string | undefined;
     let renamed = false;
     let size = 0;
+    // New directories' entries are flushed while the bytes arrive; waited for before put() resolves.
+    let directoriesDurable: Promise<void> | undefined;
     try {
-      await this.ensureDirectory(dir);
+      directoriesDurable = (await this.ensureDirectory(dir)).durable;
       tmp = join(dir, `.${key}.${randomBytes(6).toString('hex')}.tmp`);
       fh = await open(tmp, 'wx');
       // Chunks arrive PDU-sized; gather them so each write system call moves ~1 MiB.
@@ -97,21 +100,34 @@ export class FilesystemBlobStore implements BlobStore {
           batched = 0;
         }
       }
-      if (batch.length) await writeAll(fh, batch);
-      size += batched;
       if (options.fresh && this.fsync && process.platform !== 'win32') {
-        // Nothing is under the key and nothing refers to it yet: rename first, then flush the file
-        // and the directory at once (one round of flushes, not two; ext4 often joins them in one
-        // journal commit). A crash before both are done leaves an unreferenced blob, not a torn one
-        // that anything points at.
-        await rename(tmp, finalPath);
-        tmp = undefined;
-        renamed = true;
-        await Promise.all([fh.datasync(), this.syncs.sync(dir)]);
-        await fh.close();
+        // Nothing is under the key and nothing refers to it yet: the last bytes are written and the
+        // file renamed at once, then the file and the directory are flushed at once (one round of
+        // flushes; ext4 often joins them in one journal commit). The blob is whole and readable
+        // under its key from then on (options.visible), durable when put() resolves. A crash before
+        // both flushes are done leaves an unreferenced or unconfirmed blob (ADR 0013), never a torn one
+        // that an acknowledged instance points at.
+        const last = batch.length ? writeAll(fh, batch) : undefined;
+        const moved = rename(tmp, finalPath);
+        const [wrote, moving] = await Promise.allSettled([last, moved]);
+        if (moving.status === 'fulfilled') {
+          tmp = undefined;
+          renamed = true;
+        }
+        if (wrote.status === 'rejected') throw wrote.reason;
+        if (moving.status === 'rejected') throw moving.reason;
+        size += batched;
+        const handle = fh;
+        const flushed = Promise.all([handle.datasync(), this.syncs.sync(dir), directoriesDurable]);
+        options.visible?.({ key, size });
+        await flushed;
         fh = undefined;
+        // Closing waits for nothing the caller needs: the bytes are durable.
+        this.closing(handle);
         return { key, size };
       }
+      if (batch.length) await writeAll(fh, batch);
+      size += batched;
       // fdatasync: the data and what is needed to read it back (the size); not the timestamps.
       if (this.fsync) await fh.datasync();
       await fh.close();
@@ -119,15 +135,23 @@ export class FilesystemBlobStore implements BlobStore {
       await rename(tmp, finalPath);
       tmp = undefined;
       renamed = true;
-      if (this.fsync) await this.syncs.sync(dir);
+      if (this.fsync) await Promise.all([this.syncs.sync(dir), directoriesDurable]);
+      options.visible?.({ key, size });
       return { key, size };
     } catch (cause) {
+      await directoriesDurable?.catch(() => undefined);
       await fh?.close().catch(() => undefined);
       if (tmp !== undefined) await unlink(tmp).catch(() => undefined);
       // The rename may not be durable: the blob is not stored (an old blob under the key is lost then).
       if (renamed) await unlink(finalPath).catch(() => undefined);
       throw storageError('ERR_DICOM_STORAGE_IO', `cannot store blob ${key}`, cause);
     }
+  }
+
+  /** Closes a handle in the background; close() waits for these. */
+  private closing(handle: FileHandle): void {
+    const done = handle.close().catch(() => undefined).finally(() => this.closes.delete(done));
+    this.closes.add(done);
   }
 
   async get(key: string): Promise<Readable> {
@@ -217,6 +241,7 @@ export class FilesystemBlobStore implements BlobStore {
     try {
       return (await stat(this.pathOf(key))).size;
     } catch (cause) {
+      if ((cause as { code?: unknown }).code === 'ENOENT') throw new DicomError('ERR_DICOM_STORAGE_NOT_FOUND', `no blob ${key}`, { cause });
       throw storageError('ERR_DICOM_STORAGE_IO', `cannot read blob ${key}`, cause);
     }
   }
@@ -261,6 +286,7 @@ export class FilesystemBlobStore implements BlobStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    await Promise.all(this.closes);
     await this.syncs.close();
   }
 
@@ -296,25 +322,33 @@ export class FilesystemBlobStore implements BlobStore {
   }
 
   /**
-   * Creates <root>/ab/cd if needed; new directory entries are fsync'd into their parents. Callers
-   * for the same directory share one promise, so none goes on before the entries are durable.
+   * Creates <root>/ab/cd if needed. Resolves once the directory exists, with a promise of its new
+   * entries being durable (<cd> in <ab>, maybe <ab> in the root, maybe the root in its parent: the
+   * flushes run at once, while the caller writes). Callers for the same directory share them.
    */
-  private ensureDirectory(dir: string): Promise<void> {
+  private async ensureDirectory(dir: string): Promise<{ readonly durable: Promise<void> }> {
     let ready = this.directories.get(dir);
     if (!ready) {
-      ready = (async () => {
-        const first = await mkdir(dir, { recursive: true });
-        if (first !== undefined && this.fsync) {
-          // New entries: <cd> in <ab>, maybe <ab> in the root, maybe the root in its parent.
-          await this.syncs.sync(dirname(dir));
-          await this.syncs.sync(this.root);
-          if (first.length <= this.root.length) await fsyncDirectory(dirname(this.root));
-        }
-      })();
-      ready.catch(() => this.directories.delete(dir));
-      this.directories.set(dir, ready);
+      const made = mkdir(dir, { recursive: true });
+      const durable = made.then(async (first) => {
+        if (first === undefined || !this.fsync) return;
+        // <cd> in <ab>; <ab> in the root only when it is new too; the root in its parent when new.
+        const parent = dirname(dir);
+        const flushes = [this.syncs.sync(parent)];
+        if (first.length <= parent.length) flushes.push(this.syncs.sync(this.root));
+        if (first.length <= this.root.length) flushes.push(fsyncDirectory(dirname(this.root)));
+        await Promise.all(flushes);
+      });
+      durable.catch(() => undefined);
+      ready = { made, durable };
+      const entry = ready;
+      durable.catch(() => {
+        if (this.directories.get(dir) === entry) this.directories.delete(dir);
+      });
+      this.directories.set(dir, entry);
     }
-    return ready;
+    await ready.made;
+    return { durable: ready.durable };
   }
 }
 

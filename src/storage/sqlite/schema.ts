@@ -12,6 +12,7 @@
  *             data_set_offset, source_aet, received_at
  *   instance_metadata  instance_pk, encoding ('deflate' or 'identity'), json (the PS3.18 JSON text)
  *   index_warning      level, uid, message (UNIQUE together), count, first_at, last_at
+ *   unconfirmed_blob   blob_key of instances indexed before their blob was durable (ADR 0013)
  *   totals             one row: patients, studies, series, instances, total_size
  *   schema_version     one row: the version of the migrations applied
  *
@@ -127,6 +128,13 @@ CREATE TABLE totals (
 );
 INSERT INTO totals VALUES (1, 0, 0, 0, 0, 0);
 `);
+    },
+  },
+  {
+    version: 2,
+    description: 'unconfirmed_blob: instances indexed while their blob was being flushed (ADR 0013)',
+    up(db) {
+      db.exec('CREATE TABLE unconfirmed_blob (blob_key TEXT PRIMARY KEY) WITHOUT ROWID');
     },
   },
 ];

@@ -24,7 +24,7 @@ import type { Query, QueryLevel } from '../../query/query.js';
 import type { AttributeRecord, AttributeValue, EntityRecord } from '../../query/record.js';
 import { columnValues } from '../../query/sql.js';
 import type {
-  DeleteResult, DuplicatePolicy, FindOptions, IndexStats, IndexStore, IndexWarning, InsertResult, InstanceIndexRecord,
+  DeleteResult, DuplicatePolicy, FindOptions, IndexStats, IndexStore, IndexWarning, InsertOptions, InsertResult, InstanceIndexRecord,
   InstanceMetadata, StoredInstance, StoredInstanceDetails,
 } from '../ports.js';
 import { GroupSync } from '../group-sync.js';
@@ -33,6 +33,7 @@ import { openDatabase, type Database, type Statement } from './better-sqlite3.js
 import { CommitQueue, type CommitQueueStats, type GroupCommitOptions } from './commit-queue.js';
 import { decodeMetadata, EntityLoader, findEntities, StatementCache } from './find.js';
 import { attributeColumns, multiValued, prepareSchema, splitMultiValued, studyModalities, studySopClasses } from './schema.js';
+import { SqliteUnconfirmedBlobs } from './unconfirmed-blobs.js';
 
 export interface SqliteIndexStoreOptions {
   /** The database file (created if missing), or ':memory:'. */
@@ -79,6 +80,8 @@ export class SqliteIndexStore implements IndexStore {
   private readonly compress: boolean;
   private readonly s: ReturnType<typeof prepareStatements>;
   private open = true;
+  /** Instances indexed before their blob was durable (ADR 0013). */
+  readonly unconfirmedBlobs: SqliteUnconfirmedBlobs;
   /** The write-ahead log's flush when this store makes commits durable itself (walSync 'thread-pool'). */
   private readonly wal: { readonly path: string; fd?: number; readonly group: GroupSync } | undefined;
 
@@ -109,8 +112,16 @@ export class SqliteIndexStore implements IndexStore {
     this.statements = new StatementCache(this.db);
     this.loader = new EntityLoader(this.db);
     const savepoint = this.db.transaction((work: () => unknown) => work());
+    this.unconfirmedBlobs = new SqliteUnconfirmedBlobs(this.db, {
+      write: (work) => this.write(work),
+      removeByBlobKey: (blobKey) => this.removeInstances(this.s.instancesByBlobKey.all(blobKey)),
+    });
+    const batch = this.db.transaction((body: () => void) => {
+      this.unconfirmedBlobs.forgetConfirmed();
+      body();
+    });
     this.queue = new CommitQueue(
-      (body) => this.db.transaction(body).immediate(),
+      (body) => batch.immediate(body),
       <T>(work: () => T) => savepoint(work) as T,
       options.groupCommit ?? {},
       this.wal ? () => this.wal!.group.sync() : undefined,
@@ -129,11 +140,11 @@ export class SqliteIndexStore implements IndexStore {
     return this.queue.stats;
   }
 
-  insertInstance(record: InstanceIndexRecord, policy: DuplicatePolicy): Promise<InsertResult> {
+  insertInstance(record: InstanceIndexRecord, policy: DuplicatePolicy, options: InsertOptions = {}): Promise<InsertResult> {
     // Compressed here, synchronously (~25 us for a CT header's JSON): the thread pool's deflate
     // measured slower, its callbacks breaking up the batches.
     const metadata = this.prepareMetadata(record);
-    return this.write(() => this.insertOne(record, policy, metadata));
+    return this.write(() => this.insertOne(record, policy, metadata, options.blobUnconfirmed === true));
   }
 
   /**
@@ -238,6 +249,14 @@ export class SqliteIndexStore implements IndexStore {
     if (!this.open) return;
     this.queue.close();
     this.open = false;
+    // Confirmations no commit took along: not flushed, which is harmless (ADR 0013).
+    if (this.unconfirmedBlobs.pendingConfirmations > 0) {
+      try {
+        this.db.transaction(() => this.unconfirmedBlobs.forgetConfirmed()).immediate();
+      } catch {
+        // the startup check verifies those blobs again
+      }
+    }
     if (this.wal?.fd !== undefined) {
       // The last batches' flushes (their writes settle with them), then the log's descriptor.
       await this.wal.group.sync().catch(() => undefined);
@@ -266,7 +285,7 @@ export class SqliteIndexStore implements IndexStore {
     if (!this.open) throw new DicomError('ERR_DICOM_STORAGE_CLOSED', 'the index is closed');
   }
 
-  private insertOne(r: InstanceIndexRecord, policy: DuplicatePolicy, metadata: Uint8Array | string | undefined): InsertResult {
+  private insertOne(r: InstanceIndexRecord, policy: DuplicatePolicy, metadata: Uint8Array | string | undefined, blobUnconfirmed = false): InsertResult {
     const warnings: string[] = [];
     const now = r.receivedAt.toISOString();
     const existing = this.s.instancesByUid.get(r.sopInstanceUid);
@@ -328,6 +347,7 @@ export class SqliteIndexStore implements IndexStore {
       r.dataSetOffset, r.sourceAet ?? null, now,
     ).lastInsertRowid);
     if (metadata !== undefined) s.insertMetadata.run(instancePk, typeof metadata === 'string' ? 'identity' : 'deflate', metadata);
+    if (blobUnconfirmed) this.unconfirmedBlobs.mark(r.blobKey);
     s.seriesCounts.run(1, seriesPk);
     s.studyCounts.run(0, 1, study.pk);
     s.patientCounts.run(0, 0, 1, patientPk);
@@ -413,6 +433,7 @@ function prepareStatements(db: Database) {
   };
   return {
     instancesByUid: db.prepare<InstanceRow>('SELECT pk, series_pk, study_pk, blob_key, size FROM instance WHERE sop_instance_uid = ?'),
+    instancesByBlobKey: db.prepare<InstanceRow>('SELECT pk, series_pk, study_pk, blob_key, size FROM instance WHERE blob_key = ?'),
     instancesBySeries: db.prepare<InstanceRow>('SELECT pk, series_pk, study_pk, blob_key, size FROM instance WHERE series_pk = (SELECT pk FROM series WHERE series_instance_uid = ?) ORDER BY pk'),
     instancesByStudy: db.prepare<InstanceRow>('SELECT pk, series_pk, study_pk, blob_key, size FROM instance WHERE study_pk = (SELECT pk FROM study WHERE study_instance_uid = ?) ORDER BY pk'),
     instancesByPatient: db.prepare<InstanceRow>(`SELECT instance.pk, instance.series_pk, instance.study_pk, instance.blob_key, instance.size FROM instance
