@@ -4,19 +4,21 @@
  * folder synced, so that a success response is only sent for an object that is on disk under its
  * final name (and a crash never leaves a partial file under that name).
  *
- * Each step is a round trip to libuv's thread pool while the sender waits for the response, so
- * there are as few as can be: open (O_CREAT | O_EXCL), one writev per ~1 MiB (the Part 10 header
- * goes with the first), fdatasync, rename, folder fsync; the close runs beside the last two. A
- * DurableDirectory keeps the folder open and lets concurrent objects share one folder fsync.
+ * The sender waits for the response, so what happens after the last PDV is kept short: the file is
+ * opened (O_CREAT | O_EXCL) while the first PDVs are on their way and the data written as it
+ * arrives (file-appender.ts; the Part 10 header goes with the first write), so that only the last
+ * piece, the fdatasync, the rename and the folder fsync are left. Each is a round trip to libuv's
+ * thread pool unless `synchronousWrites` does the writes, the close and the rename on the calling
+ * thread. A DurableDirectory keeps the folder open and lets concurrent objects share one folder fsync.
  */
 import { randomBytes } from 'node:crypto';
+import { closeSync, renameSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeDataSet } from '../../data/writer.js';
 import { buildFileMeta, PREAMBLE_LENGTH } from '../../media/file-meta.js';
-import { closeFd, fdatasyncFd, openFd, writevFd } from './file-descriptors.js';
-
-const WRITE_BATCH = 1 << 20;
+import { type FileAppender, DirectAppender, PipelinedAppender } from './file-appender.js';
+import { closeFd, fdatasyncFd, openFd } from './file-descriptors.js';
 
 export interface ReceivedObject {
   sopClassUid: string;
@@ -106,6 +108,12 @@ export interface WriteReceivedObjectOptions {
   fsync?: boolean;
   /** The folder `dir`, kept open and synced for many objects at once; default: opened for this object only. */
   directory?: DurableDirectory;
+  /**
+   * Write, close and rename with blocking calls on the calling thread (the syncs stay on libuv's
+   * thread pool): fewer thread hand-offs per object, at the price of the event loop waiting on
+   * the page cache. For a process that does little else, such as `conduit listen`. Default false.
+   */
+  synchronousWrites?: boolean;
 }
 
 /**
@@ -121,32 +129,30 @@ export async function writeReceivedObject(
   const finalPath = join(dir, options.fileName ?? fileNameFor(obj.sopInstanceUid));
   const tmpPath = join(dir, `.${randomBytes(6).toString('hex')}.partial`);
   const durable = options.fsync !== false;
+  const direct = options.synchronousWrites === true;
+  // Opened while the first data PDUs are still on their way.
   const fd = await openFd(tmpPath, 'wx');
-  let bytes = 0;
+  const appender: FileAppender = direct ? new DirectAppender(fd) : new PipelinedAppender(fd);
   let closing: Promise<void> | undefined;
   try {
-    // PDVs arrive in PDU-sized pieces; gather them so each write system call moves ~1 MiB. The
-    // header goes with the first batch.
-    const header = part10Header(obj);
-    let batch: Uint8Array[] = [header];
-    let batched = header.length;
+    appender.add(part10Header(obj));
     for await (const chunk of dataSet) {
-      batch.push(chunk);
-      batched += chunk.length;
-      if (batched >= WRITE_BATCH) {
-        await writevFd(fd, batch);
-        bytes += batched;
-        batch = [];
-        batched = 0;
-      }
+      const wait = appender.add(chunk);
+      if (wait !== undefined) await wait;
     }
-    if (batch.length) await writevFd(fd, batch);
-    bytes += batched;
+    await appender.finish();
     // fdatasync: the bytes and the size needed to read them back, not the timestamps.
     if (durable) await fdatasyncFd(fd);
-    closing = closeFd(fd);
-    await rename(tmpPath, finalPath);
+    if (direct) {
+      closeSync(fd);
+      closing = Promise.resolve();
+      renameSync(tmpPath, finalPath);
+    } else {
+      closing = closeFd(fd);
+      await rename(tmpPath, finalPath);
+    }
   } catch (err) {
+    await appender.settled();
     await (closing ?? closeFd(fd)).catch(() => undefined);
     await unlink(tmpPath).catch(() => undefined);
     throw err;
@@ -157,7 +163,7 @@ export async function writeReceivedObject(
   } finally {
     await closing;
   }
-  return { path: finalPath, bytes };
+  return { path: finalPath, bytes: appender.bytes };
 }
 
 async function fsyncDirectory(dir: string): Promise<void> {
@@ -168,3 +174,4 @@ async function fsyncDirectory(dir: string): Promise<void> {
     await dh.close();
   }
 }
+
