@@ -67,9 +67,75 @@ export function commandSetOf(message: DimseMessage): DataSet {
   return ds;
 }
 
-/** Encodes a typed message's command set (PS3.7 §6.3.1). */
+/**
+ * Encodes a typed message's command set (PS3.7 §6.3.1): the same bytes as
+ * encodeCommandSet(commandSetOf(message)), written directly (no DataSet, no dictionary look-up):
+ * one command goes out per C-STORE, on both sides. Implicit VR Little Endian (PS3.5 §7.1.3):
+ * tag group and element (2 + 2), value length (4), value padded to even length, UI with NUL and
+ * text with a space (PS3.5 §6.2, §9.1).
+ */
 export function encodeCommand(message: DimseMessage): Uint8Array {
-  return encodeCommandSet(commandSetOf(message));
+  const spec = MESSAGE_SPECS[message.type];
+  const fields = message as unknown as Partial<Record<CommandFieldName, FieldValue>>;
+  const elements: Array<{ tag: number; vr: VR; value: FieldValue }> = [{ tag: CommandTag.CommandField, vr: 'US', value: spec.commandField }];
+  for (const name of spec.required) {
+    if (fields[name] === undefined) {
+      throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `${message.type} needs ${name}`, { tag: COMMAND_FIELDS[name].tag });
+    }
+  }
+  let length = 0;
+  for (const list of [spec.required, spec.optional]) {
+    for (const name of list) {
+      const value = fields[name];
+      if (value === undefined) continue;
+      const { tag, vr } = COMMAND_FIELDS[name];
+      elements.push({ tag, vr, value: checkedValue(message.type, name, vr, value) });
+    }
+  }
+  elements.push({
+    tag: CommandTag.CommandDataSetType, vr: 'US',
+    value: checkedValue(message.type, 'commandDataSetType', 'US', message.commandDataSetType ?? defaultDataSetType(spec)),
+  });
+  elements.sort((a, b) => a.tag - b.tag);
+  for (const e of elements) length += 8 + valueLength(e.vr, e.value);
+  const bytes = new Uint8Array(12 + length);
+  const out = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  // (0000,0000) UL Command Group Length: the bytes of the elements after it.
+  out.writeUInt32LE(0x00000000, 0);
+  out.writeUInt32LE(4, 4);
+  out.writeUInt32LE(length, 8);
+  let at = 12;
+  for (const e of elements) {
+    const n = valueLength(e.vr, e.value);
+    out.writeUInt16LE(e.tag >>> 16, at);
+    out.writeUInt16LE(e.tag & 0xffff, at + 2);
+    out.writeUInt32LE(n, at + 4);
+    at += 8;
+    if (e.vr === 'US') {
+      out.writeUInt16LE(e.value as number, at);
+    } else if (e.vr === 'AT') {
+      for (const t of e.value as number[]) {
+        out.writeUInt16LE(t >>> 16, at);
+        out.writeUInt16LE(t & 0xffff, at + 2);
+        at += 4;
+      }
+      continue;
+    } else {
+      const text = e.value as string;
+      const written = out.write(text, at, 'latin1');
+      if (written < n) out[at + written] = e.vr === 'UI' ? 0x00 : 0x20;
+    }
+    at += n;
+  }
+  return bytes;
+}
+
+/** Bytes of an encoded command element value, padded to even length. */
+function valueLength(vr: VR, value: FieldValue): number {
+  if (vr === 'US') return 2;
+  if (vr === 'AT') return 4 * (value as number[]).length;
+  const n = (value as string).length;
+  return n + (n & 1);
 }
 
 function defaultDataSetType(spec: MessageSpec): number {
