@@ -9,6 +9,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFile } from '../../../src/media/part10.js';
+import { buildFileMeta, PREAMBLE_LENGTH } from '../../../src/media/file-meta.js';
+import { encodeDataSet } from '../../../src/data/writer.js';
 import { DurableDirectory, fileNameFor, part10Header, writeReceivedObject } from '../../../src/services/storage/part10-sink.js';
 
 const OBJ = { sopClassUid: '1.2.840.10008.5.1.4.1.1.7', sopInstanceUid: '1.2.3.4.5', transferSyntaxUid: '1.2.840.10008.1.2.1', sourceAet: 'PEER' };
@@ -64,6 +66,24 @@ for (const mode of ['one-off folder sync', 'DurableDirectory', 'no fsync', 'sync
     }
   });
 }
+
+test('part10Header: the preamble, DICM and the File Meta Information of buildFileMeta, byte for byte', () => {
+  const objects = [
+    OBJ,
+    { ...OBJ, sopInstanceUid: '1.2.34', sourceAet: 'ODD' }, // even and odd lengths: NUL and space padding
+    { ...OBJ, sourceAet: undefined },
+    { ...OBJ, sourceAet: '' },
+    { ...OBJ, sopClassUid: '1.2.840.10008.5.1.4.1.1.2', transferSyntaxUid: '1.2.840.10008.1.2.4.50', sourceAet: 'STORESCU_LONG_AE' },
+    { ...OBJ, sourceAet: 'A\\B' }, // a backslash: the DataSet path, whatever it makes of it
+  ];
+  for (const obj of objects) {
+    const meta = encodeDataSet(buildFileMeta(obj), { explicitVR: true, littleEndian: true }, { recalculateGroupLengths: true });
+    const expected = new Uint8Array(PREAMBLE_LENGTH + 4 + meta.length);
+    expected.set(Buffer.from('DICM'), PREAMBLE_LENGTH);
+    expected.set(meta, PREAMBLE_LENGTH + 4);
+    assert.deepEqual([...part10Header(obj)], [...expected], JSON.stringify(obj));
+  }
+});
 
 for (const synchronousWrites of [false, true]) {
   test(`writeReceivedObject${synchronousWrites ? ' (synchronous writes)' : ''}: a data set that fails halfway leaves neither the object nor a temporary file`, async () => {
