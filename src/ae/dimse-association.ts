@@ -96,6 +96,8 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
       highWaterMark: options.highWaterMark,
       isAcceptedPresentationContext: (id) => association.presentationContexts.get(id)?.result === 0,
     });
+    // The assembler concatenates fragments: PDVs in pieces save a copy of each P-DATA-TF body.
+    association.receivePDataInPieces();
     association.on('pdata', (pdvs) => {
       try {
         if (!this.assembler.push(pdvs)) {
