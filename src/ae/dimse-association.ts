@@ -71,7 +71,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
   private readonly assembler: MessageAssembler;
   private readonly ids = new MessageIdAllocator();
   private readonly pending = new Map<number, Pending>();
-  private readonly cancels = new Map<number, AbortController>();
+  private readonly cancels = new Map<number, Cancellation>();
   private sendChain: Promise<void> = Promise.resolve();
   private readonly dimseTimeout: number;
   /** Invoked window: how many requests this end may have outstanding (PS3.7 D.3.3.3). */
@@ -96,6 +96,8 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
       highWaterMark: options.highWaterMark,
       isAcceptedPresentationContext: (id) => association.presentationContexts.get(id)?.result === 0,
     });
+    // The assembler concatenates fragments: PDVs in pieces save a copy of each P-DATA-TF body.
+    association.receivePDataInPieces();
     association.on('pdata', (pdvs) => {
       try {
         if (!this.assembler.push(pdvs)) {
@@ -148,9 +150,14 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     }
     if (isRequest(message)) {
       const pc = this.association.presentationContexts.get(m.presentationContextId)!;
-      const controller = new AbortController();
-      this.cancels.set((message as { messageId: number }).messageId, controller);
-      this.emit('request', { presentationContext: pc, message, dataSet: m.dataSet, cancelled: controller.signal });
+      const cancellation = new Cancellation();
+      this.cancels.set((message as { messageId: number }).messageId, cancellation);
+      this.emit('request', {
+        presentationContext: pc, message, dataSet: m.dataSet,
+        get cancelled() {
+          return cancellation.signal;
+        },
+      });
       return;
     }
     const rsp = message as DimseMessage & { status: number; messageIdBeingRespondedTo: number };
@@ -355,5 +362,28 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     let last: IncomingResponse | undefined;
     for await (const rsp of this.request(message, presentationContextId, dataSet)) last = rsp;
     return last!;
+  }
+}
+
+/**
+ * A request's cancellation, whose AbortSignal is made only when someone asks for it: most
+ * requests are never cancelled nor asked, and an AbortController (an EventTarget) cost ~15 us per
+ * C-STORE received, ~2% of conduit listen's CPU.
+ */
+class Cancellation {
+  private controller: AbortController | undefined;
+  private reason: { value: unknown } | undefined;
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.reason !== undefined) this.controller.abort(this.reason.value);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.controller !== undefined) this.controller.abort(reason);
+    else this.reason ??= { value: reason };
   }
 }

@@ -235,7 +235,10 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
           moveOriginatorAeTitle: m.moveOriginatorApplicationEntityTitle,
           moveOriginatorMessageId: m.moveOriginatorMessageId,
           dataSet: req.dataSet,
-          cancelled: req.cancelled,
+          // Made on demand (see Cancellation in dimse-association.ts).
+          get cancelled() {
+            return req.cancelled;
+          },
         });
         req.dataSet.discard(); // in case the handler left some unread
         await respond(resultFields(result));

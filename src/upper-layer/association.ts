@@ -215,6 +215,18 @@ export class Association extends EventEmitter<AssociationEvents> {
     return this.dul.flushed();
   }
 
+  /**
+   * From now on, a P-DATA-TF that arrives over several socket reads is handed on as its bytes come
+   * rather than once whole: its PDVs may then come in pieces, each a view of the bytes read, with
+   * `isLast` only on the piece that ends a fragment marked last. That is all DIMSE needs (PS3.8
+   * Annex E: the fragments of a message are concatenated whatever their PDVs and PDUs), and it
+   * spares a copy of every P-DATA-TF body and lets a data set reach its consumer before the rest
+   * of its PDU. By default each 'pdata' event has whole PDVs, as they were sent.
+   */
+  receivePDataInPieces(): void {
+    this.dul.streamPData = true;
+  }
+
   /** Stops reading from the peer (TCP back-pressure) until resumeReceiving(), e.g. while a slow sink catches up. */
   pauseReceiving(): void {
     this.dul.pauseReceiving();

@@ -60,6 +60,11 @@ export class DulServiceProvider {
   readonly connectionId: string;
   private readonly machine: StateMachine;
   private readonly framer: PduFramer;
+  /**
+   * Hand on a P-DATA-TF that arrives over several reads as it comes, its PDVs in pieces (see
+   * Association.receivePDataInPieces); default false: whole PDVs.
+   */
+  streamPData = false;
   private readonly options: DulOptions;
   private user: DulUser;
   private transport: TransportConnection | undefined;
@@ -243,7 +248,10 @@ export class DulServiceProvider {
 
   private onData(chunk: Uint8Array): void {
     try {
-      this.framer.push(chunk, this.onPdu);
+      // P-DATA-TF bodies are streamed (pdu-framer.ts) when the user asked for it, unless the PDUs
+      // are traced: a trace shows the PDUs as they were on the wire.
+      const stream = this.framer.streaming || (this.streamPData && !pduChannel.hasSubscribers);
+      this.framer.push(chunk, this.onPdu, stream ? this.onPData : undefined);
     } catch (e) {
       if (!(e instanceof PduError)) throw e;
       this.traceInvalid(chunk.length, e);
@@ -263,6 +271,16 @@ export class DulServiceProvider {
       return;
     }
     if (pduChannel.hasSubscribers) pduChannel.publish({ connectionId: this.connectionId, direction: 'received', type, name: pduTypeName(type), length: body.length, pdu } satisfies PduTrace);
+    this.received(pdu);
+  };
+
+  /** Pieces of a P-DATA-TF read as it arrives: to the state machine as a P-DATA-TF of those pieces. */
+  private readonly onPData = (pieces: PresentationDataValue[]): void => {
+    this.lastActivity = performance.now();
+    this.received({ type: PduType.PDataTf, presentationDataValues: pieces });
+  };
+
+  private received(pdu: Pdu): void {
     const invalid = this.checkReceived(pdu);
     if (invalid !== undefined) {
       this.protocolError(invalid);
@@ -274,7 +292,7 @@ export class DulServiceProvider {
       this.user.onProtocolError?.(new PduError(AbortReason.UnexpectedPdu, `${pduTypeName(pdu.type)} is not expected in ${this.state} (${STATE_DEFINITIONS[this.state]})`));
     }
     this.dispatch(event);
-  };
+  }
 
   private protocolError(error: PduError): void {
     this.user.onProtocolError?.(error);

@@ -207,6 +207,41 @@ test('C-CANCEL: leaving the for-await loop after 3 Pending responses cancels the
   }
 });
 
+test('C-CANCEL before the SCP first asks for `cancelled`: the signal it then gets is already aborted, with the reason', async (t) => {
+  const traces = traceMessages(t);
+  const handlerDone = deferred<{ aborted: boolean; reason: unknown }>();
+  const { port, close } = await startServer({
+    aeTitle: 'QR-SCP', abstractSyntaxes: { [STUDY_ROOT_FIND]: [EXPLICIT_LE] },
+    handlers: {
+      async request({ request, respond }) {
+        await request.dataSet!.collect();
+        let n = 0;
+        // Answers without looking at `cancelled` until the C-CANCEL-RQ has been received.
+        while (!traces.some((m) => m.direction === 'received' && m.type === 'C-CANCEL-RQ')) {
+          await respond({ status: Status.Pending }, identifier(`LATE-${++n}`));
+          await new Promise(setImmediate);
+        }
+        handlerDone.resolve({ aborted: request.cancelled.aborted, reason: request.cancelled.reason });
+        await respond({ status: Status.Cancel });
+      },
+    },
+  });
+  try {
+    const client = await connect({ host: '127.0.0.1', port, presentationContexts: findContexts });
+    let got = 0;
+    for await (const rsp of find(client, 'LATE')) {
+      assert.equal(rsp.status.code, Status.Pending);
+      if (++got === 2) break;
+    }
+    const seen = await withTimeout(handlerDone.promise, WAIT_MS, 'the SCP handler to look at `cancelled`');
+    assert.equal(seen.aborted, true);
+    assert.equal((seen.reason as DicomError).code, 'ERR_DICOM_DIMSE_CANCELLED');
+    await client.release();
+  } finally {
+    await close();
+  }
+});
+
 test('leaving the loop at the final response sends no C-CANCEL', async (t) => {
   const traces = traceMessages(t);
   const { port, close } = await startServer({

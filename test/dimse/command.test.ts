@@ -55,6 +55,19 @@ test('every message type round-trips with all its fields, and with only the requ
   }
 });
 
+test('encodeCommand (written directly) gives the same bytes as the DataSet path, encodeCommandSet(commandSetOf(m))', () => {
+  const extras: DimseMessage[] = [
+    // odd-length UI (NUL pad), odd-length AE and LO (space pad), an empty Error Comment, several AT tags
+    { type: 'C-STORE-RSP', messageIdBeingRespondedTo: 3, affectedSopClassUid: '1.2.3', affectedSopInstanceUid: '1.2.34', status: 0xa700, errorComment: 'odd' } as DimseMessage,
+    { type: 'C-STORE-RSP', messageIdBeingRespondedTo: 3, affectedSopClassUid: '1.2', status: 0xc000, errorComment: '' } as DimseMessage,
+    { type: 'C-STORE-RSP', messageIdBeingRespondedTo: 65535, affectedSopClassUid: '1.2', status: 0xb000, offendingElement: [0x00100010, 0x7fe00010, 0xfffee000] } as DimseMessage,
+    { type: 'C-MOVE-RQ', messageId: 1, affectedSopClassUid: '1.2.840.10008.5.1.4.1.2.2.2', priority: 0, moveDestination: 'ABC', commandDataSetType: DATA_SET_PRESENT } as DimseMessage,
+  ];
+  for (const m of [...TYPES.flatMap((t) => [FULL_MESSAGES[t], MINIMAL_MESSAGES[t]]), ...extras]) {
+    assert.deepEqual([...encodeCommand(m)], [...encodeCommandSet(commandSetOf(m))], m.type);
+  }
+});
+
 test('the Command Group Length counts every byte after it, and elements ascend', () => {
   for (const type of TYPES) {
     const bytes = encodeCommand(FULL_MESSAGES[type]);

@@ -55,6 +55,31 @@ function collect(a: Association): PresentationDataValue[] {
   return out;
 }
 
+test('receivePDataInPieces: a P-DATA-TF spread over reads comes in pieces whose bytes, order, contexts and last flags are what was sent', async () => {
+  const { requestor, acceptor, close } = await pair();
+  try {
+    acceptor.receivePDataInPieces();
+    const pieces = collect(acceptor);
+    const done = deferred<void>();
+    acceptor.on('pdata', (pdvs) => {
+      if (pdvs.some((p) => p.isLast && !p.isCommand)) done.resolve();
+    });
+    // PDUs of ~64 KiB (the acceptor's maximum): more than one socket read each.
+    const sent = [new Uint8Array(60_000).map((_, i) => i & 0xff), new Uint8Array(65_000).fill(7), new Uint8Array(30_001).fill(9)];
+    await requestor.sendPData([pdv(3, [1, 2, 3, 4], true, true)]);
+    for (const [k, data] of sent.entries()) await requestor.sendPData([pdv(3, data, false, k === sent.length - 1)]);
+    await withTimeout(done.promise, WAIT_MS, 'the last piece');
+    assert.deepEqual(pieces.filter((p) => p.isCommand).map((p) => [...p.data]).flat(), [1, 2, 3, 4]);
+    const data = pieces.filter((p) => !p.isCommand);
+    assert.ok(data.length > sent.length, `the data came in pieces (${data.length} for ${sent.length} PDVs)`);
+    assert.ok(data.every((p) => p.presentationContextId === 3));
+    assert.deepEqual(data.map((p) => p.isLast), data.map((_, i) => i === data.length - 1), 'isLast only on the last piece');
+    assert.ok(Buffer.concat(data.map((p) => p.data)).equals(Buffer.concat(sent)), 'the bytes sent, in order');
+  } finally {
+    await close();
+  }
+});
+
 test('negotiated on both ends: contexts, transfer syntaxes, roles, maximum lengths, implementation', async () => {
   const { requestor, acceptor, close } = await pair();
   for (const a of [requestor, acceptor]) {

@@ -61,9 +61,23 @@ Examples:
     });
 }
 
-/** One line to stdout (stdout errors such as EPIPE are handled by main). */
-function say(line: string): void {
-  process.stdout.write(`${line}\n`);
+/**
+ * Lines to stdout, written once per turn of the event loop (setImmediate) rather than one write
+ * each: the line for a stored object then goes out after its C-STORE-RSP, not before it.
+ */
+class LineBuffer {
+  private lines: string[] = [];
+
+  line = (text: string): void => {
+    if (this.lines.push(text) === 1) setImmediate(this.flush);
+  };
+
+  flush = (): void => {
+    if (this.lines.length === 0) return;
+    const text = `${this.lines.join('\n')}\n`;
+    this.lines = [];
+    process.stdout.write(text);
+  };
 }
 
 function sopClassName(uid: string): string {
@@ -72,6 +86,8 @@ function sopClassName(uid: string): string {
 
 async function runListen(options: ListenOptions): Promise<number> {
   const out = resolve(options.out);
+  const lines = new LineBuffer();
+  const say = lines.line;
   let tls;
   try {
     tls = tlsServerOptions(options);
@@ -102,7 +118,7 @@ async function runListen(options: ListenOptions): Promise<number> {
         sopInstanceUid: req.sopInstanceUid,
         transferSyntaxUid: req.transferSyntaxUid,
         sourceAet: info.callingAeTitle,
-      }, req.dataSet, { fsync: options.fsync, directory });
+      }, req.dataSet, { fsync: options.fsync, directory, synchronousWrites: true });
       counts.set(info, (counts.get(info) ?? 0) + 1);
       if (verbose) say(`${label(info)}: stored ${written.path} (${sopClassName(req.sopClassUid)}, ${written.bytes} bytes)`);
       return undefined;
@@ -192,5 +208,6 @@ async function runListen(options: ListenOptions): Promise<number> {
   });
   await directory.close().catch(() => undefined);
   say('stopped');
+  lines.flush();
   return 0;
 }

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 
-export function openFd(path: string, flags: string): Promise<number> {
+export function openFd(path: string, flags: string | number): Promise<number> {
   return new Promise((resolve, reject) => fs.open(path, flags, (err, fd) => (err ? reject(err) : resolve(fd))));
 }
 
@@ -36,7 +36,7 @@ export function closeFd(fd: number): Promise<void> {
 }
 
 /** What is left of `buffers` after the first `written` bytes. */
-function remainder(buffers: Uint8Array[], written: number): Uint8Array[] {
+export function remainder(buffers: Uint8Array[], written: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   let skip = written;
   for (const b of buffers) {

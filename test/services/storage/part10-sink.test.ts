@@ -5,10 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFile } from '../../../src/media/part10.js';
+import { buildFileMeta, PREAMBLE_LENGTH } from '../../../src/media/file-meta.js';
+import { encodeDataSet } from '../../../src/data/writer.js';
 import { DurableDirectory, fileNameFor, part10Header, writeReceivedObject } from '../../../src/services/storage/part10-sink.js';
 
 const OBJ = { sopClassUid: '1.2.840.10008.5.1.4.1.1.7', sopInstanceUid: '1.2.3.4.5', transferSyntaxUid: '1.2.840.10008.1.2.1', sourceAet: 'PEER' };
@@ -27,10 +29,10 @@ function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'conduit-sink-'));
 }
 
-for (const mode of ['one-off folder sync', 'DurableDirectory', 'no fsync'] as const) {
+for (const mode of ['one-off folder sync', 'DurableDirectory', 'no fsync', 'synchronous writes', 'synchronous writes, no fsync'] as const) {
   test(`writeReceivedObject (${mode}): the Part 10 header, then the data set bytes as received; no temporary file left`, async () => {
     const dir = tempDir();
-    const directory = mode === 'DurableDirectory' ? new DurableDirectory(dir) : undefined;
+    const directory = mode === 'DurableDirectory' || mode === 'synchronous writes' ? new DurableDirectory(dir) : undefined;
     try {
       // Large enough to need several write batches (1 MiB each).
       const big = new Uint8Array(3 * 1024 * 1024 + 6);
@@ -41,7 +43,8 @@ for (const mode of ['one-off folder sync', 'DurableDirectory', 'no fsync'] as co
       const parts = [ELEMENT, pixelHeader];
       for (let at = 0; at < big.length; at += 256 * 1024) parts.push(big.subarray(at, Math.min(big.length, at + 256 * 1024)));
       const written = await writeReceivedObject(dir, OBJ, chunks(parts), {
-        ...(directory ? { directory } : {}), ...(mode === 'no fsync' ? { fsync: false } : {}),
+        ...(directory ? { directory } : {}), ...(mode.endsWith('no fsync') ? { fsync: false } : {}),
+        ...(mode.startsWith('synchronous') ? { synchronousWrites: true } : {}),
       });
       assert.equal(written.path, join(dir, fileNameFor(OBJ.sopInstanceUid)));
       const header = part10Header(OBJ);
@@ -64,17 +67,68 @@ for (const mode of ['one-off folder sync', 'DurableDirectory', 'no fsync'] as co
   });
 }
 
-test('writeReceivedObject: a data set that fails halfway leaves neither the object nor a temporary file', async () => {
-  const dir = tempDir();
-  const directory = new DurableDirectory(dir);
-  try {
-    await assert.rejects(writeReceivedObject(dir, OBJ, chunks([ELEMENT, new Uint8Array(2 << 20), ELEMENT], 2), { directory }), /went away/);
-    assert.deepEqual(readdirSync(dir), []);
-  } finally {
-    await directory.close();
-    rmSync(dir, { recursive: true, force: true });
+test('part10Header: the preamble, DICM and the File Meta Information of buildFileMeta, byte for byte', () => {
+  const objects = [
+    OBJ,
+    { ...OBJ, sopInstanceUid: '1.2.34', sourceAet: 'ODD' }, // even and odd lengths: NUL and space padding
+    { ...OBJ, sourceAet: undefined },
+    { ...OBJ, sourceAet: '' },
+    { ...OBJ, sopClassUid: '1.2.840.10008.5.1.4.1.1.2', transferSyntaxUid: '1.2.840.10008.1.2.4.50', sourceAet: 'STORESCU_LONG_AE' },
+    { ...OBJ, sourceAet: 'A\\B' }, // a backslash: the DataSet path, whatever it makes of it
+  ];
+  for (const obj of objects) {
+    const meta = encodeDataSet(buildFileMeta(obj), { explicitVR: true, littleEndian: true }, { recalculateGroupLengths: true });
+    const expected = new Uint8Array(PREAMBLE_LENGTH + 4 + meta.length);
+    expected.set(Buffer.from('DICM'), PREAMBLE_LENGTH);
+    expected.set(meta, PREAMBLE_LENGTH + 4);
+    assert.deepEqual([...part10Header(obj)], [...expected], JSON.stringify(obj));
   }
 });
+
+for (const synchronousWrites of [false, true]) {
+  test(`writeReceivedObject${synchronousWrites ? ' (synchronous writes)' : ''}: a data set that fails halfway leaves neither the object nor a temporary file`, async () => {
+    const dir = tempDir();
+    const directory = new DurableDirectory(dir);
+    try {
+      await assert.rejects(writeReceivedObject(dir, OBJ, chunks([ELEMENT, new Uint8Array(2 << 20), ELEMENT], 2), { directory, synchronousWrites }), /went away/);
+      assert.deepEqual(readdirSync(dir), []);
+    } finally {
+      await directory.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test(`writeReceivedObject${synchronousWrites ? ' (synchronous writes)' : ''}: the data is written while the data set is still arriving, not after its last byte`, async () => {
+    const dir = tempDir();
+    try {
+      const first = new Uint8Array(300 * 1024).fill(1);
+      const header = part10Header(OBJ);
+      let sizeBeforeLast = -1;
+      async function* arriving(): AsyncGenerator<Uint8Array> {
+        yield first;
+        // The sender has not sent the rest yet: the temporary file should fill up meanwhile.
+        const partial = (): string | undefined => readdirSync(dir).find((n) => n.endsWith('.partial'));
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          const name = partial();
+          const size = name === undefined ? 0 : statSync(join(dir, name)).size;
+          if (size >= header.length + first.length || Date.now() > deadline) {
+            sizeBeforeLast = size;
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        yield ELEMENT;
+      }
+      const written = await writeReceivedObject(dir, OBJ, arriving(), { synchronousWrites });
+      assert.equal(sizeBeforeLast, header.length + first.length, 'the header and the first chunk were on file before the last chunk came');
+      assert.equal(written.bytes, header.length + first.length + ELEMENT.length);
+      assert.equal(statSync(written.path).size, written.bytes);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
 
 /** A DurableDirectory whose fsyncs are counted and finish only when the test says so. */
 class PacedDirectory extends DurableDirectory {
