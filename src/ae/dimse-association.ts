@@ -57,6 +57,8 @@ interface Pending {
   error: unknown;
   /** Settles when the responses received so far are delivered (in the order they came). */
   delivered: Promise<void>;
+  /** Responses on `delivered` not delivered yet; at 0 one without data set is delivered at once. */
+  queued: number;
 }
 
 export interface DimseAssociationEvents {
@@ -73,6 +75,8 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
   private readonly pending = new Map<number, Pending>();
   private readonly cancels = new Map<number, Cancellation>();
   private sendChain: Promise<void> = Promise.resolve();
+  /** Sends begun and not finished: at 0 the next one starts at once, not a microtask later. */
+  private sendsInFlight = 0;
   private readonly dimseTimeout: number;
   /** Invoked window: how many requests this end may have outstanding (PS3.7 D.3.3.3). */
   private readonly window: number;
@@ -170,11 +174,21 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
       pending.responses.push({ presentationContextId: m.presentationContextId, message: rsp, status: DimseStatus.fromResponse(rsp as never), dataSet });
       pending.wake?.();
     };
+    if (m.dataSet === null && pending.queued === 0) {
+      // Nothing before it still on its way (the usual C-STORE-RSP): no promise hops.
+      deliver(null);
+      return;
+    }
     // In arrival order: a response whose data set is still being collected (a Pending C-FIND
     // match) holds back the ones after it, the final response included.
     const dataSet = m.dataSet ? m.dataSet.collect() : null;
     dataSet?.catch(() => undefined); // handled below, perhaps only after it fails
-    pending.delivered = pending.delivered.then(() => dataSet).then(deliver, (err) => {
+    pending.queued++;
+    pending.delivered = pending.delivered.then(() => dataSet).then((bytes) => {
+      pending.queued--;
+      deliver(bytes);
+    }, (err) => {
+      pending.queued--;
       pending.error ??= err;
       pending.wake?.();
     });
@@ -214,9 +228,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
         throw err;
       }
     };
-    const p = this.sendChain.then(run, run);
-    this.sendChain = p.catch(() => undefined);
-    return p;
+    return this.enqueue(run);
   }
 
   /**
@@ -261,16 +273,31 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
         throw err;
       }
     };
-    const p = this.sendChain.then(run, run);
-    this.sendChain = p.catch(() => undefined);
+    return this.enqueue(run);
+  }
+
+  /** Runs `run` after the sends before it: the PDVs of two messages never interleave (PS3.8 Annex E). */
+  private enqueue(run: () => Promise<void>): Promise<void> {
+    const idle = this.sendsInFlight === 0;
+    this.sendsInFlight++;
+    const p = idle ? run() : this.sendChain.then(run, run);
+    const done = (): void => {
+      this.sendsInFlight--;
+    };
+    this.sendChain = p.then(done, done);
     return p;
   }
 
   private sendCommandBytes(command: Uint8Array, presentationContextId: number): Promise<void> {
     const run = () => sendMessage((pdvs) => this.association.sendPData(pdvs), command, null, { presentationContextId, maxPduLength: this.association.maxSendPduLength });
-    const p = this.sendChain.then(run, run);
-    this.sendChain = p.catch(() => undefined);
-    return p;
+    return this.enqueue(run);
+  }
+
+  /** Takes a slot of the window when one is free (no waiting); false when none is. */
+  private takeSlot(): boolean {
+    if (this.slotsInUse >= this.window || this.isClosed) return false;
+    this.slotsInUse++;
+    return true;
   }
 
   private async acquireSlot(): Promise<void> {
@@ -292,19 +319,15 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
    * early while responses are still pending sends C-CANCEL-RQ and drops the rest (PS3.7 §9.3.2.3).
    */
   async *request(message: RequestWithoutId, presentationContextId: number, dataSet: DataSetSource | null = null): AsyncGenerator<IncomingResponse> {
-    await this.acquireSlot();
-    const messageId = this.ids.allocate();
-    const pending: Pending = { responses: [], wake: null, error: null, delivered: Promise.resolve() };
-    this.pending.set(messageId, pending);
+    if (!this.takeSlot()) await this.acquireSlot();
+    const { messageId, pending } = this.register();
     let final = false;
     let sent = false;
     try {
       await this.send({ ...message, messageId } as DimseMessage, presentationContextId, dataSet);
       sent = true;
       for (;;) {
-        while (pending.responses.length === 0 && !pending.error) await this.waitForResponse(pending);
-        if (pending.responses.length === 0 && pending.error) throw pending.error;
-        const rsp = pending.responses.shift()!;
+        const rsp = pending.responses.shift() ?? await this.nextResponse(pending);
         final = !isPending(rsp.message.status);
         yield rsp;
         if (final) return;
@@ -316,11 +339,30 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
         void this.send({ type: 'C-CANCEL-RQ', messageIdBeingRespondedTo: messageId } as DimseMessage, presentationContextId).catch(() => undefined);
         void this.drainAfterCancel(messageId, pending);
       } else {
-        this.pending.delete(messageId);
-        this.ids.release(messageId);
-        this.releaseSlot();
+        this.end(messageId);
       }
     }
+  }
+
+  /** A Message ID allocated (the window's slot already taken) and its responses awaited. */
+  private register(): { messageId: number; pending: Pending } {
+    const messageId = this.ids.allocate();
+    const pending: Pending = { responses: [], wake: null, error: null, delivered: Promise.resolve(), queued: 0 };
+    this.pending.set(messageId, pending);
+    return { messageId, pending };
+  }
+
+  private end(messageId: number): void {
+    this.pending.delete(messageId);
+    this.ids.release(messageId);
+    this.releaseSlot();
+  }
+
+  /** The next response, waited for; throws what ended the wait (timeout, closed association). */
+  private async nextResponse(pending: Pending): Promise<IncomingResponse> {
+    while (pending.responses.length === 0 && !pending.error) await this.waitForResponse(pending);
+    if (pending.responses.length === 0) throw pending.error;
+    return pending.responses.shift()!;
   }
 
   private async drainAfterCancel(messageId: number, pending: Pending): Promise<void> {
@@ -333,9 +375,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     } catch {
       // timed out or closed: nothing more to wait for
     } finally {
-      this.pending.delete(messageId);
-      this.ids.release(messageId);
-      this.releaseSlot();
+      this.end(messageId);
     }
   }
 
@@ -357,11 +397,22 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     });
   }
 
-  /** Sends a request and returns its final response. */
+  /**
+   * Sends a request and returns its final response: request() run to its end, without the
+   * generator's hops (once per C-STORE sent). Nothing is left to cancel when it returns or throws.
+   */
   async requestOne(message: RequestWithoutId, presentationContextId: number, dataSet: DataSetSource | null = null): Promise<IncomingResponse> {
-    let last: IncomingResponse | undefined;
-    for await (const rsp of this.request(message, presentationContextId, dataSet)) last = rsp;
-    return last!;
+    if (!this.takeSlot()) await this.acquireSlot();
+    const { messageId, pending } = this.register();
+    try {
+      await this.send({ ...message, messageId } as DimseMessage, presentationContextId, dataSet);
+      for (;;) {
+        const rsp = pending.responses.shift() ?? await this.nextResponse(pending);
+        if (!isPending(rsp.message.status)) return rsp;
+      }
+    } finally {
+      this.end(messageId);
+    }
   }
 }
 

@@ -15,7 +15,7 @@ import { concatBytes } from '../core/bytes.js';
 import { DicomError } from '../core/dicom-error.js';
 import type { DataSet } from '../data/data-set.js';
 import { CommandTag, NO_DATA_SET } from './command-elements.js';
-import { decodeCommandSet, hasDataSet, messageFromCommandSet } from './command.js';
+import { decodeCommandDirect, decodeCommandSet, hasDataSet, messageFromCommandSet } from './command.js';
 import { DataSetStream } from './data-set-stream.js';
 import {
   ABORT_INVALID_PDV, ABORT_UNEXPECTED_PDV, abortAnswer, DimseProtocolError, type AAbortParameters,
@@ -26,8 +26,8 @@ import type { PresentationDataValue } from './presentation-data-value.js';
 export interface IncomingMessage {
   presentationContextId: number;
   command: DimseMessage;
-  /** The command set as received, with any elements the typed message leaves out. */
-  commandSet: DataSet;
+  /** The command set as received, with any elements the typed message leaves out (read on first use). */
+  readonly commandSet: DataSet;
   /** The data set, arriving; null when the command says none follows. Read it or discard() it. */
   dataSet: DataSetStream | null;
 }
@@ -174,6 +174,12 @@ export class MessageAssembler {
     const bytes = concatBytes(this.commandParts, this.commandLength);
     this.commandParts = [];
     const id = this.contextId;
+    const direct = decodeCommandDirect(bytes);
+    if (direct !== undefined) {
+      // The DataSet only when someone asks for it: most receivers need just the typed message.
+      let parsed: DataSet | undefined;
+      return this.deliver(id, direct, () => (parsed ??= decodeCommandSet(bytes)));
+    }
     let commandSet: DataSet;
     try {
       commandSet = decodeCommandSet(bytes);
@@ -195,6 +201,10 @@ export class MessageAssembler {
       this.stream = null;
       return guard(() => this.options.onRejected(error, id));
     }
+    return this.deliver(id, command, () => commandSet);
+  }
+
+  private deliver(id: number, command: DimseMessage, commandSet: () => DataSet): { error: unknown } | null {
     let dataSet: DataSetStream | null = null;
     if (hasDataSet(command)) {
       dataSet = new DataSetStream((n) => this.consumed(n));
@@ -203,7 +213,11 @@ export class MessageAssembler {
     } else {
       this.state = State.Idle;
     }
-    return guard(() => this.options.onMessage({ presentationContextId: id, command, commandSet, dataSet }));
+    const message: IncomingMessage = {
+      presentationContextId: id, command, dataSet,
+      get commandSet() { return commandSet(); },
+    };
+    return guard(() => this.options.onMessage(message));
   }
 
   private addBuffered(n: number): void {

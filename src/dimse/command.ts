@@ -205,7 +205,92 @@ export function decodeCommandSet(bytes: Uint8Array): DataSet {
 
 /** Decodes a command set into a typed message. Throws DimseProtocolError with what to answer. */
 export function decodeCommand(bytes: Uint8Array): DimseMessage {
-  return messageFromCommandSet(decodeCommandSet(bytes));
+  return decodeCommandDirect(bytes) ?? messageFromCommandSet(decodeCommandSet(bytes));
+}
+
+/**
+ * The typed message of a well-formed, ordinary command set, read straight from its bytes (once per
+ * message received, where building a DataSet costs more than the rest of a small response); the
+ * same message as messageFromCommandSet(decodeCommandSet(bytes)). Undefined for anything unusual —
+ * elements outside group 0000, out of order or repeated, odd or undefined lengths, text outside
+ * printable ASCII, a backslash, an unknown Command Field, a missing field — which the DataSet path
+ * then reads or rejects with its errors.
+ */
+export function decodeCommandDirect(bytes: Uint8Array): DimseMessage | undefined {
+  // Implicit VR Little Endian (PS3.5 §7.1.3): tag (group, element; 2 + 2), length (4), value.
+  const at = new Map<number, number>();
+  let offset = 0;
+  let previous = -1;
+  while (offset < bytes.length) {
+    if (offset + 8 > bytes.length) return undefined;
+    if (bytes[offset] !== 0 || bytes[offset + 1] !== 0) return undefined;
+    const tag = bytes[offset + 2]! | (bytes[offset + 3]! << 8);
+    const length = (bytes[offset + 4]! | (bytes[offset + 5]! << 8) | (bytes[offset + 6]! << 16) | (bytes[offset + 7]! << 24)) >>> 0;
+    if (tag <= previous || (length & 1) !== 0 || offset + 8 + length > bytes.length) return undefined;
+    at.set(tag, offset);
+    previous = tag;
+    offset += 8 + length;
+  }
+  const commandField = readDirect(bytes, at, CommandTag.CommandField, 'US') as number | undefined;
+  if (commandField === undefined) return undefined;
+  const type = messageTypeOf(commandField);
+  if (type === undefined) return undefined;
+  const spec = MESSAGE_SPECS[type];
+  const message: Record<string, unknown> = { type };
+  for (const name of spec.required) {
+    const { tag, vr } = COMMAND_FIELDS[name];
+    let value = readDirect(bytes, at, tag, vr);
+    if (value === null) return undefined;
+    if (value === undefined && name === 'priority') value = Priority.MEDIUM;
+    if (value === undefined) return undefined;
+    message[name] = value;
+  }
+  for (const name of spec.optional) {
+    const { tag, vr } = COMMAND_FIELDS[name];
+    const value = readDirect(bytes, at, tag, vr);
+    if (value === null) return undefined;
+    if (value !== undefined) message[name] = value;
+  }
+  const dataSetType = readDirect(bytes, at, CommandTag.CommandDataSetType, 'US') as number | undefined;
+  message.commandDataSetType = dataSetType ?? defaultDataSetType(spec);
+  return message as unknown as DimseMessage;
+}
+
+/**
+ * readValue on the bytes of a command set: undefined where readValue gives undefined, null where
+ * the value is text this reader leaves to the DataSet path.
+ */
+function readDirect(bytes: Uint8Array, at: Map<number, number>, tag: number, vr: VR): FieldValue | undefined | null {
+  const offset = at.get(tag);
+  if (offset === undefined) return undefined;
+  const start = offset + 8;
+  const end = start + ((bytes[offset + 4]! | (bytes[offset + 5]! << 8) | (bytes[offset + 6]! << 16) | (bytes[offset + 7]! << 24)) >>> 0);
+  switch (vr) {
+    case 'US':
+      return end - start >= 2 ? bytes[start]! | (bytes[start + 1]! << 8) : undefined;
+    case 'AT': {
+      const tags: number[] = [];
+      for (let i = start; i + 4 <= end; i += 4) {
+        tags.push(((bytes[i]! | (bytes[i + 1]! << 8)) * 0x10000) + (bytes[i + 2]! | (bytes[i + 3]! << 8)));
+      }
+      return tags.length ? tags : undefined;
+    }
+    default: {
+      // Printable ASCII, as latin1 gives it; trailing spaces and NULs and leading spaces are padding
+      // (PS3.5 Table 6.2-1), as decodeStrings removes them.
+      let last = end;
+      while (last > start && (bytes[last - 1] === 0x20 || bytes[last - 1] === 0)) last--;
+      let first = start;
+      while (first < last && bytes[first] === 0x20) first++;
+      let text = '';
+      for (let i = first; i < last; i++) {
+        const c = bytes[i]!;
+        if (c < 0x20 || c > 0x7e || c === 0x5c) return null;
+        text += String.fromCharCode(c);
+      }
+      return text === '' ? undefined : text;
+    }
+  }
 }
 
 /** Reads the typed message out of a decoded command set. */

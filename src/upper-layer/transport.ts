@@ -100,6 +100,12 @@ export class TransportConnection {
     });
   }
 
+  /** @internal Bytes read through the socket's own read buffer (connectTransport's onread), copied or handed over. */
+  received(chunk: Uint8Array): void {
+    this.handlers?.onData(chunk);
+    this.collector?.received(chunk.length);
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
@@ -259,9 +265,18 @@ export function connectTransport(options: ConnectOptions, handlers: TransportHan
   } else {
     // net.connect hands its options to the Socket constructor, a Duplex: the high-water mark is
     // honoured though @types/node leaves it out of NetConnectOpts.
+    const reader = new ReadBuffer();
     const connectOptions: net.NetConnectOpts & { writableHighWaterMark: number } = {
       host: options.host, port: options.port, writableHighWaterMark: DEFAULT_WRITE_HIGH_WATER_MARK,
       ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
+      onread: {
+        buffer: () => reader.next(),
+        callback: (n, buf) => {
+          // Reads begin once connected, after `conn` below is assigned and attached.
+          conn.received(reader.take(n, buf as Buffer));
+          return true;
+        },
+      },
     };
     socket = net.connect(connectOptions);
   }
@@ -269,6 +284,39 @@ export function connectTransport(options: ConnectOptions, handlers: TransportHan
   conn.attach(handlers);
   socket.once(options.tls !== undefined ? 'secureConnect' : 'connect', () => handlers.onConnect());
   return conn;
+}
+
+/**
+ * The read buffer of a requestor's socket (net.connect's onread). Node's default allocates 64 KiB
+ * per read, a C-STORE-RSP of ~200 bytes included; here a small read is copied out of one reused
+ * buffer into a chunk of its own size (from Buffer's pool), and a large one (a C-GET's or
+ * C-FIND's data) is handed over as is, the next read going into a fresh buffer. Either way the
+ * chunk is the receiver's to keep: the framer and the assembler keep views of it.
+ */
+class ReadBuffer {
+  static readonly SIZE = 64 * 1024;
+  /** Reads up to this many bytes are copied; larger ones keep the buffer. */
+  static readonly COPY_LIMIT = 16 * 1024;
+  private buffer = Buffer.allocUnsafeSlow(ReadBuffer.SIZE);
+  private handedOver = false;
+
+  next(): Buffer {
+    if (this.handedOver) {
+      this.buffer = Buffer.allocUnsafeSlow(ReadBuffer.SIZE);
+      this.handedOver = false;
+    }
+    return this.buffer;
+  }
+
+  take(n: number, buf: Buffer): Buffer {
+    if (n > ReadBuffer.COPY_LIMIT) {
+      this.handedOver = true;
+      return buf.subarray(0, n);
+    }
+    const chunk = Buffer.allocUnsafe(n);
+    buf.copy(chunk, 0, 0, n);
+    return chunk;
+  }
 }
 
 export interface ListenOptions {
