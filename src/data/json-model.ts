@@ -203,7 +203,12 @@ class JsonWriter {
     const strings = decodeStrings(bytes, vr, ds.characterSet);
     // A value of only padding is an empty value (PS3.18 F.2.5), not one empty string.
     if (strings.length === 1 && strings[0] === '') return [];
-    if (vr === 'PN') return strings.map(personName);
+    if (vr === 'PN') {
+      // A name whose every component group is empty ("==") is an empty value as well: JSON has no
+      // other way to say it, and reading back an empty PN object gives an empty value.
+      const names = strings.map(personName);
+      return names.length === 1 && names[0] === null ? [] : names;
+    }
     if ((vr === 'IS' || vr === 'DS') && !this.options.numberStrings) {
       return strings.map((s) => {
         if (s === '') return null;
@@ -223,7 +228,7 @@ function personName(text: string): DicomJsonPersonName | null {
   if (pn.alphabetic !== '') out.Alphabetic = pn.alphabetic;
   if (pn.ideographic !== '') out.Ideographic = pn.ideographic;
   if (pn.phonetic !== '') out.Phonetic = pn.phonetic;
-  return out;
+  return out.Alphabetic === undefined && out.Ideographic === undefined && out.Phonetic === undefined ? null : out;
 }
 
 function inlineBinary(vr: VR, bytes: Uint8Array): DicomJsonAttribute {

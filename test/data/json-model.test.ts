@@ -329,6 +329,21 @@ test('round trip: data set -> JSON -> data set -> JSON is the same JSON (propert
   }), { numRuns: 300 });
 });
 
+test('a person name with every component group empty ("==", "== ") is an empty value, alone or among others', () => {
+  // Found by the property above (seed 896682171): "== " gave Value [{}], read back as no value.
+  for (const [names, expected] of [
+    [[new PersonName('', '', ' ')], undefined],
+    [[new PersonName('', ' ', '')], undefined],
+    [[new PersonName('', '', ' '), new PersonName('A', '', '')], [null, { Alphabetic: 'A' }]],
+  ] as const) {
+    const ds = new DataSet();
+    ds.set(T('00100010'), 'PN', [...names]);
+    const json = toDicomJson(ds);
+    assert.deepEqual(json['00100010']!.Value, expected);
+    assert.deepEqual(toDicomJson(fromDicomJsonSync(toDicomJsonText(json))), json);
+  }
+});
+
 test('round trip of the sample, also through the text', () => {
   const json = toDicomJson(sample(false));
   assert.deepEqual(toDicomJson(fromDicomJsonSync(json)), json);
