@@ -222,3 +222,16 @@ test('round trip: data set -> XML -> data set -> XML is the same XML (property)'
     assert.equal(toNativeDicomXml(fromNativeDicomXmlSync(xml)), xml);
   }), { numRuns: 300 });
 });
+
+test('a person name with every component group empty ("== ") is written as an empty value and reads back the same', () => {
+  const alone = new DataSet();
+  alone.set(0x00100010, 'PN', [new PersonName('', '', ' ')]);
+  const xml = toNativeDicomXml(alone);
+  assert.match(xml, /<DicomAttribute tag="00100010" vr="PN" keyword="PatientName"\/>/);
+  assert.equal(toNativeDicomXml(fromNativeDicomXmlSync(xml)), xml);
+  const among = new DataSet();
+  among.set(0x00100010, 'PN', [new PersonName('', '', ' '), new PersonName('A', '', '')]);
+  const xml2 = toNativeDicomXml(among);
+  assert.match(xml2, /<PersonName number="1"\/><PersonName number="2"><Alphabetic><FamilyName>A<\/FamilyName>/);
+  assert.equal(toNativeDicomXml(fromNativeDicomXmlSync(xml2)), xml2);
+});
