@@ -11,7 +11,7 @@ import {
   AssociationListener, openAssociation, AssociationAbortedError, AssociationRejectedError, PDU_CHANNEL, ASSOCIATION_CHANNEL, PduType,
   encodePdu, decodeAAssociateRq,
 } from '../../src/upper-layer/index.js';
-import type { AcceptancePolicy, Association, AssociationListenerOptions, AssociationRequestOptions, PduTrace, PresentationDataValue } from '../../src/upper-layer/index.js';
+import type { AcceptancePolicy, Association, AssociationListenerOptions, AssociationTimeouts, AssociationRequestOptions, PduTrace, PresentationDataValue } from '../../src/upper-layer/index.js';
 import { DicomError } from '../../src/core/dicom-error.js';
 import { CT_IMAGE_STORAGE, EXPLICIT_LE, IMPLEMENTATION_UID, IMPLICIT_LE, VERIFICATION, pdv, sampleAc } from './fixtures.js';
 import { RawPeer, RawServer, deferred, withTimeout, WAIT_MS } from './wire-helpers.js';
@@ -259,15 +259,7 @@ test('a pending release is rejected by an abort, and operations after the end ar
 });
 
 test('A-P-ABORT on transport loss: the association emits aborted and close with ERR_DICOM_ASSOCIATION_CONNECTION_LOST', async () => {
-  const server = await RawServer.listen();
-  const opening = openAssociation({
-    host: '127.0.0.1', port: server.port, callingAeTitle: 'SCU', calledAeTitle: 'RAW',
-    presentationContexts: [{ abstractSyntax: VERIFICATION, transferSyntaxes: [IMPLICIT_LE] }], implementationClassUid: IMPLEMENTATION_UID,
-  });
-  const peer = await server.nextConnection();
-  const rq = decodeAAssociateRq((await peer.nextPdu()).body);
-  peer.send(encodePdu(sampleAc(rq)));
-  const a = await opening;
+  const { server, peer, a } = await onRawPeer();
   const aborted = deferred<DicomError>();
   a.on('aborted', (e) => aborted.resolve(e));
   const closed = deferred<DicomError | undefined>();
@@ -279,15 +271,7 @@ test('A-P-ABORT on transport loss: the association emits aborted and close with 
 });
 
 test('release timeout: no A-RELEASE-RP in time aborts the association (A-ABORT sent) and rejects release()', async () => {
-  const server = await RawServer.listen();
-  const opening = openAssociation({
-    host: '127.0.0.1', port: server.port, callingAeTitle: 'SCU', calledAeTitle: 'RAW', timeouts: { release: 50, artim: 50 },
-    presentationContexts: [{ abstractSyntax: VERIFICATION, transferSyntaxes: [IMPLICIT_LE] }], implementationClassUid: IMPLEMENTATION_UID,
-  });
-  const peer = await server.nextConnection();
-  peer.send(encodePdu(sampleAc(decodeAAssociateRq((await peer.nextPdu()).body))));
-  const a = await opening;
-  a.on('aborted', () => undefined);
+  const { server, peer, a } = await onRawPeer({ release: 50, artim: 50 });
   const releasing = a.release();
   assert.equal((await peer.nextPdu()).type, PduType.AReleaseRq);
   await assert.rejects(releasing, { code: 'ERR_DICOM_ASSOCIATION_TIMEOUT' });
@@ -465,10 +449,10 @@ test('listener.close({ abort: true }) aborts its associations (the requestor get
 });
 
 /** An association opened by this implementation to a scripted raw peer that accepts it. */
-async function onRawPeer(): Promise<{ server: RawServer; peer: RawPeer; a: Association }> {
+async function onRawPeer(timeouts?: AssociationTimeouts): Promise<{ server: RawServer; peer: RawPeer; a: Association }> {
   const server = await RawServer.listen();
   const opening = openAssociation({
-    host: '127.0.0.1', port: server.port, callingAeTitle: 'SCU', calledAeTitle: 'RAW',
+    host: '127.0.0.1', port: server.port, callingAeTitle: 'SCU', calledAeTitle: 'RAW', ...(timeouts !== undefined ? { timeouts } : {}),
     presentationContexts: [{ abstractSyntax: VERIFICATION, transferSyntaxes: [IMPLICIT_LE] }], implementationClassUid: IMPLEMENTATION_UID,
   });
   const peer = await server.nextConnection();
