@@ -29,8 +29,7 @@ import { channel } from 'node:diagnostics_channel';
 import type { Readable } from 'node:stream';
 import { DicomError } from '../core/dicom-error.js';
 import type { DataSet } from '../data/data-set.js';
-import { encodeDataSet } from '../data/writer.js';
-import { buildFileMeta, PREAMBLE_LENGTH } from '../media/file-meta.js';
+import { part10Header } from '../media/part10-header.js';
 import { buildInstanceIndexRecord } from './index-record.js';
 import type {
   BlobStore, DeleteResult, DuplicatePolicy, IndexStore, InsertResult, InsertStatus, StoredInstanceDetails,
@@ -458,15 +457,6 @@ function checkUids(input: StoreInput, meta: DataSet, dataSet: DataSet, warnings:
 
 /** Preamble, "DICM" and File Meta Information (PS3.10 §7.1), then the data set bytes as received. */
 async function* withFileMeta(input: Extract<StoreInput, { dataSet: unknown }>): AsyncGenerator<Uint8Array> {
-  const meta = encodeDataSet(buildFileMeta({
-    sopClassUid: input.sopClassUid,
-    sopInstanceUid: input.sopInstanceUid,
-    transferSyntaxUid: input.transferSyntaxUid,
-    ...(input.sourceAet ? { sourceAet: input.sourceAet } : {}),
-  }), { explicitVR: true, littleEndian: true }, { recalculateGroupLengths: true });
-  const head = new Uint8Array(PREAMBLE_LENGTH + 4 + meta.length);
-  head.set([0x44, 0x49, 0x43, 0x4d], PREAMBLE_LENGTH);
-  head.set(meta, PREAMBLE_LENGTH + 4);
-  yield head;
+  yield part10Header(input);
   yield* input.dataSet;
 }
