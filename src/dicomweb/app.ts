@@ -84,7 +84,11 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
       else return;
       reply.header('Access-Control-Expose-Headers', 'Warning, Content-Location, Content-Range, Location, Allow, ETag, Accept-Ranges');
       if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
-        reply.header('Access-Control-Allow-Methods', 'GET, HEAD, POST, OPTIONS');
+        // Fetch §3.2.2 (CORS-preflight): the methods are the resource's own, as its Allow lists
+        // them; a path that names no resource gets none, so the browser stops before the request.
+        const allow = capabilities.allowOf(request.url);
+        if (allow === undefined) return;
+        reply.header('Access-Control-Allow-Methods', allow);
         reply.header('Access-Control-Allow-Headers', request.headers['access-control-request-headers'] ?? 'Accept, Content-Type');
         reply.header('Access-Control-Max-Age', '600');
         await reply.code(204).send();

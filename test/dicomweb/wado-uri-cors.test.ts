@@ -86,8 +86,14 @@ test('CORS: allowed origins get the headers and preflight answers; others do not
   assert.equal(other.headers['access-control-allow-origin'], undefined);
   const preflight = await app.inject({ method: 'OPTIONS', url: '/dicom-web/studies', headers: { origin: 'https://viewer.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' } });
   assert.equal(preflight.statusCode, 204);
-  assert.match(preflight.headers['access-control-allow-methods'] as string, /POST/);
+  assert.equal(preflight.headers['access-control-allow-methods'], 'GET, HEAD, POST, OPTIONS');
   assert.equal(preflight.headers['access-control-allow-headers'], 'content-type');
+  // The preflight names each resource's own methods: a rendered resource takes no POST.
+  const rendered = await app.inject({ method: 'OPTIONS', url: '/dicom-web/studies/1.2.3/rendered', headers: { origin: 'https://viewer.example', 'access-control-request-method': 'POST' } });
+  assert.equal(rendered.headers['access-control-allow-methods'], 'GET, HEAD, OPTIONS');
+  // A path that is no resource gets no Access-Control-Allow-Methods, so the browser does not send the request.
+  const nowhere = await app.inject({ method: 'OPTIONS', url: '/dicom-web/nowhere', headers: { origin: 'https://viewer.example', 'access-control-request-method': 'GET' } });
+  assert.equal(nowhere.headers['access-control-allow-methods'], undefined);
 
   const root = await app.inject({ method: 'OPTIONS', url: '/dicom-web/', headers: { accept: 'application/json' } });
   assert.equal(root.statusCode, 200);

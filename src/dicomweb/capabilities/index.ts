@@ -112,6 +112,12 @@ export class Capabilities {
     root.options(this.wadoUriPath, (request, reply) => this.answer(request, reply));
   }
 
+  /** The methods of the resource a URL names (its Allow header), or undefined for no resource. */
+  allowOf(url: string): string | undefined {
+    const found = this.resourceOf(url);
+    return found && found.node.methods.size > 0 ? ResourceTree.allow(found.node) : undefined;
+  }
+
   /** For a request no route took: 405 with Allow when the resource exists with other methods. */
   methodNotAllowed(request: FastifyRequest): DicomWebError | undefined {
     const found = this.resourceOf(request.url);
