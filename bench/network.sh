@@ -11,6 +11,9 @@
 #            each receiver, which writes the files to an empty folder: storescp (plain, default
 #            mode: no fsync), conduit listen (fsync every file, the default), conduit listen with
 #            fsync off, and as fairness rows storescp -pdu 131072 and storescp +B (bit-preserving);
+#            optional floor row storescp-ignore (RECEIVERS=...,storescp-ignore): storescp --ignore
+#            receives every byte and answers but writes nothing, so its rate is what any receiver
+#            could reach with storescu as the sender and no disk at all;
 #            diagnostic row conduit-oldspace: conduit listen (fsync) under node
 #            --initial-old-space-size=128 (see docs/benchmarks.md: the V8 major GCs; not a shipped setting).
 #            Time = storescu's whole process (start to exit, after the last C-STORE-RSP and the release);
@@ -179,6 +182,7 @@ run_receive() {  # run_receive ROUND RECEIVER
   c1=$(cpu_ticks "$SERVER_PID")
   stop_server
   n=$(count_out "$out")
+  [ "$name" = storescp-ignore ] && n=$N_CT   # writes nothing; storescu's exit status is the check
   [ "$rc" = 0 ] && [ "$n" = "$N_CT" ] || die "receive $name round $r: storescu exit $rc, $n of $N_CT files written (logs in $RUN_DIR/logs)"
   record "$r receive $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N_CT $B_CT $ld $(awk -v a="$c0" -v b="$c1" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b-a)/hz}')"
   log "receive round $r $name: $(awk -v a="$t0" -v b="$t1" -v n="$N_CT" 'BEGIN {printf "%.2f s, %.0f inst/s", (b-a)/1e9, n/((b-a)/1e9)}') (load $ld)"

@@ -36,6 +36,7 @@ const LABELS = {
     'storescp-pdu128k': 'storescu -> storescp -pdu 131072 (no fsync)',
     'storescp-bitpreserving': 'storescu -> storescp +B bit-preserving (no fsync)',
     'conduit-oldspace': `storescu -> ${conduitWord} listen (fsync), node --initial-old-space-size=128 (diagnostic)`,
+    'storescp-ignore': 'storescu -> storescp --ignore (floor: receives and answers, writes nothing)',
   },
   parallel: {
     'storescp-fork': 'parallel storescu -> storescp --fork (no fsync)',
@@ -164,6 +165,11 @@ if (stat['disk/durable'] && stat['receive/storescp']) {
   // One association: storescu waits for each response, so the durable writes cannot overlap.
   const budget = 1000 / (1.5 * stat['receive/storescp'].rate);
   lines.push(`disk: a durable write alone takes ${fmt(1000 * stat['disk/durable'].med, 2)} ms per file here; 1.5x storescp on one association leaves ${fmt(budget, 2)} ms per file for everything (storescu's own share included)`);
+}
+if (stat['receive/storescp-ignore'] && stat['receive/storescp']) {
+  // A receiver that stores nothing: the cycle left is storescu's and the loopback's alone.
+  const floor = 1000 / stat['receive/storescp-ignore'].rate;
+  lines.push(`floor: storescp --ignore cycles in ${fmt(floor, 2)} ms per file (${fmt(stat['receive/storescp-ignore'].rate / stat['receive/storescp'].rate, 2)}x storescp): what a receiver that writes nothing reaches with storescu sending`);
 }
 // the goals last
 rl('RATIO receive, instances/s: conduit listen (fsync) / storescp', ratio('receive', 'conduit', 'storescp'), 1.5);
