@@ -38,6 +38,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
 RUNS="${RUNS:-3}"
 CELLS="${CELLS:-stow,memory,wado,metadata,qido}"
+STOW_CLIENTS="${STOW_CLIENTS:-node}"
 CORPUS="${CORPUS:-/tmp/corpus}"
 REQUESTS="${REQUESTS:-10}"
 QIDO_SECONDS="${QIDO_SECONDS:-5}"
@@ -132,9 +133,12 @@ stop_server() { stop_pid "$SERVER_PID"; SERVER_PID=""; rm -rf "$RUN_DIR"/data-*;
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 
 # stow_post PAR BODY... : POST the bodies to $URL/studies, PAR at a time; fails if a request fails
-# or its response lists a failed instance (Failed SOP Sequence 0008,1198)
+# or its response lists a failed instance (Failed SOP Sequence 0008,1198). STOW_CLIENT: node (one
+# process, bench/dicomweb/stow-client.mjs) or curl (a shell, curl and jq per body, through xargs -P).
+STOW_CLIENT=node
 stow_post() {
   local par=$1; shift
+  if [ "$STOW_CLIENT" = node ]; then node "$HERE/dicomweb/stow-client.mjs" "$URL" "$par" "$@"; return; fi
   printf '%s\n' "$@" | xargs -d '\n' -P "$par" -I{} sh -c '
     curl -sS -f -X POST -H "Content-Type: multipart/related; type=\"application/dicom\"; boundary=DICOMTSBENCHBOUNDARY" \
         -H "Accept: application/dicom+json" -H "Expect:" --data-binary @"$1" "$0/studies" \
@@ -153,21 +157,25 @@ rotate() {  # rotate ROUND item... -> the items rotated left by ROUND-1
 }
 
 # ---------- cells ----------
-run_stow() {  # run_stow ROUND PAR SERVER
-  local r=$1 par=$2 name=$3 t0 t1 ld n
+run_stow() {  # run_stow ROUND PAR SERVER CLIENT
+  local r=$1 par=$2 name=$3 t0 t1 ld n ccpu cell="stow$2"
+  local STOW_CLIENT=$4
+  [ "$STOW_CLIENT" = node ] || cell="stow$par-$STOW_CLIENT"
   start_server "$name"
   sync; ld=$(load1)
   local c0 c1 cpu; c0=$(cpu_ticks "$SERVER_PID")
   t0=$(now_ns)
-  stow_post "$par" "$BODIES"/body*.mpr || die "stow $name par $par round $r failed"
+  # the client's CPU: what the subshell's reaped descendants (xargs, sh, curl, jq) used
+  ccpu=$( (stow_post "$par" "$BODIES"/body*.mpr >&2 && awk '{print $16 + $17}' "/proc/$BASHPID/stat") ) || die "stow $name par $par round $r failed"
   t1=$(now_ns)
   c1=$(cpu_ticks "$SERVER_PID")
+  ccpu=$(awk -v a="$ccpu" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", a/hz}')
   cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b-a)/hz}')
   n=$(count_instances)
   stop_server
   [ "$n" = "$N_CT" ] || die "stow $name round $r: $n of $N_CT instances stored"
-  record "$r stow$par $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N_CT $B_CT $ld $cpu"
-  log "STOW-RS x$par round $r $name: $(awk -v a="$t0" -v b="$t1" -v n="$N_CT" 'BEGIN {printf "%.2f s, %.0f inst/s", (b-a)/1e9, n/((b-a)/1e9)}'), server CPU $cpu s (load $ld)"
+  record "$r $cell $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N_CT $B_CT $ld $cpu $ccpu"
+  log "STOW-RS x$par ($STOW_CLIENT) round $r $name: $(awk -v a="$t0" -v b="$t1" -v n="$N_CT" 'BEGIN {printf "%.2f s, %.0f inst/s", (b-a)/1e9, n/((b-a)/1e9)}'), server CPU $cpu s, client CPU $ccpu s (load $ld)"
 }
 
 run_memory() {  # run_memory ROUND SERVER
@@ -175,7 +183,7 @@ run_memory() {  # run_memory ROUND SERVER
   start_server "$name"
   sleep 1
   idle=$(hwm_kib "$SERVER_PID")
-  stow_post 1 "$BODIES/mf0.mpr" || die "memory $name round $r: the STOW of the multiframe failed"
+  STOW_CLIENT=curl stow_post 1 "$BODIES/mf0.mpr" || die "memory $name round $r: the STOW of the multiframe failed"
   after=$(hwm_kib "$SERVER_PID")
   stop_server
   record "$r mem-idle $name $idle 1 0 $(load1)"
@@ -235,7 +243,9 @@ log "corpus: $N_CT CT files, $B_CT bytes ($B_BODIES in the bodies); study $STUDY
 log "machine: $(nproc) CPU, load $(cut -d' ' -f1-3 /proc/loadavg), node $(node --version), $("$ORTHANC" --version 2>&1 | head -1), conduit $(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- src || echo '+changes')"
 for ((r = 1; r <= RUNS; r++)); do
   if has "$CELLS" stow; then
-    for par in 1 4; do for name in $(rotate "$r" conduit orthanc); do run_stow "$r" "$par" "$name"; done; done
+    for client in ${STOW_CLIENTS//,/ }; do
+      for par in 1 4; do for name in $(rotate "$r" conduit orthanc); do run_stow "$r" "$par" "$name" "$client"; done; done
+    done
   fi
   if has "$CELLS" memory; then
     for name in $(rotate "$r" conduit orthanc conduit-semi1); do run_memory "$r" "$name"; done
