@@ -9,11 +9,14 @@
 # Cells (each server once per round, their order rotated from round to round; RUNS rounds; the
 # summary gives medians over the rounds and Conduit/Orthanc ratios):
 #   stow     STOW-RS of the 2,000 CT files in 40 multipart bodies of 50 instances (~26 MB, built by
-#            /work/shared/bench/make-stow.py's format: bench/dicomweb/make-stow.mjs), POSTed by curl,
-#            1 and 4 at a time (xargs -P), into an EMPTY server started before each run (not timed).
-#            Both durable: Orthanc SyncStorageArea true (Debian default), Conduit fsync (default).
-#            Also recorded: the CPU seconds (user + system, all threads) the server used meanwhile.
-#            curl is told `Expect:` (empty) for both: Orthanc 1.10 never answers 100-continue.
+#            /work/shared/bench/make-stow.py's format: bench/dicomweb/make-stow.mjs), POSTed 1 and 4
+#            at a time into an EMPTY server started before each run (not timed), by each client of
+#            STOW_CLIENTS: node (bench/dicomweb/stow-client.mjs, one process; cells stow1, stow4) and/or
+#            curl (xargs -P, a shell + curl + jq per body, as before 2026-11-22; cells stow1-curl,
+#            stow4-curl). Both durable: Orthanc SyncStorageArea true (Debian default), Conduit fsync
+#            (default). Also recorded: the CPU seconds (user + system, all threads) the server used
+#            meanwhile, and the client's (all its processes). curl is told `Expect:` (empty) for both:
+#            Orthanc 1.10 never answers 100-continue.
 #   memory   peak RSS (VmHWM) of a fresh server before and after a STOW-RS of the 200 MiB
 #            multiframe (MF0_400frames.dcm, one part, curl); the growth is the figure. Diagnostic
 #            row conduit-semi1: conduit serve under node --max-semi-space-size=1 (docs/benchmarks.md:
@@ -27,7 +30,8 @@
 #            and /studies?PatientID=BP00001 (the corpus' p1); p50 latency (and p99, req/s).
 # wado/metadata/qido run against both servers loaded once with the CT corpus by STOW-RS (par 4).
 #
-# Environment: RUNS (3), CELLS (stow,memory,wado,metadata,qido), CORPUS (/tmp/corpus), REQUESTS
+# Environment: RUNS (3), CELLS (stow,memory,wado,metadata,qido), STOW_CLIENTS (node; node,curl for
+# both), CORPUS (/tmp/corpus), REQUESTS
 # (10), QIDO_SECONDS (5), PORT_BASE (18460: Conduit HTTP +0, Orthanc HTTP +1, Orthanc DICOM +2;
 # not the ports of /work/shared/bench, so that both can run), WORK (/tmp/conduit-bench-work: each
 # run leaves results.tsv, logs and summary.md in a dated folder there), ORTHANC (/usr/sbin/Orthanc),

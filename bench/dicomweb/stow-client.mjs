@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * A lean STOW-RS client for bench/dicomweb.sh (CLIENT=node): POSTs pre-built multipart bodies
+ * A lean STOW-RS client for bench/dicomweb.sh (STOW_CLIENTS=node, the default): POSTs pre-built multipart bodies
  * (bench/dicomweb/make-stow.mjs) to URL/studies, PAR requests at a time, from one process, over
  * keep-alive connections, each body streamed from its file in 1 MiB reads; checks every response
  * (HTTP 200, no Failed SOP Sequence 0008,1198) and exits 1 if one fails.

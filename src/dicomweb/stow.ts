@@ -152,8 +152,10 @@ async function storePart(ctx: DicomWebContext, body: AsyncIterable<Uint8Array>, 
 /**
  * Stores the application/dicom parts of a body, pipelined: once a part's bytes are all in its
  * blob, the next part is read while the blob is made durable, parsed and indexed (so the fsyncs of
- * consecutive parts overlap and share index commits). At most STORES_IN_FLIGHT parts are being
- * finished at a time; this resolves once every store has settled, stored or not.
+ * consecutive parts overlap; their index inserts, ~3 ms apart, rarely share a commit: 498 commits
+ * for 500 CT, and holding parts back to make them share one saved no CPU, docs/benchmarks.md). At
+ * most STORES_IN_FLIGHT parts are being finished at a time; this resolves once every store has
+ * settled, stored or not.
  *
  * With duplicates overwritten, the last part of an instance sent twice must be the one kept: one
  * part at a time then. (Kept or rejected duplicates come out the same either way, except which of
