@@ -9,11 +9,14 @@
 # Cells (each server once per round, their order rotated from round to round; RUNS rounds; the
 # summary gives medians over the rounds and Conduit/Orthanc ratios):
 #   stow     STOW-RS of the 2,000 CT files in 40 multipart bodies of 50 instances (~26 MB, built by
-#            /work/shared/bench/make-stow.py's format: bench/dicomweb/make-stow.mjs), POSTed by curl,
-#            1 and 4 at a time (xargs -P), into an EMPTY server started before each run (not timed).
-#            Both durable: Orthanc SyncStorageArea true (Debian default), Conduit fsync (default).
-#            Also recorded: the CPU seconds (user + system, all threads) the server used meanwhile.
-#            curl is told `Expect:` (empty) for both: Orthanc 1.10 never answers 100-continue.
+#            /work/shared/bench/make-stow.py's format: bench/dicomweb/make-stow.mjs), POSTed 1 and 4
+#            at a time into an EMPTY server started before each run (not timed), by each client of
+#            STOW_CLIENTS: node (bench/dicomweb/stow-client.mjs, one process; cells stow1, stow4) and/or
+#            curl (xargs -P, a shell + curl + jq per body, as before 2026-11-22; cells stow1-curl,
+#            stow4-curl). Both durable: Orthanc SyncStorageArea true (Debian default), Conduit fsync
+#            (default). Also recorded: the CPU seconds (user + system, all threads) the server used
+#            meanwhile, and the client's (all its processes). curl is told `Expect:` (empty) for both:
+#            Orthanc 1.10 never answers 100-continue.
 #   memory   peak RSS (VmHWM) of a fresh server before and after a STOW-RS of the 200 MiB
 #            multiframe (MF0_400frames.dcm, one part, curl); the growth is the figure. Diagnostic
 #            row conduit-semi1: conduit serve under node --max-semi-space-size=1 (docs/benchmarks.md:
@@ -27,7 +30,8 @@
 #            and /studies?PatientID=BP00001 (the corpus' p1); p50 latency (and p99, req/s).
 # wado/metadata/qido run against both servers loaded once with the CT corpus by STOW-RS (par 4).
 #
-# Environment: RUNS (3), CELLS (stow,memory,wado,metadata,qido), CORPUS (/tmp/corpus), REQUESTS
+# Environment: RUNS (3), CELLS (stow,memory,wado,metadata,qido), STOW_CLIENTS (node; node,curl for
+# both), CORPUS (/tmp/corpus), REQUESTS
 # (10), QIDO_SECONDS (5), PORT_BASE (18460: Conduit HTTP +0, Orthanc HTTP +1, Orthanc DICOM +2;
 # not the ports of /work/shared/bench, so that both can run), WORK (/tmp/conduit-bench-work: each
 # run leaves results.tsv, logs and summary.md in a dated folder there), ORTHANC (/usr/sbin/Orthanc),
@@ -38,6 +42,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
 RUNS="${RUNS:-3}"
 CELLS="${CELLS:-stow,memory,wado,metadata,qido}"
+STOW_CLIENTS="${STOW_CLIENTS:-node}"
 CORPUS="${CORPUS:-/tmp/corpus}"
 REQUESTS="${REQUESTS:-10}"
 QIDO_SECONDS="${QIDO_SECONDS:-5}"
@@ -132,9 +137,12 @@ stop_server() { stop_pid "$SERVER_PID"; SERVER_PID=""; rm -rf "$RUN_DIR"/data-*;
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 
 # stow_post PAR BODY... : POST the bodies to $URL/studies, PAR at a time; fails if a request fails
-# or its response lists a failed instance (Failed SOP Sequence 0008,1198)
+# or its response lists a failed instance (Failed SOP Sequence 0008,1198). STOW_CLIENT: node (one
+# process, bench/dicomweb/stow-client.mjs) or curl (a shell, curl and jq per body, through xargs -P).
+STOW_CLIENT=node
 stow_post() {
   local par=$1; shift
+  if [ "$STOW_CLIENT" = node ]; then node "$HERE/dicomweb/stow-client.mjs" "$URL" "$par" "$@"; return; fi
   printf '%s\n' "$@" | xargs -d '\n' -P "$par" -I{} sh -c '
     curl -sS -f -X POST -H "Content-Type: multipart/related; type=\"application/dicom\"; boundary=DICOMTSBENCHBOUNDARY" \
         -H "Accept: application/dicom+json" -H "Expect:" --data-binary @"$1" "$0/studies" \
@@ -153,21 +161,25 @@ rotate() {  # rotate ROUND item... -> the items rotated left by ROUND-1
 }
 
 # ---------- cells ----------
-run_stow() {  # run_stow ROUND PAR SERVER
-  local r=$1 par=$2 name=$3 t0 t1 ld n
+run_stow() {  # run_stow ROUND PAR SERVER CLIENT
+  local r=$1 par=$2 name=$3 t0 t1 ld n ccpu cell="stow$2"
+  local STOW_CLIENT=$4
+  [ "$STOW_CLIENT" = node ] || cell="stow$par-$STOW_CLIENT"
   start_server "$name"
   sync; ld=$(load1)
   local c0 c1 cpu; c0=$(cpu_ticks "$SERVER_PID")
   t0=$(now_ns)
-  stow_post "$par" "$BODIES"/body*.mpr || die "stow $name par $par round $r failed"
+  # the client's CPU: what the subshell's reaped descendants (xargs, sh, curl, jq) used
+  ccpu=$( (stow_post "$par" "$BODIES"/body*.mpr >&2 && awk '{print $16 + $17}' "/proc/$BASHPID/stat") ) || die "stow $name par $par round $r failed"
   t1=$(now_ns)
   c1=$(cpu_ticks "$SERVER_PID")
+  ccpu=$(awk -v a="$ccpu" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", a/hz}')
   cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b-a)/hz}')
   n=$(count_instances)
   stop_server
   [ "$n" = "$N_CT" ] || die "stow $name round $r: $n of $N_CT instances stored"
-  record "$r stow$par $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N_CT $B_CT $ld $cpu"
-  log "STOW-RS x$par round $r $name: $(awk -v a="$t0" -v b="$t1" -v n="$N_CT" 'BEGIN {printf "%.2f s, %.0f inst/s", (b-a)/1e9, n/((b-a)/1e9)}'), server CPU $cpu s (load $ld)"
+  record "$r $cell $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N_CT $B_CT $ld $cpu $ccpu"
+  log "STOW-RS x$par ($STOW_CLIENT) round $r $name: $(awk -v a="$t0" -v b="$t1" -v n="$N_CT" 'BEGIN {printf "%.2f s, %.0f inst/s", (b-a)/1e9, n/((b-a)/1e9)}'), server CPU $cpu s, client CPU $ccpu s (load $ld)"
 }
 
 run_memory() {  # run_memory ROUND SERVER
@@ -175,7 +187,7 @@ run_memory() {  # run_memory ROUND SERVER
   start_server "$name"
   sleep 1
   idle=$(hwm_kib "$SERVER_PID")
-  stow_post 1 "$BODIES/mf0.mpr" || die "memory $name round $r: the STOW of the multiframe failed"
+  STOW_CLIENT=curl stow_post 1 "$BODIES/mf0.mpr" || die "memory $name round $r: the STOW of the multiframe failed"
   after=$(hwm_kib "$SERVER_PID")
   stop_server
   record "$r mem-idle $name $idle 1 0 $(load1)"
@@ -235,7 +247,9 @@ log "corpus: $N_CT CT files, $B_CT bytes ($B_BODIES in the bodies); study $STUDY
 log "machine: $(nproc) CPU, load $(cut -d' ' -f1-3 /proc/loadavg), node $(node --version), $("$ORTHANC" --version 2>&1 | head -1), conduit $(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- src || echo '+changes')"
 for ((r = 1; r <= RUNS; r++)); do
   if has "$CELLS" stow; then
-    for par in 1 4; do for name in $(rotate "$r" conduit orthanc); do run_stow "$r" "$par" "$name"; done; done
+    for client in ${STOW_CLIENTS//,/ }; do
+      for par in 1 4; do for name in $(rotate "$r" conduit orthanc); do run_stow "$r" "$par" "$name" "$client"; done; done
+    done
   fi
   if has "$CELLS" memory; then
     for name in $(rotate "$r" conduit orthanc conduit-semi1); do run_memory "$r" "$name"; done

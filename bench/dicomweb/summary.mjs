@@ -3,7 +3,7 @@
  * Summary of a bench/dicomweb.sh run: reads its results.tsv (round, cell, server, value, count,
  * bytes, load1[, p99 ms, req/s]) and prints a Markdown table, then the goals' ratios as the last lines.
  *   node bench/dicomweb/summary.mjs RESULTS.tsv
- * stow1/stow4: value = seconds for the 2,000 CT (one row per round); wado/metadata: value = seconds
+ * stow1/stow4: value = seconds for the 2,000 CT (one row per round; then the server's and the client's CPU seconds); wado/metadata: value = seconds
  * of one request (REQUESTS rows per round); qido-*: value = wrk's p50 in ms (one row per round);
  * mem-*: value = VmHWM in KiB. Medians over every row of a cell; MB = 1e6 bytes.
  */
@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 
 const rows = readFileSync(process.argv[2], 'utf8').trim().split('\n').filter(Boolean).map((l) => {
   const [round, cell, who, value, count, bytes, load, p99, rps] = l.split('\t');
-  // stow rows: the 8th column is the server's CPU seconds
+  // stow rows: the 8th column is the server's CPU seconds, the 9th the client's
   return { round: Number(round), cell, who, value: Number(value), count: Number(count), bytes: Number(bytes), load: Number(load), p99: Number(p99), rps: Number(rps) };
 });
 const median = (xs) => {
@@ -36,7 +36,9 @@ for (const cell of [...new Set(rows.map((r) => r.cell))]) {
       fig[`${cell}/${who}`] = median(rate);
       const cpu = rs.map((r) => r.p99).filter(Number.isFinite);
       if (cpu.length) fig[`${cell}-cpu/${who}`] = median(cpu);
-      text = `${fmt(median(rate))} inst/s (${range(rate)}), ${fmt(rs[0].bytes / median(v) / 1e6)} MB/s, ${fmt(median(v), 2)} s; server CPU ${cpu.length ? `${fmt(median(cpu), 1)} s (${fmt((median(cpu) / rs[0].count) * 1000, 1)} ms per instance)` : 'n/a'}`;
+      const client = rs.map((r) => r.rps).filter(Number.isFinite);
+      if (client.length) fig[`${cell}-client/${who}`] = median(client);
+      text = `${fmt(median(rate))} inst/s (${range(rate)}), ${fmt(rs[0].bytes / median(v) / 1e6)} MB/s, ${fmt(median(v), 2)} s; server CPU ${cpu.length ? `${fmt(median(cpu), 1)} s (${fmt((median(cpu) / rs[0].count) * 1000, 2)} ms per instance)` : 'n/a'}; client CPU ${client.length ? `${fmt(median(client), 1)} s` : 'n/a'}`;
     } else if (cell === 'wado') {
       const rate = rs.map((r) => r.bytes / r.value / 1e6);
       fig[`${cell}/${who}`] = median(rate);
@@ -63,10 +65,14 @@ const growth = (who) => {
 const ratio = (cell) => fig[`${cell}/conduit`] / fig[`${cell}/orthanc`];
 const goal = (ok) => (Number.isFinite(ok) ? '' : '') + (ok ? 'met' : 'NOT met');
 const lines = [];
-if (fig['stow1/conduit'] !== undefined) lines.push(`STOW-RS 1 at a time: Conduit/Orthanc instances/s ${fmt(ratio('stow1'), 2)}x (goal >= 5x: ${goal(ratio('stow1') >= 5)})`);
-if (fig['stow4/conduit'] !== undefined) lines.push(`STOW-RS 4 at a time: Conduit/Orthanc instances/s ${fmt(ratio('stow4'), 2)}x (goal >= 5x: ${goal(ratio('stow4') >= 5)})`);
-for (const c of ['stow1', 'stow4']) {
-  if (fig[`${c}-cpu/conduit`] !== undefined) lines.push(`STOW-RS ${c.slice(4)} at a time: server CPU seconds for the 2,000 CT, Conduit/Orthanc ${fmt(fig[`${c}-cpu/conduit`] / fig[`${c}-cpu/orthanc`], 2)}x (lower is better; not a goal)`);
+// stowN: the node client (bench/dicomweb/stow-client.mjs); stowN-curl: the curl client of the earlier runs
+const STOW = ['stow1', 'stow4', 'stow1-curl', 'stow4-curl'];
+const stowName = (c) => `STOW-RS ${c.slice(4, 5)} at a time${c.endsWith('-curl') ? ' (curl client)' : ''}`;
+for (const c of STOW) {
+  if (fig[`${c}/conduit`] !== undefined) lines.push(`${stowName(c)}: Conduit/Orthanc instances/s ${fmt(ratio(c), 2)}x (goal >= 5x: ${goal(ratio(c) >= 5)})`);
+}
+for (const c of STOW) {
+  if (fig[`${c}-cpu/conduit`] !== undefined) lines.push(`${stowName(c)}: server CPU seconds for the 2,000 CT, Conduit/Orthanc ${fmt(fig[`${c}-cpu/conduit`] / fig[`${c}-cpu/orthanc`], 2)}x (lower is better; not a goal)`);
 }
 if (fig['wado/conduit'] !== undefined) lines.push(`WADO-RS study: Conduit/Orthanc bytes/s ${fmt(ratio('wado'), 2)}x (goal >= 1.5x: ${goal(ratio('wado') >= 1.5)})`);
 if (fig['metadata/conduit'] !== undefined) lines.push(`study metadata: Conduit/Orthanc time ${fmt(ratio('metadata'), 3)}x (goal <= 0.2x: ${goal(ratio('metadata') <= 0.2)})`);

@@ -20,7 +20,6 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DicomError } from '../core/dicom-error.js';
-import type { ReceiveCollector } from '../core/young-generation-gc.js';
 import { DataSet } from '../data/data-set.js';
 import { toDicomJson, toDicomJsonText } from '../data/json-model.js';
 import { toNativeDicomXml } from '../data/xml-model.js';
@@ -28,8 +27,9 @@ import type { StoreResult } from '../storage/archive-store.js';
 import type { DicomWebContext } from './context.js';
 import { badRequest, DicomWebError, notAcceptable, unsupportedMediaType } from './http-error.js';
 import { parseAccept, parseMediaType, qualityOf } from './media-type.js';
-import { parseMultipart, type MultipartPart } from './multipart/index.js';
+import { parseMultipart, type ParsedPart } from './multipart/index.js';
 import { checkUid } from './request.js';
+import { requestBody, type BodyPacing } from './request-body.js';
 import { instanceUrl } from './resources.js';
 import { part10Of, readMetadataRequest } from './stow-metadata.js';
 
@@ -111,44 +111,6 @@ export function stowBoundary(contentType: string | undefined): { boundary: strin
 /** Parts of one request being made durable and indexed at the same time (see storeParts()). */
 const STORES_IN_FLIGHT = 8;
 
-/**
- * The part's bytes, and a promise settled when their consumer has reached their end (or stopped);
- * `broke` tells whether reading them failed (the body is malformed inside this part).
- */
-function trackEnd(body: AsyncIterable<Uint8Array>): { source: AsyncIterable<Uint8Array>; ended: Promise<void>; readonly broke: boolean } {
-  let end!: () => void;
-  const ended = new Promise<void>((resolve) => { end = resolve; });
-  const tracked = {
-    broke: false,
-    ended,
-    source: {
-      [Symbol.asyncIterator]: () => {
-        const it = body[Symbol.asyncIterator]();
-        return {
-          next: async () => {
-            let r;
-            try {
-              r = await it.next();
-            } catch (error) {
-              tracked.broke = true;
-              end();
-              throw error;
-            }
-            if (r.done) end();
-            return r;
-          },
-          return: async () => {
-            end();
-            await it.return?.();
-            return { done: true as const, value: undefined };
-          },
-        };
-      },
-    } as AsyncIterable<Uint8Array>,
-  };
-  return tracked;
-}
-
 /** The multipart error an exception comes from (a part's bytes ending early, a bad boundary), if any. */
 function multipartCause(error: unknown): DicomError | undefined {
   for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
@@ -190,8 +152,10 @@ async function storePart(ctx: DicomWebContext, body: AsyncIterable<Uint8Array>, 
 /**
  * Stores the application/dicom parts of a body, pipelined: once a part's bytes are all in its
  * blob, the next part is read while the blob is made durable, parsed and indexed (so the fsyncs of
- * consecutive parts overlap and share index commits). At most STORES_IN_FLIGHT parts are being
- * finished at a time; this resolves once every store has settled, stored or not.
+ * consecutive parts overlap; their index inserts, ~3 ms apart, rarely share a commit: 498 commits
+ * for 500 CT, and holding parts back to make them share one saved no CPU, docs/benchmarks.md). At
+ * most STORES_IN_FLIGHT parts are being finished at a time; this resolves once every store has
+ * settled, stored or not.
  *
  * With duplicates overwritten, the last part of an instance sent twice must be the one kept: one
  * part at a time then. (Kept or rejected duplicates come out the same either way, except which of
@@ -201,7 +165,7 @@ async function storePart(ctx: DicomWebContext, body: AsyncIterable<Uint8Array>, 
  * the outcomes are those of the parts read before it (a part cut short among them, failed), and
  * `brokenInPart` says whether such a part already reports the break.
  */
-async function storeParts(ctx: DicomWebContext, parts: AsyncIterable<MultipartPart>, study: string | undefined, sourceAet: string):
+async function storeParts(ctx: DicomWebContext, parts: AsyncIterable<ParsedPart>, study: string | undefined, sourceAet: string):
   Promise<{ outcomes: Outcome[]; broken: unknown; brokenInPart: boolean }> {
   const limit = ctx.duplicatePolicy === 'overwrite' ? 1 : STORES_IN_FLIGHT;
   const pending: Array<Promise<Outcome>> = [];
@@ -222,14 +186,13 @@ async function storeParts(ctx: DicomWebContext, parts: AsyncIterable<MultipartPa
         continue;
       }
       while (inFlight.size >= limit) await Promise.race(inFlight);
-      const body = trackEnd(part.body);
-      const stored = storePart(ctx, body.source, study, sourceAet);
+      const stored = storePart(ctx, part.body, study, sourceAet);
       const tracked = stored.finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);
       pending.push(stored);
       // The parser may move on once the store has read the part to its end (or given up on it).
-      await Promise.race([body.ended, stored]);
-      if (body.broke) brokenInPart = true;
+      await Promise.race([part.ended, stored]);
+      if (part.broken) brokenInPart = true;
     }
   } catch (error) {
     broken = error;
@@ -278,32 +241,6 @@ export function stowStatus(outcomes: readonly Outcome[]): number {
   return 200;
 }
 
-/** The STOW-RS requests whose bodies are being read, of one app (see counted()). */
-export interface BodyPacing {
-  active: number;
-}
-
-/**
- * The request body's chunks, each counted by the collector once it has been handled, as a share
- * of the bytes: 1 / (bodies being read). So each body, however many arrive at once, sees a
- * young-generation collection every `collectGarbageEvery` of its own bytes. Counting every byte
- * of 4 concurrent bodies collected 4 times as often within the life of one part: the received
- * chunks still waiting to be durable and indexed survived two collections, were promoted to the
- * old generation, and their memory came back only by full mark-compacts (89 of them for 2,000 CT
- * in 4 concurrent requests, against 2 this way; docs/benchmarks.md, DICOMweb).
- */
-export async function* counted(body: AsyncIterable<Uint8Array>, collector: Pick<ReceiveCollector, 'received'>, pacing: BodyPacing): AsyncGenerator<Uint8Array> {
-  pacing.active++;
-  try {
-    for await (const chunk of body) {
-      yield chunk;
-      collector.received(chunk.length / pacing.active);
-    }
-  } finally {
-    pacing.active--;
-  }
-}
-
 async function answer(ctx: DicomWebContext, pacing: BodyPacing, request: FastifyRequest, reply: FastifyReply, study: string | undefined): Promise<FastifyReply> {
   if (study !== undefined) checkUid(study, 'Study Instance UID');
   const format = responseFormat(request.headers.accept);
@@ -312,7 +249,8 @@ async function answer(ctx: DicomWebContext, pacing: BodyPacing, request: Fastify
   const outcomes: Outcome[] = [];
   // A parser that stops early (a malformed body) ends the request stream but not the connection
   // (Node detaches a server request from its socket first): the answer still reaches the client.
-  const parts = parseMultipart(ctx.bodyCollector ? counted(request.raw, ctx.bodyCollector, pacing) : request.raw, boundary, ctx.maxParts === undefined ? {} : { maxParts: ctx.maxParts });
+  const body = requestBody(request.raw, ctx.bodyCollector ? { collector: ctx.bodyCollector, pacing } : {});
+  const parts = parseMultipart(body, boundary, ctx.maxParts === undefined ? {} : { maxParts: ctx.maxParts });
   if (rootType !== 'application/dicom') {
     const metadata = await readMetadataRequest(parts, rootType);
     try {

@@ -159,6 +159,30 @@ test('parts left unread are skipped; a body can be read only once', async () => 
   assert.deepEqual(seen, ['1', '2']);
 });
 
+test('a part says when its body has been read to its end, given up, or broken', async () => {
+  const settled = async (p: Promise<void>) => Promise.race([p.then(() => true), new Promise<boolean>((r) => setImmediate(() => r(false)))]);
+  const body = Buffer.from('--b\r\n\r\nfirst\r\n--b\r\n\r\nsecond\r\n--b\r\n\r\nthird, cut short');
+  const parts = parseMultipart(chunksOf(body, [12, 20]), 'b');
+  const first = (await parts.next()).value!;
+  assert.equal(await settled(first.ended), false, 'not read yet');
+  const it = first.body[Symbol.asyncIterator]();
+  await it.next();
+  assert.equal(await settled(first.ended), false, 'read in part');
+  assert.equal((await it.next()).done, true);
+  assert.equal(await settled(first.ended), true, 'read to its end');
+  assert.equal(first.broken, false);
+  const second = (await parts.next()).value!;
+  const it2 = second.body[Symbol.asyncIterator]();
+  await it2.next();
+  await it2.return!();
+  assert.equal(await settled(second.ended), true, 'given up');
+  assert.equal(second.broken, false);
+  const third = (await parts.next()).value!;
+  await assert.rejects(collect(third.body), (e: DicomError) => e.code === 'ERR_DICOM_MULTIPART');
+  assert.equal(await settled(third.ended), true, 'broken');
+  assert.equal(third.broken, true);
+});
+
 test('header fields: case-insensitive names, folding, repeated fields, no fields', async () => {
   const body = Buffer.from('--q\r\nContent-TYPE: application/dicom\r\nX-A: 1\r\nx-a: 2\r\nX-Long: a\r\n b\r\n\r\n\r\n--q\r\n\r\nz\r\n--q--');
   const parts = await parseAll(chunksOf(body, []), 'q');

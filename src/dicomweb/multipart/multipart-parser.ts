@@ -28,6 +28,17 @@ export interface MultipartPart {
   readonly index: number;
 }
 
+/** A part as the parser gives it: it also tells when its body has been read. */
+export interface ParsedPart extends MultipartPart {
+  /**
+   * Settles (never rejects) once the body has been read to its end, reading it failed, or its
+   * consumer gave up on it: from then on the next part may be asked for.
+   */
+  readonly ended: Promise<void>;
+  /** Reading the body failed (the multipart body is malformed or cut inside this part). */
+  readonly broken: boolean;
+}
+
 export interface MultipartParseOptions {
   /** Largest header block of one part (default 16 KiB). */
   readonly maxHeaderBytes?: number;
@@ -54,7 +65,7 @@ export function isValidBoundary(boundary: string): boolean {
 }
 
 /** The parts of a multipart body delimited by `boundary` (the Content-Type's boundary parameter). */
-export async function* parseMultipart(source: AsyncIterable<Uint8Array>, boundary: string, options: MultipartParseOptions = {}): AsyncGenerator<MultipartPart> {
+export async function* parseMultipart(source: AsyncIterable<Uint8Array>, boundary: string, options: MultipartParseOptions = {}): AsyncGenerator<ParsedPart> {
   if (!LENIENT_BCHARS.test(boundary)) throw multipartError(`"${boundary.slice(0, 300)}" is not a valid multipart boundary (RFC 2046 §5.1.1: 1 to 70 characters, 256 accepted)`);
   const reader = new MultipartReader(source, boundary, options.maxHeaderBytes ?? 16 * 1024);
   try {
@@ -66,14 +77,56 @@ export async function* parseMultipart(source: AsyncIterable<Uint8Array>, boundar
       if (await reader.atCloseDelimiter()) break;
       if (options.maxParts !== undefined && index >= options.maxParts) throw multipartError(`more than ${options.maxParts} parts`, reader.offset);
       const headers = await reader.readHeaders();
-      const part: MultipartPart = { headers, contentType: headers.get('content-type'), body: reader.body(), index: index++ };
-      yield part;
+      yield new Part(headers, reader, index++);
       while (await reader.nextBodyChunk() !== null) { /* what the consumer left */ }
     }
     // The epilogue is ignored, but read, so that the whole request has been consumed.
     await reader.drain();
   } finally {
     await reader.close();
+  }
+}
+
+const DONE: IteratorResult<Uint8Array> = { done: true, value: undefined };
+
+/** A part whose body is read from the reader; it tracks the end of its body for `ended`. */
+class Part implements ParsedPart {
+  readonly contentType: string | undefined;
+  readonly body: AsyncIterable<Uint8Array>;
+  readonly ended: Promise<void>;
+  broken = false;
+  private end!: () => void;
+
+  constructor(readonly headers: ReadonlyMap<string, string>, reader: MultipartReader, readonly index: number) {
+    this.contentType = headers.get('content-type');
+    this.ended = new Promise<void>((resolve) => { this.end = resolve; });
+    reader.startBody();
+    let taken = false;
+    this.body = {
+      [Symbol.asyncIterator]: () => {
+        if (taken) throw multipartError('a part body can be read only once');
+        taken = true;
+        return {
+          next: async () => {
+            let chunk;
+            try {
+              chunk = await reader.nextBodyChunk();
+            } catch (error) {
+              this.broken = true;
+              this.end();
+              throw error;
+            }
+            if (chunk !== null) return { done: false, value: chunk };
+            this.end();
+            return DONE;
+          },
+          return: async () => {
+            this.end();
+            return DONE;
+          },
+        };
+      },
+    };
   }
 }
 
@@ -160,22 +213,9 @@ class MultipartReader {
     return buf.length;
   }
 
-  body(): AsyncIterable<Uint8Array> {
+  /** Starts the body of a part (after its headers). */
+  startBody(): void {
     this.inBody = true;
-    let taken = false;
-    return {
-      [Symbol.asyncIterator]: () => {
-        if (taken) throw multipartError('a part body can be read only once');
-        taken = true;
-        return {
-          next: async () => {
-            const chunk = await this.nextBodyChunk();
-            return chunk === null ? { done: true, value: undefined } : { done: false, value: chunk };
-          },
-          return: async () => ({ done: true, value: undefined }),
-        };
-      },
-    };
   }
 
   /** After a delimiter: true for the close delimiter ("--"); else consumes the padding and CRLF. */
