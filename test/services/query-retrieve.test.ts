@@ -169,6 +169,16 @@ test('sub-operations: each begins before the Pending response of the one before;
   ], 'the one under way counts as Remaining in the Pending response of the one before');
 
   events.length = 0;
+  await drain({ readAhead: 2 });
+  assert.deepEqual(events, [
+    'store 1.9.0', 'prepare 1.9.1', 'prepare 1.9.2',
+    'store 1.9.1', 'prepare 1.9.2', 'prepare 1.9.3', 'ff00 3',
+    'store 1.9.2', 'prepare 1.9.3', 'ff00 2',
+    'store 1.9.3', 'ff00 1',
+    '0 0',
+  ], 'readAhead 2: told of the next two, again while they are among the next two');
+
+  events.length = 0;
   await drain({
     store: async (i): Promise<SubOperationResult> => {
       events.push(`store ${i.sopInstanceUid}`);

@@ -59,6 +59,14 @@ export interface SubOperationTarget {
   onFailure?: (instance: StoredInstance, errorComment: string) => void;
 }
 
+/**
+ * How many instances a retrieve reads ahead of the one being sent, and the most bytes it holds
+ * read ahead: two, so that a read the thread pool is slow to serve (a loaded machine) has two
+ * C-STORE round trips to finish rather than one; a CT slice is ~0.5 MiB.
+ */
+export const READ_AHEAD = 2;
+export const READ_AHEAD_BYTES = IN_MEMORY_LIMIT;
+
 /** A C-STORE sub-operation, with `prepare` to read an instance's bytes before its turn. */
 export interface PreparedStoreSubOperation extends StoreSubOperation {
   prepare: (instance: StoredInstance) => void;
@@ -122,21 +130,29 @@ export function storeSubOperation(archive: ArchiveStore, target: SubOperationTar
   const due = new Set<string>();
   const store = (instance: StoredInstance): Promise<SubOperationResult> => {
     due.delete(instance.sopInstanceUid);
+    if (counted.delete(instance.sopInstanceUid)) bytesAhead -= instance.size - instance.dataSetOffset;
     const entry = prepare(instance);
     readAhead.delete(instance.sopInstanceUid);
     return entry.value !== undefined ? send(instance, entry.value) : entry.promise.then((ready) => send(instance, ready));
   };
-  // Ahead of its turn only what is read into memory: a streamed one would hold its file open if a
-  // C-CANCEL came before its turn. Begun once the C-STORE-RQ just started has been written (the
-  // next turn of the event loop), so that the read does not compete with it.
+  // Ahead of its turn only what is read into memory (a streamed one would hold its file open if a
+  // C-CANCEL came before its turn), up to READ_AHEAD_BYTES. Begun once the C-STORE-RQ just
+  // started has been written (the next turn of the event loop), so that the read does not compete
+  // with it.
+  let bytesAhead = 0;
+  const counted = new Set<string>();
   const ahead = (instance: StoredInstance): void => {
+    const uid = instance.sopInstanceUid;
+    if (counted.has(uid)) return;
     const context = contextFor(instance);
-    if ('id' in context && context.transferSyntax === instance.transferSyntaxUid && instance.size - instance.dataSetOffset <= IN_MEMORY_LIMIT) {
-      due.add(instance.sopInstanceUid);
-      setImmediate(() => {
-        if (due.delete(instance.sopInstanceUid)) prepare(instance);
-      });
-    }
+    const length = instance.size - instance.dataSetOffset;
+    if (!('id' in context) || context.transferSyntax !== instance.transferSyntaxUid || length > IN_MEMORY_LIMIT || bytesAhead + length > READ_AHEAD_BYTES) return;
+    bytesAhead += length;
+    counted.add(uid);
+    due.add(uid);
+    setImmediate(() => {
+      if (due.delete(uid)) prepare(instance);
+    });
   };
   return Object.assign(store, { prepare: ahead });
 }

@@ -53,9 +53,12 @@ export interface SubOperationOptions {
   /**
    * Told of the next instance right after a sub-operation begins, so that its bytes can be read
    * while the current C-STORE is on the wire (one instance ahead; see storeSubOperation in
-   * server/dimse/context.ts). Not told once C-CANCEL is seen.
+   * server/dimse/context.ts). Not told once C-CANCEL is seen. Told of the same instance again
+   * at each sub-operation while it is among the next `readAhead`.
    */
   prepare?: (instance: StoredInstance) => void;
+  /** How many of the instances after the one beginning `prepare` is told of (default 1). */
+  readAhead?: number;
   cancelled?: AbortSignal;
   /** Send a Pending response after each sub-operation (default true; PS3.4 says "may"). */
   pendingResponses?: boolean;
@@ -162,8 +165,8 @@ function perform(store: StoreSubOperation, instance: StoredInstance): Promise<Su
  * response is yielded: with one C-STORE outstanding (the receivers' usual window) the Pending
  * response would otherwise hold up the next C-STORE-RQ. A Pending response is the snapshot taken
  * when its sub-operation ended, so the one already under way counts as Remaining (Completed +
- * Failed + Warning + Remaining is always the total). The next instance is prepared right after a
- * sub-operation begins (`prepare`). A consumer that leaves early waits for the sub-operation under
+ * Failed + Warning + Remaining is always the total). The next instances are prepared right after
+ * a sub-operation begins (`prepare`, `readAhead`). A consumer that leaves early waits for the sub-operation under
  * way to end first, so that its association is not released under it.
  */
 export async function* performSubOperations(instances: readonly StoredInstance[], options: SubOperationOptions): AsyncGenerator<RetrieveResponse> {
@@ -174,8 +177,10 @@ export async function* performSubOperations(instances: readonly StoredInstance[]
   const cancelled = (): boolean => options.cancelled?.aborted === true;
   const begin = (i: number): Promise<SubOperationResult> => {
     const result = perform(options.store, instances[i]!);
-    const next = instances[i + 1];
-    if (next !== undefined && !cancelled()) options.prepare?.(next);
+    if (options.prepare !== undefined) {
+      const last = Math.min(instances.length - 1, i + (options.readAhead ?? 1));
+      for (let k = i + 1; k <= last && !cancelled(); k++) options.prepare(instances[k]!);
+    }
     return result;
   };
   let underWay = instances.length > 0 && !cancelled() ? begin(0) : undefined;
