@@ -83,14 +83,20 @@ interface ReadAhead {
 /**
  * One C-STORE sub-operation per call: the instance's data set from the blob store in the chosen
  * context's transfer syntax. A failure is a status: the peer's, or 0122H when no context fits,
- * 0110H when the stored object cannot be read. `prepare(next)` reads the next instance while the
- * current C-STORE is in flight (the data set in memory when small, see storedDataSetBytes), so
- * that with one operation outstanding (PS3.7 D.3.3.3: the default asynchronous operations window)
- * the association does not wait on the disk between sub-operations: a call for an instance read
- * ahead begins its C-STORE-RQ at once, in the same turn, before anything else is sent.
+ * 0110H when the stored object cannot be read. `prepare(next)` reads the next instances (up to
+ * READ_AHEAD of them, READ_AHEAD_BYTES in all) while the current C-STORE is in flight (the data
+ * set in memory when small, see storedDataSetBytes), so that with one operation outstanding
+ * (PS3.7 D.3.3.3: the default asynchronous operations window) the association does not wait on
+ * the disk between sub-operations: a call for an instance read ahead begins its C-STORE-RQ at
+ * once, in the same turn, before anything else is sent.
  */
 export function storeSubOperation(archive: ArchiveStore, target: SubOperationTarget): PreparedStoreSubOperation {
   const readAhead = new Map<string, ReadAhead>();
+  /** Instances whose read-ahead is due at the next turn of the event loop. */
+  const due = new Set<string>();
+  /** Instances told of by prepare() and accepted, and their bytes (at most READ_AHEAD_BYTES). */
+  const counted = new Set<string>();
+  let bytesAhead = 0;
   const buffers = new DataSetBuffers();
   // A retrieve holds a few SOP class / transfer syntax pairs, and hundreds of instances.
   const contexts = new Map<string, StoreContext | { reason: string }>();
@@ -126,8 +132,6 @@ export function storeSubOperation(archive: ArchiveStore, target: SubOperationTar
     if (isFailure(result.status)) target.onFailure?.(instance, result.errorComment ?? '');
     return result;
   };
-  /** Instances whose read ahead is due at the next turn of the event loop. */
-  const due = new Set<string>();
   const store = (instance: StoredInstance): Promise<SubOperationResult> => {
     due.delete(instance.sopInstanceUid);
     if (counted.delete(instance.sopInstanceUid)) bytesAhead -= instance.size - instance.dataSetOffset;
@@ -139,8 +143,6 @@ export function storeSubOperation(archive: ArchiveStore, target: SubOperationTar
   // C-CANCEL came before its turn), up to READ_AHEAD_BYTES. Begun once the C-STORE-RQ just
   // started has been written (the next turn of the event loop), so that the read does not compete
   // with it.
-  let bytesAhead = 0;
-  const counted = new Set<string>();
   const ahead = (instance: StoredInstance): void => {
     const uid = instance.sopInstanceUid;
     if (counted.has(uid)) return;
