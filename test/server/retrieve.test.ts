@@ -470,6 +470,37 @@ test('C-GET with SCP role selection: the instances come over the same associatio
   }
 });
 
+test('C-GET where blobs read ahead are missing: those sub-operations fail (listed, the first named in the Error Comment), the others arrive unchanged', async () => {
+  const a = await archive();
+  try {
+    const series = await ctSeries(4);
+    await storeInto(a.server, [], series);
+    const study = series[0]!.string(STUDY_UID)!;
+    const stored = await a.server.archive.index.instancesFor('STUDY', study);
+    assert.equal(stored.length, 4);
+    // The second is read while the first is sent, the fourth while the third is.
+    for (const i of [1, 3]) assert.equal(await a.server.archive.blobs.delete(stored[i]!.blobKey), true);
+    const r = await getRequester(a.server.dimsePort, true, undefined, [EXPLICIT_VR_LITTLE_ENDIAN]);
+    const responses = await collect(r.dimse.request({ type: 'C-GET-RQ', affectedSopClassUid: STUDY_ROOT_GET, priority: 0 } as never,
+      r.context(STUDY_ROOT_GET), identifier({ [LEVEL]: ['CS', 'STUDY'], [STUDY_UID]: ['UI', study] })));
+    const counts = (x: IncomingResponse) => [fields(x).numberOfRemainingSuboperations, fields(x).numberOfCompletedSuboperations, fields(x).numberOfFailedSuboperations];
+    assert.deepEqual(responses.slice(0, -1).map(counts), [[3, 1, 0], [2, 1, 1], [1, 2, 1]], 'a Pending response after each sub-operation but the last');
+    const final = responses.at(-1)!;
+    assert.equal(final.message.status, 0xb000);
+    assert.deepEqual(counts(final), [undefined, 2, 2]);
+    assert.deepEqual(failedList(final), [stored[1]!.sopInstanceUid, stored[3]!.sopInstanceUid]);
+    assert.equal(final.status.errorComment, `2 of 4 failed: ${stored[1]!.sopInstanceUid}: no blob ${stored[1]!.blobKey}`.slice(0, 64));
+    assert.deepEqual(r.received.map((x) => x.sopInstanceUid), [stored[0]!.sopInstanceUid, stored[2]!.sopInstanceUid]);
+    for (const x of r.received) {
+      const ds = series.find((d) => d.string(SOP_UID) === x.sopInstanceUid)!;
+      assert.ok(Buffer.from(x.bytes).equals(Buffer.from(encodeDataSet(ds, ELE))), 'the stored data set, byte for byte');
+    }
+    await r.association.release();
+  } finally {
+    await a.close();
+  }
+});
+
 test('C-GET storage contexts proposing a compressed syntax with the uncompressed ones: the archive, as sender, picks an uncompressed one', async () => {
   const a = await archive();
   try {

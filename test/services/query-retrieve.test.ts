@@ -14,10 +14,11 @@ import { ServiceError } from '../../src/dimse/index.js';
 import {
   agreedQueryOptions, agreedRelationalRetrieval, answerExtendedNegotiation,
 } from '../../src/services/query-retrieve/extended-negotiation.js';
-import { countFields, performSubOperations, retrieveTarget, type SubOperationResult } from '../../src/services/query-retrieve/retrieve.js';
+import { countFields, performSubOperations, retrieveTarget, type SubOperationOptions, type SubOperationResult } from '../../src/services/query-retrieve/retrieve.js';
 import { contextForInstance, DataSetBuffers, IN_MEMORY_LIMIT, proposalsForInstances, storedDataSetBytes } from '../../src/services/query-retrieve/stored-data-set.js';
 import { FilesystemBlobStore } from '../../src/storage/filesystem/filesystem-blob-store.js';
 import { DicomError } from '../../src/core/dicom-error.js';
+import { deferred } from '../ae/helpers.js';
 import type { StoredInstance } from '../../src/storage/ports.js';
 
 const FIND = '1.2.840.10008.5.1.4.1.2.1.1';
@@ -94,7 +95,11 @@ async function outcome(statuses: number[], options: { cancelAfter?: number } = {
     cancelled: cancel.signal,
     store: async (): Promise<SubOperationResult> => {
       const status = statuses[n++]!;
-      if (n === options.cancelAfter) cancel.abort();
+      if (n === options.cancelAfter) {
+        // C-CANCEL arrives while this sub-operation is under way.
+        await Promise.resolve();
+        cancel.abort();
+      }
       return { status, errorComment: `status ${status}` };
     },
   })) responses.push(r);
@@ -139,31 +144,84 @@ test('context for a stored instance: its own syntax, else an uncompressed one in
   ]);
 });
 
-test('sub-operations: the next instance is prepared when a sub-operation begins, none after the last or once cancelled', async () => {
+test('sub-operations: each begins before the Pending response of the one before; the next instance is prepared right after; none after the last or once cancelled', async () => {
   const instances = ['1.9.0', '1.9.1', '1.9.2', '1.9.3'].map((u) => instance(u));
   const events: string[] = [];
   const cancel = new AbortController();
-  for await (const _ of performSubOperations(instances, {
-    cancelled: cancel.signal,
-    prepare: (i) => events.push(`prepare ${i.sopInstanceUid}`),
-    store: async (i): Promise<SubOperationResult> => {
-      events.push(`store ${i.sopInstanceUid}`);
-      return { status: 0 };
-    },
-  })) { /* drained */ }
-  assert.deepEqual(events, ['prepare 1.9.1', 'store 1.9.0', 'prepare 1.9.2', 'store 1.9.1', 'prepare 1.9.3', 'store 1.9.2', 'store 1.9.3']);
+  const drain = async (options: Partial<SubOperationOptions>) => {
+    for await (const r of performSubOperations(instances, {
+      cancelled: cancel.signal,
+      prepare: (i) => events.push(`prepare ${i.sopInstanceUid}`),
+      store: async (i): Promise<SubOperationResult> => {
+        events.push(`store ${i.sopInstanceUid}`);
+        return { status: 0 };
+      },
+      ...options,
+    })) events.push(`${r.status.toString(16)} ${r.counts.remaining}`);
+  };
+  await drain({});
+  assert.deepEqual(events, [
+    'store 1.9.0', 'prepare 1.9.1',
+    'store 1.9.1', 'prepare 1.9.2', 'ff00 3',
+    'store 1.9.2', 'prepare 1.9.3', 'ff00 2',
+    'store 1.9.3', 'ff00 1',
+    '0 0',
+  ], 'the one under way counts as Remaining in the Pending response of the one before');
 
   events.length = 0;
-  for await (const _ of performSubOperations(instances, {
-    cancelled: cancel.signal,
-    prepare: (i) => events.push(`prepare ${i.sopInstanceUid}`),
+  await drain({ readAhead: 2 });
+  assert.deepEqual(events, [
+    'store 1.9.0', 'prepare 1.9.1', 'prepare 1.9.2',
+    'store 1.9.1', 'prepare 1.9.2', 'prepare 1.9.3', 'ff00 3',
+    'store 1.9.2', 'prepare 1.9.3', 'ff00 2',
+    'store 1.9.3', 'ff00 1',
+    '0 0',
+  ], 'readAhead 2: told of the next two, again while they are among the next two');
+
+  events.length = 0;
+  await drain({
     store: async (i): Promise<SubOperationResult> => {
       events.push(`store ${i.sopInstanceUid}`);
+      await Promise.resolve();
+      // C-CANCEL arrives while the second sub-operation is under way, the third being read ahead.
       if (i.sopInstanceUid === '1.9.1') cancel.abort();
       return { status: 0 };
     },
-  })) { /* drained */ }
-  assert.deepEqual(events, ['prepare 1.9.1', 'store 1.9.0', 'prepare 1.9.2', 'store 1.9.1'], 'nothing prepared or stored after C-CANCEL');
+  });
+  assert.deepEqual(events, ['store 1.9.0', 'prepare 1.9.1', 'store 1.9.1', 'prepare 1.9.2', 'ff00 3', 'fe00 2'],
+    'nothing prepared or stored after C-CANCEL; the one read ahead is Remaining');
+});
+
+test('sub-operations: a store that throws is a failed sub-operation (0110H); a consumer leaving early waits for the one under way', async () => {
+  const instances = ['1.9.0', '1.9.1', '1.9.2'].map((u) => instance(u));
+  const responses = [];
+  for await (const r of performSubOperations(instances, {
+    store: (i) => {
+      if (i.sopInstanceUid === '1.9.0') throw new Error('synchronous');
+      if (i.sopInstanceUid === '1.9.1') return Promise.reject(new Error('asynchronous'));
+      return Promise.resolve({ status: 0 });
+    },
+  })) responses.push(r);
+  const final = responses.at(-1)!;
+  assert.equal(final.status, 0xb000);
+  assert.deepEqual(final.counts, { remaining: 0, completed: 1, failed: 2, warning: 0 });
+  assert.deepEqual(final.identifier!.strings(0x00080058), ['1.9.0', '1.9.1']);
+  assert.equal(final.errorComment, '2 of 3 failed: synchronous');
+
+  const answer = deferred<SubOperationResult>();
+  let returned = false;
+  const left = (async () => {
+    for await (const r of performSubOperations(instances, {
+      store: (i) => (i.sopInstanceUid === '1.9.0' ? Promise.resolve({ status: 0 }) : answer.promise),
+    })) if (r.status === 0xff00) break;
+    returned = true;
+  })();
+  // The loop has broken after the first Pending response, with 1.9.1 under way.
+  await new Promise((r) => setImmediate(r));
+  assert.equal(returned, false, 'the loop does not end while a sub-operation is under way');
+  answer.resolve({ status: 0 });
+  await left;
+  assert.equal(returned, true);
 });
 
 test('stored data set bytes: small ones in one reused buffer (readInto), evened for Deflated; the index and the blob disagreeing is an error', async (t) => {

@@ -12,7 +12,7 @@ import { isFailure, Priority, ServiceError, Status } from '../../dimse/index.js'
 import type { StoreSubOperation, SubOperationResult } from '../../services/query-retrieve/retrieve.js';
 import { DataSetBuffers, IN_MEMORY_LIMIT, storedDataSetBytes, type StoreContext } from '../../services/query-retrieve/stored-data-set.js';
 import type { ArchiveStore } from '../../storage/index.js';
-import type { StoredInstance } from '../../storage/ports.js';
+import type { BlobStore, StoredInstance } from '../../storage/ports.js';
 import type { ServerConfig } from '../config.js';
 
 export type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
@@ -59,6 +59,14 @@ export interface SubOperationTarget {
   onFailure?: (instance: StoredInstance, errorComment: string) => void;
 }
 
+/**
+ * How many instances a retrieve reads ahead of the one being sent, and the most bytes it holds
+ * read ahead: two, so that a read the thread pool is slow to serve (a loaded machine) has two
+ * C-STORE round trips to finish rather than one; a CT slice is ~0.5 MiB.
+ */
+export const READ_AHEAD = 2;
+export const READ_AHEAD_BYTES = IN_MEMORY_LIMIT;
+
 /** A C-STORE sub-operation, with `prepare` to read an instance's bytes before its turn. */
 export interface PreparedStoreSubOperation extends StoreSubOperation {
   prepare: (instance: StoredInstance) => void;
@@ -66,28 +74,50 @@ export interface PreparedStoreSubOperation extends StoreSubOperation {
 
 type Prepared = { context: StoreContext; bytes: Uint8Array | AsyncIterable<Uint8Array> } | { result: SubOperationResult };
 
+/** An instance being read ahead: its promise, and its value once settled. */
+interface ReadAhead {
+  promise: Promise<Prepared>;
+  value?: Prepared;
+}
+
 /**
  * One C-STORE sub-operation per call: the instance's data set from the blob store in the chosen
  * context's transfer syntax. A failure is a status: the peer's, or 0122H when no context fits,
- * 0110H when the stored object cannot be read. `prepare(next)` starts reading the next instance
- * while the current C-STORE is in flight (the data set in memory when small, see
- * storedDataSetBytes), so that with one operation outstanding (PS3.7 D.3.3.3: the default
- * asynchronous operations window) the association does not wait on the disk between sub-operations.
+ * 0110H when the stored object cannot be read. `prepare(next)` reads the next instances (up to
+ * READ_AHEAD of them, READ_AHEAD_BYTES in all) while the current C-STORE is in flight (the data
+ * set in memory when small, see storedDataSetBytes), so that with one operation outstanding
+ * (PS3.7 D.3.3.3: the default asynchronous operations window) the association does not wait on
+ * the disk between sub-operations: a call for an instance read ahead begins its C-STORE-RQ at
+ * once, in the same turn, before anything else is sent.
  */
 export function storeSubOperation(archive: ArchiveStore, target: SubOperationTarget): PreparedStoreSubOperation {
-  const prepared = new Map<string, Promise<Prepared>>();
+  const readAhead = new Map<string, ReadAhead>();
+  /** Instances whose read-ahead is due at the next turn of the event loop. */
+  const due = new Set<string>();
+  /** Instances told of by prepare() and accepted, and their bytes (at most READ_AHEAD_BYTES). */
+  const counted = new Set<string>();
+  let bytesAhead = 0;
   const buffers = new DataSetBuffers();
-  const prepare = (instance: StoredInstance): Promise<Prepared> => {
-    let p = prepared.get(instance.sopInstanceUid);
-    if (!p) {
-      p = readForSending(archive, target, instance, buffers);
-      prepared.set(instance.sopInstanceUid, p);
-    }
-    return p;
+  // A retrieve holds a few SOP class / transfer syntax pairs, and hundreds of instances.
+  const contexts = new Map<string, StoreContext | { reason: string }>();
+  const contextFor = (instance: StoredInstance): StoreContext | { reason: string } => {
+    const key = `${instance.sopClassUid} ${instance.transferSyntaxUid}`;
+    let context = contexts.get(key);
+    if (context === undefined) contexts.set(key, (context = target.contextFor(instance)));
+    return context;
   };
-  const store = async (instance: StoredInstance): Promise<SubOperationResult> => {
-    const ready = await prepare(instance);
-    prepared.delete(instance.sopInstanceUid);
+  const prepare = (instance: StoredInstance): ReadAhead => {
+    let entry = readAhead.get(instance.sopInstanceUid);
+    if (entry === undefined) {
+      const started: ReadAhead = { promise: readForSending(archive.blobs, contextFor(instance), instance, buffers) };
+      void started.promise.then((value) => {
+        started.value = value;
+      });
+      readAhead.set(instance.sopInstanceUid, (entry = started));
+    }
+    return entry;
+  };
+  const send = async (instance: StoredInstance, ready: Prepared): Promise<SubOperationResult> => {
     let result: SubOperationResult;
     if ('result' in ready) result = ready.result;
     else {
@@ -102,21 +132,38 @@ export function storeSubOperation(archive: ArchiveStore, target: SubOperationTar
     if (isFailure(result.status)) target.onFailure?.(instance, result.errorComment ?? '');
     return result;
   };
-  // Ahead of its turn only what is read into memory: a streamed one would hold its file open if a
-  // C-CANCEL came before its turn.
+  const store = (instance: StoredInstance): Promise<SubOperationResult> => {
+    due.delete(instance.sopInstanceUid);
+    if (counted.delete(instance.sopInstanceUid)) bytesAhead -= instance.size - instance.dataSetOffset;
+    const entry = prepare(instance);
+    readAhead.delete(instance.sopInstanceUid);
+    return entry.value !== undefined ? send(instance, entry.value) : entry.promise.then((ready) => send(instance, ready));
+  };
+  // Ahead of its turn only what is read into memory (a streamed one would hold its file open if a
+  // C-CANCEL came before its turn), up to READ_AHEAD_BYTES. Begun once the C-STORE-RQ just
+  // started has been written (the next turn of the event loop), so that the read does not compete
+  // with it.
   const ahead = (instance: StoredInstance): void => {
-    const context = target.contextFor(instance);
-    if ('id' in context && context.transferSyntax === instance.transferSyntaxUid && instance.size - instance.dataSetOffset <= IN_MEMORY_LIMIT) void prepare(instance);
+    const uid = instance.sopInstanceUid;
+    if (counted.has(uid)) return;
+    const context = contextFor(instance);
+    const length = instance.size - instance.dataSetOffset;
+    if (!('id' in context) || context.transferSyntax !== instance.transferSyntaxUid || length > IN_MEMORY_LIMIT || bytesAhead + length > READ_AHEAD_BYTES) return;
+    bytesAhead += length;
+    counted.add(uid);
+    due.add(uid);
+    setImmediate(() => {
+      if (due.delete(uid)) prepare(instance);
+    });
   };
   return Object.assign(store, { prepare: ahead });
 }
 
 /** The context and the bytes of an instance, or the failed result; never rejects. */
-async function readForSending(archive: ArchiveStore, target: SubOperationTarget, instance: StoredInstance, buffers: DataSetBuffers): Promise<Prepared> {
-  const context = target.contextFor(instance);
+async function readForSending(blobs: BlobStore, context: StoreContext | { reason: string }, instance: StoredInstance, buffers: DataSetBuffers): Promise<Prepared> {
   if (!('id' in context)) return { result: { status: Status.RefusedSOPClassNotSupported, errorComment: context.reason } };
   try {
-    return { context, bytes: await storedDataSetBytes(archive.blobs, instance, context.transferSyntax, buffers) };
+    return { context, bytes: await storedDataSetBytes(blobs, instance, context.transferSyntax, buffers) };
   } catch (err) {
     return { result: { status: Status.ProcessingFailure, errorComment: `${instance.sopInstanceUid}: ${(err as Error).message}` } };
   }
@@ -130,5 +177,6 @@ async function sendStore(target: SubOperationTarget, instance: StoredInstance, r
     priority: target.priority ?? Priority.MEDIUM,
     ...(target.originator ? { moveOriginatorApplicationEntityTitle: target.originator.aeTitle, moveOriginatorMessageId: target.originator.messageId } : {}),
   } as never, ready.context.id, ready.bytes);
-  return { status: rsp.message.status, errorComment: `${target.peerName}: ${rsp.status.description}` };
+  // The comment is read only when the sub-operation did not succeed.
+  return rsp.message.status === Status.Success ? { status: Status.Success } : { status: rsp.message.status, errorComment: `${target.peerName}: ${rsp.status.description}` };
 }

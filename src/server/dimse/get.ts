@@ -13,7 +13,7 @@ import type { QueryRetrieveSopClass } from '../../services/query-retrieve/sop-cl
 import { contextForInstance } from '../../services/query-retrieve/stored-data-set.js';
 import type { StoredInstance } from '../../storage/ports.js';
 import { Status } from '../../dimse/index.js';
-import { agreedExtendedNegotiation, readIdentifier, storeSubOperation, type QueryRetrieveContext } from './context.js';
+import { agreedExtendedNegotiation, READ_AHEAD, readIdentifier, storeSubOperation, type QueryRetrieveContext } from './context.js';
 import { describeOutcome, sendRetrieveResponse } from './retrieve-responses.js';
 
 export async function handleGet(req: GenericRequest, qr: QueryRetrieveSopClass, ctx: QueryRetrieveContext): Promise<void> {
@@ -38,7 +38,7 @@ export async function handleGet(req: GenericRequest, qr: QueryRetrieveSopClass, 
     onFailure: (instance, comment) => ctx.log('warn', `C-GET from ${from}: ${instance.sopInstanceUid} failed: ${comment}`),
   });
   let final: RetrieveResponse | undefined;
-  for await (const r of performSubOperations(instances, { store, prepare: store.prepare, cancelled: req.request.cancelled })) {
+  for await (const r of performSubOperations(instances, { store, prepare: store.prepare, readAhead: READ_AHEAD, cancelled: req.request.cancelled })) {
     final = r;
     await sendRetrieveResponse(req, r);
   }

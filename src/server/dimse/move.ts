@@ -13,7 +13,7 @@ import type { QueryRetrieveSopClass } from '../../services/query-retrieve/sop-cl
 import { contextForInstance, proposalsForInstances } from '../../services/query-retrieve/stored-data-set.js';
 import { AssociationRejectedError } from '../../upper-layer/index.js';
 import type { RemoteAe } from '../config.js';
-import { agreedExtendedNegotiation, readIdentifier, storeSubOperation, type QueryRetrieveContext } from './context.js';
+import { agreedExtendedNegotiation, READ_AHEAD, readIdentifier, storeSubOperation, type QueryRetrieveContext } from './context.js';
 import { describeOutcome, sendRetrieveResponse } from './retrieve-responses.js';
 
 /** The most contexts one A-ASSOCIATE-RQ may propose (PS3.8 §9.3.2.2: odd IDs 1..255). */
@@ -73,7 +73,7 @@ export async function handleMove(req: GenericRequest, qr: QueryRetrieveSopClass,
       peerName: peer.aeTitle,
       onFailure: (instance, comment) => ctx.log('warn', `C-MOVE from ${from} to ${peer.aeTitle}: ${instance.sopInstanceUid} failed: ${comment}`),
     });
-    for await (const r of performSubOperations(instances, { store, prepare: store.prepare, cancelled: req.request.cancelled })) {
+    for await (const r of performSubOperations(instances, { store, prepare: store.prepare, readAhead: READ_AHEAD, cancelled: req.request.cancelled })) {
       final = r;
       await sendRetrieveResponse(req, r);
     }

@@ -1,10 +1,17 @@
 /** Sends the responses of a C-MOVE or C-GET (PS3.7 §9.3.3.2, §9.3.4.2): counts, Error Comment, Failed SOP Instance UID List. */
 import type { GenericRequest } from '../../ae/index.js';
 import { encodeDataSet } from '../../data/writer.js';
+import { isPending } from '../../dimse/index.js';
 import { countFields, type RetrieveResponse } from '../../services/query-retrieve/retrieve.js';
 import { encodingOf } from './context.js';
 
+/**
+ * A Pending response is sent at the next turn of the event loop: performSubOperations yields it
+ * just after beginning the next sub-operation, whose C-STORE-RQ (on the C-MOVE's other
+ * association) should have its first bytes written before this one.
+ */
 export async function sendRetrieveResponse(req: GenericRequest, r: RetrieveResponse): Promise<void> {
+  if (isPending(r.status)) await new Promise((resolve) => setImmediate(resolve));
   await req.respond(
     { status: r.status, ...countFields(r), ...(r.errorComment ? { errorComment: r.errorComment } : {}) },
     r.identifier ? encodeDataSet(r.identifier, encodingOf(req)) : null,

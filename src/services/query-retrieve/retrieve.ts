@@ -51,10 +51,14 @@ export type StoreSubOperation = (instance: StoredInstance) => Promise<SubOperati
 export interface SubOperationOptions {
   store: StoreSubOperation;
   /**
-   * Told of the next instance when a sub-operation begins, so that its bytes can be read while the
-   * current C-STORE is on the wire (one instance ahead; see storeSubOperation in server/dimse/context.ts).
+   * Told of the next instance right after a sub-operation begins, so that its bytes can be read
+   * while the current C-STORE is on the wire (one instance ahead; see storeSubOperation in
+   * server/dimse/context.ts). Not told once C-CANCEL is seen. Told of the same instance again
+   * at each sub-operation while it is among the next `readAhead`.
    */
   prepare?: (instance: StoredInstance) => void;
+  /** How many of the instances after the one beginning `prepare` is told of (default 1). */
+  readAhead?: number;
   cancelled?: AbortSignal;
   /** Send a Pending response after each sub-operation (default true; PS3.4 says "may"). */
   pendingResponses?: boolean;
@@ -141,36 +145,61 @@ export function allFailed(instances: readonly StoredInstance[], errorComment: st
   };
 }
 
+/** Runs one sub-operation; a store that throws is a failed sub-operation (0110H), never a rejection. */
+function perform(store: StoreSubOperation, instance: StoredInstance): Promise<SubOperationResult> {
+  const failed = (err: unknown): SubOperationResult => ({ status: Status.UnableToProcess, errorComment: (err as Error).message });
+  try {
+    return store(instance).catch(failed);
+  } catch (err) {
+    return Promise.resolve(failed(err));
+  }
+}
+
 /**
- * Performs the sub-operations one after the other (the next one prepared meanwhile): yields Pending responses with the counts, then
+ * Performs the sub-operations one after the other: yields Pending responses with the counts, then
  * the final response (PS3.4 C.4.2.3.1): Success when all completed; Warning (B000) when some
  * failed or had a warning; A702 when all failed; Cancel (FE00) once C-CANCEL is seen, with the
  * sub-operations not started as Remaining.
+ *
+ * A sub-operation begins as soon as the one before has its result, before that one's Pending
+ * response is yielded: with one C-STORE outstanding (the receivers' usual window) the Pending
+ * response would otherwise hold up the next C-STORE-RQ. A Pending response is the snapshot taken
+ * when its sub-operation ended, so the one already under way counts as Remaining (Completed +
+ * Failed + Warning + Remaining is always the total). The next instances are prepared right after
+ * a sub-operation begins (`prepare`, `readAhead`). A consumer that leaves early waits for the sub-operation under
+ * way to end first, so that its association is not released under it.
  */
 export async function* performSubOperations(instances: readonly StoredInstance[], options: SubOperationOptions): AsyncGenerator<RetrieveResponse> {
   const counts: SubOperationCounts = { remaining: instances.length, completed: 0, failed: 0, warning: 0 };
   const failed: string[] = [];
   let firstFailure: string | undefined;
   const pending = options.pendingResponses ?? true;
-  for (let i = 0; i < instances.length; i++) {
-    const instance = instances[i]!;
-    if (options.cancelled?.aborted) break;
-    const next = instances[i + 1];
-    if (next !== undefined) options.prepare?.(next);
-    let result: SubOperationResult;
-    try {
-      result = await options.store(instance);
-    } catch (err) {
-      result = { status: Status.UnableToProcess, errorComment: (err as Error).message };
+  const cancelled = (): boolean => options.cancelled?.aborted === true;
+  const begin = (i: number): Promise<SubOperationResult> => {
+    const result = perform(options.store, instances[i]!);
+    if (options.prepare !== undefined) {
+      const last = Math.min(instances.length - 1, i + (options.readAhead ?? 1));
+      for (let k = i + 1; k <= last && !cancelled(); k++) options.prepare(instances[k]!);
     }
-    counts.remaining--;
-    if (isFailure(result.status) || isCancel(result.status) || isPending(result.status)) {
-      counts.failed++;
-      failed.push(instance.sopInstanceUid);
-      firstFailure ??= result.errorComment ?? `status ${result.status.toString(16).toUpperCase().padStart(4, '0')}H`;
-    } else if (isWarning(result.status)) counts.warning++;
-    else counts.completed++;
-    if (pending && counts.remaining > 0 && !options.cancelled?.aborted) yield { status: Status.Pending, counts: { ...counts }, identifier: null };
+    return result;
+  };
+  let underWay = instances.length > 0 && !cancelled() ? begin(0) : undefined;
+  try {
+    for (let i = 0; underWay !== undefined; i++) {
+      const result = await underWay;
+      underWay = undefined;
+      counts.remaining--;
+      if (isFailure(result.status) || isCancel(result.status) || isPending(result.status)) {
+        counts.failed++;
+        failed.push(instances[i]!.sopInstanceUid);
+        firstFailure ??= result.errorComment ?? `status ${result.status.toString(16).toUpperCase().padStart(4, '0')}H`;
+      } else if (isWarning(result.status)) counts.warning++;
+      else counts.completed++;
+      if (i + 1 < instances.length && !cancelled()) underWay = begin(i + 1);
+      if (pending && counts.remaining > 0 && !cancelled()) yield { status: Status.Pending, counts: { ...counts }, identifier: null };
+    }
+  } finally {
+    if (underWay !== undefined) await underWay;
   }
   const summary = counts.failed > 0 ? `${counts.failed} of ${instances.length} failed: ${firstFailure}` : undefined;
   if (counts.remaining > 0) {

@@ -218,11 +218,17 @@ export class FilesystemBlobStore implements BlobStore {
           return;
         }
         let done = 0;
-        const finish = (error: Error | null) => fsClose(fd, (closeError) => {
-          const e = error ?? closeError;
-          if (e) reject(storageError('ERR_DICOM_STORAGE_IO', `cannot read blob ${key}`, e));
-          else resolve(done);
-        });
+        const finish = (error: Error | null) => {
+          if (error) {
+            fsClose(fd, () => reject(storageError('ERR_DICOM_STORAGE_IO', `cannot read blob ${key}`, error)));
+            return;
+          }
+          // The bytes are in `target` once the read has called back: the caller need not wait for
+          // the close too (one thread-pool round trip less, which a loaded machine makes long); a
+          // read-only descriptor's close has nothing left to lose.
+          resolve(done);
+          fsClose(fd, () => undefined);
+        };
         const next = () => {
           if (done === target.length) return finish(null);
           fsRead(fd, target, done, target.length - done, position + done, (readError, bytesRead) => {
