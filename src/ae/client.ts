@@ -9,7 +9,7 @@ import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, isUncompressed, t
 import { encodeDataSetStream } from '../data/writer.js';
 import { Priority, type DataSetSource, type DimseStatus } from '../dimse/index.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../media/implementation.js';
-import { dataSetBytes, describeFile, ReadBufferRing, type SendableFile } from '../services/storage/file-source.js';
+import { describeFile, fileDataSet, ReadBufferRing, type SendableFile } from '../services/storage/file-source.js';
 import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
 import {
   openAssociation, type Association, type AssociationTimeouts, type PresentationContextProposal, type TlsClientOptions,
@@ -133,9 +133,8 @@ export class AssociationClient implements QueryRetrieveHost {
       ({ sopClassUid, sopInstanceUid } = file);
       sourceTs = file.transferSyntaxUid;
       const next = options.next;
-      bytes = next === undefined
-        ? (ts) => dataSetBytes(file, ts, this.readBuffers)
-        : (ts) => thenReadAhead(dataSetBytes(file, ts, this.readBuffers), () => this.readBuffers.readAhead(next));
+      const ring = this.readBuffers;
+      bytes = (ts) => fileDataSet(file, ts, ring, next === undefined ? undefined : () => ring.readAhead(next));
     } else if ('dataSet' in input) {
       sopClassUid = input.sopClassUid ?? input.dataSet.string(0x00080016) ?? '';
       sopInstanceUid = input.sopInstanceUid ?? input.dataSet.string(0x00080018) ?? '';
@@ -216,12 +215,6 @@ export class AssociationClient implements QueryRetrieveHost {
   abort(): void {
     this.association.abort();
   }
-}
-
-/** The chunks of `source`, then `after()` once the consumer has pulled past the last one. */
-async function* thenReadAhead(source: AsyncIterable<Uint8Array>, after: () => void): AsyncGenerator<Uint8Array> {
-  yield* source;
-  after();
 }
 
 /** Opens an association (A-ASSOCIATE) and returns a client for it. */
