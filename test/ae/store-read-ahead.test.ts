@@ -90,3 +90,22 @@ for (const synchronousFileReads of [true, false]) {
     }
   });
 }
+
+test('a file whose data set has an odd length, read whole: refused before anything is sent, the association stays', async (t) => {
+  const dir = tempDir(t);
+  const { port, close } = await startServer({ aeTitle: 'STORE-SCP', handlers: { store: async (req: StoreRequest) => void (await readAll(req.dataSet)) } });
+  try {
+    const good = join(dir, 'good.dcm');
+    writePart10(good, ctDataSet(), EXPLICIT_LE);
+    const odd = join(dir, 'odd.dcm');
+    writePart10(odd, ctDataSet(), EXPLICIT_LE);
+    fs.appendFileSync(odd, new Uint8Array(1));
+    const client = await connect({ host: '127.0.0.1', port, synchronousFileReads: true, presentationContexts: proposalsFor([{ sopClassUid: CT_IMAGE_STORAGE, transferSyntaxUid: EXPLICIT_LE }]) });
+    await assert.rejects(client.store(await describeFile(odd)), { code: 'ERR_DICOM_DIMSE_ODD_LENGTH' });
+    assert.equal(client.association.state, 'Sta6', 'not aborted: nothing of the message was sent');
+    assert.equal((await client.store(await describeFile(good))).code, Status.Success);
+    await client.release();
+  } finally {
+    await close();
+  }
+});
