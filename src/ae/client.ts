@@ -12,8 +12,8 @@ import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../media/
 import { describeFile, fileDataSet, ReadBufferRing, type SendableFile } from '../services/storage/file-source.js';
 import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
 import {
-  openAssociation, type Association, type AssociationTimeouts, type PresentationContextProposal, type TlsClientOptions,
-  type UserIdentityRq,
+  openAssociation, type Association, type AssociationTimeouts, type NegotiatedPresentationContext, type PresentationContextProposal,
+  type TlsClientOptions, type UserIdentityRq,
 } from '../upper-layer/index.js';
 import { DimseAssociation, type IncomingRequest } from './dimse-association.js';
 import type { QueryKeys } from './query-keys.js';
@@ -102,6 +102,8 @@ export class AssociationClient implements QueryRetrieveHost {
   storeReceiver: ((request: IncomingRequest) => Promise<void>) | undefined;
   /** Files are read into these, reused from store to store (the sends are serialized). */
   private readonly readBuffers: ReadBufferRing;
+  /** The context a C-STORE of each (SOP class, transfer syntax) goes on (contextFor). */
+  private readonly contexts = new Map<string, NegotiatedPresentationContext>();
   constructor(readonly association: Association, options: { dimseTimeout?: number; synchronousFileReads?: boolean } = {}) {
     this.dimse = new DimseAssociation(association, options);
     this.readBuffers = new ReadBufferRing(() => association.flushed(), undefined, undefined, options.synchronousFileReads === true);
@@ -170,7 +172,15 @@ export class AssociationClient implements QueryRetrieveHost {
     return rsp.status;
   }
 
-  private contextFor(sopClassUid: string, sourceTs: string) {
+  private contextFor(sopClassUid: string, sourceTs: string): NegotiatedPresentationContext {
+    // The negotiated contexts never change: one look-up per kind of object, not per C-STORE.
+    const key = `${sopClassUid}|${sourceTs}`;
+    let pc = this.contexts.get(key);
+    if (pc === undefined) this.contexts.set(key, (pc = this.findContextFor(sopClassUid, sourceTs)));
+    return pc;
+  }
+
+  private findContextFor(sopClassUid: string, sourceTs: string): NegotiatedPresentationContext {
     const accepted = this.association.acceptedPresentationContexts().filter((pc) => pc.abstractSyntax === sopClassUid);
     const same = accepted.find((pc) => pc.transferSyntax === sourceTs);
     if (same) return same;
