@@ -14,7 +14,8 @@
  * A data set can be bytes in memory or a stream of chunks (e.g. a file being read). Fragments are
  * views of the input; only a fragment that straddles two chunks is gathered into a new buffer,
  * at most one per chunk. The generator pulls a chunk only when the previous PDUs have been taken,
- * so a 2 GB data set goes out in memory bounded by one chunk plus one fragment.
+ * so a 2 GB data set goes out in memory bounded by one chunk plus one fragment. A data set already
+ * in memory is cut at once (fragmentWholeMessage, the same PDUs) and its message sent in one write.
  */
 import { concatBytes } from '../core/bytes.js';
 import { DicomError } from '../core/dicom-error.js';
