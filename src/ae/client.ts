@@ -9,11 +9,11 @@ import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, isUncompressed, t
 import { encodeDataSetStream } from '../data/writer.js';
 import { Priority, type DataSetSource, type DimseStatus } from '../dimse/index.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../media/implementation.js';
-import { dataSetBytes, describeFile, ReadBufferRing, type SendableFile } from '../services/storage/file-source.js';
+import { describeFile, fileDataSet, ReadBufferRing, type SendableFile } from '../services/storage/file-source.js';
 import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
 import {
-  openAssociation, type Association, type AssociationTimeouts, type PresentationContextProposal, type TlsClientOptions,
-  type UserIdentityRq,
+  openAssociation, type Association, type AssociationTimeouts, type NegotiatedPresentationContext, type PresentationContextProposal,
+  type TlsClientOptions, type UserIdentityRq,
 } from '../upper-layer/index.js';
 import { DimseAssociation, type IncomingRequest } from './dimse-association.js';
 import type { QueryKeys } from './query-keys.js';
@@ -102,6 +102,8 @@ export class AssociationClient implements QueryRetrieveHost {
   storeReceiver: ((request: IncomingRequest) => Promise<void>) | undefined;
   /** Files are read into these, reused from store to store (the sends are serialized). */
   private readonly readBuffers: ReadBufferRing;
+  /** The context a C-STORE of each (SOP class, transfer syntax) goes on (contextFor). */
+  private readonly contexts = new Map<string, NegotiatedPresentationContext>();
   constructor(readonly association: Association, options: { dimseTimeout?: number; synchronousFileReads?: boolean } = {}) {
     this.dimse = new DimseAssociation(association, options);
     this.readBuffers = new ReadBufferRing(() => association.flushed(), undefined, undefined, options.synchronousFileReads === true);
@@ -133,9 +135,8 @@ export class AssociationClient implements QueryRetrieveHost {
       ({ sopClassUid, sopInstanceUid } = file);
       sourceTs = file.transferSyntaxUid;
       const next = options.next;
-      bytes = next === undefined
-        ? (ts) => dataSetBytes(file, ts, this.readBuffers)
-        : (ts) => thenReadAhead(dataSetBytes(file, ts, this.readBuffers), () => this.readBuffers.readAhead(next));
+      const ring = this.readBuffers;
+      bytes = (ts) => fileDataSet(file, ts, ring, next === undefined ? undefined : () => ring.readAhead(next));
     } else if ('dataSet' in input) {
       sopClassUid = input.sopClassUid ?? input.dataSet.string(0x00080016) ?? '';
       sopInstanceUid = input.sopInstanceUid ?? input.dataSet.string(0x00080018) ?? '';
@@ -171,7 +172,15 @@ export class AssociationClient implements QueryRetrieveHost {
     return rsp.status;
   }
 
-  private contextFor(sopClassUid: string, sourceTs: string) {
+  private contextFor(sopClassUid: string, sourceTs: string): NegotiatedPresentationContext {
+    // The negotiated contexts never change: one look-up per kind of object, not per C-STORE.
+    const key = `${sopClassUid}|${sourceTs}`;
+    let pc = this.contexts.get(key);
+    if (pc === undefined) this.contexts.set(key, (pc = this.findContextFor(sopClassUid, sourceTs)));
+    return pc;
+  }
+
+  private findContextFor(sopClassUid: string, sourceTs: string): NegotiatedPresentationContext {
     const accepted = this.association.acceptedPresentationContexts().filter((pc) => pc.abstractSyntax === sopClassUid);
     const same = accepted.find((pc) => pc.transferSyntax === sourceTs);
     if (same) return same;
@@ -216,12 +225,6 @@ export class AssociationClient implements QueryRetrieveHost {
   abort(): void {
     this.association.abort();
   }
-}
-
-/** The chunks of `source`, then `after()` once the consumer has pulled past the last one. */
-async function* thenReadAhead(source: AsyncIterable<Uint8Array>, after: () => void): AsyncGenerator<Uint8Array> {
-  yield* source;
-  after();
 }
 
 /** Opens an association (A-ASSOCIATE) and returns a client for it. */

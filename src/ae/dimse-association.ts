@@ -9,8 +9,8 @@ import { channel } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import { DicomError } from '../core/dicom-error.js';
 import {
-  DATA_SET_PRESENT, DimseProtocolError, DimseStatus, encodeCommand, fragmentMessage, isPending, isRequest, MAX_GROUP_BYTES, MessageAssembler, MessageIdAllocator,
-  NO_DATA_SET, sendMessage, type DataSetSource, type DataSetStream, type DimseMessage, type IncomingMessage, type PresentationDataValue,
+  DATA_SET_PRESENT, DimseProtocolError, DimseStatus, encodeCommand, fragmentWholeMessage, isPending, isRequest, MessageAssembler, MessageIdAllocator,
+  NO_DATA_SET, sendInGroups, sendMessage, type DataSetSource, type DataSetStream, type DimseMessage, type IncomingMessage, type PresentationDataValue,
 } from '../dimse/index.js';
 import type { Association, NegotiatedPresentationContext } from '../upper-layer/index.js';
 
@@ -247,26 +247,19 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     }));
     const run = async () => {
       const options = { presentationContextId, maxPduLength: this.association.maxSendPduLength };
-      let group: PresentationDataValue[][] = [];
-      let bytes = 0;
+      // Cut before anything is sent: a message refused (an odd length) costs nothing on the wire.
+      const pdus: PresentationDataValue[][] = [];
+      for (const m of encoded) for (const pdvs of fragmentWholeMessage(m.command, m.dataSet, options)) pdus.push(pdvs);
+      for (const m of encoded) this.trace('sent', presentationContextId, m.message);
       let started = false;
-      const flush = async () => {
-        const pdus = group;
-        group = [];
-        bytes = 0;
-        started = true;
-        await this.association.sendPDataGroup(pdus);
-      };
       try {
-        for (const m of encoded) {
-          this.trace('sent', presentationContextId, m.message);
-          for await (const pdvs of fragmentMessage(m.command, m.dataSet, options)) {
-            group.push(pdvs);
-            for (const pdv of pdvs) bytes += pdv.data.length;
-            if (bytes >= MAX_GROUP_BYTES) await flush();
-          }
-        }
-        if (group.length > 0) await flush();
+        await sendInGroups(pdus, (pdvs) => {
+          started = true;
+          return this.association.sendPData(pdvs);
+        }, (group) => {
+          started = true;
+          return this.association.sendPDataGroup(group);
+        });
       } catch (err) {
         // As in send(): a message cut short cannot be taken back.
         if (started && !this.isClosed) this.association.abort();

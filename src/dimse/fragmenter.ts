@@ -14,12 +14,13 @@
  * A data set can be bytes in memory or a stream of chunks (e.g. a file being read). Fragments are
  * views of the input; only a fragment that straddles two chunks is gathered into a new buffer,
  * at most one per chunk. The generator pulls a chunk only when the previous PDUs have been taken,
- * so a 2 GB data set goes out in memory bounded by one chunk plus one fragment.
+ * so a 2 GB data set goes out in memory bounded by one chunk plus one fragment. A data set already
+ * in memory is cut at once (fragmentWholeMessage, the same PDUs) and its message sent in one write.
  */
 import { concatBytes } from '../core/bytes.js';
 import { DicomError } from '../core/dicom-error.js';
 import {
-  P_DATA_TF_HEADER_LENGTH, PDV_ITEM_OVERHEAD, type PresentationDataValue, type SendPData,
+  P_DATA_TF_HEADER_LENGTH, PDV_ITEM_OVERHEAD, pDataTfVariableLength, type PresentationDataValue, type SendPData,
 } from './presentation-data-value.js';
 
 export interface FragmentOptions {
@@ -51,6 +52,19 @@ export const MAX_GROUP_BYTES = 1 << 20;
 
 /** A data set to send: bytes, or chunks from a synchronous or asynchronous source. */
 export type DataSetSource = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
+/**
+ * A streamed data set that can also give all its bytes in one piece when they fit in memory (e.g.
+ * a file read whole into a reused buffer). sendMessage asks for them when the message's turn to be
+ * sent has come, and sends the whole message in one write; undefined means: stream it instead.
+ */
+export interface WholeDataSetSource extends AsyncIterable<Uint8Array> {
+  whole(): Promise<Uint8Array | undefined>;
+}
+
+function isWholeDataSetSource(source: DataSetSource | null): source is WholeDataSetSource {
+  return source !== null && typeof (source as Partial<WholeDataSetSource>).whole === 'function';
+}
 
 export const DEFAULT_UNLIMITED_FRAGMENT_LENGTH = 1 << 20;
 const MAX_UINT32 = 0xffffffff;
@@ -93,27 +107,11 @@ export async function* fragmentMessage(
   options: FragmentOptions,
   hooks: FragmentHooks = {},
 ): AsyncGenerator<PresentationDataValue[], void, undefined> {
-  const fragment = maxFragmentLength(options);
+  const fragment = checkMessage(command, options);
   const presentationContextId = options.presentationContextId;
-  checkPresentationContextId(presentationContextId);
-  if (command.length === 0 || command.length % 2 !== 0) {
-    throw new DicomError('ERR_DICOM_DIMSE_ODD_LENGTH', `a command set of ${command.length} bytes cannot be sent: fragments must have an even, non-zero length (PS3.8 Annex E.1)`);
-  }
-  // Room in a PDU's variable field for PDVs.
-  const budget = fragment + PDV_ITEM_OVERHEAD;
-
-  let offset = 0;
-  let lastCommand: PresentationDataValue;
-  for (;;) {
-    const data = command.subarray(offset, Math.min(offset + fragment, command.length));
-    offset += data.length;
-    const pdv: PresentationDataValue = { presentationContextId, isCommand: true, isLast: offset >= command.length, data };
-    if (pdv.isLast) {
-      lastCommand = pdv;
-      break;
-    }
-    yield [pdv];
-  }
+  const commandPdus = fragmentCommand(command, presentationContextId, fragment);
+  const lastCommand = commandPdus.pop()![0]!;
+  yield* commandPdus;
   if (dataSet === null) {
     yield [lastCommand];
     return;
@@ -122,7 +120,7 @@ export async function* fragmentMessage(
   const reader = new ChunkReader(dataSet, hooks.beforePull);
   try {
     let batch: PresentationDataValue[] = [lastCommand];
-    let room = budget - PDV_ITEM_OVERHEAD - lastCommand.data.length - PDV_ITEM_OVERHEAD;
+    let room = firstDataRoom(lastCommand, fragment);
     if (room < 2) {
       yield batch;
       batch = [];
@@ -132,9 +130,7 @@ export async function* fragmentMessage(
       // Within the chunk in hand no await is needed (two microtask hops per PDU saved).
       const data = reader.takeInHand(size) ?? await reader.take(size);
       const isLast = reader.hasBytesInHand ? false : await reader.exhausted();
-      if (isLast && data.length % 2 !== 0) {
-        throw new DicomError('ERR_DICOM_DIMSE_ODD_LENGTH', `the data set has an odd length (${reader.total} bytes); DICOM data sets have even lengths (PS3.5 §7.1, PS3.8 Annex E.1)`);
-      }
+      if (isLast && data.length % 2 !== 0) throw oddDataSet(reader.total);
       batch.push({ presentationContextId, isCommand: false, isLast, data });
       yield batch;
       if (isLast) return;
@@ -146,10 +142,75 @@ export async function* fragmentMessage(
   }
 }
 
+/** Checks what fragmentMessage and fragmentWholeMessage check first; returns the largest fragment. */
+function checkMessage(command: Uint8Array, options: FragmentOptions): number {
+  const fragment = maxFragmentLength(options);
+  checkPresentationContextId(options.presentationContextId);
+  if (command.length === 0 || command.length % 2 !== 0) {
+    throw new DicomError('ERR_DICOM_DIMSE_ODD_LENGTH', `a command set of ${command.length} bytes cannot be sent: fragments must have an even, non-zero length (PS3.8 Annex E.1)`);
+  }
+  return fragment;
+}
+
+function oddDataSet(length: number): DicomError {
+  return new DicomError('ERR_DICOM_DIMSE_ODD_LENGTH', `the data set has an odd length (${length} bytes); DICOM data sets have even lengths (PS3.5 §7.1, PS3.8 Annex E.1)`);
+}
+
+/** The command's PDUs, one PDV each; the last one holds the last command fragment. */
+function fragmentCommand(command: Uint8Array, presentationContextId: number, fragment: number): PresentationDataValue[][] {
+  const out: PresentationDataValue[][] = [];
+  for (let offset = 0; offset < command.length;) {
+    const data = command.subarray(offset, Math.min(offset + fragment, command.length));
+    offset += data.length;
+    out.push([{ presentationContextId, isCommand: true, isLast: offset >= command.length, data }]);
+  }
+  return out;
+}
+
+/**
+ * Room for the first data fragment beside the last command fragment: the PDU's variable field
+ * (fragment + one PDV's overhead) less the command PDV and the data PDV's own overhead.
+ */
+function firstDataRoom(lastCommand: PresentationDataValue, fragment: number): number {
+  return fragment - lastCommand.data.length - PDV_ITEM_OVERHEAD;
+}
+
+/**
+ * The PDUs of a message whose data set is in memory (or absent), all at once and synchronously:
+ * the same PDUs as fragmentMessage gives, without a promise per PDU. An odd data set is refused
+ * before any PDU is made.
+ */
+export function fragmentWholeMessage(command: Uint8Array, dataSet: Uint8Array | null, options: FragmentOptions): PresentationDataValue[][] {
+  const fragment = checkMessage(command, options);
+  const presentationContextId = options.presentationContextId;
+  const out = fragmentCommand(command, presentationContextId, fragment);
+  if (dataSet === null) return out;
+  if (dataSet.length % 2 !== 0) throw oddDataSet(dataSet.length);
+  let batch = out.pop()!;
+  const room = firstDataRoom(batch[0]!, fragment);
+  if (room < 2) {
+    out.push(batch);
+    batch = [];
+  }
+  let at = 0;
+  for (;;) {
+    const size = batch.length > 0 ? floorEven(Math.min(room, fragment)) : fragment;
+    const end = Math.min(at + size, dataSet.length);
+    const data = dataSet.subarray(at, end);
+    at = end;
+    const isLast = at === dataSet.length;
+    batch.push({ presentationContextId, isCommand: false, isLast, data });
+    out.push(batch);
+    if (isLast) return out;
+    batch = [];
+  }
+}
+
 /**
  * Sends a message PDU by PDU, waiting for each `sendPData` before taking the next fragment, so a
- * slow peer slows the reading of the data set. With `sendPDataGroup`, the PDUs cut from one chunk
- * of the data set (up to MAX_GROUP_BYTES) go out together, in one write to the transport.
+ * slow peer slows the reading of the data set. With `sendPDataGroup`, a message whose data set is
+ * in memory (or given whole by a WholeDataSetSource) goes out in one write to the transport (one
+ * per MAX_GROUP_BYTES), and of a streamed one the PDUs cut from one chunk go out together.
  */
 export async function sendMessage(
   sendPData: SendPData,
@@ -158,8 +219,14 @@ export async function sendMessage(
   options: FragmentOptions,
   sendPDataGroup?: SendPDataGroup,
 ): Promise<void> {
+  if (isWholeDataSetSource(dataSet)) dataSet = (await dataSet.whole()) ?? dataSet;
   if (sendPDataGroup === undefined) {
     for await (const pdvs of fragmentMessage(command, dataSet, options)) await sendPData(pdvs);
+    return;
+  }
+  if (dataSet === null || dataSet instanceof Uint8Array) {
+    // In memory: every PDU at once, in one write (or one per MAX_GROUP_BYTES).
+    await sendInGroups(fragmentWholeMessage(command, dataSet, options), sendPData, sendPDataGroup);
     return;
   }
   let group: PresentationDataValue[][] = [];
@@ -177,6 +244,24 @@ export async function sendMessage(
     if (bytes >= MAX_GROUP_BYTES) await flush();
   }
   await flush();
+}
+
+/**
+ * Sends PDUs in groups of up to MAX_GROUP_BYTES (a group is closed once it reaches that size), one
+ * write each, waiting for each group's send only when the transport asks to.
+ */
+export async function sendInGroups(pdus: readonly PresentationDataValue[][], sendPData: SendPData, sendPDataGroup: SendPDataGroup): Promise<void> {
+  let from = 0;
+  let bytes = 0;
+  for (let i = 0; i < pdus.length; i++) {
+    bytes += pDataTfVariableLength(pdus[i]!);
+    if (bytes >= MAX_GROUP_BYTES || i === pdus.length - 1) {
+      const group = from === 0 && i === pdus.length - 1 ? pdus as PresentationDataValue[][] : pdus.slice(from, i + 1);
+      await (group.length === 1 ? sendPData(group[0]!) : sendPDataGroup(group));
+      from = i + 1;
+      bytes = 0;
+    }
+  }
 }
 
 /** Reads exact-sized pieces from a chunk source: views where a piece lies in one chunk. */

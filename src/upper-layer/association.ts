@@ -186,24 +186,31 @@ export class Association extends EventEmitter<AssociationEvents> {
 
   /**
    * Sends several P-DATA-TF PDUs, in order, in one write to the transport (one writev system call
-   * rather than one per PDU): e.g. every PDU cut from one chunk of a data set. Each PDU is checked
-   * and goes through the state machine as sendPData does; if one is refused, those before it are
-   * sent and the promise rejects. Resolves at once unless the transport's buffer is full.
+   * rather than one per PDU): e.g. every PDU of a message whose data set is in memory, or those cut
+   * from one chunk of a streamed one. Each PDU is checked and goes through the state machine as
+   * sendPData does, and the headers of all are encoded in one pass; if one is refused, those before
+   * it are sent and the promise rejects. Resolves at once unless the transport's buffer is full.
    */
   sendPDataGroup(pdus: readonly PresentationDataValue[][]): Promise<void> {
     if (pdus.length === 1) return this.sendPData(pdus[0]!);
-    let ok = true;
-    this.dul.cork();
-    try {
-      for (const pdvs of pdus) {
-        this.checkPdvs(pdvs);
-        ok = this.dul.pData(pdvs) && ok;
+    let refused: unknown;
+    let valid = pdus;
+    for (let i = 0; i < pdus.length; i++) {
+      try {
+        this.checkPdvs(pdus[i]!);
+      } catch (e) {
+        refused = e;
+        valid = pdus.slice(0, i);
+        break;
       }
+    }
+    let ok: boolean;
+    try {
+      ok = this.dul.pDataGroup(valid);
     } catch (e) {
       return Promise.reject(e);
-    } finally {
-      this.dul.uncork();
     }
+    if (refused !== undefined) return Promise.reject(refused);
     return ok ? Promise.resolve() : this.dul.drained();
   }
 

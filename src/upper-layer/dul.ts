@@ -20,8 +20,8 @@ import type { AAssociateRj } from './pdu/a-associate-rj.js';
 import { encodeAAssociateRq } from './pdu/a-associate-rq.js';
 import type { AAssociateRq } from './pdu/a-associate-rq.js';
 import { PresentationContextResult } from './pdu/items.js';
-import { encodePDataTfParts } from './pdu/p-data-tf.js';
-import type { PresentationDataValue } from './pdu/p-data-tf.js';
+import { encodePDataTfGroupParts, encodePDataTfParts, pDataTfLength } from './pdu/p-data-tf.js';
+import type { PDataTf, PresentationDataValue } from './pdu/p-data-tf.js';
 import { PDU_HEADER_LENGTH } from './pdu/pdu-bytes.js';
 import { PduType, pduTypeName } from './pdu/pdu-type.js';
 import { decodePdu, encodePdu } from './pdu/pdu.js';
@@ -74,6 +74,8 @@ export class DulServiceProvider {
   private acceptedIds: Set<number> | undefined;
   private preEncoded: { pdu: Pdu; parts: Uint8Array[] } | undefined;
   private writeOk = true;
+  /** Inside pDataGroup: P-DATA-TF PDUs sent by the state machine are written by pDataGroup, together. */
+  private grouping = false;
   private closedNotified = false;
   private transportClosed = false;
   /** Settles once the transport is closed and the machine is back in Sta1, whoever the user is by then. */
@@ -166,6 +168,30 @@ export class DulServiceProvider {
     return this.writeOk;
   }
 
+  /**
+   * Several P-DATA request primitives in a row (each Evt9, each PDU sent by DT-1 or AR-7 as the
+   * table says), written together: the headers of all the PDUs encoded in one pass, and one write
+   * to the transport (one writev). DT-1 and AR-7 leave the state as it is, so the primitives after
+   * the first are possible when the first is. Returns false when the transport's buffer is full.
+   */
+  pDataGroup(pdus: readonly PresentationDataValue[][]): boolean {
+    if (pdus.length === 1) return this.pData(pdus[0]!);
+    if (pdus.length === 0) return true;
+    const parts = encodePDataTfGroupParts(pdus);
+    this.grouping = true;
+    try {
+      for (const pdvs of pdus) {
+        const pdu: Pdu = { type: PduType.PDataTf, presentationDataValues: pdvs };
+        this.preEncoded = { pdu, parts: GROUPED };
+        this.primitive({ event: 'Evt9', pdvs }, 'P-DATA request');
+      }
+    } finally {
+      this.grouping = false;
+    }
+    this.writeOk = this.transport === undefined || this.transport.write(parts);
+    return this.writeOk;
+  }
+
   /** Stops reading the transport (the peer feels TCP back-pressure) until resumeReceiving(). */
   pauseReceiving(): void {
     this.transport?.pause();
@@ -177,15 +203,6 @@ export class DulServiceProvider {
 
   drained(): Promise<void> {
     return this.transport?.drained() ?? Promise.resolve();
-  }
-
-  /** See TransportConnection.cork: P-DATA requests until uncork() leave in one write. */
-  cork(): void {
-    this.transport?.cork();
-  }
-
-  uncork(): void {
-    this.transport?.uncork();
   }
 
   /** See TransportConnection.flushed: everything sent so far is out of the process. */
@@ -325,9 +342,12 @@ export class DulServiceProvider {
     this.lastActivity = performance.now();
     if (pduChannel.hasSubscribers) {
       let length = 0;
-      for (const p of parts) length += p.length;
+      if (parts === GROUPED) length = PDU_HEADER_LENGTH + pDataTfLength((pdu as PDataTf).presentationDataValues);
+      else for (const p of parts) length += p.length;
       pduChannel.publish({ connectionId: this.connectionId, direction: 'sent', type: pdu.type, name: pduTypeName(pdu.type), length: length - PDU_HEADER_LENGTH, pdu } satisfies PduTrace);
     }
+    // A PDU of a group: pDataGroup writes it with the others.
+    if (parts === GROUPED && this.grouping) return;
     if (this.transport === undefined) return;
     this.writeOk = this.transport.write(parts);
   }
@@ -381,6 +401,9 @@ export class DulServiceProvider {
     return this.framer.buffered;
   }
 }
+
+/** The parts of a P-DATA-TF encoded with the others of its group (DulServiceProvider.pDataGroup). */
+const GROUPED: Uint8Array[] = [];
 
 function eventOf(pdu: Pdu): EventInput {
   switch (pdu.type) {

@@ -127,7 +127,7 @@ export class TransportConnection {
   }
 
   /**
-   * Writes one PDU (its parts back to back, in one writev). Returns false when the socket's buffer
+   * Writes one PDU, or several (their parts back to back), in one writev. Returns false when the socket's buffer
    * is over its high-water mark: wait for `drained()` before writing more.
    */
   write(parts: readonly Uint8Array[]): boolean {
@@ -140,18 +140,6 @@ export class TransportConnection {
     ok = this.socket.write(parts[last]!, this.onWritten);
     this.socket.uncork();
     return ok;
-  }
-
-  /**
-   * Holds writes back until the matching uncork(), so that several PDUs leave in one writev system
-   * call instead of one each. Calls nest; the outermost uncork() writes.
-   */
-  cork(): void {
-    this.socket.cork();
-  }
-
-  uncork(): void {
-    this.socket.uncork();
   }
 
   /**

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { PduType, decodePdu, encodePdu, encodePDataTfParts, PDU_HEADER_LENGTH } from '../../src/upper-layer/index.js';
+import { PduType, decodePdu, encodePdu, encodePDataTfGroupParts, encodePDataTfParts, PDU_HEADER_LENGTH } from '../../src/upper-layer/index.js';
 import type { AAssociateAc, AAssociateRq, Pdu, PresentationDataValue, UserInformation } from '../../src/upper-layer/index.js';
 import { concat, plain } from './fixtures.js';
 
@@ -85,6 +85,16 @@ test('encodePDataTfParts, joined, is the single-buffer encoding, whatever the co
     const joined = concat(...encodePDataTfParts(pdvs, threshold));
     const single = encodePdu({ type: PduType.PDataTf, presentationDataValues: pdvs });
     assert.deepEqual(joined, single);
+  }), { numRuns: 300 });
+});
+
+test('encodePDataTfGroupParts, joined, is the PDUs encoded one by one back to back, whatever the copy threshold', () => {
+  fc.assert(fc.property(fc.array(fc.array(pdvArb, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 8 }), fc.integer({ min: 0, max: 4000 }), (pdus, threshold) => {
+    const parts = encodePDataTfGroupParts(pdus, threshold);
+    const oneByOne = concat(...pdus.map((pdvs) => encodePdu({ type: PduType.PDataTf, presentationDataValues: pdvs })));
+    assert.deepEqual(concat(...parts), oneByOne);
+    // Payloads over the threshold are the callers' views, not copies.
+    for (const pdv of pdus.flat()) if (pdv.data.length > threshold) assert.ok(parts.includes(pdv.data), 'a large payload is its own part');
   }), { numRuns: 300 });
 });
 

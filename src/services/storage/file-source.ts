@@ -8,6 +8,7 @@ import fs, { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { DicomError } from '../../core/dicom-error.js';
 import { transferSyntax } from '../../data/transfer-syntax.js';
+import type { WholeDataSetSource } from '../../dimse/fragmenter.js';
 import { encodeDataSetStream } from '../../data/writer.js';
 import { parseDataSet } from '../../data/reader/data-set-parser.js';
 import { detectEncodingMismatch, parseFileMeta } from '../../media/file-meta.js';
@@ -144,8 +145,9 @@ export class ReadBufferRing {
   /**
    * Reads `file`'s data set now, into the next buffer, for a dataSetBytes(file, ...) to come (the
    * next message). Only a data set that fits in one buffer is read ahead; at most one at a time.
-   * The caller must be done pulling chunks of the message before (as after a message's last chunk:
-   * the buffer taken is then the one before it, whose bytes were flushed before it was refilled).
+   * The caller must be done pulling chunks of the message before (as after a message's last chunk,
+   * or once whole() gave its bytes and they are written in the same turn of the event loop: the
+   * buffer taken is then the one before it, whose bytes were flushed before it was refilled).
    */
   readAhead(file: SendableFile): void {
     if (this.ahead !== undefined || file.size - file.dataSetOffset >= this.size) return;
@@ -162,6 +164,18 @@ export class ReadBufferRing {
     this.ahead = undefined;
     const bytes = await ahead.bytes;
     return ahead.file === file ? bytes : undefined;
+  }
+
+  /**
+   * `file`'s whole data set in one buffer of the ring: the one read ahead for it, else read now.
+   * Undefined when it does not fit in a buffer or cannot be read this way (stream it then, which
+   * reads it again and reports the errors).
+   */
+  async whole(file: SendableFile): Promise<Uint8Array | undefined> {
+    const ahead = await this.takeAhead(file);
+    if (ahead !== undefined) return ahead;
+    if (file.size - file.dataSetOffset >= this.size) return undefined;
+    return this.readWhole(file);
   }
 
   /** The whole data set in one buffer; undefined when it does not fit (any more) or cannot be read: read again then, errors included. */
@@ -224,6 +238,34 @@ export async function* dataSetBytes(file: SendableFile, transferSyntaxUid: strin
   }
   const full = await readFile(file.path, { bulkDataThreshold: 64 * 1024 });
   yield* encodeDataSetStream(full.dataSet, { explicitVR: target.explicitVR, littleEndian: target.littleEndian }, { recalculateGroupLengths: source.explicitVR !== target.explicitVR });
+}
+
+/**
+ * The data set of `file` in `transferSyntaxUid` as a source to send (DimseAssociation.send):
+ * whole, read into one of `ring`'s buffers, when it goes unchanged and fits in one (the message
+ * then goes out in one write); else streamed as dataSetBytes gives it. `then` runs once the bytes
+ * have been taken (whole, or past the last chunk), e.g. to read the next file ahead
+ * (ReadBufferRing.readAhead) while the response is awaited.
+ */
+export function fileDataSet(file: SendableFile, transferSyntaxUid: string, ring: ReadBufferRing, then?: () => void): WholeDataSetSource {
+  return {
+    async whole() {
+      if (transferSyntaxUid !== file.transferSyntaxUid) return undefined;
+      let bytes = await ring.whole(file);
+      if (bytes === undefined) return undefined;
+      if (bytes.length % 2 === 1 && transferSyntax(file.transferSyntaxUid).deflated) {
+        // As dataSetBytes pads a deflate stream; the buffer has room (the read was short).
+        bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length + 1);
+        bytes[bytes.length - 1] = 0;
+      }
+      then?.();
+      return bytes;
+    },
+    async *[Symbol.asyncIterator]() {
+      yield* dataSetBytes(file, transferSyntaxUid, ring);
+      then?.();
+    },
+  };
 }
 
 /** Reads the data set to the end of the file (as it is now) through `ring`; returns the bytes read. */

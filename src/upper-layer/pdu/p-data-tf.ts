@@ -80,14 +80,25 @@ export function pDataTfLength(pdvs: readonly PresentationDataValue[]): number {
  * as few buffers as possible, and payloads longer than `copyThreshold` as the caller's own views.
  */
 export function encodePDataTfParts(pdvs: readonly PresentationDataValue[], copyThreshold = DEFAULT_COPY_THRESHOLD): Uint8Array[] {
-  return encodeParts(pdvs, copyThreshold, true);
+  return encodeParts([pdvs], copyThreshold, true);
 }
 
-function encodeParts(pdvs: readonly PresentationDataValue[], copyThreshold: number, pooled: boolean): Uint8Array[] {
-  const bodyLength = pDataTfLength(pdvs);
+/**
+ * Encodes several P-DATA-TF PDUs, in order, as the parts of one write: the headers of all of them
+ * (and the small payloads) in one buffer, computed in one pass, between the large payloads' views.
+ * The bytes are those of the PDUs encoded one by one, back to back.
+ */
+export function encodePDataTfGroupParts(pdus: readonly (readonly PresentationDataValue[])[], copyThreshold = DEFAULT_COPY_THRESHOLD): Uint8Array[] {
+  return encodeParts(pdus, copyThreshold, true);
+}
+
+function encodeParts(pdus: readonly (readonly PresentationDataValue[])[], copyThreshold: number, pooled: boolean): Uint8Array[] {
   // Bytes that go into owned buffers: the headers, plus the small payloads copied beside them.
-  let owned = PDU_HEADER_LENGTH;
-  for (const p of pdvs) owned += PDV_ITEM_OVERHEAD + (p.data.length <= copyThreshold ? p.data.length : 0);
+  let owned = 0;
+  for (const pdvs of pdus) {
+    owned += PDU_HEADER_LENGTH;
+    for (const p of pdvs) owned += PDV_ITEM_OVERHEAD + (p.data.length <= copyThreshold ? p.data.length : 0);
+  }
   // From Node's shared Buffer pool when small: a fresh Uint8Array per PDU (and a DataView on it, which
   // makes V8 move its bytes off the heap) was a measurable share of the sender's CPU and garbage.
   let buf: Uint8Array;
@@ -97,23 +108,26 @@ function encodeParts(pdvs: readonly PresentationDataValue[], copyThreshold: numb
   } else {
     buf = new Uint8Array(owned);
   }
-  buf[0] = PduType.PDataTf;
-  buf[1] = 0;
-  writeUint32(buf, 2, bodyLength);
   const parts: Uint8Array[] = [];
   let start = 0;
-  let at = PDU_HEADER_LENGTH;
-  for (const p of pdvs) {
-    writeUint32(buf, at, p.data.length + 2);
-    buf[at + 4] = p.presentationContextId;
-    buf[at + 5] = (p.isCommand ? 0x01 : 0) | (p.isLast ? 0x02 : 0);
-    at += PDV_ITEM_OVERHEAD;
-    if (p.data.length <= copyThreshold) {
-      buf.set(p.data, at);
-      at += p.data.length;
-    } else {
-      parts.push(buf.subarray(start, at), p.data);
-      start = at;
+  let at = 0;
+  for (const pdvs of pdus) {
+    buf[at] = PduType.PDataTf;
+    buf[at + 1] = 0;
+    writeUint32(buf, at + 2, pDataTfLength(pdvs));
+    at += PDU_HEADER_LENGTH;
+    for (const p of pdvs) {
+      writeUint32(buf, at, p.data.length + 2);
+      buf[at + 4] = p.presentationContextId;
+      buf[at + 5] = (p.isCommand ? 0x01 : 0) | (p.isLast ? 0x02 : 0);
+      at += PDV_ITEM_OVERHEAD;
+      if (p.data.length <= copyThreshold) {
+        buf.set(p.data, at);
+        at += p.data.length;
+      } else {
+        parts.push(buf.subarray(start, at), p.data);
+        start = at;
+      }
     }
   }
   if (at > start) parts.push(buf.subarray(start, at));
@@ -130,5 +144,5 @@ function writeUint32(buf: Uint8Array, at: number, value: number): void {
 
 /** Encodes a P-DATA-TF into one buffer of its own (copies the payloads). */
 export function encodePDataTf(pdvs: readonly PresentationDataValue[]): Uint8Array {
-  return encodeParts(pdvs, Infinity, false)[0]!;
+  return encodeParts([pdvs], Infinity, false)[0]!;
 }
