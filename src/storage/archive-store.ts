@@ -24,13 +24,13 @@
  * Deletion removes the index entries first (durably), then the blobs: a crash in between leaves
  * unreferenced blobs, never an index entry without its object.
  */
-import { randomUUID } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
 import type { Readable } from 'node:stream';
 import { DicomError } from '../core/dicom-error.js';
 import type { DataSet } from '../data/data-set.js';
 import { part10Header } from '../media/part10-header.js';
 import type { DicomFile } from '../media/part10.js';
+import { BlobKeyBuckets } from './blob-key-buckets.js';
 import { buildInstanceIndexRecord, type IndexFacts } from './index-record.js';
 import { ParseAsReceived } from './parse-as-received.js';
 import type {
@@ -97,10 +97,8 @@ export interface ArchiveStoreOptions {
   /** Store each instance's metadata JSON (default true). */
   readonly storeMetadata?: boolean;
   /**
-   * Key for a new blob (default a random UUID, which the filesystem store spreads over 65,536
-   * directories by its hash). Keeping the blobs stored together in one directory ("<hhhh>.<UUID>"
-   * keys, filesystem-blob-store.ts) was measured: with 4 stores at a time it was 10-20% slower (the
-   * shared directory fsync serialises what ext4's journal commits together anyway), so it is not the default.
+   * Key for a new blob. Default: "<hhhh>.<UUID>" from a bucket that no other store under way
+   * holds (blob-key-buckets.ts), so consecutive blobs share a directory and concurrent ones do not.
    */
   readonly newBlobKey?: () => string;
   /**
@@ -145,6 +143,7 @@ export class ArchiveStore {
    * succeeds). A duplicate answered against such an instance waits for them (ADR 0013, 7).
    */
   private readonly flushing = new Map<string, Set<Flushing>>();
+  private readonly buckets = new BlobKeyBuckets();
   /** While startupCheck() runs: every key stored since it began. */
   private touched: Set<string> | undefined;
 
@@ -160,13 +159,15 @@ export class ArchiveStore {
       await this.heldDurably(input.sopInstanceUid);
       return { status: policy === 'keep' ? 'duplicate-kept' : 'rejected', sopInstanceUid: input.sopInstanceUid, blobKey: undefined, size: 0, warnings: [] };
     }
-    const key = (this.options.newBlobKey ?? randomUUID)();
+    const taken = this.options.newBlobKey ? { key: this.options.newBlobKey(), release: () => undefined } : this.buckets.take();
+    const key = taken.key;
     this.storing.add(key);
     this.touched?.add(key);
     try {
       return await this.store(key, input, policy);
     } finally {
       this.storing.delete(key);
+      taken.release();
     }
   }
 
