@@ -5,7 +5,7 @@
  * CONCURRENCY stores at a time, with the time spent in each phase (blob put, parse back + record,
  * index insert). Run after `npx tsc -p .`:
  *
- *   node bench/serve/store-phases.mjs [COUNT=1000] [CONCURRENCY=1]     (PLACED_KEYS=1: see below)
+ *   node bench/serve/store-phases.mjs [COUNT=1000] [CONCURRENCY=1]     (KEYS=random|shared: see below)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -44,14 +44,16 @@ const put = blobs.put.bind(blobs);
 blobs.put = async (...a) => { const t = performance.now(); try { return await put(...a); } finally { phases.put += performance.now() - t; } };
 const insert = index.insertInstance.bind(index);
 index.insertInstance = async (...a) => { const t = performance.now(); try { return await insert(...a); } finally { phases.insert += performance.now() - t; } };
-// PLACED_KEYS=1: keys "<bucket>.<UUID>" (a new random bucket every 1,024), so that blobs stored
-// together share a directory (tried and measured; not the archive's default).
+// Blob keys: the archive's default (a bucket directory per store under way, blob-key-buckets.ts);
+// KEYS=random: a random UUID each (a directory by its hash, the default before); KEYS=shared:
+// "<bucket>.<UUID>" with one bucket for every store, a new random one every 1,024.
 let bucket = { prefix: '', left: 0 };
-const placedKey = () => {
+const sharedKey = () => {
   if (bucket.left-- <= 0) bucket = { prefix: crypto.randomBytes(2).toString('hex'), left: 1023 };
   return `${bucket.prefix}.${crypto.randomUUID()}`;
 };
-const archive = new ArchiveStore({ index, blobs, ...(process.env.PLACED_KEYS ? { newBlobKey: placedKey } : {}) });
+const newBlobKey = { random: () => crypto.randomUUID(), shared: sharedKey }[process.env.KEYS ?? ''];
+const archive = new ArchiveStore({ index, blobs, ...(newBlobKey ? { newBlobKey } : {}) });
 async function* iterate(chunks) { for (const c of chunks) yield c; }
 let next = 0;
 const cpu0 = process.cpuUsage();

@@ -24,15 +24,17 @@
  * Deletion removes the index entries first (durably), then the blobs: a crash in between leaves
  * unreferenced blobs, never an index entry without its object.
  */
-import { randomUUID } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
 import type { Readable } from 'node:stream';
 import { DicomError } from '../core/dicom-error.js';
 import type { DataSet } from '../data/data-set.js';
 import { part10Header } from '../media/part10-header.js';
-import { buildInstanceIndexRecord } from './index-record.js';
+import type { DicomFile } from '../media/part10.js';
+import { BlobKeyBuckets } from './blob-key-buckets.js';
+import { buildInstanceIndexRecord, type IndexFacts } from './index-record.js';
+import { ParseAsReceived } from './parse-as-received.js';
 import type {
-  BlobStore, DeleteResult, DuplicatePolicy, IndexStore, InsertResult, InsertStatus, StoredInstanceDetails,
+  BlobStore, DeleteResult, DuplicatePolicy, IndexStore, InsertResult, InsertStatus, InstanceIndexRecord, StoredInstanceDetails,
 } from './ports.js';
 import { RetainedChunks } from './retained-chunks.js';
 import { readStoredObject } from './stored-object.js';
@@ -95,10 +97,8 @@ export interface ArchiveStoreOptions {
   /** Store each instance's metadata JSON (default true). */
   readonly storeMetadata?: boolean;
   /**
-   * Key for a new blob (default a random UUID, which the filesystem store spreads over 65,536
-   * directories by its hash). Keeping the blobs stored together in one directory ("<hhhh>.<UUID>"
-   * keys, filesystem-blob-store.ts) was measured: with 4 stores at a time it was 10-20% slower (the
-   * shared directory fsync serialises what ext4's journal commits together anyway), so it is not the default.
+   * Key for a new blob. Default: "<hhhh>.<UUID>" from a bucket that no other store under way
+   * holds (blob-key-buckets.ts), so consecutive blobs share a directory and concurrent ones do not.
    */
   readonly newBlobKey?: () => string;
   /**
@@ -143,6 +143,7 @@ export class ArchiveStore {
    * succeeds). A duplicate answered against such an instance waits for them (ADR 0013, 7).
    */
   private readonly flushing = new Map<string, Set<Flushing>>();
+  private readonly buckets = new BlobKeyBuckets();
   /** While startupCheck() runs: every key stored since it began. */
   private touched: Set<string> | undefined;
 
@@ -158,20 +159,49 @@ export class ArchiveStore {
       await this.heldDurably(input.sopInstanceUid);
       return { status: policy === 'keep' ? 'duplicate-kept' : 'rejected', sopInstanceUid: input.sopInstanceUid, blobKey: undefined, size: 0, warnings: [] };
     }
-    const key = (this.options.newBlobKey ?? randomUUID)();
+    const taken = this.options.newBlobKey ? { key: this.options.newBlobKey(), release: () => undefined } : this.buckets.take();
+    const key = taken.key;
     this.storing.add(key);
     this.touched?.add(key);
     try {
       return await this.store(key, input, policy);
     } finally {
       this.storing.delete(key);
+      taken.release();
     }
   }
 
   private async store(key: string, input: StoreInput, policy: DuplicatePolicy): Promise<StoreResult> {
     const timing = storeChannel.hasSubscribers ? { start: performance.now() } as Partial<Record<StorePhase, number>> : undefined;
     const retained = new RetainedChunks(this.options.parseFromMemoryUpTo ?? 4 << 20);
-    const bytes = retained.tee('dataSet' in input ? withFileMeta(input) : input.part10);
+    const bulkDataThreshold = this.options.bulkDataThreshold ?? 64 * 1024;
+    // Parsed while it arrives; the record built as soon as everything but the pixel data is in.
+    const parse = new ParseAsReceived(key, bulkDataThreshold);
+    let early: { record: InstanceIndexRecord; warnings: string[] } | undefined;
+    let earlyTried = false;
+    const facts = (size: number): IndexFacts => ({
+      blobKey: key,
+      size,
+      dataSetOffset: 0,
+      transferSyntaxUid: '',
+      ...(input.sourceAet !== undefined ? { sourceAet: input.sourceAet } : {}),
+      receivedAt: this.options.now?.() ?? new Date(),
+      metadata: this.options.storeMetadata ?? true,
+      ...(this.options.metadataBulkDataThreshold !== undefined ? { metadataBulkDataThreshold: this.options.metadataBulkDataThreshold } : {}),
+    });
+    const bytes = retained.tee('dataSet' in input ? withFileMeta(input) : input.part10, (chunk) => {
+      parse.push(chunk);
+      if (parse.pixelDataReached && !earlyTried) {
+        earlyTried = true;
+        const file = parse.partial();
+        try {
+          const warnings: string[] = [];
+          early = { record: buildInstanceIndexRecord(file.dataSet, { ...facts(0), dataSetOffset: file.dataSetOffset, transferSyntaxUid: file.transferSyntaxUid }, warnings), warnings };
+        } catch {
+          // Built again after the last byte, where the error is reported.
+        }
+      }
+    });
     // The object is indexed as soon as its blob is whole and readable, while the blob is flushed;
     // acknowledged once both the blob and the index commit are durable (ADR 0013).
     let durable = false;
@@ -204,31 +234,39 @@ export class ArchiveStore {
       const size = await Promise.race([retained.ended, putSettled.then(() => undefined)]);
       if (timing) timing.received = performance.now();
       if (size === undefined || putFailed) await putting; // throws when the put failed
-      let reader = retained.reader(key);
-      if (!reader) {
-        await putting;
-        reader = await this.blobs.open(key);
-      }
-      let file;
+      parse.end();
+      let file: DicomFile | undefined;
       try {
-        file = await readStoredObject(reader, { bulkDataThreshold: this.options.bulkDataThreshold ?? 64 * 1024 });
+        file = parse.result();
       } catch (cause) {
         throw badObject(`the stored object does not parse: ${(cause as Error).message}`, cause);
-      } finally {
-        await reader.close();
+      }
+      let objectSize = parse.size;
+      if (!file) {
+        let reader = retained.reader(key);
+        if (!reader) {
+          await putting;
+          reader = await this.blobs.open(key);
+        }
+        objectSize = reader.size;
+        try {
+          file = await readStoredObject(reader, { bulkDataThreshold });
+        } catch (cause) {
+          throw badObject(`the stored object does not parse: ${(cause as Error).message}`, cause);
+        } finally {
+          await reader.close();
+        }
       }
       checkUids(input, file.meta, file.dataSet, warnings);
       if ('part10' in input) input.check?.(file.dataSet);
-      const record = buildInstanceIndexRecord(file.dataSet, {
-        blobKey: key,
-        size: reader.size,
-        dataSetOffset: file.dataSetOffset ?? 0,
-        transferSyntaxUid: file.transferSyntaxUid,
-        ...(input.sourceAet !== undefined ? { sourceAet: input.sourceAet } : {}),
-        receivedAt: this.options.now?.() ?? new Date(),
-        metadata: this.options.storeMetadata ?? true,
-        ...(this.options.metadataBulkDataThreshold !== undefined ? { metadataBulkDataThreshold: this.options.metadataBulkDataThreshold } : {}),
-      }, warnings);
+      let record: InstanceIndexRecord;
+      if (early && !parse.elementsAfterPixelData) {
+        const f = facts(objectSize);
+        record = { ...early.record, size: f.size, receivedAt: f.receivedAt! };
+        warnings.push(...early.warnings);
+      } else {
+        record = buildInstanceIndexRecord(file.dataSet, { ...facts(objectSize), dataSetOffset: file.dataSetOffset ?? 0, transferSyntaxUid: file.transferSyntaxUid }, warnings);
+      }
       sopInstanceUid = record.sopInstanceUid;
       if (timing) timing.parsed = performance.now();
       await whenReadable;

@@ -17,10 +17,12 @@ export class RetainedChunks {
 
   constructor(private readonly limit: number) {}
 
-  async *tee(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  /** Passes `source` on, keeping its chunks; `onChunk` sees each one first (a parse as received). */
+  async *tee(source: AsyncIterable<Uint8Array>, onChunk?: (chunk: Uint8Array) => void): AsyncGenerator<Uint8Array> {
     let total = 0;
     for await (const chunk of source) {
       total += chunk.length;
+      onChunk?.(chunk);
       if (this.chunks) {
         this.bytes += chunk.length;
         if (this.bytes > this.limit) this.chunks = undefined;

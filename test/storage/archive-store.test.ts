@@ -234,7 +234,7 @@ test('indexing reads the header through random access: large values are not read
   assert.match(metadata!.json, /"FFFCFFFC":\{"vr":"OB","InlineBinary"/, 'elements after the pixel data are read');
 });
 
-test('objects up to parseFromMemoryUpTo are indexed from the chunks received, not read back; larger ones are read back', async (t) => {
+test('objects are parsed for the index as they arrive, whatever their size, never read back; a deflated one above parseFromMemoryUpTo is read back', async (t) => {
   const dir = tempDir(t);
   const files = new FilesystemBlobStore({ root: join(dir, 'blobs') });
   let opened = 0;
@@ -246,7 +246,7 @@ test('objects up to parseFromMemoryUpTo are indexed from the chunks received, no
   });
   const archive = new ArchiveStore({ index: new SqliteIndexStore({ path: join(dir, 'index.db') }), blobs: counting, parseFromMemoryUpTo: 1_000_000 });
   t.after(() => void archive.close());
-  for (const [i, pixelBytes, readBack] of [[1, 200_000, 0], [2, 3_000_000, 1]] as const) {
+  for (const [i, pixelBytes, readBack] of [[1, 200_000, 0], [2, 3_000_000, 0]] as const) {
     const ds = instanceDataSet(spec(i), { pixelBytes });
     // After the pixel data, so the parse goes on past the skipped value, across chunk boundaries.
     ds.set(0xfffcfffc, 'OB', new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
@@ -262,6 +262,18 @@ test('objects up to parseFromMemoryUpTo are indexed from the chunks received, no
     // The data set offset indexed is right: the range read back is the data set sent.
     assert.deepEqual(await readAll((await archive.openInstance(ds.string('SOPInstanceUID')!, 'data-set')).stream), Buffer.concat(dataSetChunks(ds, 7_000)));
   }
+  // A deflated data set cannot be skipped through as it arrives: above the limit it is read back.
+  const small = new ArchiveStore({ index: new SqliteIndexStore({ path: join(dir, 'index2.db') }), blobs: counting, parseFromMemoryUpTo: 300 });
+  t.after(() => void small.close());
+  const ds = instanceDataSet(spec(3, { InstitutionAddress: 'Deflated Street' }), { pixelBytes: 10_000 });
+  const meta = buildFileMeta({ sopClassUid: ds.string('SOPClassUID')!, sopInstanceUid: ds.string('SOPInstanceUID')!, transferSyntaxUid: DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN });
+  const bytes = encodeFile({ preamble: null, meta, dataSet: ds, transferSyntaxUid: '1.2.840.10008.1.2.1', warnings: [] }, { transferSyntaxUid: DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN });
+  assert.ok(bytes.length > 300);
+  opened = 0;
+  assert.equal((await small.storeInstance({ part10: iterate([bytes.subarray(0, 100), bytes.subarray(100)]) })).status, 'inserted');
+  assert.equal(opened, 1, 'the deflated object is read back');
+  const [metadata] = await collect(small.index.instanceMetadata('1.2.3'));
+  assert.match(metadata!.json, /Deflated Street/);
 });
 
 test('several stores at once share index commits', async (t) => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
@@ -32,11 +33,18 @@ async function countingSyncs<T>(dir: string, fn: () => Promise<T>): Promise<{ re
     datasyncs++;
     return datasync.call(this);
   };
+  // put() flushes its file through a plain descriptor (node:fs callbacks).
+  const fdatasync = fs.fdatasync;
+  (fs as { fdatasync: unknown }).fdatasync = (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+    datasyncs++;
+    fdatasync(fd, cb);
+  };
   try {
     return { result: await fn(), syncs, datasyncs };
   } finally {
     proto.sync = sync;
     proto.datasync = datasync;
+    (fs as { fdatasync: unknown }).fdatasync = fdatasync;
   }
 }
 

@@ -13,7 +13,7 @@ import { encodeDataSetStream } from '../../data/writer.js';
 import { parseDataSet } from '../../data/reader/data-set-parser.js';
 import { detectEncodingMismatch, parseFileMeta } from '../../media/file-meta.js';
 import { readFile } from '../../media/part10.js';
-import { closeFd, openFd, readFd } from './file-descriptors.js';
+import { closeFd, openFd, readFd } from '../../storage/filesystem/file-descriptors.js';
 
 export interface SendableFile {
   path: string;

@@ -6,7 +6,7 @@
  *
  * The sender waits for the response, so what happens after the last PDV is kept short: the file is
  * opened (O_CREAT | O_EXCL) while the first PDVs are on their way and the data written as it
- * arrives (file-appender.ts; the Part 10 header goes with the first write), so that only the last
+ * arrives (storage/filesystem/file-appender.ts; the Part 10 header goes with the first write), so that only the last
  * piece, the fdatasync, the rename and the folder fsync are left. Each is a round trip to libuv's
  * thread pool unless `synchronousWrites` does the writes, the close and the rename on the calling
  * thread. A DurableDirectory keeps the folder open and lets concurrent objects share one folder fsync.
@@ -16,8 +16,8 @@ import { closeSync, renameSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { part10Header } from '../../media/part10-header.js';
-import { type FileAppender, DirectAppender, PipelinedAppender } from './file-appender.js';
-import { closeFd, fdatasyncFd, openFd } from './file-descriptors.js';
+import { type FileAppender, DirectAppender, PipelinedAppender } from '../../storage/filesystem/file-appender.js';
+import { closeFd, fdatasyncFd, openFd } from '../../storage/filesystem/file-descriptors.js';
 
 export { part10Header };
 

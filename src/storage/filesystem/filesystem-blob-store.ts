@@ -30,9 +30,10 @@ import type { Readable } from 'node:stream';
 import { DicomError } from '../../core/dicom-error.js';
 import { isValidBlobKey, type BlobInfo, type BlobReader, type BlobStore, type PutOptions } from '../ports.js';
 import { GroupSync } from '../group-sync.js';
+import { PipelinedAppender } from './file-appender.js';
+import { closeFd, fdatasyncFd, openFd } from './file-descriptors.js';
 import { storageError } from '../storage-error.js';
 
-const WRITE_BATCH = 1 << 20;
 const TEMPORARY = /^\..+\.[0-9a-f]{12}\.tmp$/;
 /** A key that names its own directory: four lowercase hex digits and a dot. */
 const PLACED_KEY = /^[0-9a-f]{4}\./;
@@ -77,28 +78,22 @@ export class FilesystemBlobStore implements BlobStore {
   async put(key: string, source: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<BlobInfo> {
     const finalPath = this.pathOf(key);
     const dir = this.directoryOf(key);
-    let fh: FileHandle | undefined;
+    let fd: number | undefined;
+    let appender: PipelinedAppender | undefined;
     let tmp: string | undefined;
     let renamed = false;
-    let size = 0;
     // New directories' entries are flushed while the bytes arrive; waited for before put() resolves.
     let directoriesDurable: Promise<void> | undefined;
     try {
       directoriesDurable = (await this.ensureDirectory(dir)).durable;
       tmp = join(dir, `.${key}.${randomBytes(6).toString('hex')}.tmp`);
-      fh = await open(tmp, 'wx');
-      // Chunks arrive PDU-sized; gather them so each write system call moves ~1 MiB.
-      let batch: Uint8Array[] = [];
-      let batched = 0;
+      fd = await openFd(tmp, 'wx');
+      // Written as the chunks arrive, one writev at a time taking what came meanwhile, so that
+      // after the last chunk only that one is left to write (file-appender.ts).
+      const writer = appender = new PipelinedAppender(fd);
       for await (const chunk of source) {
-        batch.push(chunk);
-        batched += chunk.length;
-        if (batched >= WRITE_BATCH) {
-          await writeAll(fh, batch);
-          size += batched;
-          batch = [];
-          batched = 0;
-        }
+        const full = writer.add(chunk);
+        if (full) await full;
       }
       if (options.fresh && this.fsync && process.platform !== 'win32') {
         // Nothing is under the key and nothing refers to it yet: the last bytes are written and the
@@ -107,31 +102,29 @@ export class FilesystemBlobStore implements BlobStore {
         // under its key from then on (options.visible), durable when put() resolves. A crash before
         // both flushes are done leaves an unreferenced or unconfirmed blob (ADR 0013), never a torn one
         // that an acknowledged instance points at.
-        const last = batch.length ? writeAll(fh, batch) : undefined;
-        const moved = rename(tmp, finalPath);
-        const [wrote, moving] = await Promise.allSettled([last, moved]);
+        const [wrote, moving] = await Promise.allSettled([writer.finish(), rename(tmp, finalPath)]);
         if (moving.status === 'fulfilled') {
           tmp = undefined;
           renamed = true;
         }
         if (wrote.status === 'rejected') throw wrote.reason;
         if (moving.status === 'rejected') throw moving.reason;
-        size += batched;
-        const handle = fh;
-        const flushed = Promise.all([handle.datasync(), this.syncs.sync(dir), directoriesDurable]);
+        const size = writer.bytes;
+        const flushed = Promise.all([fdatasyncFd(fd), this.syncs.sync(dir), directoriesDurable]);
         options.visible?.({ key, size });
         await flushed;
-        fh = undefined;
         // Closing waits for nothing the caller needs: the bytes are durable.
-        this.closing(handle);
+        this.closing(fd);
+        fd = undefined;
         return { key, size };
       }
-      if (batch.length) await writeAll(fh, batch);
-      size += batched;
+      await writer.finish();
+      const size = writer.bytes;
       // fdatasync: the data and what is needed to read it back (the size); not the timestamps.
-      if (this.fsync) await fh.datasync();
-      await fh.close();
-      fh = undefined;
+      if (this.fsync) await fdatasyncFd(fd);
+      const open = fd;
+      fd = undefined;
+      await closeFd(open);
       await rename(tmp, finalPath);
       tmp = undefined;
       renamed = true;
@@ -140,7 +133,8 @@ export class FilesystemBlobStore implements BlobStore {
       return { key, size };
     } catch (cause) {
       await directoriesDurable?.catch(() => undefined);
-      await fh?.close().catch(() => undefined);
+      await appender?.settled();
+      if (fd !== undefined) await closeFd(fd).catch(() => undefined);
       if (tmp !== undefined) await unlink(tmp).catch(() => undefined);
       // The rename may not be durable: the blob is not stored (an old blob under the key is lost then).
       if (renamed) await unlink(finalPath).catch(() => undefined);
@@ -148,9 +142,9 @@ export class FilesystemBlobStore implements BlobStore {
     }
   }
 
-  /** Closes a handle in the background; close() waits for these. */
-  private closing(handle: FileHandle): void {
-    const done = handle.close().catch(() => undefined).finally(() => this.closes.delete(done));
+  /** Closes a descriptor in the background; close() waits for these. */
+  private closing(fd: number): void {
+    const done = closeFd(fd).catch(() => undefined).finally(() => this.closes.delete(done));
     this.closes.add(done);
   }
 
@@ -355,24 +349,6 @@ export class FilesystemBlobStore implements BlobStore {
     }
     await ready.made;
     return { durable: ready.durable };
-  }
-}
-
-async function writeAll(fh: FileHandle, chunks: Uint8Array[]): Promise<void> {
-  // writev may write less than asked (a signal, a nearly full disk); go on from where it stopped.
-  let pending = chunks;
-  for (;;) {
-    const total = pending.reduce((n, c) => n + c.length, 0);
-    const { bytesWritten } = await fh.writev(pending);
-    if (bytesWritten >= total) return;
-    let skip = bytesWritten;
-    const rest: Uint8Array[] = [];
-    for (const c of pending) {
-      if (skip >= c.length) { skip -= c.length; continue; }
-      rest.push(skip > 0 ? c.subarray(skip) : c);
-      skip = 0;
-    }
-    pending = rest;
   }
 }
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DIRECT_WRITE_SIZE, DirectAppender, PipelinedAppender, WRITE_AHEAD, type FileAppender } from '../../../src/services/storage/file-appender.js';
+import { DIRECT_WRITE_SIZE, DirectAppender, PipelinedAppender, WRITE_AHEAD, type FileAppender } from '../../src/storage/filesystem/file-appender.js';
 
 function withFile(flags: string, run: (fd: number, path: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'conduit-appender-'));
