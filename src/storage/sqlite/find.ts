@@ -3,8 +3,8 @@
  * table joined with its ancestors selects the primary keys of the matches in one statement (a
  * better-sqlite3 statement cannot stay open across the awaits of an async iteration, and paging
  * the search itself would run it again for every page); their rows are then read in chunks,
- * each built as an EntityRecord (the attribute records of the entity and its ancestors merged,
- * the derived attributes from the counters the index keeps, PS3.4 C.3.4 Table C.3-1) and given to
+ * each built as an EntityRecord (the attribute records of the entity and its ancestors as layers,
+ * query/record.ts, not merged; the derived attributes from the counters the index keeps, PS3.4 C.3.4 Table C.3-1) and given to
  * the post-filter. The keys are a snapshot: an entity deleted meanwhile is skipped.
  *
  * limit and offset go to SQL when the post-filter has nothing to do; otherwise they are applied to
@@ -19,7 +19,7 @@ import type { DicomJsonDataSet } from '../../data/json-model.js';
 import type { Tag } from '../../data/tag.js';
 import { lookupTag } from '../../dictionary/index.js';
 import type { Query, QueryLevel } from '../../query/query.js';
-import type { AttributeRecord, AttributeValue, DerivedAttributes, EntityRecord } from '../../query/record.js';
+import { mergeLayers, type AttributeRecord, type AttributeValue, type DerivedAttributes, type EntityRecord } from '../../query/record.js';
 import { compileWhere, SQLITE } from '../../query/sql.js';
 import { attributeRecordFromJson, isCoveredAt } from '../index-record.js';
 import type { FindOptions } from '../ports.js';
@@ -55,8 +55,9 @@ interface Row {
   i_pk?: number; i_attributes?: string;
 }
 
+/** A level's record with those of its ancestors (EntityRecord.layers) and the derived attributes of all of them. */
 interface Loaded {
-  readonly attributes: AttributeRecord;
+  readonly layers: readonly AttributeRecord[];
   readonly derived: DerivedAttributes;
 }
 
@@ -93,7 +94,11 @@ export class EntityLoader {
   }
 }
 
-/** Ancestors parsed once per search (the rows of an instance search share their series and study). */
+/**
+ * Levels parsed once per search (the rows of an instance search share their series and study), each
+ * with its ancestors' layers and derived attributes: an entity is built from them without copying.
+ * What is cached is frozen, as it is shared by the entities of the search.
+ */
 class EntitySession {
   private readonly patients = new Map<number, Loaded>();
   private readonly studies = new Map<number, Loaded>();
@@ -101,16 +106,34 @@ class EntitySession {
   constructor(readonly loader: EntityLoader) {}
 
   patient(r: Row): Loaded {
-    return cached(this.patients, r.p_pk, () => ({ attributes: JSON.parse(r.p_attributes) as AttributeRecord, derived: patientDerived(r.p_studies, r.p_series, r.p_instances) }));
+    return cached(this.patients, r.p_pk, () => loaded(r.p_attributes, undefined, patientDerived(r.p_studies, r.p_series, r.p_instances)));
   }
   study(r: Row): Loaded {
-    return cached(this.studies, r.st_pk!, () => ({
-      attributes: JSON.parse(r.st_attributes!) as AttributeRecord,
-      derived: studyDerived(r.st_series!, r.st_instances!, r.st_modalities, r.st_sop_classes),
-    }));
+    return cached(this.studies, r.st_pk!, () => loaded(r.st_attributes!, this.patient(r), studyDerived(r.st_series!, r.st_instances!, r.st_modalities, r.st_sop_classes)));
   }
   seriesOf(r: Row): Loaded {
-    return cached(this.series, r.se_pk!, () => ({ attributes: JSON.parse(r.se_attributes!) as AttributeRecord, derived: { NumberOfSeriesRelatedInstances: r.se_instances! } }));
+    return cached(this.series, r.se_pk!, () => loaded(r.se_attributes!, this.study(r), { NumberOfSeriesRelatedInstances: r.se_instances! }));
+  }
+}
+
+function loaded(json: string, parent: Loaded | undefined, derived: DerivedAttributes): Loaded {
+  const own = Object.freeze(JSON.parse(json) as AttributeRecord);
+  return Object.freeze({
+    layers: Object.freeze(parent ? [own, ...parent.layers] : [own]),
+    derived: Object.freeze(parent ? { ...parent.derived, ...derived } : derived),
+  });
+}
+
+/**
+ * What find() yields: the layers of the entity and its ancestors, looked through by matching and
+ * responses (query/record.ts findAttribute); `attributes`, their merge, is built when first read.
+ */
+class LayeredEntity implements EntityRecord {
+  readonly instanceAvailability = 'ONLINE';
+  private merged: AttributeRecord | undefined;
+  constructor(readonly level: QueryLevel, readonly layers: readonly AttributeRecord[], readonly derived: DerivedAttributes) {}
+  get attributes(): AttributeRecord {
+    return (this.merged ??= mergeLayers(this.layers));
   }
 }
 
@@ -214,33 +237,22 @@ export async function* findEntities(
 }
 
 function buildEntity(level: QueryLevel, row: Row, session: EntitySession, metadata: boolean): EntityRecord {
-  const patient = session.patient(row);
-  let pk = row.p_pk;
-  let attributes: AttributeRecord = patient.attributes;
-  let derived: DerivedAttributes = patient.derived;
-  if (level !== 'PATIENT') {
-    const study = session.study(row);
-    pk = row.st_pk!;
-    attributes = { ...attributes, ...study.attributes };
-    derived = { ...derived, ...study.derived };
-    if (level !== 'STUDY') {
-      const series = session.seriesOf(row);
-      pk = row.se_pk!;
-      attributes = { ...attributes, ...series.attributes };
-      derived = { ...derived, ...series.derived };
-      if (level === 'IMAGE') {
-        pk = row.i_pk!;
-        attributes = { ...attributes, ...(JSON.parse(row.i_attributes!) as AttributeRecord) };
-      }
-    }
+  let pk: number;
+  let found: Loaded;
+  let layers: readonly AttributeRecord[];
+  switch (level) {
+    case 'PATIENT': pk = row.p_pk; found = session.patient(row); layers = found.layers; break;
+    case 'STUDY': pk = row.st_pk!; found = session.study(row); layers = found.layers; break;
+    case 'SERIES': pk = row.se_pk!; found = session.seriesOf(row); layers = found.layers; break;
+    case 'IMAGE':
+      pk = row.i_pk!;
+      found = session.seriesOf(row);
+      layers = [JSON.parse(row.i_attributes!) as AttributeRecord, ...found.layers];
+      break;
   }
   if (metadata) {
     const lent = session.loader.representativeRecord(level, pk);
-    if (lent) attributes = { ...lent, ...attributes };
-  } else if (level === 'PATIENT') {
-    // Not the cached objects themselves: the caller owns what it gets.
-    attributes = { ...attributes };
-    derived = { ...derived };
+    if (lent) layers = [...layers, lent];
   }
-  return { level, attributes, derived, instanceAvailability: 'ONLINE' };
+  return new LayeredEntity(level, layers, found.derived);
 }
