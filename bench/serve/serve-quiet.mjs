@@ -12,7 +12,7 @@ import { loadConfig } from '../../dist/src/server/config.js';
 import { startServer } from '../../dist/src/server/serve.js';
 
 const arg = (name, dflt) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt; };
-const config = loadConfig({ flags: { dataDir: arg('--data'), dimsePort: Number(arg('--port', '0')), host: '127.0.0.1', aeTitle: arg('--aet', 'CONDUIT') }, env: {} });
+const config = loadConfig({ flags: { dataDir: arg('--data'), dimsePort: Number(arg('--port', '0')), httpPort: 0, host: '127.0.0.1', aeTitle: arg('--aet', 'CONDUIT') }, env: {} });
 let missing = 0;
 const t0 = performance.now();
 const server = await startServer(config, (level, message) => {

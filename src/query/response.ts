@@ -62,8 +62,7 @@ function findResponseEntries(query: Query, entity: Candidate, options: FindRespo
   const entries = new Map<Tag, Entry>();
   const conditions = queryConditions(query);
   for (const key of query.keys) entries.set(key.tag, keyEntry(key, record, conditions));
-  for (const level of levelsDownTo(query)) {
-    const tag = uniqueKeyTag(level);
+  for (const tag of uniqueKeyTags(query)) {
     if (!entries.has(tag)) entries.set(tag, valueEntry(tag, record.attributes, record));
   }
   entries.set(QUERY_RETRIEVE_LEVEL, { tag: QUERY_RETRIEVE_LEVEL, vr: 'CS', values: [query.level] });
@@ -135,6 +134,18 @@ function asEntity(c: Candidate): EntityRecord {
   return isEntityRecord(c) ? c : { attributes: c as DataSet | AttributeRecord };
 }
 
+const uniqueKeyTagsOfQuery = new WeakMap<Query, readonly Tag[]>();
+
+/** The Unique Keys of the levels down to the query's (once per query, not per match). */
+function uniqueKeyTags(query: Query): readonly Tag[] {
+  let tags = uniqueKeyTagsOfQuery.get(query);
+  if (!tags) {
+    tags = Object.freeze(levelsDownTo(query).map(uniqueKeyTag));
+    uniqueKeyTagsOfQuery.set(query, tags);
+  }
+  return tags;
+}
+
 function levelsDownTo(query: Query): QueryLevel[] {
   return query.model.levels.slice(0, query.model.levels.indexOf(query.level) + 1);
 }
@@ -200,15 +211,15 @@ function allTags(candidate: Candidate): Tag[] {
  * and Response Identifiers"); otherwise the entity's Timezone Offset From UTC is returned with them.
  */
 function applyTimezone(query: Query, record: EntityRecord, entries: Map<Tag, Entry>): void {
-  const own = recordOffset(record);
-  const hasOwn = findAttribute(record, TIMEZONE_OFFSET_FROM_UTC, 'TimezoneOffsetFromUTC', 'SH').kind === 'values';
   const target = query.options.timezoneQueryAdjustment ? query.timezoneOffset : undefined;
   if (!target) {
-    if (hasOwn && entries.has(TIMEZONE_OFFSET_FROM_UTC) === false && [...entries.values()].some((e) => e.vr === 'TM' || e.vr === 'DT')) {
+    if (entries.has(TIMEZONE_OFFSET_FROM_UTC) === false && [...entries.values()].some((e) => e.vr === 'TM' || e.vr === 'DT')
+      && findAttribute(record, TIMEZONE_OFFSET_FROM_UTC, 'TimezoneOffsetFromUTC', 'SH').kind === 'values') {
       entries.set(TIMEZONE_OFFSET_FROM_UTC, valueEntry(TIMEZONE_OFFSET_FROM_UTC, record.attributes, record));
     }
     return;
   }
+  const own = recordOffset(record);
   const delta = target.minutes - own;
   entries.set(TIMEZONE_OFFSET_FROM_UTC, { tag: TIMEZONE_OFFSET_FROM_UTC, vr: 'SH', values: [target.text] });
   if (delta === 0) return;

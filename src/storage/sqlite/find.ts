@@ -26,6 +26,11 @@ import type { FindOptions } from '../ports.js';
 import type { Database, Statement } from './better-sqlite3.js';
 import { splitMultiValued } from './schema.js';
 
+/**
+ * Rows are read FIRST_CHUNK at a time at first (the first matches answered early), then CHUNK at a
+ * time.
+ */
+const FIRST_CHUNK = 8;
 const CHUNK = 256;
 
 const FROM: Readonly<Record<QueryLevel, string>> = {
@@ -61,8 +66,19 @@ interface Loaded {
   readonly derived: DerivedAttributes;
 }
 
-/** Reads what find() needs besides its rows: the representative instance's metadata. */
+/** Parsed level records kept between searches, at most this many per level. */
+const PARSED_RECORDS = 20_000;
+
+/**
+ * Reads what find() needs besides its rows: the representative instance's metadata; and keeps the
+ * level records it parsed, frozen, between searches: a record is reused only while its row holds
+ * the very same JSON text (a changed record is parsed again), so repeated queries over the same
+ * studies do not parse them again.
+ */
 export class EntityLoader {
+  private readonly parsedRecords: Readonly<Record<'PATIENT' | 'STUDY' | 'SERIES', Map<number, { readonly json: string; readonly record: AttributeRecord }>>> = {
+    PATIENT: new Map(), STUDY: new Map(), SERIES: new Map(),
+  };
   private readonly metadata: Statement<{ encoding: string; json: Uint8Array | string }>;
   private readonly representative: Readonly<Record<QueryLevel, Statement<{ pk: number }>>>;
 
@@ -74,6 +90,17 @@ export class EntityLoader {
       SERIES: db.prepare('SELECT pk FROM instance WHERE series_pk = ? ORDER BY pk LIMIT 1'),
       IMAGE: db.prepare('SELECT pk FROM instance WHERE pk = ?'),
     };
+  }
+
+  /** The level record of row `pk` whose JSON text is `json`, parsed and frozen. */
+  levelRecord(level: 'PATIENT' | 'STUDY' | 'SERIES', pk: number, json: string): AttributeRecord {
+    const map = this.parsedRecords[level];
+    const known = map.get(pk);
+    if (known !== undefined && known.json === json) return known.record;
+    const record = Object.freeze(JSON.parse(json) as AttributeRecord);
+    if (map.size >= PARSED_RECORDS) map.clear();
+    map.set(pk, { json, record });
+    return record;
   }
 
   /** The metadata JSON text of an instance, or undefined when none was stored. */
@@ -106,18 +133,19 @@ class EntitySession {
   constructor(readonly loader: EntityLoader) {}
 
   patient(r: Row): Loaded {
-    return cached(this.patients, r.p_pk, () => loaded(r.p_attributes, undefined, patientDerived(r.p_studies, r.p_series, r.p_instances)));
+    return cached(this.patients, r.p_pk, () => loaded(this.loader.levelRecord('PATIENT', r.p_pk, r.p_attributes), undefined, patientDerived(r.p_studies, r.p_series, r.p_instances)));
   }
   study(r: Row): Loaded {
-    return cached(this.studies, r.st_pk!, () => loaded(r.st_attributes!, this.patient(r), studyDerived(r.st_series!, r.st_instances!, r.st_modalities, r.st_sop_classes)));
+    return cached(this.studies, r.st_pk!, () => loaded(
+      this.loader.levelRecord('STUDY', r.st_pk!, r.st_attributes!), this.patient(r), studyDerived(r.st_series!, r.st_instances!, r.st_modalities, r.st_sop_classes),
+    ));
   }
   seriesOf(r: Row): Loaded {
-    return cached(this.series, r.se_pk!, () => loaded(r.se_attributes!, this.study(r), { NumberOfSeriesRelatedInstances: r.se_instances! }));
+    return cached(this.series, r.se_pk!, () => loaded(this.loader.levelRecord('SERIES', r.se_pk!, r.se_attributes!), this.study(r), { NumberOfSeriesRelatedInstances: r.se_instances! }));
   }
 }
 
-function loaded(json: string, parent: Loaded | undefined, derived: DerivedAttributes): Loaded {
-  const own = Object.freeze(JSON.parse(json) as AttributeRecord);
+function loaded(own: AttributeRecord, parent: Loaded | undefined, derived: DerivedAttributes): Loaded {
   return Object.freeze({
     layers: Object.freeze(parent ? [own, ...parent.layers] : [own]),
     derived: Object.freeze(parent ? { ...parent.derived, ...derived } : derived),
@@ -221,9 +249,9 @@ export async function* findEntities(
   const metadata = needsMetadata(query, level, where.postFilterTags);
   const session = new EntitySession(loader);
   let returned = 0;
-  for (let i = 0; i < pks.length; i += CHUNK) {
+  for (let i = 0, n = FIRST_CHUNK; i < pks.length; i += n, n = CHUNK) {
     if (!isOpen()) return;
-    for (const row of rows.all(JSON.stringify(pks.slice(i, i + CHUNK)))) {
+    for (const row of rows.all(JSON.stringify(pks.slice(i, i + n)))) {
       const entity = buildEntity(level, row as unknown as Row, session, metadata);
       if (filtered && !where.postFilter(entity)) continue;
       if (skip > 0) {
