@@ -142,7 +142,7 @@ function fromRecordValue(value: AttributeValue, vr: VR): Found {
   }
   if (typeof value === 'string') {
     if (value === '') return { kind: 'values', values: [] };
-    return { kind: 'values', values: isMultiValuedString(vr) ? value.split('\\') : [value] };
+    return { kind: 'values', values: isMultiValuedString(vr) && value.includes('\\') ? value.split('\\') : [value] };
   }
   return { kind: 'values', values: [String(value)] };
 }

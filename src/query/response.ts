@@ -63,7 +63,7 @@ function findResponseEntries(query: Query, entity: Candidate, options: FindRespo
   const conditions = queryConditions(query);
   for (const key of query.keys) entries.set(key.tag, keyEntry(key, record, conditions));
   for (const tag of uniqueKeyTags(query)) {
-    if (!entries.has(tag)) entries.set(tag, valueEntry(tag, record.attributes, record));
+    if (!entries.has(tag)) entries.set(tag, valueEntry(tag, record));
   }
   entries.set(QUERY_RETRIEVE_LEVEL, { tag: QUERY_RETRIEVE_LEVEL, vr: 'CS', values: [query.level] });
   // C.4.1.1.3.2: Retrieve AE Title shall be present when the Storage Media File-Set elements are not.
@@ -102,7 +102,7 @@ export function buildQidoResult(query: Query, entity: Candidate, options: QidoRe
   const record = asEntity(entity);
   const level = query.level as 'STUDY' | 'SERIES' | 'IMAGE';
   const entries = new Map<Tag, Entry>();
-  const add = (tag: Tag) => { if (!entries.has(tag)) entries.set(tag, valueEntry(tag, record.attributes, record)); };
+  const add = (tag: Tag) => { if (!entries.has(tag)) entries.set(tag, valueEntry(tag, record)); };
   const levels: Array<'STUDY' | 'SERIES' | 'IMAGE'> = [level];
   if (level !== 'STUDY' && query.qido?.studyInstanceUID === undefined) levels.push('STUDY');
   if (level === 'IMAGE' && query.qido?.seriesInstanceUID === undefined) levels.push('SERIES');
@@ -153,9 +153,9 @@ function levelsDownTo(query: Query): QueryLevel[] {
 /** The entry of a request key: the entity's value, or for a sequence key the matching items. */
 function keyEntry(key: MatchingKey, record: EntityRecord, conditions: readonly Condition[]): Entry {
   if (key.tag === RETRIEVE_AE_TITLE || key.tag === INSTANCE_AVAILABILITY) return { tag: key.tag, vr: key.vr, values: [] };
-  if (key.matching.type !== 'sequence') return valueEntry(key.tag, record.attributes, record);
+  if (key.matching.type !== 'sequence') return valueEntry(key.tag, record);
   const condition = conditions.find((c): c is Extract<Condition, { op: 'sequence' }> => c.op === 'sequence' && c.tag === key.tag);
-  return sequenceEntry(key, itemsOf(record.attributes, key.tag, record), condition?.item ?? []);
+  return sequenceEntry(key, itemsOf(record, key.tag), condition?.item ?? []);
 }
 
 function sequenceEntry(key: MatchingKey, items: readonly Candidate[], itemConditions: readonly Condition[]): Entry {
@@ -215,7 +215,7 @@ function applyTimezone(query: Query, record: EntityRecord, entries: Map<Tag, Ent
   if (!target) {
     if (entries.has(TIMEZONE_OFFSET_FROM_UTC) === false && [...entries.values()].some((e) => e.vr === 'TM' || e.vr === 'DT')
       && findAttribute(record, TIMEZONE_OFFSET_FROM_UTC, 'TimezoneOffsetFromUTC', 'SH').kind === 'values') {
-      entries.set(TIMEZONE_OFFSET_FROM_UTC, valueEntry(TIMEZONE_OFFSET_FROM_UTC, record.attributes, record));
+      entries.set(TIMEZONE_OFFSET_FROM_UTC, valueEntry(TIMEZONE_OFFSET_FROM_UTC, record));
     }
     return;
   }
