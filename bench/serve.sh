@@ -116,7 +116,7 @@ conduit_count() {  # DATA_DIR -> instances in the index
 }
 start_conduit() {  # DATA_DIR PORT [node options...]  (CONDUIT_BIN_ROOT: the tree to run, default CONDUIT_ROOT)
   local data=$1 port=$2; shift 2
-  start_server "$port" "$RUN_DIR/logs/conduit.$port.log" node "$@" "${CONDUIT_BIN_ROOT:-$CONDUIT_ROOT}/bin/conduit" serve --dimse-port "$port" --host 127.0.0.1 --data "$data" --aet CONDUIT --log-level warn
+  start_server "$port" "$RUN_DIR/logs/conduit.$port.log" node "$@" "${CONDUIT_BIN_ROOT:-$CONDUIT_ROOT}/bin/conduit" serve --dimse-port "$port" --http-port 0 --host 127.0.0.1 --data "$data" --aet CONDUIT --log-level warn
 }
 
 # storescu from N associations at once: 1 -> the whole ct folder; 4 -> one patient folder each.

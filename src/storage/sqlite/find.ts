@@ -68,6 +68,7 @@ interface Loaded {
 
 /** Parsed level records kept between searches, at most this many per level. */
 const PARSED_RECORDS = 20_000;
+const NO_VALUES: readonly string[] = Object.freeze([]);
 
 /**
  * Reads what find() needs besides its rows: the representative instance's metadata; and keeps the
@@ -79,6 +80,8 @@ export class EntityLoader {
   private readonly parsedRecords: Readonly<Record<'PATIENT' | 'STUDY' | 'SERIES', Map<number, { readonly json: string; readonly record: AttributeRecord }>>> = {
     PATIENT: new Map(), STUDY: new Map(), SERIES: new Map(),
   };
+  /** Modalities / SOP Classes in Study as stored (few distinct texts), split once. */
+  private readonly multiValuedTexts = new Map<string, readonly string[]>();
   private readonly metadata: Statement<{ encoding: string; json: Uint8Array | string }>;
   private readonly representative: Readonly<Record<QueryLevel, Statement<{ pk: number }>>>;
 
@@ -101,6 +104,18 @@ export class EntityLoader {
     if (map.size >= PARSED_RECORDS) map.clear();
     map.set(pk, { json, record });
     return record;
+  }
+
+  /** A multi-valued column's values (schema.ts splitMultiValued), frozen and shared. */
+  multiValued(text: string | null | undefined): readonly string[] {
+    if (!text) return NO_VALUES;
+    let values = this.multiValuedTexts.get(text);
+    if (values === undefined) {
+      if (this.multiValuedTexts.size >= PARSED_RECORDS) this.multiValuedTexts.clear();
+      values = Object.freeze(splitMultiValued(text));
+      this.multiValuedTexts.set(text, values);
+    }
+    return values;
   }
 
   /** The metadata JSON text of an instance, or undefined when none was stored. */
@@ -137,7 +152,7 @@ class EntitySession {
   }
   study(r: Row): Loaded {
     return cached(this.studies, r.st_pk!, () => loaded(
-      this.loader.levelRecord('STUDY', r.st_pk!, r.st_attributes!), this.patient(r), studyDerived(r.st_series!, r.st_instances!, r.st_modalities, r.st_sop_classes),
+      this.loader.levelRecord('STUDY', r.st_pk!, r.st_attributes!), this.patient(r), studyDerived(r.st_series!, r.st_instances!, this.loader.multiValued(r.st_modalities), this.loader.multiValued(r.st_sop_classes)),
     ));
   }
   seriesOf(r: Row): Loaded {
@@ -185,13 +200,8 @@ function patientDerived(studies: number, series: number, instances: number): Der
   return { NumberOfPatientRelatedStudies: studies, NumberOfPatientRelatedSeries: series, NumberOfPatientRelatedInstances: instances };
 }
 
-function studyDerived(series: number, instances: number, modalities: string | null | undefined, sopClasses: string | null | undefined): DerivedAttributes {
-  return {
-    NumberOfStudyRelatedSeries: series,
-    NumberOfStudyRelatedInstances: instances,
-    ModalitiesInStudy: splitMultiValued(modalities),
-    SOPClassesInStudy: splitMultiValued(sopClasses),
-  };
+function studyDerived(series: number, instances: number, modalities: readonly string[], sopClasses: readonly string[]): DerivedAttributes {
+  return { NumberOfStudyRelatedSeries: series, NumberOfStudyRelatedInstances: instances, ModalitiesInStudy: modalities, SOPClassesInStudy: sopClasses };
 }
 
 /** True when the query reads an attribute no level record holds (see the module comment). */
