@@ -4,8 +4,8 @@
  * better-sqlite3 statement cannot stay open across the awaits of an async iteration, and paging
  * the search itself would run it again for every page); their rows are then read in chunks,
  * each built as an EntityRecord (the attribute records of the entity and its ancestors as layers,
- * query/record.ts, not merged; the derived attributes from the counters the index keeps, PS3.4 C.3.4 Table C.3-1) and given to
- * the post-filter. The keys are a snapshot: an entity deleted meanwhile is skipped.
+ * query/record.ts, not merged; the derived attributes from the counters the index keeps, PS3.4
+ * C.3.4 Table C.3-1) and given to the post-filter. The keys are a snapshot: an entity deleted meanwhile is skipped.
  *
  * limit and offset go to SQL when the post-filter has nothing to do; otherwise they are applied to
  * what the post-filter lets through.
