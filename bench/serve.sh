@@ -260,7 +260,7 @@ if has "$CELLS" find-1m; then
   log "$(grep 'startup check' "$RUN_DIR/logs/conduit-1m.log" || true)"
   rm -rf "$d"
 fi
-[ -n "$ORTHANC_LOADED_PID" ] && stop_pid "$ORTHANC_LOADED_PID"
+if [ -n "$ORTHANC_LOADED_PID" ]; then stop_pid "$ORTHANC_LOADED_PID"; rm -rf "$RUN_DIR/orthanc-loaded"; fi  # 1.4 GB of database and files
 
 if [ "$TRACE" = 1 ]; then
   for n in "${ASSOC_LIST[@]}"; do

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * `conduit serve` for bench/serve.sh's 1,000,000-instance cell: the same startServer() as the CLI,
- * with the archive's startup check's per-instance lines summed up. The synthetic instances of
- * bench/index-scale.mjs are index rows without blobs, so the check reports each as a missing blob;
- * the CLI would print a million lines. Prints "listening on port N" first, like the CLI's line.
+ * with the archive's startup check's report on missing blobs summed up in one line. The synthetic
+ * instances of bench/index-scale.mjs are index rows without blobs, so the check counts each as a
+ * missing blob (and the CLI logs the count and the first ten). Prints "listening on port N" first,
+ * like the CLI's line.
  *
  *   node bench/serve/serve-quiet.mjs --data DIR --port N [--aet CONDUIT]
  */
@@ -15,8 +16,9 @@ const config = loadConfig({ flags: { dataDir: arg('--data'), dimsePort: Number(a
 let missing = 0;
 const t0 = performance.now();
 const server = await startServer(config, (level, message) => {
-  if (/has lost its stored object/.test(message)) missing++;
-  else if (level !== 'info') process.stderr.write(`${level} ${message}\n`);
+  const count = /^(\d+) indexed instances have lost their stored object/.exec(message);
+  if (count) missing = Number(count[1]);
+  else if (!/has lost its stored object/.test(message) && level !== 'info') process.stderr.write(`${level} ${message}\n`);
 });
 process.stderr.write(`startup check: ${missing} index entries without a blob (the synthetic ones), ${((performance.now() - t0) / 1000).toFixed(1)} s to start\n`);
 process.stdout.write(`listening on port ${server.dimsePort}\n`);

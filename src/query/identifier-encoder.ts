@@ -28,8 +28,12 @@ export const OPAQUE_VRS: ReadonlySet<VR> = new Set<VR>(['OB', 'OD', 'OF', 'OL', 
 
 /** The text of an entry as it is written (unpadded), or null for a zero-length value. */
 function textOf(e: ResponseEntry): string | null {
-  const values = e.values ?? [];
-  if (values.length === 0 || values.every((v) => v === '') || OPAQUE_VRS.has(e.vr)) return null;
+  const values = e.values;
+  if (values === undefined || values.length === 0 || OPAQUE_VRS.has(e.vr)) return null;
+  if (values.length === 1) return values[0] === '' ? null : values[0]!;
+  let empty = true;
+  for (const v of values) if (v !== '') empty = false;
+  if (empty) return null;
   return isMultiValuedString(e.vr) ? values.join('\\') : values.join('');
 }
 
@@ -37,6 +41,39 @@ function textOf(e: ResponseEntry): string | null {
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
   return true;
+}
+
+/**
+ * Identifiers are small (a few hundred bytes) and many (one per match): each is a view of a shared
+ * slab, not an ArrayBuffer of its own (allocating one per response cost more than encoding it). A
+ * slab is never written again once a view of it was handed out; it is freed with its last view.
+ */
+const SLAB_BYTES = 64 * 1024;
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
+function allocate(size: number): Uint8Array {
+  if (size > SLAB_BYTES / 4) return new Uint8Array(size);
+  if (slabUsed + size > slab.length) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + size);
+  slabUsed += size;
+  return out;
+}
+
+function put16(out: Uint8Array, at: number, v: number, le: boolean): void {
+  out[at + (le ? 0 : 1)] = v & 0xff;
+  out[at + (le ? 1 : 0)] = v >>> 8;
+}
+
+function put32(out: Uint8Array, at: number, v: number, le: boolean): void {
+  if (le) {
+    out[at] = v & 0xff; out[at + 1] = (v >>> 8) & 0xff; out[at + 2] = (v >>> 16) & 0xff; out[at + 3] = v >>> 24;
+  } else {
+    out[at] = v >>> 24; out[at + 1] = (v >>> 16) & 0xff; out[at + 2] = (v >>> 8) & 0xff; out[at + 3] = v & 0xff;
+  }
 }
 
 /**
@@ -56,27 +93,29 @@ export function encodeTextEntries(entries: readonly ResponseEntry[], enc: Encodi
     const length = text === null ? 0 : text.length + (text.length & 1);
     size += (enc.explicitVR && hasLongExplicitHeader(e.vr) ? 12 : 8) + length;
   }
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
+  // Every byte is written below (the slab may hold anything).
+  const out = allocate(size);
   const le = enc.littleEndian;
   let at = 0;
   for (let i = 0; i < sorted.length; i++) {
     const e = sorted[i]!;
     const text = texts[i]!;
     const length = text === null ? 0 : text.length + (text.length & 1);
-    view.setUint16(at, e.tag >>> 16, le);
-    view.setUint16(at + 2, e.tag & 0xffff, le);
+    put16(out, at, e.tag >>> 16, le);
+    put16(out, at + 2, e.tag & 0xffff, le);
     if (!enc.explicitVR) {
-      view.setUint32(at + 4, length, le);
+      put32(out, at + 4, length, le);
       at += 8;
     } else {
       out[at + 4] = e.vr.charCodeAt(0);
       out[at + 5] = e.vr.charCodeAt(1);
       if (hasLongExplicitHeader(e.vr)) {
-        view.setUint32(at + 8, length, le);
+        out[at + 6] = 0;
+        out[at + 7] = 0;
+        put32(out, at + 8, length, le);
         at += 12;
       } else {
-        view.setUint16(at + 6, length, le);
+        put16(out, at + 6, length, le);
         at += 8;
       }
     }

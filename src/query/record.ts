@@ -51,6 +51,14 @@ export interface EntityRecord {
   readonly level?: QueryLevel;
   /** The entity's attributes merged with its ancestors'. */
   readonly attributes: DataSet | AttributeRecord;
+  /**
+   * The same attributes as layers, the most specific first (the entity's own record, then its
+   * parent's, ...): an attribute is the first layer's that holds it, as if the layers were merged
+   * from the last to the first. When present, matching and responses read them (findAttribute)
+   * and not `attributes`, which an index can then build only when something reads it
+   * (storage/sqlite/find.ts): a search answers without copying every ancestor record per match.
+   */
+  readonly layers?: readonly AttributeRecord[];
   /** Computed by the index; they take precedence over attributes of the same name. */
   readonly derived?: DerivedAttributes;
   /** Retrieve AE Title (0008,0054) for this entity. */
@@ -73,7 +81,10 @@ const ABSENT: Found = Object.freeze({ kind: 'absent' });
 const OPAQUE_VRS: ReadonlySet<VR> = new Set<VR>(['OB', 'OD', 'OF', 'OL', 'OV', 'UN']);
 
 export function isEntityRecord(c: Candidate): c is EntityRecord {
-  return !(c instanceof DataSet) && typeof (c as EntityRecord).attributes === 'object' && (c as EntityRecord).attributes !== null
+  if (c instanceof DataSet) return false;
+  // Layers first: reading `attributes` may build them.
+  if (Array.isArray((c as EntityRecord).layers)) return true;
+  return typeof (c as EntityRecord).attributes === 'object' && (c as EntityRecord).attributes !== null
     && !Array.isArray((c as EntityRecord).attributes);
 }
 
@@ -83,10 +94,27 @@ export function findAttribute(candidate: Candidate, tag: Tag, keyword: string, v
   if (isEntityRecord(candidate)) {
     const derived = keyword ? (candidate.derived as Record<string, AttributeValue> | undefined)?.[keyword] : undefined;
     if (derived !== undefined) return fromRecordValue(derived, vr);
+    const layers = candidate.layers;
+    if (layers) return fromRecordValue((keyword ? layered(layers, keyword) : undefined) ?? layered(layers, tagHex(tag)), vr);
     return findAttribute(candidate.attributes, tag, keyword, vr);
   }
   const value = (keyword ? candidate[keyword] : undefined) ?? candidate[tagHex(tag)];
   return fromRecordValue(value, vr);
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** The value of `key` in the merge of `layers` (the first that holds it, as a spread from the last would give). */
+function layered(layers: readonly AttributeRecord[], key: string): AttributeValue {
+  for (const layer of layers) if (hasOwn.call(layer, key)) return layer[key];
+  return undefined;
+}
+
+/** The merge of layers, the most specific first (EntityRecord.layers), as one record. */
+export function mergeLayers(layers: readonly AttributeRecord[]): AttributeRecord {
+  const merged: Record<string, AttributeValue> = {};
+  for (let i = layers.length - 1; i >= 0; i--) Object.assign(merged, layers[i]);
+  return merged;
 }
 
 function fromDataSet(ds: DataSet, tag: Tag, vr: VR): Found {
@@ -114,7 +142,7 @@ function fromRecordValue(value: AttributeValue, vr: VR): Found {
   }
   if (typeof value === 'string') {
     if (value === '') return { kind: 'values', values: [] };
-    return { kind: 'values', values: isMultiValuedString(vr) ? value.split('\\') : [value] };
+    return { kind: 'values', values: isMultiValuedString(vr) && value.includes('\\') ? value.split('\\') : [value] };
   }
   return { kind: 'values', values: [String(value)] };
 }

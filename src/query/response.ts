@@ -62,9 +62,8 @@ function findResponseEntries(query: Query, entity: Candidate, options: FindRespo
   const entries = new Map<Tag, Entry>();
   const conditions = queryConditions(query);
   for (const key of query.keys) entries.set(key.tag, keyEntry(key, record, conditions));
-  for (const level of levelsDownTo(query)) {
-    const tag = uniqueKeyTag(level);
-    if (!entries.has(tag)) entries.set(tag, valueEntry(tag, record.attributes, record));
+  for (const tag of uniqueKeyTags(query)) {
+    if (!entries.has(tag)) entries.set(tag, valueEntry(tag, record));
   }
   entries.set(QUERY_RETRIEVE_LEVEL, { tag: QUERY_RETRIEVE_LEVEL, vr: 'CS', values: [query.level] });
   // C.4.1.1.3.2: Retrieve AE Title shall be present when the Storage Media File-Set elements are not.
@@ -103,7 +102,7 @@ export function buildQidoResult(query: Query, entity: Candidate, options: QidoRe
   const record = asEntity(entity);
   const level = query.level as 'STUDY' | 'SERIES' | 'IMAGE';
   const entries = new Map<Tag, Entry>();
-  const add = (tag: Tag) => { if (!entries.has(tag)) entries.set(tag, valueEntry(tag, record.attributes, record)); };
+  const add = (tag: Tag) => { if (!entries.has(tag)) entries.set(tag, valueEntry(tag, record)); };
   const levels: Array<'STUDY' | 'SERIES' | 'IMAGE'> = [level];
   if (level !== 'STUDY' && query.qido?.studyInstanceUID === undefined) levels.push('STUDY');
   if (level === 'IMAGE' && query.qido?.seriesInstanceUID === undefined) levels.push('SERIES');
@@ -135,6 +134,18 @@ function asEntity(c: Candidate): EntityRecord {
   return isEntityRecord(c) ? c : { attributes: c as DataSet | AttributeRecord };
 }
 
+const uniqueKeyTagsOfQuery = new WeakMap<Query, readonly Tag[]>();
+
+/** The Unique Keys of the levels down to the query's (once per query, not per match). */
+function uniqueKeyTags(query: Query): readonly Tag[] {
+  let tags = uniqueKeyTagsOfQuery.get(query);
+  if (!tags) {
+    tags = Object.freeze(levelsDownTo(query).map(uniqueKeyTag));
+    uniqueKeyTagsOfQuery.set(query, tags);
+  }
+  return tags;
+}
+
 function levelsDownTo(query: Query): QueryLevel[] {
   return query.model.levels.slice(0, query.model.levels.indexOf(query.level) + 1);
 }
@@ -142,9 +153,9 @@ function levelsDownTo(query: Query): QueryLevel[] {
 /** The entry of a request key: the entity's value, or for a sequence key the matching items. */
 function keyEntry(key: MatchingKey, record: EntityRecord, conditions: readonly Condition[]): Entry {
   if (key.tag === RETRIEVE_AE_TITLE || key.tag === INSTANCE_AVAILABILITY) return { tag: key.tag, vr: key.vr, values: [] };
-  if (key.matching.type !== 'sequence') return valueEntry(key.tag, record.attributes, record);
+  if (key.matching.type !== 'sequence') return valueEntry(key.tag, record);
   const condition = conditions.find((c): c is Extract<Condition, { op: 'sequence' }> => c.op === 'sequence' && c.tag === key.tag);
-  return sequenceEntry(key, itemsOf(record.attributes, key.tag, record), condition?.item ?? []);
+  return sequenceEntry(key, itemsOf(record, key.tag), condition?.item ?? []);
 }
 
 function sequenceEntry(key: MatchingKey, items: readonly Candidate[], itemConditions: readonly Condition[]): Entry {
@@ -200,15 +211,15 @@ function allTags(candidate: Candidate): Tag[] {
  * and Response Identifiers"); otherwise the entity's Timezone Offset From UTC is returned with them.
  */
 function applyTimezone(query: Query, record: EntityRecord, entries: Map<Tag, Entry>): void {
-  const own = recordOffset(record);
-  const hasOwn = findAttribute(record, TIMEZONE_OFFSET_FROM_UTC, 'TimezoneOffsetFromUTC', 'SH').kind === 'values';
   const target = query.options.timezoneQueryAdjustment ? query.timezoneOffset : undefined;
   if (!target) {
-    if (hasOwn && entries.has(TIMEZONE_OFFSET_FROM_UTC) === false && [...entries.values()].some((e) => e.vr === 'TM' || e.vr === 'DT')) {
-      entries.set(TIMEZONE_OFFSET_FROM_UTC, valueEntry(TIMEZONE_OFFSET_FROM_UTC, record.attributes, record));
+    if (entries.has(TIMEZONE_OFFSET_FROM_UTC) === false && [...entries.values()].some((e) => e.vr === 'TM' || e.vr === 'DT')
+      && findAttribute(record, TIMEZONE_OFFSET_FROM_UTC, 'TimezoneOffsetFromUTC', 'SH').kind === 'values') {
+      entries.set(TIMEZONE_OFFSET_FROM_UTC, valueEntry(TIMEZONE_OFFSET_FROM_UTC, record));
     }
     return;
   }
+  const own = recordOffset(record);
   const delta = target.minutes - own;
   entries.set(TIMEZONE_OFFSET_FROM_UTC, { tag: TIMEZONE_OFFSET_FROM_UTC, vr: 'SH', values: [target.text] });
   if (delta === 0) return;

@@ -12,7 +12,7 @@ import { answerExtendedNegotiation } from '../services/query-retrieve/extended-n
 import { QUERY_RETRIEVE_SOP_CLASSES } from '../services/query-retrieve/sop-classes.js';
 import { storageSopClassUids } from '../services/storage/storage-sop-classes.js';
 import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
-import { ArchiveStore, FilesystemBlobStore, SqliteIndexStore } from '../storage/index.js';
+import { ArchiveStore, FilesystemBlobStore, SqliteIndexStore, type StartupReport } from '../storage/index.js';
 import type { ServerConfig } from './config.js';
 import type { Log } from './dimse/context.js';
 import { handleQueryRetrieve } from './dimse/query-retrieve.js';
@@ -30,16 +30,31 @@ export interface RunningServer {
 
 export type { Log };
 
+/** How many orphan and missing blobs the startup check names in the log (it counts them all). */
+const STARTUP_REPORT_LINES = 10;
+
+/**
+ * The startup check's findings, a line each: counts, and the first few names, so that a damaged
+ * archive of millions of instances logs a dozen lines rather than millions.
+ */
+function logStartupReport(report: StartupReport, log: Log): void {
+  for (const t of report.removedTemporaries) log('warn', `removed an interrupted write: ${t}`);
+  for (const d of report.droppedUnconfirmed) log('warn', `dropped instance ${d.sopInstanceUid}, never acknowledged: ${d.reason} (an interrupted flush)`);
+  if (report.orphanBlobCount) {
+    log('warn', `${report.orphanBlobCount} stored objects are not indexed (kept); the first: ${report.orphanBlobs.join(', ')}`);
+  }
+  if (report.missingBlobCount) {
+    log('error', `${report.missingBlobCount} indexed instances have lost their stored object (index entries kept); the first ${report.missingBlobs.length} follow`);
+    for (const m of report.missingBlobs) log('error', `indexed instance ${m.sopInstanceUid} has lost its stored object ${m.blobKey}`);
+  }
+}
+
 export async function startServer(config: ServerConfig, log: Log = () => undefined): Promise<RunningServer> {
   await mkdir(config.dataDir, { recursive: true });
   const blobs = new FilesystemBlobStore({ root: join(config.dataDir, 'blobs') });
   const index = new SqliteIndexStore({ path: join(config.dataDir, 'index.sqlite') });
   const archive = new ArchiveStore({ index, blobs });
-  const report = await archive.startupCheck();
-  for (const t of report.removedTemporaries) log('warn', `removed an interrupted write: ${t}`);
-  for (const d of report.droppedUnconfirmed) log('warn', `dropped instance ${d.sopInstanceUid}, never acknowledged: ${d.reason} (an interrupted flush)`);
-  if (report.orphanBlobs.length) log('warn', `${report.orphanBlobs.length} stored objects are not indexed (kept; see startupCheck)`);
-  for (const m of report.missingBlobs) log('error', `indexed instance ${m.sopInstanceUid} has lost its stored object ${m.blobKey}`);
+  logStartupReport(await archive.startupCheck({ reportLimit: STARTUP_REPORT_LINES }), log);
 
   const abstractSyntaxes: Record<string, readonly string[] | '*'> = { [VERIFICATION_SOP_CLASS]: PREFERRED_TRANSFER_SYNTAXES };
   const storage = config.sopClasses.length ? config.sopClasses : storageSopClassUids();

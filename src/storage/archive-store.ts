@@ -79,12 +79,28 @@ export interface StartupReport {
    * power loss before the flush ended: never acknowledged), removed from the index with the blob.
    */
   readonly droppedUnconfirmed: ReadonlyArray<{ readonly blobKey: string; readonly sopInstanceUid: string; readonly reason: string }>;
-  /** Blobs no index entry points at (a crash between storing and indexing, or deleting). */
+  /**
+   * Blobs no index entry points at (a crash between storing and indexing, or deleting): the first
+   * `reportLimit` keys in key order; orphanBlobCount says how many there are.
+   */
   readonly orphanBlobs: readonly string[];
-  /** Whether orphanBlobs were removed. */
+  readonly orphanBlobCount: number;
+  /** Whether the orphan blobs (all of them, not only those listed) were removed. */
   readonly orphanBlobsRemoved: boolean;
-  /** Index entries whose blob is missing: damage from outside, reported, never repaired silently. */
+  /**
+   * Index entries whose blob is missing: damage from outside, reported, never repaired silently.
+   * The first `reportLimit` in index order; missingBlobCount says how many there are (a lost disk
+   * can make that millions: the report stays small whatever it is).
+   */
   readonly missingBlobs: ReadonlyArray<{ readonly blobKey: string; readonly sopInstanceUid: string }>;
+  readonly missingBlobCount: number;
+}
+
+export interface StartupCheckOptions {
+  /** Delete the orphan blobs (default false: reported and kept). */
+  readonly removeOrphanBlobs?: boolean;
+  /** How many orphan blobs and missing blobs the report lists at most (default 100). */
+  readonly reportLimit?: number;
 }
 
 export interface ArchiveStoreOptions {
@@ -387,20 +403,30 @@ export class ArchiveStore {
    * the blobs with the index. Meant for startup, before objects are accepted; run while stores are
    * under way, it leaves their blobs out of the comparison and temporary files in place.
    */
-  async startupCheck(options: { removeOrphanBlobs?: boolean } = {}): Promise<StartupReport> {
+  async startupCheck(options: StartupCheckOptions = {}): Promise<StartupReport> {
+    const limit = options.reportLimit ?? 100;
     this.touched = new Set(this.storing);
     try {
       const removedTemporaries = this.storing.size === 0 ? await this.blobs.recover() : [];
       const droppedUnconfirmed = await this.verifyUnconfirmed();
       const unreferenced = new Set<string>();
       for await (const key of this.blobs.list()) unreferenced.add(key);
+      // The index is walked as a stream (it may hold millions of entries); only the count and the
+      // first `limit` missing ones are kept.
       const missingBlobs: Array<{ blobKey: string; sopInstanceUid: string }> = [];
+      let missingBlobCount = 0;
       for await (const entry of this.index.blobKeys()) {
-        if (!unreferenced.delete(entry.blobKey) && !this.touched.has(entry.blobKey)) missingBlobs.push(entry);
+        if (unreferenced.delete(entry.blobKey) || this.touched.has(entry.blobKey)) continue;
+        if (missingBlobCount++ < limit) missingBlobs.push(entry);
       }
-      const orphanBlobs = [...unreferenced].filter((key) => !this.touched!.has(key)).sort();
-      if (options.removeOrphanBlobs) for (const key of orphanBlobs) await this.blobs.delete(key);
-      return { removedTemporaries, droppedUnconfirmed, orphanBlobs, orphanBlobsRemoved: options.removeOrphanBlobs === true, missingBlobs };
+      const orphans = [...unreferenced].filter((key) => !this.touched!.has(key)).sort();
+      unreferenced.clear();
+      if (options.removeOrphanBlobs) for (const key of orphans) await this.blobs.delete(key);
+      return {
+        removedTemporaries, droppedUnconfirmed,
+        orphanBlobs: orphans.slice(0, limit), orphanBlobCount: orphans.length, orphanBlobsRemoved: options.removeOrphanBlobs === true,
+        missingBlobs, missingBlobCount,
+      };
     } finally {
       this.touched = undefined;
     }

@@ -16,7 +16,7 @@ export type {
   PutOptions, InsertOptions, UnconfirmedBlob, UnconfirmedBlobs,
 } from './ports.js';
 export { ArchiveStore } from './archive-store.js';
-export type { StoreInput, StoreResult, StartupReport, ArchiveStoreOptions } from './archive-store.js';
+export type { StoreInput, StoreResult, StartupReport, StartupCheckOptions, ArchiveStoreOptions } from './archive-store.js';
 export {
   BULK_DATA_MARKER_PREFIX, bulkDataMarker, parseBulkDataMarker, attributeRecordOf, attributeRecordFromJson, buildInstanceIndexRecord,
   levelRecords, metadataJson, storedLevelOf,

@@ -84,3 +84,14 @@ test('property: random ASCII and non-ASCII values, odd and even lengths, empty a
       assertSame(q, e, 'random');
     }), { numRuns: 200 });
 });
+
+test('Identifiers encoded one after another (views of a shared slab) stay as they were written', () => {
+  const q = query('STUDY', { StudyInstanceUID: null, PatientName: null, PatientID: null, StudyDescription: null, NumberOfStudyRelatedInstances: null });
+  const kept: Array<{ bytes: Uint8Array; expected: Uint8Array }> = [];
+  for (let i = 0; i < 3000; i++) {
+    const e: EntityRecord = { attributes: { PatientName: `Doe^${'J'.repeat(i % 40)}`, PatientID: `P${i}`, StudyInstanceUID: `1.2.${i}`, StudyDescription: i % 3 ? 'CHEST' : '' }, derived: { NumberOfStudyRelatedInstances: i } };
+    const enc = ENCODINGS[i % ENCODINGS.length]!;
+    kept.push({ bytes: encodeFindResponse(q, e, enc), expected: encodeDataSet(buildFindResponse(q, e), enc) });
+  }
+  for (const [i, { bytes, expected }] of kept.entries()) assert.deepEqual(bytes, expected, `Identifier ${i}`);
+});

@@ -199,8 +199,10 @@ test('startup check: temporary files removed, orphan blobs and missing blobs rep
     removedTemporaries: [tmp],
     droppedUnconfirmed: [],
     orphanBlobs: ['orphan-1'],
+    orphanBlobCount: 1,
     orphanBlobsRemoved: false,
     missingBlobs: [{ blobKey: damaged.blobKey, sopInstanceUid: '1.2.3.1.2' }],
+    missingBlobCount: 1,
   });
   assert.equal(existsSync(tmp), false);
   const again = await archive.startupCheck({ removeOrphanBlobs: true });
@@ -208,6 +210,33 @@ test('startup check: temporary files removed, orphan blobs and missing blobs rep
   assert.equal(again.orphanBlobsRemoved, true);
   assert.equal(await archive.blobs.exists('orphan-1'), false);
   assert.deepEqual((await archive.startupCheck()).orphanBlobs, []);
+});
+
+test('startup check: the report counts every orphan and missing blob and names the first reportLimit; removal takes them all', async (t) => {
+  const dir = tempDir(t);
+  const archive = openArchive(dir);
+  t.after(() => void archive.close());
+  for (let i = 1; i <= 5; i++) await archive.storeInstance(storeInput(instanceDataSet(spec(i))));
+  const blobs = archive.blobs as FilesystemBlobStore;
+  const lost = [];
+  for (const uid of ['1.2.3.1.2', '1.2.3.1.3', '1.2.3.1.5']) {
+    const entry = (await archive.index.getInstance(uid))!;
+    unlinkSync(blobs.pathOf(entry.blobKey));
+    lost.push({ blobKey: entry.blobKey, sopInstanceUid: uid });
+  }
+  for (const key of ['orphan-c', 'orphan-a', 'orphan-d', 'orphan-b']) await blobs.put(key, iterate([new Uint8Array(4)]));
+  const order: string[] = [];
+  for await (const e of archive.index.blobKeys()) order.push(e.sopInstanceUid);
+  const expectedMissing = lost.sort((a, b) => order.indexOf(a.sopInstanceUid) - order.indexOf(b.sopInstanceUid));
+
+  const report = await archive.startupCheck({ reportLimit: 2, removeOrphanBlobs: true });
+  assert.equal(report.missingBlobCount, 3);
+  assert.deepEqual(report.missingBlobs, expectedMissing.slice(0, 2), 'the first two in index order');
+  assert.equal(report.orphanBlobCount, 4);
+  assert.deepEqual(report.orphanBlobs, ['orphan-a', 'orphan-b'], 'the first two in key order');
+  for (const key of ['orphan-a', 'orphan-b', 'orphan-c', 'orphan-d']) assert.equal(await blobs.exists(key), false, `${key} removed though not listed`);
+  const again = await archive.startupCheck({ reportLimit: 0 });
+  assert.deepEqual([again.missingBlobs, again.missingBlobCount, again.orphanBlobs, again.orphanBlobCount], [[], 3, [], 0]);
 });
 
 test('indexing reads the header through random access: large values are not read', async (t) => {
@@ -346,7 +375,7 @@ test('a startup check run while stores are under way leaves them alone', async (
   const report1 = await archive.startupCheck({ removeOrphanBlobs: true });
   release1();
   assert.ok((await Promise.all(first)).every((r) => r.status === 'inserted'));
-  assert.deepEqual(report1, { removedTemporaries: [], droppedUnconfirmed: [], orphanBlobs: [], orphanBlobsRemoved: true, missingBlobs: [] });
+  assert.deepEqual(report1, { removedTemporaries: [], droppedUnconfirmed: [], orphanBlobs: [], orphanBlobCount: 0, orphanBlobsRemoved: true, missingBlobs: [], missingBlobCount: 0 });
 
   // 2. Stores finish between the listing of the blobs and the scan of the index: not "missing".
   let release2!: () => void;
@@ -362,5 +391,5 @@ test('a startup check run while stores are under way leaves them alone', async (
   assert.deepEqual((await checking).missingBlobs, []);
   holdListing = undefined;
   assert.equal((await collect(archive.blobs.list())).length, 9);
-  assert.deepEqual(await archive.startupCheck(), { removedTemporaries: [], droppedUnconfirmed: [], orphanBlobs: [], orphanBlobsRemoved: false, missingBlobs: [] });
+  assert.deepEqual(await archive.startupCheck(), { removedTemporaries: [], droppedUnconfirmed: [], orphanBlobs: [], orphanBlobCount: 0, orphanBlobsRemoved: false, missingBlobs: [], missingBlobCount: 0 });
 });

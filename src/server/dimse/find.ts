@@ -1,9 +1,11 @@
 /**
  * C-FIND on a Query/Retrieve SOP class (PS3.4 C.4.1): Pending responses with Identifiers, then the
  * final status. The responses go out in batches (DimseAssociation.sendAll): the Identifiers are
- * encoded as the matches come, and sent together once BATCH_BYTES or BATCH_MESSAGES are queued, or
- * BATCH_MS after the first of them, and with the final response: one write for a query of a few
- * matches instead of one per response, the peer woken once.
+ * encoded as the matches come, and sent together once the batch holds FIRST_BATCH responses (twice
+ * as many for each batch after it, up to BATCH_MESSAGES), or BATCH_BYTES, or BATCH_MS after the first
+ * of them, and with the final response. A query of one match is one write; one of many is a few
+ * writes, the first early, so that the peer reads the first matches while the rest are found and
+ * encoded, rather than waiting for all of them (a single batch) or being woken for each (no batch).
  */
 import type { GenericRequest } from '../../ae/index.js';
 import { DATA_SET_PRESENT, encodeCommand, responseTypeOf, type DimseMessage } from '../../dimse/index.js';
@@ -12,7 +14,9 @@ import { performFind, type FindResponse } from '../../services/query-retrieve/fi
 import type { QueryRetrieveSopClass } from '../../services/query-retrieve/sop-classes.js';
 import { agreedExtendedNegotiation, encodingOf, readIdentifier, type QueryRetrieveContext } from './context.js';
 
-/** A batch is sent once it holds this many bytes of Identifiers... */
+/** The first batch is sent once it holds this many responses, each next one twice as many... */
+const FIRST_BATCH = 2;
+/** ...or this many bytes of Identifiers... */
 const BATCH_BYTES = 64 * 1024;
 /** ...or this many responses... */
 const BATCH_MESSAGES = 256;
@@ -44,10 +48,12 @@ export async function handleFind(req: GenericRequest, qr: QueryRetrieveSopClass,
   let batch: Array<{ message: DimseMessage; dataSet: Uint8Array | null; command?: Uint8Array }> = [];
   let bytes = 0;
   let since = 0;
+  let size = FIRST_BATCH;
   const send = async () => {
     const messages = batch;
     batch = [];
     bytes = 0;
+    size = Math.min(size * 2, BATCH_MESSAGES);
     await req.dimse.sendAll(messages, req.request.presentationContext.id);
   };
   const results = performFind(ctx.archive.index, identifier, {
@@ -59,7 +65,7 @@ export async function handleFind(req: GenericRequest, qr: QueryRetrieveSopClass,
       if (batch.length === 0) since = Date.now();
       batch.push(dataSet && !r.errorComment ? { ...pendingOf(r), dataSet } : { message: responseOf(r), dataSet });
       bytes += dataSet?.length ?? 0;
-      if (bytes >= BATCH_BYTES || batch.length >= BATCH_MESSAGES || Date.now() - since >= BATCH_MS) await send();
+      if (batch.length >= size || bytes >= BATCH_BYTES || Date.now() - since >= BATCH_MS) await send();
     }
   } finally {
     // The matches found before a failure are answered before the failure's response, as they came.

@@ -3,9 +3,9 @@
  * table joined with its ancestors selects the primary keys of the matches in one statement (a
  * better-sqlite3 statement cannot stay open across the awaits of an async iteration, and paging
  * the search itself would run it again for every page); their rows are then read in chunks,
- * each built as an EntityRecord (the attribute records of the entity and its ancestors merged,
- * the derived attributes from the counters the index keeps, PS3.4 C.3.4 Table C.3-1) and given to
- * the post-filter. The keys are a snapshot: an entity deleted meanwhile is skipped.
+ * each built as an EntityRecord (the attribute records of the entity and its ancestors as layers,
+ * query/record.ts, not merged; the derived attributes from the counters the index keeps, PS3.4
+ * C.3.4 Table C.3-1) and given to the post-filter. The keys are a snapshot: an entity deleted meanwhile is skipped.
  *
  * limit and offset go to SQL when the post-filter has nothing to do; otherwise they are applied to
  * what the post-filter lets through.
@@ -19,13 +19,18 @@ import type { DicomJsonDataSet } from '../../data/json-model.js';
 import type { Tag } from '../../data/tag.js';
 import { lookupTag } from '../../dictionary/index.js';
 import type { Query, QueryLevel } from '../../query/query.js';
-import type { AttributeRecord, AttributeValue, DerivedAttributes, EntityRecord } from '../../query/record.js';
+import { mergeLayers, type AttributeRecord, type AttributeValue, type DerivedAttributes, type EntityRecord } from '../../query/record.js';
 import { compileWhere, SQLITE } from '../../query/sql.js';
 import { attributeRecordFromJson, isCoveredAt } from '../index-record.js';
 import type { FindOptions } from '../ports.js';
 import type { Database, Statement } from './better-sqlite3.js';
 import { splitMultiValued } from './schema.js';
 
+/**
+ * Rows are read FIRST_CHUNK at a time at first (the first matches answered early), then CHUNK at a
+ * time.
+ */
+const FIRST_CHUNK = 8;
 const CHUNK = 256;
 
 const FROM: Readonly<Record<QueryLevel, string>> = {
@@ -55,13 +60,28 @@ interface Row {
   i_pk?: number; i_attributes?: string;
 }
 
+/** A level's record with those of its ancestors (EntityRecord.layers) and the derived attributes of all of them. */
 interface Loaded {
-  readonly attributes: AttributeRecord;
+  readonly layers: readonly AttributeRecord[];
   readonly derived: DerivedAttributes;
 }
 
-/** Reads what find() needs besides its rows: the representative instance's metadata. */
+/** Parsed level records kept between searches, at most this many per level. */
+const PARSED_RECORDS = 20_000;
+const NO_VALUES: readonly string[] = Object.freeze([]);
+
+/**
+ * Reads what find() needs besides its rows: the representative instance's metadata; and keeps the
+ * level records it parsed, frozen, between searches: a record is reused only while its row holds
+ * the very same JSON text (a changed record is parsed again), so repeated queries over the same
+ * studies do not parse them again.
+ */
 export class EntityLoader {
+  private readonly parsedRecords: Readonly<Record<'PATIENT' | 'STUDY' | 'SERIES', Map<number, { readonly json: string; readonly record: AttributeRecord }>>> = {
+    PATIENT: new Map(), STUDY: new Map(), SERIES: new Map(),
+  };
+  /** Modalities / SOP Classes in Study as stored (few distinct texts), split once. */
+  private readonly multiValuedTexts = new Map<string, readonly string[]>();
   private readonly metadata: Statement<{ encoding: string; json: Uint8Array | string }>;
   private readonly representative: Readonly<Record<QueryLevel, Statement<{ pk: number }>>>;
 
@@ -73,6 +93,29 @@ export class EntityLoader {
       SERIES: db.prepare('SELECT pk FROM instance WHERE series_pk = ? ORDER BY pk LIMIT 1'),
       IMAGE: db.prepare('SELECT pk FROM instance WHERE pk = ?'),
     };
+  }
+
+  /** The level record of row `pk` whose JSON text is `json`, parsed and frozen. */
+  levelRecord(level: 'PATIENT' | 'STUDY' | 'SERIES', pk: number, json: string): AttributeRecord {
+    const map = this.parsedRecords[level];
+    const known = map.get(pk);
+    if (known !== undefined && known.json === json) return known.record;
+    const record = Object.freeze(JSON.parse(json) as AttributeRecord);
+    if (map.size >= PARSED_RECORDS) map.clear();
+    map.set(pk, { json, record });
+    return record;
+  }
+
+  /** A multi-valued column's values (schema.ts splitMultiValued), frozen and shared. */
+  multiValued(text: string | null | undefined): readonly string[] {
+    if (!text) return NO_VALUES;
+    let values = this.multiValuedTexts.get(text);
+    if (values === undefined) {
+      if (this.multiValuedTexts.size >= PARSED_RECORDS) this.multiValuedTexts.clear();
+      values = Object.freeze(splitMultiValued(text));
+      this.multiValuedTexts.set(text, values);
+    }
+    return values;
   }
 
   /** The metadata JSON text of an instance, or undefined when none was stored. */
@@ -93,7 +136,11 @@ export class EntityLoader {
   }
 }
 
-/** Ancestors parsed once per search (the rows of an instance search share their series and study). */
+/**
+ * Levels parsed once per search (the rows of an instance search share their series and study), each
+ * with its ancestors' layers and derived attributes: an entity is built from them without copying.
+ * What is cached is frozen, as it is shared by the entities of the search.
+ */
 class EntitySession {
   private readonly patients = new Map<number, Loaded>();
   private readonly studies = new Map<number, Loaded>();
@@ -101,16 +148,35 @@ class EntitySession {
   constructor(readonly loader: EntityLoader) {}
 
   patient(r: Row): Loaded {
-    return cached(this.patients, r.p_pk, () => ({ attributes: JSON.parse(r.p_attributes) as AttributeRecord, derived: patientDerived(r.p_studies, r.p_series, r.p_instances) }));
+    return cached(this.patients, r.p_pk, () => loaded(this.loader.levelRecord('PATIENT', r.p_pk, r.p_attributes), undefined, patientDerived(r.p_studies, r.p_series, r.p_instances)));
   }
   study(r: Row): Loaded {
-    return cached(this.studies, r.st_pk!, () => ({
-      attributes: JSON.parse(r.st_attributes!) as AttributeRecord,
-      derived: studyDerived(r.st_series!, r.st_instances!, r.st_modalities, r.st_sop_classes),
-    }));
+    return cached(this.studies, r.st_pk!, () => loaded(
+      this.loader.levelRecord('STUDY', r.st_pk!, r.st_attributes!), this.patient(r), studyDerived(r.st_series!, r.st_instances!, this.loader.multiValued(r.st_modalities), this.loader.multiValued(r.st_sop_classes)),
+    ));
   }
   seriesOf(r: Row): Loaded {
-    return cached(this.series, r.se_pk!, () => ({ attributes: JSON.parse(r.se_attributes!) as AttributeRecord, derived: { NumberOfSeriesRelatedInstances: r.se_instances! } }));
+    return cached(this.series, r.se_pk!, () => loaded(this.loader.levelRecord('SERIES', r.se_pk!, r.se_attributes!), this.study(r), { NumberOfSeriesRelatedInstances: r.se_instances! }));
+  }
+}
+
+function loaded(own: AttributeRecord, parent: Loaded | undefined, derived: DerivedAttributes): Loaded {
+  return Object.freeze({
+    layers: Object.freeze(parent ? [own, ...parent.layers] : [own]),
+    derived: Object.freeze(parent ? { ...parent.derived, ...derived } : derived),
+  });
+}
+
+/**
+ * What find() yields: the layers of the entity and its ancestors, looked through by matching and
+ * responses (query/record.ts findAttribute); `attributes`, their merge, is built when first read.
+ */
+class LayeredEntity implements EntityRecord {
+  readonly instanceAvailability = 'ONLINE';
+  private merged: AttributeRecord | undefined;
+  constructor(readonly level: QueryLevel, readonly layers: readonly AttributeRecord[], readonly derived: DerivedAttributes) {}
+  get attributes(): AttributeRecord {
+    return (this.merged ??= mergeLayers(this.layers));
   }
 }
 
@@ -134,13 +200,8 @@ function patientDerived(studies: number, series: number, instances: number): Der
   return { NumberOfPatientRelatedStudies: studies, NumberOfPatientRelatedSeries: series, NumberOfPatientRelatedInstances: instances };
 }
 
-function studyDerived(series: number, instances: number, modalities: string | null | undefined, sopClasses: string | null | undefined): DerivedAttributes {
-  return {
-    NumberOfStudyRelatedSeries: series,
-    NumberOfStudyRelatedInstances: instances,
-    ModalitiesInStudy: splitMultiValued(modalities),
-    SOPClassesInStudy: splitMultiValued(sopClasses),
-  };
+function studyDerived(series: number, instances: number, modalities: readonly string[], sopClasses: readonly string[]): DerivedAttributes {
+  return { NumberOfStudyRelatedSeries: series, NumberOfStudyRelatedInstances: instances, ModalitiesInStudy: modalities, SOPClassesInStudy: sopClasses };
 }
 
 /** True when the query reads an attribute no level record holds (see the module comment). */
@@ -198,9 +259,9 @@ export async function* findEntities(
   const metadata = needsMetadata(query, level, where.postFilterTags);
   const session = new EntitySession(loader);
   let returned = 0;
-  for (let i = 0; i < pks.length; i += CHUNK) {
+  for (let i = 0, n = FIRST_CHUNK; i < pks.length; i += n, n = CHUNK) {
     if (!isOpen()) return;
-    for (const row of rows.all(JSON.stringify(pks.slice(i, i + CHUNK)))) {
+    for (const row of rows.all(JSON.stringify(pks.slice(i, i + n)))) {
       const entity = buildEntity(level, row as unknown as Row, session, metadata);
       if (filtered && !where.postFilter(entity)) continue;
       if (skip > 0) {
@@ -214,33 +275,22 @@ export async function* findEntities(
 }
 
 function buildEntity(level: QueryLevel, row: Row, session: EntitySession, metadata: boolean): EntityRecord {
-  const patient = session.patient(row);
-  let pk = row.p_pk;
-  let attributes: AttributeRecord = patient.attributes;
-  let derived: DerivedAttributes = patient.derived;
-  if (level !== 'PATIENT') {
-    const study = session.study(row);
-    pk = row.st_pk!;
-    attributes = { ...attributes, ...study.attributes };
-    derived = { ...derived, ...study.derived };
-    if (level !== 'STUDY') {
-      const series = session.seriesOf(row);
-      pk = row.se_pk!;
-      attributes = { ...attributes, ...series.attributes };
-      derived = { ...derived, ...series.derived };
-      if (level === 'IMAGE') {
-        pk = row.i_pk!;
-        attributes = { ...attributes, ...(JSON.parse(row.i_attributes!) as AttributeRecord) };
-      }
-    }
+  let pk: number;
+  let found: Loaded;
+  let layers: readonly AttributeRecord[];
+  switch (level) {
+    case 'PATIENT': pk = row.p_pk; found = session.patient(row); layers = found.layers; break;
+    case 'STUDY': pk = row.st_pk!; found = session.study(row); layers = found.layers; break;
+    case 'SERIES': pk = row.se_pk!; found = session.seriesOf(row); layers = found.layers; break;
+    case 'IMAGE':
+      pk = row.i_pk!;
+      found = session.seriesOf(row);
+      layers = [JSON.parse(row.i_attributes!) as AttributeRecord, ...found.layers];
+      break;
   }
   if (metadata) {
     const lent = session.loader.representativeRecord(level, pk);
-    if (lent) attributes = { ...lent, ...attributes };
-  } else if (level === 'PATIENT') {
-    // Not the cached objects themselves: the caller owns what it gets.
-    attributes = { ...attributes };
-    derived = { ...derived };
+    if (lent) layers = [...layers, lent];
   }
-  return { level, attributes, derived, instanceAvailability: 'ONLINE' };
+  return new LayeredEntity(level, layers, found.derived);
 }
