@@ -257,6 +257,7 @@ for ((r = 1; r <= RUNS; r++)); do
 done
 if has "$CELLS" wado || has "$CELLS" metadata || has "$CELLS" qido; then
   load_servers
+  sync   # untimed: the loads' write-back (and the stow cells' deletions) must not fall into the reads
   for ((r = 1; r <= RUNS; r++)); do
     for name in $(rotate "$r" conduit orthanc); do
       has "$CELLS" wado && run_wado "$r" "$name"
