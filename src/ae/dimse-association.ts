@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { DicomError } from '../core/dicom-error.js';
 import {
   DATA_SET_PRESENT, DimseProtocolError, DimseStatus, encodeCommand, fragmentWholeMessage, isPending, isRequest, MessageAssembler, MessageIdAllocator,
-  NO_DATA_SET, sendInGroups, sendMessage, type DataSetSource, type DataSetStream, type DimseMessage, type IncomingMessage, type PresentationDataValue,
+  NO_DATA_SET, sendInGroups, sendMessage, type DataSetSource, type SendPData, type SendPDataGroup, type DataSetStream, type DimseMessage, type IncomingMessage, type PresentationDataValue,
 } from '../dimse/index.js';
 import type { Association, NegotiatedPresentationContext } from '../upper-layer/index.js';
 
@@ -202,33 +202,14 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
   /** Sends one message (command + optional data set), after any message already being sent. */
   send(message: DimseMessage, presentationContextId: number, dataSet: DataSetSource | null = null): Promise<void> {
     if (this.isClosed) return Promise.reject(this.closedError);
-    // Command Data Set Type (0000,0800) must say whether a data set follows (PS3.7 §9.3, E.1);
-    // the per-type default is "none" for messages whose data set is optional (C-FIND-RSP...).
-    const command = encodeCommand(message.commandDataSetType === undefined
-      ? { ...message, commandDataSetType: dataSet === null ? NO_DATA_SET : DATA_SET_PRESENT }
-      : message);
-    const run = async () => {
+    const command = commandOf(message, dataSet !== null);
+    return this.enqueue(() => {
       this.trace('sent', presentationContextId, message);
-      let started = false;
-      try {
-        await sendMessage((pdvs) => {
-          started = true;
-          return this.association.sendPData(pdvs);
-        }, command, dataSet, {
-          presentationContextId,
-          maxPduLength: this.association.maxSendPduLength,
-        }, (pdus) => {
-          started = true;
-          return this.association.sendPDataGroup(pdus);
-        });
-      } catch (err) {
-        // A message cut short (its data set source failed) cannot be taken back: the peer would read
-        // the next message's PDVs as the rest of this one (PS3.8 Annex E), so the association ends.
-        if (started && !this.isClosed) this.association.abort();
-        throw err;
-      }
-    };
-    return this.enqueue(run);
+      return this.sendOrAbort((sendPdvs, sendGroup) => sendMessage(sendPdvs, command, dataSet, {
+        presentationContextId,
+        maxPduLength: this.association.maxSendPduLength,
+      }, sendGroup));
+    });
   }
 
   /**
@@ -240,33 +221,37 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
    */
   sendAll(messages: ReadonlyArray<{ message: DimseMessage; dataSet: Uint8Array | null; command?: Uint8Array }>, presentationContextId: number): Promise<void> {
     if (this.isClosed) return Promise.reject(this.closedError);
-    const encoded = messages.map(({ message, dataSet, command }) => ({
-      message,
-      dataSet,
-      command: command ?? encodeCommand(message.commandDataSetType === undefined ? { ...message, commandDataSetType: dataSet === null ? NO_DATA_SET : DATA_SET_PRESENT } : message),
-    }));
-    const run = async () => {
+    const encoded = messages.map(({ message, dataSet, command }) => ({ message, dataSet, command: command ?? commandOf(message, dataSet !== null) }));
+    return this.enqueue(() => {
       const options = { presentationContextId, maxPduLength: this.association.maxSendPduLength };
       // Cut before anything is sent: a message refused (an odd length) costs nothing on the wire.
       const pdus: PresentationDataValue[][] = [];
       for (const m of encoded) for (const pdvs of fragmentWholeMessage(m.command, m.dataSet, options)) pdus.push(pdvs);
       for (const m of encoded) this.trace('sent', presentationContextId, m.message);
-      let started = false;
-      try {
-        await sendInGroups(pdus, (pdvs) => {
-          started = true;
-          return this.association.sendPData(pdvs);
-        }, (group) => {
-          started = true;
-          return this.association.sendPDataGroup(group);
-        });
-      } catch (err) {
-        // As in send(): a message cut short cannot be taken back.
-        if (started && !this.isClosed) this.association.abort();
-        throw err;
-      }
-    };
-    return this.enqueue(run);
+      return this.sendOrAbort((sendPdvs, sendGroup) => sendInGroups(pdus, sendPdvs, sendGroup));
+    });
+  }
+
+  /**
+   * Runs a send given the association's two ways to send PDUs (one PDU's PDVs, or a group of
+   * PDUs in one write). A message cut short once its first PDU went out (its data set source
+   * failed) cannot be taken back: the peer would read the next message's PDVs as the rest of this
+   * one (PS3.8 Annex E), so the association ends.
+   */
+  private async sendOrAbort(body: (sendPdvs: SendPData, sendGroup: SendPDataGroup) => Promise<void>): Promise<void> {
+    let started = false;
+    try {
+      await body((pdvs) => {
+        started = true;
+        return this.association.sendPData(pdvs);
+      }, (pdus) => {
+        started = true;
+        return this.association.sendPDataGroup(pdus);
+      });
+    } catch (err) {
+      if (started && !this.isClosed) this.association.abort();
+      throw err;
+    }
   }
 
   /** Runs `run` after the sends before it: the PDVs of two messages never interleave (PS3.8 Annex E). */
@@ -430,4 +415,12 @@ class Cancellation {
     if (this.controller !== undefined) this.controller.abort(reason);
     else this.reason ??= { value: reason };
   }
+}
+
+/**
+ * The command set of a message: Command Data Set Type (0000,0800) must say whether a data set
+ * follows (PS3.7 §9.3, E.1); unless the message sets it, it is said from whether one is sent.
+ */
+function commandOf(message: DimseMessage, hasDataSet: boolean): Uint8Array {
+  return encodeCommand(message.commandDataSetType === undefined ? { ...message, commandDataSetType: hasDataSet ? DATA_SET_PRESENT : NO_DATA_SET } : message);
 }
