@@ -240,7 +240,7 @@ export async function sendMessage(
   };
   for await (const pdvs of fragmentMessage(command, dataSet, options, { beforePull: flush })) {
     group.push(pdvs);
-    for (const p of pdvs) bytes += PDV_ITEM_OVERHEAD + p.data.length;
+    bytes += pDataTfVariableLength(pdvs);
     if (bytes >= MAX_GROUP_BYTES) await flush();
   }
   await flush();

@@ -5,7 +5,8 @@
 import { DicomError } from '../core/dicom-error.js';
 import { DataSet } from '../data/data-set.js';
 import { DataSetParser } from '../data/reader/data-set-parser.js';
-import { EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from '../data/transfer-syntax.js';
+import { EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, type TransferSyntax } from '../data/transfer-syntax.js';
+import type { Encoding } from '../data/writer.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.js';
 
 export const PREAMBLE_LENGTH = 128;
@@ -98,6 +99,19 @@ export function detectEncodingMismatch(b: Uint8Array, offset: number, explicitDe
     if (len >>> 0 > b.length) return true;
   }
   return undefined;
+}
+
+/**
+ * The encoding to parse a data set with: the transfer syntax's, unless the data set's first element
+ * (at `offset` in `bytes`) shows the other VR form; then a warning says so and the data set is read
+ * as written.
+ */
+export function actualEncoding(ts: TransferSyntax, bytes: Uint8Array, offset: number, warnings: string[]): Encoding {
+  const enc = { explicitVR: ts.explicitVR, littleEndian: ts.littleEndian };
+  const explicit = detectEncodingMismatch(bytes, offset, enc.explicitVR);
+  if (explicit === undefined) return enc;
+  warnings.push(`transfer syntax ${ts.uid} says ${enc.explicitVR ? 'explicit' : 'implicit'} VR but the data set is ${explicit ? 'explicit' : 'implicit'} VR; read as written`);
+  return { explicitVR: explicit, littleEndian: enc.littleEndian };
 }
 
 /** Guesses the encoding of a data set from its first element (PS3.5 gives no marker). */

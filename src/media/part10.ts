@@ -14,7 +14,7 @@ import { DataSet } from '../data/data-set.js';
 import { DataSetParser, parseDataSet } from '../data/reader/data-set-parser.js';
 import { transferSyntax, EXPLICIT_VR_LITTLE_ENDIAN, type TransferSyntax } from '../data/transfer-syntax.js';
 import { concat, encodeDataSet, encodeDataSetStream, type Encoding } from '../data/writer.js';
-import { buildFileMeta, detectEncodingMismatch, parseFileMeta, PREAMBLE_LENGTH, readFileMeta } from './file-meta.js';
+import { actualEncoding, buildFileMeta, parseFileMeta, PREAMBLE_LENGTH, readFileMeta } from './file-meta.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.js';
 
 export interface DicomFile {
@@ -44,15 +44,6 @@ const CHUNK = 1 << 20;
 
 function encodingOf(ts: TransferSyntax): Encoding {
   return { explicitVR: ts.explicitVR, littleEndian: ts.littleEndian };
-}
-
-/** The encoding to parse with: the declared one, unless the first element shows otherwise. */
-function actualEncoding(ts: TransferSyntax, body: Uint8Array, offset: number, warnings: string[]): Encoding {
-  const enc = encodingOf(ts);
-  const explicit = detectEncodingMismatch(body, offset, enc.explicitVR);
-  if (explicit === undefined) return enc;
-  warnings.push(`transfer syntax ${ts.uid} says ${enc.explicitVR ? 'explicit' : 'implicit'} VR but the data set is ${explicit ? 'explicit' : 'implicit'} VR; read as written`);
-  return { explicitVR: explicit, littleEndian: enc.littleEndian };
 }
 
 /** Parses a whole Part 10 file (or a bare data set) held in memory. Elements are views of `bytes`. */

@@ -15,7 +15,7 @@ import { DicomError } from '../core/dicom-error.js';
 import { BulkData } from '../data/bulk-data.js';
 import { DataSetParser } from '../data/reader/data-set-parser.js';
 import { transferSyntax } from '../data/transfer-syntax.js';
-import { detectEncodingMismatch, parseFileMeta, type FileMetaParse } from '../media/file-meta.js';
+import { actualEncoding, parseFileMeta, type FileMetaParse } from '../media/file-meta.js';
 import type { DicomFile } from '../media/part10.js';
 
 const PIXEL_DATA = 0x7fe00010;
@@ -143,12 +143,7 @@ export class ParseAsReceived {
       this.declined = true;
       return;
     }
-    let enc = { explicitVR: ts.explicitVR, littleEndian: ts.littleEndian };
-    const explicit = detectEncodingMismatch(bytes, meta.dataSetOffset, enc.explicitVR);
-    if (explicit !== undefined) {
-      this.warnings.push(`transfer syntax ${ts.uid} says ${enc.explicitVR ? 'explicit' : 'implicit'} VR but the data set is ${explicit ? 'explicit' : 'implicit'} VR; read as written`);
-      enc = { explicitVR: explicit, littleEndian: enc.littleEndian };
-    }
+    const enc = actualEncoding(ts, bytes, meta.dataSetOffset, this.warnings);
     this.parser = new DataSetParser({ ...enc, bulkDataThreshold: this.bulkDataThreshold, startOffset: meta.dataSetOffset });
     this.feed(bytes.subarray(meta.dataSetOffset));
   }

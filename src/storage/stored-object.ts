@@ -10,7 +10,7 @@ import { DicomError } from '../core/dicom-error.js';
 import { BulkData } from '../data/bulk-data.js';
 import { DataSetParser } from '../data/reader/data-set-parser.js';
 import { transferSyntax } from '../data/transfer-syntax.js';
-import { detectEncodingMismatch, readFileMeta } from '../media/file-meta.js';
+import { actualEncoding, readFileMeta } from '../media/file-meta.js';
 import { parseStream, type DicomFile } from '../media/part10.js';
 import type { BlobReader } from './ports.js';
 
@@ -30,12 +30,7 @@ export async function readStoredObject(reader: BlobReader, options: { bulkDataTh
     const dataSet = await parseStream(source.pipe(inflate), ts, 0);
     return { preamble: head.preamble, meta: head.meta, dataSet, transferSyntaxUid: head.transferSyntaxUid, warnings, dataSetOffset: head.dataSetOffset };
   }
-  let enc = { explicitVR: ts.explicitVR, littleEndian: ts.littleEndian };
-  const explicit = detectEncodingMismatch(headBytes, head.dataSetOffset, enc.explicitVR);
-  if (explicit !== undefined) {
-    warnings.push(`transfer syntax ${ts.uid} says ${enc.explicitVR ? 'explicit' : 'implicit'} VR but the data set is ${explicit ? 'explicit' : 'implicit'} VR; read as written`);
-    enc = { explicitVR: explicit, littleEndian: enc.littleEndian };
-  }
+  const enc = actualEncoding(ts, headBytes, head.dataSetOffset, warnings);
   const bulkPath = reader.path ?? `blob:${reader.key}`;
   const parser = new DataSetParser({ ...enc, bulkDataThreshold: options.bulkDataThreshold, startOffset: head.dataSetOffset });
   parser.feed(headBytes.subarray(head.dataSetOffset));
