@@ -255,7 +255,7 @@ export class ArchiveStore {
       try {
         file = parse.result();
       } catch (cause) {
-        throw badObject(`the stored object does not parse: ${(cause as Error).message}`, cause);
+        throw doesNotParse(cause);
       }
       let objectSize = parse.size;
       if (!file) {
@@ -268,7 +268,7 @@ export class ArchiveStore {
         try {
           file = await readStoredObject(reader, { bulkDataThreshold });
         } catch (cause) {
-          throw badObject(`the stored object does not parse: ${(cause as Error).message}`, cause);
+          throw doesNotParse(cause);
         } finally {
           await reader.close();
         }
@@ -481,6 +481,11 @@ interface Flushing {
 
 function badObject(message: string, cause?: unknown): DicomError {
   return new DicomError('ERR_DICOM_STORAGE_BAD_OBJECT', message, cause === undefined ? {} : { cause });
+}
+
+/** The object stored could not be parsed (while it arrived, or read back from its blob). */
+function doesNotParse(cause: unknown): DicomError {
+  return badObject(`the stored object does not parse: ${(cause as Error).message}`, cause);
 }
 
 /**

@@ -225,10 +225,7 @@ export async function* dataSetBytes(file: SendableFile, transferSyntaxUid: strin
       yield* createReadStream(file.path, { start: file.dataSetOffset, highWaterMark }) as AsyncIterable<Uint8Array>;
       length = file.size - file.dataSetOffset;
     }
-    // Some files hold a deflate stream of odd length, but a data set sent must have an even one
-    // (PS3.8 Annex E; see the fragmenter). One NUL byte after the stream's final block, which an
-    // inflater ignores, evens it (pydicom and DCMTK pad so when they deflate).
-    if (transferSyntax(file.transferSyntaxUid).deflated && length % 2 === 1) yield new Uint8Array(1);
+    if (needsDeflatePad(file, length)) yield new Uint8Array(1);
     return;
   }
   const source = transferSyntax(file.transferSyntaxUid);
@@ -238,6 +235,15 @@ export async function* dataSetBytes(file: SendableFile, transferSyntaxUid: strin
   }
   const full = await readFile(file.path, { bulkDataThreshold: 64 * 1024 });
   yield* encodeDataSetStream(full.dataSet, { explicitVR: target.explicitVR, littleEndian: target.littleEndian }, { recalculateGroupLengths: source.explicitVR !== target.explicitVR });
+}
+
+/**
+ * Some files hold a deflate stream of odd length, but a data set sent must have an even one
+ * (PS3.8 Annex E; see the fragmenter). One NUL byte after the stream's final block, which an
+ * inflater ignores, evens it (pydicom and DCMTK pad so when they deflate).
+ */
+function needsDeflatePad(file: SendableFile, length: number): boolean {
+  return length % 2 === 1 && transferSyntax(file.transferSyntaxUid).deflated;
 }
 
 /**
@@ -253,8 +259,8 @@ export function fileDataSet(file: SendableFile, transferSyntaxUid: string, ring:
       if (transferSyntaxUid !== file.transferSyntaxUid) return undefined;
       let bytes = await ring.whole(file);
       if (bytes === undefined) return undefined;
-      if (bytes.length % 2 === 1 && transferSyntax(file.transferSyntaxUid).deflated) {
-        // As dataSetBytes pads a deflate stream; the buffer has room (the read was short).
+      if (needsDeflatePad(file, bytes.length)) {
+        // The buffer has room for the pad (the read was short).
         bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length + 1);
         bytes[bytes.length - 1] = 0;
       }
