@@ -156,12 +156,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
       const pc = this.association.presentationContexts.get(m.presentationContextId)!;
       const cancellation = new Cancellation();
       this.cancels.set((message as { messageId: number }).messageId, cancellation);
-      this.emit('request', {
-        presentationContext: pc, message, dataSet: m.dataSet,
-        get cancelled() {
-          return cancellation.signal;
-        },
-      });
+      this.emit('request', new ReceivedRequest(pc, message, m.dataSet, cancellation));
       return;
     }
     const rsp = message as DimseMessage & { status: number; messageIdBeingRespondedTo: number };
@@ -205,10 +200,20 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     const command = commandOf(message, dataSet !== null);
     return this.enqueue(() => {
       this.trace('sent', presentationContextId, message);
-      return this.sendOrAbort((sendPdvs, sendGroup) => sendMessage(sendPdvs, command, dataSet, {
-        presentationContextId,
-        maxPduLength: this.association.maxSendPduLength,
-      }, sendGroup));
+      const options = { presentationContextId, maxPduLength: this.association.maxSendPduLength };
+      if (dataSet === null) {
+        // A command alone (a C-STORE-RSP, say) in one PDU, as usual: written at once, without
+        // sendMessage's steps (a promise each). A single PDU is sent whole or not at all, so
+        // there is nothing to abort for.
+        let pdus: PresentationDataValue[][];
+        try {
+          pdus = fragmentWholeMessage(command, null, options);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        if (pdus.length === 1) return this.association.sendPData(pdus[0]!);
+      }
+      return this.sendOrAbort((sendPdvs, sendGroup) => sendMessage(sendPdvs, command, dataSet, options, sendGroup));
     });
   }
 
@@ -395,6 +400,24 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
 }
 
 /**
+ * A received request; `cancelled` is made on first use (see Cancellation). A class rather than an
+ * object literal with a getter, which V8 builds through the runtime (a dictionary-mode object) for
+ * every request.
+ */
+class ReceivedRequest implements IncomingRequest {
+  constructor(
+    readonly presentationContext: NegotiatedPresentationContext,
+    readonly message: DimseMessage,
+    readonly dataSet: DataSetStream | null,
+    private readonly cancellation: Cancellation,
+  ) {}
+
+  get cancelled(): AbortSignal {
+    return this.cancellation.signal;
+  }
+}
+
+/**
  * A request's cancellation, whose AbortSignal is made only when someone asks for it: most
  * requests are never cancelled nor asked, and an AbortController (an EventTarget) cost ~15 us per
  * C-STORE received, ~2% of conduit listen's CPU.
@@ -422,5 +445,5 @@ class Cancellation {
  * follows (PS3.7 §9.3, E.1); unless the message sets it, it is said from whether one is sent.
  */
 function commandOf(message: DimseMessage, hasDataSet: boolean): Uint8Array {
-  return encodeCommand(message.commandDataSetType === undefined ? { ...message, commandDataSetType: hasDataSet ? DATA_SET_PRESENT : NO_DATA_SET } : message);
+  return encodeCommand(message, message.commandDataSetType ?? (hasDataSet ? DATA_SET_PRESENT : NO_DATA_SET));
 }

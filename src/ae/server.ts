@@ -207,15 +207,14 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
   private async dispatch(dimse: DimseAssociation, info: AssociationInfo, req: IncomingRequest): Promise<void> {
     const message = req.message as DimseMessage & { messageId: number; affectedSopClassUid?: string; affectedSopInstanceUid?: string };
     const contextId = req.presentationContext.id;
-    const respond = async (fields: Partial<DimseMessage> & { status: number }, dataSet: DataSetSource | null = null) => {
-      const rsp = {
+    const respond = (fields: Partial<DimseMessage> & { status: number }, dataSet: DataSetSource | null = null): Promise<void> => {
+      const rsp: Record<string, unknown> = {
         type: responseTypeOf(message.type as never),
         messageIdBeingRespondedTo: message.messageId,
         affectedSopClassUid: message.affectedSopClassUid,
-        ...(message.affectedSopInstanceUid !== undefined ? { affectedSopInstanceUid: message.affectedSopInstanceUid } : {}),
-        ...fields,
-      } as unknown as DimseMessage;
-      await dimse.send(rsp, contextId, dataSet);
+      };
+      if (message.affectedSopInstanceUid !== undefined) rsp.affectedSopInstanceUid = message.affectedSopInstanceUid;
+      return dimse.send(Object.assign(rsp, fields) as unknown as DimseMessage, contextId, dataSet);
     };
     // The failure status for an unexpected error depends on the service (0110H, or C000H for C-FIND/GET/MOVE).
     const service = serviceOf(message.type);
@@ -227,19 +226,7 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
       } else if (message.type === 'C-STORE-RQ' && this.options.handlers.store) {
         const m = message as DimseMessage & { affectedSopClassUid: string; affectedSopInstanceUid: string; moveOriginatorApplicationEntityTitle?: string; moveOriginatorMessageId?: number };
         if (!req.dataSet) throw new ServiceError(Status.ErrorCannotUnderstand, 'C-STORE-RQ without a data set');
-        const result = await this.options.handlers.store({
-          association: info,
-          sopClassUid: m.affectedSopClassUid,
-          sopInstanceUid: m.affectedSopInstanceUid,
-          transferSyntaxUid: req.presentationContext.transferSyntax,
-          moveOriginatorAeTitle: m.moveOriginatorApplicationEntityTitle,
-          moveOriginatorMessageId: m.moveOriginatorMessageId,
-          dataSet: req.dataSet,
-          // Made on demand (see Cancellation in dimse-association.ts).
-          get cancelled() {
-            return req.cancelled;
-          },
-        });
+        const result = await this.options.handlers.store(new ReceivedStore(info, m, req));
         req.dataSet.discard(); // in case the handler left some unread
         await respond(resultFields(result));
       } else if (this.options.handlers.request) {
@@ -257,6 +244,37 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
     } finally {
       dimse.requestDone(message.messageId);
     }
+  }
+}
+
+/**
+ * A C-STORE request as the store handler sees it; `cancelled` made on demand (see Cancellation in
+ * dimse-association.ts). A class rather than an object literal with a getter, which V8 builds
+ * through the runtime for every object received.
+ */
+class ReceivedStore implements StoreRequest {
+  readonly sopClassUid: string;
+  readonly sopInstanceUid: string;
+  readonly transferSyntaxUid: string;
+  readonly moveOriginatorAeTitle: string | undefined;
+  readonly moveOriginatorMessageId: number | undefined;
+  readonly dataSet: DataSetStream;
+
+  constructor(
+    readonly association: AssociationInfo,
+    m: { affectedSopClassUid: string; affectedSopInstanceUid: string; moveOriginatorApplicationEntityTitle?: string; moveOriginatorMessageId?: number },
+    private readonly request: IncomingRequest,
+  ) {
+    this.sopClassUid = m.affectedSopClassUid;
+    this.sopInstanceUid = m.affectedSopInstanceUid;
+    this.transferSyntaxUid = request.presentationContext.transferSyntax;
+    this.moveOriginatorAeTitle = m.moveOriginatorApplicationEntityTitle;
+    this.moveOriginatorMessageId = m.moveOriginatorMessageId;
+    this.dataSet = request.dataSet!;
+  }
+
+  get cancelled(): AbortSignal {
+    return this.request.cancelled;
   }
 }
 

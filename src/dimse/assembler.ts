@@ -175,11 +175,8 @@ export class MessageAssembler {
     this.commandParts = [];
     const id = this.contextId;
     const direct = decodeCommandDirect(bytes);
-    if (direct !== undefined) {
-      // The DataSet only when someone asks for it: most receivers need just the typed message.
-      let parsed: DataSet | undefined;
-      return this.deliver(id, direct, () => (parsed ??= decodeCommandSet(bytes)));
-    }
+    // The DataSet only when someone asks for it: most receivers need just the typed message.
+    if (direct !== undefined) return this.deliver(id, direct, bytes);
     let commandSet: DataSet;
     try {
       commandSet = decodeCommandSet(bytes);
@@ -201,10 +198,10 @@ export class MessageAssembler {
       this.stream = null;
       return guard(() => this.options.onRejected(error, id));
     }
-    return this.deliver(id, command, () => commandSet);
+    return this.deliver(id, command, commandSet);
   }
 
-  private deliver(id: number, command: DimseMessage, commandSet: () => DataSet): { error: unknown } | null {
+  private deliver(id: number, command: DimseMessage, commandSet: DataSet | Uint8Array): { error: unknown } | null {
     let dataSet: DataSetStream | null = null;
     if (hasDataSet(command)) {
       dataSet = new DataSetStream((n) => this.consumed(n));
@@ -213,10 +210,7 @@ export class MessageAssembler {
     } else {
       this.state = State.Idle;
     }
-    const message: IncomingMessage = {
-      presentationContextId: id, command, dataSet,
-      get commandSet() { return commandSet(); },
-    };
+    const message = new AssembledMessage(id, command, dataSet, commandSet);
     return guard(() => this.options.onMessage(message));
   }
 
@@ -247,6 +241,28 @@ export class MessageAssembler {
     this.state = State.Failed;
     this.wakeDrainWaiters();
     throw error;
+  }
+}
+
+/**
+ * An IncomingMessage whose command set DataSet is decoded from its bytes on first use. A class
+ * rather than an object literal with a getter, which V8 builds through the runtime (a
+ * dictionary-mode object) for every message.
+ */
+class AssembledMessage implements IncomingMessage {
+  constructor(
+    readonly presentationContextId: number,
+    readonly command: DimseMessage,
+    public dataSet: DataSetStream | null,
+    private commandSetOrBytes: DataSet | Uint8Array,
+  ) {}
+
+  get commandSet(): DataSet {
+    const c = this.commandSetOrBytes;
+    if (!(c instanceof Uint8Array)) return c;
+    const parsed = decodeCommandSet(c);
+    this.commandSetOrBytes = parsed;
+    return parsed;
   }
 }
 

@@ -52,16 +52,22 @@ interface CommandElement {
   value: FieldValue;
 }
 
-/** The elements of a typed message's command set, checked, in no particular order (no group length). */
-function commandElements(message: DimseMessage): CommandElement[] {
-  const spec = MESSAGE_SPECS[message.type];
-  const out: CommandElement[] = [{ tag: CommandTag.CommandField, vr: 'US', value: spec.commandField }];
+/** The message's fields, once every field its type requires is there. */
+function checkRequired(message: DimseMessage, spec: MessageSpec): Partial<Record<CommandFieldName, FieldValue>> {
   const fields = message as unknown as Partial<Record<CommandFieldName, FieldValue>>;
   for (const name of spec.required) {
     if (fields[name] === undefined) {
       throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `${message.type} needs ${name}`, { tag: COMMAND_FIELDS[name].tag });
     }
   }
+  return fields;
+}
+
+/** The elements of a typed message's command set, checked, in no particular order (no group length). */
+function commandElements(message: DimseMessage): CommandElement[] {
+  const spec = MESSAGE_SPECS[message.type];
+  const out: CommandElement[] = [{ tag: CommandTag.CommandField, vr: 'US', value: spec.commandField }];
+  const fields = checkRequired(message, spec);
   for (const names of [spec.required, spec.optional]) {
     for (const name of names) {
       const value = fields[name];
@@ -82,55 +88,111 @@ export function commandSetOf(message: DimseMessage): DataSet {
   return ds;
 }
 
+/** A field of a message type's command set, in tag order: a named field, or the Command Field / Command Data Set Type. */
+interface FieldSlot {
+  tag: number;
+  vr: VR;
+  name: CommandFieldName | 'commandField' | 'commandDataSetType';
+}
+
+const slotsByType = new Map<string, readonly FieldSlot[]>();
+
+/** The fields a message type may carry, in ascending tag order (the order they are encoded in), computed once per type. */
+function fieldSlots(type: DimseMessage['type']): readonly FieldSlot[] {
+  let slots = slotsByType.get(type);
+  if (slots === undefined) {
+    const spec = MESSAGE_SPECS[type];
+    const named: FieldSlot[] = [...spec.required, ...spec.optional].map((name) => ({ tag: COMMAND_FIELDS[name].tag, vr: COMMAND_FIELDS[name].vr, name }));
+    slots = [
+      { tag: CommandTag.CommandField, vr: 'US' as VR, name: 'commandField' as const },
+      { tag: CommandTag.CommandDataSetType, vr: 'US' as VR, name: 'commandDataSetType' as const },
+      ...named,
+    ].sort((a, b) => a.tag - b.tag);
+    slotsByType.set(type, slots);
+  }
+  return slots;
+}
+
 /**
  * Encodes a typed message's command set (PS3.7 §6.3.1): the same bytes as
  * encodeCommandSet(commandSetOf(message)), written directly (once per message sent, where the
- * DataSet and the generic writer cost more than sending the message's PDUs).
+ * DataSet and the generic writer cost more than sending the message's PDUs): the fields in tag
+ * order, checked as commandElements checks them, into one buffer sized first (a slice of Buffer's
+ * pool, not an ArrayBuffer of its own). `commandDataSetType`, if given, overrides the message's.
  */
-export function encodeCommand(message: DimseMessage): Uint8Array {
-  const elements = commandElements(message).sort((a, b) => a.tag - b.tag);
-  const values = elements.map((e) => commandValueBytes(e));
+export function encodeCommand(message: DimseMessage, commandDataSetType?: number): Uint8Array {
+  const spec = MESSAGE_SPECS[message.type];
+  const fields = checkRequired(message, spec);
+  const slots = fieldSlots(message.type);
+  const values: Array<FieldValue | undefined> = new Array(slots.length);
   // Implicit VR Little Endian (PS3.5 §7.1.3): tag (4), length (4), value; the group length first.
   let length = 0;
-  for (const v of values) length += 8 + v.length;
-  const out = new Uint8Array(12 + length);
+  for (let i = 0; i < slots.length; i++) {
+    const slot = slots[i]!;
+    let value: FieldValue | undefined;
+    if (slot.name === 'commandField') value = spec.commandField;
+    else if (slot.name === 'commandDataSetType') {
+      value = checkedValue(message.type, 'commandDataSetType', 'US', commandDataSetType ?? message.commandDataSetType ?? defaultDataSetType(spec));
+    } else {
+      const given = fields[slot.name];
+      if (given === undefined) continue;
+      value = checkedValue(message.type, slot.name, slot.vr, given);
+    }
+    values[i] = value;
+    length += 8 + valueLength(slot.vr, value);
+  }
+  const pooled = Buffer.allocUnsafe(12 + length);
+  const out = new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.length);
   let at = writeElementHeader(out, 0, CommandTag.CommandGroupLength, 4);
   writeUint32Le(out, at, length);
   at += 4;
-  for (const [i, v] of values.entries()) {
-    at = writeElementHeader(out, at, elements[i]!.tag, v.length);
-    out.set(v, at);
-    at += v.length;
+  for (let i = 0; i < slots.length; i++) {
+    const value = values[i];
+    if (value === undefined) continue;
+    const vr = slots[i]!.vr;
+    at = writeElementHeader(out, at, slots[i]!.tag, valueLength(vr, value));
+    at = writeValue(out, at, vr, value);
   }
   return out;
 }
 
-/** A command element's value bytes, as the data set writer gives them for these VRs (PS3.5 §6.2, §7.1.3). */
-function commandValueBytes(e: CommandElement): Uint8Array {
-  switch (e.vr) {
+/** The encoded length of a command element's value, as the data set writer gives it for these VRs (PS3.5 §6.2, §7.1.3). */
+function valueLength(vr: VR, value: FieldValue): number {
+  switch (vr) {
+    case 'US': return 2;
+    case 'AT': return (value as number[]).length * 4;
+    default: {
+      const n = (value as string).length;
+      return n + (n & 1);
+    }
+  }
+}
+
+function writeValue(out: Uint8Array, at: number, vr: VR, value: FieldValue): number {
+  switch (vr) {
     case 'US': {
-      const n = e.value as number;
-      return Uint8Array.of(n & 0xff, n >>> 8);
+      const n = value as number;
+      out[at] = n & 0xff;
+      out[at + 1] = n >>> 8;
+      return at + 2;
     }
-    case 'AT': {
-      const tags = e.value as number[];
-      const out = new Uint8Array(tags.length * 4);
-      tags.forEach((t, i) => {
+    case 'AT':
+      for (const t of value as number[]) {
         // An attribute tag is its group then its element, each a 16-bit little-endian number.
-        out[i * 4] = (t >>> 16) & 0xff;
-        out[i * 4 + 1] = t >>> 24;
-        out[i * 4 + 2] = t & 0xff;
-        out[i * 4 + 3] = (t >>> 8) & 0xff;
-      });
-      return out;
-    }
+        out[at] = (t >>> 16) & 0xff;
+        out[at + 1] = t >>> 24;
+        out[at + 2] = t & 0xff;
+        out[at + 3] = (t >>> 8) & 0xff;
+        at += 4;
+      }
+      return at;
     default: {
       // UI, AE, LO: checked to be in the default repertoire; padded to even length, UI with NUL.
-      const text = e.value as string;
-      const out = new Uint8Array(text.length + (text.length & 1));
-      for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-      if (text.length & 1) out[text.length] = e.vr === 'UI' ? 0x00 : 0x20;
-      return out;
+      const text = value as string;
+      for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
+      at += text.length;
+      if (text.length & 1) out[at++] = vr === 'UI' ? 0x00 : 0x20;
+      return at;
     }
   }
 }
