@@ -264,12 +264,13 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     const idle = this.sendsInFlight === 0;
     this.sendsInFlight++;
     const p = idle ? run() : this.sendChain.then(run, run);
-    const done = (): void => {
-      this.sendsInFlight--;
-    };
-    this.sendChain = p.then(done, done);
+    this.sendChain = p.then(this.sendDone, this.sendDone);
     return p;
   }
+
+  private readonly sendDone = (): void => {
+    this.sendsInFlight--;
+  };
 
   private sendCommandBytes(command: Uint8Array, presentationContextId: number): Promise<void> {
     const run = () => sendMessage((pdvs) => this.association.sendPData(pdvs), command, null, { presentationContextId, maxPduLength: this.association.maxSendPduLength });

@@ -280,20 +280,27 @@ export function decodeCommand(bytes: Uint8Array): DimseMessage {
  */
 export function decodeCommandDirect(bytes: Uint8Array): DimseMessage | undefined {
   // Implicit VR Little Endian (PS3.5 §7.1.3): tag (group, element; 2 + 2), length (4), value.
-  const at = new Map<number, number>();
+  // The elements' tags and offsets go into scratch arrays shared by every call (it never waits):
+  // no Map per message.
+  const tags = scratchTags;
+  const offsets = scratchOffsets;
+  let count = 0;
   let offset = 0;
   let previous = -1;
   while (offset < bytes.length) {
-    if (offset + 8 > bytes.length) return undefined;
+    if (offset + 8 > bytes.length || count === tags.length) return undefined;
     if (bytes[offset] !== 0 || bytes[offset + 1] !== 0) return undefined;
     const tag = bytes[offset + 2]! | (bytes[offset + 3]! << 8);
     const length = (bytes[offset + 4]! | (bytes[offset + 5]! << 8) | (bytes[offset + 6]! << 16) | (bytes[offset + 7]! << 24)) >>> 0;
     if (tag <= previous || (length & 1) !== 0 || offset + 8 + length > bytes.length) return undefined;
-    at.set(tag, offset);
+    tags[count] = tag;
+    offsets[count] = offset;
+    count++;
     previous = tag;
     offset += 8 + length;
   }
-  const commandField = readDirect(bytes, at, CommandTag.CommandField, 'US') as number | undefined;
+  const elements: DirectElements = { bytes, text: undefined, count };
+  const commandField = readDirect(elements, CommandTag.CommandField, 'US') as number | undefined;
   if (commandField === undefined) return undefined;
   const type = messageTypeOf(commandField);
   if (type === undefined) return undefined;
@@ -301,7 +308,7 @@ export function decodeCommandDirect(bytes: Uint8Array): DimseMessage | undefined
   const message: Record<string, unknown> = { type };
   for (const name of spec.required) {
     const { tag, vr } = COMMAND_FIELDS[name];
-    let value = readDirect(bytes, at, tag, vr);
+    let value = readDirect(elements, tag, vr);
     if (value === null) return undefined;
     if (value === undefined && name === 'priority') value = Priority.MEDIUM;
     if (value === undefined) return undefined;
@@ -309,22 +316,38 @@ export function decodeCommandDirect(bytes: Uint8Array): DimseMessage | undefined
   }
   for (const name of spec.optional) {
     const { tag, vr } = COMMAND_FIELDS[name];
-    const value = readDirect(bytes, at, tag, vr);
+    const value = readDirect(elements, tag, vr);
     if (value === null) return undefined;
     if (value !== undefined) message[name] = value;
   }
-  const dataSetType = readDirect(bytes, at, CommandTag.CommandDataSetType, 'US') as number | undefined;
+  const dataSetType = readDirect(elements, CommandTag.CommandDataSetType, 'US') as number | undefined;
   message.commandDataSetType = dataSetType ?? defaultDataSetType(spec);
   return message as unknown as DimseMessage;
+}
+
+/** Elements beyond this many leave a command set to the DataSet path (ordinary ones have about ten). */
+const MAX_DIRECT_ELEMENTS = 64;
+const scratchTags = new Uint16Array(MAX_DIRECT_ELEMENTS);
+const scratchOffsets = new Uint32Array(MAX_DIRECT_ELEMENTS);
+
+/** The command set being read by decodeCommandDirect: its first `count` elements are in the scratch arrays. */
+interface DirectElements {
+  bytes: Uint8Array;
+  /** `bytes` as a Buffer, for reading text (made on first use). */
+  text: Buffer | undefined;
+  count: number;
 }
 
 /**
  * readValue on the bytes of a command set: undefined where readValue gives undefined, null where
  * the value is text this reader leaves to the DataSet path.
  */
-function readDirect(bytes: Uint8Array, at: Map<number, number>, tag: number, vr: VR): FieldValue | undefined | null {
-  const offset = at.get(tag);
-  if (offset === undefined) return undefined;
+function readDirect(elements: DirectElements, tag: number, vr: VR): FieldValue | undefined | null {
+  let index = 0;
+  while (index < elements.count && scratchTags[index] !== tag) index++;
+  if (index === elements.count) return undefined;
+  const bytes = elements.bytes;
+  const offset = scratchOffsets[index]!;
   const start = offset + 8;
   const end = start + ((bytes[offset + 4]! | (bytes[offset + 5]! << 8) | (bytes[offset + 6]! << 16) | (bytes[offset + 7]! << 24)) >>> 0);
   switch (vr) {
@@ -344,13 +367,13 @@ function readDirect(bytes: Uint8Array, at: Map<number, number>, tag: number, vr:
       while (last > start && (bytes[last - 1] === 0x20 || bytes[last - 1] === 0)) last--;
       let first = start;
       while (first < last && bytes[first] === 0x20) first++;
-      let text = '';
+      if (first === last) return undefined;
       for (let i = first; i < last; i++) {
         const c = bytes[i]!;
         if (c < 0x20 || c > 0x7e || c === 0x5c) return null;
-        text += String.fromCharCode(c);
       }
-      return text === '' ? undefined : text;
+      elements.text ??= Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return elements.text.toString('latin1', first, last);
     }
   }
 }

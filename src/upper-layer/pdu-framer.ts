@@ -176,7 +176,8 @@ export class PduFramer {
       const take = Math.min(this.itemLeft, n - at);
       this.itemLeft -= take;
       this.pdataLeft -= take;
-      pieces.push(this.piece(chunk.subarray(at, at + take), this.itemLeft === 0));
+      // A read inside one item (most reads of a large P-DATA-TF) is handed on as it is: no view.
+      pieces.push(this.piece(take === n ? chunk : chunk.subarray(at, at + take), this.itemLeft === 0));
       at += take;
     }
     if (pieces.length > 0) onPData(pieces);
