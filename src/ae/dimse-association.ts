@@ -197,7 +197,13 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
   /** Sends one message (command + optional data set), after any message already being sent. */
   send(message: DimseMessage, presentationContextId: number, dataSet: DataSetSource | null = null): Promise<void> {
     if (this.isClosed) return Promise.reject(this.closedError);
-    const command = commandOf(message, dataSet !== null);
+    let command: Uint8Array;
+    try {
+      command = commandOf(message, dataSet !== null);
+    } catch (err) {
+      // A message that cannot be encoded (a field out of range) is a rejection like any failed send.
+      return Promise.reject(err);
+    }
     return this.enqueue(() => {
       this.trace('sent', presentationContextId, message);
       const options = { presentationContextId, maxPduLength: this.association.maxSendPduLength };

@@ -331,6 +331,16 @@ test('a handler throwing a plain Error: Failure 0110 without the message, handle
   }
 });
 
+/** One C-FIND (Study Root, STUDY level) on a new association; the association is left open. */
+async function findStudies(port: number) {
+  const client = await connect({ host: '127.0.0.1', port, presentationContexts: [{ abstractSyntax: STUDY_ROOT_FIND, transferSyntaxes: [EXPLICIT_LE] }] });
+  const pc = client.association.findPresentationContext(STUDY_ROOT_FIND)!;
+  const identifier = new DataSet();
+  identifier.set(0x00080052, 'CS', 'STUDY');
+  const rsp = await client.dimse.requestOne({ type: 'C-FIND-RQ', affectedSopClassUid: STUDY_ROOT_FIND, priority: 0 } as never, pc.id, dataSetBytesIn(identifier, EXPLICIT_LE));
+  return { client, rsp };
+}
+
 test('a generic request handler throwing: C-FIND answered with its own failure (C000, Unable to process), not C-STORE\'s 0110', async () => {
   const { server, port, close } = await startServer({
     aeTitle: 'QR-SCP',
@@ -343,13 +353,57 @@ test('a generic request handler throwing: C-FIND answered with its own failure (
   });
   server.on('handlerError', () => undefined);
   try {
-    const client = await connect({ host: '127.0.0.1', port, presentationContexts: [{ abstractSyntax: STUDY_ROOT_FIND, transferSyntaxes: [EXPLICIT_LE] }] });
-    const pc = client.association.findPresentationContext(STUDY_ROOT_FIND)!;
-    const identifier = new DataSet();
-    identifier.set(0x00080052, 'CS', 'STUDY');
-    const rsp = await client.dimse.requestOne({ type: 'C-FIND-RQ', affectedSopClassUid: STUDY_ROOT_FIND, priority: 0 } as never, pc.id, dataSetBytesIn(identifier, EXPLICIT_LE));
+    const { client, rsp } = await findStudies(port);
     assert.equal(rsp.status.code, Status.UnableToProcess);
     assert.equal(rsp.status.service, 'C-FIND');
+    await client.release();
+  } finally {
+    await close();
+  }
+});
+
+test('a response that cannot be encoded: respond() rejects (it does not throw), and the request is still answered with the service\'s failure', async () => {
+  let outcome: 'threw' | 'rejected' | 'resolved' | undefined;
+  const { server, port, close } = await startServer({
+    aeTitle: 'QR-SCP',
+    abstractSyntaxes: { [STUDY_ROOT_FIND]: [EXPLICIT_LE] },
+    handlers: {
+      async request({ request, respond }) {
+        request.dataSet?.discard();
+        let sent: Promise<void>;
+        try {
+          // A status outside 16 bits (US, PS3.7 Table E.1-1) cannot be encoded.
+          sent = respond({ status: 0x12345 });
+        } catch {
+          outcome = 'threw';
+          throw new Error('respond threw');
+        }
+        outcome = await sent.then(() => 'resolved' as const, () => 'rejected' as const);
+        throw new Error('no response sent');
+      },
+    },
+  });
+  server.on('handlerError', () => undefined);
+  try {
+    const { client, rsp } = await findStudies(port);
+    assert.equal(outcome, 'rejected');
+    assert.equal(rsp.status.code, Status.UnableToProcess);
+    await client.release();
+  } finally {
+    await close();
+  }
+});
+
+test('an echo handler returning a status that cannot be encoded: Failure 0110, handlerError emitted, the association still usable', async () => {
+  let status = 0x12345;
+  const { server, port, close } = await startServer({ aeTitle: 'ECHO-SCP', handlers: { echo: () => status } });
+  try {
+    const client = await connect({ host: '127.0.0.1', port });
+    const handlerError = nextEvent<[unknown]>(server, 'handlerError');
+    assert.equal((await client.echo()).code, Status.ProcessingFailure);
+    assert.match(String((await handlerError)[0]), /not a 16-bit unsigned integer/);
+    status = Status.Success;
+    assert.equal((await client.echo()).code, Status.Success);
     await client.release();
   } finally {
     await close();
