@@ -51,6 +51,8 @@
 # RECEIVERS (storescp,conduit,conduit-nofsync,storescp-pdu128k,storescp-bitpreserving,conduit-oldspace),
 # SENDERS (storescu,conduit,conduit-oldspace), SEND_TARGETS (files,ignore), PARALLEL (4),
 # PARALLEL_RECEIVERS (storescp-fork,conduit,conduit-nofsync), CONDUIT_VIA (auto|cli|lib),
+# BASE_ROOT: another checkout of Conduit, built (e.g. main in a detached worktree); the sender
+# conduit-base (SENDERS=storescu,conduit,conduit-base) runs its `conduit store`, for a before/after in one run.
 # PROFILE=1: run the Conduit processes once more under node --cpu-prof (profiles in the run folder).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -76,9 +78,12 @@ export TCP_NODELAY=1   # DCMTK leaves Nagle on otherwise (~40 ms per C-STORE rou
 source "$HERE/lib.sh"
 
 # ---------- set-up ----------
+if has "$SENDERS" conduit-base; then [ -f "${BASE_ROOT:-}/bin/conduit" ] || die "the sender conduit-base needs BASE_ROOT (a built checkout of Conduit)"; fi
 command -v storescu >/dev/null && command -v storescp >/dev/null || die "DCMTK storescu/storescp not found (apt-get install dcmtk)"
 [ -x /usr/bin/time ] || die "/usr/bin/time (GNU time) not found (apt-get install time)"
 (cd "$ROOT" && npx tsc -p . >"$RUN_DIR/tsc.log" 2>&1) || log "warning: tsc reported errors (see $RUN_DIR/tsc.log); benchmarking the dist it emitted anyway"
+# the CLI bundle bin/conduit runs (tools/bundle-cli.mjs; without esbuild the CLI runs unbundled)
+(cd "$ROOT" && node tools/bundle-cli.mjs >>"$RUN_DIR/tsc.log" 2>&1) || log "warning: bundling the CLI failed (see $RUN_DIR/tsc.log); conduit runs unbundled"
 if [ ! -f "$MF" ] || [ "$(find "$CORPUS/ct" -name '*.dcm' 2>/dev/null | wc -l)" -lt 2000 ]; then
   avail=$(df -Pk "$(dirname "$CORPUS")" | awk 'NR==2 {print $4}')
   [ "$avail" -ge $((3 * 1024 * 1024)) ] || die "less than 3 GiB free for the corpus (~1.4 GB) in $(dirname "$CORPUS")"
@@ -126,9 +131,10 @@ conduit_listen_cmd() {  # conduit_listen_cmd PORT OUT fsync|nofsync -> sets CMD 
   fi
   return 0
 }
-conduit_store_cmd() {  # conduit_store_cmd PORT FILE... -> sets CMD array
+conduit_store_cmd() {  # conduit_store_cmd PORT FILE... -> sets CMD array (STORE_ROOT: another tree's CLI)
   local port=$1; shift
-  if [ "$VIA" = cli ]; then CMD=(node "${NODE_PRE[@]}" "$ROOT/bin/conduit" store 127.0.0.1 "$port" "$@")
+  if [ -n "${STORE_ROOT:-}" ]; then CMD=(node "${NODE_PRE[@]}" "$STORE_ROOT/bin/conduit" store 127.0.0.1 "$port" "$@")
+  elif [ "$VIA" = cli ]; then CMD=(node "${NODE_PRE[@]}" "$ROOT/bin/conduit" store 127.0.0.1 "$port" "$@")
   else CMD=(node "${NODE_PRE[@]}" "$HERE/net/store.mjs" 127.0.0.1 "$port" "$@"); fi
 }
 nofsync_label() { if [ "$VIA" = cli ] && [ -z "$CLI_NOFSYNC" ]; then echo "conduit listen, fsync off (bench/net/listen.mjs)"; else echo "conduit listen, fsync off"; fi; }
@@ -232,6 +238,7 @@ run_send() {  # run_send ROUND TARGET SENDER
   receiver "$scp" "$port" "$out"
   if [ "$name" = storescu ]; then CMD=(storescu -aec STORESCP 127.0.0.1 "$port" "${CT_FILES[@]}")
   elif [ "$name" = conduit-oldspace ]; then NODE_PRE=("${OLDSPACE[@]}"); conduit_store_cmd "$port" "${CT_FILES[@]}"; NODE_PRE=()
+  elif [ "$name" = conduit-base ]; then STORE_ROOT="$BASE_ROOT" conduit_store_cmd "$port" "${CT_FILES[@]}"
   else conduit_store_cmd "$port" "${CT_FILES[@]}"; fi
   ld=$(load1)
   t0=$(now_ns)

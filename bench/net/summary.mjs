@@ -47,11 +47,13 @@ const LABELS = {
     storescu: 'storescu -> storescp (writing files)',
     conduit: `${conduitWord} store -> storescp (writing files)`,
     'conduit-oldspace': `${conduitWord} store, node --initial-old-space-size=128 (diagnostic) -> storescp (writing files)`,
+    'conduit-base': `conduit store of BASE_ROOT (the tree compared against) -> storescp (writing files)`,
   },
   'send-ignore': {
     storescu: 'storescu -> storescp --ignore',
     conduit: `${conduitWord} store -> storescp --ignore`,
     'conduit-oldspace': `${conduitWord} store, node --initial-old-space-size=128 (diagnostic) -> storescp --ignore`,
+    'conduit-base': `conduit store of BASE_ROOT (the tree compared against) -> storescp --ignore`,
   },
 };
 
@@ -159,6 +161,10 @@ rl('ratio receive, instances/s: conduit listen (fsync) / storescp +B', ratio('re
 rl('ratio receive, instances/s: conduit listen (fsync) with --initial-old-space-size=128 (diagnostic) / storescp', ratio('receive', 'conduit-oldspace', 'storescp'));
 rl('ratio send into storescp --ignore, instances/s: conduit store / storescu', ratio('send-ignore', 'conduit', 'storescu'));
 rl('ratio send into storescp (files), instances/s: conduit store with --initial-old-space-size=128 (diagnostic) / storescu', ratio('send-files', 'conduit-oldspace', 'storescu'));
+for (const target of ['files', 'ignore']) {
+  rl(`ratio send into storescp${target === 'ignore' ? ' --ignore' : ' (files)'}, instances/s: conduit store of BASE_ROOT / storescu`, ratio(`send-${target}`, 'conduit-base', 'storescu'));
+  rl(`ratio send into storescp${target === 'ignore' ? ' --ignore' : ' (files)'}, instances/s: conduit store / conduit store of BASE_ROOT`, ratio(`send-${target}`, 'conduit', 'conduit-base'));
+}
 rl('ratio receive, several associations at once, instances/s: conduit listen (fsync) / storescp --fork', ratio('parallel', 'conduit', 'storescp-fork'));
 rl('ratio receive, several associations at once, instances/s: conduit listen (fsync off) / storescp --fork', ratio('parallel', 'conduit-nofsync', 'storescp-fork'));
 if (stat['disk/durable'] && stat['receive/storescp']) {

@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/**
+ * Bundles the compiled CLI (dist/src/cli/main.js, after `tsc -p .`) into dist/bundle/cli/ with
+ * esbuild: one module for main and one per subcommand plus the chunks they share, instead of the
+ * ~85 files Node resolves, reads and links one by one at every `conduit` start (Node 20 keeps no
+ * compile cache). bin/conduit runs the bundle when it is at least as new as dist/src/cli/main.js,
+ * else the files tsc emitted. See docs/adr/0017-cli-bundle.md.
+ *
+ * What stays outside the bundle:
+ * - npm packages (commander, fastify, better-sqlite3, sharp, ...): imported from node_modules as usual;
+ * - src/dictionary: its modules require their generated tables (several hundred KB, loaded only on
+ *   first use) by paths relative to themselves, so the bundle imports dist/src/dictionary/ where tsc
+ *   put it. The dictionary imports nothing else of Conduit's, so no class exists twice.
+ *
+ * Without esbuild (an install without devDependencies) this prints a note and exits 0: the CLI then
+ * runs unbundled, as before.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ENTRY = join(ROOT, 'dist/src/cli/main.js');
+// Three levels below the package root, like dist/src/cli/: main's '../../../package.json' holds.
+const OUT = join(ROOT, 'dist/bundle/cli');
+const DICTIONARY = join(ROOT, 'dist/src/dictionary') + sep;
+
+let esbuild;
+try {
+  esbuild = await import('esbuild');
+} catch {
+  process.stderr.write('bundle-cli: esbuild is not installed (devDependency): the CLI runs from dist/src, unbundled\n');
+  process.exit(0);
+}
+if (!existsSync(ENTRY)) {
+  process.stderr.write(`bundle-cli: ${relative(ROOT, ENTRY)} is missing: run tsc -p . first\n`);
+  process.exit(1);
+}
+
+/** Imports of dist/src/dictionary/ stay imports of those files, as seen from the bundle's folder. */
+const dictionaryOutside = {
+  name: 'dictionary-outside',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.?\// }, (args) => {
+      const target = resolve(args.resolveDir, args.path);
+      if (!target.startsWith(DICTIONARY)) return undefined;
+      return { path: relative(OUT, target).split(sep).join('/'), external: true };
+    });
+  },
+};
+
+rmSync(join(ROOT, 'dist/bundle'), { recursive: true, force: true });
+await esbuild.build({
+  entryPoints: [ENTRY],
+  outdir: OUT,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  plugins: [dictionaryOutside],
+  logLevel: 'warning',
+});
