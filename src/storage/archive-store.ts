@@ -205,7 +205,7 @@ export class ArchiveStore {
       metadata: this.options.storeMetadata ?? true,
       ...(this.options.metadataBulkDataThreshold !== undefined ? { metadataBulkDataThreshold: this.options.metadataBulkDataThreshold } : {}),
     });
-    const bytes = retained.tee('dataSet' in input ? withFileMeta(input) : input.part10, (chunk) => {
+    const bytes = retained.tee('dataSet' in input ? input.dataSet : input.part10, (chunk) => {
       parse.push(chunk);
       if (parse.pixelDataReached && !earlyTried) {
         earlyTried = true;
@@ -217,7 +217,7 @@ export class ArchiveStore {
           // Built again after the last byte, where the error is reported.
         }
       }
-    });
+    }, 'dataSet' in input ? () => part10Header(input) : undefined);
     // The object is indexed as soon as its blob is whole and readable, while the blob is flushed;
     // acknowledged once both the blob and the index commit are durable (ADR 0013).
     let durable = false;
@@ -522,10 +522,4 @@ function checkUids(input: StoreInput, meta: DataSet, dataSet: DataSet, warnings:
   if (metaClass !== undefined && inClass !== undefined && metaClass !== inClass) {
     warnings.push(`Media Storage SOP Class UID ${metaClass} differs from the data set's SOP Class UID ${inClass}; archived as ${inClass}`);
   }
-}
-
-/** Preamble, "DICM" and File Meta Information (PS3.10 §7.1), then the data set bytes as received. */
-async function* withFileMeta(input: Extract<StoreInput, { dataSet: unknown }>): AsyncGenerator<Uint8Array> {
-  yield part10Header(input);
-  yield* input.dataSet;
 }
