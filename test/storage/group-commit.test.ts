@@ -195,13 +195,3 @@ test('SQLite: a lone insert that fails leaves nothing of itself, and the confirm
   assert.equal(index.unconfirmedBlobs.pendingConfirmations, 0);
   assert.deepEqual(await index.unconfirmedBlobs.list(), []);
 });
-
-test('SQLite: the write-ahead log is checkpointed every walAutocheckpointPages pages (default 8192)', (t) => {
-  const dir = tempDir(t);
-  const index = new SqliteIndexStore({ path: join(dir, 'a.db') });
-  t.after(() => void index.close());
-  assert.deepEqual(index.db.pragma('wal_autocheckpoint'), [{ wal_autocheckpoint: 8192 }]);
-  const other = new SqliteIndexStore({ path: join(dir, 'b.db'), walAutocheckpointPages: 1000 });
-  t.after(() => void other.close());
-  assert.deepEqual(other.db.pragma('wal_autocheckpoint'), [{ wal_autocheckpoint: 1000 }]);
-});

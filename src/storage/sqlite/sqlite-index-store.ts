@@ -59,15 +59,6 @@ export interface SqliteIndexStoreOptions {
   readonly compressMetadata?: boolean;
   /** SQLite page cache in MiB (default 64). */
   readonly cacheMiB?: number;
-  /**
-   * Pages in the write-ahead log that make a commit checkpoint it into the database (SQLite's
-   * wal_autocheckpoint; default 8192, 32 MiB of 4 KiB pages, where SQLite's own default is 1000).
-   * The checkpoint runs inside a COMMIT, on the event loop, and flushes the database file there: a
-   * CT instance writes ~13 pages to the log, so at 1000 every ~75th store stalled the loop for a
-   * checkpoint (several ms). A larger log is checkpointed less often and copies each page changed
-   * over and over (the totals, the study, series and patient rows, index pages) once per round.
-   */
-  readonly walAutocheckpointPages?: number;
 }
 
 interface InstanceRow { pk: number; series_pk: number; study_pk: number; blob_key: string; size: number }
@@ -116,7 +107,6 @@ export class SqliteIndexStore implements IndexStore {
       this.db.pragma(`synchronous = ${this.wal ? 'NORMAL' : synchronous}`);
       this.db.pragma('foreign_keys = ON');
       this.db.pragma(`cache_size = ${-1024 * (options.cacheMiB ?? 64)}`);
-      this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.walAutocheckpointPages ?? 8192))}`);
       this.db.pragma('busy_timeout = 5000');
       prepareSchema(this.db);
     } catch (cause) {
