@@ -207,6 +207,10 @@ export class ArchiveStore {
     });
     const bytes = retained.tee('dataSet' in input ? input.dataSet : input.part10, (chunk) => {
       parse.push(chunk);
+      // Parsed as it arrives: the chunks are kept for nothing (the rare object that does not
+      // parse to its end is read back from its blob), and kept, they outlive the young-generation
+      // collections the receive paces (ADR 0012) and wait for a full one.
+      if (parse.parsing) retained.release();
       if (parse.pixelDataReached && !earlyTried) {
         earlyTried = true;
         const file = parse.partial();

@@ -88,6 +88,11 @@ export class RetainedChunks {
     return iterator;
   }
 
+  /** Keeps no more chunks (and drops those kept): reader() then gives undefined. */
+  release(): void {
+    this.chunks = undefined;
+  }
+
   /**
    * A reader over the kept chunks, when they are the whole blob of `size` bytes. A read within one
    * chunk is a view of it; one across chunks copies only the range asked (the header: 64 KiB at
