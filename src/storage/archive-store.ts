@@ -6,9 +6,10 @@
  *   1. (keep / reject) an instance already indexed is answered at once; its bytes are drained unread
  *   2. the Part 10 file (File Meta Information built here for a bare data set) is streamed into
  *      the blob store under a fresh random key
- *   3. once its last byte is in, it is parsed (from the chunks kept in memory, or for a large object
- *      from the durable blob), values above the threshold skipped (stored-object.ts), so what is
- *      indexed is what was stored, and pixel data is never in memory
+ *   3. it is parsed as it arrives (parse-as-received.ts; a deflated data set once its last byte is
+ *      in, from the chunks kept in memory or, for a large object, from the durable blob), values
+ *      above the threshold skipped, so what is indexed is what was stored, and pixel data is never
+ *      in memory
  *   4. once the blob is whole and readable under its key, the index record (index-record.ts) is
  *      inserted in one transaction, marked unconfirmed, WHILE the blob is flushed (ADR 0013); the
  *      store resolves when both the blob and the commit are durable, and the mark is then cleared

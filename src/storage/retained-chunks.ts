@@ -5,7 +5,9 @@ import type { BlobReader } from './ports.js';
  * bytes, so that a small object is parsed for the index from memory instead of being read back:
  * the same bytes (the chunks belong to the consumer of the data set stream: the archive store),
  * four file system calls fewer, and while the blob is still being flushed. Past the limit they are
- * dropped and the blob is read back.
+ * dropped and the blob is read back. Since objects are parsed as they arrive (ADR 0015), only those
+ * that parse-as-received declines (deflated data sets) are read from here: the archive releases
+ * the chunks of the others as soon as their parse has begun.
  */
 export class RetainedChunks {
   private chunks: Uint8Array[] | undefined = [];
