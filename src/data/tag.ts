@@ -19,8 +19,12 @@ export function formatTag(t: Tag): string {
 }
 /** "00100010", the form used by the JSON model (PS3.18 F.2.1.1). */
 export function tagHex(t: Tag): string {
-  return (t >>> 0).toString(16).toUpperCase().padStart(8, '0');
+  // Digit by digit: a third of toString(16).toUpperCase().padStart(8, '0'), on the path of every
+  // attribute written as DICOM JSON.
+  return HEX_DIGITS[(t >>> 28) & 15]! + HEX_DIGITS[(t >>> 24) & 15]! + HEX_DIGITS[(t >>> 20) & 15]! + HEX_DIGITS[(t >>> 16) & 15]!
+    + HEX_DIGITS[(t >>> 12) & 15]! + HEX_DIGITS[(t >>> 8) & 15]! + HEX_DIGITS[(t >>> 4) & 15]! + HEX_DIGITS[t & 15]!;
 }
+const HEX_DIGITS: readonly string[] = '0123456789ABCDEF'.split('');
 /** Accepts "00100010", "(0010,0010)", "0010,0010", "x00100010". */
 export function parseTag(text: string): Tag | undefined {
   const m = /^\(?x?([0-9a-fA-F]{4}),?([0-9a-fA-F]{4})\)?$/.exec(text.trim());

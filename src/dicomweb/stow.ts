@@ -21,7 +21,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DicomError } from '../core/dicom-error.js';
 import { DataSet } from '../data/data-set.js';
-import { toDicomJson, toDicomJsonText } from '../data/json-model.js';
+import { dicomJsonText } from '../data/json-model.js';
 import { toNativeDicomXml } from '../data/xml-model.js';
 import type { StoreResult } from '../storage/archive-store.js';
 import type { DicomWebContext } from './context.js';
@@ -285,7 +285,7 @@ async function answer(ctx: DicomWebContext, pacing: BodyPacing, request: Fastify
   const reasons = outcomes.filter((o) => o.failure).map((o) => `${o.sopInstanceUid ?? 'part'}: ${o.failure!.message}`);
   if (reasons.length) reply.header('Warning', reasons.slice(0, 10).map((r) => `299 ${ctx.warnAgent(request)} ${JSON.stringify(r.replace(/[\r\n"\\]/g, ' '))}`).join(', '));
   if (format === 'xml') return reply.code(status).type('application/dicom+xml; charset=utf-8').send(toNativeDicomXml(ds));
-  return reply.code(status).type('application/dicom+json').send(toDicomJsonText(toDicomJson(ds)));
+  return reply.code(status).type('application/dicom+json').send(dicomJsonText(ds));
 }
 
 export function registerStow(app: FastifyInstance, ctx: DicomWebContext): void {

@@ -6,9 +6,10 @@
  *   1. (keep / reject) an instance already indexed is answered at once; its bytes are drained unread
  *   2. the Part 10 file (File Meta Information built here for a bare data set) is streamed into
  *      the blob store under a fresh random key
- *   3. once its last byte is in, it is parsed (from the chunks kept in memory, or for a large object
- *      from the durable blob), values above the threshold skipped (stored-object.ts), so what is
- *      indexed is what was stored, and pixel data is never in memory
+ *   3. it is parsed as it arrives (parse-as-received.ts; a deflated data set once its last byte is
+ *      in, from the chunks kept in memory or, for a large object, from the durable blob), values
+ *      above the threshold skipped, so what is indexed is what was stored, and pixel data is never
+ *      in memory
  *   4. once the blob is whole and readable under its key, the index record (index-record.ts) is
  *      inserted in one transaction, marked unconfirmed, WHILE the blob is flushed (ADR 0013); the
  *      store resolves when both the blob and the commit are durable, and the mark is then cleared
@@ -205,8 +206,12 @@ export class ArchiveStore {
       metadata: this.options.storeMetadata ?? true,
       ...(this.options.metadataBulkDataThreshold !== undefined ? { metadataBulkDataThreshold: this.options.metadataBulkDataThreshold } : {}),
     });
-    const bytes = retained.tee('dataSet' in input ? withFileMeta(input) : input.part10, (chunk) => {
+    const bytes = retained.tee('dataSet' in input ? input.dataSet : input.part10, (chunk) => {
       parse.push(chunk);
+      // Parsed as it arrives: the chunks are kept for nothing (the rare object that does not
+      // parse to its end is read back from its blob), and kept, they outlive the young-generation
+      // collections the receive paces (ADR 0012) and wait for a full one.
+      if (parse.parsing) retained.release();
       if (parse.pixelDataReached && !earlyTried) {
         earlyTried = true;
         const file = parse.partial();
@@ -217,7 +222,7 @@ export class ArchiveStore {
           // Built again after the last byte, where the error is reported.
         }
       }
-    });
+    }, 'dataSet' in input ? () => part10Header(input) : undefined);
     // The object is indexed as soon as its blob is whole and readable, while the blob is flushed;
     // acknowledged once both the blob and the index commit are durable (ADR 0013).
     let durable = false;
@@ -522,10 +527,4 @@ function checkUids(input: StoreInput, meta: DataSet, dataSet: DataSet, warnings:
   if (metaClass !== undefined && inClass !== undefined && metaClass !== inClass) {
     warnings.push(`Media Storage SOP Class UID ${metaClass} differs from the data set's SOP Class UID ${inClass}; archived as ${inClass}`);
   }
-}
-
-/** Preamble, "DICM" and File Meta Information (PS3.10 §7.1), then the data set bytes as received. */
-async function* withFileMeta(input: Extract<StoreInput, { dataSet: unknown }>): AsyncGenerator<Uint8Array> {
-  yield part10Header(input);
-  yield* input.dataSet;
 }

@@ -20,7 +20,7 @@
 import { DicomError } from '../core/dicom-error.js';
 import type { DataSet } from '../data/data-set.js';
 import type { DataElement } from '../data/element.js';
-import { toDicomJson, toDicomJsonText, type DicomJsonAttribute, type DicomJsonDataSet, type DicomJsonValue } from '../data/json-model.js';
+import { dicomJsonText, type DicomJsonAttribute, type DicomJsonDataSet, type DicomJsonValue } from '../data/json-model.js';
 import { isGroupLength, parseTag, tagHex, type Tag } from '../data/tag.js';
 import { decodeNumbers, decodeStrings } from '../data/values.js';
 import { usesSpecificCharacterSet, type VR } from '../data/vr.js';
@@ -63,6 +63,7 @@ export function parseBulkDataMarker(uri: string): { path: Tag[]; items: number[]
 }
 
 const TIMEZONE_OFFSET_FROM_UTC = 'TimezoneOffsetFromUTC';
+const TIMEZONE_OFFSET_FROM_UTC_TAG = 0x00080201;
 const SPECIFIC_CHARACTER_SET = 0x00080005;
 
 /** Attributes the index derives (PS3.4 C.3.4 Table C.3-1): never stored from an instance. */
@@ -186,16 +187,38 @@ export interface IndexFacts {
   readonly metadataBulkDataThreshold?: number;
 }
 
-/** The attribute records of the four levels, and the problems met building them. */
+let levelByTag: Map<Tag, { readonly key: string; readonly level: QueryLevel | undefined }> | undefined;
+/**
+ * The top-level attributes a level record keeps, by tag: their record key and level (undefined for
+ * Timezone Offset From UTC, kept at every level). The key tables list attributes by keyword; looked
+ * up by tag, the other attributes of a data set (most of them) cost no dictionary lookup.
+ */
+function levelAttributes(): Map<Tag, { readonly key: string; readonly level: QueryLevel | undefined }> {
+  if (!levelByTag) {
+    levelByTag = new Map();
+    for (const level of LEVELS) {
+      for (const d of keyDefinitions(INFORMATION_MODELS.PatientRoot, level)) {
+        const key = recordKey(d.tag);
+        const own = storedLevelOf(key);
+        if (own !== undefined && !levelByTag.has(d.tag)) levelByTag.set(d.tag, { key, level: own });
+      }
+    }
+    levelByTag.set(TIMEZONE_OFFSET_FROM_UTC_TAG, { key: TIMEZONE_OFFSET_FROM_UTC, level: undefined });
+  }
+  return levelByTag;
+}
+
+/** The attribute records of the four levels (each attribute decoded as attributeRecordOf does). */
 export function levelRecords(ds: DataSet, transferSyntaxUid?: string): { patient: AttributeRecord; study: AttributeRecord; series: AttributeRecord; instance: AttributeRecord } {
   const records: Record<QueryLevel, Record<string, AttributeValue>> = { PATIENT: {}, STUDY: {}, SERIES: {}, IMAGE: {} };
-  const all = attributeRecordOf(ds, (_tag, key) => key === TIMEZONE_OFFSET_FROM_UTC || storedLevelOf(key) !== undefined);
-  for (const [key, value] of Object.entries(all)) {
-    if (key === TIMEZONE_OFFSET_FROM_UTC) {
-      for (const level of LEVELS) records[level][key] = value;
-      continue;
-    }
-    records[storedLevelOf(key)!][key] = value;
+  const kept = levelAttributes();
+  for (const e of ds.elements()) {
+    const at = kept.get(e.tag);
+    if (at === undefined || e.tag >>> 16 === 0x0002 || e.tag === SPECIFIC_CHARACTER_SET) continue;
+    const value = valueOf(ds, e);
+    if (value === undefined) continue;
+    if (at.level === undefined) for (const level of LEVELS) records[level][at.key] = value;
+    else records[at.level][at.key] = value;
   }
   if (transferSyntaxUid) records.IMAGE['AvailableTransferSyntaxUID'] = transferSyntaxUid;
   return { patient: records.PATIENT, study: records.STUDY, series: records.SERIES, instance: records.IMAGE };
@@ -203,9 +226,7 @@ export function levelRecords(ds: DataSet, transferSyntaxUid?: string): { patient
 
 /** The metadata JSON text of a data set (see the module comment). */
 export function metadataJson(ds: DataSet, bulkDataThreshold = 1024): string {
-  const json = toDicomJson(ds, { bulkDataThreshold, bulkDataUri: (_e, path, items) => bulkDataMarker(path, items) });
-  for (const key of Object.keys(json)) if (key.startsWith('0002')) delete json[key];
-  return toDicomJsonText(json);
+  return dicomJsonText(ds, { bulkDataThreshold, bulkDataUri: (_e, path, items) => bulkDataMarker(path, items) }, (tag) => tag >>> 16 === 0x0002);
 }
 
 const UIDS = [['SOPInstanceUID', 'instance', 0x00080018], ['SOPClassUID', 'instance', 0x00080016], ['StudyInstanceUID', 'study', 0x0020000d], ['SeriesInstanceUID', 'series', 0x0020000e]] as const;

@@ -46,6 +46,11 @@ export class ParseAsReceived {
 
   constructor(private readonly key: string, private readonly bulkDataThreshold: number) {}
 
+  /** The data set is being parsed here (its File Meta Information was, and it is not deflated). */
+  get parsing(): boolean {
+    return this.parser !== undefined;
+  }
+
   /** The next chunk of the object (kept only while the File Meta Information is incomplete). */
   push(chunk: Uint8Array): void {
     this.received += chunk.length;

@@ -12,7 +12,7 @@ import { BulkDataReference } from '../../src/data/bulk-data-reference.js';
 import { DataSet } from '../../src/data/data-set.js';
 import { DataElement } from '../../src/data/element.js';
 import {
-  toDicomJson, toDicomJsonAsync, toDicomJsonText, type DicomJsonDataSet,
+  dicomJsonText, toDicomJson, toDicomJsonAsync, toDicomJsonText, type DicomJsonDataSet,
 } from '../../src/data/json-model.js';
 import { fromDicomJson, fromDicomJsonSync } from '../../src/data/json-model-read.js';
 import { PersonName } from '../../src/data/person-name.js';
@@ -348,4 +348,47 @@ test('round trip of the sample, also through the text', () => {
   const json = toDicomJson(sample(false));
   assert.deepEqual(toDicomJson(fromDicomJsonSync(json)), json);
   assert.deepEqual(toDicomJson(fromDicomJsonSync(toDicomJsonText(json, 2))), json);
+});
+
+/** The compact text the JSON model's objects stand for, written the plain way: the oracle of the tests below. */
+function referenceText(value: unknown): string {
+  if (Object.is(value, -0)) return '-0';
+  if (Array.isArray(value)) return `[${value.map(referenceText).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value);
+    if (keys.every((k) => /^[0-9A-F]{8}$/.test(k))) keys.sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${referenceText((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+test('compact JSON text: toDicomJsonText and dicomJsonText (no objects built) write the same text as the objects stand for', () => {
+  for (const littleEndian of [true, false]) {
+    const ds = sample(littleEndian);
+    ds.set(T('7FE00010'), 'OW', new Uint8Array(2000));
+    (ds.items(T('00082218'))[0]!).set(T('00282000'), 'OB', new Uint8Array(5000));
+    const options = { bulkDataThreshold: 1000, bulkDataUri: (_e: unknown, path: readonly number[], items: readonly number[]) => `u:${path.join('.')}:${items.join('.')}` };
+    const json = toDicomJson(ds, options);
+    const text = referenceText(json);
+    assert.equal(toDicomJsonText(json), text);
+    assert.equal(dicomJsonText(ds, options), text);
+    assert.ok(text.includes(`"7FE00010":{"vr":"OW","BulkDataURI":"u:${T('7FE00010')}:"}`));
+    assert.ok(text.includes(`"00282000":{"vr":"OB","BulkDataURI":"u:${T('00082218')}.${T('00282000')}:0"}`), 'a value inside an item: its path and item index');
+    assert.ok(text.includes('"00189218":{"vr":"FD","Value":[0.1,-0,"NaN","Infinity"]}'));
+    // skip leaves top-level attributes out, not those of items.
+    const skipped = dicomJsonText(ds, options, (t) => t === T('00100010') || t === T('00080100'));
+    const expected = { ...json };
+    delete expected['00100010'];
+    assert.equal(skipped, referenceText(expected));
+    assert.ok(skipped.includes('"00080100"'));
+  }
+});
+
+test('compact JSON text: dicomJsonText is toDicomJsonText(toDicomJson()) for any data set (property)', () => {
+  fc.assert(fc.property(arbitraryDataSet(2), fc.boolean(), fc.boolean(), (spec, littleEndian, charset) => {
+    const ds = buildDataSet(spec, littleEndian, charset);
+    const text = dicomJsonText(ds, { bulkDataThreshold: 4, bulkDataUri: (e) => (e.vr === 'OW' ? 'ow' : undefined) });
+    assert.equal(text, toDicomJsonText(toDicomJson(ds, { bulkDataThreshold: 4, bulkDataUri: (e) => (e.vr === 'OW' ? 'ow' : undefined) })));
+    assert.equal(text, referenceText(toDicomJson(ds, { bulkDataThreshold: 4, bulkDataUri: (e) => (e.vr === 'OW' ? 'ow' : undefined) })));
+  }), { numRuns: 300 });
 });

@@ -149,3 +149,49 @@ test('SQLite: a failing insert in a batch does not fail the others', async (t) =
   assert.equal(await index.getInstance('2.1.1'), undefined);
   assert.equal(await index.getInstance('1.1.3'), undefined);
 });
+
+test('a write alone in its batch runs without a savepoint: if it throws, its transaction is rolled back whole', async () => {
+  const db = fakeDatabase();
+  let savepoints = 0;
+  const counting = <T>(work: () => T): T => {
+    savepoints++;
+    return db.savepoint(work);
+  };
+  const rolledBack = (body: () => void) => {
+    const mark = db.log.length;
+    try {
+      db.transaction(body);
+    } catch (e) {
+      db.log.splice(mark);
+      throw e;
+    }
+  };
+  const queue = new CommitQueue(rolledBack, counting, {});
+  assert.equal(await queue.submit(() => db.log.push('a')), 2);
+  await assert.rejects(queue.submit(() => {
+    db.log.push('b');
+    throw new Error('constraint failed');
+  }), /constraint failed/);
+  assert.deepEqual(db.log, ['BEGIN', 'a', 'COMMIT']);
+  assert.equal(savepoints, 0);
+  await Promise.all([queue.submit(() => 1), queue.submit(() => 2)]);
+  assert.equal(savepoints, 2, 'each write of a batch of several has its savepoint');
+});
+
+test('SQLite: a lone insert that fails leaves nothing of itself, and the confirmations its transaction took along are taken by the next', async (t) => {
+  const index = new SqliteIndexStore({ path: join(tempDir(t), 'index.db') });
+  t.after(() => void index.close());
+  await index.insertInstance(indexRecord({ PatientID: 'P', StudyInstanceUID: '1', SeriesInstanceUID: '1.1', SOPInstanceUID: '1.1.1' }), 'keep', { blobUnconfirmed: true });
+  index.unconfirmedBlobs.confirm(['blob-1.1.1']);
+  // Series 1.1 belongs to study 1: patient Q and study 2 are inserted, then the conflict is raised.
+  await assert.rejects(
+    index.insertInstance(indexRecord({ PatientID: 'Q', StudyInstanceUID: '2', SeriesInstanceUID: '1.1', SOPInstanceUID: '2.1.1' }), 'keep'),
+    (e: unknown) => e instanceof DicomError && /indexed under study 1/.test(String((e as Error).cause ?? e)),
+  );
+  assert.deepEqual(await index.stats(), { patients: 1, studies: 1, series: 1, instances: 1, totalSize: 1000 });
+  assert.equal(index.unconfirmedBlobs.pendingConfirmations, 1, 'the rolled-back forget is pending again');
+  assert.deepEqual((await index.unconfirmedBlobs.list()).map((u) => u.blobKey), ['blob-1.1.1']);
+  await index.insertInstance(indexRecord({ PatientID: 'P', StudyInstanceUID: '1', SeriesInstanceUID: '1.1', SOPInstanceUID: '1.1.2' }), 'keep');
+  assert.equal(index.unconfirmedBlobs.pendingConfirmations, 0);
+  assert.deepEqual(await index.unconfirmedBlobs.list(), []);
+});

@@ -3,8 +3,9 @@
  * transaction, so that one fsync of the write-ahead log makes a whole batch durable instead of one
  * fsync per write.
  *
- * Each write runs in its own SAVEPOINT inside the batch's transaction: a write that throws is
- * rolled back alone and its caller's promise rejects, the others go on. Every promise settles only
+ * Each write of a batch of several runs in its own SAVEPOINT inside the batch's transaction: a write
+ * that throws is rolled back alone and its caller's promise rejects, the others go on (a batch of
+ * one write needs no savepoint: the transaction rolls back with it). Every promise settles only
  * after the batch's COMMIT has returned and, when the store flushes the log itself (`durable`),
  * after that flush; if the COMMIT itself fails, every write of the batch rejects and none of them is
  * in the database.
@@ -117,15 +118,19 @@ export class CommitQueue {
       const batch = this.pending.splice(0, this.maxBatch);
       const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
       try {
-        this.transaction(() => {
-          for (const p of batch) {
-            try {
-              outcomes.push({ ok: true, value: this.savepoint(p.work) });
-            } catch (error) {
-              outcomes.push({ ok: false, error });
+        this.transaction(batch.length === 1
+          // A write alone needs no savepoint: if it throws, the whole transaction rolls back and it
+          // rejects with its own error, as below (one SAVEPOINT and RELEASE fewer per lone write).
+          ? () => { outcomes.push({ ok: true, value: batch[0]!.work() }); }
+          : () => {
+            for (const p of batch) {
+              try {
+                outcomes.push({ ok: true, value: this.savepoint(p.work) });
+              } catch (error) {
+                outcomes.push({ ok: false, error });
+              }
             }
-          }
-        });
+          });
       } catch (error) {
         for (const p of batch) p.reject(error);
         continue;

@@ -123,8 +123,14 @@ export class SqliteIndexStore implements IndexStore {
       removeByBlobKey: (blobKey) => this.removeInstances(this.s.instancesByBlobKey.all(blobKey)),
     });
     const batch = this.db.transaction((body: () => void) => {
-      this.unconfirmedBlobs.forgetConfirmed();
-      body();
+      const forgotten = this.unconfirmedBlobs.forgetConfirmed();
+      try {
+        body();
+      } catch (error) {
+        // Rolled back with the batch: forgotten again by the next commit.
+        this.unconfirmedBlobs.confirm(forgotten);
+        throw error;
+      }
     });
     this.queue = new CommitQueue(
       (body) => batch.immediate(body),
