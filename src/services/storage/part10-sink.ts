@@ -12,7 +12,7 @@
  * thread. A DurableDirectory keeps the folder open and lets concurrent objects share one folder fsync.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, renameSync } from 'node:fs';
+import { closeSync, openSync, renameSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { part10Header } from '../../media/part10-header.js';
@@ -119,11 +119,11 @@ export async function writeReceivedObject(
   options: WriteReceivedObjectOptions = {},
 ): Promise<{ path: string; bytes: number }> {
   const finalPath = join(dir, options.fileName ?? fileNameFor(obj.sopInstanceUid));
-  const tmpPath = join(dir, `.${randomBytes(6).toString('hex')}.partial`);
+  const tmpPath = join(dir, temporaryName());
   const durable = options.fsync !== false;
   const direct = options.synchronousWrites === true;
-  // Opened while the first data PDUs are still on their way.
-  const fd = await openFd(tmpPath, 'wx');
+  // Opened while the first data PDUs are still on their way ('wx': never over another's file).
+  const fd = direct ? openSync(tmpPath, 'wx') : await openFd(tmpPath, 'wx');
   const appender: FileAppender = direct ? new DirectAppender(fd) : new PipelinedAppender(fd);
   let closing: Promise<void> | undefined;
   try {
@@ -156,6 +156,18 @@ export async function writeReceivedObject(
     await closing;
   }
   return { path: finalPath, bytes: appender.bytes };
+}
+
+/**
+ * A temporary file name unique in this process and, through a random prefix drawn once, among
+ * processes writing into the same folder ('wx' refuses a clash rather than share a file): a random
+ * draw per object was ~1.5% of `conduit listen`'s samples.
+ */
+const temporaryPrefix = `.${process.pid.toString(36)}-${randomBytes(4).toString('hex')}-`;
+let temporaryCount = 0;
+function temporaryName(): string {
+  temporaryCount = (temporaryCount + 1) % Number.MAX_SAFE_INTEGER;
+  return `${temporaryPrefix}${temporaryCount.toString(36)}.partial`;
 }
 
 async function fsyncDirectory(dir: string): Promise<void> {
