@@ -3,8 +3,8 @@
  * Bundles the compiled CLI (dist/src/cli/main.js, after `tsc -p .`) into dist/bundle/cli/ with
  * esbuild: one module for main and one per subcommand plus the chunks they share, instead of the
  * ~85 files Node resolves, reads and links one by one at every `conduit` start (Node 20 keeps no
- * compile cache). bin/conduit runs the bundle when it is at least as new as dist/src/cli/main.js,
- * else the files tsc emitted. See docs/adr/0017-cli-bundle.md.
+ * compile cache). bin/conduit runs the bundle when it is at least as new as every compiled file it
+ * holds (dist/bundle/cli/inputs.json), else the files tsc emitted. See docs/adr/0017-cli-bundle.md.
  *
  * What stays outside the bundle:
  * - npm packages (commander, fastify, better-sqlite3, sharp, ...): imported from node_modules as usual;
@@ -15,7 +15,7 @@
  * Without esbuild (an install without devDependencies) this prints a note and exits 0: the CLI then
  * runs unbundled, as before.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -50,7 +50,9 @@ const dictionaryOutside = {
 };
 
 rmSync(join(ROOT, 'dist/bundle'), { recursive: true, force: true });
-await esbuild.build({
+const result = await esbuild.build({
+  absWorkingDir: ROOT,
+  metafile: true,
   entryPoints: [ENTRY],
   outdir: OUT,
   bundle: true,
@@ -62,3 +64,6 @@ await esbuild.build({
   plugins: [dictionaryOutside],
   logLevel: 'warning',
 });
+// The compiled files the bundle holds (paths from the package root): bin/conduit runs the bundle
+// only while none of them is newer than it (`tsc --watch` rewrites only the files that changed).
+writeFileSync(join(OUT, 'inputs.json'), `${JSON.stringify(Object.keys(result.metafile.inputs))}\n`);

@@ -13,8 +13,17 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
+interface Made {
+  compiledAt?: number;
+  bundledAt?: number;
+  /** Another compiled module the bundle was made from (listed in its inputs), written at this time. */
+  otherAt?: number;
+  /** The bundle without the list of what it holds (as an older tools/bundle-cli.mjs made it). */
+  noInputs?: boolean;
+}
+
 /** A package folder with bin/conduit and, as asked, a compiled and a bundled main that print their name and argv. */
-function layout(dir: string, made: { compiledAt?: number; bundledAt?: number }): string {
+function layout(dir: string, made: Made): string {
   mkdirSync(join(dir, 'bin'));
   copyFileSync(join(ROOT, 'bin/conduit'), join(dir, 'bin/conduit'));
   const stand = (path: string, name: string, at: number): void => {
@@ -23,13 +32,22 @@ function layout(dir: string, made: { compiledAt?: number; bundledAt?: number }):
     utimesSync(path, at, at);
   };
   if (made.compiledAt !== undefined) stand(join(dir, 'dist/src/cli/main.js'), 'compiled', made.compiledAt);
-  if (made.bundledAt !== undefined) stand(join(dir, 'dist/bundle/cli/main.js'), 'bundled', made.bundledAt);
+  if (made.bundledAt !== undefined) {
+    stand(join(dir, 'dist/bundle/cli/main.js'), 'bundled', made.bundledAt);
+    // What tools/bundle-cli.mjs records: the compiled files the bundle holds, from the package root.
+    const inputs = ['dist/src/cli/main.js'];
+    if (made.otherAt !== undefined) {
+      stand(join(dir, 'dist/src/data/other.js'), 'other', made.otherAt);
+      inputs.push('dist/src/data/other.js');
+    }
+    if (!made.noInputs) writeFileSync(join(dir, 'dist/bundle/cli/inputs.json'), JSON.stringify(inputs));
+  }
   // The stand-ins are ES modules, as dist's are (the package is "type": "module").
   writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
   return join(dir, 'bin/conduit');
 }
 
-function run(made: { compiledAt?: number; bundledAt?: number }): { status: number | null; stdout: string; stderr: string } {
+function run(made: Made): { status: number | null; stdout: string; stderr: string } {
   const dir = mkdtempSync(join(tmpdir(), 'conduit-bin-'));
   try {
     const r = spawnSync(process.execPath, [layout(dir, made), 'store', '--help'], { encoding: 'utf8' });
@@ -49,6 +67,12 @@ test('bin/conduit runs the bundle when it is as new as the compiled CLI or newer
 test('bin/conduit runs dist/src when the bundle is older (made from an earlier compile) or absent', () => {
   assert.deepEqual(run({ compiledAt: T, bundledAt: T - 5 }), { status: 0, stdout: 'compiled store --help', stderr: '' });
   assert.deepEqual(run({ compiledAt: T }), { status: 0, stdout: 'compiled store --help', stderr: '' });
+});
+
+test('bin/conduit runs dist/src when a module the bundle holds was compiled again after it (tsc --watch rewrites only what changed)', () => {
+  assert.deepEqual(run({ compiledAt: T, bundledAt: T + 5, otherAt: T + 10 }), { status: 0, stdout: 'compiled store --help', stderr: '' });
+  assert.deepEqual(run({ compiledAt: T, bundledAt: T + 5, otherAt: T + 5 }), { status: 0, stdout: 'bundled store --help', stderr: '' });
+  assert.deepEqual(run({ compiledAt: T, bundledAt: T + 5, noInputs: true }), { status: 0, stdout: 'compiled store --help', stderr: '' }, 'nothing says what the bundle holds');
 });
 
 test('bin/conduit with nothing compiled says to build, and fails', () => {

@@ -80,3 +80,41 @@ test('describeFileFromHead: a missing file and a folder fail as describeFile doe
     assert.deepEqual(await outcome(() => describeFileFromHead(path, scratch)), expected, path);
   }
 });
+
+/** An Explicit VR Little Endian element (PS3.5 §7.1.2): long header for the VRs that have one. */
+function explicitElement(group: number, element: number, vr: string, value: Uint8Array, long = false): Buffer {
+  const header = Buffer.alloc(long ? 12 : 8);
+  header.writeUInt16LE(group, 0);
+  header.writeUInt16LE(element, 2);
+  header.write(vr, 4, 'latin1');
+  if (long) header.writeUInt32LE(value.length, 8);
+  else header.writeUInt16LE(value.length, 6);
+  return Buffer.concat([header, value]);
+}
+
+const uidBytes = (uid: string): Buffer => Buffer.from(uid.length & 1 ? `${uid}\0` : uid, 'latin1');
+
+test('describeFileFromHead: an element of a VR unknown to PS3.5 (read like UN, a 4-byte length) before the UIDs gives the data set\'s UIDs', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conduit-describe-'));
+  try {
+    const meta = Buffer.concat([
+      explicitElement(0x0002, 0x0002, 'UI', uidBytes('1.2.840.10008.5.1.4.1.1.7')),
+      explicitElement(0x0002, 0x0003, 'UI', uidBytes('1.2.3.4.1')),
+      explicitElement(0x0002, 0x0010, 'UI', uidBytes('1.2.840.10008.1.2.1')),
+    ]);
+    const dataSet = Buffer.concat([
+      // PS3.5 §6.2: a VR this reader does not know has the long header; a 10-byte value.
+      explicitElement(0x0008, 0x0012, 'ZZ', Buffer.from('0123456789'), true),
+      explicitElement(0x0008, 0x0016, 'UI', uidBytes('1.2.840.10008.5.1.4.1.1.7')),
+      explicitElement(0x0008, 0x0018, 'UI', uidBytes('1.2.3.4.2')),
+      explicitElement(0x0010, 0x0010, 'PN', Buffer.from('DOE^JOHN')),
+    ]);
+    const path = join(dir, 'unknown-vr.dcm');
+    writeFileSync(path, Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), meta, dataSet]));
+    const expected = await describeFile(path);
+    assert.equal(expected.sopInstanceUid, '1.2.3.4.2', 'describeFile reads the data set\'s UID');
+    assert.deepEqual(await describeFileFromHead(path, new Uint8Array(DESCRIBE_HEAD_LENGTH)), expected);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
