@@ -8,7 +8,8 @@ import fs, { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { DicomError } from '../../core/dicom-error.js';
 import { transferSyntax } from '../../data/transfer-syntax.js';
-import { isVR } from '../../data/vr.js';
+import { UNDEFINED_LENGTH } from '../../data/tag.js';
+import { hasLongExplicitHeader, isVR } from '../../data/vr.js';
 import type { WholeDataSetSource } from '../../dimse/fragmenter.js';
 import { encodeDataSetStream } from '../../data/writer.js';
 import { detectEncodingMismatch, PREAMBLE_LENGTH } from '../../media/file-meta.js';
@@ -78,9 +79,6 @@ function describeHead(path: string, scratch: Uint8Array): SendableFile | undefin
   return found === undefined ? undefined : { path, ...found, size };
 }
 
-/** PS3.5 §7.1.2: the explicit VRs whose element header has 2 reserved bytes and a 4-byte length. */
-const LONG_FORM_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
-const UNDEFINED_LENGTH = 0xffffffff;
 const PREAMBLE_AND_PREFIX = PREAMBLE_LENGTH + 4;
 const isUpperAt = (b: Uint8Array, i: number): boolean => b[i]! >= 0x41 && b[i]! <= 0x5a;
 
@@ -162,7 +160,8 @@ function readExplicitHeader(head: Uint8Array, view: DataView, at: number): Eleme
   if (!isVR(vr)) return undefined;
   let valueAt: number;
   let length: number;
-  if (LONG_FORM_VRS.has(vr)) {
+  // PS3.5 §7.1.2: 2 reserved bytes and a 4-byte length.
+  if (hasLongExplicitHeader(vr)) {
     if (at + 12 > head.length) return undefined;
     length = view.getUint32(at + 8, true);
     valueAt = at + 12;
