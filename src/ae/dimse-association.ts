@@ -208,9 +208,9 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
       this.trace('sent', presentationContextId, message);
       const options = { presentationContextId, maxPduLength: this.association.maxSendPduLength };
       if (dataSet === null) {
-        // A command alone (a C-STORE-RSP, say) in one PDU, as usual: written at once, without
-        // sendMessage's steps (a promise each). A single PDU is sent whole or not at all, so
-        // there is nothing to abort for.
+        // A command alone (a C-STORE-RSP, say), cut at once as sendAll cuts it. In one PDU, as
+        // usual, it is written without sendMessage's steps (a promise each): a single PDU is sent
+        // whole or not at all, so there is nothing to abort for.
         let pdus: PresentationDataValue[][];
         try {
           pdus = fragmentWholeMessage(command, null, options);
@@ -218,6 +218,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
           return Promise.reject(err);
         }
         if (pdus.length === 1) return this.association.sendPData(pdus[0]!);
+        return this.sendOrAbort((sendPdvs, sendGroup) => sendInGroups(pdus, sendPdvs, sendGroup));
       }
       return this.sendOrAbort((sendPdvs, sendGroup) => sendMessage(sendPdvs, command, dataSet, options, sendGroup));
     });
