@@ -195,3 +195,22 @@ test('SQLite: a lone insert that fails leaves nothing of itself, and the confirm
   assert.equal(index.unconfirmedBlobs.pendingConfirmations, 0);
   assert.deepEqual(await index.unconfirmedBlobs.list(), []);
 });
+
+test('SQLite: a batch whose COMMIT fails (a deferred foreign key) rolls back, and the confirmations it took along are taken by the next', async (t) => {
+  const index = new SqliteIndexStore({ path: join(tempDir(t), 'index.db') });
+  t.after(() => void index.close());
+  await index.insertInstance(indexRecord({ PatientID: 'P', StudyInstanceUID: '1', SeriesInstanceUID: '1.1', SOPInstanceUID: '1.1.1' }), 'keep', { blobUnconfirmed: true });
+  index.unconfirmedBlobs.confirm(['blob-1.1.1']);
+  // The write itself succeeds; the foreign key check it deferred fails the COMMIT (the study
+  // still names the deleted patient).
+  const store = index as unknown as { db: { pragma(s: string): unknown; prepare(s: string): { run(): unknown } }; write<T>(work: () => T): Promise<T> };
+  await assert.rejects(store.write(() => {
+    store.db.pragma('defer_foreign_keys = ON');
+    store.db.prepare('DELETE FROM patient').run();
+  }), /FOREIGN KEY/);
+  assert.deepEqual(await index.stats(), { patients: 1, studies: 1, series: 1, instances: 1, totalSize: 1000 });
+  assert.equal(index.unconfirmedBlobs.pendingConfirmations, 1, 'the forget rolled back with the COMMIT is pending again');
+  await index.insertInstance(indexRecord({ PatientID: 'P', StudyInstanceUID: '1', SeriesInstanceUID: '1.1', SOPInstanceUID: '1.1.2' }), 'keep');
+  assert.equal(index.unconfirmedBlobs.pendingConfirmations, 0);
+  assert.deepEqual(await index.unconfirmedBlobs.list(), []);
+});

@@ -122,18 +122,23 @@ export class SqliteIndexStore implements IndexStore {
       write: (work) => this.write(work),
       removeByBlobKey: (blobKey) => this.removeInstances(this.s.instancesByBlobKey.all(blobKey)),
     });
+    let forgotten: readonly string[] = [];
     const batch = this.db.transaction((body: () => void) => {
-      const forgotten = this.unconfirmedBlobs.forgetConfirmed();
+      forgotten = this.unconfirmedBlobs.forgetConfirmed();
+      body();
+    });
+    const runBatch = (body: () => void): void => {
+      forgotten = [];
       try {
-        body();
+        batch.immediate(body);
       } catch (error) {
-        // Rolled back with the batch: forgotten again by the next commit.
+        // Rolled back, by a write or at COMMIT: the confirmations it took along go with the next commit.
         this.unconfirmedBlobs.confirm(forgotten);
         throw error;
       }
-    });
+    };
     this.queue = new CommitQueue(
-      (body) => batch.immediate(body),
+      runBatch,
       <T>(work: () => T) => savepoint(work) as T,
       options.groupCommit ?? {},
       this.wal ? () => this.wal!.group.sync() : undefined,
