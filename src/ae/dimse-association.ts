@@ -59,6 +59,20 @@ interface Pending {
   delivered: Promise<void>;
   /** Responses on `delivered` not delivered yet; at 0 one without data set is delivered at once. */
   queued: number;
+  /** See RequestOneOptions.onFinal; cleared once called. */
+  onFinal?: () => void;
+  /** The request was ended (ID and window slot released) when its final response was delivered. */
+  ended?: boolean;
+}
+
+export interface RequestOneOptions {
+  /**
+   * Called synchronously when the final response is delivered, in the receive callback that read
+   * it, before requestOne's promise settles: the Message ID and the window slot are free by then,
+   * so the caller may send its next request at once (its first bytes leave in the same turn of the
+   * event loop, without the promise hops to the caller's await). Must not throw.
+   */
+  onFinal?: () => void;
 }
 
 export interface DimseAssociationEvents {
@@ -168,6 +182,20 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     const deliver = (dataSet: Uint8Array | null) => {
       pending.responses.push({ presentationContextId: m.presentationContextId, message: rsp, status: DimseStatus.fromResponse(rsp as never), dataSet });
       pending.wake?.();
+      const onFinal = pending.onFinal;
+      if (onFinal !== undefined && !isPending(rsp.status)) {
+        pending.onFinal = undefined;
+        pending.ended = true;
+        this.end(rsp.messageIdBeingRespondedTo);
+        try {
+          onFinal();
+        } catch (err) {
+          // A programming error of the caller: surfaced, not taken for a protocol error of the peer.
+          queueMicrotask(() => {
+            throw err;
+          });
+        }
+      }
     };
     if (m.dataSet === null && pending.queued === 0) {
       // Nothing before it still on its way (the usual C-STORE-RSP): no promise hops.
@@ -392,9 +420,10 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
    * Sends a request and returns its final response: request() run to its end, without the
    * generator's hops (once per C-STORE sent). Nothing is left to cancel when it returns or throws.
    */
-  async requestOne(message: RequestWithoutId, presentationContextId: number, dataSet: DataSetSource | null = null): Promise<IncomingResponse> {
+  async requestOne(message: RequestWithoutId, presentationContextId: number, dataSet: DataSetSource | null = null, options: RequestOneOptions = {}): Promise<IncomingResponse> {
     if (!this.takeSlot()) await this.acquireSlot();
     const { messageId, pending } = this.register();
+    if (options.onFinal !== undefined) pending.onFinal = options.onFinal;
     try {
       await this.send({ ...message, messageId } as DimseMessage, presentationContextId, dataSet);
       for (;;) {
@@ -402,7 +431,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
         if (!isPending(rsp.message.status)) return rsp;
       }
     } finally {
-      this.end(messageId);
+      if (!pending.ended) this.end(messageId);
     }
   }
 }

@@ -4,7 +4,7 @@ export type { ConnectOptions, StoreInput, StoreOptions } from './client.js';
 export { DicomServer, PREFERRED_TRANSFER_SYNTAXES } from './server.js';
 export type { DicomServerOptions, DicomServerHandlers, DicomServerEvents, AssociationInfo, StoreRequest, GenericRequest, HandlerResult } from './server.js';
 export { DimseAssociation, DIMSE_CHANNEL } from './dimse-association.js';
-export type { IncomingRequest, IncomingResponse, DimseAssociationOptions, DimseTrace } from './dimse-association.js';
+export type { IncomingRequest, IncomingResponse, DimseAssociationOptions, DimseTrace, RequestOneOptions } from './dimse-association.js';
 export {
   FindOperation, RetrieveOperation, QUERY_RETRIEVE_SOP_CLASS, DEFAULT_GET_STORAGE_SOP_CLASSES, queryRetrieveProposals, retrieveProposals,
 } from './query-retrieve-client.js';

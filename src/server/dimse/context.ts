@@ -57,6 +57,13 @@ export interface SubOperationTarget {
   peerName: string;
   /** Told of each failed sub-operation (the final Error Comment names only the first). */
   onFailure?: (instance: StoredInstance, errorComment: string) => void;
+  /**
+   * The retrieve's cancellation (C-CANCEL-RQ), the signal performSubOperations is given. When set,
+   * the next sub-operation's C-STORE-RQ begins in the receive callback of this one's C-STORE-RSP
+   * (if its bytes are read ahead and no C-CANCEL has come), as performSubOperations would begin
+   * it a few promise hops later; without it every C-STORE-RQ waits for performSubOperations.
+   */
+  cancelled?: AbortSignal;
 }
 
 /**
@@ -117,12 +124,28 @@ export function storeSubOperation(archive: ArchiveStore, target: SubOperationTar
     }
     return entry;
   };
+  /** Sub-operations begun early (see SubOperationTarget.cancelled), until store() asks for them. */
+  const begunEarly = new Map<string, Promise<SubOperationResult>>();
+  /** The instance prepared first after the last store() call: the one performSubOperations begins next. */
+  let successor: StoredInstance | undefined;
+  let awaitingSuccessor = false;
+  const signal = target.cancelled;
+  // Called in the receive callback of a C-STORE-RSP (RequestOneOptions.onFinal), after the
+  // window's slot is free: the successor's C-STORE-RQ is written before the callback returns.
+  const beginSuccessor = signal === undefined ? undefined : (): void => {
+    const next = successor;
+    successor = undefined;
+    if (next === undefined || signal.aborted) return;
+    const value = readAhead.get(next.sopInstanceUid)?.value;
+    if (value === undefined || !('context' in value) || !(value.bytes instanceof Uint8Array)) return;
+    begunEarly.set(next.sopInstanceUid, begin(next));
+  };
   const send = async (instance: StoredInstance, ready: Prepared): Promise<SubOperationResult> => {
     let result: SubOperationResult;
     if ('result' in ready) result = ready.result;
     else {
       try {
-        result = await sendStore(target, instance, ready);
+        result = await sendStore(target, instance, ready, beginSuccessor);
         // Answered, so every byte has left (an error may leave some queued: that buffer is dropped).
         if (ready.bytes instanceof Uint8Array) buffers.give(ready.bytes);
       } catch (err) {
@@ -133,6 +156,16 @@ export function storeSubOperation(archive: ArchiveStore, target: SubOperationTar
     return result;
   };
   const store = (instance: StoredInstance): Promise<SubOperationResult> => {
+    awaitingSuccessor = true;
+    successor = undefined;
+    const early = begunEarly.get(instance.sopInstanceUid);
+    if (early !== undefined) {
+      begunEarly.delete(instance.sopInstanceUid);
+      return early;
+    }
+    return begin(instance);
+  };
+  const begin = (instance: StoredInstance): Promise<SubOperationResult> => {
     due.delete(instance.sopInstanceUid);
     if (counted.delete(instance.sopInstanceUid)) bytesAhead -= instance.size - instance.dataSetOffset;
     const entry = prepare(instance);
@@ -144,6 +177,10 @@ export function storeSubOperation(archive: ArchiveStore, target: SubOperationTar
   // started has been written (the next turn of the event loop), so that the read does not compete
   // with it.
   const ahead = (instance: StoredInstance): void => {
+    if (awaitingSuccessor) {
+      successor = instance;
+      awaitingSuccessor = false;
+    }
     const uid = instance.sopInstanceUid;
     if (counted.has(uid)) return;
     const context = contextFor(instance);
@@ -169,14 +206,14 @@ async function readForSending(blobs: BlobStore, context: StoreContext | { reason
   }
 }
 
-async function sendStore(target: SubOperationTarget, instance: StoredInstance, ready: { context: StoreContext; bytes: Uint8Array | AsyncIterable<Uint8Array> }): Promise<SubOperationResult> {
+async function sendStore(target: SubOperationTarget, instance: StoredInstance, ready: { context: StoreContext; bytes: Uint8Array | AsyncIterable<Uint8Array> }, onFinal?: () => void): Promise<SubOperationResult> {
   const rsp = await target.dimse.requestOne({
     type: 'C-STORE-RQ',
     affectedSopClassUid: instance.sopClassUid,
     affectedSopInstanceUid: instance.sopInstanceUid,
     priority: target.priority ?? Priority.MEDIUM,
     ...(target.originator ? { moveOriginatorApplicationEntityTitle: target.originator.aeTitle, moveOriginatorMessageId: target.originator.messageId } : {}),
-  } as never, ready.context.id, ready.bytes);
+  } as never, ready.context.id, ready.bytes, onFinal === undefined ? {} : { onFinal });
   // The comment is read only when the sub-operation did not succeed.
   return rsp.message.status === Status.Success ? { status: Status.Success } : { status: rsp.message.status, errorComment: `${target.peerName}: ${rsp.status.description}` };
 }

@@ -33,12 +33,13 @@ export async function handleGet(req: GenericRequest, qr: QueryRetrieveSopClass, 
     const withoutRole = accepted.some((pc) => pc.abstractSyntax === instance.sopClassUid);
     return withoutRole ? { reason: `${lookupUid(instance.sopClassUid)?.name ?? instance.sopClassUid} proposed without the SCP role (PS3.4 C.5.3)` } : found;
   };
+  const cancelled = req.request.cancelled;
   const store = storeSubOperation(ctx.archive, {
-    dimse: req.dimse, contextFor, priority: message.priority, peerName: from,
+    dimse: req.dimse, contextFor, priority: message.priority, peerName: from, cancelled,
     onFailure: (instance, comment) => ctx.log('warn', `C-GET from ${from}: ${instance.sopInstanceUid} failed: ${comment}`),
   });
   let final: RetrieveResponse | undefined;
-  for await (const r of performSubOperations(instances, { store, prepare: store.prepare, readAhead: READ_AHEAD, cancelled: req.request.cancelled })) {
+  for await (const r of performSubOperations(instances, { store, prepare: store.prepare, readAhead: READ_AHEAD, cancelled })) {
     final = r;
     await sendRetrieveResponse(req, r);
   }

@@ -1,0 +1,255 @@
+#!/usr/bin/python3
+"""Per-cycle timing of window-1 C-STORE traffic on the loopback interface (a benchmark aid, not a test).
+
+    sudo /usr/bin/python3 bench/net/cycles.py PORT_LO PORT_HI [SECONDS]   # Ctrl-C or SIGTERM to stop
+
+Captures TCP on `lo` whose source or destination port lies in PORT_LO..PORT_HI (an AF_PACKET socket
+with a classic BPF filter: no tcpdump needed; root), follows the PDU stream of each direction (PS3.8
+Section 9.3: PDU type, length; P-DATA-TF items: length, context id, message control header) without
+copying the data PDVs, reads the Command Field of each command set, and for every connection that
+carries C-STORE-RQs prints, per cycle, in microseconds (median, 90th percentile):
+
+  turn    C-STORE-RSP seen on the wire -> the first byte of the next C-STORE-RQ (the sender's turnaround)
+  write   first -> last byte of that C-STORE-RQ (command + data set) on the wire
+  recv    last byte of the C-STORE-RQ -> the C-STORE-RSP (the receiver's turn)
+  cycle   C-STORE-RSP -> next C-STORE-RSP
+
+The timestamps are the kernel's, taken when a segment leaves the sender's socket (outgoing copies
+only, PACKET_OUTGOING), so the three steps sum to the cycle.
+"""
+import signal
+import socket
+import struct
+import sys
+import time
+
+ETH_P_ALL = 0x0003
+SO_ATTACH_FILTER = 26
+SO_TIMESTAMPNS = 35
+PACKET_OUTGOING = 4
+
+
+def bpf(lo, hi):
+    # ether type IPv4, protocol TCP, source or destination port in lo..hi; snap 256 KiB
+    ins = [
+        (0x28, 0, 0, 12), (0x15, 0, 10, 0x0800),      # ldh [12]; jeq IPv4 else drop
+        (0x30, 0, 0, 23), (0x15, 0, 8, 6),            # ldb [23]; jeq TCP else drop
+        (0xb1, 0, 0, 14),                             # ldxb 4*([14]&0xf)
+        (0x48, 0, 0, 14), (0x35, 0, 1, lo), (0x25, 0, 4, hi),  # ldh [x+14]; jge lo ?; jgt hi ? : accept
+        (0x48, 0, 0, 16), (0x35, 0, 3, lo), (0x25, 2, 0, hi),  # ldh [x+16]; jge lo ? : drop; jgt hi ? drop
+        (0x06, 0, 0, 0x40000),                        # accept (placeholder index 11)
+        (0x06, 0, 0, 0x40000),                        # accept
+        (0x06, 0, 0, 0),                              # drop
+    ]
+    # fix jumps: index 7 jgt hi -> true goes to ldh dst (8), false to accept (12)
+    ins[7] = (0x25, 0, 4, hi)  # true: 8, false: 12
+    ins[1] = (0x15, 0, 11, 0x0800)
+    ins[3] = (0x15, 0, 9, 6)
+    ins[6] = (0x35, 0, 1, lo)  # false -> 8 (check dst)
+    ins[9] = (0x35, 0, 3, lo)  # false -> 13 drop
+    ins[10] = (0x25, 2, 0, hi)  # true -> 13 drop, false -> 11 accept
+    prog = b''.join(struct.pack('HBBI', *i) for i in ins)
+    return prog, len(ins)
+
+
+class Direction:
+    """The PDU stream of one direction; events appended as (time, kind, detail)."""
+
+    def __init__(self, events):
+        self.events = events
+        self.need = 6          # bytes wanted into hdr
+        self.hdr = bytearray()
+        self.state = 'pdu'     # pdu | item | body | skip | cmd
+        self.pdu_left = 0
+        self.item_left = 0
+        self.cmd = bytearray()
+        self.mch = 0
+        self.pdu_start = None
+
+    def feed(self, t, data):
+        i, n = 0, len(data)
+        while i < n:
+            if self.state in ('pdu', 'item'):
+                take = min(self.need - len(self.hdr), n - i)
+                if self.state == 'pdu' and not self.hdr:
+                    self.pdu_start = t
+                self.hdr += data[i:i + take]
+                i += take
+                if len(self.hdr) < self.need:
+                    continue
+                if self.state == 'pdu':
+                    ptype, length = self.hdr[0], struct.unpack('>I', self.hdr[2:6])[0]
+                    self.hdr = bytearray()
+                    if ptype == 4:
+                        self.pdu_left = length
+                        self.events.append((self.pdu_start, 'pdu', 4))
+                        self.state, self.need = 'item', 6
+                    else:
+                        self.events.append((self.pdu_start, 'pdu', ptype))
+                        self.state, self.skip = 'skip', length
+                else:
+                    length = struct.unpack('>I', self.hdr[0:4])[0]
+                    self.mch = self.hdr[5]
+                    self.hdr = bytearray()
+                    self.pdu_left -= 6
+                    self.item_left = length - 2
+                    self.state = 'cmd' if self.mch & 1 else 'body'
+                    if self.item_left == 0:
+                        self._item_end(t)
+            elif self.state == 'skip':
+                take = min(self.skip, n - i)
+                self.skip -= take
+                i += take
+                if self.skip == 0:
+                    self.state, self.need = 'pdu', 6
+            else:
+                take = min(self.item_left, n - i)
+                if self.state == 'cmd':
+                    self.cmd += data[i:i + take]
+                i += take
+                self.item_left -= take
+                self.pdu_left -= take
+                if self.item_left == 0:
+                    self._item_end(t)
+
+    def _item_end(self, t):
+        if self.mch & 2:  # last fragment
+            if self.mch & 1:
+                self.events.append((t, 'cmd', command_field(bytes(self.cmd))))
+                self.cmd = bytearray()
+            else:
+                self.events.append((t, 'data', 0))
+        if self.pdu_left <= 0:
+            self.state, self.need = 'pdu', 6
+        else:
+            self.state, self.need = 'item', 6
+
+
+def command_field(cmd):
+    i = 0
+    while i + 8 <= len(cmd):
+        group, element, length = struct.unpack('<HHI', cmd[i:i + 8])
+        if group == 0 and element == 0x0100:
+            return struct.unpack('<H', cmd[i + 8:i + 10])[0]
+        i += 8 + length
+    return -1
+
+
+def pct(xs, p):
+    if not xs:
+        return float('nan')
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p * len(xs)))]
+
+
+def report(key, conn):
+    a, b = conn['dirs']
+    # The sender is the side whose stream holds C-STORE-RQs (0x0001).
+    for snd, rcv, sname in ((a, b, key[0]), (b, a, key[1])):
+        rqs = [e for e in snd.events if e[1] == 'cmd' and e[2] == 0x0001]
+        if len(rqs) < 3:
+            continue
+        # Walk the sender's events: C-STORE-RQ first byte = the start of the PDU that begins it.
+        sev, rev = snd.events, rcv.events
+        rq_first, rq_last, cur_first, in_rq = [], [], None, False
+        msg_first = None
+        for t, kind, d in sev:
+            if kind == 'pdu' and d != 4:
+                msg_first = None
+                continue
+            if kind == 'pdu' and msg_first is None:
+                msg_first = t
+            if kind == 'cmd':
+                if d == 0x0001:
+                    cur_first = msg_first
+                    in_rq = True
+                else:
+                    msg_first = None
+                    continue
+            if kind == 'data' and in_rq:
+                rq_first.append(cur_first)
+                rq_last.append(t)
+                in_rq = False
+                msg_first = None
+        rsps = [t for t, kind, d in rev if kind == 'cmd' and d == 0x8001]
+        turn, write, recv, cycle = [], [], [], []
+        j = 0
+        for k in range(len(rq_first)):
+            write.append(rq_last[k] - rq_first[k])
+            while j < len(rsps) and rsps[j] < rq_last[k]:
+                j += 1
+            if j < len(rsps):
+                recv.append(rsps[j] - rq_last[k])
+                if k + 1 < len(rq_first):
+                    turn.append(rq_first[k + 1] - rsps[j])
+                    cycle.append(rsps[j + 1] - rsps[j] if j + 1 < len(rsps) else float('nan'))
+        cycle = [c for c in cycle if c == c]
+        span = (rsps[-1] - rq_first[0]) if rsps else float('nan')
+        other = sorted({d for t, kind, d in sev if kind == 'cmd' and d != 0x0001})
+        us = lambda xs, p: pct(xs, p) * 1e6
+        print(f'{sname} -> {key[1] if sname == key[0] else key[0]}: {len(rq_first)} C-STORE-RQ, {len(rsps)} RSP, '
+              f'first RQ -> last RSP {span:.3f} s; other commands sent: {[hex(x) for x in other]}')
+        for name, xs in (('turn', turn), ('write', write), ('recv', recv), ('cycle', cycle)):
+            print(f'  {name:5s} median {us(xs, 0.5):8.0f} us  p90 {us(xs, 0.9):8.0f} us  mean {sum(xs) / max(1, len(xs)) * 1e6:8.0f} us  n={len(xs)}')
+        sys.stdout.flush()
+
+
+def main():
+    lo, hi = int(sys.argv[1]), int(sys.argv[2])
+    duration = float(sys.argv[3]) if len(sys.argv) > 3 else 1e9
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    s.setsockopt(socket.SOL_SOCKET, 33, 256 << 20)  # SO_RCVBUFFORCE (root): no drops while parsing
+    prog, count = bpf(lo, hi)
+    import ctypes
+    buf = ctypes.create_string_buffer(prog)
+    fprog = struct.pack('HL', count, ctypes.addressof(buf))
+    s.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+    s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    s.bind(('lo', 0))
+    stop = [False]
+    signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__(0, True))
+    signal.signal(signal.SIGINT, lambda *_: stop.__setitem__(0, True))
+    s.settimeout(0.5)
+    conns = {}
+    end = time.time() + duration
+    print(f'capturing ports {lo}-{hi}', file=sys.stderr)
+    sys.stderr.flush()
+    while not stop[0] and time.time() < end:
+        try:
+            data, anc, _flags, addr = s.recvmsg(0x40000, 64)
+        except socket.timeout:
+            continue
+        except InterruptedError:
+            continue
+        if addr[2] != PACKET_OUTGOING:
+            continue
+        t = None
+        for level, typ, val in anc:
+            if level == socket.SOL_SOCKET and typ == SO_TIMESTAMPNS:
+                sec, ns = struct.unpack('qq', val[:16])
+                t = sec + ns / 1e9
+        ihl = (data[14] & 0xf) * 4
+        tcp = 14 + ihl
+        sport, dport = struct.unpack('>HH', data[tcp:tcp + 4])
+        off = ((data[tcp + 12] >> 4) * 4)
+        payload = memoryview(data)[tcp + off:]
+        tot = struct.unpack('>H', data[16:18])[0]
+        payload = payload[:tot - ihl - off]
+        key = (min(sport, dport), max(sport, dport))
+        flags = data[tcp + 13]
+        if flags & 0x02 and not flags & 0x10:  # SYN: a new connection on these ports
+            if key in conns:
+                report((conns[key]['a'], conns[key]['b']), conns.pop(key))
+            conns[key] = {'a': sport, 'b': dport, 'dirs': (Direction([]), Direction([]))}
+            continue
+        conn = conns.get(key)
+        if conn is None or not len(payload):
+            continue
+        d = conn['dirs'][0] if sport == conn['a'] else conn['dirs'][1]
+        d.feed(t, payload)
+    for key, conn in conns.items():
+        report((conn['a'], conn['b']), conn)
+
+
+if __name__ == '__main__':
+    main()
