@@ -39,6 +39,9 @@
 # STUDY_DIR ($CORPUS/ct/p1), PORT_BASE (14800: +0 Conduit DIMSE, +1 Orthanc DIMSE, +2 Orthanc HTTP,
 # +3 storescp), WORK (/tmp/conduit-bench-work; each run leaves results.tsv, logs and summary.md in a
 # dated folder), NODE_OPTIONS_SERVE (extra node options for conduit serve),
+# CYCLES=1: the timed rounds captured on the loopback interface (bench/net/cycles.py, root): per
+# C-STORE cycle the sender's turn (C-STORE-RSP -> first byte of the next C-STORE-RQ), its write and
+# the receiver's time, median per connection, in cycles.txt and on stderr.
 # PROFILE=1: one more C-MOVE and C-GET with `conduit serve` restarted under node --cpu-prof (profiles
 # and their summary by bench/cpuprofile-top.mjs in the run folder; not counted).
 set -euo pipefail
@@ -52,6 +55,7 @@ CORPUS="${CORPUS:-/tmp/corpus}"
 STUDY_DIR="${STUDY_DIR:-$CORPUS/ct/p1}"
 PORT_BASE="${PORT_BASE:-14800}"
 PROFILE="${PROFILE:-0}"
+CYCLES="${CYCLES:-0}"
 read -ra NODE_OPTIONS_SERVE <<<"${NODE_OPTIONS_SERVE:-}"
 RUN_DIR="${WORK:-/tmp/conduit-bench-work}/retrieve-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$RUN_DIR/logs"
@@ -197,6 +201,13 @@ for ((w = 1; w <= WARMUP; w++)); do
   for cell in "${CELL_LIST[@]}"; do [ "$cell" = push ] && continue; for name in "${SERVER_LIST[@]}"; do run_cell warmup "$cell" "$name"; done; done
 done
 sed -i '/^warmup\t/d' "$RESULTS"
+SNIFFER=""
+if [ "$CYCLES" = 1 ]; then
+  # Per-cycle times of the timed rounds from a loopback capture (bench/net/cycles.py; needs root).
+  setsid nice -n -10 /usr/bin/python3 "$HERE/net/cycles.py" "$PORT_BASE" "$DEST_PORT" "$CONDUIT_PORT=conduit serve -> getscu" \
+    "$ORTHANC_PORT=Orthanc -> getscu" "$DEST_PORT=-> storescp (push: storescu; move: the server)" >"$RUN_DIR/cycles.txt" 2>&1 &
+  SNIFFER=$!; sleep 1
+fi
 for ((r = 1; r <= RUNS; r++)); do
   order=("${SERVER_LIST[@]}")
   if ((r % 2 == 0)); then order=(); for ((i = ${#SERVER_LIST[@]} - 1; i >= 0; i--)); do order+=("${SERVER_LIST[$i]}"); done; fi
@@ -205,6 +216,11 @@ for ((r = 1; r <= RUNS; r++)); do
     for name in "${order[@]}"; do run_cell "$r" "$cell" "$name"; done
   done
 done
+
+if [ -n "$SNIFFER" ]; then
+  kill "$SNIFFER"; while kill -0 "$SNIFFER" 2>/dev/null; do sleep 0.1; done
+  log "per-cycle times (bench/net/cycles.py, $RUN_DIR/cycles.txt):"; sed -n '/^| sender/,$p' "$RUN_DIR/cycles.txt" >&2
+fi
 
 if [ "$PROFILE" = 1 ] && has "$SERVERS" conduit; then
   # One more C-MOVE and C-GET with conduit serve restarted on the same archive under the V8 CPU

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Per-cycle timing of window-1 C-STORE traffic on the loopback interface (a benchmark aid, not a test).
 
-    sudo /usr/bin/python3 bench/net/cycles.py PORT_LO PORT_HI [SECONDS]   # Ctrl-C or SIGTERM to stop
+    sudo /usr/bin/python3 bench/net/cycles.py PORT_LO PORT_HI [PORT=LABEL ...]   # SIGINT or SIGTERM to stop
 
 Captures TCP on `lo` whose source or destination port lies in PORT_LO..PORT_HI (an AF_PACKET socket
 with a classic BPF filter: no tcpdump needed; root), follows the PDU stream of each direction (PS3.8
@@ -15,7 +15,9 @@ carries C-STORE-RQs prints, per cycle, in microseconds (median, 90th percentile)
   cycle   C-STORE-RSP -> next C-STORE-RSP
 
 The timestamps are the kernel's, taken when a segment leaves the sender's socket (outgoing copies
-only, PACKET_OUTGOING), so the three steps sum to the cycle.
+only, PACKET_OUTGOING), so the three steps sum to the cycle. A connection is named by the LABEL of
+its server port when given; at the end a table gives, per label, the median over its connections
+of each step's median.
 """
 import signal
 import socket
@@ -137,6 +139,10 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(p * len(xs)))]
 
 
+LABELS = {}
+SUMMARY = {}
+
+
 def report(key, conn):
     a, b = conn['dirs']
     # The sender is the side whose stream holds C-STORE-RQs (0x0001).
@@ -185,6 +191,10 @@ def report(key, conn):
         print(f'{sname} -> {key[1] if sname == key[0] else key[0]}: {len(rq_first)} C-STORE-RQ, {len(rsps)} RSP, '
               f'first RQ -> last RSP {span:.3f} s; other commands sent: {[hex(x) for x in other]}'
               + (f'; bytes missed (capture drops) {snd.gaps} / {rcv.gaps} times' if snd.gaps or rcv.gaps else ''))
+        label = LABELS.get(key[0]) or LABELS.get(key[1]) or 'other'
+        if len(rsps) == len(rq_first):
+            SUMMARY.setdefault(label, []).append([us(xs, 0.5) for xs in (turn, write, recv, cycle)])
+        print(f'  [{label}]')
         for name, xs in (('turn', turn), ('write', write), ('recv', recv), ('cycle', cycle)):
             print(f'  {name:5s} median {us(xs, 0.5):8.0f} us  p90 {us(xs, 0.9):8.0f} us  mean {sum(xs) / max(1, len(xs)) * 1e6:8.0f} us  n={len(xs)}')
         sys.stdout.flush()
@@ -192,7 +202,10 @@ def report(key, conn):
 
 def main():
     lo, hi = int(sys.argv[1]), int(sys.argv[2])
-    duration = float(sys.argv[3]) if len(sys.argv) > 3 else 1e9
+    for arg in sys.argv[3:]:
+        port, label = arg.split('=', 1)
+        LABELS[int(port)] = label
+    duration = 1e9
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.setsockopt(socket.SOL_SOCKET, 33, 256 << 20)  # SO_RCVBUFFORCE (root): no drops while parsing
     prog, count = bpf(lo, hi)
@@ -258,6 +271,11 @@ def main():
         d.feed(t, payload)
     for key, conn in conns.items():
         report((conn['a'], conn['b']), conn)
+    print('\n| sender -> receiver | connections | turn us | write us | receiver us | cycle us |')
+    print('| --- | ---: | ---: | ---: | ---: | ---: |')
+    for label, rows in SUMMARY.items():
+        med = [sorted(r[i] for r in rows)[len(rows) // 2] for i in range(4)]
+        print(f'| {label} | {len(rows)} | ' + ' | '.join(f'{m:.0f}' for m in med) + ' |')
 
 
 if __name__ == '__main__':
