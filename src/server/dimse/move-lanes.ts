@@ -46,7 +46,9 @@ export class MoveLanes {
   lane(client: AssociationClient): SubOperationLane {
     this.opened++;
     let usable = true;
-    void client.association.closed.then(() => (usable = false));
+    // Set before the C-STORE under way is failed by the close (its rejection is handled later).
+    const unusable = (): void => void (usable = false);
+    client.association.once('aborted', unusable).once('close', unusable);
     const contexts = client.association.acceptedPresentationContexts();
     const store = storeSubOperation(this.ctx.archive, {
       dimse: client.dimse,
