@@ -12,7 +12,7 @@ import type { AssociationInfo, IncomingResponse } from '../../src/ae/index.js';
 import { readFile } from '../../src/media/part10.js';
 import { deferred, withTimeout } from '../ae/helpers.js';
 import {
-  archive, cancelDuringSecond, collect, CT, ctSeries, destination, fields, failedList, identifier, LEVEL, requester, SERIES_UID, STUDY_ROOT_MOVE, STUDY_UID, storeInto,
+  archive, cancelDuringSecond, collect, CT, ctSeries, destination, fields, failedList, identifier, LEVEL, logRecorder, requester, SERIES_UID, STUDY_ROOT_MOVE, STUDY_UID, storeInto,
 } from './retrieve-helpers.js';
 
 const ct = (await readFile(CT)).dataSet;
@@ -46,25 +46,12 @@ async function withMove(count: number, options: { moveAssociations?: number; onS
     ...(options.maxAssociations !== undefined ? { maxAssociations: options.maxAssociations } : {}),
     ...(options.onStore ? { onStore: (req, n) => options.onStore!(req.sopInstanceUid, n, req.association.connectionId) } : {}),
   });
-  const logged: string[] = [];
-  const waiting: Array<() => void> = [];
-  const a = await archive([dest.peer()], options.moveAssociations !== undefined ? { moveAssociations: options.moveAssociations } : {}, (_level, message) => {
-    logged.push(message);
-    for (const w of waiting.splice(0)) w();
-  });
-  /** The archive's next (or past) log line matching `re`; the outcome is logged once the final response is sent. */
-  const logLine = (re: RegExp): Promise<string> => withTimeout(new Promise<string>((resolve) => {
-    const look = (): void => {
-      const line = logged.find((l) => re.test(l));
-      if (line !== undefined) resolve(line);
-      else waiting.push(look);
-    };
-    look();
-  }), 5000, `a log line matching ${re}; logged:\n${logged.join('\n')}`);
+  const logs = logRecorder();
+  const a = await archive([dest.peer()], options.moveAssociations !== undefined ? { moveAssociations: options.moveAssociations } : {}, logs.log);
   try {
     await storeInto(a.server, [], await ctSeries(count));
     const r = await requester(a.server.dimsePort, { contexts: [{ abstractSyntax: STUDY_ROOT_MOVE, transferSyntaxes: ['1.2.840.10008.1.2.1'] }] });
-    await body({ move: () => collect(r.dimse.request(MOVE as never, r.context(STUDY_ROOT_MOVE), SERIES)), dest, logLine, r });
+    await body({ move: () => collect(r.dimse.request(MOVE as never, r.context(STUDY_ROOT_MOVE), SERIES)), dest, logLine: logs.line, r });
     await r.association.release();
   } finally {
     await a.close();

@@ -197,3 +197,25 @@ export async function ctSeries(n: number): Promise<DataSet[]> {
   return out;
 }
 
+
+/**
+ * The log lines of `conduit serve`, and the `n`th matching one (default the first), awaited: the
+ * outcome of a retrieve is logged after its final response.
+ */
+export function logRecorder(): { log: Log; lines: string[]; line: (re: RegExp, n?: number) => Promise<string> } {
+  const lines: string[] = [];
+  const waiting: Array<() => void> = [];
+  const log: Log = (_level, message) => {
+    lines.push(message);
+    for (const w of waiting.splice(0)) w();
+  };
+  const line = (re: RegExp, n = 1): Promise<string> => withTimeout(new Promise<string>((resolve) => {
+    const look = (): void => {
+      const found = lines.filter((l) => re.test(l))[n - 1];
+      if (found !== undefined) resolve(found);
+      else waiting.push(look);
+    };
+    look();
+  }), 5000, `log line ${n} matching ${re}`);
+  return { log, lines, line };
+}
