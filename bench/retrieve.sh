@@ -41,9 +41,11 @@
 # plugin (not used here).
 # `conduit serve` runs with its defaults (SQLite index, files with fsync, 256 KiB PDUs, log level warn).
 #
-# Environment: RUNS (5), WARMUP (untimed warm-up runs of each server per cell first, 1), CELLS (move,get,push), SERVERS (conduit,orthanc), CORPUS (/tmp/corpus),
+# Environment: RUNS (5), WARMUP (untimed warm-up runs of each server per cell first, 1), CELLS (move,get,push),
+# SERVERS (conduit,orthanc; conduit1 adds a second `conduit serve --move-associations 1`, on its own
+# archive loaded alike, so that one and several associations are measured in the same run), CORPUS (/tmp/corpus),
 # STUDY_DIR ($CORPUS/ct/p1), MOVE_ASSOCIATIONS (conduit serve --move-associations; unset: its default), PORT_BASE (14800: +0 Conduit DIMSE, +1 Orthanc DIMSE, +2 Orthanc HTTP,
-# +3 storescp), WORK (/tmp/conduit-bench-work; each run leaves results.tsv, logs and summary.md in a
+# +3 storescp, +4 conduit1 DIMSE), WORK (/tmp/conduit-bench-work; each run leaves results.tsv, logs and summary.md in a
 # dated folder), NODE_OPTIONS_SERVE (extra node options for conduit serve),
 # PROFILE=1: one more C-MOVE and C-GET with `conduit serve` restarted under node --cpu-prof (profiles
 # and their summary by bench/cpuprofile-top.mjs in the run folder; not counted).
@@ -70,6 +72,7 @@ CONDUIT_PORT=$PORT_BASE
 ORTHANC_PORT=$((PORT_BASE + 1))
 ORTHANC_HTTP=$((PORT_BASE + 2))
 DEST_PORT=$((PORT_BASE + 3))
+CONDUIT1_PORT=$((PORT_BASE + 4))
 
 LISTEN_TIMEOUT_S=60
 source "$HERE/lib.sh"
@@ -136,6 +139,11 @@ if has "$SERVERS" conduit; then
   start_conduit "$RUN_DIR/conduit-data" "$CONDUIT_PORT"
   PID_OF[conduit]=$SERVER_PID; AET_OF[conduit]=CONDUIT; PORT_OF[conduit]=$CONDUIT_PORT
   log "loading the study into conduit serve (pid $SERVER_PID)"; load_study "$CONDUIT_PORT" CONDUIT
+fi
+if has "$SERVERS" conduit1; then
+  MOVE_ASSOCIATIONS=1 start_conduit "$RUN_DIR/conduit1-data" "$CONDUIT1_PORT"
+  PID_OF[conduit1]=$SERVER_PID; AET_OF[conduit1]=CONDUIT; PORT_OF[conduit1]=$CONDUIT1_PORT
+  log "loading the study into conduit serve --move-associations 1 (pid $SERVER_PID)"; load_study "$CONDUIT1_PORT" CONDUIT
 fi
 if has "$SERVERS" orthanc; then
   orthanc_config "$RUN_DIR/orthanc"

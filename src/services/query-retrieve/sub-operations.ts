@@ -179,7 +179,14 @@ export async function* performSubOperations(instances: readonly StoredInstance[]
           if (more === undefined) break;
           ahead.push(more);
         }
-        for (const a of ahead) if (!cancelled()) lane.prepare!(a);
+        for (const a of ahead) {
+          if (cancelled()) break;
+          try {
+            lane.prepare!(a);
+          } catch {
+            // Reading ahead only saves time: the sub-operation reads (and fails) at its turn.
+          }
+        }
         record(instance, await result);
         signal();
       }
