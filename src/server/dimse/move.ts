@@ -41,12 +41,13 @@ export async function handleMove(req: GenericRequest, qr: QueryRetrieveSopClass,
     await sendRetrieveResponse(req, { status: Status.Success, counts: { remaining: 0, completed: 0, failed: 0, warning: 0 }, identifier: null });
     return;
   }
+  const presentationContexts = proposalsForInstances(instances).slice(0, MAX_CONTEXTS);
   const connectToPeer = (signal: AbortSignal): Promise<AssociationClient> => connect({
     host: peer.host,
     port: peer.port,
     callingAeTitle: ctx.config.aeTitle,
     calledAeTitle: peer.aeTitle,
-    presentationContexts: proposalsForInstances(instances).slice(0, MAX_CONTEXTS),
+    presentationContexts,
     maxPduLength: ctx.config.maxPduLength,
     signal,
   });
