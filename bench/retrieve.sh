@@ -14,14 +14,20 @@
 # Cells (after WARMUP untimed runs, as the anchor's hyperfine --warmup 1; each server once per round, the servers' order swapped from round to round; RUNS rounds;
 # median and min-max over the rounds):
 #   move  movescu -S (Study Root, STUDY level, the study's Study Instance UID) asking the server to
-#         C-MOVE the study to a DCMTK storescp (writing files to an empty folder, no fsync: its
-#         default), started fresh for each run and known to both servers as STORESCP. Orthanc runs
-#         with SynchronousCMove true (its default), so for both the final C-MOVE-RSP comes after the
-#         last sub-operation. Time = movescu's whole process.
+#         C-MOVE the study to a DCMTK storescp --fork (writing files to an empty folder, no fsync: its
+#         default; a child process per association, so it serves several at once, as the shared
+#         anchor starts it), started fresh for each run and known to both servers as STORESCP.
+#         Orthanc runs with SynchronousCMove true (its default), so for both the final C-MOVE-RSP
+#         comes after the last sub-operation. Conduit opens up to --move-associations associations
+#         to the destination (MOVE_ASSOCIATIONS; its default 2), Orthanc one. The warm-up run's
+#         storescp runs with -v, and the associations it received are counted and logged for each
+#         server. Time = movescu's whole process.
 #   get   getscu -S (same Identifier) writing the files into an empty folder. Time = getscu's whole process.
 #   push  the reference: storescu +sd +r (DCMTK) sending the study's files to a fresh storescp, once
 #         per round: C++ at both ends, no archive, one C-STORE outstanding as in the retrieves above
 #         (storescp and getscu grant no asynchronous operations window). Time = storescu's whole process.
+#         Kept on one association (storescu opens one; storescp without --fork): it is the floor of
+#         a one-association sender, which a C-MOVE over several associations can go below.
 # Every run is checked: movescu/getscu exit status 0 and 500 files in the output folder. Every
 # output folder is emptied and `sync`ed before a run (untimed). TCP_NODELAY=1 for every DCMTK tool and
 # for Orthanc (whose DICOM server is DCMTK): without it each C-STORE waits ~40 ms for a delayed ACK.
@@ -35,9 +41,11 @@
 # plugin (not used here).
 # `conduit serve` runs with its defaults (SQLite index, files with fsync, 256 KiB PDUs, log level warn).
 #
-# Environment: RUNS (5), WARMUP (untimed warm-up runs of each server per cell first, 1), CELLS (move,get,push), SERVERS (conduit,orthanc), CORPUS (/tmp/corpus),
-# STUDY_DIR ($CORPUS/ct/p1), PORT_BASE (14800: +0 Conduit DIMSE, +1 Orthanc DIMSE, +2 Orthanc HTTP,
-# +3 storescp), WORK (/tmp/conduit-bench-work; each run leaves results.tsv, logs and summary.md in a
+# Environment: RUNS (5), WARMUP (untimed warm-up runs of each server per cell first, 1), CELLS (move,get,push),
+# SERVERS (conduit,orthanc; conduit1 adds a second `conduit serve --move-associations 1`, on its own
+# archive loaded alike, so that one and several associations are measured in the same run), CORPUS (/tmp/corpus),
+# STUDY_DIR ($CORPUS/ct/p1), MOVE_ASSOCIATIONS (conduit serve --move-associations; unset: its default), PORT_BASE (14800: +0 Conduit DIMSE, +1 Orthanc DIMSE, +2 Orthanc HTTP,
+# +3 storescp, +4 conduit1 DIMSE), WORK (/tmp/conduit-bench-work; each run leaves results.tsv, logs and summary.md in a
 # dated folder), NODE_OPTIONS_SERVE (extra node options for conduit serve),
 # CYCLES=1: the timed rounds captured on the loopback interface (bench/net/cycles.py, root): per
 # C-STORE cycle the sender's turn (C-STORE-RSP -> first byte of the next C-STORE-RQ), its write and
@@ -56,6 +64,7 @@ STUDY_DIR="${STUDY_DIR:-$CORPUS/ct/p1}"
 PORT_BASE="${PORT_BASE:-14800}"
 PROFILE="${PROFILE:-0}"
 CYCLES="${CYCLES:-0}"
+MOVE_ASSOCIATIONS="${MOVE_ASSOCIATIONS:-}"
 read -ra NODE_OPTIONS_SERVE <<<"${NODE_OPTIONS_SERVE:-}"
 RUN_DIR="${WORK:-/tmp/conduit-bench-work}/retrieve-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$RUN_DIR/logs"
@@ -67,6 +76,7 @@ CONDUIT_PORT=$PORT_BASE
 ORTHANC_PORT=$((PORT_BASE + 1))
 ORTHANC_HTTP=$((PORT_BASE + 2))
 DEST_PORT=$((PORT_BASE + 3))
+CONDUIT1_PORT=$((PORT_BASE + 4))
 
 LISTEN_TIMEOUT_S=60
 source "$HERE/lib.sh"
@@ -95,7 +105,7 @@ start_conduit() {  # start_conduit DIR PORT [node options...] -> SERVER_PID
   mkdir -p "$dir"
   start_server "$port" "$RUN_DIR/logs/conduit-$port.log" node "$@" "${NODE_OPTIONS_SERVE[@]}" "$ROOT/bin/conduit" serve \
     --aet CONDUIT --dimse-port "$port" --http-port 0 --host 127.0.0.1 --data "$dir" --log-level warn \
-    --peer "dest=STORESCP@127.0.0.1:$DEST_PORT"
+    --peer "dest=STORESCP@127.0.0.1:$DEST_PORT" ${MOVE_ASSOCIATIONS:+--move-associations "$MOVE_ASSOCIATIONS"}
 }
 
 orthanc_config() {  # the shared anchor's configuration (/work/shared/bench/lib.sh), on this script's ports
@@ -134,6 +144,11 @@ if has "$SERVERS" conduit; then
   PID_OF[conduit]=$SERVER_PID; AET_OF[conduit]=CONDUIT; PORT_OF[conduit]=$CONDUIT_PORT
   log "loading the study into conduit serve (pid $SERVER_PID)"; load_study "$CONDUIT_PORT" CONDUIT
 fi
+if has "$SERVERS" conduit1; then
+  MOVE_ASSOCIATIONS=1 start_conduit "$RUN_DIR/conduit1-data" "$CONDUIT1_PORT"
+  PID_OF[conduit1]=$SERVER_PID; AET_OF[conduit1]=CONDUIT; PORT_OF[conduit1]=$CONDUIT1_PORT
+  log "loading the study into conduit serve --move-associations 1 (pid $SERVER_PID)"; load_study "$CONDUIT1_PORT" CONDUIT
+fi
 if has "$SERVERS" orthanc; then
   orthanc_config "$RUN_DIR/orthanc"
   if listening "$ORTHANC_HTTP"; then die "port $ORTHANC_HTTP is already in use (set PORT_BASE)"; fi
@@ -152,7 +167,9 @@ run_cell() {  # run_cell ROUND move|get SERVER
   local r=$1 cell=$2 name=$3 pid=${PID_OF[$3]} out="$RUN_DIR/out" t0 t1 rc n ld c0 c1 dest="" hwm
   fresh_out "$out"
   if [ "$cell" = move ]; then
-    start_server "$DEST_PORT" "$RUN_DIR/logs/storescp.log" storescp -aet STORESCP -od "$out" "$DEST_PORT"; dest=$SERVER_PID
+    # -v (a few lines per C-STORE) only in the warm-up, to count the associations.
+    local verbose=(); [ "$r" = warmup ] && verbose=(-v)
+    start_server "$DEST_PORT" "$RUN_DIR/logs/storescp-$name.log" storescp "${verbose[@]}" --fork -aet STORESCP -od "$out" "$DEST_PORT"; dest=$SERVER_PID
     CMD=(movescu -S -aec "${AET_OF[$name]}" -aem STORESCP -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$STUDY_UID" 127.0.0.1 "${PORT_OF[$name]}")
   else
     CMD=(getscu -S -aec "${AET_OF[$name]}" -od "$out" -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$STUDY_UID" 127.0.0.1 "${PORT_OF[$name]}")
@@ -166,6 +183,7 @@ run_cell() {  # run_cell ROUND move|get SERVER
   [ -n "$dest" ] && stop_pid "$dest"
   n=$(count_out "$out")
   [ "$rc" = 0 ] && [ "$n" = "$N" ] || die "$cell $name round $r: exit $rc, $n of $N files received (logs in $RUN_DIR/logs)"
+  [ "$cell" = move ] && [ "$r" = warmup ] && log "move warm-up $name: storescp received $(grep -c 'Association Received' "$RUN_DIR/logs/storescp-$name.log") association(s)"
   record "$r $cell $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N $B $ld $(awk -v a="$c0" -v b="$c1" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b-a)/hz}') $hwm"
   log "$cell round $r $name: $(awk -v a="$t0" -v b="$t1" -v n="$N" 'BEGIN {printf "%.2f s, %.0f inst/s", (b-a)/1e9, n/((b-a)/1e9)}') (load $ld, peak RSS $((hwm / 1024)) MiB)"
   rm -rf "$out"

@@ -24,8 +24,12 @@ const range = (xs, d = 0) => `${fmt(median(xs), d)} (${fmt(Math.min(...xs), d)}-
 const pick = (cell, who) => rows.filter((r) => r.cell === cell && r.who === who);
 
 const LABELS = {
-  move: { conduit: 'movescu -> conduit serve, C-MOVE to storescp', orthanc: 'movescu -> Orthanc, C-MOVE to storescp' },
-  get: { conduit: 'getscu <- conduit serve, C-GET', orthanc: 'getscu <- Orthanc, C-GET' },
+  move: {
+    conduit: 'movescu -> conduit serve, C-MOVE to storescp',
+    conduit1: 'movescu -> conduit serve --move-associations 1, C-MOVE to storescp',
+    orthanc: 'movescu -> Orthanc, C-MOVE to storescp',
+  },
+  get: { conduit: 'getscu <- conduit serve, C-GET', conduit1: 'getscu <- conduit serve --move-associations 1, C-GET', orthanc: 'getscu <- Orthanc, C-GET' },
   push: { storescu: 'reference: storescu -> storescp (DCMTK both ends, no archive)' },
 };
 const cells = [...new Set(rows.map((r) => r.cell))];
@@ -51,13 +55,16 @@ for (const cell of cells) {
 }
 console.log('');
 for (const cell of cells) {
-  const c = pick(cell, 'conduit');
   const o = pick(cell, 'orthanc');
-  if (!c.length || !o.length) continue;
-  const ratio = median(o.map((r) => r.value)) / median(c.map((r) => r.value));
-  const byRound = new Map(o.map((r) => [r.round, r.value]));
-  const per = c.filter((r) => byRound.has(r.round)).map((r) => byRound.get(r.round) / r.value);
-  console.log(`${cell === 'move' ? 'C-MOVE' : 'C-GET'} Conduit / Orthanc (instances/s): ${fmt(ratio, 2)}x [per round ${fmt(Math.min(...per), 2)}-${fmt(Math.max(...per), 2)}]; goal >= 1.5x: ${ratio >= 1.5 ? 'met' : 'not met'}`);
+  for (const who of ['conduit', 'conduit1']) {
+    const c = pick(cell, who);
+    if (!c.length || !o.length) continue;
+    const ratio = median(o.map((r) => r.value)) / median(c.map((r) => r.value));
+    const byRound = new Map(o.map((r) => [r.round, r.value]));
+    const per = c.filter((r) => byRound.has(r.round)).map((r) => byRound.get(r.round) / r.value);
+    const name = who === 'conduit' ? 'Conduit' : 'Conduit (one association)';
+    console.log(`${cell === 'move' ? 'C-MOVE' : 'C-GET'} ${name} / Orthanc (instances/s): ${fmt(ratio, 2)}x [per round ${fmt(Math.min(...per), 2)}-${fmt(Math.max(...per), 2)}]; goal >= 1.5x: ${ratio >= 1.5 ? 'met' : 'not met'}`);
+  }
 }
 const push = pick('push', 'storescu');
 if (push.length) {

@@ -37,6 +37,12 @@ export interface ServerConfig {
   shutdownGraceSeconds: number;
   maxAssociations: number;
   maxPduLength: number;
+  /**
+   * The most associations a C-MOVE opens to its Move Destination at once, its C-STORE
+   * sub-operations shared among them (one further association per 8 instances; see
+   * server/dimse/move-lanes.ts); 1 = one association.
+   */
+  moveAssociations: number;
   /** DICOMweb: origins allowed by CORS ("*" for any); none by default. */
   corsOrigins: string[];
   /** DICOMweb: the URL clients reach /dicom-web at, for Retrieve URLs (default: from each request's Host). */
@@ -58,6 +64,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   shutdownGraceSeconds: 10,
   maxAssociations: 64,
   maxPduLength: 256 * 1024,
+  moveAssociations: 2,
   corsOrigins: [],
   publicUrl: '',
 };
@@ -73,9 +80,13 @@ export const ENVIRONMENT: Readonly<Record<string, keyof ServerConfig>> = {
   CONDUIT_RESTRICT_TO_PEERS: 'restrictToPeers',
   CONDUIT_DUPLICATES: 'duplicatePolicy',
   CONDUIT_LOG_LEVEL: 'logLevel',
+  CONDUIT_MOVE_ASSOCIATIONS: 'moveAssociations',
   CONDUIT_CORS_ORIGINS: 'corsOrigins',
   CONDUIT_PUBLIC_URL: 'publicUrl',
 };
+
+/** More associations than this to one Move Destination would only load it (and the archive's disk). */
+const MAX_MOVE_ASSOCIATIONS = 8;
 
 function fail(setting: string, message: string): never {
   throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `configuration: ${setting}: ${message}`);
@@ -125,6 +136,7 @@ function validate(c: ServerConfig): ServerConfig {
   for (const k of ['dimsePort', 'httpPort'] as const) if (c[k] > 65535) fail(k, `${c[k]} is not a port`);
   if (!['keep', 'overwrite', 'reject'].includes(c.duplicatePolicy)) fail('duplicatePolicy', `"${c.duplicatePolicy}" is not keep, overwrite or reject`);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel)) fail('logLevel', `"${c.logLevel}" is not a log level`);
+  if (c.moveAssociations < 1 || c.moveAssociations > MAX_MOVE_ASSOCIATIONS) fail('moveAssociations', `${c.moveAssociations} is not 1 to ${MAX_MOVE_ASSOCIATIONS}`);
   if (c.publicUrl !== '' && !/^https?:\/\/[^/]/.test(c.publicUrl)) fail('publicUrl', `"${c.publicUrl}" is not an http(s) URL`);
   const names = new Set<string>();
   for (const p of c.peers) {

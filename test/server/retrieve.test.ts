@@ -9,13 +9,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { connect, DimseAssociation, DIMSE_CHANNEL, proposalsFor, describeFile, type DicomServerOptions, type DimseTrace, type StoreRequest } from '../../src/ae/index.js';
-import { DataSet } from '../../src/data/data-set.js';
+import { DimseAssociation } from '../../src/ae/index.js';
 import { parseDataSet } from '../../src/data/reader/data-set-parser.js';
 import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN,
@@ -23,181 +18,12 @@ import {
 import { encodeDataSet } from '../../src/data/writer.js';
 import type { IncomingResponse } from '../../src/ae/index.js';
 import { readFile } from '../../src/media/part10.js';
-import { IMPLEMENTATION_CLASS_UID } from '../../src/media/implementation.js';
-import { loadConfig, type RemoteAe } from '../../src/server/config.js';
-import { startServer, type RunningServer } from '../../src/server/serve.js';
-import { openAssociation, type PresentationContextProposal, type RoleSelection, type SopClassExtendedNegotiation } from '../../src/upper-layer/index.js';
-import { PYDICOM_DATA } from '../helpers/peers.js';
-import { deferred, startServer as startScp, withTimeout, type Deferred } from '../ae/helpers.js';
-
-const FILES = join(PYDICOM_DATA, 'test_files');
-const CT = join(FILES, 'CT_small.dcm');
-const MR_BIG_ENDIAN = join(FILES, 'MR_small_bigendian.dcm');
-const MR_RLE = join(FILES, 'MR_small_RLE.dcm');
-const PATIENT_ROOT_MOVE = '1.2.840.10008.5.1.4.1.2.1.2';
-const STUDY_ROOT_MOVE = '1.2.840.10008.5.1.4.1.2.2.2';
-const STUDY_ROOT_GET = '1.2.840.10008.5.1.4.1.2.2.3';
-const PATIENT_ROOT_FIND = '1.2.840.10008.5.1.4.1.2.1.1';
-const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
-const MR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.4';
-const ELE = { explicitVR: true, littleEndian: true };
-const QR_TS = [EXPLICIT_VR_LITTLE_ENDIAN];
-
-interface Received {
-  sopInstanceUid: string;
-  transferSyntaxUid: string;
-  bytes: Uint8Array;
-  moveOriginatorAeTitle?: string;
-  moveOriginatorMessageId?: number;
-  calledAeTitle: string;
-}
-
-/** A Storage SCP (the Move Destination) that keeps what it receives; `onStore` may answer otherwise. */
-async function destination(aeTitle: string, options: { transferSyntaxes?: readonly string[]; onStore?: (req: StoreRequest, n: number) => Promise<number | void> } & Partial<DicomServerOptions> = {}) {
-  const received: Received[] = [];
-  let n = 0;
-  const abstractSyntaxes: Record<string, readonly string[] | '*'> = {};
-  for (const uid of [CT_IMAGE_STORAGE, MR_IMAGE_STORAGE]) abstractSyntaxes[uid] = options.transferSyntaxes ?? '*';
-  const scp = await startScp({
-    aeTitle,
-    abstractSyntaxes,
-    strictCalledAeTitle: options.strictCalledAeTitle,
-    handlers: {
-      store: async (req) => {
-        const index = n++;
-        const bytes = await req.dataSet.collect();
-        const answer = options.onStore ? await options.onStore(req, index) : undefined;
-        if (answer === undefined || answer === 0) {
-          received.push({
-            sopInstanceUid: req.sopInstanceUid, transferSyntaxUid: req.transferSyntaxUid, bytes, calledAeTitle: req.association.calledAeTitle,
-            ...(req.moveOriginatorAeTitle !== undefined ? { moveOriginatorAeTitle: req.moveOriginatorAeTitle, moveOriginatorMessageId: req.moveOriginatorMessageId } : {}),
-          });
-        }
-        return answer ?? 0;
-      },
-    },
-  });
-  return { ...scp, received, peer: (name = aeTitle.toLowerCase()): RemoteAe => ({ name, aeTitle, host: '127.0.0.1', port: scp.port }) };
-}
-
-async function archive(peers: RemoteAe[] = []): Promise<{ server: RunningServer; close(): Promise<void> }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'conduit-retrieve-'));
-  const server = await startServer(loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir, peers: peers.map((p) => `${p.name}=${p.aeTitle}@${p.host}:${p.port}`) }, env: {} }));
-  return {
-    server,
-    async close() {
-      await server.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Stores files, and data sets made in code, into the archive. */
-async function storeInto(server: RunningServer, files: string[], dataSets: DataSet[] = []): Promise<void> {
-  const described = await Promise.all(files.map((f) => describeFile(f)));
-  const client = await connect({
-    host: '127.0.0.1', port: server.dimsePort, calledAeTitle: 'ARCHIVE',
-    presentationContexts: proposalsFor([...described, ...dataSets.map((d) => ({ sopClassUid: d.string(0x00080016)!, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN }))]),
-  });
-  for (const f of described) assert.equal((await client.store(f)).code, 0);
-  for (const d of dataSets) assert.equal((await client.store({ dataSet: d })).code, 0);
-  await client.release();
-}
-
-/** A requester association with the low-level API. */
-async function requester(port: number, options: {
-  contexts: PresentationContextProposal[]; roleSelections?: RoleSelection[]; extended?: SopClassExtendedNegotiation[]; callingAeTitle?: string;
-}) {
-  const association = await openAssociation({
-    host: '127.0.0.1', port, callingAeTitle: options.callingAeTitle ?? 'MOVER', calledAeTitle: 'ARCHIVE',
-    presentationContexts: options.contexts, implementationClassUid: IMPLEMENTATION_CLASS_UID,
-    ...(options.roleSelections ? { roleSelections: options.roleSelections } : {}),
-    ...(options.extended ? { sopClassExtendedNegotiations: options.extended } : {}),
-  });
-  const dimse = new DimseAssociation(association);
-  return { association, dimse, context: (uid: string) => association.findPresentationContext(uid)!.id };
-}
-
-function identifier(keys: Record<number, [string, string | string[]]>): Uint8Array {
-  const ds = new DataSet();
-  for (const [tag, [vr, value]] of Object.entries(keys)) ds.set(Number(tag), vr as never, value);
-  return encodeDataSet(ds, ELE);
-}
-
-const LEVEL = 0x00080052;
-const PATIENT_ID = 0x00100020;
-const STUDY_UID = 0x0020000d;
-const SERIES_UID = 0x0020000e;
-const SOP_UID = 0x00080018;
-
-async function collect(it: AsyncIterable<IncomingResponse>): Promise<IncomingResponse[]> {
-  const out: IncomingResponse[] = [];
-  for await (const r of it) out.push(r);
-  return out;
-}
-
-/** Resolves when some association of this process receives a C-CANCEL-RQ (the DIMSE trace channel). */
-function cancelReceived(): Promise<void> {
-  return new Promise((resolve) => {
-    const onMessage = (m: unknown) => {
-      const t = m as DimseTrace;
-      if (t.direction === 'received' && t.type === 'C-CANCEL-RQ') {
-        unsubscribe(DIMSE_CHANNEL, onMessage);
-        resolve();
-      }
-    };
-    subscribe(DIMSE_CHANNEL, onMessage);
-  });
-}
-
-/**
- * Sends a C-MOVE or C-GET and, once the second sub-operation has reached its receiver (`second`),
- * a C-CANCEL-RQ; the receiver answers that sub-operation (`proceed`) only once the archive has the
- * cancel, so the outcome does not depend on which connection the archive reads first.
- */
-async function cancelDuringSecond(r: Awaited<ReturnType<typeof requester>>, sopClass: string, message: Record<string, unknown>, data: Uint8Array,
-  second: Deferred<void>, proceed: Deferred<void>): Promise<IncomingResponse[]> {
-  const pc = r.context(sopClass);
-  const responses: IncomingResponse[] = [];
-  for await (const rsp of r.dimse.request(message as never, pc, data)) {
-    responses.push(rsp);
-    if (responses.length === 1) {
-      await withTimeout(second.promise, 5000, 'the second sub-operation');
-      const seen = cancelReceived();
-      await r.dimse.send({ type: 'C-CANCEL-RQ', messageIdBeingRespondedTo: fields(rsp).messageIdBeingRespondedTo } as never, pc);
-      await withTimeout(seen, 5000, 'the archive to receive C-CANCEL-RQ');
-      proceed.resolve();
-    }
-  }
-  return responses;
-}
-
-/** The command fields of a response, by name. */
-function fields(r: IncomingResponse): Record<string, unknown> {
-  return r.message as unknown as Record<string, unknown>;
-}
-
-function failedList(r: IncomingResponse): string[] {
-  return r.dataSet ? parseDataSet(r.dataSet, ELE).strings(0x00080058) : [];
-}
-
-/** The data set of a file as its bytes in its own transfer syntax (what a byte-for-byte sender sends). */
-async function dataSetBytesOf(path: string): Promise<Uint8Array> {
-  const { readFileSync } = await import('node:fs');
-  const f = await readFile(path, { bulkDataThreshold: Infinity });
-  return readFileSync(path).subarray(f.dataSetOffset);
-}
-
-/** CT_small as `n` instances of one series (new SOP Instance UIDs). */
-async function ctSeries(n: number): Promise<DataSet[]> {
-  const out: DataSet[] = [];
-  for (let i = 0; i < n; i++) {
-    const ds = (await readFile(CT, { bulkDataThreshold: Infinity })).dataSet;
-    ds.set(SOP_UID, 'UI', `1.2.826.0.1.3680043.8.498.77.${i + 1}`);
-    out.push(ds);
-  }
-  return out;
-}
+import { openAssociation } from '../../src/upper-layer/index.js';
+import { deferred } from '../ae/helpers.js';
+import {
+  archive, cancelDuringSecond, collect, CT, CT_IMAGE_STORAGE, ctSeries, dataSetBytesOf, destination, ELE, failedList, fields, identifier, LEVEL, MR_BIG_ENDIAN, MR_RLE,
+  PATIENT_ID, PATIENT_ROOT_FIND, PATIENT_ROOT_MOVE, QR_TS, requester, SERIES_UID, SOP_UID, STUDY_ROOT_GET, STUDY_ROOT_MOVE, STUDY_UID, storeInto,
+} from './retrieve-helpers.js';
 
 test('C-MOVE (Study Root, STUDY): Pending responses with counts, Success, the data set byte for byte, Move Originator set', async () => {
   const dest = await destination('DEST');

@@ -93,6 +93,10 @@ test('configuration: flags override environment override file; bad values name t
   assert.throws(() => loadConfig({ flags: { duplicatePolicy: 'sometimes' }, env: {} }), /duplicatePolicy/);
   assert.throws(() => loadConfig({ flags: { peers: ['nonsense'] }, env: {} }), /NAME=AET@HOST:PORT/);
   assert.throws(() => loadConfig({ flags: { aeTitle: 'THIS AE TITLE IS TOO LONG' }, env: {} }), /aeTitle/);
+  assert.equal(c.moveAssociations, 2, 'default');
+  assert.equal(loadConfig({ env: { CONDUIT_MOVE_ASSOCIATIONS: '3' } }).moveAssociations, 3);
+  assert.equal(loadConfig({ flags: { moveAssociations: '1' }, env: { CONDUIT_MOVE_ASSOCIATIONS: '3' } }).moveAssociations, 1);
+  for (const n of ['0', '9']) assert.throws(() => loadConfig({ flags: { moveAssociations: n }, env: {} }), /moveAssociations: \d is not 1 to 8/);
 });
 
 test('conduit serve (what npm start runs) starts, says where it listens (DIMSE and DICOMweb), and stops cleanly on SIGTERM', async () => {

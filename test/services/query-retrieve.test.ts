@@ -82,6 +82,8 @@ test('retrieve target: baseline needs one Unique Key value per level above; rela
   assert.deepEqual(refusal(() => retrieveTarget(view, 'StudyRoot')).offendingElement, [0x00080053], 'Query/Retrieve View without Enhanced Multi-Frame Image Conversion');
 });
 
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
 function instance(uid: string, transferSyntaxUid = ELE): StoredInstance {
   return { sopInstanceUid: uid, sopClassUid: CT, transferSyntaxUid, seriesInstanceUid: '1.2.3', studyInstanceUid: '1.2', blobKey: uid, size: 0, dataSetOffset: 0 };
 }
@@ -152,8 +154,10 @@ test('sub-operations: each begins before the Pending response of the one before;
     for await (const r of performSubOperations(instances, {
       cancelled: cancel.signal,
       prepare: (i) => events.push(`prepare ${i.sopInstanceUid}`),
+      // The C-STORE-RSP comes at a later turn of the event loop, as from the network.
       store: async (i): Promise<SubOperationResult> => {
         events.push(`store ${i.sopInstanceUid}`);
+        await nextTurn();
         return { status: 0 };
       },
       ...options,
@@ -182,7 +186,7 @@ test('sub-operations: each begins before the Pending response of the one before;
   await drain({
     store: async (i): Promise<SubOperationResult> => {
       events.push(`store ${i.sopInstanceUid}`);
-      await Promise.resolve();
+      await nextTurn();
       // C-CANCEL arrives while the second sub-operation is under way, the third being read ahead.
       if (i.sopInstanceUid === '1.9.1') cancel.abort();
       return { status: 0 };

@@ -1,8 +1,9 @@
 /**
  * C-MOVE SCP (PS3.4 C.4.2): the Move Destination is looked up among the configured peers by AE
- * title; the instances go over one new association to it (proposing their SOP classes and transfer
- * syntaxes), with Pending responses carrying the counts, and the final response the Failed SOP
- * Instance UID List. C-CANCEL stops between sub-operations.
+ * title; the instances go over new associations to it (proposing their SOP classes and transfer
+ * syntaxes): the first opened before any sub-operation, further ones (moveAssociations) in the
+ * background (move-lanes.ts). Pending responses carry the counts, and the final response the
+ * Failed SOP Instance UID List. C-CANCEL stops each association between sub-operations.
  */
 import { connect, type AssociationClient, type GenericRequest } from '../../ae/index.js';
 import { DicomError } from '../../core/dicom-error.js';
@@ -10,10 +11,11 @@ import { ServiceError, Status } from '../../dimse/index.js';
 import { agreedRelationalRetrieval } from '../../services/query-retrieve/extended-negotiation.js';
 import { allFailed, instancesOf, performSubOperations, retrieveTarget, type RetrieveResponse } from '../../services/query-retrieve/retrieve.js';
 import type { QueryRetrieveSopClass } from '../../services/query-retrieve/sop-classes.js';
-import { contextForInstance, proposalsForInstances } from '../../services/query-retrieve/stored-data-set.js';
+import { proposalsForInstances } from '../../services/query-retrieve/stored-data-set.js';
 import { AssociationRejectedError } from '../../upper-layer/index.js';
 import type { RemoteAe } from '../config.js';
-import { agreedExtendedNegotiation, READ_AHEAD, readIdentifier, storeSubOperation, type QueryRetrieveContext } from './context.js';
+import { agreedExtendedNegotiation, readIdentifier, type QueryRetrieveContext } from './context.js';
+import { associationsFor, MoveLanes } from './move-lanes.js';
 import { describeOutcome, sendRetrieveResponse } from './retrieve-responses.js';
 
 /** The most contexts one A-ASSOCIATE-RQ may propose (PS3.8 §9.3.2.2: odd IDs 1..255). */
@@ -39,17 +41,19 @@ export async function handleMove(req: GenericRequest, qr: QueryRetrieveSopClass,
     await sendRetrieveResponse(req, { status: Status.Success, counts: { remaining: 0, completed: 0, failed: 0, warning: 0 }, identifier: null });
     return;
   }
+  const presentationContexts = proposalsForInstances(instances).slice(0, MAX_CONTEXTS);
+  const connectToPeer = (signal: AbortSignal): Promise<AssociationClient> => connect({
+    host: peer.host,
+    port: peer.port,
+    callingAeTitle: ctx.config.aeTitle,
+    calledAeTitle: peer.aeTitle,
+    presentationContexts,
+    maxPduLength: ctx.config.maxPduLength,
+    signal,
+  });
   let client: AssociationClient;
   try {
-    client = await connect({
-      host: peer.host,
-      port: peer.port,
-      callingAeTitle: ctx.config.aeTitle,
-      calledAeTitle: peer.aeTitle,
-      presentationContexts: proposalsForInstances(instances).slice(0, MAX_CONTEXTS),
-      maxPduLength: ctx.config.maxPduLength,
-      signal: req.request.cancelled,
-    });
+    client = await connectToPeer(req.request.cancelled);
   } catch (err) {
     if (req.request.cancelled.aborted) {
       // Cancelled while connecting: nothing was started (PS3.4 C.4.2.3.1).
@@ -61,26 +65,27 @@ export async function handleMove(req: GenericRequest, qr: QueryRetrieveSopClass,
     await sendRetrieveResponse(req, allFailed(instances, reason));
     return;
   }
+  const lanes = new MoveLanes(ctx, {
+    // PS3.7 Table 9.3-1: the C-STORE-RQs name the C-MOVE that caused them.
+    originator: { aeTitle: from, messageId: message.messageId },
+    priority: message.priority,
+    peerName: peer.aeTitle,
+    onFailure: (instance, comment) => ctx.log('warn', `C-MOVE from ${from} to ${peer.aeTitle}: ${instance.sopInstanceUid} failed: ${comment}`),
+  });
+  const moreLanes = lanes.open(associationsFor(ctx.config.moveAssociations, instances.length) - 1, connectToPeer, req.request.cancelled, (err, late) => {
+    const why = late ? 'not accepted before the sub-operations ended' : unreachable(peer, err);
+    ctx.log('info', `C-MOVE from ${from}: a further association to ${peer.aeTitle} not opened (${why}); going on over those open`);
+  });
   let final: RetrieveResponse | undefined;
   try {
-    const contexts = client.association.acceptedPresentationContexts();
-    const store = storeSubOperation(ctx.archive, {
-      dimse: client.dimse,
-      contextFor: (instance) => contextForInstance(contexts, instance),
-      priority: message.priority,
-      // PS3.7 Table 9.3-1: the C-STORE-RQs name the C-MOVE that caused them.
-      originator: { aeTitle: from, messageId: message.messageId },
-      peerName: peer.aeTitle,
-      onFailure: (instance, comment) => ctx.log('warn', `C-MOVE from ${from} to ${peer.aeTitle}: ${instance.sopInstanceUid} failed: ${comment}`),
-    });
-    for await (const r of performSubOperations(instances, { store, prepare: store.prepare, readAhead: READ_AHEAD, cancelled: req.request.cancelled })) {
+    for await (const r of performSubOperations(instances, { ...lanes.lane(client), moreLanes, cancelled: req.request.cancelled })) {
       final = r;
       await sendRetrieveResponse(req, r);
     }
   } finally {
-    await client.release().catch(() => client.abort());
+    await lanes.close();
   }
-  if (final) ctx.log(final.status === Status.Success ? 'info' : 'warn', `C-MOVE from ${from} to ${peer.aeTitle}: ${describeOutcome(final)}`);
+  if (final) ctx.log(final.status === Status.Success ? 'info' : 'warn', `C-MOVE from ${from} to ${peer.aeTitle}: ${describeOutcome(final)}${lanes.opened > 1 ? ` over ${lanes.opened} associations` : ''}`);
 }
 
 const TRANSPORT_REASONS: Record<string, string> = {

@@ -2,67 +2,31 @@
  * C-MOVE and C-GET SCP (PS3.4 C.4.2.3, C.4.3.3): the Identifier names what to retrieve by its
  * Unique Keys at the Query/Retrieve Level (and, without relational-retrieval, a single Unique Key
  * value for each level above it); each instance is one C-STORE sub-operation, performed by the
- * caller's `store` (over an association to the Move Destination, or the C-GET's own association).
- * Pending responses carry the sub-operation counts; the final one carries the Failed SOP Instance
- * UID List when anything failed (PS3.4 C.4.2.1.3.2, C.4.3.1.3.2).
+ * caller's `store` (over associations to the Move Destination, or the C-GET's own association):
+ * sub-operations.ts.
  */
-import { DataSet } from '../../data/data-set.js';
+import type { DataSet } from '../../data/data-set.js';
 import type { SubOperationCounts as CommandCounts } from '../../dimse/messages.js';
-import { isCancel, isFailure, isPending, isWarning, Status } from '../../dimse/status.js';
+import { isCancel, isPending, Status } from '../../dimse/status.js';
 import { ServiceError } from '../../dimse/service-error.js';
 import type { InformationModelName, QueryLevel } from '../../query/query.js';
 import { INFORMATION_MODELS } from '../../query/query.js';
 import type { IndexStore, StoredInstance } from '../../storage/ports.js';
+import { performSubOperations, type RetrieveResponse, type SubOperationOptions } from './sub-operations.js';
+
+export {
+  allFailed, performSubOperations, type RetrieveResponse, type StoreSubOperation, type SubOperationCounts, type SubOperationLane, type SubOperationOptions,
+  type SubOperationResult,
+} from './sub-operations.js';
 
 const QUERY_RETRIEVE_LEVEL = 0x00080052;
 const QUERY_RETRIEVE_VIEW = 0x00080053;
-const FAILED_SOP_INSTANCE_UID_LIST = 0x00080058;
 const UNIQUE_KEY: Record<QueryLevel, { tag: number; name: string }> = {
   PATIENT: { tag: 0x00100020, name: 'Patient ID (0010,0020)' },
   STUDY: { tag: 0x0020000d, name: 'Study Instance UID (0020,000D)' },
   SERIES: { tag: 0x0020000e, name: 'Series Instance UID (0020,000E)' },
   IMAGE: { tag: 0x00080018, name: 'SOP Instance UID (0008,0018)' },
 };
-
-export interface SubOperationCounts {
-  remaining: number;
-  completed: number;
-  failed: number;
-  warning: number;
-}
-
-export interface RetrieveResponse {
-  status: number;
-  counts: SubOperationCounts;
-  /** The final response's Identifier: Failed SOP Instance UID List (0008,0058). */
-  identifier: DataSet | null;
-  errorComment?: string;
-}
-
-/** The result of one C-STORE sub-operation (a failure is a status, not an exception). */
-export interface SubOperationResult {
-  status: number;
-  errorComment?: string;
-}
-
-/** One C-STORE sub-operation. */
-export type StoreSubOperation = (instance: StoredInstance) => Promise<SubOperationResult>;
-
-export interface SubOperationOptions {
-  store: StoreSubOperation;
-  /**
-   * Told of the next instance right after a sub-operation begins, so that its bytes can be read
-   * while the current C-STORE is on the wire (one instance ahead; see storeSubOperation in
-   * server/dimse/context.ts). Not told once C-CANCEL is seen. Told of the same instance again
-   * at each sub-operation while it is among the next `readAhead`.
-   */
-  prepare?: (instance: StoredInstance) => void;
-  /** How many of the instances after the one beginning `prepare` is told of (default 1). */
-  readAhead?: number;
-  cancelled?: AbortSignal;
-  /** Send a Pending response after each sub-operation (default true; PS3.4 says "may"). */
-  pendingResponses?: boolean;
-}
 
 export interface RetrieveOptions extends SubOperationOptions {
   model: InformationModelName;
@@ -122,100 +86,6 @@ export async function instancesOf(index: IndexStore, target: RetrieveTarget): Pr
     instances = instances.filter((i) => ofPatient.has(i.sopInstanceUid));
   }
   return instances;
-}
-
-function failedList(uids: readonly string[]): DataSet | null {
-  if (uids.length === 0) return null;
-  const ds = new DataSet();
-  ds.set(FAILED_SOP_INSTANCE_UID_LIST, 'UI', [...uids]);
-  return ds;
-}
-
-/**
- * The final response when no sub-operation could be performed (the Move Destination cannot be
- * reached): every instance failed, "Refused: Out of Resources - Unable to perform sub-operations"
- * (A702), which PS3.4 C.4.2.3.1 makes the answer when all sub-operations were unsuccessful.
- */
-export function allFailed(instances: readonly StoredInstance[], errorComment: string): RetrieveResponse {
-  return {
-    status: Status.RefusedOutOfResourcesSubOperations,
-    counts: { remaining: 0, completed: 0, failed: instances.length, warning: 0 },
-    identifier: failedList(instances.map((i) => i.sopInstanceUid)),
-    errorComment,
-  };
-}
-
-/** Runs one sub-operation; a store that throws is a failed sub-operation (0110H), never a rejection. */
-function perform(store: StoreSubOperation, instance: StoredInstance): Promise<SubOperationResult> {
-  const failed = (err: unknown): SubOperationResult => ({ status: Status.UnableToProcess, errorComment: (err as Error).message });
-  try {
-    return store(instance).catch(failed);
-  } catch (err) {
-    return Promise.resolve(failed(err));
-  }
-}
-
-/**
- * Performs the sub-operations one after the other: yields Pending responses with the counts, then
- * the final response (PS3.4 C.4.2.3.1): Success when all completed; Warning (B000) when some
- * failed or had a warning; A702 when all failed; Cancel (FE00) once C-CANCEL is seen, with the
- * sub-operations not started as Remaining.
- *
- * A sub-operation begins as soon as the one before has its result, before that one's Pending
- * response is yielded: with one C-STORE outstanding (the receivers' usual window) the Pending
- * response would otherwise hold up the next C-STORE-RQ. A Pending response is the snapshot taken
- * when its sub-operation ended, so the one already under way counts as Remaining (Completed +
- * Failed + Warning + Remaining is always the total). The next instances are prepared right after
- * a sub-operation begins (`prepare`, `readAhead`). A consumer that leaves early waits for the sub-operation under
- * way to end first, so that its association is not released under it.
- */
-export async function* performSubOperations(instances: readonly StoredInstance[], options: SubOperationOptions): AsyncGenerator<RetrieveResponse> {
-  const counts: SubOperationCounts = { remaining: instances.length, completed: 0, failed: 0, warning: 0 };
-  const failed: string[] = [];
-  let firstFailure: string | undefined;
-  const pending = options.pendingResponses ?? true;
-  const cancelled = (): boolean => options.cancelled?.aborted === true;
-  const begin = (i: number): Promise<SubOperationResult> => {
-    const result = perform(options.store, instances[i]!);
-    if (options.prepare !== undefined) {
-      const last = Math.min(instances.length - 1, i + (options.readAhead ?? 1));
-      for (let k = i + 1; k <= last && !cancelled(); k++) options.prepare(instances[k]!);
-    }
-    return result;
-  };
-  let underWay = instances.length > 0 && !cancelled() ? begin(0) : undefined;
-  try {
-    for (let i = 0; underWay !== undefined; i++) {
-      const result = await underWay;
-      underWay = undefined;
-      counts.remaining--;
-      if (isFailure(result.status) || isCancel(result.status) || isPending(result.status)) {
-        counts.failed++;
-        failed.push(instances[i]!.sopInstanceUid);
-        firstFailure ??= result.errorComment ?? `status ${result.status.toString(16).toUpperCase().padStart(4, '0')}H`;
-      } else if (isWarning(result.status)) counts.warning++;
-      else counts.completed++;
-      if (i + 1 < instances.length && !cancelled()) underWay = begin(i + 1);
-      if (pending && counts.remaining > 0 && !cancelled()) yield { status: Status.Pending, counts: { ...counts }, identifier: null };
-    }
-  } finally {
-    if (underWay !== undefined) await underWay;
-  }
-  const summary = counts.failed > 0 ? `${counts.failed} of ${instances.length} failed: ${firstFailure}` : undefined;
-  if (counts.remaining > 0) {
-    // PS3.4 C.4.2.3.1: Cancel, with the sub-operations not initiated as Remaining.
-    yield { status: Status.Cancel, counts, identifier: failedList(failed), ...(summary ? { errorComment: summary } : {}) };
-    return;
-  }
-  if (counts.failed > 0 && counts.completed === 0 && counts.warning === 0) {
-    yield { status: Status.RefusedOutOfResourcesSubOperations, counts, identifier: failedList(failed), errorComment: summary! };
-    return;
-  }
-  if (counts.failed > 0 || counts.warning > 0) {
-    yield { status: Status.SubOperationsCompleteOneOrMoreFailures, counts, identifier: failedList(failed), ...(summary ? { errorComment: summary } : {}) };
-    return;
-  }
-  yield { status: Status.Success, counts, identifier: null };
 }
 
 /** Runs a C-MOVE or C-GET from its Identifier: yields Pending responses with counts, then the final response. */
