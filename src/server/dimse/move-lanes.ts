@@ -31,6 +31,8 @@ export interface MoveLaneOptions {
   priority?: number;
   peerName: string;
   onFailure: (instance: StoredInstance, errorComment: string) => void;
+  /** The C-MOVE's cancellation: each lane begins its next C-STORE-RQ in the receive callback of the last one's response (SubOperationTarget.cancelled). */
+  cancelled?: AbortSignal;
 }
 
 export class MoveLanes {
@@ -57,6 +59,7 @@ export class MoveLanes {
       originator: this.options.originator,
       peerName: this.options.peerName,
       onFailure: this.options.onFailure,
+      cancelled: this.options.cancelled,
     });
     let released = false;
     return {

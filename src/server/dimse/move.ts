@@ -70,6 +70,7 @@ export async function handleMove(req: GenericRequest, qr: QueryRetrieveSopClass,
     originator: { aeTitle: from, messageId: message.messageId },
     priority: message.priority,
     peerName: peer.aeTitle,
+    cancelled: req.request.cancelled,
     onFailure: (instance, comment) => ctx.log('warn', `C-MOVE from ${from} to ${peer.aeTitle}: ${instance.sopInstanceUid} failed: ${comment}`),
   });
   const moreLanes = lanes.open(associationsFor(ctx.config.moveAssociations, instances.length) - 1, connectToPeer, req.request.cancelled, (err, late) => {
