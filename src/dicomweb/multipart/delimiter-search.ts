@@ -11,8 +11,9 @@
  * is an anchor match at `i + anchorAt` whose preceding bytes are the delimiter's.
  */
 
-/** Bytes of the body looked at to choose the anchor. */
-const SAMPLE_BYTES = 4096;
+/** Bytes of the body looked at to choose the anchor: every third of them (both bytes of 16-bit values, ~2 us). */
+const SAMPLE_BYTES = 3072;
+const SAMPLE_STRIDE = 3;
 /** Shortest anchor (for boundaries at least this long): a longer one is compared natively. */
 const MIN_ANCHOR = 8;
 /** `CRLF "--"` before the boundary in a delimiter. */
@@ -51,11 +52,11 @@ export class DelimiterSearch {
     }
   }
 
-  /** Picks the anchor from the byte counts of the last SAMPLE_BYTES of `buf` (the first large chunk). */
+  /** Picks the anchor from the byte counts in the last SAMPLE_BYTES of `buf` (the first large chunk). */
   private choose(buf: Buffer): void {
     this.chosen = true;
     const counts = new Uint32Array(256);
-    for (let i = buf.length - SAMPLE_BYTES; i < buf.length; i++) counts[buf[i]!]!++;
+    for (let i = buf.length - SAMPLE_BYTES; i < buf.length; i += SAMPLE_STRIDE) counts[buf[i]!]!++;
     const d = this.delimiter;
     const last = d.length - Math.min(MIN_ANCHOR, d.length - DASH_BOUNDARY_AT);
     let best = DASH_BOUNDARY_AT;
