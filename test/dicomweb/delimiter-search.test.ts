@@ -81,3 +81,27 @@ test('a body of noisy 64 KiB parts parses to the same parts whatever the split, 
     got.forEach((g, i) => assert.ok(g.equals(parts[i]!), `part ${i}, chunks of ${size}`));
   }
 });
+
+test('the anchor is chosen again as later chunks come: a first chunk of one value (air) says nothing', () => {
+  const boundary = '7d4c7f2a-3b1e-4c55';
+  const search = new DelimiterSearch(boundary);
+  assert.equal(search.indexIn(Buffer.alloc(65_536, 0)), -1);
+  assert.equal(search.anchorAt, 4, 'no byte of the boundary seen: the longest anchor');
+  // Then data in which the boundary's digits are common and its letters absent.
+  const digits = Buffer.alloc(65_536, '0123456789\x00\x01', 'latin1');
+  assert.equal(search.indexIn(digits), -1);
+  assert.equal(String.fromCharCode(search.delimiter[search.anchorAt]!), 'd');
+  const body = Buffer.concat([digits, Buffer.from(`\r\n--${boundary}`, 'latin1'), digits]);
+  assert.equal(search.indexIn(body), digits.length);
+});
+
+test('a boundary shorter than 8 bytes is searched whole (an anchor of one common byte would be slower)', () => {
+  for (const boundary of ['0', 'ab', 'x1y2z3w']) {
+    const search = new DelimiterSearch(boundary);
+    const data = Buffer.alloc(65_536, `${boundary}\r\n-`, 'latin1');
+    assert.equal(search.indexIn(data), -1);
+    assert.equal(search.anchorAt, 0, boundary);
+    const body = Buffer.concat([data, Buffer.from(`\r\n--${boundary}`, 'latin1')]);
+    assert.equal(search.indexIn(body), data.length, boundary);
+  }
+});

@@ -8,13 +8,20 @@
  * instance's ~2 ms of server CPU). So the search looks for a suffix of the delimiter (the anchor)
  * that starts at one of the boundary's bytes, the one least frequent in a sample of the body, and
  * checks the bytes before each match. Any suffix finds the same first delimiter: a delimiter at `i`
- * is an anchor match at `i + anchorAt` whose preceding bytes are the delimiter's.
+ * is an anchor match at `i + anchorAt` whose preceding bytes are the delimiter's. A boundary
+ * shorter than MIN_ANCHOR is searched whole, as before: an anchor of one or two common bytes
+ * (boundary "0") would return to JavaScript at each of them, several times slower.
  */
 
-/** Bytes of the body looked at to choose the anchor: every third of them (both bytes of 16-bit values, ~2 us). */
-const SAMPLE_BYTES = 3072;
-const SAMPLE_STRIDE = 3;
-/** Shortest anchor (for boundaries at least this long): a longer one is compared natively. */
+/**
+ * The anchor is chosen again after each of the first SAMPLED_CHUNKS chunks of at least
+ * MIN_SAMPLED_CHUNK bytes, from the counts of SAMPLES_PER_CHUNK bytes spread over each, added up:
+ * a CT's first rows are often all air, one value, and say nothing of the rest (~0.5 us a chunk).
+ */
+const SAMPLED_CHUNKS = 16;
+const SAMPLES_PER_CHUNK = 128;
+const MIN_SAMPLED_CHUNK = 4096;
+/** Shortest anchor: a longer one is compared by the native search, not here. */
 const MIN_ANCHOR = 8;
 /** `CRLF "--"` before the boundary in a delimiter. */
 const DASH_BOUNDARY_AT = 4;
@@ -24,10 +31,16 @@ export class DelimiterSearch {
   /** Where in the delimiter the anchor starts. */
   private at = DASH_BOUNDARY_AT;
   private anchor: Buffer;
-  private chosen = false;
+  /** Chunks left to sample. */
+  private toSample = SAMPLED_CHUNKS;
+  private readonly counts = new Uint32Array(256);
 
   constructor(boundary: string) {
     this.delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
+    if (boundary.length < MIN_ANCHOR) {
+      this.at = 0;
+      this.toSample = 0;
+    }
     this.anchor = this.delimiter.subarray(this.at);
   }
 
@@ -38,7 +51,7 @@ export class DelimiterSearch {
 
   /** Index of the first delimiter in `buf`, or -1. */
   indexIn(buf: Buffer): number {
-    if (!this.chosen && buf.length >= SAMPLE_BYTES) this.choose(buf);
+    if (this.toSample > 0 && buf.length >= MIN_SAMPLED_CHUNK) this.choose(buf);
     const k = this.at;
     const d = this.delimiter;
     for (let from = k; ;) {
@@ -52,16 +65,22 @@ export class DelimiterSearch {
     }
   }
 
-  /** Picks the anchor from the byte counts in the last SAMPLE_BYTES of `buf` (the first large chunk). */
+  /**
+   * Adds the counts of bytes spread over `buf` (an odd stride, so both bytes of 16-bit values) and
+   * picks the anchor: the boundary's least frequent byte so far, the earliest (longest anchor) of
+   * equals.
+   */
   private choose(buf: Buffer): void {
-    this.chosen = true;
-    const counts = new Uint32Array(256);
-    for (let i = buf.length - SAMPLE_BYTES; i < buf.length; i += SAMPLE_STRIDE) counts[buf[i]!]!++;
+    this.toSample--;
+    const counts = this.counts;
+    const stride = Math.floor(buf.length / SAMPLES_PER_CHUNK) | 1;
+    for (let i = stride >> 1; i < buf.length; i += stride) counts[buf[i]!]!++;
     const d = this.delimiter;
-    const last = d.length - Math.min(MIN_ANCHOR, d.length - DASH_BOUNDARY_AT);
     let best = DASH_BOUNDARY_AT;
-    for (let j = DASH_BOUNDARY_AT + 1; j <= last; j++) if (counts[d[j]!]! < counts[d[best]!]!) best = j;
-    this.at = best;
-    this.anchor = d.subarray(best);
+    for (let j = DASH_BOUNDARY_AT + 1; j <= d.length - MIN_ANCHOR; j++) if (counts[d[j]!]! < counts[d[best]!]!) best = j;
+    if (best !== this.at) {
+      this.at = best;
+      this.anchor = d.subarray(best);
+    }
   }
 }
