@@ -16,6 +16,7 @@
  * did not read of the current one.
  */
 import { DicomError } from '../../core/dicom-error.js';
+import { DelimiterSearch } from './delimiter-search.js';
 
 export interface MultipartPart {
   /** Header fields by lower-case name (a repeated field: its values joined with ", "). */
@@ -133,6 +134,7 @@ class Part implements ParsedPart {
 class MultipartReader {
   private readonly iterator: AsyncIterator<Uint8Array>;
   private readonly delimiter: Buffer;
+  private readonly search: DelimiterSearch;
   private buf: Buffer = EMPTY;
   private ended = false;
   /** Input bytes before `buf`. */
@@ -144,7 +146,8 @@ class MultipartReader {
 
   constructor(source: AsyncIterable<Uint8Array>, boundary: string, private readonly maxHeaderBytes: number) {
     this.iterator = source[Symbol.asyncIterator]();
-    this.delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
+    this.search = new DelimiterSearch(boundary);
+    this.delimiter = this.search.delimiter;
   }
 
   get offset(): number {
@@ -185,7 +188,7 @@ class MultipartReader {
   async nextBodyChunk(): Promise<Buffer | null> {
     if (!this.inBody) return null;
     for (;;) {
-      const i = this.buf.indexOf(this.delimiter);
+      const i = this.search.indexIn(this.buf);
       if (i === 0) {
         this.consume(this.delimiter.length);
         this.inBody = false;
