@@ -22,7 +22,7 @@ import { deflateRawSync } from 'node:zlib';
 import { DicomError } from '../../core/dicom-error.js';
 import type { Query, QueryLevel } from '../../query/query.js';
 import type { AttributeRecord, AttributeValue, EntityRecord } from '../../query/record.js';
-import { columnValues } from '../../query/sql.js';
+import { columnValueList } from '../../query/sql.js';
 import type {
   DeleteResult, DuplicatePolicy, FindOptions, IndexStats, IndexStore, IndexWarning, InsertOptions, InsertResult, InstanceIndexRecord,
   InstanceMetadata, StoredInstance, StoredInstanceDetails,
@@ -205,6 +205,11 @@ export class SqliteIndexStore implements IndexStore {
     if (!row) return undefined;
     const { receivedAt, sourceAet, ...rest } = row;
     return { ...rest, sourceAet: sourceAet ?? undefined, receivedAt: new Date(receivedAt) };
+  }
+
+  async hasInstance(sopInstanceUid: string): Promise<boolean> {
+    this.checkOpen();
+    return this.s.instanceExists.get(sopInstanceUid) !== undefined;
   }
 
   async *instanceMetadata(studyInstanceUid: string, options: { seriesInstanceUid?: string } = {}): AsyncIterable<InstanceMetadata> {
@@ -450,6 +455,7 @@ function prepareStatements(db: Database) {
   };
   return {
     instancesByUid: db.prepare<InstanceRow>('SELECT pk, series_pk, study_pk, blob_key, size FROM instance WHERE sop_instance_uid = ?'),
+    instanceExists: db.prepare<{ pk: number }>('SELECT pk FROM instance WHERE sop_instance_uid = ?'),
     instancesByBlobKey: db.prepare<InstanceRow>('SELECT pk, series_pk, study_pk, blob_key, size FROM instance WHERE blob_key = ?'),
     instancesBySeries: db.prepare<InstanceRow>('SELECT pk, series_pk, study_pk, blob_key, size FROM instance WHERE series_pk = (SELECT pk FROM series WHERE series_instance_uid = ?) ORDER BY pk'),
     instancesByStudy: db.prepare<InstanceRow>('SELECT pk, series_pk, study_pk, blob_key, size FROM instance WHERE study_pk = (SELECT pk FROM study WHERE study_instance_uid = ?) ORDER BY pk'),
@@ -508,12 +514,8 @@ function prepareStatements(db: Database) {
 
 /** The values of a level's attribute columns, in attributeColumns() order. */
 function levelColumns(level: QueryLevel, record: AttributeRecord): Array<string | number | null> {
-  const values = columnValues(level, record);
-  let names = COLUMN_NAMES.get(level);
-  if (!names) COLUMN_NAMES.set(level, names = attributeColumns(level));
-  return names.map((c) => values[c] ?? null);
+  return columnValueList(level, record);
 }
-const COLUMN_NAMES = new Map<QueryLevel, string[]>();
 
 function firstText(v: AttributeValue): string | undefined {
   const first = Array.isArray(v) ? v[0] : v;
