@@ -23,7 +23,7 @@
  * missing one.
  */
 import { createHash } from 'node:crypto';
-import { close as fsClose, open as fsOpen, read as fsRead } from 'node:fs';
+import { close as fsClose, closeSync, open as fsOpen, read as fsRead } from 'node:fs';
 import { mkdir, open, opendir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -56,7 +56,6 @@ export class FilesystemBlobStore implements BlobStore {
   private readonly fsync: boolean;
   private readonly directories = new Map<string, { readonly made: Promise<string | undefined>; readonly durable: Promise<void> }>();
   private readonly syncs = new DirectorySyncs(OPEN_DIRECTORIES);
-  private readonly closes = new Set<Promise<void>>();
   private readonly temporaries = new TemporaryNames();
   private closed = false;
 
@@ -114,9 +113,16 @@ export class FilesystemBlobStore implements BlobStore {
         const flushed = Promise.all([fdatasyncFd(fd), this.syncs.sync(dir), directoriesDurable]);
         options.visible?.({ key, size });
         await flushed;
-        // Closing waits for nothing the caller needs: the bytes are durable.
-        this.closing(fd);
+        // The bytes are durable: the close has nothing left to write back (a file created
+        // exclusively, never truncated), so it is done here rather than as one more round trip
+        // to the thread pool per object; its error, if any, loses nothing.
+        const open = fd;
         fd = undefined;
+        try {
+          closeSync(open);
+        } catch {
+          // see above
+        }
         return { key, size };
       }
       await writer.finish();
@@ -141,12 +147,6 @@ export class FilesystemBlobStore implements BlobStore {
       if (renamed) await unlink(finalPath).catch(() => undefined);
       throw storageError('ERR_DICOM_STORAGE_IO', `cannot store blob ${key}`, cause);
     }
-  }
-
-  /** Closes a descriptor in the background; close() waits for these. */
-  private closing(fd: number): void {
-    const done = closeFd(fd).catch(() => undefined).finally(() => this.closes.delete(done));
-    this.closes.add(done);
   }
 
   async get(key: string): Promise<Readable> {
@@ -287,7 +287,6 @@ export class FilesystemBlobStore implements BlobStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.closes);
     await this.syncs.close();
   }
 
