@@ -171,7 +171,7 @@ export class ArchiveStore {
   }
 
   async storeInstance(input: StoreInput, policy: DuplicatePolicy = 'keep'): Promise<StoreResult> {
-    if ('dataSet' in input && policy !== 'overwrite' && await this.index.getInstance(input.sopInstanceUid)) {
+    if ('dataSet' in input && policy !== 'overwrite' && await this.isIndexed(input.sopInstanceUid)) {
       for await (const chunk of input.dataSet) void chunk;
       await this.heldDurably(input.sopInstanceUid);
       return { status: policy === 'keep' ? 'duplicate-kept' : 'rejected', sopInstanceUid: input.sopInstanceUid, blobKey: undefined, size: 0, warnings: [] };
@@ -186,6 +186,10 @@ export class ArchiveStore {
       this.storing.delete(key);
       taken.release();
     }
+  }
+
+  private async isIndexed(sopInstanceUid: string): Promise<boolean> {
+    return this.index.hasInstance ? this.index.hasInstance(sopInstanceUid) : (await this.index.getInstance(sopInstanceUid)) !== undefined;
   }
 
   private async store(key: string, input: StoreInput, policy: DuplicatePolicy): Promise<StoreResult> {

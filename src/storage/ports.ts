@@ -272,6 +272,11 @@ export interface IndexStore {
    */
   instancesFor(level: QueryLevel, uids: string | readonly string[]): Promise<StoredInstance[]>;
   getInstance(sopInstanceUid: string): Promise<StoredInstanceDetails | undefined>;
+  /**
+   * Optional: whether an instance is indexed, without its details (the archive asks before every
+   * C-STORE; getInstance answers when a store does not offer this).
+   */
+  hasInstance?(sopInstanceUid: string): Promise<boolean>;
   /** The stored metadata of a study's instances (optionally one series), in order of arrival. */
   instanceMetadata(studyInstanceUid: string, options?: { seriesInstanceUid?: string }): AsyncIterable<InstanceMetadata>;
   deleteInstance(sopInstanceUid: string): Promise<DeleteResult>;

@@ -6,7 +6,7 @@ import { parseQidoQuery } from '../../src/query/qido-parameters.js';
 import { QueryError } from '../../src/query/query-error.js';
 import type { Query, QueryOptions } from '../../src/query/query.js';
 import type { AttributeRecord } from '../../src/query/record.js';
-import { POSTGRESQL, SQLITE, columnValues, compileWhere, likeDialect, likePattern, schemaColumns } from '../../src/query/sql.js';
+import { POSTGRESQL, SQLITE, columnValueList, columnValues, compileWhere, likeDialect, likePattern, schemaColumns } from '../../src/query/sql.js';
 import { createIndex, insertRecords, openDatabase, query, selectIds, type Database, type KeyObject } from './helpers.js';
 
 /** SQLite through LIKE ... ESCAPE, as PostgreSQL would run it (case_sensitive_like makes LIKE case-sensitive). */
@@ -43,6 +43,26 @@ test('schema columns: one per indexed attribute, with the PN, TM and DA+TM searc
     modalities_in_study: '\\CT\\MR\\', sop_classes_in_study: null,
   });
   assert.deepEqual(columnValues('PATIENT', { PatientName: 'Müller^Jürgen=ミュラー' }).patient_name_a, 'MULLER^JURGEN');
+});
+
+test('columnValueList: the values of columnValues in schemaColumns order, every kind of column', () => {
+  const record = {
+    PatientName: 'Müller^Jürgen=ミュラー', PatientID: 'P1', PatientBirthDate: '19700101', PatientBirthTime: '0630', PatientSex: 'M',
+    StudyDate: '20200102', StudyTime: '1015', TimezoneOffsetFromUTC: '+0100', ModalitiesInStudy: ['CT', 'MR'], StudyInstanceUID: '1.2',
+    ReferringPhysicianName: 'Doe^Jane', SeriesNumber: '7', SeriesInstanceUID: '1.2.3', Modality: 'CT', InstanceNumber: '12', SOPInstanceUID: '1.2.3.4',
+  };
+  for (const level of ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'] as const) {
+    const names = schemaColumns(level).map((c) => c.name);
+    const list = columnValueList(level, record);
+    assert.equal(list.length, names.length, level);
+    assert.deepEqual(Object.fromEntries(names.map((n, i) => [n, list[i]])), columnValues(level, record), level);
+  }
+  const patient = columnValueList('PATIENT', record);
+  assert.deepEqual(patient.slice(0, 2), ['Müller^Jürgen=ミュラー', 'MULLER^JURGEN'], 'a person name and its folded groups');
+  assert.ok(patient.includes('19700101063000.000000'), 'the birth date with its paired time');
+  assert.ok(columnValueList('STUDY', record).includes('\\CT\\MR\\'));
+  assert.ok(columnValueList('SERIES', record).includes(7), 'an integer column');
+  assert.deepEqual(columnValueList('IMAGE', {}).every((v) => v === null), true, 'nothing known: every column NULL');
 });
 
 test('WHERE fragments with bound parameters; wild cards escaped for GLOB and for LIKE', () => {

@@ -7,6 +7,7 @@ import { open } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { DicomError } from '../../src/core/dicom-error.js';
 import { FilesystemBlobStore } from '../../src/storage/filesystem/filesystem-blob-store.js';
+import { TemporaryNames } from '../../src/storage/filesystem/temporary-names.js';
 import { isValidBlobKey } from '../../src/storage/ports.js';
 import { storageError } from '../../src/storage/storage-error.js';
 import { collect, iterate, readAll, tempDir } from './helpers.js';
@@ -33,11 +34,16 @@ async function countingSyncs<T>(dir: string, fn: () => Promise<T>): Promise<{ re
     datasyncs++;
     return datasync.call(this);
   };
-  // put() flushes its file through a plain descriptor (node:fs callbacks).
+  // put() flushes its file, and the directories it keeps open, through plain descriptors (node:fs callbacks).
   const fdatasync = fs.fdatasync;
   (fs as { fdatasync: unknown }).fdatasync = (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
     datasyncs++;
     fdatasync(fd, cb);
+  };
+  const fsync = fs.fsync;
+  (fs as { fsync: unknown }).fsync = (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+    syncs++;
+    fsync(fd, cb);
   };
   try {
     return { result: await fn(), syncs, datasyncs };
@@ -45,6 +51,7 @@ async function countingSyncs<T>(dir: string, fn: () => Promise<T>): Promise<{ re
     proto.sync = sync;
     proto.datasync = datasync;
     (fs as { fdatasync: unknown }).fdatasync = fdatasync;
+    (fs as { fsync: unknown }).fsync = fsync;
   }
 }
 
@@ -140,15 +147,13 @@ test('keys "hhhh.<rest>" name their own directory; concurrent puts into one dire
   assert.equal(relative(root, store.pathOf('0a1b.x-1')), join('0a', '1b', '0a1b.x-1'));
   assert.equal(relative(root, store.pathOf('0A1B.x')), join(...(() => { const h = createHash('sha256').update('0A1B.x').digest('hex'); return [h.slice(0, 2), h.slice(2, 4)]; })(), '0A1B.x'), 'upper case: hashed');
   await store.put('0a1b.first', iterate([bytes(10)]));
-  // Observe each directory fsync: which blobs were renamed into place when it began.
-  const probe = await open(join(root, '.probe'), 'w');
-  const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
-  await probe.close();
-  const sync = proto.sync;
+  // Observe each directory fsync (on the descriptor the store keeps open: node:fs callbacks):
+  // which blobs were renamed into place when it began.
+  const fsync = fs.fsync;
   const seen: string[][] = [];
-  proto.sync = function (this: unknown) {
+  (fs as { fsync: unknown }).fsync = (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
     seen.push(readdirSync(join(root, '0a', '1b')).filter((n) => !n.startsWith('.')).sort());
-    return sync.call(this);
+    fsync(fd, cb);
   };
   const keys = Array.from({ length: 12 }, (_, i) => `0a1b.k${String(i).padStart(2, '0')}`);
   try {
@@ -158,7 +163,7 @@ test('keys "hhhh.<rest>" name their own directory; concurrent puts into one dire
       assert.ok(seen.some((names) => names.includes(k)), `${k}: no directory fsync after its rename`);
     }));
   } finally {
-    proto.sync = sync;
+    (fs as { fsync: unknown }).fsync = fsync;
   }
   assert.ok(seen.length < keys.length, `${seen.length} directory fsyncs for ${keys.length} concurrent puts`);
   for (const k of keys) assert.deepEqual(await readAll(await store.get(k)), Buffer.from(bytes(1000, keys.indexOf(k))));
@@ -227,4 +232,21 @@ test('a closed store refuses work', async (t) => {
   const store = new FilesystemBlobStore({ root: tempDir(t) });
   await store.close();
   await assert.rejects(store.put('k', iterate([])), isCode('ERR_DICOM_STORAGE_CLOSED'));
+});
+
+test('temporary names: ".<key>.<12 hex>.tmp", each put its own; a name that exists already is not reused', async (t) => {
+  const dir = tempDir(t);
+  const names = new TemporaryNames();
+  const a = await names.create(dir, 'k');
+  const b = await names.create(dir, 'k');
+  assert.match(basename(a.path), /^\.k\.[0-9a-f]{12}\.tmp$/);
+  assert.notEqual(a.path, b.path);
+  // The name the next create would take (the counter's next value) exists: another is made.
+  const next = b.path.replace(/([0-9a-f]{4})\.tmp$/, (_, n: string) => `${((parseInt(n, 16) + 1) & 0xffff).toString(16).padStart(4, '0')}.tmp`);
+  writeFileSync(next, 'left by someone else');
+  const c = await names.create(dir, 'k');
+  assert.notEqual(c.path, next);
+  assert.match(basename(c.path), /^\.k\.[0-9a-f]{12}\.tmp$/);
+  assert.equal(readFileSync(next, 'utf8'), 'left by someone else');
+  for (const f of [a, b, c]) fs.closeSync(f.fd);
 });

@@ -124,6 +124,16 @@ test('limit and offset, with and without a post-filter', async (t) => {
   assert.deepEqual(await found(index, all, { limit: 0 }), []);
 });
 
+test('hasInstance: whether an instance is indexed, as getInstance tells', async (t) => {
+  const index = await populated(t);
+  assert.equal(await index.hasInstance('1.2.1.2'), true);
+  assert.ok(await index.getInstance('1.2.1.2'));
+  assert.equal(await index.hasInstance('9.9.9'), false);
+  assert.equal(await index.getInstance('9.9.9'), undefined);
+  await index.deleteInstance('1.2.1.2');
+  assert.equal(await index.hasInstance('1.2.1.2'), false);
+});
+
 test('duplicates: keep, reject, overwrite', async (t) => {
   const index = await populated(t);
   const again = indexRecord(SPECS[0]!, 'other-blob');

@@ -49,3 +49,12 @@ export function remainder(buffers: Uint8Array[], written: number): Uint8Array[] 
   }
   return out;
 }
+
+/** rename(2) through the callback API: fs/promises' rename showed ~19 us of CPU per object in `conduit serve`'s profile. */
+export function renameFile(from: string, to: string): Promise<void> {
+  return new Promise((resolve, reject) => fs.rename(from, to, (err) => (err ? reject(err) : resolve())));
+}
+
+export function fsyncFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+}

@@ -22,16 +22,17 @@
  * index no longer points at, which the startup check reports (archive-store.ts) rather than a
  * missing one.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { close as fsClose, open as fsOpen, read as fsRead } from 'node:fs';
-import { mkdir, open, opendir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { close as fsClose, closeSync, open as fsOpen, read as fsRead } from 'node:fs';
+import { mkdir, open, opendir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DicomError } from '../../core/dicom-error.js';
 import { isValidBlobKey, type BlobInfo, type BlobReader, type BlobStore, type PutOptions } from '../ports.js';
 import { GroupSync } from '../group-sync.js';
 import { PipelinedAppender } from './file-appender.js';
-import { closeFd, fdatasyncFd, openFd } from './file-descriptors.js';
+import { closeFd, fdatasyncFd, fsyncFd, openFd, renameFile } from './file-descriptors.js';
+import { TemporaryNames } from './temporary-names.js';
 import { storageError } from '../storage-error.js';
 
 const TEMPORARY = /^\..+\.[0-9a-f]{12}\.tmp$/;
@@ -55,7 +56,7 @@ export class FilesystemBlobStore implements BlobStore {
   private readonly fsync: boolean;
   private readonly directories = new Map<string, { readonly made: Promise<string | undefined>; readonly durable: Promise<void> }>();
   private readonly syncs = new DirectorySyncs(OPEN_DIRECTORIES);
-  private readonly closes = new Set<Promise<void>>();
+  private readonly temporaries = new TemporaryNames();
   private closed = false;
 
   constructor(options: FilesystemBlobStoreOptions) {
@@ -86,8 +87,7 @@ export class FilesystemBlobStore implements BlobStore {
     let directoriesDurable: Promise<void> | undefined;
     try {
       directoriesDurable = (await this.ensureDirectory(dir)).durable;
-      tmp = join(dir, `.${key}.${randomBytes(6).toString('hex')}.tmp`);
-      fd = await openFd(tmp, 'wx');
+      ({ fd, path: tmp } = await this.temporaries.create(dir, key));
       // Written as the chunks arrive, one writev at a time taking what came meanwhile, so that
       // after the last chunk only that one is left to write (file-appender.ts).
       const writer = appender = new PipelinedAppender(fd);
@@ -102,7 +102,7 @@ export class FilesystemBlobStore implements BlobStore {
         // under its key from then on (options.visible), durable when put() resolves. A crash before
         // both flushes are done leaves an unreferenced or unconfirmed blob (ADR 0013), never a torn one
         // that an acknowledged instance points at.
-        const [wrote, moving] = await Promise.allSettled([writer.finish(), rename(tmp, finalPath)]);
+        const [wrote, moving] = await Promise.allSettled([writer.finish(), renameFile(tmp, finalPath)]);
         if (moving.status === 'fulfilled') {
           tmp = undefined;
           renamed = true;
@@ -113,9 +113,16 @@ export class FilesystemBlobStore implements BlobStore {
         const flushed = Promise.all([fdatasyncFd(fd), this.syncs.sync(dir), directoriesDurable]);
         options.visible?.({ key, size });
         await flushed;
-        // Closing waits for nothing the caller needs: the bytes are durable.
-        this.closing(fd);
+        // The bytes are durable: the close has nothing left to write back (a file created
+        // exclusively, never truncated), so it is done here rather than as one more round trip
+        // to the thread pool per object; its error, if any, loses nothing.
+        const open = fd;
         fd = undefined;
+        try {
+          closeSync(open);
+        } catch {
+          // see above
+        }
         return { key, size };
       }
       await writer.finish();
@@ -125,7 +132,7 @@ export class FilesystemBlobStore implements BlobStore {
       const open = fd;
       fd = undefined;
       await closeFd(open);
-      await rename(tmp, finalPath);
+      await renameFile(tmp, finalPath);
       tmp = undefined;
       renamed = true;
       if (this.fsync) await Promise.all([this.syncs.sync(dir), directoriesDurable]);
@@ -140,12 +147,6 @@ export class FilesystemBlobStore implements BlobStore {
       if (renamed) await unlink(finalPath).catch(() => undefined);
       throw storageError('ERR_DICOM_STORAGE_IO', `cannot store blob ${key}`, cause);
     }
-  }
-
-  /** Closes a descriptor in the background; close() waits for these. */
-  private closing(fd: number): void {
-    const done = closeFd(fd).catch(() => undefined).finally(() => this.closes.delete(done));
-    this.closes.add(done);
   }
 
   async get(key: string): Promise<Readable> {
@@ -286,7 +287,6 @@ export class FilesystemBlobStore implements BlobStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.closes);
     await this.syncs.close();
   }
 
@@ -364,7 +364,8 @@ async function directories(dir: string): Promise<string[]> {
 }
 
 interface DirectoryEntry {
-  readonly handle: Promise<FileHandle | undefined>;
+  /** A plain descriptor (a FileHandle's promise machinery showed in the profile of every store); undefined on Windows. */
+  readonly fd: Promise<number | undefined>;
   readonly group: GroupSync;
   idle?: NodeJS.Timeout;
 }
@@ -387,9 +388,15 @@ class DirectorySyncs {
       clearTimeout(entry.idle);
       this.entries.delete(dir); // re-inserted last: the Map's order is the recency
     } else {
-      const handle = openDirectory(dir);
-      handle.catch(() => undefined);
-      entry = { handle, group: new GroupSync(async () => { await (await handle)?.sync(); }) };
+      const fd = openDirectory(dir);
+      fd.catch(() => undefined);
+      entry = {
+        fd,
+        group: new GroupSync(async () => {
+          const open = await fd;
+          if (open !== undefined) await fsyncFd(open);
+        }),
+      };
     }
     this.trim();
     this.entries.set(dir, entry);
@@ -434,12 +441,13 @@ class DirectorySyncs {
 }
 
 async function closeHandle(e: DirectoryEntry): Promise<void> {
-  await (await e.handle.catch(() => undefined))?.close().catch(() => undefined);
+  const fd = await e.fd.catch(() => undefined);
+  if (fd !== undefined) await closeFd(fd).catch(() => undefined);
 }
 
-async function openDirectory(dir: string): Promise<FileHandle | undefined> {
+async function openDirectory(dir: string): Promise<number | undefined> {
   try {
-    return await open(dir, 'r');
+    return await openFd(dir, 'r');
   } catch (cause) {
     // Windows cannot open a directory for fsync; NTFS makes the rename durable with the file.
     if (process.platform === 'win32') return undefined;

@@ -22,7 +22,7 @@ import { deflateRawSync } from 'node:zlib';
 import { DicomError } from '../../core/dicom-error.js';
 import type { Query, QueryLevel } from '../../query/query.js';
 import type { AttributeRecord, AttributeValue, EntityRecord } from '../../query/record.js';
-import { columnValues } from '../../query/sql.js';
+import { columnValueList } from '../../query/sql.js';
 import type {
   DeleteResult, DuplicatePolicy, FindOptions, IndexStats, IndexStore, IndexWarning, InsertOptions, InsertResult, InstanceIndexRecord,
   InstanceMetadata, StoredInstance, StoredInstanceDetails,
@@ -63,6 +63,7 @@ export interface SqliteIndexStoreOptions {
 
 interface InstanceRow { pk: number; series_pk: number; study_pk: number; blob_key: string; size: number }
 interface StudyRow { pk: number; patient_pk: number; attributes: string; modalities_in_study: string | null; sop_classes_in_study: string | null }
+interface StudyWithPatientRow extends StudyRow { key_patient_id: string; key_issuer: string; patient_attributes: string }
 interface PatientRow { pk: number; key_patient_id: string; key_issuer: string; attributes: string }
 interface SeriesRow { pk: number; study_pk: number; attributes: string }
 
@@ -207,6 +208,11 @@ export class SqliteIndexStore implements IndexStore {
     return { ...rest, sourceAet: sourceAet ?? undefined, receivedAt: new Date(receivedAt) };
   }
 
+  async hasInstance(sopInstanceUid: string): Promise<boolean> {
+    this.checkOpen();
+    return this.s.instanceExists.get(sopInstanceUid) !== undefined;
+  }
+
   async *instanceMetadata(studyInstanceUid: string, options: { seriesInstanceUid?: string } = {}): AsyncIterable<InstanceMetadata> {
     this.checkOpen();
     const stmt = options.seriesInstanceUid === undefined ? this.s.metadataOfStudy : this.s.metadataOfSeries;
@@ -315,14 +321,15 @@ export class SqliteIndexStore implements IndexStore {
     }
     const s = this.s;
     // Study, and through it the patient.
-    let study = s.studyByUid.get(r.studyInstanceUid);
+    // A known study comes with its patient (one statement: this runs for every instance stored).
+    let study: StudyRow | undefined = s.studyWithPatientByUid.get(r.studyInstanceUid);
     let patientPk: number;
     if (study) {
       patientPk = study.patient_pk;
-      const patient = s.patientByPk.get(patientPk)!;
+      const patient = study as StudyWithPatientRow;
       if (patient.key_patient_id !== r.patientId || patient.key_issuer !== r.issuerOfPatientId) {
         this.warn(warnings, 'STUDY', r.studyInstanceUid, `arrived with Patient ID ${show(r.patientId)} (issuer ${show(r.issuerOfPatientId)}) but is indexed under Patient ID ${show(patient.key_patient_id)} (issuer ${show(patient.key_issuer)}); the study keeps its patient`, now);
-      } else this.compare('PATIENT', patientLabel(patient.key_patient_id, patient.key_issuer), patient.attributes, r.patient, warnings, now);
+      } else this.compare('PATIENT', patientLabel(patient.key_patient_id, patient.key_issuer), patient.patient_attributes, r.patient, warnings, now);
       this.compare('STUDY', r.studyInstanceUid, study.attributes, r.study, warnings, now);
     } else {
       const patient = s.patientByKey.get(r.patientId, r.issuerOfPatientId);
@@ -450,15 +457,17 @@ function prepareStatements(db: Database) {
   };
   return {
     instancesByUid: db.prepare<InstanceRow>('SELECT pk, series_pk, study_pk, blob_key, size FROM instance WHERE sop_instance_uid = ?'),
+    instanceExists: db.prepare<{ pk: number }>('SELECT pk FROM instance WHERE sop_instance_uid = ?'),
     instancesByBlobKey: db.prepare<InstanceRow>('SELECT pk, series_pk, study_pk, blob_key, size FROM instance WHERE blob_key = ?'),
     instancesBySeries: db.prepare<InstanceRow>('SELECT pk, series_pk, study_pk, blob_key, size FROM instance WHERE series_pk = (SELECT pk FROM series WHERE series_instance_uid = ?) ORDER BY pk'),
     instancesByStudy: db.prepare<InstanceRow>('SELECT pk, series_pk, study_pk, blob_key, size FROM instance WHERE study_pk = (SELECT pk FROM study WHERE study_instance_uid = ?) ORDER BY pk'),
     instancesByPatient: db.prepare<InstanceRow>(`SELECT instance.pk, instance.series_pk, instance.study_pk, instance.blob_key, instance.size FROM instance
       JOIN study ON study.pk = instance.study_pk JOIN patient ON patient.pk = study.patient_pk WHERE patient.key_patient_id = ? AND patient.key_issuer = ? ORDER BY instance.pk`),
-    studyByUid: db.prepare<StudyRow>('SELECT pk, patient_pk, attributes, modalities_in_study, sop_classes_in_study FROM study WHERE study_instance_uid = ?'),
+    studyWithPatientByUid: db.prepare<StudyWithPatientRow>(`SELECT study.pk, study.patient_pk, study.attributes, study.modalities_in_study, study.sop_classes_in_study,
+      patient.key_patient_id, patient.key_issuer, patient.attributes AS patient_attributes
+      FROM study JOIN patient ON patient.pk = study.patient_pk WHERE study.study_instance_uid = ?`),
     studyUidByPk: db.prepare<{ uid: string }>('SELECT study_instance_uid AS uid FROM study WHERE pk = ?'),
     studyPatient: db.prepare<{ patient_pk: number }>('SELECT patient_pk FROM study WHERE pk = ?'),
-    patientByPk: db.prepare<PatientRow>('SELECT pk, key_patient_id, key_issuer, attributes FROM patient WHERE pk = ?'),
     patientByKey: db.prepare<PatientRow>('SELECT pk, key_patient_id, key_issuer, attributes FROM patient WHERE key_patient_id = ? AND key_issuer = ?'),
     seriesByUid: db.prepare<SeriesRow>('SELECT pk, study_pk, attributes FROM series WHERE series_instance_uid = ?'),
     insertPatient: insert('patient', ['key_patient_id', 'key_issuer'], 'PATIENT', ['attributes', 'created_at']),
@@ -508,12 +517,8 @@ function prepareStatements(db: Database) {
 
 /** The values of a level's attribute columns, in attributeColumns() order. */
 function levelColumns(level: QueryLevel, record: AttributeRecord): Array<string | number | null> {
-  const values = columnValues(level, record);
-  let names = COLUMN_NAMES.get(level);
-  if (!names) COLUMN_NAMES.set(level, names = attributeColumns(level));
-  return names.map((c) => values[c] ?? null);
+  return columnValueList(level, record);
 }
-const COLUMN_NAMES = new Map<QueryLevel, string[]>();
 
 function firstText(v: AttributeValue): string | undefined {
   const first = Array.isArray(v) ? v[0] : v;
