@@ -38,7 +38,9 @@
 # earlier commit: add conduit-base to STORE_WHO to measure it beside the current tree),
 # PROFILE=1: one more 1-association store into conduit serve under node --cpu-prof (top printed).
 # TRACE=1: one more store per ASSOCS into bench/serve/serve-traced.mjs: each C-STORE's chain (receive,
-# parse, blob readable / durable, index durable, response) and the CPU seconds, printed.
+# parse, blob readable / durable, index durable, response), the CPU seconds, the event loop's
+# utilisation, the index's commits (writes per transaction, wait, COMMIT, log flush) and the thread
+# pool's file system calls (time to callback, calls under way when made), printed.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"

@@ -15,12 +15,19 @@
  *   peer             C-STORE-RSP sent -> next C-STORE-RQ on the same association (the SCU's turn)
  *
  * plus the process' CPU seconds (user, system) and the main thread's event loop utilisation over
- * the stores. Commands and stores are matched in order per association (one store at a time per
- * association, as storescu sends). Used by bench/serve.sh TRACE=1.
+ * the stores; the index's commits (conduit:storage:commit: writes per transaction, the wait before
+ * it, the transaction, the log's flush after it); and each thread-pool file system call the store
+ * path makes (open, writev, rename, fdatasync of a blob / of the log, fsync of a directory, close):
+ * its time from the call to its callback, and how many pool calls were under way when it was made
+ * (at UV_THREADPOOL_SIZE or more, it waited in the pool's queue). Commands and stores are matched
+ * in order per association (one store at a time per association, as storescu sends). Used by
+ * bench/serve.sh TRACE=1.
  *
  *   node bench/serve/serve-traced.mjs --data DIR --port N [--aet CONDUIT]
  */
 import { subscribe } from 'node:diagnostics_channel';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../../dist/src/server/config.js';
 import { startServer } from '../../dist/src/server/serve.js';
@@ -62,6 +69,39 @@ subscribe('conduit:storage:store', ({ timing, unconfirmed: u }) => {
   ended.push(t.end);
 });
 
+// The thread pool's file system calls, timed from the call to the callback.
+const POOL = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+const calls = {};
+let inflight = 0, queued = 0, submitted = 0;
+const kinds = new Map(); // fd -> 'blob' | 'directory' (opened through fs.open), else the log
+const wrap = (name, kindOf) => {
+  const original = fs[name];
+  fs[name] = function (...args) {
+    const cb = args.pop();
+    const t0 = performance.now();
+    const kind = kindOf ? kindOf(args) : name;
+    submitted++;
+    if (inflight >= POOL) queued++;
+    (calls[kind] ??= { times: [], busy: [] }).busy.push(inflight);
+    inflight++;
+    return original.call(this, ...args, function (err, ...rest) {
+      inflight--;
+      calls[kind].times.push(performance.now() - t0);
+      if (name === 'open' && !err) kinds.set(rest[0], args[0].endsWith('.tmp') ? 'blob' : 'directory');
+      return cb.call(this, err, ...rest);
+    });
+  };
+};
+wrap('open', (a) => (a[0].endsWith('.tmp') ? 'open' : 'open directory'));
+wrap('writev');
+wrap('rename');
+wrap('close');
+wrap('fdatasync', (a) => (kinds.get(a[0]) === 'blob' ? 'fdatasync blob' : 'fdatasync log'));
+wrap('fsync', (a) => (kinds.get(a[0]) === 'directory' ? 'fsync directory' : 'fsync other'));
+syncBuiltinESMExports();
+const commits = { writes: [], waited: [], committed: [], flushed: [] };
+subscribe('conduit:storage:commit', (c) => { for (const k of Object.keys(commits)) commits[k].push(c[k]); });
+
 const server = await startServer(config, (level, message) => { if (level !== 'info') process.stderr.write(`${level} ${message}\n`); });
 process.stdout.write(`listening on port ${server.dimsePort}\n`);
 
@@ -72,7 +112,11 @@ function stat(xs) {
   return `${q(0.5).toFixed(2)} / ${q(0.9).toFixed(2)} / ${(s.reduce((a, b) => a + b, 0) / s.length).toFixed(2)}`;
 }
 
-const stop = () => void server.close().then(() => {
+let walBytes;
+const stop = () => void Promise.resolve().then(() => {
+  walBytes = fs.statSync(`${config.dataDir}/index.sqlite-wal`, { throwIfNoEntry: false })?.size;
+  return server.close();
+}).then(() => {
   const cpu = process.cpuUsage(cpu0);
   const elu = performance.eventLoopUtilization(elu0);
   const wall = (last - first) / 1000;
@@ -81,6 +125,12 @@ const stop = () => void server.close().then(() => {
     `CPU over the stores: user ${(cpu.user / 1e6).toFixed(2)} s, system ${(cpu.system / 1e6).toFixed(2)} s (${((cpu.user + cpu.system) / 1e3 / stores).toFixed(2)} ms per store); main thread busy ${(elu.utilization * 100).toFixed(0)}%`,
     'phase (ms): median / p90 / mean',
     ...Object.entries(phases).map(([k, v]) => `  ${k.padEnd(9)} ${stat(v)}`),
+    `index commits: ${commits.writes.length} transactions, ${(commits.writes.reduce((a, b) => a + b, 0) / Math.max(1, commits.writes.length)).toFixed(2)} writes each (ms: median / p90 / mean)`,
+    ...['waited', 'committed', 'flushed'].map((k) => `  ${k.padEnd(9)} ${stat(commits[k])}`),
+    `  write-ahead log at the end: ${walBytes === undefined ? 'none' : `${(walBytes / 2 ** 20).toFixed(1)} MiB`}`,
+    `  transactions over 2 ms (a checkpoint inside the COMMIT, or a large batch): ${commits.committed.filter((x) => x > 2).length}, ${commits.committed.filter((x) => x > 2).reduce((a, b) => a + b, 0).toFixed(0)} ms of the event loop in all; longest ${Math.max(0, ...commits.committed).toFixed(1)} ms`,
+    `thread-pool calls (UV_THREADPOOL_SIZE ${POOL}): ${submitted}, ${queued} (${(100 * queued / Math.max(1, submitted)).toFixed(0)}%) made with ${POOL} or more under way; ms from call to callback, median / p90 / mean; calls under way when made, mean`,
+    ...Object.entries(calls).map(([k, v]) => `  ${k.padEnd(16)} ${String(v.times.length).padStart(6)}  ${stat(v.times)}  ${(v.busy.reduce((a, b) => a + b, 0) / v.busy.length).toFixed(2)}`),
   ];
   process.stderr.write(`${lines.join('\n')}\n`);
   process.exit(0);

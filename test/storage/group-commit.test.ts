@@ -214,3 +214,57 @@ test('SQLite: a batch whose COMMIT fails (a deferred foreign key) rolls back, an
   assert.equal(index.unconfirmedBlobs.pendingConfirmations, 0);
   assert.deepEqual(await index.unconfirmedBlobs.list(), []);
 });
+
+test('with a flush of its own, writes arriving while the log is flushed commit together once it ends, each settling after its own flush', async () => {
+  const db = fakeDatabase();
+  const flushes: Array<{ log: string; done: () => void }> = [];
+  const durable = () => new Promise<void>((resolve) => { flushes.push({ log: db.log.join(' '), done: resolve }); });
+  const queue = new CommitQueue(db.transaction, db.savepoint, {}, durable);
+  const settled: string[] = [];
+  const write = (name: string) => queue.submit(() => db.log.push(name)).then(() => { settled.push(name); });
+  const a = write('a');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(db.log, ['BEGIN', 'a', 'COMMIT'], 'a lone write commits at the next turn, without a wait');
+  assert.equal(flushes.length, 1);
+  // Arriving while a's flush runs: they need the next flush anyway, so they wait for this one to end.
+  const later = [write('b'), write('c')];
+  await new Promise((r) => setTimeout(r, 5));
+  const d = write('d');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(db.log, ['BEGIN', 'a', 'COMMIT'], 'held while the log is flushed');
+  assert.deepEqual(settled, []);
+  flushes[0]!.done();
+  await a;
+  assert.deepEqual(settled, ['a']);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(db.log, ['BEGIN', 'a', 'COMMIT', 'BEGIN', 'b', 'c', 'd', 'COMMIT'], 'one transaction for the three');
+  assert.equal(flushes.length, 2, 'and one flush after it');
+  assert.deepEqual(settled, ['a'], 'not settled before their flush');
+  flushes[1]!.done();
+  await Promise.all([...later, d]);
+  assert.deepEqual(settled, ['a', 'b', 'c', 'd']);
+  assert.deepEqual(queue.stats, { batches: 2, writes: 4, largestBatch: 3 });
+  // Idle again: the next write commits at once, with no wait for a timer after a batch of three.
+  const e = write('e');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(flushes.length, 3);
+  assert.deepEqual(db.log.slice(-3), ['BEGIN', 'e', 'COMMIT']);
+  flushes[2]!.done();
+  await e;
+});
+
+test('a failed flush rejects its batch; the writes held meanwhile commit and flush after it', async () => {
+  const db = fakeDatabase();
+  const flushes: Array<{ ok: () => void; fail: (e: Error) => void }> = [];
+  const durable = () => new Promise<void>((resolve, reject) => { flushes.push({ ok: resolve, fail: reject }); });
+  const queue = new CommitQueue(db.transaction, db.savepoint, {}, durable);
+  const a = queue.submit(() => 'a');
+  await new Promise((r) => setImmediate(r));
+  const b = queue.submit(() => 'b');
+  flushes[0]!.fail(new Error('EIO'));
+  await assert.rejects(a, /EIO/);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(flushes.length, 2);
+  flushes[1]!.ok();
+  assert.equal(await b, 'b');
+});

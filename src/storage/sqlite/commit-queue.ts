@@ -12,19 +12,42 @@
  *
  * A batch runs when `maxBatch` writes are waiting, or else at the next turn of the event loop
  * (after the I/O callbacks already due, so writes arriving together from several connections share
- * a commit without any added wait). When the previous batch held more than one write, i.e. several
- * writers are active, it waits up to `maxDelayMs` for more (PostgreSQL's commit_delay with
- * commit_siblings, in spirit): a lone writer, such as one association storing one instance after
- * the other, never waits. (Ending the wait as soon as as many writes are in as the previous batch
- * had was tried: batch sizes then ratchet down to 1 when writes arrive staggered, as stores do.) Since the database API is synchronous, a commit in progress blocks the
- * event loop: writes arriving meanwhile are queued by the loop and form the next batch.
+ * a commit without any added wait). When the store flushes the log itself (`durable`), writes
+ * arriving while a batch's flush runs are held and committed together once it ends: each of them
+ * needs a flush that begins after its COMMIT, which cannot begin before the running one ends, so
+ * committing them at once would make none of them durable sooner, only add transactions (with
+ * several associations storing, each COMMIT also rewrites the same few pages: page 1, the totals,
+ * the patient, study and series rows). A lone writer never waits. Without such a flush, when the
+ * previous batch held more than one write (several writers are active), the queue waits up to
+ * `maxDelayMs` for more (PostgreSQL's commit_delay with commit_siblings, in spirit). That timer
+ * was also used with the flush until traces of four associations storing showed its wait on every
+ * store's path (docs/benchmarks.md, "Four associations into `conduit serve`"). Since the database API is synchronous, a commit in
+ * progress blocks the event loop: writes arriving meanwhile are queued by the loop and form the
+ * next batch.
  */
+import { channel } from 'node:diagnostics_channel';
 import { DicomError } from '../../core/dicom-error.js';
+
+/** diagnostics_channel on which each committed batch publishes a CommitTrace (when something subscribes). */
+export const COMMIT_CHANNEL = 'conduit:storage:commit';
+const commitChannel = channel(COMMIT_CHANNEL);
+
+/** One batch (performance.now() differences, ms). */
+export interface CommitTrace {
+  /** Writes in the transaction. */
+  readonly writes: number;
+  /** From the oldest write's submit to the transaction's start. */
+  readonly waited: number;
+  /** The transaction itself (BEGIN .. COMMIT) on the event loop. */
+  readonly committed: number;
+  /** From COMMIT to durable (the log's flush, shared; 0 without a flush of the queue's own). */
+  readonly flushed: number;
+}
 
 export interface GroupCommitOptions {
   /**
-   * Longest wait for more writes after the first when several writers are active (ms); default 2.
-   * 0: never wait longer than the next event-loop turn.
+   * Longest wait for more writes after the first when several writers are active and the store
+   * does not flush the log itself (ms); default 2. 0: never wait longer than the next event-loop turn.
    */
   readonly maxDelayMs?: number;
   /** Most writes in one transaction; default 256. */
@@ -43,6 +66,7 @@ export type RunInTransaction = (body: () => void) => void;
 export type RunInSavepoint = <T>(work: () => T) => T;
 
 interface Pending {
+  readonly at: number;
   readonly work: () => unknown;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
@@ -67,6 +91,8 @@ export class CommitQueue {
   private counts = { batches: 0, writes: 0, largestBatch: 0 };
   private lastBatch = 0;
   private delayed = false;
+  /** Flushes of committed batches under way (with `durable`): writes submitted meanwhile are held. */
+  private flushing = 0;
 
   constructor(
     private readonly transaction: RunInTransaction,
@@ -98,10 +124,12 @@ export class CommitQueue {
       }
     }
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({ at: commitChannel.hasSubscribers ? performance.now() : 0, work, resolve: resolve as (value: unknown) => void, reject });
       if (this.pending.length >= this.maxBatch) this.flush();
-      else if (this.timer === undefined) {
-        this.delayed = this.maxDelayMs > 0 && this.lastBatch > 1;
+      else if (this.flushing > 0) {
+        // Committed when the flush under way ends: this write needs the next flush anyway.
+      } else if (this.timer === undefined) {
+        this.delayed = this.durable === undefined && this.maxDelayMs > 0 && this.lastBatch > 1;
         this.timer = this.delayed ? setTimeout(() => this.flush(), this.maxDelayMs) : setImmediate(() => this.flush());
       }
     });
@@ -117,6 +145,7 @@ export class CommitQueue {
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, this.maxBatch);
       const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+      const began = commitChannel.hasSubscribers ? performance.now() : 0;
       try {
         this.transaction(batch.length === 1
           // A write alone needs no savepoint: if it throws, the whole transaction rolls back and it
@@ -141,8 +170,33 @@ export class CommitQueue {
         if (o.ok) p.resolve(o.value);
         else p.reject(o.error);
       });
-      if (!this.durable) settle();
-      else this.durable().then(settle, (error: unknown) => { for (const p of batch) p.reject(error); });
+      const committed = began > 0 ? performance.now() : 0;
+      const trace = (): void => {
+        if (began > 0) commitChannel.publish({ writes: batch.length, waited: began - batch[0]!.at, committed: committed - began, flushed: performance.now() - committed } satisfies CommitTrace);
+      };
+      if (!this.durable) {
+        trace();
+        settle();
+        continue;
+      }
+      this.flushing++;
+      const flushed = () => {
+        this.flushing--;
+        trace();
+        // The writes that arrived during the flush commit together, at the loop's next turn: after
+        // the answers to this batch's writers have gone out.
+        if (this.flushing === 0 && this.pending.length > 0 && this.timer === undefined) {
+          this.delayed = false;
+          this.timer = setImmediate(() => this.flush());
+        }
+      };
+      this.durable().then(() => {
+        settle();
+        flushed();
+      }, (error: unknown) => {
+        for (const p of batch) p.reject(error);
+        flushed();
+      });
     }
   }
 
