@@ -38,6 +38,8 @@ export interface MoveLaneOptions {
 export class MoveLanes {
   /** Associations established (the first among them). */
   opened = 0;
+  /** Associations that carried at least one sub-operation (one opened after the work ran out carried none). */
+  carried = 0;
   private readonly releases: Promise<void>[] = [];
   /** Aborts the further associations still being opened once the sub-operations have ended. */
   private readonly ending = new AbortController();
@@ -62,8 +64,15 @@ export class MoveLanes {
       cancelled: this.options.cancelled,
     });
     let released = false;
+    let carrying = false;
     return {
-      store,
+      store: (instance) => {
+        if (!carrying) {
+          carrying = true;
+          this.carried++;
+        }
+        return store(instance);
+      },
       prepare: store.prepare,
       readAhead: READ_AHEAD,
       usable: () => usable,

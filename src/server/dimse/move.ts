@@ -86,7 +86,7 @@ export async function handleMove(req: GenericRequest, qr: QueryRetrieveSopClass,
   } finally {
     await lanes.close();
   }
-  if (final) ctx.log(final.status === Status.Success ? 'info' : 'warn', `C-MOVE from ${from} to ${peer.aeTitle}: ${describeOutcome(final)}${lanes.opened > 1 ? ` over ${lanes.opened} associations` : ''}`);
+  if (final) ctx.log(final.status === Status.Success ? 'info' : 'warn', `C-MOVE from ${from} to ${peer.aeTitle}: ${describeOutcome(final)}${lanes.carried > 1 ? ` over ${lanes.carried} associations` : ''}`);
 }
 
 const TRANSPORT_REASONS: Record<string, string> = {
