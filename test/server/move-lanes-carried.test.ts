@@ -21,7 +21,7 @@ const instance = {
 } as unknown as StoredInstance;
 
 test('MoveLanes: an association that took no sub-operation is opened but not counted as carrying', async () => {
-  const lanes = new MoveLanes({ archive: {} } as unknown as QueryRetrieveContext, { originator: { aeTitle: 'MOVESCU', messageId: 1 }, peerName: 'DEST', onFailure: () => undefined });
+  const lanes = new MoveLanes({ archive: {} } as unknown as QueryRetrieveContext, { originator: { aeTitle: 'MOVESCU', messageId: 1 }, peerName: 'DEST', onFailure: () => undefined, cancelled: new AbortController().signal });
   const first = lanes.lane(client());
   const late = lanes.lane(client());
   const result = await first.store(instance);

@@ -31,8 +31,11 @@ export interface MoveLaneOptions {
   priority?: number;
   peerName: string;
   onFailure: (instance: StoredInstance, errorComment: string) => void;
-  /** The C-MOVE's cancellation: each lane begins its next C-STORE-RQ in the receive callback of the last one's response (SubOperationTarget.cancelled). */
-  cancelled?: AbortSignal;
+  /**
+   * The C-MOVE's cancellation: stops the associations still being opened, and each lane begins its
+   * next C-STORE-RQ in the receive callback of the last one's response (SubOperationTarget.cancelled).
+   */
+  cancelled: AbortSignal;
 }
 
 export class MoveLanes {
@@ -88,8 +91,9 @@ export class MoveLanes {
    * Opens `count` further associations in the background; each promise resolves to its lane, or to
    * undefined when it was not opened (`onNotOpened` is told why, unless the C-MOVE was cancelled).
    */
-  open(count: number, connect: (signal: AbortSignal) => Promise<AssociationClient>, cancelled: AbortSignal,
+  open(count: number, connect: (signal: AbortSignal) => Promise<AssociationClient>,
     onNotOpened: (reason: unknown, late: boolean) => void): Array<Promise<SubOperationLane | undefined>> {
+    const cancelled = this.options.cancelled;
     const signal = AbortSignal.any([cancelled, this.ending.signal]);
     return Array.from({ length: count }, () => connect(signal).then((client) => {
       const lane = this.lane(client);

@@ -73,7 +73,7 @@ export async function handleMove(req: GenericRequest, qr: QueryRetrieveSopClass,
     cancelled: req.request.cancelled,
     onFailure: (instance, comment) => ctx.log('warn', `C-MOVE from ${from} to ${peer.aeTitle}: ${instance.sopInstanceUid} failed: ${comment}`),
   });
-  const moreLanes = lanes.open(associationsFor(ctx.config.moveAssociations, instances.length) - 1, connectToPeer, req.request.cancelled, (err, late) => {
+  const moreLanes = lanes.open(associationsFor(ctx.config.moveAssociations, instances.length) - 1, connectToPeer, (err, late) => {
     const why = late ? 'not accepted before the sub-operations ended' : unreachable(peer, err);
     ctx.log('info', `C-MOVE from ${from}: a further association to ${peer.aeTitle} not opened (${why}); going on over those open`);
   });
