@@ -337,10 +337,10 @@ export class SqliteIndexStore implements IndexStore {
         patientPk = patient.pk;
         this.compare('PATIENT', patientLabel(r.patientId, r.issuerOfPatientId), patient.attributes, r.patient, warnings, now);
       } else {
-        patientPk = Number(s.insertPatient.run(r.patientId, r.issuerOfPatientId, ...levelColumns('PATIENT', r.patient), JSON.stringify(r.patient), now).lastInsertRowid);
+        patientPk = Number(s.insertPatient.run(r.patientId, r.issuerOfPatientId, ...columnValueList('PATIENT', r.patient), JSON.stringify(r.patient), now).lastInsertRowid);
         s.addTotals.run(1, 0, 0, 0, 0);
       }
-      const studyValues = levelColumns('STUDY', r.study);
+      const studyValues = columnValueList('STUDY', r.study);
       const pk = Number(s.insertStudy.run(patientPk, ...studyValues, JSON.stringify(r.study), now).lastInsertRowid);
       s.patientCounts.run(1, 0, 0, patientPk);
       s.addTotals.run(0, 1, 0, 0, 0);
@@ -357,7 +357,7 @@ export class SqliteIndexStore implements IndexStore {
       seriesPk = series.pk;
       this.compare('SERIES', r.seriesInstanceUid, series.attributes, r.series, warnings, now);
     } else {
-      seriesPk = Number(s.insertSeries.run(study.pk, ...levelColumns('SERIES', r.series), JSON.stringify(r.series), now).lastInsertRowid);
+      seriesPk = Number(s.insertSeries.run(study.pk, ...columnValueList('SERIES', r.series), JSON.stringify(r.series), now).lastInsertRowid);
       s.studyCounts.run(1, 0, study.pk);
       s.patientCounts.run(0, 1, 0, patientPk);
       s.addTotals.run(0, 0, 1, 0, 0);
@@ -367,7 +367,7 @@ export class SqliteIndexStore implements IndexStore {
     }
     // Instance.
     const instancePk = Number(s.insertInstance.run(
-      seriesPk, study.pk, ...levelColumns('IMAGE', r.instance), JSON.stringify(r.instance), r.blobKey, r.transferSyntaxUid, r.size,
+      seriesPk, study.pk, ...columnValueList('IMAGE', r.instance), JSON.stringify(r.instance), r.blobKey, r.transferSyntaxUid, r.size,
       r.dataSetOffset, r.sourceAet ?? null, now,
     ).lastInsertRowid);
     if (metadata !== undefined) s.insertMetadata.run(instancePk, typeof metadata === 'string' ? 'identity' : 'deflate', metadata);
@@ -515,10 +515,6 @@ function prepareStatements(db: Database) {
   } satisfies Record<string, Statement<any>>;
 }
 
-/** The values of a level's attribute columns, in attributeColumns() order. */
-function levelColumns(level: QueryLevel, record: AttributeRecord): Array<string | number | null> {
-  return columnValueList(level, record);
-}
 
 function firstText(v: AttributeValue): string | undefined {
   const first = Array.isArray(v) ? v[0] : v;
