@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { connect, proposalsFor, type AssociationClient } from '../../ae/index.js';
 import { DicomError } from '../../core/dicom-error.js';
-import { DESCRIBE_HEAD_LENGTH, describeFileFromHead, type SendableFile } from '../../services/storage/file-source.js';
+import { DESCRIBE_HEAD_LENGTH, describeFile, describeFileFromHeadSync, type SendableFile } from '../../services/storage/file-source.js';
 import { ProgressBar } from '../progress.js';
 import {
   addTimeoutOption, addTlsClientOptions, describeNetworkError, exitWhenFlushed, parseAeTitle, parseMaxPdu, parsePort, timeoutsFor, tlsClientOptions,
@@ -82,9 +82,15 @@ function parseMaxContexts(text: string): number {
 
 // ---- finding and describing the files ----
 
+/** A file to describe; its size when a stat of the path named gave it. */
+interface Candidate {
+  path: string;
+  size?: number;
+}
+
 /** Files named, and those under folders named (sorted, so runs are repeatable). */
-async function collectFiles(paths: readonly string[], recurse: boolean, failures: Failure[]): Promise<string[]> {
-  const out: string[] = [];
+async function collectFiles(paths: readonly string[], recurse: boolean, failures: Failure[]): Promise<Candidate[]> {
+  const out: Candidate[] = [];
   const walk = async (dir: string): Promise<void> => {
     let entries;
     try {
@@ -97,10 +103,10 @@ async function collectFiles(paths: readonly string[], recurse: boolean, failures
     for (const e of entries) {
       const p = join(dir, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) out.push(p);
+      else if (e.isFile()) out.push({ path: p });
       else if (e.isSymbolicLink()) {
         const s = await stat(p).catch(() => undefined);
-        if (s?.isFile()) out.push(p);
+        if (s?.isFile()) out.push({ path: p, size: s.size });
         // links to folders are not followed: they could loop
       }
     }
@@ -119,7 +125,7 @@ async function collectFiles(paths: readonly string[], recurse: boolean, failures
       if (recurse) await walk(path);
       else failures.push({ path, reason: 'is a folder (and --no-recurse was given)' });
     } else {
-      out.push(path);
+      out.push(s.isFile() ? { path, size: s.size } : { path });
     }
   }
   return out;
@@ -135,11 +141,15 @@ function systemText(err: unknown): string {
 
 type Described = { kind: 'file'; file: SendableFile } | { kind: 'skip'; note: string } | { kind: 'fail'; reason: string };
 
-async function describe(path: string, scratch: Uint8Array): Promise<Described> {
+function described(file: SendableFile): Described {
+  if (file.sopClassUid === MEDIA_STORAGE_DIRECTORY) return { kind: 'skip', note: 'a DICOMDIR, not sent (it describes a file-set)' };
+  return { kind: 'file', file };
+}
+
+/** A file the synchronous scan could not describe, through describeFile (which also gives the errors). */
+async function describe(path: string): Promise<Described> {
   try {
-    const file = await describeFileFromHead(path, scratch);
-    if (file.sopClassUid === MEDIA_STORAGE_DIRECTORY) return { kind: 'skip', note: 'a DICOMDIR, not sent (it describes a file-set)' };
-    return { kind: 'file', file };
+    return described(await describeFile(path));
   } catch (err) {
     if (err instanceof DicomError && err.code === 'ERR_DICOM_NOT_DICOM') return { kind: 'skip', note: 'not a DICOM file' };
     const system = (err as { cause?: NodeJS.ErrnoException }).cause?.code ?? (err as NodeJS.ErrnoException).code;
@@ -169,19 +179,32 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
  */
 export async function gatherFiles(paths: readonly string[], recurse: boolean, failures: Failure[], who: string): Promise<{ files: SendableFile[]; skipped: number }> {
   const candidates = await collectFiles(paths, recurse, failures);
-  // Headers are read synchronously into one buffer (storescu scans its files the same way);
-  // only files whose UIDs lie further in go through the thread pool, several at once.
+  // Headers are read synchronously into one buffer, in one loop (storescu scans its files the same
+  // way); only files whose UIDs lie further in, or that the scan cannot read, go through
+  // describeFile, several at once.
   const scratch = new Uint8Array(DESCRIBE_HEAD_LENGTH);
-  const described = await mapLimited(candidates, DESCRIBE_CONCURRENCY, (path) => describe(path, scratch));
+  const results = new Array<Described | undefined>(candidates.length);
+  const slow: number[] = [];
+  for (let i = 0; i < candidates.length; i++) {
+    const c = candidates[i]!;
+    const file = describeFileFromHeadSync(c.path, scratch, c.size);
+    if (file !== undefined) results[i] = described(file);
+    else slow.push(i);
+  }
+  if (slow.length > 0) {
+    const late = await mapLimited(slow, DESCRIBE_CONCURRENCY, (i) => describe(candidates[i]!.path));
+    for (const [k, i] of slow.entries()) results[i] = late[k];
+  }
   const files: SendableFile[] = [];
   let skipped = 0;
-  for (const [i, d] of described.entries()) {
+  for (let i = 0; i < candidates.length; i++) {
+    const d = results[i]!;
     if (d.kind === 'file') files.push(d.file);
     else if (d.kind === 'skip') {
       skipped++;
-      process.stderr.write(`${who}: skipped ${candidates[i]}: ${d.note}\n`);
+      process.stderr.write(`${who}: skipped ${candidates[i]!.path}: ${d.note}\n`);
     } else {
-      failures.push({ path: candidates[i]!, reason: d.reason });
+      failures.push({ path: candidates[i]!.path, reason: d.reason });
     }
   }
   return { files, skipped };

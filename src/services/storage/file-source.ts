@@ -44,8 +44,13 @@ export async function describeFile(path: string): Promise<SendableFile> {
   return { path, sopClassUid, sopInstanceUid, transferSyntaxUid: file.transferSyntaxUid, dataSetOffset, size };
 }
 
-/** Bytes describeFileFromHead reads: the File Meta Information and the data set's first elements, as a rule. */
+/** Bytes describeFileFromHead reads at most: the File Meta Information and the data set's first elements, as a rule. */
 export const DESCRIBE_HEAD_LENGTH = 16 * 1024;
+/**
+ * Bytes read first: a typical image's UIDs lie within its first kilobyte; the rest of the head is
+ * read only when the scan needs it (each byte read is a copy out of the page cache).
+ */
+const FIRST_HEAD_READ = 4096;
 
 /**
  * describeFile for a process that describes many files before it sends them (the `conduit store`
@@ -56,27 +61,40 @@ export const DESCRIBE_HEAD_LENGTH = 16 * 1024;
  * the errors.
  */
 export async function describeFileFromHead(path: string, scratch: Uint8Array): Promise<SendableFile> {
-  return describeHead(path, scratch) ?? describeFile(path);
+  return describeFileFromHeadSync(path, scratch) ?? describeFile(path);
 }
 
-function describeHead(path: string, scratch: Uint8Array): SendableFile | undefined {
-  let head: Uint8Array;
-  let size: number;
+/**
+ * describeFileFromHead's synchronous part: the description, or undefined when the file needs
+ * describeFile (the UIDs not within `scratch.length` bytes, an unusual encoding, a read error).
+ * `size`: the file's size when the caller has just stat'ed it (one fstat less); a path that is not
+ * a regular file any more then fails to read and gives undefined.
+ */
+export function describeFileFromHeadSync(path: string, scratch: Uint8Array, size?: number): SendableFile | undefined {
+  let found: Omit<SendableFile, 'path' | 'size'> | undefined;
   try {
     const fd = fs.openSync(path, 'r');
     try {
-      const st = fs.fstatSync(fd);
-      if (!st.isFile()) return undefined;
-      size = st.size;
-      head = scratch.subarray(0, fs.readSync(fd, scratch, 0, Math.min(size, scratch.length), 0));
+      if (size === undefined) {
+        const st = fs.fstatSync(fd);
+        if (!st.isFile()) return undefined;
+        size = st.size;
+      }
+      const want = Math.min(size, scratch.length);
+      let got = fs.readSync(fd, scratch, 0, Math.min(want, FIRST_HEAD_READ), 0);
+      found = scanHead(scratch.subarray(0, got), got >= size);
+      if (found === undefined && got < want && got === FIRST_HEAD_READ) {
+        got += fs.readSync(fd, scratch, got, want - got, got);
+        found = scanHead(scratch.subarray(0, got), got >= size);
+      }
     } finally {
       fs.closeSync(fd);
     }
   } catch {
     return undefined;
   }
-  const found = scanHead(head, head.length >= size);
-  return found === undefined ? undefined : { path, ...found, size };
+  if (found === undefined) return undefined;
+  return { path, sopClassUid: found.sopClassUid, sopInstanceUid: found.sopInstanceUid, transferSyntaxUid: found.transferSyntaxUid, dataSetOffset: found.dataSetOffset, size };
 }
 
 const PREAMBLE_AND_PREFIX = PREAMBLE_LENGTH + 4;
@@ -121,7 +139,8 @@ function scanHead(head: Uint8Array, complete: boolean): Omit<SendableFile, 'path
   const dataSetOffset = at;
   if (detectEncodingMismatch(head, dataSetOffset, ts.explicitVR) !== undefined) return undefined;
   // The data set's first elements, to the first tag past (0008,0018) (describeFile's untilTag).
-  const uids = new Map<number, string>();
+  let dataSetSopClassUid: string | undefined;
+  let dataSetSopInstanceUid: string | undefined;
   for (;;) {
     if (at === head.length && complete) break;
     if (at + 8 > head.length) return undefined;
@@ -133,14 +152,15 @@ function scanHead(head: Uint8Array, complete: boolean): Omit<SendableFile, 'path
       if (element.vr !== 'UI' && element.vr !== undefined) return undefined;
       const uid = uidValue(head, element.valueAt, element.length);
       if (uid === null) return undefined;
-      uids.set(tag, uid);
+      if (tag === 0x00080016) dataSetSopClassUid = uid;
+      else dataSetSopInstanceUid = uid;
     }
     at = element.valueAt + element.length;
   }
   // The C-STORE names the instance the data set holds (PS3.4 B.2.1): the data set's UIDs win over
   // the File Meta Information's copies (as in describeFile).
-  const sopClassUid = uids.get(0x00080016) || metaUids[0x0002];
-  const sopInstanceUid = uids.get(0x00080018) || metaUids[0x0003];
+  const sopClassUid = dataSetSopClassUid || metaUids[0x0002];
+  const sopInstanceUid = dataSetSopInstanceUid || metaUids[0x0003];
   if (!sopClassUid || !sopInstanceUid) return undefined;
   return { sopClassUid, sopInstanceUid, transferSyntaxUid, dataSetOffset };
 }
@@ -189,12 +209,9 @@ function uidValue(head: Uint8Array, at: number, length: number): string | null {
   let end = at + length;
   while (end > start && (head[end - 1] === 0x00 || head[end - 1] === 0x20)) end--;
   while (start < end && head[start] === 0x20) start++;
-  let text = '';
-  for (let i = start; i < end; i++) {
-    if (head[i] === 0x5c) return null;
-    text += String.fromCharCode(head[i]!);
-  }
-  return text;
+  for (let i = start; i < end; i++) if (head[i] === 0x5c) return null;
+  // One string made at once (a character appended at a time made a string per character).
+  return String.fromCharCode.apply(null, head.subarray(start, end) as unknown as number[]);
 }
 
 /**

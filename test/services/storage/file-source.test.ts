@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeFile, describeFileFromHead, DESCRIBE_HEAD_LENGTH } from '../../../src/services/storage/file-source.js';
+import { describeFile, describeFileFromHead, describeFileFromHeadSync, DESCRIBE_HEAD_LENGTH } from '../../../src/services/storage/file-source.js';
 import { TEST_FILES, walk } from '../../helpers/network.js';
 import { peer } from '../../helpers/peers.js';
 
@@ -94,14 +94,21 @@ function explicitElement(group: number, element: number, vr: string, value: Uint
 
 const uidBytes = (uid: string): Buffer => Buffer.from(uid.length & 1 ? `${uid}\0` : uid, 'latin1');
 
+/** A Part 10 file in `dir`: preamble, "DICM", a Secondary Capture File Meta Information (Explicit VR Little Endian), then `dataSet`. */
+function writePart10(dir: string, name: string, dataSet: Buffer): string {
+  const meta = Buffer.concat([
+    explicitElement(0x0002, 0x0002, 'UI', uidBytes('1.2.840.10008.5.1.4.1.1.7')),
+    explicitElement(0x0002, 0x0003, 'UI', uidBytes('1.2.3.4.1')),
+    explicitElement(0x0002, 0x0010, 'UI', uidBytes('1.2.840.10008.1.2.1')),
+  ]);
+  const path = join(dir, name);
+  writeFileSync(path, Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), meta, dataSet]));
+  return path;
+}
+
 test('describeFileFromHead: an element of a VR unknown to PS3.5 (read like UN, a 4-byte length) before the UIDs gives the data set\'s UIDs', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'conduit-describe-'));
   try {
-    const meta = Buffer.concat([
-      explicitElement(0x0002, 0x0002, 'UI', uidBytes('1.2.840.10008.5.1.4.1.1.7')),
-      explicitElement(0x0002, 0x0003, 'UI', uidBytes('1.2.3.4.1')),
-      explicitElement(0x0002, 0x0010, 'UI', uidBytes('1.2.840.10008.1.2.1')),
-    ]);
     const dataSet = Buffer.concat([
       // PS3.5 §6.2: a VR this reader does not know has the long header; a 10-byte value.
       explicitElement(0x0008, 0x0012, 'ZZ', Buffer.from('0123456789'), true),
@@ -109,11 +116,39 @@ test('describeFileFromHead: an element of a VR unknown to PS3.5 (read like UN, a
       explicitElement(0x0008, 0x0018, 'UI', uidBytes('1.2.3.4.2')),
       explicitElement(0x0010, 0x0010, 'PN', Buffer.from('DOE^JOHN')),
     ]);
-    const path = join(dir, 'unknown-vr.dcm');
-    writeFileSync(path, Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), meta, dataSet]));
+    const path = writePart10(dir, 'unknown-vr.dcm', dataSet);
     const expected = await describeFile(path);
     assert.equal(expected.sopInstanceUid, '1.2.3.4.2', 'describeFile reads the data set\'s UID');
     assert.deepEqual(await describeFileFromHead(path, new Uint8Array(DESCRIBE_HEAD_LENGTH)), expected);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('describeFileFromHeadSync: UIDs past the first read (4 KiB) are found in the rest of the head, with or without the size given', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conduit-describe-'));
+  try {
+    const paths: string[] = [];
+    // An Image Type-like value long enough to push the UIDs past 4 KiB, then past 16 KiB (the
+    // whole head: describeFile reads that file).
+    for (const filler of [6000, 20000]) {
+      const dataSet = Buffer.concat([
+        explicitElement(0x0008, 0x0008, 'UN', Buffer.alloc(filler, 0x41), true),
+        explicitElement(0x0008, 0x0016, 'UI', uidBytes('1.2.840.10008.5.1.4.1.1.7')),
+        explicitElement(0x0008, 0x0018, 'UI', uidBytes(`1.2.3.4.${filler}`)),
+        explicitElement(0x0010, 0x0010, 'PN', Buffer.from('DOE^JOHN')),
+      ]);
+      paths.push(writePart10(dir, `long-${filler}.dcm`, dataSet));
+    }
+    const scratch = new Uint8Array(DESCRIBE_HEAD_LENGTH);
+    const [within, beyond] = paths as [string, string];
+    const expected = await describeFile(within);
+    assert.equal(expected.sopInstanceUid, '1.2.3.4.6000');
+    assert.deepEqual(describeFileFromHeadSync(within, scratch), expected);
+    assert.deepEqual(describeFileFromHeadSync(within, scratch, expected.size), expected);
+    assert.equal(describeFileFromHeadSync(beyond, scratch), undefined, 'UIDs past the head: left to describeFile');
+    assert.deepEqual(await describeFileFromHead(beyond, scratch), await describeFile(beyond));
+    assert.equal(describeFileFromHeadSync(dir, scratch, 4096), undefined, 'a folder given a size (stat\'ed as a file before) fails to read');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
