@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import { DicomError } from '../../core/dicom-error.js';
 import { transferSyntax } from '../../data/transfer-syntax.js';
 import { UNDEFINED_LENGTH } from '../../data/tag.js';
-import { hasLongExplicitHeader, isVR } from '../../data/vr.js';
+import { hasLongExplicitHeader, VRS } from '../../data/vr.js';
 import type { WholeDataSetSource } from '../../dimse/fragmenter.js';
 import { encodeDataSetStream } from '../../data/writer.js';
 import { detectEncodingMismatch, PREAMBLE_LENGTH } from '../../media/file-meta.js';
@@ -98,7 +98,6 @@ export function describeFileFromHeadSync(path: string, scratch: Uint8Array, size
 }
 
 const PREAMBLE_AND_PREFIX = PREAMBLE_LENGTH + 4;
-const isUpperAt = (b: Uint8Array, i: number): boolean => b[i]! >= 0x41 && b[i]! <= 0x5a;
 
 /**
  * What describeFile finds, read from a Part 10 file's first bytes by walking the element headers
@@ -125,7 +124,7 @@ function scanHead(head: Uint8Array, complete: boolean): Omit<SendableFile, 'path
     if (element === undefined) return undefined;
     const tag = view.getUint16(at + 2, true);
     if (tag === 0x0002 || tag === 0x0003 || tag === 0x0010) {
-      if (element.vr !== 'UI') return undefined;
+      if (element.vr !== VR_UI) return undefined;
       const uid = uidValue(head, element.valueAt, element.length);
       if (uid === null) return undefined;
       metaUids[tag] = uid;
@@ -149,7 +148,7 @@ function scanHead(head: Uint8Array, complete: boolean): Omit<SendableFile, 'path
     const element = ts.explicitVR ? readExplicitHeader(head, view, at) : readImplicitHeader(head, view, at);
     if (element === undefined) return undefined;
     if (tag === 0x00080016 || tag === 0x00080018) {
-      if (element.vr !== 'UI' && element.vr !== undefined) return undefined;
+      if (element.vr !== VR_UI && element.vr !== 0) return undefined;
       const uid = uidValue(head, element.valueAt, element.length);
       if (uid === null) return undefined;
       if (tag === 0x00080016) dataSetSopClassUid = uid;
@@ -166,22 +165,35 @@ function scanHead(head: Uint8Array, complete: boolean): Omit<SendableFile, 'path
 }
 
 interface ElementHeader {
-  /** Undefined in Implicit VR. */
-  vr: string | undefined;
+  /** The VR's two characters as a 16-bit number (first << 8 | second); 0 in Implicit VR. */
+  vr: number;
   valueAt: number;
   length: number;
 }
 
+/** 'UI' as ElementHeader.vr. */
+const VR_UI = 0x5549;
+/**
+ * Per VR (its two characters as a 16-bit number): 0 for text that is not a VR PS3.5 lists, 1 for
+ * a VR with the short Explicit VR header, 2 for one with the long header (PS3.5 §7.1.2): the scan
+ * makes no string per element.
+ */
+const EXPLICIT_HEADER_KIND = (() => {
+  const kinds = new Uint8Array(0x10000);
+  for (const vr of VRS) kinds[(vr.charCodeAt(0) << 8) | vr.charCodeAt(1)] = hasLongExplicitHeader(vr) ? 2 : 1;
+  return kinds;
+})();
+
 /** The element header at `at` in Explicit VR Little Endian; undefined unless its value lies within `head`. */
 function readExplicitHeader(head: Uint8Array, view: DataView, at: number): ElementHeader | undefined {
-  if (!isUpperAt(head, at + 4) || !isUpperAt(head, at + 5)) return undefined;
-  const vr = String.fromCharCode(head[at + 4]!, head[at + 5]!);
+  const vr = (head[at + 4]! << 8) | head[at + 5]!;
+  const kind = EXPLICIT_HEADER_KIND[vr];
   // A VR PS3.5 does not list has the long header (PS3.5 §6.2, read like UN): left to describeFile.
-  if (!isVR(vr)) return undefined;
+  if (kind === 0) return undefined;
   let valueAt: number;
   let length: number;
   // PS3.5 §7.1.2: 2 reserved bytes and a 4-byte length.
-  if (hasLongExplicitHeader(vr)) {
+  if (kind === 2) {
     if (at + 12 > head.length) return undefined;
     length = view.getUint32(at + 8, true);
     valueAt = at + 12;
@@ -197,7 +209,7 @@ function readExplicitHeader(head: Uint8Array, view: DataView, at: number): Eleme
 function readImplicitHeader(head: Uint8Array, view: DataView, at: number): ElementHeader | undefined {
   const length = view.getUint32(at + 4, true);
   if (length === UNDEFINED_LENGTH || at + 8 + length > head.length) return undefined;
-  return { vr: undefined, valueAt: at + 8, length };
+  return { vr: 0, valueAt: at + 8, length };
 }
 
 /**
