@@ -102,8 +102,8 @@ export class AssociationClient implements QueryRetrieveHost {
   storeReceiver: ((request: IncomingRequest) => Promise<void>) | undefined;
   /** Files are read into these, reused from store to store (the sends are serialized). */
   private readonly readBuffers: ReadBufferRing;
-  /** The context a C-STORE of each (SOP class, transfer syntax) goes on (contextFor). */
-  private readonly contexts = new Map<string, NegotiatedPresentationContext>();
+  /** The context a C-STORE of each SOP class and transfer syntax goes on (contextFor). */
+  private readonly contexts = new Map<string, Map<string, NegotiatedPresentationContext>>();
   constructor(readonly association: Association, options: { dimseTimeout?: number; synchronousFileReads?: boolean } = {}) {
     this.dimse = new DimseAssociation(association, options);
     this.readBuffers = new ReadBufferRing(() => association.flushed(), undefined, undefined, options.synchronousFileReads === true);
@@ -158,25 +158,28 @@ export class AssociationClient implements QueryRetrieveHost {
     }
     if (!sopClassUid || !sopInstanceUid) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', 'store() needs a SOP Class UID and a SOP Instance UID');
     const pc = this.contextFor(sopClassUid, sourceTs);
-    const rsp = await this.dimse.requestOne(
-      {
-        type: 'C-STORE-RQ',
-        affectedSopClassUid: sopClassUid,
-        affectedSopInstanceUid: sopInstanceUid,
-        priority: options.priority ?? Priority.MEDIUM,
-        ...(options.moveOriginatorAeTitle !== undefined ? { moveOriginatorApplicationEntityTitle: options.moveOriginatorAeTitle, moveOriginatorMessageId: options.moveOriginatorMessageId } : {}),
-      } as never,
-      pc.id,
-      bytes(pc.transferSyntax),
-    );
+    // Built field by field (no conditional spread): once per C-STORE, in the sender's turn.
+    const request: Record<string, unknown> = {
+      type: 'C-STORE-RQ',
+      affectedSopClassUid: sopClassUid,
+      affectedSopInstanceUid: sopInstanceUid,
+      priority: options.priority ?? Priority.MEDIUM,
+    };
+    if (options.moveOriginatorAeTitle !== undefined) {
+      request.moveOriginatorApplicationEntityTitle = options.moveOriginatorAeTitle;
+      request.moveOriginatorMessageId = options.moveOriginatorMessageId;
+    }
+    const rsp = await this.dimse.requestOne(request as never, pc.id, bytes(pc.transferSyntax));
     return rsp.status;
   }
 
   private contextFor(sopClassUid: string, sourceTs: string): NegotiatedPresentationContext {
-    // The negotiated contexts never change: one look-up per kind of object, not per C-STORE.
-    const key = `${sopClassUid}|${sourceTs}`;
-    let pc = this.contexts.get(key);
-    if (pc === undefined) this.contexts.set(key, (pc = this.findContextFor(sopClassUid, sourceTs)));
+    // The negotiated contexts never change: one look-up per kind of object, not per C-STORE (by
+    // SOP class, then transfer syntax: no key string made per C-STORE).
+    let bySyntax = this.contexts.get(sopClassUid);
+    if (bySyntax === undefined) this.contexts.set(sopClassUid, (bySyntax = new Map()));
+    let pc = bySyntax.get(sourceTs);
+    if (pc === undefined) bySyntax.set(sourceTs, (pc = this.findContextFor(sopClassUid, sourceTs)));
     return pc;
   }
 

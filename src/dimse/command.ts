@@ -218,32 +218,34 @@ function defaultDataSetType(spec: MessageSpec): number {
 }
 
 function checkedValue(type: string, name: string, vr: VR, value: FieldValue): FieldValue {
-  const bad = (why: string): never => {
-    throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `${type} ${name}: ${why}`);
-  };
   switch (vr) {
     case 'US':
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff) bad(`${String(value)} is not a 16-bit unsigned integer`);
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffff) badValue(type, name, `${String(value)} is not a 16-bit unsigned integer`);
       return value;
     case 'AT':
-      if (!Array.isArray(value) || value.some((t) => !Number.isInteger(t) || t < 0 || t > 0xffffffff)) bad('expected an array of tags');
+      if (!Array.isArray(value) || value.some((t) => !Number.isInteger(t) || t < 0 || t > 0xffffffff)) badValue(type, name, 'expected an array of tags');
       return value;
     case 'UI':
       // PS3.5 §9.1: digits and dots, at most 64 characters.
-      if (typeof value !== 'string' || !/^[0-9.]{1,64}$/.test(value)) bad(`"${String(value)}" is not a UID`);
+      if (typeof value !== 'string' || !/^[0-9.]{1,64}$/.test(value)) badValue(type, name, `"${String(value)}" is not a UID`);
       return value;
     case 'AE': {
       // PS3.5 Table 6.2-1: at most 16 characters of the default repertoire, no backslash or control characters.
       const trimmed = typeof value === 'string' ? value.trim() : '';
-      if (typeof value !== 'string' || trimmed.length === 0 || trimmed.length > 16 || !/^[\x20-\x5b\x5d-\x7e]*$/.test(trimmed)) bad(`"${String(value)}" is not an AE title`);
+      if (typeof value !== 'string' || trimmed.length === 0 || trimmed.length > 16 || !/^[\x20-\x5b\x5d-\x7e]*$/.test(trimmed)) badValue(type, name, `"${String(value)}" is not an AE title`);
       return trimmed;
     }
     case 'LO':
-      if (typeof value !== 'string') bad('expected text');
+      if (typeof value !== 'string') badValue(type, name, 'expected text');
       return defaultRepertoireText(value as string, 64);
     default:
       return value;
   }
+}
+
+/** Thrown by checkedValue: a module function, not a closure made for every value checked (several per message sent). */
+function badValue(type: string, name: string, why: string): never {
+  throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `${type} ${name}: ${why}`);
 }
 
 /**

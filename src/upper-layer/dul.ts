@@ -188,6 +188,7 @@ export class DulServiceProvider {
     } finally {
       this.grouping = false;
     }
+    this.lastActivity = performance.now();
     this.writeOk = this.transport === undefined || this.transport.write(parts);
     return this.writeOk;
   }
@@ -339,7 +340,8 @@ export class DulServiceProvider {
     this.preEncoded = undefined;
     const parts = pre !== undefined && isSamePdu(pre.pdu, pdu) ? pre.parts : [encodePdu(pdu)];
     if (pdu.type === PduType.AAssociateAc) this.acceptedIds = acceptedIdsOf(pdu);
-    this.lastActivity = performance.now();
+    // A group's PDUs leave in one write: pDataGroup notes the time once for all of them.
+    if (parts !== GROUPED || !this.grouping) this.lastActivity = performance.now();
     if (pduChannel.hasSubscribers) {
       let length = 0;
       if (parts === GROUPED) length = PDU_HEADER_LENGTH + pDataTfLength((pdu as PDataTf).presentationDataValues);
