@@ -54,6 +54,13 @@
 # BASE_ROOT: another checkout of Conduit, built (e.g. main in a detached worktree); the sender
 # conduit-base (SENDERS=storescu,conduit,conduit-base) runs its `conduit store`, for a before/after in one run.
 # PROFILE=1: run the Conduit processes once more under node --cpu-prof (profiles in the run folder).
+# CYCLES=1: the send cell's rounds captured on the loopback interface (bench/net/cycles.py; root):
+#   each sender gets a storescp of its own per target (ports PORT_BASE+10..PORT_BASE+19) so that the
+#   capture tells them apart, and the run prints, per sender and target, the median per connection
+#   of its turn (C-STORE-RSP -> its next C-STORE-RQ's first byte), write, storescp's time after the
+#   last byte, and cycle (also in cycles.txt). The capture's parsing costs CPU per segment, and a
+#   sender that writes PDU by PDU (storescu) makes more segments than one that writes a message at
+#   once: read the steps, not the rates, of such a run.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
@@ -68,6 +75,7 @@ PARALLEL="${PARALLEL:-4}"   # storescu processes at once in the parallel cell (e
 PARALLEL_RECEIVERS="${PARALLEL_RECEIVERS:-storescp-fork,conduit,conduit-nofsync}"
 CONDUIT_VIA="${CONDUIT_VIA:-auto}"
 PROFILE="${PROFILE:-0}"
+CYCLES="${CYCLES:-0}"
 RUN_DIR="${WORK:-/tmp/conduit-bench-work}/network-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$RUN_DIR"
 RESULTS="$RUN_DIR/results.tsv"
@@ -230,10 +238,19 @@ run_disk() {  # run_disk ROUND: the disk's own per-file limit, in the output fol
   rm -rf "$OUT_ROOT/disk"
 }
 
+# CYCLES=1: the send cell's receiver port for a sender and target (its own, for the capture's labels).
+send_port() {  # send_port TARGET SENDER
+  local i
+  for i in "${!SEND_LIST[@]}"; do
+    if [ "${SEND_LIST[$i]}" = "$2" ]; then echo $((PORT_BASE + 10 + 2 * i + $([ "$1" = ignore ] && echo 1 || echo 0))); return; fi
+  done
+}
+
 run_send() {  # run_send ROUND TARGET SENDER
   local r=$1 target=$2 name=$3 scp port out t0 t1 rc n ld
   scp=$([ "$target" = ignore ] && echo storescp-ignore || echo storescp)
   port=$(port_of "$scp"); out="$OUT_ROOT/send-$target"
+  if [ "$CYCLES" = 1 ]; then port=$(send_port "$target" "$name"); fi
   fresh_out "$out"
   receiver "$scp" "$port" "$out"
   if [ "$name" = storescu ]; then CMD=(storescu -aec STORESCP 127.0.0.1 "$port" "${CT_FILES[@]}")
@@ -312,6 +329,16 @@ IFS=, read -ra RECV_LIST <<<"$RECEIVERS"
 IFS=, read -ra SEND_LIST <<<"$SENDERS"
 IFS=, read -ra TARGET_LIST <<<"$SEND_TARGETS"
 IFS=, read -ra PAR_LIST <<<"$PARALLEL_RECEIVERS"
+SNIFFER=""
+if [ "$CYCLES" = 1 ] && has "$CELLS" send; then
+  ((${#SEND_LIST[@]} <= 5)) || die "CYCLES=1 gives the send cell ports for at most 5 senders"
+  labels=()
+  for name in "${SEND_LIST[@]}"; do
+    for target in "${TARGET_LIST[@]}"; do labels+=("$(send_port "$target" "$name")=$name -> storescp ($target)"); done
+  done
+  setsid nice -n -10 /usr/bin/python3 "$HERE/net/cycles.py" $((PORT_BASE + 10)) $((PORT_BASE + 19)) "${labels[@]}" >"$RUN_DIR/cycles.txt" 2>&1 &
+  SNIFFER=$!; PIDS+=("$SNIFFER"); sleep 1
+fi
 for ((r = 1; r <= RUNS; r++)); do
   if has "$CELLS" disk; then run_disk "$r"; fi
   if has "$CELLS" receive; then
@@ -331,6 +358,11 @@ for ((r = 1; r <= RUNS; r++)); do
     run_memory_floor "$r"
   fi
 done
+
+if [ -n "$SNIFFER" ]; then
+  kill "$SNIFFER"; while kill -0 "$SNIFFER" 2>/dev/null; do sleep 0.1; done
+  log "per-cycle times (bench/net/cycles.py, $RUN_DIR/cycles.txt):"; sed -n '/^| sender/,$p' "$RUN_DIR/cycles.txt" >&2
+fi
 
 if [ "$PROFILE" = 1 ]; then
   # One more receive and send with the Conduit processes under the V8 CPU profiler (not counted).
