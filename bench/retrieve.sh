@@ -31,7 +31,11 @@
 # Every run is checked: movescu/getscu exit status 0 and 500 files in the output folder. Every
 # output folder is emptied and `sync`ed before a run (untimed). TCP_NODELAY=1 for every DCMTK tool and
 # for Orthanc (whose DICOM server is DCMTK): without it each C-STORE waits ~40 ms for a delayed ACK.
-# Also recorded per run: the server's CPU time (user + system, /proc/PID/stat) and, for Conduit, the
+# Also recorded per run: the CPU time of the receiver (storescp --fork with its children, or getscu)
+# and of the requester (movescu/getscu), and the machine's idle time over all CPUs (/proc/stat):
+# the summary's "CPU floor" is (server + receiver + requester CPU) / CPUs, the least time the
+# retrieve could take on this machine with every CPU its own; idle near 0 means the CPUs were the
+# limit (other processes included). The server's CPU time (user + system, /proc/PID/stat) and, for Conduit, the
 # peak RSS of `conduit serve` during the retrieve (VmHWM, reset before each run through
 # /proc/PID/clear_refs); for Orthanc its VmHWM (not reset: a process we did not build, the value
 # is its peak since start, loading included).
@@ -98,7 +102,7 @@ STUDY_UID=$(dcmdump -q +P 0020,000d "$(head -1 "$RUN_DIR/study.lst")" | sed 's/.
 
 # ---------- processes ----------
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
-record() { printf '%s\n' "$*" | tr ' ' '\t' >>"$RESULTS"; }  # round cell server seconds count bytes load cpu_seconds hwm_kib
+record() { printf '%s\n' "$*" | tr ' ' '\t' >>"$RESULTS"; }  # round cell server seconds count bytes load cpu_seconds hwm_kib [receiver_cpu client_cpu machine_idle_s]
 
 start_conduit() {  # start_conduit DIR PORT [node options...] -> SERVER_PID
   local dir=$1 port=$2; shift 2
@@ -160,6 +164,14 @@ if has "$SERVERS" orthanc; then
 fi
 
 fresh_out() { rm -rf "$1"; mkdir -p "$1"; sync; }
+idle_ticks() { awk '/^cpu / {print $5 + $6}' /proc/stat; }  # the machine's idle + iowait time, all CPUs
+dest_cpu() {  # CPU seconds of a storescp --fork and its children, once it has reaped them (up to 3 s)
+  local i
+  for i in $(seq 1 60); do [ -z "$(ps -o pid= --ppid "$1")" ] && break; sleep 0.05; done
+  # Children not reaped by then (zombie or still running) are counted by their own times.
+  cat "/proc/$1/stat" $(ps -o pid= --ppid "$1" | awk '{print "/proc/" $1 "/stat"}') 2>/dev/null |
+    awk -v hz="$CLK_TCK" 'NR == 1 {t = $14 + $15 + $16 + $17; next} {t += $14 + $15} END {printf "%.2f", t / hz}'
+}
 count_out() { find "$1" -maxdepth 1 -type f ! -name '.*' | wc -l; }
 reset_hwm() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
 
@@ -175,16 +187,19 @@ run_cell() {  # run_cell ROUND move|get SERVER
     CMD=(getscu -S -aec "${AET_OF[$name]}" -od "$out" -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$STUDY_UID" 127.0.0.1 "${PORT_OF[$name]}")
   fi
   [ "$name" = conduit ] && reset_hwm "$pid"
-  ld=$(load1); c0=$(cpu_ticks "$pid")
+  ld=$(load1); c0=$(cpu_ticks "$pid"); i0=$(idle_ticks)
   t0=$(now_ns)
-  rc=0; "${CMD[@]}" >"$RUN_DIR/logs/$cell-$name.log" 2>&1 || rc=$?
+  rc=0; /usr/bin/time -f '%U %S' -o "$RUN_DIR/client.cpu" "${CMD[@]}" >"$RUN_DIR/logs/$cell-$name.log" 2>&1 || rc=$?
   t1=$(now_ns)
-  c1=$(cpu_ticks "$pid"); hwm=$(hwm_kib "$pid")
-  [ -n "$dest" ] && stop_pid "$dest"
+  c1=$(cpu_ticks "$pid"); hwm=$(hwm_kib "$pid"); i1=$(idle_ticks)
+  local peer=NaN client
+  client=$(tail -1 "$RUN_DIR/client.cpu" | awk '{printf "%.2f", $1 + $2}')
+  [ "$cell" = get ] && peer=$client  # getscu is both the requester and the receiver
+  if [ -n "$dest" ]; then peer=$(dest_cpu "$dest"); stop_pid "$dest"; fi
   n=$(count_out "$out")
   [ "$rc" = 0 ] && [ "$n" = "$N" ] || die "$cell $name round $r: exit $rc, $n of $N files received (logs in $RUN_DIR/logs)"
   [ "$cell" = move ] && [ "$r" = warmup ] && log "move warm-up $name: storescp received $(grep -c 'Association Received' "$RUN_DIR/logs/storescp-$name.log") association(s)"
-  record "$r $cell $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N $B $ld $(awk -v a="$c0" -v b="$c1" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b-a)/hz}') $hwm"
+  record "$r $cell $name $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') $N $B $ld $(awk -v a="$c0" -v b="$c1" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b-a)/hz}') $hwm $peer $client $(awk -v a="$i0" -v b="$i1" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b-a)/hz}')"
   log "$cell round $r $name: $(awk -v a="$t0" -v b="$t1" -v n="$N" 'BEGIN {printf "%.2f s, %.0f inst/s", (b-a)/1e9, n/((b-a)/1e9)}') (load $ld, peak RSS $((hwm / 1024)) MiB)"
   rm -rf "$out"
 }

@@ -1,18 +1,26 @@
 #!/usr/bin/env node
 /**
  * Summary of a bench/retrieve.sh run: reads its results.tsv (round, cell, server, seconds, count,
- * bytes, load1, server CPU seconds, server VmHWM KiB) and prints a Markdown table, then the ratios
- * Conduit / Orthanc against the goal (>= 1.5x) as the last lines.
+ * bytes, load1, server CPU seconds, server VmHWM KiB, and when recorded the receiver's and the
+ * requester's CPU seconds and the machine's idle CPU seconds) and prints a Markdown table, then the
+ * ratios Conduit / Orthanc against the goal (>= 1.5x), and the CPU floor against the time the goal
+ * allows, as the last lines. CPU floor = (server + receiver + requester CPU) / CPUs.
  *   node bench/retrieve/summary.mjs RESULTS.tsv
  * Rate = count / median time (the range from the max and min times); MB = 1e6 bytes. The per-round
  * ratios (same round, back to back) are given as a range beside the ratio of the medians.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+const CPUS = availableParallelism();
 
 const [file] = process.argv.slice(2);
 const rows = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => {
-  const [round, cell, who, value, count, bytes, load, cpu, hwm] = l.split('\t');
-  return { round: Number(round), cell, who, value: Number(value), count: Number(count), bytes: Number(bytes), load: Number(load), cpu: Number(cpu), hwm: Number(hwm) };
+  const [round, cell, who, value, count, bytes, load, cpu, hwm, peer, client, idle] = l.split('\t');
+  return {
+    round: Number(round), cell, who, value: Number(value), count: Number(count), bytes: Number(bytes), load: Number(load), cpu: Number(cpu), hwm: Number(hwm),
+    peer: Number(peer ?? NaN), client: Number(client ?? NaN), idle: Number(idle ?? NaN),
+  };
 });
 const median = (xs) => {
   const a = [...xs].sort((x, y) => x - y);
@@ -38,8 +46,8 @@ const loads = rows.map((r) => r.load);
 
 console.log(`## Retrieve: ${rows[0]?.count ?? 0} instances, ${fmt((rows[0]?.bytes ?? 0) / 1e6, 1)} MB, ${Math.max(...rows.map((r) => r.round))} rounds; 1-minute load ${fmt(Math.min(...loads), 2)}-${fmt(Math.max(...loads), 2)}`);
 console.log('');
-console.log('| cell | server | time s | instances/s | MB/s | server CPU s | server peak RSS MiB |');
-console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+console.log('| cell | server | time s | instances/s | MB/s | server CPU s | receiver CPU s | requester CPU s | machine idle CPU-s | CPU floor s | server peak RSS MiB |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const cell of cells) {
   for (const who of servers) {
     const rs = pick(cell, who);
@@ -50,7 +58,10 @@ for (const cell of cells) {
     const rate = `${fmt(count / t)} (${fmt(count / Math.max(...times))}-${fmt(count / Math.min(...times))})`;
     const hwm = rs.map((r) => r.hwm / 1024);
     const cpu = rs.some((r) => !Number.isFinite(r.cpu)) ? 'n/a' : range(rs.map((r) => r.cpu), 2);
-    console.log(`| ${cell} | ${LABELS[cell]?.[who] ?? who} | ${range(times, 2)} | ${rate} | ${fmt(bytes / t / 1e6)} | ${cpu} | ${who === 'orthanc' ? `${fmt(Math.max(...hwm))} (since start)` : who === 'storescu' ? 'n/a' : range(hwm)} |`);
+    const known = (xs) => (xs.some((x) => !Number.isFinite(x)) ? 'n/a' : range(xs, 2));
+    // The receiver of a C-GET is its requester (getscu): counted once.
+    const floor = rs.map((r) => (r.cpu + r.peer + (cell === 'get' ? 0 : r.client)) / CPUS);
+    console.log(`| ${cell} | ${LABELS[cell]?.[who] ?? who} | ${range(times, 2)} | ${rate} | ${fmt(bytes / t / 1e6)} | ${cpu} | ${known(rs.map((r) => r.peer))} | ${known(rs.map((r) => r.client))} | ${known(rs.map((r) => r.idle))} | ${known(floor)} | ${who === 'orthanc' ? `${fmt(Math.max(...hwm))} (since start)` : who === 'storescu' ? 'n/a' : range(hwm)} |`);
   }
 }
 console.log('');
@@ -65,6 +76,23 @@ for (const cell of cells) {
     const name = who === 'conduit' ? 'Conduit' : 'Conduit (one association)';
     console.log(`${cell === 'move' ? 'C-MOVE' : 'C-GET'} ${name} / Orthanc (instances/s): ${fmt(ratio, 2)}x [per round ${fmt(Math.min(...per), 2)}-${fmt(Math.max(...per), 2)}]; goal >= 1.5x: ${ratio >= 1.5 ? 'met' : 'not met'}`);
   }
+}
+{
+  // Several associations against one, round by round (the two servers run back to back).
+  const one = new Map(pick('move', 'conduit1').map((r) => [r.round, r.value]));
+  const per = pick('move', 'conduit').filter((r) => one.has(r.round)).map((r) => one.get(r.round) / r.value);
+  if (per.length) {
+    console.log(`C-MOVE Conduit default / one association, same round (instances/s): median ${fmt(median(per), 2)}x [${fmt(Math.min(...per), 2)}-${fmt(Math.max(...per), 2)}], faster in ${per.filter((x) => x > 1).length} of ${per.length}`);
+  }
+}
+for (const cell of cells) {
+  // Below the floor no scheduling gets: the CPU the retrieve needs, spread over every CPU.
+  const o = pick(cell, 'orthanc');
+  const c = pick(cell, 'conduit').filter((r) => Number.isFinite(r.peer) && Number.isFinite(r.client));
+  if (!c.length || !o.length) continue;
+  const goal = median(o.map((r) => r.value)) / 1.5;
+  const floor = median(c.map((r) => (r.cpu + r.peer + (cell === 'get' ? 0 : r.client)) / CPUS));
+  console.log(`${cell === 'move' ? 'C-MOVE' : 'C-GET'} Conduit CPU floor ${fmt(floor, 2)} s on ${CPUS} CPUs (server + receiver + requester CPU / CPUs) against ${fmt(goal, 2)} s at 1.5x Orthanc; machine idle ${fmt(median(c.map((r) => r.idle)), 2)} CPU-s during a retrieve`);
 }
 const push = pick('push', 'storescu');
 if (push.length) {

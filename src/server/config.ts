@@ -43,6 +43,12 @@ export interface ServerConfig {
    * server/dimse/move-lanes.ts); 1 = one association.
    */
   moveAssociations: number;
+  /**
+   * C-MOVE and C-GET: the least time in ms between two Pending responses (PS3.4 C.4.2.3.1,
+   * C.4.3.3.1 make them optional); 0 = one after every sub-operation. See
+   * services/query-retrieve/sub-operations.ts.
+   */
+  pendingInterval: number;
   /** DICOMweb: origins allowed by CORS ("*" for any); none by default. */
   corsOrigins: string[];
   /** DICOMweb: the URL clients reach /dicom-web at, for Retrieve URLs (default: from each request's Host). */
@@ -65,6 +71,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxAssociations: 64,
   maxPduLength: 256 * 1024,
   moveAssociations: 2,
+  pendingInterval: 100,
   corsOrigins: [],
   publicUrl: '',
 };
@@ -81,6 +88,7 @@ export const ENVIRONMENT: Readonly<Record<string, keyof ServerConfig>> = {
   CONDUIT_DUPLICATES: 'duplicatePolicy',
   CONDUIT_LOG_LEVEL: 'logLevel',
   CONDUIT_MOVE_ASSOCIATIONS: 'moveAssociations',
+  CONDUIT_PENDING_INTERVAL: 'pendingInterval',
   CONDUIT_CORS_ORIGINS: 'corsOrigins',
   CONDUIT_PUBLIC_URL: 'publicUrl',
 };

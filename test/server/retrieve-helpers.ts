@@ -78,7 +78,10 @@ export async function destination(aeTitle: string, options: { transferSyntaxes?:
 export async function archive(peers: RemoteAe[] = [], flags: Partial<Record<keyof ServerConfig, unknown>> = {}, log?: Log): Promise<{ server: RunningServer; close(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'conduit-retrieve-'));
   const server = await startServer(loadConfig({
-    flags: { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir, peers: peers.map((p) => `${p.name}=${p.aeTitle}@${p.host}:${p.port}`), ...flags },
+    // A Pending response after every sub-operation (pendingInterval 0, not the default): these tests
+    // follow a retrieve sub-operation by sub-operation through them; retrieve-pending-interval.test.ts
+    // tests the interval.
+    flags: { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir, peers: peers.map((p) => `${p.name}=${p.aeTitle}@${p.host}:${p.port}`), pendingInterval: 0, ...flags },
     env: {},
   }), log);
   return {

@@ -296,6 +296,29 @@ test('C-GET with SCP role selection: the instances come over the same associatio
   }
 });
 
+test('pendingInterval longer than the retrieve: C-MOVE and C-GET send only the final response, with the counts', async () => {
+  const dest = await destination('DEST');
+  const a = await archive([dest.peer()], { pendingInterval: 3_600_000 });
+  try {
+    await storeInto(a.server, [CT], await ctSeries(2));
+    const study = identifier({ [LEVEL]: ['CS', 'STUDY'], [STUDY_UID]: ['UI', (await readFile(CT)).dataSet.string(STUDY_UID)!] });
+    const mover = await requester(a.server.dimsePort, { contexts: [{ abstractSyntax: STUDY_ROOT_MOVE, transferSyntaxes: QR_TS }] });
+    const moved = await collect(mover.dimse.request({ type: 'C-MOVE-RQ', affectedSopClassUid: STUDY_ROOT_MOVE, priority: 0, moveDestination: 'DEST' } as never, mover.context(STUDY_ROOT_MOVE), study));
+    await mover.association.release();
+    const getter = await getRequester(a.server.dimsePort, true);
+    const got = await collect(getter.dimse.request({ type: 'C-GET-RQ', affectedSopClassUid: STUDY_ROOT_GET, priority: 0 } as never, getter.context(STUDY_ROOT_GET), study));
+    await getter.association.release();
+    for (const [name, responses, received] of [['C-MOVE', moved, dest.received.length], ['C-GET', got, getter.received.length]] as const) {
+      assert.deepEqual(responses.map((r) => r.message.status), [0x0000], `${name}: no Pending response, then Success`);
+      assert.equal(fields(responses[0]!).numberOfCompletedSuboperations, 3, name);
+      assert.equal(received, 3, name);
+    }
+  } finally {
+    await a.close();
+    await dest.close();
+  }
+});
+
 test('C-GET where blobs read ahead are missing: those sub-operations fail (listed, the first named in the Error Comment), the others arrive unchanged', async () => {
   const a = await archive();
   try {

@@ -97,6 +97,10 @@ test('configuration: flags override environment override file; bad values name t
   assert.equal(loadConfig({ env: { CONDUIT_MOVE_ASSOCIATIONS: '3' } }).moveAssociations, 3);
   assert.equal(loadConfig({ flags: { moveAssociations: '1' }, env: { CONDUIT_MOVE_ASSOCIATIONS: '3' } }).moveAssociations, 1);
   for (const n of ['0', '9']) assert.throws(() => loadConfig({ flags: { moveAssociations: n }, env: {} }), /moveAssociations: \d is not 1 to 8/);
+  assert.equal(c.pendingInterval, 100, 'default: a Pending C-MOVE/C-GET response at most every 100 ms');
+  assert.equal(loadConfig({ env: { CONDUIT_PENDING_INTERVAL: '0' } }).pendingInterval, 0);
+  assert.equal(loadConfig({ flags: { pendingInterval: '250' }, env: { CONDUIT_PENDING_INTERVAL: '0' } }).pendingInterval, 250);
+  assert.throws(() => loadConfig({ flags: { pendingInterval: '-1' }, env: {} }), /pendingInterval/);
 });
 
 test('conduit serve (what npm start runs) starts, says where it listens (DIMSE and DICOMweb), and stops cleanly on SIGTERM', async () => {

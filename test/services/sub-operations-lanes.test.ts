@@ -210,3 +210,23 @@ test('a consumer leaving early waits for the sub-operation under way on every la
   await left;
   assert.equal(answers.length, 2, 'none begun after the consumer left');
 });
+
+test('pendingInterval: a Pending response only once the interval has passed since the last (the start first), counts consistent; 0 = after each', async () => {
+  // A clock the sub-operations advance by 40 ms each: with 100 ms, sub-operations 3, 6 and 9 of 10 get one.
+  for (const [interval, remaining] of [[100, [7, 4, 1]], [0, [9, 8, 7, 6, 5, 4, 3, 2, 1]], [Infinity, []]] as const) {
+    let clock = 1_000;
+    const list = instances(10);
+    const responses = await drain(performSubOperations(list, {
+      store: async () => {
+        clock += 40;
+        await nextTurn();
+        return { status: 0 };
+      },
+      pendingInterval: interval,
+      now: () => clock,
+    }));
+    assert.deepEqual(responses.slice(0, -1).map((r) => [r.status, r.counts.remaining]), remaining.map((n) => [0xff00, n]), `interval ${interval}`);
+    for (const r of responses) assert.equal(r.counts.completed + r.counts.failed + r.counts.warning + r.counts.remaining, 10);
+    assert.deepEqual(responses.at(-1)!.counts, { remaining: 0, completed: 10, failed: 0, warning: 0 }, 'the final response whatever the interval');
+  }
+});

@@ -19,6 +19,7 @@ export function serveCommand(): Command {
     .option('--duplicates <policy>', 'keep, overwrite or reject an instance already stored (default keep)')
     .option('--log-level <level>', 'info, warn, error, silent (default info)')
     .option('--move-associations <n>', 'C-MOVE: the most associations to the Move Destination at once, 1 to 8 (default 2; env CONDUIT_MOVE_ASSOCIATIONS)')
+    .option('--pending-interval <ms>', 'C-MOVE, C-GET: the least time between two Pending responses, 0 = after every sub-operation (default 100; env CONDUIT_PENDING_INTERVAL)')
     .option('--cors-origin <origin>', 'DICOMweb: an origin allowed by CORS, or * (repeatable)', collect)
     .option('--public-url <url>', 'DICOMweb: the URL clients reach /dicom-web at (for Retrieve URLs)')
     .action(async (o: Record<string, unknown>) => {
@@ -30,6 +31,7 @@ export function serveCommand(): Command {
             aeTitle: o.aet, dimsePort: o.dimsePort, httpPort: o.httpPort, host: o.host, dataDir: o.data,
             peers: o.peer, restrictToPeers: o.restrictToPeers, duplicatePolicy: o.duplicates, logLevel: o.logLevel,
             corsOrigins: o.corsOrigin, publicUrl: o.publicUrl, moveAssociations: o.moveAssociations,
+            pendingInterval: o.pendingInterval,
           },
         });
       } catch (err) {

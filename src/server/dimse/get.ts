@@ -39,7 +39,7 @@ export async function handleGet(req: GenericRequest, qr: QueryRetrieveSopClass, 
     onFailure: (instance, comment) => ctx.log('warn', `C-GET from ${from}: ${instance.sopInstanceUid} failed: ${comment}`),
   });
   let final: RetrieveResponse | undefined;
-  for await (const r of performSubOperations(instances, { store, prepare: store.prepare, readAhead: READ_AHEAD, cancelled })) {
+  for await (const r of performSubOperations(instances, { store, prepare: store.prepare, readAhead: READ_AHEAD, cancelled, pendingInterval: ctx.config.pendingInterval })) {
     final = r;
     await sendRetrieveResponse(req, r);
   }

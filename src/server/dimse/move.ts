@@ -79,7 +79,7 @@ export async function handleMove(req: GenericRequest, qr: QueryRetrieveSopClass,
   });
   let final: RetrieveResponse | undefined;
   try {
-    for await (const r of performSubOperations(instances, { ...lanes.lane(client), moreLanes, cancelled: req.request.cancelled })) {
+    for await (const r of performSubOperations(instances, { ...lanes.lane(client), moreLanes, cancelled: req.request.cancelled, pendingInterval: ctx.config.pendingInterval })) {
       final = r;
       await sendRetrieveResponse(req, r);
     }
