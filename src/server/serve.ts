@@ -5,6 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DicomError } from '../core/dicom-error.js';
 import { DicomServer, PREFERRED_TRANSFER_SYNTAXES } from '../ae/index.js';
 import { transferSyntax } from '../data/transfer-syntax.js';
 import { Status } from '../dimse/index.js';
@@ -49,6 +50,13 @@ function logStartupReport(report: StartupReport, log: Log): void {
   }
 }
 
+/** A port that cannot be had (in use, not permitted): which one, for what, and the system's reason. */
+function listenError(what: 'DIMSE' | 'HTTP', host: string, port: number, err: unknown): DicomError {
+  const cause = err instanceof DicomError && err.cause instanceof Error ? err.cause : err;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new DicomError('ERR_DICOM_TRANSPORT', `cannot listen for ${what} on ${host}:${port}: ${reason}`, { cause: err });
+}
+
 export async function startServer(config: ServerConfig, log: Log = () => undefined): Promise<RunningServer> {
   await mkdir(config.dataDir, { recursive: true });
   const blobs = new FilesystemBlobStore({ root: join(config.dataDir, 'blobs') });
@@ -91,11 +99,14 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
   dimse.on('association', (a) => log('info', `association from ${a.callingAeTitle} (${a.remoteAddress ?? '?'})`));
   dimse.on('rejected', (reason, calling) => log('warn', `association from ${calling ?? '?'} rejected: ${reason}`));
   dimse.on('handlerError', (err) => log('error', `handler failed: ${(err as Error).stack ?? String(err)}`));
-  const { port } = await dimse.listen();
+  const { port } = await dimse.listen().catch(async (e: unknown) => {
+    await archive.close();
+    throw listenError('DIMSE', config.host, config.dimsePort, e);
+  });
   const http = await startHttp(config, archive, log).catch(async (e: unknown) => {
     await dimse.close({ abort: true });
     await archive.close();
-    throw e;
+    throw listenError('HTTP', config.host, config.httpPort, e);
   });
   return {
     archive,

@@ -131,3 +131,36 @@ test('conduit serve (what npm start runs) starts, says where it listens (DIMSE a
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('conduit serve on a port already in use (DIMSE, then HTTP): one line naming the port and the reason, exit status 1, no stack trace', async () => {
+  const { spawn } = await import('node:child_process');
+  const net = await import('node:net');
+  const taken = net.createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const busy = (taken.address() as import('node:net').AddressInfo).port;
+  const dataDir = mkdtempSync(join(tmpdir(), 'conduit-serve-busy-'));
+  const bin = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/conduit');
+  const run = (ports: string[]) => new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, 'serve', ...ports, '--host', '127.0.0.1', '--data', dataDir, '--log-level', 'silent'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve did not exit within 20 s: ${stderr}`));
+    }, 20_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+  try {
+    for (const [ports, what] of [[['--dimse-port', String(busy), '--http-port', '0'], 'DIMSE'], [['--dimse-port', '0', '--http-port', String(busy)], 'HTTP']] as const) {
+      const { code, stderr } = await run([...ports]);
+      assert.equal(code, 1, stderr);
+      assert.match(stderr, new RegExp(`^conduit serve: cannot listen for ${what} on 127\\.0\\.0\\.1:${busy}: .*address already in use.* \\[ERR_DICOM_TRANSPORT\\]\\n$`), stderr);
+    }
+  } finally {
+    taken.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
