@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DicomError } from '../core/dicom-error.js';
 import { DicomServer, PREFERRED_TRANSFER_SYNTAXES } from '../ae/index.js';
 import { transferSyntax } from '../data/transfer-syntax.js';
-import { Status } from '../dimse/index.js';
+import { ServiceError, Status } from '../dimse/index.js';
 import { answerExtendedNegotiation } from '../services/query-retrieve/extended-negotiation.js';
 import { QUERY_RETRIEVE_SOP_CLASSES } from '../services/query-retrieve/sop-classes.js';
 import { storageSopClassUids } from '../services/storage/storage-sop-classes.js';
@@ -18,6 +18,7 @@ import type { ServerConfig } from './config.js';
 import type { Log } from './dimse/context.js';
 import { handleQueryRetrieve } from './dimse/query-retrieve.js';
 import { startHttp } from './http.js';
+import { storeFailure } from './dimse/store-failure.js';
 
 export interface RunningServer {
   archive: ArchiveStore;
@@ -88,7 +89,12 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
         const result = await archive.storeInstance(
           { dataSet: req.dataSet, sopClassUid: req.sopClassUid, sopInstanceUid: req.sopInstanceUid, transferSyntaxUid: req.transferSyntaxUid, sourceAet: req.association.callingAeTitle },
           config.duplicatePolicy,
-        );
+        ).catch((err: unknown) => {
+          const answer = storeFailure(err);
+          // The dispatcher logs what it answers 0110 for; a full disk and a refused object are told here.
+          if (answer instanceof ServiceError) log(answer.status === Status.RefusedOutOfResources ? 'error' : 'warn', `C-STORE of ${req.sopInstanceUid} from ${req.association.callingAeTitle}: ${answer.message}`);
+          throw answer;
+        });
         for (const w of result.warnings) log('warn', `${req.sopInstanceUid}: ${w}`);
         if (result.status === 'rejected') return { status: Status.DuplicateSOPInstance, errorComment: 'an instance with this SOP Instance UID is already stored' };
         return Status.Success;

@@ -164,3 +164,25 @@ test('conduit serve on a port already in use (DIMSE, then HTTP): one line naming
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('C-STORE of an object the archive cannot index: C000 "Cannot understand" naming what is missing (PS3.4 Table B.2-1), not 0110', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'conduit-serve-bad-'));
+  const server = await startServer(loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir }, env: {} }));
+  try {
+    const ct = '1.2.840.10008.5.1.4.1.1.2';
+    const client = await connect({ host: '127.0.0.1', port: server.dimsePort, presentationContexts: [{ abstractSyntax: ct, transferSyntaxes: ['1.2.840.10008.1.2.1'] }] });
+    const ds = new DataSet();
+    ds.set('SOPClassUID', 'UI', ct);
+    ds.set('PatientID', 'LO', 'P1');
+    ds.set('SeriesInstanceUID', 'UI', '1.2.3.4');
+    ds.set('SOPInstanceUID', 'UI', '1.2.3.4.5'); // no Study Instance UID
+    const status = await client.store({ dataSet: ds });
+    assert.equal(status.code, 0xc000, status.toString());
+    assert.equal(status.errorComment, 'the data set has no StudyInstanceUID, needed to index it', 'whole, within the 64 characters of LO');
+    assert.deepEqual(status.offendingElement, [0x0020000d]);
+    await client.release();
+  } finally {
+    await server.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
