@@ -18,7 +18,7 @@ import {
 import { DimseAssociation, type IncomingRequest } from './dimse-association.js';
 import type { QueryKeys } from './query-keys.js';
 import {
-  answerIncomingRequest, find, get, move, type FindOperation, type GetOptions, type MoveOptions, type QueryOptions, type QueryRetrieveHost,
+  answerIncomingRequest, find, get, move, notAccepted, type FindOperation, type GetOptions, type MoveOptions, type QueryOptions, type QueryRetrieveHost,
   type RetrieveOperation,
 } from './query-retrieve-client.js';
 
@@ -114,7 +114,7 @@ export class AssociationClient implements QueryRetrieveHost {
   /** C-ECHO (PS3.7 §9.1.5); the status is a value, not an exception. */
   async echo(): Promise<DimseStatus> {
     const pc = this.association.findPresentationContext(VERIFICATION_SOP_CLASS);
-    if (!pc) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', 'the peer did not accept the Verification SOP Class');
+    if (!pc) throw notAccepted(this.association, VERIFICATION_SOP_CLASS, 'the Verification SOP Class', 'presentationContexts');
     const rsp = await this.dimse.requestOne({ type: 'C-ECHO-RQ', affectedSopClassUid: VERIFICATION_SOP_CLASS } as never, pc.id);
     return rsp.status;
   }

@@ -290,7 +290,9 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
       });
     } catch (err) {
       if (started && !this.isClosed) this.association.abort();
-      throw err;
+      // The association ended under the send (the peer's A-ABORT, a lost connection): that is the
+      // reason to give, not the state machine's refusal of the next P-DATA.
+      throw this.isClosed && err instanceof DicomError && err.code === 'ERR_DICOM_ASSOCIATION_STATE' ? this.closedError : err;
     }
   }
 

@@ -23,7 +23,7 @@ import {
   DimseStatus, Priority, responseTypeOf, ServiceError, Status, type DataSetStream, type DimseMessage,
 } from '../dimse/index.js';
 import { writeReceivedObject } from '../services/storage/part10-sink.js';
-import type { NegotiatedPresentationContext, PresentationContextProposal, RoleSelection } from '../upper-layer/index.js';
+import { describePresentationContextResult, type Association, type NegotiatedPresentationContext, type PresentationContextProposal, type RoleSelection } from '../upper-layer/index.js';
 import type { DimseAssociation, IncomingRequest, IncomingResponse } from './dimse-association.js';
 import { buildIdentifier, type QueryKeys } from './query-keys.js';
 
@@ -155,10 +155,22 @@ export function retrieveProposals(options: { storageSopClasses?: readonly string
   };
 }
 
+/**
+ * The error for an operation whose SOP class has no accepted context: one the peer rejected is named
+ * with its Result/Reason (PS3.8 Table 9-18), one never proposed with what proposes it (`proposer`).
+ */
+export function notAccepted(association: Association, sopClassUid: string, what: string, proposer: string): DicomError {
+  const result = association.presentationContextResult(sopClassUid);
+  const why = result === undefined
+    ? `it was not proposed; propose it (${proposer})`
+    : `rejected with ${describePresentationContextResult(result)}`;
+  return new DicomError('ERR_DICOM_INVALID_ARGUMENT', `the peer did not accept ${what} (${sopClassUid}): ${why}`);
+}
+
 function identifierContext(dimse: DimseAssociation, sopClassUid: string, what: string): NegotiatedPresentationContext {
   const accepted = dimse.association.acceptedPresentationContexts().filter((pc) => pc.abstractSyntax === sopClassUid);
   const pc = accepted.find((p) => !transferSyntax(p.transferSyntax).deflated) ?? accepted[0];
-  if (!pc) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `the peer did not accept ${what} (${sopClassUid}); propose it (queryRetrieveProposals)`);
+  if (!pc) throw notAccepted(dimse.association, sopClassUid, what, 'queryRetrieveProposals');
   if (transferSyntax(pc.transferSyntax).deflated) throw new DicomError('ERR_DICOM_UNSUPPORTED_TRANSFER_SYNTAX', `the peer accepted ${what} only as Deflated, which Conduit does not send Identifiers in`);
   return pc;
 }

@@ -190,6 +190,15 @@ export function describeNetworkError(err: unknown, where: string, options: { tls
       }
     case 'ERR_DICOM_ASSOCIATION_TIMEOUT':
       return `timed out: ${err.message}${tag}`;
+    case 'ERR_DICOM_ASSOCIATION_ABORTED': {
+      // This end aborted because what came back is not a PDU: the wrong port, most likely.
+      const received = (err.cause as { received?: unknown } | undefined)?.received;
+      if (!(received instanceof Uint8Array)) return `${err.message}${tag}`;
+      const text = Buffer.from(received).toString('latin1');
+      const shown = /^[\x20-\x7e\r\n]+$/.test(text) ? `"${text.split(/\r?\n/)[0]}"` : Buffer.from(received).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+      const what = text.startsWith('HTTP/') ? ': an HTTP server? (DICOMweb is not DIMSE)' : ': is it a DICOM port?';
+      return `${where} answered with bytes that are not a DICOM PDU (they begin ${shown})${what}${tag}`;
+    }
     default:
       return `${err.message}${tag}`;
   }

@@ -100,13 +100,27 @@ function fail(setting: string, message: string): never {
   throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `configuration: ${setting}: ${message}`);
 }
 
-/** Parses "NAME=AET@HOST:PORT" (the --peer flag; also a JSON string in files). */
+/** PS3.5 Table 6.2-1, AE: 1 to 16 characters of the default repertoire, no backslash, not all spaces. */
+function isAeTitle(text: string): boolean {
+  return /^[\x20-\x7e]{1,16}$/.test(text) && !text.includes('\\') && text.trim() !== '';
+}
+
+/** Parses "NAME=AET@HOST:PORT" (the --peer flag; also a JSON string in files); HOST may be an IPv6 address in brackets. */
 export function parsePeer(text: string): RemoteAe {
-  const m = /^([^=]+)=([^@]{1,16})@(.+):(\d{1,5})$/.exec(text.trim());
+  const m = /^([^=]+)=([^@]+)@(.+):(\d{1,5})$/.exec(text.trim());
   if (!m) fail('peer', `"${text}" is not NAME=AET@HOST:PORT`);
   const port = Number(m[4]);
   if (port < 1 || port > 65535) fail('peer', `port ${port} out of range in "${text}"`);
-  return { name: m[1]!, aeTitle: m[2]!, host: m[3]!, port };
+  const host = /^\[.*\]$/.test(m[3]!) ? m[3]!.slice(1, -1) : m[3]!;
+  return checkRemoteAe('peer', { name: m[1]!, aeTitle: m[2]!, host, port });
+}
+
+/** What a C-MOVE to the peer needs: an AE title it can be called by, a host, a TCP port. */
+function checkRemoteAe(setting: string, p: RemoteAe): RemoteAe {
+  if (!isAeTitle(p.aeTitle)) fail(setting, `${p.name}: "${p.aeTitle}" is not an AE title (1-16 characters, no backslash)`);
+  if (p.host.trim() === '') fail(setting, `${p.name}: no host`);
+  if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) fail(setting, `${p.name}: port ${p.port} is not 1 to 65535`);
+  return p;
 }
 
 function coerce(key: keyof ServerConfig, value: unknown): unknown {
@@ -136,11 +150,11 @@ function checkPeerObject(p: unknown): RemoteAe {
   if (!o || typeof o.name !== 'string' || typeof o.aeTitle !== 'string' || typeof o.host !== 'string' || typeof o.port !== 'number') {
     fail('peers', `each peer is "NAME=AET@HOST:PORT" or {name, aeTitle, host, port}, not ${JSON.stringify(p)}`);
   }
-  return { name: o.name, aeTitle: o.aeTitle, host: o.host, port: o.port };
+  return checkRemoteAe('peers', { name: o.name, aeTitle: o.aeTitle, host: o.host, port: o.port });
 }
 
 function validate(c: ServerConfig): ServerConfig {
-  if (!/^[\x20-\x7e]{1,16}$/.test(c.aeTitle) || c.aeTitle.includes('\\') || c.aeTitle.trim() === '') fail('aeTitle', `"${c.aeTitle}" is not an AE title (1-16 characters, no backslash)`);
+  if (!isAeTitle(c.aeTitle)) fail('aeTitle', `"${c.aeTitle}" is not an AE title (1-16 characters, no backslash)`);
   for (const k of ['dimsePort', 'httpPort'] as const) if (c[k] > 65535) fail(k, `${c[k]} is not a port`);
   if (!['keep', 'overwrite', 'reject'].includes(c.duplicatePolicy)) fail('duplicatePolicy', `"${c.duplicatePolicy}" is not keep, overwrite or reject`);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel)) fail('logLevel', `"${c.logLevel}" is not a log level`);
@@ -166,6 +180,9 @@ export function loadConfig(options: { configFile?: string; flags?: Partial<Recor
       parsed = JSON.parse(readFileSync(options.configFile, 'utf8'));
     } catch (err) {
       fail('config file', `${options.configFile}: ${(err as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      fail('config file', `${options.configFile}: not a JSON object (settings by name, e.g. {"aeTitle": "ARCHIVE"})`);
     }
     for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
       if (!(k in DEFAULT_CONFIG)) fail(k, `unknown setting in ${options.configFile}`);

@@ -23,7 +23,12 @@ export async function startHttp(config: ServerConfig, archive: ArchiveStore, log
   });
   // Beside the DICOMweb base path: file-set export (not a PS3.18 resource).
   registerExport(app, { archive, log });
-  await app.listen({ port: config.httpPort, host: config.host });
+  try {
+    await app.listen({ port: config.httpPort, host: config.host });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.httpPort;
   return {

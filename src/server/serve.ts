@@ -5,9 +5,10 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DicomError } from '../core/dicom-error.js';
 import { DicomServer, PREFERRED_TRANSFER_SYNTAXES } from '../ae/index.js';
 import { transferSyntax } from '../data/transfer-syntax.js';
-import { Status } from '../dimse/index.js';
+import { ServiceError, Status } from '../dimse/index.js';
 import { answerExtendedNegotiation } from '../services/query-retrieve/extended-negotiation.js';
 import { QUERY_RETRIEVE_SOP_CLASSES } from '../services/query-retrieve/sop-classes.js';
 import { storageSopClassUids } from '../services/storage/storage-sop-classes.js';
@@ -17,6 +18,7 @@ import type { ServerConfig } from './config.js';
 import type { Log } from './dimse/context.js';
 import { handleQueryRetrieve } from './dimse/query-retrieve.js';
 import { startHttp } from './http.js';
+import { storeFailure } from './dimse/store-failure.js';
 
 export interface RunningServer {
   archive: ArchiveStore;
@@ -47,6 +49,13 @@ function logStartupReport(report: StartupReport, log: Log): void {
     log('error', `${report.missingBlobCount} indexed instances have lost their stored object (index entries kept); the first ${report.missingBlobs.length} follow`);
     for (const m of report.missingBlobs) log('error', `indexed instance ${m.sopInstanceUid} has lost its stored object ${m.blobKey}`);
   }
+}
+
+/** A port that cannot be had (in use, not permitted): which one, for what, and the system's reason. */
+function listenError(what: 'DIMSE' | 'HTTP', host: string, port: number, err: unknown): DicomError {
+  const cause = err instanceof DicomError && err.cause instanceof Error ? err.cause : err;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new DicomError('ERR_DICOM_TRANSPORT', `cannot listen for ${what} on ${host}:${port}: ${reason}`, { cause: err });
 }
 
 export async function startServer(config: ServerConfig, log: Log = () => undefined): Promise<RunningServer> {
@@ -80,7 +89,12 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
         const result = await archive.storeInstance(
           { dataSet: req.dataSet, sopClassUid: req.sopClassUid, sopInstanceUid: req.sopInstanceUid, transferSyntaxUid: req.transferSyntaxUid, sourceAet: req.association.callingAeTitle },
           config.duplicatePolicy,
-        );
+        ).catch((err: unknown) => {
+          const answer = storeFailure(err);
+          // The dispatcher logs what it answers 0110 for; a full disk and a refused object are told here.
+          if (answer instanceof ServiceError) log(answer.status === Status.RefusedOutOfResources ? 'error' : 'warn', `C-STORE of ${req.sopInstanceUid} from ${req.association.callingAeTitle}: ${answer.message}`);
+          throw answer;
+        });
         for (const w of result.warnings) log('warn', `${req.sopInstanceUid}: ${w}`);
         if (result.status === 'rejected') return { status: Status.DuplicateSOPInstance, errorComment: 'an instance with this SOP Instance UID is already stored' };
         return Status.Success;
@@ -91,11 +105,14 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
   dimse.on('association', (a) => log('info', `association from ${a.callingAeTitle} (${a.remoteAddress ?? '?'})`));
   dimse.on('rejected', (reason, calling) => log('warn', `association from ${calling ?? '?'} rejected: ${reason}`));
   dimse.on('handlerError', (err) => log('error', `handler failed: ${(err as Error).stack ?? String(err)}`));
-  const { port } = await dimse.listen();
+  const { port } = await dimse.listen().catch(async (e: unknown) => {
+    await archive.close();
+    throw listenError('DIMSE', config.host, config.dimsePort, e);
+  });
   const http = await startHttp(config, archive, log).catch(async (e: unknown) => {
     await dimse.close({ abort: true });
     await archive.close();
-    throw e;
+    throw listenError('HTTP', config.host, config.httpPort, e);
   });
   return {
     archive,

@@ -242,7 +242,7 @@ export function buildInstanceIndexRecord(ds: DataSet, facts: IndexFacts, warning
   const uid: Record<string, string> = {};
   for (const [keyword, level, tag] of UIDS) {
     const value = text(levels[level][keyword]);
-    if (!value) throw new DicomError('ERR_DICOM_STORAGE_BAD_OBJECT', `the data set has no ${keyword}, which the archive needs to index it`, { tag });
+    if (!value) throw new DicomError('ERR_DICOM_STORAGE_BAD_OBJECT', `the data set has no ${keyword}, needed to index it`, { tag });
     uid[keyword] = value;
   }
   let metadata: string | undefined;

@@ -153,6 +153,20 @@ export class Association extends EventEmitter<AssociationEvents> {
     return [...this.presentationContexts.values()].filter((pc) => pc.result === PresentationContextResult.Acceptance);
   }
 
+  /**
+   * How the contexts proposed for an abstract syntax were answered (PS3.8 Table 9-18): Acceptance
+   * if one was accepted, else the first one's rejection; undefined when none was proposed.
+   */
+  presentationContextResult(abstractSyntax: string): PresentationContextResult | undefined {
+    let result: PresentationContextResult | undefined;
+    for (const pc of this.presentationContexts.values()) {
+      if (pc.abstractSyntax !== abstractSyntax) continue;
+      if (pc.result === PresentationContextResult.Acceptance) return pc.result;
+      result ??= pc.result;
+    }
+    return result;
+  }
+
   /** The first accepted context for an abstract syntax (and transfer syntax, if given). */
   findPresentationContext(abstractSyntax: string, transferSyntax?: string): NegotiatedPresentationContext | undefined {
     for (const pc of this.presentationContexts.values()) {

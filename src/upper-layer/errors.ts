@@ -71,6 +71,8 @@ const ABORT_REASON_CODES: Record<number, DicomErrorCode> = {
  */
 export class PduError extends DicomError {
   readonly abortReason: AbortReason;
+  /** For an unrecognized PDU: the first bytes received in its place, which say what answered. */
+  received: Uint8Array | undefined;
 
   constructor(abortReason: AbortReason, message: string, offset?: number, code?: DicomErrorCode) {
     super(code ?? ABORT_REASON_CODES[abortReason] ?? 'ERR_DICOM_PDU_INVALID_PARAMETER', message, offset === undefined ? {} : { offset });

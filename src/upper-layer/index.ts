@@ -33,7 +33,7 @@ export { encodeAReleaseRp, decodeAReleaseRp } from './pdu/a-release-rp.js';
 export type { AReleaseRp } from './pdu/a-release-rp.js';
 export { encodeAAbort, decodeAAbort } from './pdu/a-abort.js';
 export type { AAbort } from './pdu/a-abort.js';
-export { ItemType, PresentationContextResult, DICOM_APPLICATION_CONTEXT_NAME } from './pdu/items.js';
+export { ItemType, PresentationContextResult, DICOM_APPLICATION_CONTEXT_NAME, describePresentationContextResult } from './pdu/items.js';
 export type { PresentationContextRq, PresentationContextAc, UnknownItem } from './pdu/items.js';
 export { SubItemType, UserIdentityType, emptyUserInformation } from './pdu/user-information.js';
 export type {

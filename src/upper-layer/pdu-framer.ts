@@ -38,6 +38,8 @@ export type PDataHandler = (pieces: PresentationDataValue[]) => void;
 
 /** Bytes of a presentation-data-value item header: Item-length (4), Presentation-context-ID (1), control (1). */
 const ITEM_HEADER_LENGTH = 6;
+/** How many of the bytes that began an unrecognized PDU its error keeps (PduError.received). */
+const RECEIVED_SHOWN = 16;
 
 export class PduFramer {
   private maxPduLength: number;
@@ -111,11 +113,11 @@ export class PduFramer {
       let length: number;
       if (this.headerFill === 0 && n - at >= PDU_HEADER_LENGTH) {
         // Fast path: the whole header is in this chunk.
-        this.type = this.checkType(chunk[at]!);
+        this.type = this.checkType(chunk, at);
         length = ((chunk[at + 2]! << 24) >>> 0) + (chunk[at + 3]! << 16) + (chunk[at + 4]! << 8) + chunk[at + 5]!;
         at += PDU_HEADER_LENGTH;
       } else {
-        if (this.headerFill === 0) this.type = this.checkType(chunk[at]!);
+        if (this.headerFill === 0) this.type = this.checkType(chunk, at);
         const take = Math.min(PDU_HEADER_LENGTH - this.headerFill, n - at);
         this.header.set(chunk.subarray(at, at + take), this.headerFill);
         this.headerFill += take;
@@ -194,8 +196,14 @@ export class PduFramer {
     return PDU_HEADER_LENGTH + this.pdataLength - this.pdataLeft;
   }
 
-  private checkType(type: number): PduType {
-    if (!isPduType(type)) this.fail(new PduError(AbortReason.UnrecognizedPdu, `${pduTypeName(type)} is not a PDU of PS3.8 §9.3`));
+  private checkType(chunk: Uint8Array, at: number): PduType {
+    const type = chunk[at]!;
+    if (!isPduType(type)) {
+      const error = new PduError(AbortReason.UnrecognizedPdu, `${pduTypeName(type)} is not a PDU of PS3.8 §9.3`);
+      // What came instead tells a user which port they reached (an HTTP server's "HTTP/1.1 400").
+      error.received = chunk.slice(at, at + RECEIVED_SHOWN);
+      this.fail(error);
+    }
     return type;
   }
 

@@ -115,7 +115,22 @@ test('find: a failure status ends the loop and is a value with its Error Comment
   assert.equal(calls, 2);
   assert.equal(given.has('QueryRetrieveLevel'), false, "the caller's data set is not changed");
   // The model decides the SOP class: Study Root was not proposed here.
-  await assert.rejects(client.find({ PatientID: 'x' }).all(), /did not accept Study Root C-FIND/);
+  await assert.rejects(client.find({ PatientID: 'x' }).all(), /did not accept Study Root C-FIND.*not proposed/);
+  await client.release();
+});
+
+test('find/move: a context the peer rejected is named with the peer\'s Result/Reason, not as one to propose (PS3.8 Table 9-18)', async (t) => {
+  const scp = await findScp(async (_identifier, respond) => respond({ status: Status.Success }));
+  t.after(() => scp.close());
+  // The SCP takes C-FIND only: the C-MOVE context comes back with result 3.
+  const client = await connect({ host: '127.0.0.1', port: scp.port, presentationContexts: queryRetrieveProposals(['FIND', 'MOVE'], ['STUDY']) });
+  t.after(() => client.abort());
+  await assert.rejects(client.move({ StudyInstanceUID: '1.2.3' }, { destination: 'X' }).done(), (e: Error) => {
+    assert.match(e.message, /did not accept Study Root C-MOVE \(1\.2\.840\.10008\.5\.1\.4\.1\.2\.2\.2\): rejected with result 3 \(abstract-syntax-not-supported\)/);
+    assert.doesNotMatch(e.message, /propose it/);
+    return true;
+  });
+  assert.equal((await client.find({ PatientID: 'x' }).all()).status.code, Status.Success, 'the association goes on');
   await client.release();
 });
 

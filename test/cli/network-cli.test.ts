@@ -65,6 +65,22 @@ test('echo: a refused connection is said in words and exits 1', async () => {
   assert.match(r.stderr, new RegExp(`connection refused by 127\\.0\\.0\\.1:${port}: nothing is listening there \\[ERR_DICOM_TRANSPORT\\]`));
 });
 
+test('echo at a port that is not DICOM (an HTTP server, e.g. conduit serve\'s DICOMweb port): said in words, exits 1', async () => {
+  const http = await import('node:http');
+  const server = http.createServer((_req, res) => res.writeHead(400).end());
+  // Node's HTTP server answers a request line it cannot parse with "HTTP/1.1 400 Bad Request".
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (server.address() as net.AddressInfo).port;
+    const r = await conduit(['echo', '127.0.0.1', String(port)]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${port} answered with bytes that are not a DICOM PDU \\(they begin "HTTP/1\\.1 4`), r.stderr);
+    assert.match(r.stderr, /an HTTP server\? \(DICOMweb is not DIMSE\) \[ERR_DICOM_ASSOCIATION_ABORTED\]\n$/, r.stderr);
+  } finally {
+    server.close();
+  }
+});
+
 test('echo: an association rejected names result, source and reason', async () => {
   const strict = await startConduitListen(join(work, 'strict'), ['--aet', 'ARCHIVE', '--strict-aet', '--accept-calling', 'GOOD']);
   try {

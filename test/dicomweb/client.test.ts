@@ -426,7 +426,7 @@ test('STOW-RS: 409 with a response is a result (nothing stored); an error status
       res.writeHead(401, { 'Content-Type': 'text/plain', 'WWW-Authenticate': 'Basic' }).end('credentials required');
       return;
     }
-    res.writeHead(409, { 'Content-Type': 'application/dicom+json' }).end(storeResponse([], [{ cls: '1.2', uid: '9.9', reason: 0xc000 }]));
+    res.writeHead(409, { 'Content-Type': 'application/dicom+json' }).end(storeResponse([], [{ cls: '1.2', uid: '9.9', reason: 0xc000 }, { cls: '1.2', uid: '9.8', reason: 0x0111 }]));
   });
   await assert.rejects(new DicomWebClient({ baseUrl: base }).storeInstances([CT]), (err: unknown) => {
     assert.ok(err instanceof DicomWebHttpError);
@@ -437,6 +437,7 @@ test('STOW-RS: 409 with a response is a result (nothing stored); an error status
   const result = await new DicomWebClient({ baseUrl: base, auth: { username: 'a', password: 'b' } }).storeInstances([CT]);
   assert.equal(result.httpStatus, 409);
   assert.equal(result.ok, false);
-  assert.deepEqual(result.failed.map((f) => f.description), ['C000H Error: Cannot understand']);
+  // 0111H is what conduit serve --duplicates reject answers (PS3.7 C.5.8 Duplicate SOP Instance).
+  assert.deepEqual(result.failed.map((f) => f.description), ['C000H Error: Cannot understand', '0111H Duplicate SOP Instance']);
   await assert.rejects(new DicomWebClient({ baseUrl: base }).storeInstances([join(PYDICOM_DATA, 'no-such-file.dcm')]), { code: 'ERR_DICOM_IO' });
 });

@@ -96,6 +96,17 @@ test('bad parameters: 400 with what was wrong', () => {
   assert.throws(() => parseQidoQuery('StudyDate=20200201-20200101', { level: 'STUDY' }), (e: unknown) => e instanceof QueryError && e.httpStatus === 400);
 });
 
+test('a bad value names its tag once (the 400 body a user reads)', () => {
+  for (const query of ['StudyDate=2023-01', 'StudyInstanceUID=abc', 'ReferencedStudySequence.ReferencedSOPInstanceUID=x']) {
+    assert.throws(() => parseQidoQuery(query, { level: 'STUDY' }), (e: unknown) => {
+      assert.ok(e instanceof QueryError);
+      assert.equal(e.code, 'ERR_DICOM_QUERY_PARAMETER');
+      assert.equal(e.message.match(/\(tag /g)?.length, 1, e.message);
+      return true;
+    });
+  }
+});
+
 test('records and URLSearchParams are accepted; percent-decoding is the caller\'s URL parser\'s', () => {
   const fromRecord = parseQidoQuery({ PatientName: '山田*', includefield: ['PatientSex', 'PatientAge'] }, { level: 'STUDY' });
   assert.deepEqual(fromRecord.keys[0]!.matching, { type: 'wildcard', pattern: '山田*' });

@@ -135,3 +135,58 @@ test('conduit serve (what npm start runs) starts, says where it listens (DIMSE a
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('conduit serve on a port already in use (DIMSE, then HTTP): one line naming the port and the reason, exit status 1, no stack trace', async () => {
+  const { spawn } = await import('node:child_process');
+  const net = await import('node:net');
+  const taken = net.createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const busy = (taken.address() as import('node:net').AddressInfo).port;
+  const dataDir = mkdtempSync(join(tmpdir(), 'conduit-serve-busy-'));
+  const bin = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/conduit');
+  const run = (ports: string[]) => new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, 'serve', ...ports, '--host', '127.0.0.1', '--data', dataDir, '--log-level', 'silent'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve did not exit within 20 s: ${stderr}`));
+    }, 20_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+  try {
+    for (const [ports, what] of [[['--dimse-port', String(busy), '--http-port', '0'], 'DIMSE'], [['--dimse-port', '0', '--http-port', String(busy)], 'HTTP']] as const) {
+      const { code, stderr } = await run([...ports]);
+      assert.equal(code, 1, stderr);
+      assert.match(stderr, new RegExp(`^conduit serve: cannot listen for ${what} on 127\\.0\\.0\\.1:${busy}: .*address already in use.* \\[ERR_DICOM_TRANSPORT\\]\\n$`), stderr);
+    }
+  } finally {
+    taken.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('C-STORE of an object the archive cannot index: C000 "Cannot understand" naming what is missing (PS3.4 Table B.2-1), not 0110', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'conduit-serve-bad-'));
+  const server = await startServer(loadConfig({ flags: { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir }, env: {} }));
+  try {
+    const ct = '1.2.840.10008.5.1.4.1.1.2';
+    const client = await connect({ host: '127.0.0.1', port: server.dimsePort, presentationContexts: [{ abstractSyntax: ct, transferSyntaxes: ['1.2.840.10008.1.2.1'] }] });
+    const ds = new DataSet();
+    ds.set('SOPClassUID', 'UI', ct);
+    ds.set('PatientID', 'LO', 'P1');
+    ds.set('SeriesInstanceUID', 'UI', '1.2.3.4');
+    ds.set('SOPInstanceUID', 'UI', '1.2.3.4.5'); // no Study Instance UID
+    const status = await client.store({ dataSet: ds });
+    assert.equal(status.code, 0xc000, status.toString());
+    assert.equal(status.errorComment, 'the data set has no StudyInstanceUID, needed to index it', 'whole, within the 64 characters of LO');
+    assert.deepEqual(status.offendingElement, [0x0020000d]);
+    await client.release();
+  } finally {
+    await server.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});

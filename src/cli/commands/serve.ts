@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { DicomError } from '../../core/dicom-error.js';
 import { loadConfig, type ServerConfig } from '../../server/config.js';
 import { startServer } from '../../server/serve.js';
 
@@ -44,7 +45,15 @@ export function serveCommand(): Command {
       const log = (level: 'info' | 'warn' | 'error', message: string) => {
         if (levels.indexOf(level) <= threshold) process.stderr.write(`${new Date().toISOString()} ${level} ${message}\n`);
       };
-      const server = await startServer(config, log);
+      let server: Awaited<ReturnType<typeof startServer>>;
+      try {
+        server = await startServer(config, log);
+      } catch (err) {
+        // A port in use, a data folder that cannot be written: one line, not a stack trace.
+        process.stderr.write(`conduit serve: ${(err as Error).message}${err instanceof DicomError ? ` [${err.code}]` : ''}\n`);
+        process.exitCode = 1;
+        return;
+      }
       process.stdout.write(`conduit serve: ${config.aeTitle} listening for DIMSE on port ${server.dimsePort}, archive in ${config.dataDir}\n`);
       process.stdout.write(`conduit serve: DICOMweb on http://${config.host}:${server.httpPort}/dicom-web\n`);
       let stopping = false;

@@ -139,6 +139,7 @@ export interface StoreResult {
 /** PS3.18 §10.5.3 (Failure Reason, Warning Reason), with the PS3.4 Annex B statuses they come from. */
 const REASONS: ReadonlyMap<number, string> = new Map([
   [0x0110, 'Processing failure'],
+  [0x0111, 'Duplicate SOP Instance'],
   [0x0122, 'Referenced SOP Class not supported'],
   [0x0124, 'Not authorized'],
   [0xa700, 'Refused: Out of Resources'],

@@ -59,6 +59,12 @@ export const PresentationContextResult = {
 } as const;
 export type PresentationContextResult = number;
 
+/** The Result/Reason as PS3.8 Table 9-18 words it, for messages: `result 3 (abstract-syntax-not-supported)`. */
+export function describePresentationContextResult(result: PresentationContextResult): string {
+  const words = ['acceptance', 'user-rejection', 'no-reason (provider rejection)', 'abstract-syntax-not-supported', 'transfer-syntaxes-not-supported'][result];
+  return `result ${result}${words === undefined ? '' : ` (${words})`}`;
+}
+
 /** A presentation context as proposed in A-ASSOCIATE-RQ (PS3.8 §9.3.2.2). */
 export interface PresentationContextRq {
   id: number;

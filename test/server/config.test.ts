@@ -1,0 +1,64 @@
+/**
+ * Unit tests of `conduit serve`'s configuration (src/server/config.ts) as a user writes it: a
+ * config file that is not a JSON object, and peers (C-MOVE destinations) whose AE title, host or
+ * port cannot work, are refused at start with the setting named, not at the first C-MOVE.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, parsePeer } from '../../src/server/config.js';
+
+function withConfigFile(text: string, fn: (file: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'conduit-config-'));
+  try {
+    const file = join(dir, 'conduit.json');
+    writeFileSync(file, text);
+    fn(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('a config file that is not a JSON object is refused, naming the file', () => {
+  for (const text of ['null', '[]', '42', '"peers"']) {
+    withConfigFile(text, (file) => {
+      assert.throws(() => loadConfig({ configFile: file, env: {} }), (e: Error) => {
+        assert.match(e.message, /configuration: config file: .*conduit\.json: not a JSON object/, `${text}: ${e.message}`);
+        return true;
+      });
+    });
+  }
+  withConfigFile('{"aeTitle":"FILE"}', (file) => assert.equal(loadConfig({ configFile: file, env: {} }).aeTitle, 'FILE'));
+});
+
+test('peers given as objects in a file are checked like --peer: AE title, host, port', () => {
+  const bad: [unknown, RegExp][] = [
+    [{ name: 'a', aeTitle: 'A', host: 'h', port: 0 }, /port 0 is not 1 to 65535/],
+    [{ name: 'a', aeTitle: 'A', host: 'h', port: 70000 }, /port 70000 is not 1 to 65535/],
+    [{ name: 'a', aeTitle: 'A', host: 'h', port: 104.5 }, /port 104.5 is not 1 to 65535/],
+    [{ name: 'a', aeTitle: 'AN AE TITLE TOO LONG', host: 'h', port: 104 }, /"AN AE TITLE TOO LONG" is not an AE title/],
+    [{ name: 'a', aeTitle: '   ', host: 'h', port: 104 }, /is not an AE title/],
+    [{ name: 'a', aeTitle: 'A\\B', host: 'h', port: 104 }, /is not an AE title/],
+    [{ name: 'a', aeTitle: 'A', host: '', port: 104 }, /no host/],
+  ];
+  for (const [peer, message] of bad) {
+    withConfigFile(JSON.stringify({ peers: [peer] }), (file) => {
+      assert.throws(() => loadConfig({ configFile: file, env: {} }), (e: Error) => {
+        assert.match(e.message, /configuration: peers?: /, e.message);
+        assert.match(e.message, message, e.message);
+        return true;
+      });
+    });
+  }
+  withConfigFile(JSON.stringify({ peers: [{ name: 'v', aeTitle: 'VIEWER', host: '10.0.0.7', port: 104 }] }), (file) => {
+    assert.deepEqual(loadConfig({ configFile: file, env: {} }).peers, [{ name: 'v', aeTitle: 'VIEWER', host: '10.0.0.7', port: 104 }]);
+  });
+});
+
+test('--peer: an AE title too long is named as such; an IPv6 address in brackets is taken without them', () => {
+  assert.throws(() => parsePeer('x=AN_AE_TITLE_TOO_LONG@host:104'), /"AN_AE_TITLE_TOO_LONG" is not an AE title/);
+  assert.throws(() => parsePeer('x=AET@host'), /is not NAME=AET@HOST:PORT/);
+  assert.deepEqual(parsePeer('pacs=PACS@[::1]:11112'), { name: 'pacs', aeTitle: 'PACS', host: '::1', port: 11112 });
+});
