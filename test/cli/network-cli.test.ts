@@ -157,6 +157,14 @@ test('store: every storable pydicom test file arrives with its data set unchange
   await listen.proc.waitFor(/from STORESCU .*\n.*stored .*\.dcm \(CT Image Storage, \d+ bytes\)/);
 });
 
+test('listen counts the objects of an association in words that agree: "released, 1 object"', { skip: noFiles }, async () => {
+  clearOut();
+  const r = await conduit(['store', '--aet', 'ONEOBJECT', '127.0.0.1', String(listen.port), corpus[0]!.path]);
+  assert.equal(r.status, 0, r.stderr);
+  const n = (await listen.proc.waitFor(/association (\d+): from ONEOBJECT /))[1]!;
+  await listen.proc.waitFor(new RegExp(`association ${n}: released, 1 object\\n`));
+});
+
 test('store of the whole pydicom folder: non-DICOM files and DICOMDIRs skipped with a note, unreadable files listed as failures, exit 1', { skip: noFiles }, async () => {
   clearOut();
   const r = await conduit(['store', '127.0.0.1', String(listen.port), TEST_FILES]);

@@ -158,11 +158,11 @@ async function runListen(options: ListenOptions): Promise<number> {
   });
   server.on('released', (info) => {
     active--;
-    if (verbose) say(`${label(info)}: released, ${counts.get(info) ?? 0} objects`);
+    if (verbose) say(`${label(info)}: released, ${objects(counts.get(info) ?? 0)}`);
   });
   server.on('aborted', (info, err) => {
     active--;
-    process.stderr.write(`conduit listen: ${label(info)}: aborted after ${counts.get(info) ?? 0} objects: ${err.message}\n`);
+    process.stderr.write(`conduit listen: ${label(info)}: aborted after ${objects(counts.get(info) ?? 0)}: ${err.message}\n`);
   });
   server.on('rejected', (reason, calling) => {
     if (verbose) say(`rejected an association from ${calling ?? 'a peer'}: ${reason}`);
@@ -210,4 +210,9 @@ async function runListen(options: ListenOptions): Promise<number> {
   say('stopped');
   lines.flush();
   return 0;
+}
+
+/** "1 object", "2 objects". */
+function objects(n: number): string {
+  return n === 1 ? '1 object' : `${n} objects`;
 }
