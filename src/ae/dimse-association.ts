@@ -123,11 +123,15 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
           void this.assembler.drained().then(() => association.resumeReceiving());
         }
       } catch (err) {
+        // Closed first with the protocol error (the reason to give), then the A-ABORT it calls for.
+        this.shutdown(err instanceof DicomError ? err : new DicomError('ERR_DICOM_IO', String(err), { cause: err }));
         if (err instanceof DimseProtocolError && err.answer.kind === 'abort') association.abort(err.answer.abort.source, err.answer.abort.reason);
         else association.abort();
-        this.shutdown(err instanceof DicomError ? err : new DicomError('ERR_DICOM_IO', String(err), { cause: err }));
       }
     });
+    // At the A-ABORT (received or sent), not only once the socket has closed after it: a send in
+    // between must fail with the abort, not with the state machine's refusal of the next P-DATA.
+    association.on('aborted', (error) => this.shutdown(error));
     association.on('close', (error) => this.shutdown(error));
   }
 
