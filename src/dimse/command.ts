@@ -253,18 +253,8 @@ function badValue(type: string, name: string, why: string): never {
  * of the default repertoire (PS3.5 Table 6.2-1), since it often carries an exception's message.
  */
 function defaultRepertoireText(text: string, max: number): string {
-  const clean = text.replace(/\\/g, '/').replace(/[^\x20-\x7e]/g, '?').trim();
-  if (clean.length <= max) return clean;
-  // Too long: cut after a whole word where one ends in the second half, and say it was cut
-  // ("...") rather than end mid-word ("... not accepted as J").
-  const room = max - CUT_MARK.length;
-  const space = clean.lastIndexOf(' ', room);
-  const end = space >= room / 2 ? space : room;
-  return clean.slice(0, end).trimEnd() + CUT_MARK;
+  return text.replace(/\\/g, '/').replace(/[^\x20-\x7e]/g, '?').trim().slice(0, max);
 }
-
-/** What ends a text that defaultRepertoireText shortened. */
-const CUT_MARK = '...';
 
 // ---- decoding ----
 
