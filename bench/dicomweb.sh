@@ -67,6 +67,8 @@ record() { printf '%s\n' "$*" | tr ' ' '\t' >>"$RESULTS"; }  # round cell server
 for c in curl jq dcmdump xargs; do command -v $c >/dev/null || die "$c not found (apt-get install curl jq dcmtk)"; done
 [ -x "$ORTHANC" ] && [ -f "$DICOMWEB_PLUGIN" ] || die "Orthanc or its DICOMweb plugin not found (apt-get install orthanc orthanc-dicomweb)"
 [ "${BUILD:-1}" = 0 ] || (cd "$ROOT" && npx tsc -p . >"$RUN_DIR/tsc.log" 2>&1) || log "warning: tsc reported errors (see $RUN_DIR/tsc.log); benchmarking the dist it emitted anyway"
+# the CLI bundle bin/conduit runs (tools/bundle-cli.mjs): after tsc alone it is stale and the CLI runs unbundled
+[ "${BUILD:-1}" = 0 ] || (cd "$ROOT" && node tools/bundle-cli.mjs >>"$RUN_DIR/tsc.log" 2>&1) || log "warning: bundling the CLI failed (see $RUN_DIR/tsc.log); conduit runs unbundled"
 if [ ! -f "$MF" ] || [ "$(find "$CORPUS/ct" -name '*.dcm' 2>/dev/null | wc -l)" -lt 2000 ]; then
   /usr/bin/python3 "$HERE/gen-corpus.py" "$CORPUS"
 fi

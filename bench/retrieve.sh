@@ -89,6 +89,8 @@ source "$HERE/lib.sh"
 for t in storescu storescp movescu getscu dcmdump curl jq; do command -v $t >/dev/null || die "$t not found (apt-get install dcmtk curl jq)"; done
 has "$SERVERS" orthanc && { [ -x /usr/sbin/Orthanc ] || die "/usr/sbin/Orthanc not found (apt-get install orthanc)"; }
 (cd "$ROOT" && npx tsc -p . >"$RUN_DIR/tsc.log" 2>&1) || log "warning: tsc reported errors (see $RUN_DIR/tsc.log); benchmarking the dist it emitted anyway"
+# the CLI bundle bin/conduit runs (tools/bundle-cli.mjs): after tsc alone it is stale and the CLI runs unbundled
+(cd "$ROOT" && node tools/bundle-cli.mjs >>"$RUN_DIR/tsc.log" 2>&1) || log "warning: bundling the CLI failed (see $RUN_DIR/tsc.log); conduit runs unbundled"
 if [ "$(find "$CORPUS/ct" -name '*.dcm' 2>/dev/null | wc -l)" -lt 2000 ]; then
   avail=$(df -Pk "$(dirname "$CORPUS")" | awk 'NR==2 {print $4}')
   [ "$avail" -ge $((3 * 1024 * 1024)) ] || die "less than 3 GiB free for the corpus (~1.4 GB) in $(dirname "$CORPUS")"
