@@ -83,6 +83,11 @@ export class DicomError extends Error {
   readonly code: DicomErrorCode;
   readonly offset: number | undefined;
   readonly tag: number | undefined;
+  /**
+   * The message as given, without the location (tag, offset) appended to `message`: for an error
+   * that wraps this one, or a reply that carries the tag in a field of its own (Offending Element).
+   */
+  readonly detail: string;
 
   constructor(code: DicomErrorCode, message: string, details: DicomErrorDetails = {}) {
     const where: string[] = [];
@@ -93,6 +98,7 @@ export class DicomError extends Error {
     this.code = code;
     this.offset = details.offset;
     this.tag = details.tag;
+    this.detail = message;
   }
 }
 

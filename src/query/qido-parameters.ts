@@ -218,7 +218,7 @@ function keyOfNode(tag: Tag, node: KeyNode, parentPath: readonly Tag[], options:
   try {
     return { tag, keyword, vr, level, matching: matchingOfValues(vr, node.values ?? [], options, path) };
   } catch (e) {
-    if (e instanceof QueryError) throw new QueryError('ERR_DICOM_QUERY_PARAMETER', e.reason, { offendingElements: e.offendingElements, httpStatus: 400, cause: e });
+    if (e instanceof QueryError) throw new QueryError('ERR_DICOM_QUERY_PARAMETER', e.detail, { offendingElements: e.offendingElements, httpStatus: 400, cause: e });
     throw e;
   }
 }

@@ -29,8 +29,6 @@ export class QueryError extends DicomError {
   /** The QIDO-RS response status. */
   readonly httpStatus: number;
   readonly offendingElements: readonly Tag[];
-  /** The message without the "(tag ...)" the DicomError adds, for an error that wraps this one. */
-  readonly reason: string;
 
   constructor(code: Extract<DicomErrorCode, `ERR_DICOM_QUERY_${string}`>, message: string, details: QueryErrorDetails = {}) {
     const offending = details.offendingElements ?? [];
@@ -39,6 +37,5 @@ export class QueryError extends DicomError {
     this.status = details.status ?? QueryStatus.IdentifierDoesNotMatchSOPClass;
     this.httpStatus = details.httpStatus ?? 400;
     this.offendingElements = Object.freeze([...offending]);
-    this.reason = message;
   }
 }

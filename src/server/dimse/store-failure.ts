@@ -13,6 +13,5 @@ export function storeFailure(err: unknown): unknown {
   if (err.code === 'ERR_DICOM_STORAGE_FULL') return new ServiceError(Status.RefusedOutOfResources, err.message, { cause: err });
   if (err.code !== 'ERR_DICOM_STORAGE_BAD_OBJECT') return err;
   // The tag goes as Offending Element; the Error Comment (64 characters) keeps the words.
-  const comment = err.tag === undefined ? err.message : err.message.replace(/ \(tag \([0-9A-F]{4},[0-9A-F]{4}\)\)$/, '');
-  return new ServiceError(Status.ErrorCannotUnderstand, comment, { cause: err, ...(err.tag === undefined ? {} : { offendingElement: [err.tag] }) });
+  return new ServiceError(Status.ErrorCannotUnderstand, err.tag === undefined ? err.message : err.detail, { cause: err, ...(err.tag === undefined ? {} : { offendingElement: [err.tag] }) });
 }
