@@ -60,8 +60,8 @@ export function fromNativeDicomXmlSync(xml: string | Uint8Array, options: DicomJ
 /** A value the JSON model refused is an error in the XML the caller gave. */
 function asXmlError(e: unknown): unknown {
   if (!(e instanceof DicomError) || e.code !== 'ERR_DICOM_JSON') return e;
-  const message = e.tag === undefined ? e.message : e.message.replace(/ \(tag [^)]*\)$/, '');
-  return new DicomError('ERR_DICOM_XML', message, { tag: e.tag, cause: e });
+  // The tag is given again, so the message is taken without it (DicomError.detail).
+  return new DicomError('ERR_DICOM_XML', e.tag === undefined ? e.message : e.detail, { tag: e.tag, cause: e });
 }
 
 // ---- JSON model -> XML ----

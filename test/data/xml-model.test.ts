@@ -169,6 +169,17 @@ test('decodes bytes by byte order mark or declared encoding', () => {
   assert.deepEqual(nativeDicomXmlToJson(prefixed), { '00100020': { vr: 'LO', Value: ['X'] } });
 });
 
+test('a value the JSON model refuses is an XML error naming its tag once', () => {
+  const xml = '<NativeDicomModel><DicomAttribute tag="00280010" vr="US"><Value number="1">abc</Value></DicomAttribute></NativeDicomModel>';
+  assert.throws(() => fromNativeDicomXmlSync(xml), (e: unknown) => {
+    assert.ok(e instanceof DicomError);
+    assert.equal(e.code, 'ERR_DICOM_XML');
+    assert.equal(e.tag, 0x00280010);
+    assert.equal(e.message, '"abc" is not a US number (tag (0028,0010))');
+    return true;
+  });
+});
+
 test('refuses what is not the Native DICOM Model, saying where', () => {
   const bad = (xml: string, pattern: RegExp): void => {
     assert.throws(() => fromNativeDicomXmlSync(xml), (e: unknown) => e instanceof DicomError && e.code === 'ERR_DICOM_XML' && pattern.test(e.message), pattern.source);
