@@ -515,7 +515,6 @@ function prepareStatements(db: Database) {
   } satisfies Record<string, Statement<any>>;
 }
 
-
 function firstText(v: AttributeValue): string | undefined {
   const first = Array.isArray(v) ? v[0] : v;
   return typeof first === 'string' && first !== '' ? first : undefined;
