@@ -6,6 +6,9 @@
  * of them, and with the final response. A query of one match is one write; one of many is a few
  * writes, the first early, so that the peer reads the first matches while the rest are found and
  * encoded, rather than waiting for all of them (a single batch) or being woken for each (no batch).
+ * The index yields its matches without giving the event loop a turn, so after each batch but the
+ * last the search waits for one (setImmediate): the socket is read, and a C-CANCEL-RQ stops the
+ * search within a batch or two instead of after the last match (PS3.4 C.4.1.2.3).
  */
 import type { GenericRequest } from '../../ae/index.js';
 import { DATA_SET_PRESENT, encodeCommand, responseTypeOf, type DimseMessage } from '../../dimse/index.js';
@@ -22,6 +25,9 @@ const BATCH_BYTES = 64 * 1024;
 const BATCH_MESSAGES = 256;
 /** ...or its first response has waited this long (a slow search still answers as it goes). */
 const BATCH_MS = 20;
+
+/** One turn of the event loop: its poll phase reads what came in on the sockets. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export async function handleFind(req: GenericRequest, qr: QueryRetrieveSopClass, ctx: QueryRetrieveContext): Promise<void> {
   const identifier = await readIdentifier(req);
@@ -65,7 +71,11 @@ export async function handleFind(req: GenericRequest, qr: QueryRetrieveSopClass,
       if (batch.length === 0) since = Date.now();
       batch.push(dataSet && !r.errorComment ? { ...pendingOf(r), dataSet } : { message: responseOf(r), dataSet });
       bytes += dataSet?.length ?? 0;
-      if (batch.length >= size || bytes >= BATCH_BYTES || Date.now() - since >= BATCH_MS) await send();
+      if (batch.length >= size || bytes >= BATCH_BYTES || Date.now() - since >= BATCH_MS) {
+        await send();
+        // More matches follow (the batch did not end with the final response): let a C-CANCEL-RQ in.
+        if (dataSet) await nextTurn();
+      }
     }
   } finally {
     // The matches found before a failure are answered before the failure's response, as they came.
