@@ -82,7 +82,6 @@ function renderParametersOf(params: URLSearchParams, mediaType: RenderedMediaTyp
   if (quality !== undefined && quality > 100) throw badRequest(`imageQuality=${q}: an integer from 1 to 100 (PS3.18 §8.3.5.1.2)`);
   const rows = single(params, 'rows');
   const columns = single(params, 'columns');
-  if ((rows === undefined) !== (columns === undefined)) throw badRequest('rows and columns go together (PS3.18 §9.5.1.2.4)');
   const center = single(params, 'windowCenter');
   const width = single(params, 'windowWidth');
   if ((center === undefined) !== (width === undefined)) throw badRequest('windowCenter and windowWidth go together (PS3.18 §9.5.1.2.6)');
@@ -106,7 +105,11 @@ function renderParametersOf(params: URLSearchParams, mediaType: RenderedMediaTyp
   const parameters: RenderParameters = {
     mediaType,
     ...(quality !== undefined ? { quality } : {}),
-    ...(rows !== undefined ? { viewport: { width: positiveInteger('columns', columns!), height: positiveInteger('rows', rows) } } : {}),
+    // Rows and columns are each a maximum; one alone sets that side, the other keeps the aspect ratio
+    // (PS3.18 §9.5.1.2.4; in 2019a §8.2.2: "If the number of rows is absent and the number of columns is present ...").
+    ...(rows !== undefined || columns !== undefined ? {
+      viewport: { ...(columns !== undefined ? { width: positiveInteger('columns', columns) } : {}), ...(rows !== undefined ? { height: positiveInteger('rows', rows) } : {}) },
+    } : {}),
     ...(window ? { window } : {}),
     ...(normalizedRegion ? { normalizedRegion } : {}),
     ...(annotations.length ? { unsupportedAnnotations: annotations } : {}),

@@ -62,9 +62,16 @@ test('WADO-URI Retrieve Rendered Instance: image/jpeg by default, as WADO-RS ren
   const scaled = await same('&contentType=image%2Fpng&windowCenter=0&windowWidth=2000&rows=32&columns=64', 'window=0,2000,linear&viewport=64,32');
   assert.deepEqual([(await sharp(scaled.rawPayload).metadata()).width, (await sharp(scaled.rawPayload).metadata()).height], [32, 32]);
   await same('&contentType=image%2Fpng&windowCenter=0&windowWidth=2000&region=0,0.25,0.5,0.75', 'window=0,2000,linear&viewport=64,64,0,32,64,64');
+  // rows or columns alone: that side, the other from the aspect ratio (PS3.18 §9.5.1.2.4; 2019a §8.2.2):
+  // the top half of the 128x128 CT (128x64) at 16 rows is 32x16, at 32 columns too.
+  for (const one of ['&rows=16', '&columns=32']) {
+    const alone = await same(`&contentType=image%2Fpng&region=0,0,1,0.5${one}`, 'viewport=32,16,0,0,128,64');
+    const m = await sharp(alone.rawPayload).metadata();
+    assert.deepEqual([m.width, m.height], [32, 16], one);
+  }
   const annotated = await app.inject({ url: query(CT, '&annotation=patient') });
   assert.match(annotated.headers.warning as string, /annotation values are not supported: patient/);
-  for (const bad of ['&windowCenter=10', '&rows=10', '&region=0,0,1.5,1', '&region=0.5,0,0.5,1', '&frameNumber=0', '&imageQuality=101', '&presentationUID=1.2.3&presentationSeriesUID=1.2']) {
+  for (const bad of ['&windowCenter=10', '&rows=0', '&columns=x', '&region=0,0,1.5,1', '&region=0.5,0,0.5,1', '&frameNumber=0', '&imageQuality=101', '&presentationUID=1.2.3&presentationSeriesUID=1.2']) {
     assert.equal((await app.inject({ url: query(CT, bad) })).statusCode, 400, bad);
   }
   assert.equal((await app.inject({ url: query(CT, '&frameNumber=2') })).statusCode, 404);

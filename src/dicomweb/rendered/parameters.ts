@@ -12,8 +12,12 @@ export const RENDERED_MEDIA_TYPES = ['image/jpeg', 'image/png', 'image/gif'] as 
 export type RenderedMediaType = (typeof RENDERED_MEDIA_TYPES)[number];
 
 export interface Viewport {
-  readonly width: number;
-  readonly height: number;
+  /**
+   * The viewport's size, the image scaled to fit it with its aspect ratio kept. WADO-URI's rows or
+   * columns may come alone (PS3.18 §9.5.1.2.4): the other side then follows from the aspect ratio.
+   */
+  readonly width?: number;
+  readonly height?: number;
   /**
    * The source region; the whole image when absent. Negative sizes flip (PS3.18 §8.3.5.1.3); an
    * elided width or height reaches the right or bottom edge.
