@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DicomError } from '../core/dicom-error.js';
+import { lookupUid } from '../dictionary/index.js';
+import { isStorageSopClass } from '../services/storage/storage-sop-classes.js';
 
 export type DuplicatePolicy = 'keep' | 'overwrite' | 'reject';
 
@@ -105,6 +107,25 @@ function isAeTitle(text: string): boolean {
   return /^[\x20-\x7e]{1,16}$/.test(text) && !text.includes('\\') && text.trim() !== '';
 }
 
+/** PS3.5 §9.1: 1 to 64 characters, components of digits without a leading zero (but "0"), separated by dots. */
+function isUid(text: string): boolean {
+  return text.length <= 64 && /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/.test(text);
+}
+
+/**
+ * sopClasses and transferSyntaxes name UIDs. A value that is no UID, or a registered UID of another
+ * kind (a Query/Retrieve SOP Class among the storage ones), would leave the server accepting other
+ * than what was meant, or nothing at all, without a word; a private SOP Class UID is taken as given.
+ */
+function checkUids(setting: 'sopClasses' | 'transferSyntaxes', uids: readonly string[]): void {
+  for (const uid of uids) {
+    if (!isUid(uid)) fail(setting, `"${uid}" is not a UID (digits and dots, PS3.5 §9.1)`);
+    const known = lookupUid(uid);
+    if (setting === 'sopClasses' && known && !isStorageSopClass(uid)) fail(setting, `${uid} (${known.name}) is not a Storage SOP Class`);
+    if (setting === 'transferSyntaxes' && known && known.type !== 'Transfer Syntax') fail(setting, `${uid} (${known.name}) is not a Transfer Syntax`);
+  }
+}
+
 /** Parses "NAME=AET@HOST:PORT" (the --peer flag; also a JSON string in files); HOST may be an IPv6 address in brackets. */
 export function parsePeer(text: string): RemoteAe {
   const m = /^([^=]+)=([^@]+)@(.+):(\d{1,5})$/.exec(text.trim());
@@ -158,6 +179,9 @@ function validate(c: ServerConfig): ServerConfig {
   for (const k of ['dimsePort', 'httpPort'] as const) if (c[k] > 65535) fail(k, `${c[k]} is not a port`);
   if (!['keep', 'overwrite', 'reject'].includes(c.duplicatePolicy)) fail('duplicatePolicy', `"${c.duplicatePolicy}" is not keep, overwrite or reject`);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(c.logLevel)) fail('logLevel', `"${c.logLevel}" is not a log level`);
+  checkUids('sopClasses', c.sopClasses);
+  checkUids('transferSyntaxes', c.transferSyntaxes);
+  if (c.maxAssociations < 1) fail('maxAssociations', `${c.maxAssociations}: at least 1 association must be allowed`);
   if (c.moveAssociations < 1 || c.moveAssociations > MAX_MOVE_ASSOCIATIONS) fail('moveAssociations', `${c.moveAssociations} is not 1 to ${MAX_MOVE_ASSOCIATIONS}`);
   if (c.publicUrl !== '' && !/^https?:\/\/[^/]/.test(c.publicUrl)) fail('publicUrl', `"${c.publicUrl}" is not an http(s) URL`);
   const names = new Set<string>();

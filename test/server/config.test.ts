@@ -62,3 +62,22 @@ test('--peer: an AE title too long is named as such; an IPv6 address in brackets
   assert.throws(() => parsePeer('x=AET@host'), /is not NAME=AET@HOST:PORT/);
   assert.deepEqual(parsePeer('pacs=PACS@[::1]:11112'), { name: 'pacs', aeTitle: 'PACS', host: '::1', port: 11112 });
 });
+
+test('sopClasses and transferSyntaxes in a file: UIDs of their kind, or the server stops naming the value; maxAssociations at least 1', () => {
+  const bad: [string, RegExp][] = [
+    ['{"sopClasses": ["CT"]}', /configuration: sopClasses: "CT" is not a UID/],
+    ['{"sopClasses": ["1.2.840.10008.5.1.4.1.1.2 "]}', /sopClasses: "1\.2\.840\.10008\.5\.1\.4\.1\.1\.2 " is not a UID/],
+    ['{"sopClasses": ["1.2.840.10008.5.1.4.1.2.2.1"]}', /sopClasses: 1\.2\.840\.10008\.5\.1\.4\.1\.2\.2\.1 \(Study Root Query\/Retrieve Information Model - FIND\) is not a Storage SOP Class/],
+    ['{"transferSyntaxes": ["1.2.840.10008.5.1.4.1.1.2"]}', /transferSyntaxes: 1\.2\.840\.10008\.5\.1\.4\.1\.1\.2 \(CT Image Storage\) is not a Transfer Syntax/],
+    ['{"transferSyntaxes": "ExplicitVRLittleEndian"}', /transferSyntaxes: "ExplicitVRLittleEndian" is not a UID/],
+    ['{"maxAssociations": 0}', /maxAssociations: 0: at least 1/],
+  ];
+  for (const [text, message] of bad) {
+    withConfigFile(text, (file) => assert.throws(() => loadConfig({ configFile: file, env: {} }), message, text));
+  }
+  withConfigFile('{"sopClasses": ["1.2.840.10008.5.1.4.1.1.2", "1.2.826.0.1.3680043.8.498.1"], "transferSyntaxes": "1.2.840.10008.1.2.1,1.2.840.10008.1.2"}', (file) => {
+    const c = loadConfig({ configFile: file, env: {} });
+    assert.deepEqual(c.sopClasses, ['1.2.840.10008.5.1.4.1.1.2', '1.2.826.0.1.3680043.8.498.1'], 'a private SOP Class UID is taken');
+    assert.deepEqual(c.transferSyntaxes, ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2']);
+  });
+});
