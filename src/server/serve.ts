@@ -39,15 +39,20 @@ const STARTUP_REPORT_LINES = 10;
  * The startup check's findings, a line each: counts, and the first few names, so that a damaged
  * archive of millions of instances logs a dozen lines rather than millions.
  */
-function logStartupReport(report: StartupReport, log: Log): void {
+function logStartupReport(report: StartupReport, blobsFolder: string, log: Log): void {
   for (const t of report.removedTemporaries) log('warn', `removed an interrupted write: ${t}`);
   for (const d of report.droppedUnconfirmed) log('warn', `dropped instance ${d.sopInstanceUid}, never acknowledged: ${d.reason} (an interrupted flush)`);
-  if (report.orphanBlobCount) {
-    log('warn', `${report.orphanBlobCount} stored objects are not indexed (kept); the first: ${report.orphanBlobs.join(', ')}`);
+  const n = report.orphanBlobCount;
+  if (n) {
+    // Named by file name: the folder is said once, so that an administrator knows where to look.
+    const listed = report.orphanBlobs.length < n ? `the first ${report.orphanBlobs.length}` : n === 1 ? 'its name' : 'their names';
+    log('warn', `${n} ${n === 1 ? 'file' : 'files'} in ${blobsFolder} ${n === 1 ? 'is' : 'are'} not in the index (kept, not served); ${listed}: ${report.orphanBlobs.join(', ')}`);
   }
-  if (report.missingBlobCount) {
-    log('error', `${report.missingBlobCount} indexed instances have lost their stored object (index entries kept); the first ${report.missingBlobs.length} follow`);
-    for (const m of report.missingBlobs) log('error', `indexed instance ${m.sopInstanceUid} has lost its stored object ${m.blobKey}`);
+  const m = report.missingBlobCount;
+  if (m) {
+    const listed = report.missingBlobs.length < m ? `the first ${report.missingBlobs.length} follow` : 'each follows';
+    log('error', `${m} indexed ${m === 1 ? 'instance has' : 'instances have'} lost ${m === 1 ? 'its' : 'their'} stored object in ${blobsFolder} (index entries kept); ${listed}`);
+    for (const x of report.missingBlobs) log('error', `indexed instance ${x.sopInstanceUid} has lost its stored object ${x.blobKey}`);
   }
 }
 
@@ -60,10 +65,11 @@ function listenError(what: 'DIMSE' | 'HTTP', host: string, port: number, err: un
 
 export async function startServer(config: ServerConfig, log: Log = () => undefined): Promise<RunningServer> {
   await mkdir(config.dataDir, { recursive: true });
-  const blobs = new FilesystemBlobStore({ root: join(config.dataDir, 'blobs') });
+  const blobsFolder = join(config.dataDir, 'blobs');
+  const blobs = new FilesystemBlobStore({ root: blobsFolder });
   const index = new SqliteIndexStore({ path: join(config.dataDir, 'index.sqlite') });
   const archive = new ArchiveStore({ index, blobs });
-  logStartupReport(await archive.startupCheck({ reportLimit: STARTUP_REPORT_LINES }), log);
+  logStartupReport(await archive.startupCheck({ reportLimit: STARTUP_REPORT_LINES }), blobsFolder, log);
 
   const abstractSyntaxes: Record<string, readonly string[] | '*'> = { [VERIFICATION_SOP_CLASS]: PREFERRED_TRANSFER_SYNTAXES };
   const storage = config.sopClasses.length ? config.sopClasses : storageSopClassUids();

@@ -173,7 +173,7 @@ for (const [round, fewest, most] of [[1, 1, 8], [2, 20, 60], [3, 80, 160]] as co
     const removed = [...second.proc.stderr.matchAll(/ warn removed an interrupted write: (\S+)$/gm)].map((m) => m[1]!).sort();
     assert.deepEqual(removed, interrupted, 'each temporary file reported at start');
     assert.deepEqual(temporaryFiles(blobs), [], 'and removed');
-    const orphanLine = /(\d+) stored objects are not indexed/.exec(second.proc.stderr);
+    const orphanLine = /(\d+) files? in \S+ (?:is|are) not in the index/.exec(second.proc.stderr);
     // Entries indexed while their blob was flushed (ADR 0013) all have whole blobs after a SIGKILL.
     assert.doesNotMatch(second.proc.stderr, /dropped instance/, 'no entry committed before its blob was whole');
 
