@@ -4,6 +4,10 @@
  *
  * Native (uncompressed) pixel data is cut into frames of Rows x Columns x Samples per Pixel x Bits
  * Allocated / 8 bytes, served as application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1.
+ * With Bits Allocated 1 (Segmentations, overlays in pixel data) a frame is Rows x Columns x Samples
+ * bits, and the next frame begins at the next bit, not the next byte (PS3.5 §8.1.1, PS3.3
+ * C.8.20.2.1): such a frame is shifted to begin at bit 0 of its part, its last byte padded with
+ * zero bits.
  *
  * Encapsulated pixel data is served as stored (Conduit has no codecs), either in the transfer
  * syntax's media type (image/jpeg, image/jls, image/jp2, ..., PS3.18 §8.7.3.3.2) or as
@@ -104,6 +108,26 @@ export async function* swapped(chunks: AsyncIterable<Uint8Array>, width: number)
   if (carry.length) yield carry;
 }
 
+/**
+ * The `bits` bits of a 1-bit frame that begins `shift` bits (0 to 7) into `chunks`, moved to begin
+ * at bit 0: bits fill each byte from the least significant one (PS3.5 §8.1.1, D.2), so output byte
+ * j is input byte j shifted right and the next one's low bits moved up; the bits after the frame's
+ * last one are zero.
+ */
+export async function* bitShifted(chunks: AsyncIterable<Uint8Array>, shift: number, bits: number): AsyncGenerator<Uint8Array> {
+  const out = Buffer.alloc(Math.ceil(bits / 8));
+  let filled = 0;
+  let previous: number | undefined;
+  const put = (next: number) => {
+    if (previous !== undefined && filled < out.length) out[filled++] = ((previous >> shift) | (next << (8 - shift))) & 0xff;
+    previous = next;
+  };
+  for await (const chunk of chunks) for (const byte of chunk) put(byte);
+  put(0);
+  if (bits % 8) out[out.length - 1]! &= (1 << (bits % 8)) - 1;
+  yield out;
+}
+
 /** The frames of one stored instance as multipart parts, in the representation the Accept asks. */
 export async function framePartsOf(
   ctx: DicomWebContext, request: FastifyRequest, instance: StoredInstance, list: readonly number[] | 'all',
@@ -121,6 +145,7 @@ export async function framePartsOf(
   let sourcesOf: (n: number) => Source[];
   let representation: FrameRepresentation;
   let swapWidth = 1;
+  let bitShift: ((n: number) => { shift: number; bits: number }) | undefined;
   if (pixel.encapsulated) {
     representation = frameRepresentation(request.headers.accept, stored);
     const fragments = await frameFragments(ctx, instance, ds, pixel.encapsulated, count, wanted);
@@ -130,20 +155,35 @@ export async function framePartsOf(
     const rows = ds.numbers('Rows')?.[0] ?? 0;
     const columns = ds.numbers('Columns')?.[0] ?? 0;
     const samples = ds.numbers('SamplesPerPixel')?.[0] ?? 1;
-    if (bits % 8 !== 0 || rows * columns === 0) throw notAcceptable(`frames of ${bits}-bit pixel data are not served (only whole bytes per sample)`);
+    if ((bits % 8 !== 0 && bits !== 1) || rows * columns === 0) throw notAcceptable(`frames of ${bits}-bit pixel data are not served (only 1 bit or whole bytes per sample)`);
     representation = frameRepresentation(request.headers.accept, stored);
+    if (bits === 1 && (stored === EXPLICIT_VR_BIG_ENDIAN || representation.transferSyntax === EXPLICIT_VR_BIG_ENDIAN)) {
+      // In Big Endian 1-bit pixel data lies in 16-bit words (PS3.5 D.2): not converted.
+      throw notAcceptable(`frames of 1-bit pixel data are served in Little Endian only (stored as ${describeSyntax(stored)}, asked as ${describeSyntax(representation.transferSyntax)})`);
+    }
     // Samples of more than a byte are swapped when the byte order asked is not the stored one.
-    if ((stored === EXPLICIT_VR_BIG_ENDIAN) !== (representation.transferSyntax === EXPLICIT_VR_BIG_ENDIAN)) swapWidth = bits / 8;
-    const size = rows * columns * samples * (bits / 8);
+    if (bits > 8 && (stored === EXPLICIT_VR_BIG_ENDIAN) !== (representation.transferSyntax === EXPLICIT_VR_BIG_ENDIAN)) swapWidth = bits / 8;
+    const frameBits = rows * columns * samples * bits;
     const source = pixel.bulk ? sourceOf(pixel.bulk) : { kind: 'bytes' as const, bytes: pixel.bytes };
     const whole = source.kind === 'blob' ? source : undefined;
-    sourcesOf = (n) => [whole ? { kind: 'blob', start: whole.start + (n - 1) * size, length: size } : { kind: 'bytes', bytes: (source as { bytes: Uint8Array }).bytes.subarray((n - 1) * size, n * size) }];
+    // The bytes holding frame n's bits: whole bytes unless 1-bit frames end mid-byte.
+    sourcesOf = (n) => {
+      const from = Math.floor(((n - 1) * frameBits) / 8);
+      const to = Math.ceil((n * frameBits) / 8);
+      return [whole ? { kind: 'blob', start: whole.start + from, length: to - from } : { kind: 'bytes', bytes: (source as { bytes: Uint8Array }).bytes.subarray(from, to) }];
+    };
+    if (frameBits % 8 !== 0) bitShift = (n) => ({ shift: ((n - 1) * frameBits) % 8, bits: frameBits });
   }
   const location = `${instanceUrl(ctx.baseUrl(request), instance)}/frames/`;
   const contentType = `${representation.mediaType}; transfer-syntax=${representation.transferSyntax}`;
+  const framed = (n: number): AsyncIterable<Uint8Array> => {
+    const bytes = (async function* () { for (const s of sourcesOf(n)) yield* bytesOf(ctx, instance, s); })();
+    const shifted = bitShift?.(n);
+    return shifted ? bitShifted(bytes, shifted.shift, shifted.bits) : swapped(bytes, swapWidth);
+  };
   const parts: MultipartWritePart[] = wanted.map((n) => ({
     headers: { 'Content-Type': contentType, 'Content-Location': `${location}${n}` },
-    body: swapped((async function* () { for (const s of sourcesOf(n)) yield* bytesOf(ctx, instance, s); })(), swapWidth),
+    body: framed(n),
   }));
   return { representation, parts };
 }
