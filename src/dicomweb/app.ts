@@ -118,7 +118,12 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
       void reply.code(405).header('Allow', refused.headers.Allow).type('application/json').send(JSON.stringify(errorBody(refused, 405)));
       return;
     }
-    const e = notFound(`${request.method} ${request.url.split('?')[0]} is not a resource of this server (the DICOMweb services are under ${ctx.basePath})`);
+    const path = request.url.split('?')[0]!;
+    // Say where the resources are: "under /dicom-web" alone puzzles someone who asked for /dicom-web.
+    const where = path === ctx.basePath || path.startsWith(`${ctx.basePath}/`)
+      ? `the Studies Service's resources begin ${ctx.basePath}/studies, ${ctx.basePath}/series, ${ctx.basePath}/instances; OPTIONS ${ctx.basePath}/ describes them all`
+      : `DICOMweb is under ${ctx.basePath}, WADO-URI at ${wadoUriPath}`;
+    const e = notFound(`${request.method} ${path} is not a resource of this server (${where})`);
     void reply.code(404).type('application/json').send(JSON.stringify(errorBody(e, 404)));
   });
 

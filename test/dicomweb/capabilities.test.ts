@@ -133,3 +133,15 @@ test('capabilities: WADL XML by default, a resource with its methods and childre
   assert.equal(wado!.attributes.get('path'), 'wado');
   assert.match(uri.body, /<param name="requestType" style="query" required="true" fixed="WADO"\/>/);
 });
+
+test('a path that is no resource: 404 saying where the resources are, not "under /dicom-web" to someone who asked for /dicom-web', async (t) => {
+  const app = createDicomWebApp({ archive: openArchive(tempDir(t)), publicUrl: 'http://conduit.test/dicom-web' });
+  t.after(() => app.close());
+  for (const url of ['/dicom-web', '/dicom-web/', '/dicom-web/patients']) {
+    const res = await app.inject({ url });
+    assert.equal(res.statusCode, 404, url);
+    assert.equal(res.json().error.message, `GET ${url} is not a resource of this server (the Studies Service's resources begin /dicom-web/studies, /dicom-web/series, /dicom-web/instances; OPTIONS /dicom-web/ describes them all)`);
+  }
+  const outside = await app.inject({ url: '/studies?PatientID=1' });
+  assert.equal(outside.json().error.message, 'GET /studies is not a resource of this server (DICOMweb is under /dicom-web, WADO-URI at /wado)');
+});
