@@ -13,6 +13,7 @@
  * retrieveProposals() builds those contexts and role selections. Each incoming object goes to the
  * get's `onStore`, or is written durably into its `outputDirectory`.
  */
+import { mkdir } from 'node:fs/promises';
 import { DicomError } from '../core/dicom-error.js';
 import { DataSet } from '../data/data-set.js';
 import { parseDataSet } from '../data/reader/data-set-parser.js';
@@ -354,13 +355,15 @@ function progressOf(rsp: IncomingResponse, pc: NegotiatedPresentationContext): R
   };
 }
 
-function retrieve(host: QueryRetrieveHost, operation: 'MOVE' | 'GET', keys: QueryKeys, options: QueryOptions, extra: Partial<DimseMessage>, before?: () => void, after?: () => void): RetrieveOperation {
+function retrieve(
+  host: QueryRetrieveHost, operation: 'MOVE' | 'GET', keys: QueryKeys, options: QueryOptions, extra: Partial<DimseMessage>, before?: () => void | Promise<void>, after?: () => void,
+): RetrieveOperation {
   const model = options.model ?? 'STUDY';
   const sopClassUid = QUERY_RETRIEVE_SOP_CLASS[model][operation];
   return new RetrieveOperation(async function* (op) {
     const pc = identifierContext(host.dimse, sopClassUid, `${MODEL_NAME[model]} C-${operation}`);
     const bytes = encodeIn(identifierOf(keys, options), pc);
-    before?.();
+    await before?.();
     try {
       const responses = host.dimse.request({
         type: `C-${operation}-RQ`, affectedSopClassUid: sopClassUid, priority: options.priority ?? Priority.MEDIUM, ...extra,
@@ -388,7 +391,15 @@ export function get(host: QueryRetrieveHost, keys: QueryKeys, options: GetOption
   const onStore = options.onStore ?? (options.outputDirectory !== undefined ? writeInto(options.outputDirectory, host, options.fsync) : undefined);
   if (!onStore) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', 'a C-GET needs onStore or an outputDirectory for the instances it receives');
   const receiver = (req: IncomingRequest) => answerStore(host.dimse, req, onStore);
-  return retrieve(host, 'GET', keys, options, {}, () => {
+  const directory = options.onStore ? undefined : options.outputDirectory;
+  return retrieve(host, 'GET', keys, options, {}, async () => {
+    // Made before the C-GET-RQ goes (as `conduit get --out` does): a folder that cannot be made
+    // fails the get here, not each C-STORE sub-operation with 0110H.
+    if (directory !== undefined) {
+      await mkdir(directory, { recursive: true }).catch((cause: unknown) => {
+        throw new DicomError('ERR_DICOM_IO', `cannot create the output directory ${directory}: ${(cause as Error).message}`, { cause });
+      });
+    }
     if (host.storeReceiver) throw new DicomError('ERR_DICOM_ASSOCIATION_STATE', 'another C-GET is receiving on this association');
     host.storeReceiver = receiver;
   }, () => {

@@ -8,12 +8,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   connect, DimseAssociation, queryRetrieveProposals, retrieveProposals, QUERY_RETRIEVE_SOP_CLASS, type GenericRequest, type IncomingRequest,
 } from '../../src/ae/index.js';
+import type { DicomError } from '../../src/core/dicom-error.js';
 import { DataSet } from '../../src/data/data-set.js';
 import { readFile } from '../../src/media/part10.js';
 import { Status, type DimseMessage } from '../../src/dimse/index.js';
@@ -306,7 +307,9 @@ test('get: proposes the SCP role, receives the C-STOREs on the same association 
     host: '127.0.0.1', port: scp.port, presentationContexts: [...queryRetrieveProposals(['GET']), ...storage.presentationContexts], roleSelections: storage.roleSelections,
   });
   t.after(() => client.abort());
-  const op = client.get({ StudyInstanceUID: '1.2.826.0.1.3680043.8.498.100' }, { outputDirectory: dir });
+  // A folder not there yet is made, as `conduit get --out` makes it (README: `{ outputDirectory: 'study/' }`).
+  const out = join(dir, 'study', 'ct');
+  const op = client.get({ StudyInstanceUID: '1.2.826.0.1.3680043.8.498.100' }, { outputDirectory: out });
   const final = await op.done();
   assert.equal(seen.roles, true, 'the SCP role was negotiated');
   assert.equal(final.status.code, Status.Success);
@@ -314,9 +317,9 @@ test('get: proposes the SCP role, receives the C-STOREs on the same association 
   assert.deepEqual(seen.statuses, [0, 0, 0]);
   for (const ds of instances) {
     const uid = ds.string('SOPInstanceUID')!;
-    const file = await readFile(join(dir, `${uid}.dcm`));
+    const file = await readFile(join(out, `${uid}.dcm`));
     assert.equal(file.transferSyntaxUid, EXPLICIT_LE);
-    assert.deepEqual(Buffer.from(readFileSync(join(dir, `${uid}.dcm`)).subarray(file.dataSetOffset)), Buffer.from(dataSetBytesIn(ds, EXPLICIT_LE)));
+    assert.deepEqual(Buffer.from(readFileSync(join(out, `${uid}.dcm`)).subarray(file.dataSetOffset)), Buffer.from(dataSetBytesIn(ds, EXPLICIT_LE)));
   }
 
   // onStore decides the C-STORE-RSP status; a refusal is counted as failed by the SCP.
@@ -333,6 +336,12 @@ test('get: proposes the SCP role, receives the C-STOREs on the same association 
   assert.deepEqual(seen.statuses, [0, 0xa700, 0]);
   assert.equal(second.failed, 1);
   assert.equal(got.length, 3);
+  // A folder that cannot be made fails before the C-GET-RQ goes, naming it, not once per sub-operation.
+  writeFileSync(join(dir, 'a-file'), '');
+  const requestsBefore = seen.statuses.length;
+  await assert.rejects(client.get({ StudyInstanceUID: '1.2.826.0.1.3680043.8.498.100' }, { outputDirectory: join(dir, 'a-file', 'sub') }).done(),
+    (e: DicomError) => e.code === 'ERR_DICOM_IO' && e.message.includes(`cannot create the output directory ${join(dir, 'a-file', 'sub')}`));
+  assert.equal(seen.statuses.length, requestsBefore, 'no C-STORE sub-operation was attempted');
   await client.release();
 });
 
