@@ -265,7 +265,8 @@ test('WADO-RS: Accept names the transfer syntaxes (none, *, a list by preference
   }
   assert.deepEqual(got, files);
   assert.deepEqual(responses, [[200, undefined]], 'told once, before the parts; no Content-Length on a chunked response');
-  const dir = tempDir(t);
+  // A folder not there yet is made (README: `instance.saveTo('study/')`), as `conduit web wado --out` makes it.
+  const dir = join(tempDir(t), 'series', '4.5');
   const saved = [];
   for await (const instance of client.retrieveSeries('1.2.3', '4.5', { transferSyntax: '*' })) saved.push(await instance.saveTo(dir));
   const ct = await readFile(CT);

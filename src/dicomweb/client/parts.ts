@@ -5,10 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { DicomError } from '../../core/dicom-error.js';
 import { parseBuffer, readFile, type DicomFile } from '../../media/part10.js';
 import { parseMediaType, type MediaType } from '../media-type.js';
 import { parseMultipart, type MultipartPart } from '../multipart/index.js';
@@ -43,8 +44,8 @@ export interface RetrievedInstance extends RetrievedPart {
   /** The instance parsed in memory. */
   file(): Promise<DicomFile>;
   /**
-   * Streams the instance into `dir` as `<SOP Instance UID>.dcm` (written to a temporary name, its
-   * header read, then renamed), so an instance of any size is saved in bounded memory.
+   * Streams the instance into `dir` (made if missing) as `<SOP Instance UID>.dcm` (written to a
+   * temporary name, its header read, then renamed), so an instance of any size is saved in bounded memory.
    */
   saveTo(dir: string): Promise<SavedInstance>;
 }
@@ -106,6 +107,9 @@ export function retrievedInstance(part: MultipartPart): RetrievedInstance {
     transferSyntaxUid: transferSyntaxParameter(part.contentType),
     file: async () => parseBuffer(await base.bytes()),
     saveTo: async (dir: string) => {
+      await mkdir(dir, { recursive: true }).catch((cause: unknown) => {
+        throw new DicomError('ERR_DICOM_IO', `cannot create ${dir} to save the instance in: ${(cause as Error).message}`, { cause });
+      });
       const temporary = join(dir, `.wado-${randomBytes(6).toString('hex')}.partial`);
       try {
         await pipeline(Readable.from(part.body), createWriteStream(temporary));
