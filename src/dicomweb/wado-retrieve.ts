@@ -13,9 +13,14 @@
  *                                a codec plugin does)
  * When some instance can be sent in none of the accepted ones, the answer is 406, naming it.
  *
+ * An Instance resource is also served single part, the Part 10 file as the whole body, when
+ * application/dicom (not multipart) is the most preferred range of the Accept: PS3.18 §10.4.4 (2025a)
+ * "shall only be used for individual Instance Resources"; for a study or series it is ignored.
+ *
  * The multipart body is written straight to the socket (response-writer.ts): the files of
  * instances sent as stored through two reused buffers, converted ones as they are encoded.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EXPLICIT_VR_LITTLE_ENDIAN, isUncompressed } from '../data/transfer-syntax.js';
 import { encodeFileStream } from '../media/part10.js';
@@ -28,6 +33,8 @@ import { newBoundary } from './multipart/index.js';
 import { ResponseWriter } from './response-writer.js';
 import { getOnEachLevel, instancesOf, instanceUrl, type ResourcePath } from './resources.js';
 
+const DICOM = 'application/dicom';
+
 /** What the client accepts for application/dicom: transfer syntaxes in order ('*' any, undefined the default). */
 export function acceptedTransferSyntaxes(accept: string | undefined): Array<string | undefined> {
   if (!accept || accept.trim() === '') return [undefined];
@@ -35,9 +42,21 @@ export function acceptedTransferSyntaxes(accept: string | undefined): Array<stri
   const out: Array<string | undefined> = [];
   for (const m of ranges) if (acceptsDicom(m)) out.push(m.parameters.get('transfer-syntax'));
   if (out.length === 0) {
-    throw notAcceptable(`studies, series and instances are served as multipart/related; type="application/dicom", not "${accept}"`);
+    throw notAcceptable(`studies, series and instances are served as multipart/related; type="application/dicom" (an instance also as application/dicom), not "${accept}"`);
   }
   return out;
+}
+
+/**
+ * For an Instance resource whose most preferred acceptable range is application/dicom itself: the
+ * transfer syntaxes of the application/dicom ranges in order; otherwise undefined (multipart).
+ */
+export function singlePartTransferSyntaxes(accept: string | undefined, path: ResourcePath): Array<string | undefined> | undefined {
+  if (path.instance === undefined || !accept) return undefined;
+  const ranges = parseAccept(accept).filter((m) => qualityOf(m) > 0).sort((a, b) => qualityOf(b) - qualityOf(a));
+  const best = ranges.find((m) => m.type === DICOM || acceptsDicom(m));
+  if (best?.type !== DICOM) return undefined;
+  return ranges.filter((m) => m.type === DICOM).map((m) => m.parameters.get('transfer-syntax'));
 }
 
 function acceptsDicom(m: MediaType): boolean {
@@ -73,9 +92,8 @@ export async function* instanceBytes(ctx: DicomWebContext, instance: StoredInsta
   yield* encodeFileStream(file, { transferSyntaxUid: target });
 }
 
-async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, path: ResourcePath): Promise<FastifyReply> {
-  const accepted = acceptedTransferSyntaxes(request.headers.accept);
-  const instances = await instancesOf(ctx, path);
+/** Each instance with the transfer syntax it goes in; 406 naming those that can go in none accepted. */
+function planOf(instances: readonly StoredInstance[], accepted: ReadonlyArray<string | undefined>): Array<{ instance: StoredInstance; ts: string | undefined }> {
   const plan = instances.map((instance) => ({ instance, ts: chooseTransferSyntax(instance.transferSyntaxUid, accepted) }));
   const refused = plan.filter((p) => p.ts === undefined);
   if (refused.length) {
@@ -83,6 +101,19 @@ async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: Fast
       + `${refused.slice(0, 5).map((p) => `${p.instance.sopInstanceUid} is stored as ${p.instance.transferSyntaxUid}`).join('; ')}; `
       + 'Conduit converts only among uncompressed transfer syntaxes (ask transfer-syntax=* for the stored ones)');
   }
+  return plan;
+}
+
+async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, path: ResourcePath): Promise<FastifyReply> {
+  const single = singlePartTransferSyntaxes(request.headers.accept, path);
+  if (single) {
+    const [{ instance, ts }] = planOf(await instancesOf(ctx, path), single) as [{ instance: StoredInstance; ts: string }];
+    reply.header('Content-Location', instanceUrl(ctx.baseUrl(request), instance));
+    if (ts === instance.transferSyntaxUid) reply.header('Content-Length', instance.size);
+    return reply.code(200).type(`${DICOM}; transfer-syntax=${ts}`).send(Readable.from(instanceBytes(ctx, instance, ts)));
+  }
+  const accepted = acceptedTransferSyntaxes(request.headers.accept);
+  const plan = planOf(await instancesOf(ctx, path), accepted);
   const base = ctx.baseUrl(request);
   const boundary = newBoundary();
   // The body is written to the socket here (response-writer.ts), not piped through fastify.

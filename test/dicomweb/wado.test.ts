@@ -108,3 +108,29 @@ test('WADO-RS metadata of instances indexed without metadata: read from the stor
   assert.equal(thumbnail.statusCode, 200, thumbnail.body);
   assert.equal(thumbnail.headers['content-type'], 'image/jpeg');
 });
+
+test('WADO-RS Retrieve Instance single part: Accept application/dicom gives the Part 10 file as the body (PS3.18 §10.4.4); not for a study or series', { skip }, async (t) => {
+  const { app } = await loadedApp(t);
+  const { study, series, sop } = uidsOf(CT);
+  const url = `/dicom-web/studies/${study}/series/${series}/instances/${sop}`;
+  const res = await app.inject({ url, headers: { accept: 'application/dicom' } });
+  assert.equal(res.statusCode, 200, res.body);
+  assert.equal(res.headers['content-type'], 'application/dicom; transfer-syntax=1.2.840.10008.1.2.1');
+  assert.equal(res.headers['content-location'], `http://conduit.test${url}`);
+  assert.equal(Number(res.headers['content-length']), readFileSync(CT).length);
+  assert.ok(res.rawPayload.equals(readFileSync(CT)), 'the stored file, byte for byte');
+  // A transfer syntax asked: converted among the uncompressed ones; a compressed one is 406.
+  const implicit = await app.inject({ url, headers: { accept: 'application/dicom; transfer-syntax=1.2.840.10008.1.2' } });
+  assert.equal(implicit.headers['content-type'], 'application/dicom; transfer-syntax=1.2.840.10008.1.2');
+  assert.equal(parseBuffer(implicit.rawPayload).transferSyntaxUid, '1.2.840.10008.1.2');
+  assert.equal((await app.inject({ url, headers: { accept: 'application/dicom; transfer-syntax=1.2.840.10008.1.2.4.50' } })).statusCode, 406);
+  // Multipart when it is preferred, or listed first at the same quality.
+  for (const accept of ['multipart/related; type="application/dicom", application/dicom', 'application/dicom; q=0.5, multipart/related; type="application/dicom"']) {
+    const r = await app.inject({ url, headers: { accept } });
+    assert.match(r.headers['content-type'] as string, /^multipart\/related; type="application\/dicom"/, accept);
+  }
+  // A study or a series is never single part (PS3.18 §10.4.4): 406 when nothing else is accepted.
+  for (const resource of [`/dicom-web/studies/${study}`, `/dicom-web/studies/${study}/series/${series}`]) {
+    assert.equal((await app.inject({ url: resource, headers: { accept: 'application/dicom' } })).statusCode, 406, resource);
+  }
+});

@@ -49,7 +49,8 @@ export function transactionOf(method: string, pattern: string, wadoUriPath?: str
     return { kind: 'search', title: `Search for ${scope ? `${scope} ` : ''}${what}`, reference: 'PS3.18 §10.6', level: searchLevel };
   }
   const inFrames = s.includes(':frames');
-  if (LEVEL_WORD[last]) return { kind: 'retrieve', title: `Retrieve ${level}`, reference: 'PS3.18 §10.4' };
+  // An Instance is one representation: also single part (application/dicom, PS3.18 §10.4.4).
+  if (LEVEL_WORD[last]) return { kind: 'retrieve', title: `Retrieve ${level}`, reference: 'PS3.18 §10.4', multipart: last !== ':instance' };
   if (last === ':frames') return { kind: 'frames', title: 'Retrieve Frames', reference: 'PS3.18 §10.4', multipart: true };
   if (last === '*' && s[s.length - 2] === 'bulkdata') return { kind: 'bulkdata', title: 'Retrieve Bulkdata', reference: 'PS3.18 §10.4' };
   if (last === 'bulkdata') return { kind: 'bulkdata-set', title: `Retrieve ${level} Bulkdata`, reference: 'PS3.18 §10.4', multipart: true };
@@ -78,8 +79,10 @@ function responseTypes(t: Transaction): string[] {
     case 'search':
     case 'metadata':
       return DICOM_METADATA;
-    case 'retrieve':
-      return [multipart('application/dicom'), multipart('application/dicom', '*'), ...UNCOMPRESSED_TRANSFER_SYNTAXES.map((ts) => multipart('application/dicom', ts))];
+    case 'retrieve': {
+      const parts = [multipart('application/dicom'), multipart('application/dicom', '*'), ...UNCOMPRESSED_TRANSFER_SYNTAXES.map((ts) => multipart('application/dicom', ts))];
+      return t.multipart ? parts : [...parts, 'application/dicom', 'application/dicom; transfer-syntax=*'];
+    }
     case 'rendered':
     case 'thumbnail':
       return t.multipart ? RENDERED_MEDIA_TYPES.map((m) => multipart(m)) : [...RENDERED_MEDIA_TYPES];
