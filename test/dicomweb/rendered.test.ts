@@ -241,3 +241,17 @@ test('thumbnail: study, series and instance, small by default, a viewport when a
   assert.equal(parts.length, 1);
   assert.equal(parts[0]!.headers.get('content-location'), `http://conduit.test${ct}/rendered`);
 });
+
+test('rendered, thumbnail and WADO-URI of an instance without Pixel Data (an SR): 406 saying so, not 404 as if it were not there', { skip }, async (t) => {
+  const sr = file('test-SR.dcm');
+  const { app } = await loadedApp(t, [sr]);
+  const path = instancePath(sr);
+  const [, , , study, , series, , sop] = path.split('/');
+  for (const url of [`${path}/rendered`, `${path}/thumbnail`, `/dicom-web/studies/${study}/rendered`, `/wado?requestType=WADO&studyUID=${study}&seriesUID=${series}&objectUID=${sop}`]) {
+    const res = await app.inject({ url });
+    assert.equal(res.statusCode, 406, `${url}: ${res.body}`);
+    assert.match(res.json().error.message, /has no Pixel Data, so no image\/jpeg rendering \(Conduit renders images only; the instance itself is application\/dicom\)/, url);
+  }
+  // The instance itself is there.
+  assert.equal((await app.inject({ url: `/wado?requestType=WADO&studyUID=${study}&seriesUID=${series}&objectUID=${sop}&contentType=application%2Fdicom` })).statusCode, 200);
+});

@@ -61,7 +61,9 @@ export async function renderInstanceFrame(ctx: DicomWebContext, instance: Stored
   const file = await openStored(ctx, instance);
   const ds = file.dataSet;
   const pixel = ds.get(0x7fe00010);
-  if (!pixel) throw notFound(`instance ${instance.sopInstanceUid} has no Pixel Data to render`);
+  // The instance exists: what it lacks is a representation in the media type asked (an SR, an RT
+  // Plan), so 406 as when no Acceptable Media Type is supported (PS3.18 §8.7.8.1, 2025a), not 404.
+  if (!pixel) throw notAcceptable(`instance ${instance.sopInstanceUid} has no Pixel Data, so no ${parameters.mediaType} rendering (Conduit renders images only; the instance itself is application/dicom)`);
   const ts = transferSyntax(instance.transferSyntaxUid);
   if (pixel.encapsulated || ts.encapsulated) {
     const name = lookupUid(instance.transferSyntaxUid)?.name;
