@@ -57,15 +57,16 @@ function instancePath(path: string): string {
 }
 
 test('WADO-RS frames of 1-bit pixel data whose frames end mid-byte: each frame from bit 0 of its part, zero-padded', async (t) => {
-  // 3 frames of 3x5 = 15 bits: frame 2 begins at bit 15 (byte 1, bit 7), frame 3 at bit 30.
-  const frames = [0, 1, 2].map((f) => Array.from({ length: ROWS * COLUMNS }, (_, i) => ((i * 7 + f * 3) % 5 < 2 ? 1 : 0)));
+  // Frames of 3x5 = 15 bits: frame 2 begins at bit 15 (byte 1, bit 7), frame 3 at bit 30, ...; 200 of
+  // them (375 bytes) so that the Pixel Data is read from the stored file, not held with the header.
+  const frames = Array.from({ length: 200 }, (_, f) => Array.from({ length: ROWS * COLUMNS }, (_, i) => ((i * 7 + f * 3) % 5 < 2 ? 1 : 0)));
   const file = singleBitFile(tempDir(t), frames);
   const { app, stored } = await loadedApp(t, [file]);
   assert.ok(stored.has(file));
-  const res = await app.inject({ url: `${instancePath(file)}/frames/3,1,2` });
+  const res = await app.inject({ url: `${instancePath(file)}/frames/3,1,2,200,137` });
   assert.equal(res.statusCode, 200, res.body);
   const parts = await multipartParts(res.rawPayload, res.headers['content-type'] as string);
-  assert.deepEqual(parts.map((p) => p.body.toString('hex')), [frames[2]!, frames[0]!, frames[1]!].map((f) => pack(f).toString('hex')));
+  assert.deepEqual(parts.map((p) => p.body.toString('hex')), [3, 1, 2, 200, 137].map((n) => pack(frames[n - 1]!).toString('hex')));
   assert.equal(parts[0]!.headers.get('content-type'), 'application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1');
   // The Pixel Data resource: every frame the same way.
   const all = await app.inject({ url: `${instancePath(file)}/pixeldata` });
