@@ -29,6 +29,8 @@ export interface ServerConfig {
   peers: RemoteAe[];
   /** Accept associations only from the AE titles of `peers`. */
   restrictToPeers: boolean;
+  /** Accept associations only when they call this server by its own AE title (else any title is answered, as storescp does). */
+  checkCalledAeTitle: boolean;
   /** Storage SOP classes accepted; empty = every storage SOP class. */
   sopClasses: string[];
   /** Transfer syntaxes accepted for storage; empty = any proposed. */
@@ -65,6 +67,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   dataDir: './data',
   peers: [],
   restrictToPeers: false,
+  checkCalledAeTitle: false,
   sopClasses: [],
   transferSyntaxes: [],
   duplicatePolicy: 'keep',
@@ -87,6 +90,7 @@ export const ENVIRONMENT: Readonly<Record<string, keyof ServerConfig>> = {
   CONDUIT_DATA: 'dataDir',
   CONDUIT_PEERS: 'peers',
   CONDUIT_RESTRICT_TO_PEERS: 'restrictToPeers',
+  CONDUIT_CHECK_CALLED_AET: 'checkCalledAeTitle',
   CONDUIT_DUPLICATES: 'duplicatePolicy',
   CONDUIT_LOG_LEVEL: 'logLevel',
   CONDUIT_MOVE_ASSOCIATIONS: 'moveAssociations',

@@ -90,6 +90,7 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
     roles,
     sopClassExtendedNegotiation: answerExtendedNegotiation,
     ...(config.restrictToPeers ? { allowedCallingAeTitles: config.peers.map((p) => p.aeTitle) } : {}),
+    strictCalledAeTitle: config.checkCalledAeTitle,
     handlers: {
       store: async (req) => {
         const result = await archive.storeInstance(

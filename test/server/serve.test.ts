@@ -9,6 +9,7 @@ import { DataSet } from '../../src/data/data-set.js';
 import { parseDataSet } from '../../src/data/reader/data-set-parser.js';
 import { encodeDataSet } from '../../src/data/writer.js';
 import { loadConfig } from '../../src/server/config.js';
+import { AssociationRejectedError, RejectReason, RejectSource } from '../../src/upper-layer/errors.js';
 import { startServer } from '../../src/server/serve.js';
 import { PYDICOM_DATA } from '../helpers/peers.js';
 
@@ -60,6 +61,41 @@ test('conduit serve stores durably, indexes, answers C-FIND, and keeps the archi
       assert.deepEqual(await findStudies(server.dimsePort), expected, 'the index survives a restart');
     } finally {
       await server.close();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('AE title policy: any titles by default; restrictToPeers refuses an unknown calling title (reason 3), checkCalledAeTitle a wrong called title (reason 7)', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
+  const rejection = (reason: number) => (e: unknown) => {
+    assert.ok(e instanceof AssociationRejectedError, String(e));
+    assert.equal(e.source, RejectSource.ServiceUser);
+    assert.equal(e.reason, reason);
+    return true;
+  };
+  try {
+    const base = { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir };
+    const open = await startServer(loadConfig({ flags: base, env: {} }));
+    try {
+      const any = await connect({ host: '127.0.0.1', port: open.dimsePort, callingAeTitle: 'WHOEVER', calledAeTitle: 'NOT-ARCHIVE' });
+      assert.equal((await any.echo()).code, 0, 'by default any calling and called title is answered');
+      await any.release();
+    } finally {
+      await open.close();
+    }
+    const flags = { ...base, peers: ['MODALITY=CT1@127.0.0.1:104'], restrictToPeers: true };
+    const strict = await startServer(loadConfig({ flags, env: { CONDUIT_CHECK_CALLED_AET: 'true' } }));
+    try {
+      const port = strict.dimsePort;
+      await assert.rejects(connect({ host: '127.0.0.1', port, callingAeTitle: 'STRANGER', calledAeTitle: 'ARCHIVE' }), rejection(RejectReason.CallingAeTitleNotRecognized));
+      await assert.rejects(connect({ host: '127.0.0.1', port, callingAeTitle: 'CT1', calledAeTitle: 'OTHER' }), rejection(RejectReason.CalledAeTitleNotRecognized));
+      const ok = await connect({ host: '127.0.0.1', port, callingAeTitle: 'CT1', calledAeTitle: 'ARCHIVE' });
+      assert.equal((await ok.echo()).code, 0);
+      await ok.release();
+    } finally {
+      await strict.close();
     }
   } finally {
     rmSync(dataDir, { recursive: true, force: true });

@@ -17,6 +17,7 @@ export function serveCommand(): Command {
     .option('--data <dir>', 'archive folder (default ./data; env CONDUIT_DATA)')
     .option('--peer <NAME=AET@HOST:PORT>', 'a known remote AE, e.g. a C-MOVE destination (repeatable)', collect)
     .option('--restrict-to-peers', 'accept associations only from the peers\' AE titles')
+    .option('--check-called-aet', 'accept associations only when they call this server by its AE title (env CONDUIT_CHECK_CALLED_AET)')
     .option('--duplicates <policy>', 'keep, overwrite or reject an instance already stored (default keep)')
     .option('--log-level <level>', 'info, warn, error, silent (default info)')
     .option('--move-associations <n>', 'C-MOVE: the most associations to the Move Destination at once, 1 to 8 (default 2; env CONDUIT_MOVE_ASSOCIATIONS)')
@@ -30,7 +31,7 @@ export function serveCommand(): Command {
           configFile: o.config as string | undefined,
           flags: {
             aeTitle: o.aet, dimsePort: o.dimsePort, httpPort: o.httpPort, host: o.host, dataDir: o.data,
-            peers: o.peer, restrictToPeers: o.restrictToPeers, duplicatePolicy: o.duplicates, logLevel: o.logLevel,
+            peers: o.peer, restrictToPeers: o.restrictToPeers, checkCalledAeTitle: o.checkCalledAet, duplicatePolicy: o.duplicates, logLevel: o.logLevel,
             corsOrigins: o.corsOrigin, publicUrl: o.publicUrl, moveAssociations: o.moveAssociations,
             pendingInterval: o.pendingInterval,
           },
