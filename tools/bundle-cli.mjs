@@ -7,7 +7,13 @@
  * holds (dist/bundle/cli/inputs.json), else the files tsc emitted. See docs/adr/0017-cli-bundle.md.
  *
  * What stays outside the bundle:
- * - npm packages (commander, fastify, better-sqlite3, sharp, ...): imported from node_modules as usual;
+ * - npm packages (fastify, better-sqlite3, sharp, iconv-lite, ...): imported from node_modules as
+ *   usual, except commander, which every subcommand loads at start: bundled, it is compiled with
+ *   the rest instead of resolved, lexed (cjs-module-lexer) and loaded through the CommonJS loader
+ *   file by file (~9 ms of each start; docs/adr/0023-store-start-up.md). Its require() calls of
+ *   Node's modules go through a `require` made by createRequire in a banner on every output
+ *   file, so no bundled module may declare a top-level `require` of its own (src/dictionary,
+ *   which does, stays outside);
  * - src/dictionary: its modules require their generated tables (several hundred KB, loaded only on
  *   first use) by paths relative to themselves, so the bundle imports dist/src/dictionary/ where tsc
  *   put it. The dictionary imports nothing else of Conduit's, so no class exists twice.
@@ -49,6 +55,13 @@ const dictionaryOutside = {
   },
 };
 
+const packagesOutsideButCommander = {
+  name: 'packages-outside-but-commander',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => (args.path === 'commander' ? undefined : { path: args.path, external: true }));
+  },
+};
+
 rmSync(join(ROOT, 'dist/bundle'), { recursive: true, force: true });
 const result = await esbuild.build({
   absWorkingDir: ROOT,
@@ -60,8 +73,8 @@ const result = await esbuild.build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
-  plugins: [dictionaryOutside],
+  plugins: [packagesOutsideButCommander, dictionaryOutside],
+  banner: { js: "import { createRequire as __conduitCreateRequire } from 'node:module'; const require = __conduitCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
 // The compiled files the bundle holds (paths from the package root): bin/conduit runs the bundle

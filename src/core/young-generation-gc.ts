@@ -45,11 +45,15 @@ function youngGenerationGc(): GcFunction | null {
 /** Counts the bytes received (over every connection it is given to) and scavenges every `every` bytes. */
 export class ReceiveCollector {
   private since = 0;
-  private readonly gc: GcFunction | null;
+  /**
+   * Looked up at the first collection, not before: getting gc() creates a V8 context (~1-3 ms),
+   * which a connection that receives little (a C-STORE requestor's responses) never needs.
+   */
+  private gc: GcFunction | null | undefined;
 
   /** @param every bytes between scavenges; 0 turns it off. */
   constructor(readonly every: number = DEFAULT_COLLECT_EVERY) {
-    this.gc = every > 0 ? youngGenerationGc() : null;
+    if (every <= 0) this.gc = null;
   }
 
   /** Called after each chunk received has been handled (its bytes kept only where still needed). */
@@ -58,7 +62,8 @@ export class ReceiveCollector {
     this.since += bytes;
     if (this.since >= this.every) {
       this.since = 0;
-      this.gc({ type: 'minor' });
+      this.gc ??= youngGenerationGc();
+      this.gc?.({ type: 'minor' });
     }
   }
 }

@@ -5,9 +5,10 @@
  */
 import { createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { constants as zlibConstants, createInflateRaw, deflateRawSync, inflateRawSync, createDeflateRaw } from 'node:zlib';
+import type * as Zlib from 'node:zlib';
 import { DicomError } from '../core/dicom-error.js';
 import { BulkData } from '../data/bulk-data.js';
 import { DataSet } from '../data/data-set.js';
@@ -16,6 +17,13 @@ import { transferSyntax, EXPLICIT_VR_LITTLE_ENDIAN, type TransferSyntax } from '
 import { concat, encodeDataSet, encodeDataSetStream, type Encoding } from '../data/writer.js';
 import { actualEncoding, buildFileMeta, parseFileMeta, PREAMBLE_LENGTH, readFileMeta } from './file-meta.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.js';
+
+let zlibModule: typeof Zlib | undefined;
+
+/** node:zlib, loaded for the first deflated data set (PS3.5 A.5), not at every process's start. */
+function zlib(): typeof Zlib {
+  return (zlibModule ??= createRequire(import.meta.url)('node:zlib') as typeof Zlib);
+}
 
 export interface DicomFile {
   /** The 128-byte preamble, or null when the file had none. */
@@ -55,11 +63,11 @@ export function parseBuffer(bytes: Uint8Array, options: Omit<ReadOptions, 'bulkD
   let startOffset = head.dataSetOffset;
   if (ts.deflated) {
     try {
-      body = inflateRawSync(body);
+      body = zlib().inflateRawSync(body);
     } catch (cause) {
       if (!isCutDeflateStream(cause) || options.truncated !== 'keep') throw inflateError(cause, head.dataSetOffset, bytes.length);
       try {
-        body = inflateRawSync(body, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+        body = zlib().inflateRawSync(body, { finishFlush: zlib().constants.Z_SYNC_FLUSH });
       } catch (again) {
         throw inflateError(again, head.dataSetOffset, bytes.length);
       }
@@ -93,7 +101,7 @@ export async function readFile(path: string, options: ReadOptions = {}): Promise
       fh = undefined;
       const { createReadStream } = await import('node:fs');
       const file = createReadStream(path, { start: head.dataSetOffset });
-      const inflate = createInflateRaw();
+      const inflate = zlib().createInflateRaw();
       // pipe() does not pass on a read error; without this the parse would wait forever.
       file.on('error', (err) => inflate.destroy(err));
       let dataSet: DataSet;
@@ -286,7 +294,7 @@ export async function* encodeFileStream(file: DicomFile, options: WriteOptions =
   yield preambleAndMeta(file, tsUid);
   if (ts.deflated) {
     // Deflate the whole data set as one raw deflate stream (PS3.5 A.5).
-    const deflate = createDeflateRaw();
+    const deflate = zlib().createDeflateRaw();
     const source = encodeDataSetStream(withoutMetaGroup(file.dataSet), encodingOf(ts), { recalculateGroupLengths: reencoded(file, ts) });
     const pump = (async () => {
       for await (const c of source) if (!deflate.write(c)) await new Promise((r) => deflate.once('drain', r));
@@ -310,7 +318,7 @@ export function encodeFile(file: DicomFile, options: WriteOptions = {}): Uint8Ar
   const tsUid = options.transferSyntaxUid ?? file.transferSyntaxUid;
   const ts = checkTarget(file, tsUid);
   let body = encodeDataSet(withoutMetaGroup(file.dataSet), encodingOf(ts), { recalculateGroupLengths: reencoded(file, ts) });
-  if (ts.deflated) body = deflateRawSync(body);
+  if (ts.deflated) body = zlib().deflateRawSync(body);
   return concat([preambleAndMeta(file, tsUid), body]);
 }
 

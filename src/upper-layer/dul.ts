@@ -9,7 +9,6 @@
  * context; a PDU that fails is an invalid PDU (Evt19, A-ABORT reason 6), as is one that does not
  * decode.
  */
-import { randomUUID } from 'node:crypto';
 import { DicomError } from '../core/dicom-error.js';
 import { AbortReason, PduError } from './errors.js';
 import { checkServiceProviderAcceptance, validateAssociateAc } from './negotiation.js';
@@ -57,7 +56,7 @@ export interface DulUser {
 }
 
 export class DulServiceProvider {
-  readonly connectionId: string;
+  private id: string | undefined;
   private readonly machine: StateMachine;
   private readonly framer: PduFramer;
   /**
@@ -84,10 +83,19 @@ export class DulServiceProvider {
   /** Time (ms, performance.now) of the last PDU received or sent, for the user's idle timeout. */
   lastActivity = performance.now();
 
+  /**
+   * A name for the connection in traces: DulOptions.connectionId, else a random UUID made when
+   * first asked for, by the Web Crypto global (loaded then: a client that traces nothing never
+   * pays the ~3 ms node:crypto costs to load).
+   */
+  get connectionId(): string {
+    return (this.id ??= crypto.randomUUID());
+  }
+
   constructor(options: DulOptions, user: DulUser) {
     this.options = options;
     this.user = user;
-    this.connectionId = options.connectionId ?? randomUUID();
+    this.id = options.connectionId;
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;
     });

@@ -5,10 +5,22 @@
  * whole PDU at once (one buffer, or parts under cork/uncork so they go out in one writev), reports
  * back-pressure, and closes with a FIN after pending writes (PS3.8 §9.1.4: "don't linger").
  */
+import { createRequire } from 'node:module';
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { DicomError } from '../core/dicom-error.js';
 import { DEFAULT_COLLECT_EVERY, ReceiveCollector } from '../core/young-generation-gc.js';
+
+let tlsModule: typeof tls | undefined;
+
+/**
+ * node:tls, loaded when the first TLS connection is opened or accepted: loading it (and the
+ * node:crypto it pulls in) costs ~5 ms at every start of a process that may never use TLS, such
+ * as a plain `conduit store`. A socket is a TLSSocket only if this module has been loaded.
+ */
+function nodeTls(): typeof tls {
+  return (tlsModule ??= createRequire(import.meta.url)('node:tls') as typeof tls);
+}
 
 /** TLS for the requestor (PS3.15 secure transport connection profiles). */
 export interface TlsClientOptions {
@@ -113,7 +125,7 @@ export class TransportConnection {
   get peer(): PeerInfo {
     const s = this.socket;
     const info: PeerInfo = { remoteAddress: s.remoteAddress, remotePort: s.remotePort, localAddress: s.localAddress, localPort: s.localPort };
-    if (s instanceof tls.TLSSocket) {
+    if (tlsModule !== undefined && s instanceof tlsModule.TLSSocket) {
       const certificate = s.getPeerCertificate();
       info.tls = {
         authorized: s.authorized,
@@ -238,7 +250,7 @@ export function connectTransport(options: ConnectOptions, handlers: TransportHan
   const closeTimeout = options.closeTimeout ?? 5000;
   if (options.tls !== undefined) {
     const t = options.tls;
-    socket = tls.connect({
+    socket = nodeTls().connect({
       host: options.host,
       port: options.port,
       ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
@@ -340,7 +352,7 @@ export function listenTransport(options: ListenOptions, onConnection: (conn: Tra
   let server: net.Server;
   if (options.tls !== undefined) {
     const t = options.tls;
-    server = tls.createServer({
+    server = nodeTls().createServer({
       cert: t.cert,
       key: t.key,
       ...(t.ca !== undefined ? { ca: t.ca } : {}),

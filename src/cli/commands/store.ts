@@ -11,7 +11,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { connect, proposalsFor, type AssociationClient } from '../../ae/index.js';
+import { connect, proposalsFor, type AssociationClient } from '../../ae/client.js';
 import { DicomError } from '../../core/dicom-error.js';
 import { DESCRIBE_HEAD_LENGTH, describeFile, describeFileFromHeadSync, type SendableFile } from '../../services/storage/file-source.js';
 import { ProgressBar } from '../progress.js';

@@ -12,7 +12,8 @@
  * same decoder, so that decode(encode(s)) === s holds by construction.
  */
 import { Buffer } from 'node:buffer';
-import iconv from 'iconv-lite';
+import { createRequire } from 'node:module';
+import type Iconv from 'iconv-lite';
 import type { CodeElement, CodeElementId } from './code-elements.js';
 
 const REPLACEMENT = 0xfffd;
@@ -33,14 +34,24 @@ function textDecoder(label: string): TextDecoder {
   return d;
 }
 
-type IconvDecoder = ReturnType<typeof iconv.getDecoder>;
+let iconvModule: typeof Iconv | undefined;
+
+/**
+ * iconv-lite, loaded on first use: only a few character sets need it, and loading it costs ~10 ms
+ * at a process's start (`conduit store` decodes no text).
+ */
+export function iconvLite(): typeof Iconv {
+  return (iconvModule ??= createRequire(import.meta.url)('iconv-lite') as typeof Iconv);
+}
+
+type IconvDecoder = ReturnType<typeof Iconv.getDecoder>;
 const iconvDecoders = new Map<string, IconvDecoder>();
 
 /** iconv-lite with one decoder kept per encoding: end() leaves it ready for the next value. */
 export function iconvDecode(encoding: 'cp949' | 'gbk' | 'gb18030' | 'iso88599' | 'iso885911', bytes: Uint8Array): string {
   let d = iconvDecoders.get(encoding);
   if (!d) {
-    d = iconv.getDecoder(encoding);
+    d = iconvLite().getDecoder(encoding);
     iconvDecoders.set(encoding, d);
   }
   const head = d.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));

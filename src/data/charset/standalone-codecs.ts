@@ -4,8 +4,7 @@
  * and GB18030 a trail byte may be 0x5C, which is why values are never split before decoding.
  */
 import { Buffer } from 'node:buffer';
-import iconv from 'iconv-lite';
-import { iconvDecode } from './code-element-codecs.js';
+import { iconvDecode, iconvLite } from './code-element-codecs.js';
 import type { StandaloneEncoding } from './defined-terms.js';
 import { unencodable } from './iso2022-encoder.js';
 
@@ -29,6 +28,7 @@ export function encodeStandalone(text: string, encoding: StandaloneEncoding, cha
   const lone = LONE_SURROGATE.exec(text);
   if (lone) throw unencodable(lone[0], lone[0].charCodeAt(0), lone.index, charset);
   if (encoding === 'utf-8') return Buffer.from(text, 'utf8');
+  const iconv = iconvLite();
   const bytes = iconv.encode(text, encoding);
   if (encoding === 'gbk') {
     // iconv-lite writes '?' for what GBK lacks; no GBK trail byte is 0x3F, so counting finds it.
