@@ -82,6 +82,14 @@ RESULTS="$RUN_DIR/results.tsv"
 : >"$RESULTS"
 MF="$CORPUS/large/MF0_400frames.dcm"
 export TCP_NODELAY=1   # DCMTK leaves Nagle on otherwise (~40 ms per C-STORE round trip)
+# This workplace sets NODE_EXTRA_CA_CERTS (the system's 144 certificates), which Node 20 parses at
+# every start, TLS or not: ~50 ms before `conduit store` runs any of its code (docs/benchmarks.md,
+# "sendstart"). A stock Debian machine has no such variable and DCMTK never reads it, so the run
+# drops it for every process alike; KEEP_NODE_EXTRA_CA_CERTS=1 keeps it.
+if [ "${KEEP_NODE_EXTRA_CA_CERTS:-0}" != 1 ] && [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
+  echo "network.sh: NODE_EXTRA_CA_CERTS unset for this run (KEEP_NODE_EXTRA_CA_CERTS=1 keeps it)" >&2
+  unset NODE_EXTRA_CA_CERTS
+fi
 
 source "$HERE/lib.sh"
 
