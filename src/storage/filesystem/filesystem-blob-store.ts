@@ -211,7 +211,7 @@ export class FilesystemBlobStore implements BlobStore {
    * archive's few hundred folders, after the first reads) and closing a read-only descriptor cost a
    * few microseconds each, less than a pool round trip (its queueing, its wake-ups and its completion
    * on the event loop); the read (the blob's bytes, ~0.5 MB for a CT slice) is what may wait on the
-   * disk, and stays in the pool (ADR 0022: -10 to -13% of the server's CPU in a retrieve of CT slices).
+   * disk, and stays in the pool (ADR 0022: ~10% less of the server's CPU in a retrieve of CT slices).
    */
   readInto(key: string, position: number, target: Uint8Array): Promise<number> {
     let fd: number;
