@@ -47,9 +47,11 @@
 #
 # Environment: RUNS (5), WARMUP (untimed warm-up runs of each server per cell first, 1), CELLS (move,get,push),
 # SERVERS (conduit,orthanc; conduit1 adds a second `conduit serve --move-associations 1`, on its own
-# archive loaded alike, so that one and several associations are measured in the same run), CORPUS (/tmp/corpus),
+# archive loaded alike, so that one and several associations are measured in the same run; conduit-base adds
+# `conduit serve` of another built checkout, BASE_ROOT, on its own archive loaded alike, on port +4 (so not with
+# conduit1), so that two builds are measured in the same rounds), CORPUS (/tmp/corpus),
 # STUDY_DIR ($CORPUS/ct/p1), MOVE_ASSOCIATIONS (conduit serve --move-associations; unset: its default), PORT_BASE (14800: +0 Conduit DIMSE, +1 Orthanc DIMSE, +2 Orthanc HTTP,
-# +3 storescp, +4 conduit1 DIMSE), WORK (/tmp/conduit-bench-work; each run leaves results.tsv, logs and summary.md in a
+# +3 storescp, +4 conduit1 or conduit-base DIMSE), WORK (/tmp/conduit-bench-work; each run leaves results.tsv, logs and summary.md in a
 # dated folder), NODE_OPTIONS_SERVE (extra node options for conduit serve),
 # CYCLES=1: the timed rounds captured on the loopback interface (bench/net/cycles.py, root): per
 # C-STORE cycle the sender's turn (C-STORE-RSP -> first byte of the next C-STORE-RQ), its write and
@@ -87,6 +89,10 @@ source "$HERE/lib.sh"
 
 # ---------- set-up ----------
 for t in storescu storescp movescu getscu dcmdump curl jq; do command -v $t >/dev/null || die "$t not found (apt-get install dcmtk curl jq)"; done
+if has "$SERVERS" conduit-base; then
+  [ -f "${BASE_ROOT:-}/bin/conduit" ] || die "the server conduit-base needs BASE_ROOT (a built checkout of Conduit)"
+  has "$SERVERS" conduit1 && die "conduit1 and conduit-base both use port PORT_BASE+4: choose one"
+fi
 has "$SERVERS" orthanc && { [ -x /usr/sbin/Orthanc ] || die "/usr/sbin/Orthanc not found (apt-get install orthanc)"; }
 (cd "$ROOT" && npx tsc -p . >"$RUN_DIR/tsc.log" 2>&1) || log "warning: tsc reported errors (see $RUN_DIR/tsc.log); benchmarking the dist it emitted anyway"
 # the CLI bundle bin/conduit runs (tools/bundle-cli.mjs): after tsc alone it is stale and the CLI runs unbundled
@@ -106,10 +112,10 @@ STUDY_UID=$(dcmdump -q +P 0020,000d "$(head -1 "$RUN_DIR/study.lst")" | sed 's/.
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 record() { printf '%s\n' "$*" | tr ' ' '\t' >>"$RESULTS"; }  # round cell server seconds count bytes load cpu_seconds hwm_kib [receiver_cpu client_cpu machine_idle_s]
 
-start_conduit() {  # start_conduit DIR PORT [node options...] -> SERVER_PID
+start_conduit() {  # start_conduit DIR PORT [node options...] -> SERVER_PID (CONDUIT_ROOT: the checkout; $ROOT)
   local dir=$1 port=$2; shift 2
   mkdir -p "$dir"
-  start_server "$port" "$RUN_DIR/logs/conduit-$port.log" node "$@" "${NODE_OPTIONS_SERVE[@]}" "$ROOT/bin/conduit" serve \
+  start_server "$port" "$RUN_DIR/logs/conduit-$port.log" node "$@" "${NODE_OPTIONS_SERVE[@]}" "${CONDUIT_ROOT:-$ROOT}/bin/conduit" serve \
     --aet CONDUIT --dimse-port "$port" --http-port 0 --host 127.0.0.1 --data "$dir" --log-level warn \
     --peer "dest=STORESCP@127.0.0.1:$DEST_PORT" ${MOVE_ASSOCIATIONS:+--move-associations "$MOVE_ASSOCIATIONS"}
 }
@@ -154,6 +160,11 @@ if has "$SERVERS" conduit1; then
   MOVE_ASSOCIATIONS=1 start_conduit "$RUN_DIR/conduit1-data" "$CONDUIT1_PORT"
   PID_OF[conduit1]=$SERVER_PID; AET_OF[conduit1]=CONDUIT; PORT_OF[conduit1]=$CONDUIT1_PORT
   log "loading the study into conduit serve --move-associations 1 (pid $SERVER_PID)"; load_study "$CONDUIT1_PORT" CONDUIT
+fi
+if has "$SERVERS" conduit-base; then
+  CONDUIT_ROOT="$BASE_ROOT" start_conduit "$RUN_DIR/conduit-base-data" "$CONDUIT1_PORT"
+  PID_OF[conduit-base]=$SERVER_PID; AET_OF[conduit-base]=CONDUIT; PORT_OF[conduit-base]=$CONDUIT1_PORT
+  log "loading the study into conduit serve of $BASE_ROOT ($(git -C "$BASE_ROOT" log --oneline -1 2>/dev/null | cut -c1-60), pid $SERVER_PID)"; load_study "$CONDUIT1_PORT" CONDUIT
 fi
 if has "$SERVERS" orthanc; then
   orthanc_config "$RUN_DIR/orthanc"

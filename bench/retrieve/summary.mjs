@@ -35,9 +35,13 @@ const LABELS = {
   move: {
     conduit: 'movescu -> conduit serve, C-MOVE to storescp',
     conduit1: 'movescu -> conduit serve --move-associations 1, C-MOVE to storescp',
+    'conduit-base': 'movescu -> conduit serve of BASE_ROOT, C-MOVE to storescp',
     orthanc: 'movescu -> Orthanc, C-MOVE to storescp',
   },
-  get: { conduit: 'getscu <- conduit serve, C-GET', conduit1: 'getscu <- conduit serve --move-associations 1, C-GET', orthanc: 'getscu <- Orthanc, C-GET' },
+  get: {
+    conduit: 'getscu <- conduit serve, C-GET', conduit1: 'getscu <- conduit serve --move-associations 1, C-GET',
+    'conduit-base': 'getscu <- conduit serve of BASE_ROOT, C-GET', orthanc: 'getscu <- Orthanc, C-GET',
+  },
   push: { storescu: 'reference: storescu -> storescp (DCMTK both ends, no archive)' },
 };
 const cells = [...new Set(rows.map((r) => r.cell))];
@@ -67,13 +71,13 @@ for (const cell of cells) {
 console.log('');
 for (const cell of cells) {
   const o = pick(cell, 'orthanc');
-  for (const who of ['conduit', 'conduit1']) {
+  for (const who of ['conduit', 'conduit1', 'conduit-base']) {
     const c = pick(cell, who);
     if (!c.length || !o.length) continue;
     const ratio = median(o.map((r) => r.value)) / median(c.map((r) => r.value));
     const byRound = new Map(o.map((r) => [r.round, r.value]));
     const per = c.filter((r) => byRound.has(r.round)).map((r) => byRound.get(r.round) / r.value);
-    const name = who === 'conduit' ? 'Conduit' : 'Conduit (one association)';
+    const name = { conduit: 'Conduit', conduit1: 'Conduit (one association)', 'conduit-base': 'Conduit of BASE_ROOT' }[who];
     console.log(`${cell === 'move' ? 'C-MOVE' : 'C-GET'} ${name} / Orthanc (instances/s): ${fmt(ratio, 2)}x [per round ${fmt(Math.min(...per), 2)}-${fmt(Math.max(...per), 2)}]; goal >= 1.5x: ${ratio >= 1.5 ? 'met' : 'not met'}`);
   }
 }
@@ -84,6 +88,15 @@ for (const cell of cells) {
   if (per.length) {
     console.log(`C-MOVE Conduit default / one association, same round (instances/s): median ${fmt(median(per), 2)}x [${fmt(Math.min(...per), 2)}-${fmt(Math.max(...per), 2)}], faster in ${per.filter((x) => x > 1).length} of ${per.length}`);
   }
+}
+for (const cell of cells) {
+  // This build against BASE_ROOT's, round by round: time and the server's CPU.
+  const base = new Map(pick(cell, 'conduit-base').map((r) => [r.round, r]));
+  const c = pick(cell, 'conduit').filter((r) => base.has(r.round));
+  if (!c.length) continue;
+  const per = c.map((r) => base.get(r.round).value / r.value);
+  const cpu = c.map((r) => base.get(r.round).cpu - r.cpu);
+  console.log(`${cell === 'move' ? 'C-MOVE' : 'C-GET'} Conduit / Conduit of BASE_ROOT, same round (instances/s): median ${fmt(median(per), 2)}x [${fmt(Math.min(...per), 2)}-${fmt(Math.max(...per), 2)}], faster in ${per.filter((x) => x > 1).length} of ${per.length}; server CPU s ${fmt(median(c.map((r) => r.cpu)), 3)} against ${fmt(median(c.map((r) => base.get(r.round).cpu)), 3)} (base - this, same round: median ${fmt(median(cpu), 3)}, ${cpu.filter((x) => x > 0).length} of ${cpu.length} lower)`);
 }
 for (const cell of cells) {
   // Below the floor no scheduling gets: the CPU the retrieve needs, spread over every CPU.

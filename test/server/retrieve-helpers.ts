@@ -57,6 +57,7 @@ export async function destination(aeTitle: string, options: { transferSyntaxes?:
     abstractSyntaxes,
     strictCalledAeTitle: options.strictCalledAeTitle,
     ...(options.maxAssociations !== undefined ? { maxAssociations: options.maxAssociations } : {}),
+    ...(options.maxPduLength !== undefined ? { maxPduLength: options.maxPduLength } : {}),
     handlers: {
       store: async (req) => {
         const index = n++;
@@ -108,10 +109,13 @@ export async function storeInto(server: RunningServer, files: string[], dataSets
 /** A requester association with the low-level API. */
 export async function requester(port: number, options: {
   contexts: PresentationContextProposal[]; roleSelections?: RoleSelection[]; extended?: SopClassExtendedNegotiation[]; callingAeTitle?: string;
+  /** Maximum-length-received announced (what the archive's C-STOREs of a C-GET are cut to). */
+  maximumLength?: number;
 }) {
   const association = await openAssociation({
     host: '127.0.0.1', port, callingAeTitle: options.callingAeTitle ?? 'MOVER', calledAeTitle: 'ARCHIVE',
     presentationContexts: options.contexts, implementationClassUid: IMPLEMENTATION_CLASS_UID,
+    ...(options.maximumLength !== undefined ? { maximumLength: options.maximumLength } : {}),
     ...(options.roleSelections ? { roleSelections: options.roleSelections } : {}),
     ...(options.extended ? { sopClassExtendedNegotiations: options.extended } : {}),
   });

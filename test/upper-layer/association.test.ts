@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { createHash } from 'node:crypto';
 import {
-  AssociationListener, openAssociation, AssociationAbortedError, AssociationRejectedError, PDU_CHANNEL, ASSOCIATION_CHANNEL, PduType,
+  AssociationListener, openAssociation, AssociationAbortedError, AssociationRejectedError, PDU_CHANNEL, ASSOCIATION_CHANNEL, STATE_CHANNEL, PduType,
   encodePdu, decodeAAssociateRq,
 } from '../../src/upper-layer/index.js';
-import type { AcceptancePolicy, Association, AssociationListenerOptions, AssociationTimeouts, AssociationRequestOptions, PduTrace, PresentationDataValue } from '../../src/upper-layer/index.js';
+import type { AcceptancePolicy, Association, AssociationListenerOptions, AssociationTimeouts, AssociationRequestOptions, PduTrace, PresentationDataValue, StateTrace } from '../../src/upper-layer/index.js';
 import { DicomError } from '../../src/core/dicom-error.js';
 import { CT_IMAGE_STORAGE, EXPLICIT_LE, IMPLEMENTATION_UID, IMPLICIT_LE, VERIFICATION, pdv, sampleAc } from './fixtures.js';
 import { RawPeer, RawServer, deferred, withTimeout, WAIT_MS } from './wire-helpers.js';
@@ -494,6 +494,44 @@ test('sendPDataGroup: the same bytes on the wire as one sendPData per PDU, in on
   await a.closed;
   await a.flushed();
   await server.close();
+});
+
+test('sendPDataGroup traced: one P-DATA request (Evt9, DT-1) and one PDU trace per PDU of the group, the same bytes as untraced', async () => {
+  const { server, peer, a } = await onRawPeer();
+  const pdus: PresentationDataValue[][] = [
+    [pdv(1, [1, 2], true, true), pdv(1, new Uint8Array(3000).fill(7), false, false)],
+    [pdv(1, new Uint8Array(5000).fill(8), false, false)],
+    [pdv(1, [9, 9], false, true)],
+  ];
+  const one = Buffer.concat(pdus.map((pdvs) => encodePdu({ type: PduType.PDataTf, presentationDataValues: pdvs })));
+  const received: Buffer[] = [];
+  peer.socket.on('data', (chunk: Buffer) => received.push(chunk));
+  const transitions: StateTrace[] = [];
+  const sent: PduTrace[] = [];
+  const onState = (m: unknown) => void transitions.push(m as StateTrace);
+  const onPdu = (m: unknown) => void ((m as PduTrace).direction === 'sent' && sent.push(m as PduTrace));
+  try {
+    await a.sendPDataGroup(pdus); // untraced: one primitive stands for the group
+    diagnosticsChannel.subscribe(STATE_CHANNEL, onState);
+    diagnosticsChannel.subscribe(PDU_CHANNEL, onPdu);
+    try {
+      await a.sendPDataGroup(pdus);
+    } finally {
+      diagnosticsChannel.unsubscribe(STATE_CHANNEL, onState);
+      diagnosticsChannel.unsubscribe(PDU_CHANNEL, onPdu);
+    }
+    const mine = transitions.filter((t) => t.connectionId === a.connectionId);
+    assert.deepEqual(mine.map((t) => [t.from, t.event, t.action, t.to]), pdus.map(() => ['Sta6', 'Evt9', 'DT-1', 'Sta6']));
+    assert.deepEqual(sent.filter((t) => t.connectionId === a.connectionId).map((t) => t.length), pdus.map((pdvs) => pdvs.reduce((n, x) => n + 6 + x.data.length, 0)));
+    await withTimeout((async () => {
+      while (Buffer.concat(received).length < 2 * one.length) await new Promise((r) => setTimeout(r, 5));
+    })(), WAIT_MS, 'the bytes of both groups');
+    assert.ok(Buffer.concat(received).equals(Buffer.concat([one, one])), 'untraced and traced: the PDUs encoded one by one, twice');
+  } finally {
+    peer.destroy();
+    await a.closed;
+    await server.close();
+  }
 });
 
 test('sendPData and sendPDataGroup hand large payloads to the socket as the caller\'s views, not copies', async () => {

@@ -132,15 +132,17 @@ export class DataSetBuffers {
   take(length: number): Uint8Array {
     const i = this.free.findIndex((b) => b.length >= length);
     if (i >= 0) return this.free.splice(i, 1)[0]!.subarray(0, length);
-    // Whole MiBs, so that a study of slightly different sizes reuses the same few buffers.
-    const whole = new Uint8Array(Math.max(1, Math.ceil(length / (1 << 20))) << 20);
+    // Whole MiBs, so that a study of slightly different sizes reuses the same few buffers. A Buffer
+    // (never from the shared pool, contents left as they are), so that the fragments cut from it are
+    // Buffers too: a socket wraps every other Uint8Array written to it in one (~33 per CT slice).
+    const whole = Buffer.allocUnsafeSlow(Math.max(1, Math.ceil(length / (1 << 20))) << 20);
     this.own.add(whole.buffer);
     return whole.subarray(0, length);
   }
 
   /** Gives back a buffer from take(), which nothing may still be reading; anything else is ignored. */
   give(bytes: Uint8Array): void {
-    if (this.own.has(bytes.buffer) && this.free.length < this.keep) this.free.push(new Uint8Array(bytes.buffer));
+    if (this.own.has(bytes.buffer) && this.free.length < this.keep) this.free.push(Buffer.from(bytes.buffer));
   }
 }
 

@@ -23,9 +23,9 @@
  * missing one.
  */
 import { createHash } from 'node:crypto';
-import { close as fsClose, closeSync, open as fsOpen, read as fsRead } from 'node:fs';
+import { closeSync, openSync, read as fsRead } from 'node:fs';
 import { mkdir, open, opendir, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DicomError } from '../../core/dicom-error.js';
 import { isValidBlobKey, type BlobInfo, type BlobReader, type BlobStore, type PutOptions } from '../ports.js';
@@ -59,9 +59,14 @@ export class FilesystemBlobStore implements BlobStore {
   private readonly temporaries = new TemporaryNames();
   private closed = false;
 
+  /** The root, normalized, with one separator after it: what join(root, a, b, key) begins with. */
+  private readonly rootPrefix: string;
+
   constructor(options: FilesystemBlobStoreOptions) {
     this.root = options.root;
     this.fsync = options.fsync ?? true;
+    const root = join(options.root);
+    this.rootPrefix = root.endsWith(sep) ? root : root + sep;
   }
 
   /** The directory of a key's file: <root>/ab/cd. */
@@ -73,6 +78,9 @@ export class FilesystemBlobStore implements BlobStore {
   /** The file holding a key's bytes. */
   pathOf(key: string): string {
     this.check(key);
+    // A placed key (the archive's own) is the path's last three parts as they are: no path.join,
+    // which normalizes the whole string again (two per read, at hundreds of reads a second).
+    if (PLACED_KEY.test(key)) return `${this.rootPrefix}${key.slice(0, 2)}${sep}${key.slice(2, 4)}${sep}${key}`;
     return join(this.directoryOf(key), key);
   }
 
@@ -197,44 +205,44 @@ export class FilesystemBlobStore implements BlobStore {
     };
   }
 
+  /**
+   * Opens and closes the file on the calling thread and reads it in the thread pool: one pool round
+   * trip per blob instead of three. Opening a file whose folders are in the dentry cache (an
+   * archive's few hundred folders, after the first reads) and closing a read-only descriptor cost a
+   * few microseconds each, less than a pool round trip (its queueing, its wake-ups and its completion
+   * on the event loop); the read (the blob's bytes, ~0.5 MB for a CT slice) is what may wait on the
+   * disk, and stays in the pool (ADR 0022: ~10% less of the server's CPU in a retrieve of CT slices).
+   */
   readInto(key: string, position: number, target: Uint8Array): Promise<number> {
-    let path: string;
+    let fd: number;
     try {
-      path = this.pathOf(key);
+      fd = openSync(this.pathOf(key), 'r');
     } catch (err) {
-      return Promise.reject(err);
+      const e = err as NodeJS.ErrnoException;
+      return Promise.reject(e.code === 'ENOENT' ? new DicomError('ERR_DICOM_STORAGE_NOT_FOUND', `no blob ${key}`, { cause: e })
+        : e instanceof DicomError ? e : storageError('ERR_DICOM_STORAGE_IO', `cannot read blob ${key}`, e));
     }
-    // The callback API on a plain descriptor: no FileHandle and no fstat per read (retrieval reads
-    // hundreds of instances a second this way).
     return new Promise((resolve, reject) => {
-      fsOpen(path, 'r', (openError, fd) => {
-        if (openError) {
-          reject(openError.code === 'ENOENT' ? new DicomError('ERR_DICOM_STORAGE_NOT_FOUND', `no blob ${key}`, { cause: openError }) : storageError('ERR_DICOM_STORAGE_IO', `cannot read blob ${key}`, openError));
-          return;
+      let done = 0;
+      const finish = (error: Error | null): void => {
+        try {
+          closeSync(fd);
+        } catch {
+          // A read-only descriptor: nothing written can be lost by a failed close.
         }
-        let done = 0;
-        const finish = (error: Error | null) => {
-          if (error) {
-            fsClose(fd, () => reject(storageError('ERR_DICOM_STORAGE_IO', `cannot read blob ${key}`, error)));
-            return;
-          }
-          // The bytes are in `target` once the read has called back: the caller need not wait for
-          // the close too (one thread-pool round trip less, which a loaded machine makes long); a
-          // read-only descriptor's close has nothing left to lose.
-          resolve(done);
-          fsClose(fd, () => undefined);
-        };
-        const next = () => {
-          if (done === target.length) return finish(null);
-          fsRead(fd, target, done, target.length - done, position + done, (readError, bytesRead) => {
-            if (readError) return finish(readError);
-            if (bytesRead === 0) return finish(null);
-            done += bytesRead;
-            next();
-          });
-        };
-        next();
-      });
+        if (error) reject(storageError('ERR_DICOM_STORAGE_IO', `cannot read blob ${key}`, error));
+        else resolve(done);
+      };
+      const next = (): void => {
+        if (done === target.length) return finish(null);
+        fsRead(fd, target, done, target.length - done, position + done, (readError, bytesRead) => {
+          if (readError) return finish(readError);
+          if (bytesRead === 0) return finish(null);
+          done += bytesRead;
+          next();
+        });
+      };
+      next();
     });
   }
 

@@ -101,10 +101,11 @@ function encodeParts(pdus: readonly (readonly PresentationDataValue[])[], copyTh
   }
   // From Node's shared Buffer pool when small: a fresh Uint8Array per PDU (and a DataView on it, which
   // makes V8 move its bytes off the heap) was a measurable share of the sender's CPU and garbage.
+  // Kept a Buffer, so that its parts are Buffers: a socket wraps every other Uint8Array written to
+  // it in a Buffer of its own (stream.Writable), one more object per part.
   let buf: Uint8Array;
   if (pooled) {
-    const slice = Buffer.allocUnsafe(owned);
-    buf = new Uint8Array(slice.buffer, slice.byteOffset, owned);
+    buf = Buffer.allocUnsafe(owned);
   } else {
     buf = new Uint8Array(owned);
   }
