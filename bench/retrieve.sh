@@ -46,8 +46,9 @@
 # `conduit serve` runs with its defaults (SQLite index, files with fsync, 256 KiB PDUs, log level warn).
 #
 # Environment: RUNS (5), WARMUP (untimed warm-up runs of each server per cell first, 1), CELLS (move,get,push),
-# SERVERS (conduit,orthanc; conduit1 adds a second `conduit serve --move-associations 1`, on its own
-# archive loaded alike, so that one and several associations are measured in the same run; conduit-base adds
+# SERVERS (conduit,orthanc; conduit1 adds a second `conduit serve --move-associations 1` (or
+# CONDUIT1_MOVE_ASSOCIATIONS), on its own archive loaded alike, so that two numbers of associations are
+# measured in the same run; conduit-base adds
 # `conduit serve` of another built checkout, BASE_ROOT, on its own archive loaded alike, on port +4 (so not with
 # conduit1), so that two builds are measured in the same rounds), CORPUS (/tmp/corpus),
 # STUDY_DIR ($CORPUS/ct/p1), MOVE_ASSOCIATIONS (conduit serve --move-associations; unset: its default), PORT_BASE (14800: +0 Conduit DIMSE, +1 Orthanc DIMSE, +2 Orthanc HTTP,
@@ -157,7 +158,7 @@ if has "$SERVERS" conduit; then
   log "loading the study into conduit serve (pid $SERVER_PID)"; load_study "$CONDUIT_PORT" CONDUIT
 fi
 if has "$SERVERS" conduit1; then
-  MOVE_ASSOCIATIONS=1 start_conduit "$RUN_DIR/conduit1-data" "$CONDUIT1_PORT"
+  MOVE_ASSOCIATIONS="${CONDUIT1_MOVE_ASSOCIATIONS:-1}" start_conduit "$RUN_DIR/conduit1-data" "$CONDUIT1_PORT"
   PID_OF[conduit1]=$SERVER_PID; AET_OF[conduit1]=CONDUIT; PORT_OF[conduit1]=$CONDUIT1_PORT
   log "loading the study into conduit serve --move-associations 1 (pid $SERVER_PID)"; load_study "$CONDUIT1_PORT" CONDUIT
 fi
