@@ -160,7 +160,7 @@ fi
 if has "$SERVERS" conduit1; then
   MOVE_ASSOCIATIONS="${CONDUIT1_MOVE_ASSOCIATIONS:-1}" start_conduit "$RUN_DIR/conduit1-data" "$CONDUIT1_PORT"
   PID_OF[conduit1]=$SERVER_PID; AET_OF[conduit1]=CONDUIT; PORT_OF[conduit1]=$CONDUIT1_PORT
-  log "loading the study into conduit serve --move-associations 1 (pid $SERVER_PID)"; load_study "$CONDUIT1_PORT" CONDUIT
+  log "loading the study into conduit serve --move-associations ${CONDUIT1_MOVE_ASSOCIATIONS:-1} (pid $SERVER_PID)"; load_study "$CONDUIT1_PORT" CONDUIT
 fi
 if has "$SERVERS" conduit-base; then
   CONDUIT_ROOT="$BASE_ROOT" start_conduit "$RUN_DIR/conduit-base-data" "$CONDUIT1_PORT"
@@ -285,4 +285,4 @@ if [ "$PROFILE" = 1 ] && has "$SERVERS" conduit; then
   sed -i '/^profile\t/d' "$RESULTS"
 fi
 
-node "$HERE/retrieve/summary.mjs" "$RESULTS" | tee "$RUN_DIR/summary.md"
+CONDUIT1_MOVE_ASSOCIATIONS="${CONDUIT1_MOVE_ASSOCIATIONS:-1}" node "$HERE/retrieve/summary.mjs" "$RESULTS" | tee "$RUN_DIR/summary.md"

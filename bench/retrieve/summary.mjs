@@ -31,15 +31,18 @@ const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { mini
 const range = (xs, d = 0) => `${fmt(median(xs), d)} (${fmt(Math.min(...xs), d)}-${fmt(Math.max(...xs), d)})`;
 const pick = (cell, who) => rows.filter((r) => r.cell === cell && r.who === who);
 
+/** conduit1's --move-associations (bench/retrieve.sh CONDUIT1_MOVE_ASSOCIATIONS, 1 by default). */
+const second = process.env.CONDUIT1_MOVE_ASSOCIATIONS || '1';
+const secondName = second === '1' ? 'one association' : `${second} associations`;
 const LABELS = {
   move: {
     conduit: 'movescu -> conduit serve, C-MOVE to storescp',
-    conduit1: 'movescu -> conduit serve --move-associations 1, C-MOVE to storescp',
+    conduit1: `movescu -> conduit serve --move-associations ${second}, C-MOVE to storescp`,
     'conduit-base': 'movescu -> conduit serve of BASE_ROOT, C-MOVE to storescp',
     orthanc: 'movescu -> Orthanc, C-MOVE to storescp',
   },
   get: {
-    conduit: 'getscu <- conduit serve, C-GET', conduit1: 'getscu <- conduit serve --move-associations 1, C-GET',
+    conduit: 'getscu <- conduit serve, C-GET', conduit1: `getscu <- conduit serve --move-associations ${second}, C-GET`,
     'conduit-base': 'getscu <- conduit serve of BASE_ROOT, C-GET', orthanc: 'getscu <- Orthanc, C-GET',
   },
   push: { storescu: 'reference: storescu -> storescp (DCMTK both ends, no archive)' },
@@ -77,16 +80,16 @@ for (const cell of cells) {
     const ratio = median(o.map((r) => r.value)) / median(c.map((r) => r.value));
     const byRound = new Map(o.map((r) => [r.round, r.value]));
     const per = c.filter((r) => byRound.has(r.round)).map((r) => byRound.get(r.round) / r.value);
-    const name = { conduit: 'Conduit', conduit1: 'Conduit (one association)', 'conduit-base': 'Conduit of BASE_ROOT' }[who];
+    const name = { conduit: 'Conduit', conduit1: `Conduit (${secondName})`, 'conduit-base': 'Conduit of BASE_ROOT' }[who];
     console.log(`${cell === 'move' ? 'C-MOVE' : 'C-GET'} ${name} / Orthanc (instances/s): ${fmt(ratio, 2)}x [per round ${fmt(Math.min(...per), 2)}-${fmt(Math.max(...per), 2)}]; goal >= 1.5x: ${ratio >= 1.5 ? 'met' : 'not met'}`);
   }
 }
 {
-  // Several associations against one, round by round (the two servers run back to back).
+  // The two numbers of associations, round by round (the two servers run back to back).
   const one = new Map(pick('move', 'conduit1').map((r) => [r.round, r.value]));
   const per = pick('move', 'conduit').filter((r) => one.has(r.round)).map((r) => one.get(r.round) / r.value);
   if (per.length) {
-    console.log(`C-MOVE Conduit default / one association, same round (instances/s): median ${fmt(median(per), 2)}x [${fmt(Math.min(...per), 2)}-${fmt(Math.max(...per), 2)}], faster in ${per.filter((x) => x > 1).length} of ${per.length}`);
+    console.log(`C-MOVE Conduit / Conduit with ${secondName}, same round (instances/s): median ${fmt(median(per), 2)}x [${fmt(Math.min(...per), 2)}-${fmt(Math.max(...per), 2)}], faster in ${per.filter((x) => x > 1).length} of ${per.length}`);
   }
 }
 for (const cell of cells) {
