@@ -81,6 +81,22 @@ test('echo at a port that is not DICOM (an HTTP server, e.g. conduit serve\'s DI
   }
 });
 
+test('echo --tls at a port without TLS that resets the handshake (as storescp without +tls does): said so, exits 1', async () => {
+  const plain = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.once('data', () => s.resetAndDestroy());
+  });
+  await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+  try {
+    const port = (plain.address() as net.AddressInfo).port;
+    const r = await conduit(['echo', '--tls', '--timeout', '5', '127.0.0.1', String(port)]);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `conduit echo: 127.0.0.1:${port} reset the connection during the TLS handshake: does the port speak TLS? (a DICOM port without it, such as storescp without +tls, resets it) [ERR_DICOM_TRANSPORT]\n`);
+  } finally {
+    plain.close();
+  }
+});
+
 test('echo: an association rejected names result, source and reason', async () => {
   const strict = await startConduitListen(join(work, 'strict'), ['--aet', 'ARCHIVE', '--strict-aet', '--accept-calling', 'GOOD']);
   try {
@@ -359,6 +375,13 @@ test('TLS: listen with a certificate, echo and store verifying it against the CA
     assert.equal(noClientCert.status, 1, 'the server requires a client certificate');
     const plain = await conduit(['echo', '--timeout', '3', '127.0.0.1', String(l.port)]);
     assert.equal(plain.status, 1);
+    // A key that is not the certificate's, a key file given as the CA: one line naming the files, not OpenSSL's words.
+    const mismatch = await conduit(['echo', '--tls-ca', certs.ca, '--tls-key', certs.serverKey, '--tls-cert', certs.clientCert, 'localhost', String(l.port)]);
+    assert.equal(mismatch.status, 1);
+    assert.equal(mismatch.stderr, `conduit echo: --tls-key ${certs.serverKey} is not the private key of --tls-cert ${certs.clientCert} [ERR_DICOM_INVALID_ARGUMENT]\n`);
+    const keyAsCa = await conduit(['listen', '--port', '0', '--out', dir, '--tls-key', certs.serverKey, '--tls-cert', certs.serverCert, '--tls-ca', certs.clientKey]);
+    assert.equal(keyAsCa.status, 1);
+    assert.match(keyAsCa.stderr, /^conduit listen: --tls-ca \S+client\.key holds no certificate in PEM form/);
   } finally {
     await l.proc.stop();
   }
