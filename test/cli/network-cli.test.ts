@@ -7,7 +7,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ import {
 } from '../helpers/network.js';
 
 const noFiles = existsSync(join(TEST_FILES, 'CT_small.dcm')) ? peer('pydicom') : 'pydicom test files are not installed';
-const hasOpenssl = (await import('node:child_process')).spawnSync('sh', ['-c', 'command -v openssl'], { stdio: 'ignore' }).status === 0;
+const hasOpenssl = spawnSync('sh', ['-c', 'command -v openssl'], { stdio: 'ignore' }).status === 0;
 
 let work: string;
 let out: string;
@@ -193,6 +194,24 @@ test('store of the whole pydicom folder: non-DICOM files and DICOMDIRs skipped w
   assert.ok(m, r.stdout);
   assert.ok(Number(m[1]) >= corpus.length, r.stdout);
   assert.equal(Number(m[2]), r.stderr.split('\n').filter((l) => l.startsWith('conduit store: failed:')).length);
+});
+
+test('store of a folder with links and special files: a link to a file is sent; a link to a folder, a broken link and a FIFO are skipped with a note each', { skip: noFiles }, async () => {
+  clearOut();
+  const tree = mkdtempSync(join(work, 'links-'));
+  const elsewhere = mkdtempSync(join(work, 'elsewhere-'));
+  copyInto(elsewhere, corpus.filter((f) => f.name === 'MR_small.dcm'));
+  symlinkSync(join(TEST_FILES, 'CT_small.dcm'), join(tree, 'ct.dcm'));
+  symlinkSync(elsewhere, join(tree, 'study'));
+  symlinkSync(join(work, 'not-there'), join(tree, 'gone.dcm'));
+  const fifo = spawnSync('mkfifo', [join(tree, 'pipe')]).status === 0;
+  const r = await conduit(['store', '127.0.0.1', String(listen.port), tree], { timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^sent 1, failed 0, warnings 0, skipped ${fifo ? 3 : 2};`));
+  assert.match(r.stderr, /skipped \S+\/study: a link to a folder, not followed \(name the folder itself to send it\)/);
+  assert.match(r.stderr, /skipped \S+\/gone\.dcm: a broken link/);
+  if (fifo) assert.match(r.stderr, /skipped \S+\/pipe: not a regular file \(a FIFO, socket or device\)/);
+  assert.deepEqual(await compareAll(corpus.filter((f) => f.name === 'CT_small.dcm'), out), []);
 });
 
 test('store with --max-contexts 2: the files go over several associations, all arrive', { skip: noFiles }, async () => {

@@ -61,9 +61,10 @@ export function storeCommand(): Command {
     .option('-v, --verbose', 'print a line per file sent')
     .option('--no-progress', 'no progress bar (it is drawn only when stderr is a terminal)')
     .addHelpText('after', `
-Files that are not DICOM, and DICOMDIRs, are skipped with a note. At the end a summary line gives
-the files sent, failed and with warnings, the bytes, the time and the rate; each failure is listed
-with its status and Error Comment. Exit status: 0 when every file was stored, 1 otherwise.
+Files that are not DICOM, DICOMDIRs, links to folders (not followed), broken links and FIFOs are
+skipped with a note. At the end a summary line gives the files sent, failed and with warnings, the
+bytes, the time and the rate; each failure is listed with its status and Error Comment.
+Exit status: 0 when every file was stored, 1 otherwise.
 
 Examples:
   conduit store localhost 11112 image.dcm
@@ -86,7 +87,11 @@ function parseMaxContexts(text: string): number {
 interface Candidate {
   path: string;
   size?: number;
+  /** Why it is not read: a link to a folder, a broken link, not a regular file. */
+  skip?: string;
 }
+
+const NOT_A_FILE = 'not a regular file (a FIFO, socket or device)';
 
 /** Files named, and those under folders named (sorted, so runs are repeatable). */
 async function collectFiles(paths: readonly string[], recurse: boolean, failures: Failure[]): Promise<Candidate[]> {
@@ -105,9 +110,14 @@ async function collectFiles(paths: readonly string[], recurse: boolean, failures
       if (e.isDirectory()) await walk(p);
       else if (e.isFile()) out.push({ path: p });
       else if (e.isSymbolicLink()) {
-        const s = await stat(p).catch(() => undefined);
-        if (s?.isFile()) out.push({ path: p, size: s.size });
-        // links to folders are not followed: they could loop
+        const s = await stat(p).catch((err: unknown) => err as NodeJS.ErrnoException);
+        if (s instanceof Error) out.push({ path: p, skip: s.code === 'ENOENT' ? 'a broken link' : `a link that cannot be followed: ${systemText(s)}` });
+        else if (s.isFile()) out.push({ path: p, size: s.size });
+        // Links to folders are not followed (they could loop), but said: a tree of links sends nothing.
+        else if (s.isDirectory()) out.push({ path: p, skip: 'a link to a folder, not followed (name the folder itself to send it)' });
+        else out.push({ path: p, skip: NOT_A_FILE });
+      } else {
+        out.push({ path: p, skip: NOT_A_FILE });
       }
     }
   };
@@ -125,7 +135,8 @@ async function collectFiles(paths: readonly string[], recurse: boolean, failures
       if (recurse) await walk(path);
       else failures.push({ path, reason: 'is a folder (and --no-recurse was given)' });
     } else {
-      out.push(s.isFile() ? { path, size: s.size } : { path });
+      // A FIFO (a shell's <(...)) would block the synchronous scan until a writer came.
+      out.push(s.isFile() ? { path, size: s.size } : { path, skip: NOT_A_FILE });
     }
   }
   return out;
@@ -187,6 +198,10 @@ export async function gatherFiles(paths: readonly string[], recurse: boolean, fa
   const slow: number[] = [];
   for (let i = 0; i < candidates.length; i++) {
     const c = candidates[i]!;
+    if (c.skip !== undefined) {
+      results[i] = { kind: 'skip', note: c.skip };
+      continue;
+    }
     const file = describeFileFromHeadSync(c.path, scratch, c.size);
     if (file !== undefined) results[i] = described(file);
     else slow.push(i);
