@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { connect, proposalsFor, type AssociationClient } from '../../ae/index.js';
 import { DicomError } from '../../core/dicom-error.js';
+import { readFile } from '../../media/part10.js';
 import { DESCRIBE_HEAD_LENGTH, describeFile, describeFileFromHeadSync, type SendableFile } from '../../services/storage/file-source.js';
 import { ProgressBar } from '../progress.js';
 import {
@@ -334,7 +335,8 @@ async function runStore(host: string, port: number, paths: string[], options: St
             if (options.verbose) bar.note(`conduit store: failed: ${file.path}: ${status.description}`);
           }
         } catch (err) {
-          const reason = interrupted ? 'interrupted' : describeNetworkError(err, where, { tls: tls !== undefined });
+          let reason = interrupted ? 'interrupted' : describeNetworkError(err, where, { tls: tls !== undefined });
+          if (!interrupted && err instanceof DicomError && err.code === 'ERR_DICOM_ASSOCIATION_ABORTED') reason = await withDamage(file.path, reason);
           failures.push({ path: file.path, reason });
           if (options.verbose) bar.note(`conduit store: failed: ${file.path}: ${reason}`);
         }
@@ -361,6 +363,22 @@ async function runStore(host: string, port: number, paths: string[], options: St
   );
   if (interrupted) return 130;
   return failures.length > 0 ? 1 : 0;
+}
+
+/**
+ * The reason for a file the peer aborted on, with what is wrong with the file when it is damaged: the
+ * scan reads only its header, so a data set cut short (a value longer than the bytes left) is sent
+ * as it is and a peer that parses it (storescp) aborts, which alone would blame the peer. Read
+ * only after such a failure (large values stay in the file).
+ */
+async function withDamage(path: string, reason: string): Promise<string> {
+  try {
+    await readFile(path);
+    return reason;
+  } catch (err) {
+    if (!(err instanceof DicomError)) return reason;
+    return `the file is damaged: ${err.message} [${err.code}]; sent as it was, then: ${reason}`;
+  }
 }
 
 async function release(client: AssociationClient, where: string): Promise<void> {
