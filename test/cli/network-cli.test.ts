@@ -182,6 +182,29 @@ test('listen counts the objects of an association in words that agree: "released
   await listen.proc.waitFor(new RegExp(`association ${n}: released, 1 object\\n`));
 });
 
+test('listen warns when an object replaces a file of the same SOP Instance UID (storescp does too), not when the name is new', { skip: noFiles }, async () => {
+  const l = await startConduitListen(join(work, 'replaced'), ['--quiet']);
+  try {
+    const ct = join(TEST_FILES, 'CT_small.dcm');
+    const first = await conduit(['store', '127.0.0.1', String(l.port), ct, join(TEST_FILES, 'MR_small.dcm')]);
+    assert.equal(first.status, 0, first.stderr);
+    const again = await conduit(['store', '127.0.0.1', String(l.port), ct]);
+    assert.equal(again.status, 0, again.stderr);
+    const warning = /conduit listen: association 2: warning: \S+\/1\.3\.6\.1\.4\.1\.5962\.1\.1\.1\.1\.1\.20040119072730\.12322\.dcm replaced the file of that name \(an object with the same SOP Instance UID\)\n/;
+    // Written before the C-STORE-RSP went; its pipe may be read a little after the store's exit.
+    await withTimeout(new Promise<void>((done) => {
+      const check = (): void => {
+        if (warning.test(l.proc.stderr)) done();
+      };
+      l.proc.child.stderr?.on('data', check);
+      check();
+    }), 10_000, `the warning on stderr:\n${l.proc.stderr}`);
+    assert.equal(l.proc.stderr.match(/warning:/g)?.length, 1, l.proc.stderr);
+  } finally {
+    await l.proc.stop();
+  }
+});
+
 test('store of the whole pydicom folder: non-DICOM files and DICOMDIRs skipped with a note, unreadable files listed as failures, exit 1', { skip: noFiles }, async () => {
   clearOut();
   const r = await conduit(['store', '127.0.0.1', String(listen.port), TEST_FILES]);

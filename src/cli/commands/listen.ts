@@ -5,12 +5,13 @@
  * and answers Success only once the file is on disk. SIGINT or SIGTERM stops it gracefully: it stops
  * listening and lets the running associations finish, up to a time limit.
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { DicomServer, type AssociationInfo, type StoreRequest } from '../../ae/index.js';
 import { Status } from '../../dimse/index.js';
-import { DurableDirectory, writeReceivedObject } from '../../services/storage/part10-sink.js';
+import { DurableDirectory, fileNameFor, writeReceivedObject } from '../../services/storage/part10-sink.js';
 import { lookupUid } from '../../dictionary/index.js';
 import {
   addTlsServerOptions, describeNetworkError, parseAeTitle, parseCount, parseMaxPdu, parsePort, parseSeconds, tlsServerOptions,
@@ -112,6 +113,10 @@ async function runListen(options: ListenOptions): Promise<number> {
 
   const store = async (req: StoreRequest): Promise<{ status: number; errorComment?: string } | void> => {
     const info = req.association;
+    // storescp warns when it overwrites; an object with a SOP Instance UID already received (sent
+    // again, or another object given the same UID by a faulty sender) replaces the file: say so.
+    // One stat of a path the write is about to touch anyway: a few microseconds per object.
+    const replacing = existsSync(join(out, fileNameFor(req.sopInstanceUid)));
     try {
       const written = await writeReceivedObject(out, {
         sopClassUid: req.sopClassUid,
@@ -121,6 +126,7 @@ async function runListen(options: ListenOptions): Promise<number> {
       }, req.dataSet, { fsync: options.fsync, directory, synchronousWrites: true });
       counts.set(info, (counts.get(info) ?? 0) + 1);
       if (verbose) say(`${label(info)}: stored ${written.path} (${sopClassName(req.sopClassUid)}, ${written.bytes} bytes)`);
+      if (replacing) process.stderr.write(`conduit listen: ${label(info)}: warning: ${written.path} replaced the file of that name (an object with the same SOP Instance UID)\n`);
       return undefined;
     } catch (err) {
       if (req.cancelled.aborted || info.association.state !== 'Sta6') throw err; // the association is gone: no one to answer
