@@ -148,6 +148,17 @@ test('echoscu to conduit listen: Success; a wrong called AE title to a strict li
   }
 });
 
+test('storescu --user/--password into conduit listen: stored, the user named on the association line (not verified); --pos-response gets no positive response, as PS3.7 D.3.3.7 allows an acceptor that verifies none', { skip }, async () => {
+  const ct = join(TEST_FILES, 'CT_small.dcm');
+  const ok = await run('storescu', ['-aet', 'WITHUSER', '--user', 'alice', '--password', 'secret', '127.0.0.1', String(listen.port), ct]);
+  assert.equal(ok.status, 0, ok.stderr);
+  await listen.proc.waitFor(/association \d+: from WITHUSER \(\S+\) to ANY-SCP, user "alice" \(not verified\)\n/);
+  assert.doesNotMatch(listen.proc.stdout, /secret/);
+  const positive = await run('storescu', ['--user', 'alice', '--password', 'secret', '--pos-response', '127.0.0.1', String(listen.port), ct]);
+  assert.notEqual(positive.status, 0);
+  assert.match(positive.stderr + positive.stdout, /User Identity Negotiation failed/i);
+});
+
 // ---- storescu variants into conduit listen ----
 
 test('storescu (default proposals, files listed) into conduit listen: every file it stores arrives unchanged', { skip }, async () => {

@@ -81,6 +81,19 @@ class LineBuffer {
   };
 }
 
+/**
+ * The User Identity the requestor sent (PS3.7 D.3.3.7.1), for the association line. conduit listen
+ * verifies none (and so sends no positive response: PS3.7 D.3.3.7.2 lets an acceptor that does not
+ * take part ignore the sub-item), but an administrator sees who sent what.
+ */
+function identityOf(info: AssociationInfo): string {
+  const id = info.association.request.userInformation.userIdentity;
+  if (id === undefined) return '';
+  const kind = ['', 'user', 'user', 'a Kerberos ticket', 'a SAML assertion', 'a JSON Web Token'][id.userIdentityType] ?? `user identity type ${id.userIdentityType}`;
+  const who = kind === 'user' ? `user ${JSON.stringify(new TextDecoder().decode(id.primaryField))}` : kind;
+  return `, ${who} (not verified)`;
+}
+
 function sopClassName(uid: string): string {
   return lookupUid(uid)?.name ?? uid;
 }
@@ -160,7 +173,7 @@ async function runListen(options: ListenOptions): Promise<number> {
   server.on('association', (info) => {
     ids.set(info, nextId++);
     active++;
-    if (verbose) say(`${label(info)}: from ${info.callingAeTitle} (${info.remoteAddress ?? 'unknown address'}) to ${info.calledAeTitle}`);
+    if (verbose) say(`${label(info)}: from ${info.callingAeTitle} (${info.remoteAddress ?? 'unknown address'}) to ${info.calledAeTitle}${identityOf(info)}`);
   });
   server.on('released', (info) => {
     active--;
