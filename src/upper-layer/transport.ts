@@ -392,6 +392,28 @@ export interface ListenOptions {
   closeTimeout?: number;
   /** Bytes received (over all connections) between forced young-generation collections; 0 = none. Default 4 MiB. */
   collectGarbageEvery?: number;
+  /** A TLS handshake failed (the connection never reaches the DICOM layer): `error` says why in words. */
+  onTlsHandshakeFailed?: (error: DicomError, remoteAddress: string | undefined) => void;
+}
+
+/** Why a client's TLS handshake failed, as an administrator needs it (the OpenSSL error is the cause). */
+const TLS_HANDSHAKE_FAILURES: Record<string, string> = {
+  ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE: 'the client sent no certificate, and this server requires one',
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'the client does not trust this server\'s certificate (unknown CA)',
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: 'the client refused this server\'s certificate',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN: 'the client refused this server\'s certificate',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: 'the client found this server\'s certificate expired',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'the client does not speak TLS (plain DICOM to a TLS port?)',
+  ERR_SSL_HTTP_REQUEST: 'the client sent an HTTP request',
+  ERR_SSL_NO_SHARED_CIPHER: 'the client shares no cipher suite with this server',
+  ERR_SSL_UNSUPPORTED_PROTOCOL: 'the client offers no TLS version this server accepts',
+  ECONNRESET: 'the client closed the connection during the handshake',
+};
+
+function tlsHandshakeError(err: Error): DicomError {
+  const { code, reason } = err as { code?: string; reason?: string };
+  const words = (code !== undefined ? TLS_HANDSHAKE_FAILURES[code] : undefined) ?? reason ?? err.message.split('\n')[0];
+  return new DicomError('ERR_DICOM_TRANSPORT', `the TLS handshake failed: ${words}`, { cause: err });
 }
 
 function collectorFor(every: number | undefined): ReceiveCollector | undefined {
@@ -429,8 +451,9 @@ export function listenTransport(options: ListenOptions, onConnection: (conn: Tra
     } catch (err) {
       throw credentialError(err, t);
     }
-    // A failed handshake must not bring the server down.
-    server.on('tlsClientError', () => undefined);
+    // A failed handshake must not bring the server down; it is reported, not thrown.
+    const report = options.onTlsHandshakeFailed;
+    server.on('tlsClientError', (err, socket) => report?.(tlsHandshakeError(err), socket.remoteAddress));
   } else {
     // highWaterMark sets the accepted sockets' write (and read) high-water marks.
     server = net.createServer({ highWaterMark: DEFAULT_WRITE_HIGH_WATER_MARK }, (socket) => onConnection(new TransportConnection(socket, closeTimeout, collector)));

@@ -42,6 +42,17 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
+/** Resolves once `re` matches what `proc` wrote on stderr (a pipe read a little after the line was written). */
+function stderrMatch(proc: Background, re: RegExp): Promise<void> {
+  return withTimeout(new Promise<void>((done) => {
+    const check = (): void => {
+      if (re.test(proc.stderr)) done();
+    };
+    proc.child.stderr?.on('data', check);
+    check();
+  }), 10_000, `${re} on stderr`);
+}
+
 function clearOut(): void {
   for (const n of readdirSync(out)) rmSync(join(out, n), { force: true });
 }
@@ -182,6 +193,20 @@ test('listen counts the objects of an association in words that agree: "released
   await listen.proc.waitFor(new RegExp(`association ${n}: released, 1 object\\n`));
 });
 
+test('listen says when a connection fails before any association (bytes that are not a PDU), but not for a peer that connects and hangs up (a port check)', async () => {
+  const failedLines = (): number => listen.proc.stderr.split('\n').filter((l) => l.includes('failed before any association')).length;
+  const before = failedLines();
+  await new Promise<void>((done) => net.connect(listen.port, '127.0.0.1', function (this: net.Socket) {
+    this.end();
+  }).on('close', () => done()));
+  const http = net.connect(listen.port, '127.0.0.1', () => http.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+  http.on('error', () => undefined);
+  // The answer is an A-ABORT; the connection ends (and the failure is told) once this end closes (PS3.8 Sta13).
+  http.once('data', () => http.destroy());
+  await stderrMatch(listen.proc, /conduit listen: a connection from \S+ failed before any association: unknown PDU type 47H/);
+  assert.equal(failedLines(), before + 1, listen.proc.stderr);
+});
+
 test('listen warns when an object replaces a file of the same SOP Instance UID (storescp does too), not when the name is new', { skip: noFiles }, async () => {
   const l = await startConduitListen(join(work, 'replaced'), ['--quiet']);
   try {
@@ -192,13 +217,7 @@ test('listen warns when an object replaces a file of the same SOP Instance UID (
     assert.equal(again.status, 0, again.stderr);
     const warning = /conduit listen: association 2: warning: \S+\/1\.3\.6\.1\.4\.1\.5962\.1\.1\.1\.1\.1\.20040119072730\.12322\.dcm replaced the file of that name \(an object with the same SOP Instance UID\)\n/;
     // Written before the C-STORE-RSP went; its pipe may be read a little after the store's exit.
-    await withTimeout(new Promise<void>((done) => {
-      const check = (): void => {
-        if (warning.test(l.proc.stderr)) done();
-      };
-      l.proc.child.stderr?.on('data', check);
-      check();
-    }), 10_000, `the warning on stderr:\n${l.proc.stderr}`);
+    await stderrMatch(l.proc, warning);
     assert.equal(l.proc.stderr.match(/warning:/g)?.length, 1, l.proc.stderr);
   } finally {
     await l.proc.stop();
@@ -417,6 +436,9 @@ test('TLS: listen with a certificate, echo and store verifying it against the CA
     assert.equal(noClientCert.status, 1, 'the server requires a client certificate');
     const plain = await conduit(['echo', '--timeout', '3', '127.0.0.1', String(l.port)]);
     assert.equal(plain.status, 1);
+    // The listener says why each of them never got as far as an association (an administrator's only clue).
+    await stderrMatch(l.proc, /conduit listen: a connection from .* failed before any association: the TLS handshake failed: the client sent no certificate, and this server requires one\n/);
+    await stderrMatch(l.proc, /conduit listen: a connection from \S+ failed before any association: the TLS handshake failed: the client does not speak TLS \(plain DICOM to a TLS port\?\)\n/);
     // A key that is not the certificate's, a key file given as the CA: one line naming the files, not OpenSSL's words.
     const mismatch = await conduit(['echo', '--tls-ca', certs.ca, '--tls-key', certs.serverKey, '--tls-cert', certs.clientCert, 'localhost', String(l.port)]);
     assert.equal(mismatch.status, 1);

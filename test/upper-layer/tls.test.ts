@@ -144,3 +144,28 @@ test('TLS credentials that cannot be used are named in words, not in OpenSSL\'s 
   await assert.rejects(request(1, { tls: { ca: pem['ca.crt']!, key: pem['server.key']!, cert: pem['client.crt']! } }), invalid(/^tls\.key is not the private key of tls\.cert$/));
   await assert.rejects(AssociationListener.listen({ host: '127.0.0.1', policy: POLICY, tls: { cert: pem['server.crt']!, key: pem['client.key']! } }), invalid(/^tls\.key is not the private key of tls\.cert$/));
 });
+
+test('TLS: a handshake that fails is reported by the listener (connectionFailed, ERR_DICOM_TRANSPORT, in words), not dropped silently', { skip }, async () => {
+  const { listener } = await tlsListener({ ca: pem['ca.crt']!, requestCert: true, rejectUnauthorized: true });
+  try {
+    const failures: DicomError[] = [];
+    const next = (): Promise<DicomError> => withTimeout(new Promise<DicomError>((done) => listener.once('connectionFailed', (e) => {
+      failures.push(e);
+      done(e);
+    })), WAIT_MS, 'connectionFailed');
+    let failed = next();
+    await assert.rejects(request(listener.address().port, { tls: { ca: pem['ca.crt']! } }));
+    let e = await failed;
+    assert.equal(e.code, 'ERR_DICOM_TRANSPORT');
+    assert.equal(e.message, 'the TLS handshake failed: the client sent no certificate, and this server requires one');
+    assert.ok(e.cause instanceof Error);
+    // Plain DICOM to the TLS port: its A-ASSOCIATE-RQ is not a TLS record.
+    failed = next();
+    await assert.rejects(request(listener.address().port, { timeouts: { associationRequest: 2000 } }));
+    e = await failed;
+    assert.equal(e.message, 'the TLS handshake failed: the client does not speak TLS (plain DICOM to a TLS port?)');
+    assert.equal(failures.length, 2);
+  } finally {
+    await listener.close();
+  }
+});

@@ -186,6 +186,11 @@ async function runListen(options: ListenOptions): Promise<number> {
   server.on('rejected', (reason, calling) => {
     if (verbose) say(`rejected an association from ${calling ?? 'a peer'}: ${reason}`);
   });
+  server.on('connectionFailed', (err, remoteAddress) => {
+    // A peer that connects and hangs up (a port check, a load balancer's probe) is not worth a line.
+    if (err.code === 'ERR_DICOM_ASSOCIATION_CONNECTION_LOST') return;
+    process.stderr.write(`conduit listen: a connection from ${remoteAddress ?? 'an address no longer known'} failed before any association: ${err.message}\n`);
+  });
   server.on('handlerError', (err, info) => {
     process.stderr.write(`conduit listen: ${label(info)}: ${err instanceof Error ? err.message : String(err)}\n`);
   });
