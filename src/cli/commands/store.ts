@@ -65,7 +65,8 @@ export function storeCommand(): Command {
 Files that are not DICOM, DICOMDIRs, links to folders (not followed), broken links and FIFOs are
 skipped with a note. At the end a summary line gives the files sent, failed and with warnings, the
 bytes, the time and the rate; each failure is listed with its status and Error Comment.
-Exit status: 0 when every file was stored, 1 otherwise.
+Exit status: 0 when every file was stored, 1 otherwise, 130 when interrupted (Ctrl-C: the association
+is aborted, the files not sent are listed as failures).
 
 Examples:
   conduit store localhost 11112 image.dcm
