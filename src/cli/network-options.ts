@@ -198,8 +198,14 @@ export function describeNetworkError(err: unknown, where: string, options: { tls
             return `${where} reset the connection during the TLS handshake: does the port speak TLS? (a DICOM port without it, such as storescp without +tls, resets it)${tag}`;
           }
           return `${where} reset the connection${options.tls ? '' : ' (if the port expects TLS, use the --tls options)'}${tag}`;
-        case undefined:
-          return `${err.message}${options.tls === false && err.code === 'ERR_DICOM_ASSOCIATION_CONNECTION_LOST' ? ' (if the port expects TLS, use the --tls options)' : ''}${tag}`;
+        case undefined: {
+          const hint = err.code !== 'ERR_DICOM_ASSOCIATION_CONNECTION_LOST' ? ''
+            : options.tls === false ? ' (if the port expects TLS, use the --tls options)'
+            // TLS 1.3: the server checks the client certificate after the handshake, and closes.
+            : options.tls === true ? ' (over TLS, a server closes so when it does not trust the client certificate: is --tls-cert signed by a CA it trusts?)'
+            : '';
+          return `${err.message}${hint}${tag}`;
+        }
         default:
           if (TLS_CODES[code] !== undefined) return `TLS to ${where} failed: ${TLS_CODES[code]}${tag}`;
           if (/^ERR_SSL|^ERR_TLS|CERT/.test(code)) return `TLS to ${where} failed: ${cause?.reason ?? code}${tag}`;

@@ -410,9 +410,13 @@ const TLS_HANDSHAKE_FAILURES: Record<string, string> = {
   ECONNRESET: 'the client closed the connection during the handshake',
 };
 
-function tlsHandshakeError(err: Error): DicomError {
+function tlsHandshakeError(err: Error, authorizationError: string | undefined): DicomError {
   const { code, reason } = err as { code?: string; reason?: string };
-  const words = (code !== undefined ? TLS_HANDSHAKE_FAILURES[code] : undefined) ?? reason ?? err.message.split('\n')[0];
+  // A client certificate that does not verify: with TLS 1.3 the server finds out after its side of
+  // the handshake and closes, so the error itself is only a reset.
+  const words = authorizationError !== undefined
+    ? `the client's certificate does not verify against the trusted CAs (${authorizationError})`
+    : (code !== undefined ? TLS_HANDSHAKE_FAILURES[code] : undefined) ?? reason ?? err.message.split('\n')[0];
   return new DicomError('ERR_DICOM_TRANSPORT', `the TLS handshake failed: ${words}`, { cause: err });
 }
 
@@ -453,7 +457,10 @@ export function listenTransport(options: ListenOptions, onConnection: (conn: Tra
     }
     // A failed handshake must not bring the server down; it is reported, not thrown.
     const report = options.onTlsHandshakeFailed;
-    server.on('tlsClientError', (err, socket) => report?.(tlsHandshakeError(err), socket.remoteAddress));
+    server.on('tlsClientError', (err, socket) => {
+      const unverified = socket.authorizationError;
+      report?.(tlsHandshakeError(err, unverified === undefined || unverified === null ? undefined : String(unverified)), socket.remoteAddress);
+    });
   } else {
     // highWaterMark sets the accepted sockets' write (and read) high-water marks.
     server = net.createServer({ highWaterMark: DEFAULT_WRITE_HIGH_WATER_MARK }, (socket) => onConnection(new TransportConnection(socket, closeTimeout, collector)));

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, w
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { connect, DicomServer, proposalsFor } from '../../src/ae/index.js';
 import { planAssociations } from '../../src/cli/commands/store.js';
 import { ProgressBar } from '../../src/cli/progress.js';
@@ -439,6 +439,11 @@ test('TLS: listen with a certificate, echo and store verifying it against the CA
     // The listener says why each of them never got as far as an association (an administrator's only clue).
     await stderrMatch(l.proc, /conduit listen: a connection from .* failed before any association: the TLS handshake failed: the client sent no certificate, and this server requires one\n/);
     await stderrMatch(l.proc, /conduit listen: a connection from \S+ failed before any association: the TLS handshake failed: the client does not speak TLS \(plain DICOM to a TLS port\?\)\n/);
+    // A client certificate the listener does not trust (the other CA's own, self-signed): both ends say so.
+    const untrusted = await conduit(['echo', '--tls-ca', certs.ca, '--tls-key', join(dirname(certs.otherCa), 'other-ca.key'), '--tls-cert', certs.otherCa, 'localhost', String(l.port)]);
+    assert.equal(untrusted.status, 1);
+    assert.match(untrusted.stderr, /closed the connection before answering the A-ASSOCIATE-RQ \(over TLS, a server closes so when it does not trust the client certificate: is --tls-cert signed by a CA it trusts\?\)/);
+    await stderrMatch(l.proc, /failed before any association: the TLS handshake failed: the client's certificate does not verify against the trusted CAs \([A-Z_]+\)\n/);
     // A key that is not the certificate's, a key file given as the CA: one line naming the files, not OpenSSL's words.
     const mismatch = await conduit(['echo', '--tls-ca', certs.ca, '--tls-key', certs.serverKey, '--tls-cert', certs.clientCert, 'localhost', String(l.port)]);
     assert.equal(mismatch.status, 1);

@@ -164,7 +164,17 @@ test('TLS: a handshake that fails is reported by the listener (connectionFailed,
     await assert.rejects(request(listener.address().port, { timeouts: { associationRequest: 2000 } }));
     e = await failed;
     assert.equal(e.message, 'the TLS handshake failed: the client does not speak TLS (plain DICOM to a TLS port?)');
-    assert.equal(failures.length, 2);
+    // A client certificate from a CA the listener does not trust: TLS 1.3 tells the server only after
+    // the client's side is done, as a reset; the socket's authorizationError says why.
+    makeLeaf('stranger', 'other-ca', 'extendedKeyUsage=clientAuth\n');
+    failed = next();
+    await assert.rejects(request(listener.address().port, {
+      tls: { ca: pem['ca.crt']!, cert: readFileSync(join(dir, 'stranger.crt')), key: readFileSync(join(dir, 'stranger.key')) },
+      timeouts: { associationRequest: 5000 },
+    }));
+    e = await failed;
+    assert.match(e.message, /^the TLS handshake failed: the client's certificate does not verify against the trusted CAs \([A-Z_]+\)$/);
+    assert.equal(failures.length, 3);
   } finally {
     await listener.close();
   }
