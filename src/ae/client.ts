@@ -5,6 +5,7 @@
  */
 import { DicomError } from '../core/dicom-error.js';
 import { DataSet } from '../data/data-set.js';
+import { lookupUid } from '../dictionary/index.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, isUncompressed, transferSyntax } from '../data/transfer-syntax.js';
 import { encodeDataSetStream } from '../data/writer.js';
 import { Priority, type DataSetSource, type DimseStatus } from '../dimse/index.js';
@@ -12,7 +13,7 @@ import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../media/
 import { describeFile, fileDataSet, ReadBufferRing, type SendableFile } from '../services/storage/file-source.js';
 import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
 import {
-  openAssociation, type Association, type AssociationTimeouts, type NegotiatedPresentationContext, type PresentationContextProposal,
+  describePresentationContextResult, openAssociation, type Association, type AssociationTimeouts, type NegotiatedPresentationContext, type PresentationContextProposal,
   type TlsClientOptions, type UserIdentityRq,
 } from '../upper-layer/index.js';
 import { DimseAssociation, type IncomingRequest } from './dimse-association.js';
@@ -191,11 +192,16 @@ export class AssociationClient implements QueryRetrieveHost {
       const other = accepted.find((pc) => isUncompressed(pc.transferSyntax) && !transferSyntax(pc.transferSyntax).deflated);
       if (other) return other;
     }
+    if (accepted.length === 0) {
+      // PS3.8 Table 9-18: the peer's Result/Reason for the contexts of this SOP class, if proposed.
+      const result = this.association.presentationContextResult(sopClassUid);
+      throw new DicomError('ERR_DICOM_UNSUPPORTED_TRANSFER_SYNTAX', `the peer accepted no presentation context for SOP class ${uidName(sopClassUid)}: ${
+        result === undefined ? 'none was proposed' : `rejected with ${describePresentationContextResult(result)}`}`);
+    }
+    const why = isUncompressed(sourceTs) ? 'which cannot be converted to it' : 'which Conduit cannot decompress (it has no codecs)';
     throw new DicomError(
       'ERR_DICOM_UNSUPPORTED_TRANSFER_SYNTAX',
-      accepted.length === 0
-        ? `the peer accepted no presentation context for SOP class ${sopClassUid}`
-        : `the peer accepted ${sopClassUid} only as ${accepted.map((p) => p.transferSyntax).join(', ')}, and ${sourceTs} cannot be transcoded to it`,
+      `the peer accepted ${lookupUid(sopClassUid)?.name ?? sopClassUid} only as ${accepted.map((p) => lookupUid(p.transferSyntax)?.name ?? p.transferSyntax).join(', ')}; the file is ${uidName(sourceTs)}, ${why}`,
     );
   }
 
@@ -254,3 +260,9 @@ export async function connect(options: ConnectOptions): Promise<AssociationClien
 }
 
 export { describeFile };
+
+/** A UID with its registered name, for messages: `JPEG 2000 Image Compression (1.2.840.10008.1.2.4.91)`. */
+function uidName(uid: string): string {
+  const name = lookupUid(uid)?.name;
+  return name === undefined ? uid : `${name} (${uid})`;
+}

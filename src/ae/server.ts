@@ -103,6 +103,12 @@ export interface DicomServerEvents {
   rejected: [reason: string, callingAeTitle: string | undefined];
   /** A handler failed unexpectedly (its response said so); for logging. */
   handlerError: [error: unknown, info: AssociationInfo];
+  /**
+   * A connection ended before any association: a failed TLS handshake, bytes that are not a PDU,
+   * no A-ASSOCIATE-RQ in time, or a peer that hung up (ERR_DICOM_ASSOCIATION_CONNECTION_LOST: a
+   * port check, most often). For logging.
+   */
+  connectionFailed: [error: DicomError, remoteAddress: string | undefined];
 }
 
 export class DicomServer extends EventEmitter<DicomServerEvents> {
@@ -128,6 +134,7 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
     });
     this.listener.on('association', (a) => this.onAssociation(a));
     this.listener.on('rejected', (rj, rq) => this.emit('rejected', describeReject(rj.result, rj.source, rj.reason), rq?.callingAeTitle));
+    this.listener.on('connectionFailed', (error, peer) => this.emit('connectionFailed', error, peer?.remoteAddress));
     const addr = this.listener.address();
     return { port: addr.port, host: addr.address };
   }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DicomError } from '../core/dicom-error.js';
-import type { AssociationTimeouts, TlsClientOptions, TlsServerOptions } from '../upper-layer/index.js';
+import { checkTlsCredentials, type AssociationTimeouts, type TlsClientOptions, type TlsCredentialNames, type TlsServerOptions } from '../upper-layer/index.js';
 
 // ---- argument parsers ----
 
@@ -109,12 +109,23 @@ export function tlsClientOptions(flags: TlsFlags): TlsClientOptions | undefined 
   if ((flags.tlsKey === undefined) !== (flags.tlsCert === undefined)) {
     throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', '--tls-key and --tls-cert go together');
   }
-  return {
+  const options: TlsClientOptions = {
     ...(flags.tlsCa !== undefined ? { ca: flags.tlsCa.map((f) => readPem(f, 'CA certificate file')) } : {}),
     ...(flags.tlsKey !== undefined ? { key: readPem(flags.tlsKey, 'private key file') } : {}),
     ...(flags.tlsCert !== undefined ? { cert: readPem(flags.tlsCert, 'certificate file') } : {}),
     rejectUnauthorized: !flags.tlsNoVerify,
     ...(flags.tlsServername !== undefined ? { servername: flags.tlsServername } : {}),
+  };
+  checkTlsCredentials(options, credentialNames(flags));
+  return options;
+}
+
+/** The flags and files, to name a credential that cannot be used. */
+function credentialNames(flags: TlsFlags): TlsCredentialNames {
+  return {
+    ...(flags.tlsKey !== undefined ? { key: `--tls-key ${flags.tlsKey}` } : {}),
+    ...(flags.tlsCert !== undefined ? { cert: `--tls-cert ${flags.tlsCert}` } : {}),
+    ...(flags.tlsCa !== undefined ? { ca: flags.tlsCa.map((f) => `--tls-ca ${f}`) } : {}),
   };
 }
 
@@ -128,11 +139,13 @@ export function tlsServerOptions(flags: TlsFlags): TlsServerOptions | undefined 
     throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', '--tls-key and --tls-cert go together');
   }
   const clientAuth = flags.tlsCa !== undefined;
-  return {
+  const options: TlsServerOptions = {
     key: readPem(flags.tlsKey, 'private key file'),
     cert: readPem(flags.tlsCert, 'certificate file'),
     ...(clientAuth ? { ca: flags.tlsCa!.map((f) => readPem(f, 'CA certificate file')), requestCert: true, rejectUnauthorized: !flags.tlsNoVerify } : {}),
   };
+  checkTlsCredentials(options, credentialNames(flags));
+  return options;
 }
 
 // ---- failures in words ----
@@ -180,9 +193,19 @@ export function describeNetworkError(err: unknown, where: string, options: { tls
         case 'EHOSTUNREACH': case 'ENETUNREACH': return `${where} is unreachable${tag}`;
         case 'ETIMEDOUT': return `connecting to ${where} timed out${tag}`;
         case 'ECONNRESET': case 'EPIPE':
+          // ERR_DICOM_TRANSPORT: before the connection was confirmed, i.e. in the TLS handshake.
+          if (options.tls && err.code === 'ERR_DICOM_TRANSPORT') {
+            return `${where} reset the connection during the TLS handshake: does the port speak TLS? (a DICOM port without it, such as storescp without +tls, resets it)${tag}`;
+          }
           return `${where} reset the connection${options.tls ? '' : ' (if the port expects TLS, use the --tls options)'}${tag}`;
-        case undefined:
-          return `${err.message}${options.tls === false && err.code === 'ERR_DICOM_ASSOCIATION_CONNECTION_LOST' ? ' (if the port expects TLS, use the --tls options)' : ''}${tag}`;
+        case undefined: {
+          const hint = err.code !== 'ERR_DICOM_ASSOCIATION_CONNECTION_LOST' ? ''
+            : options.tls === false ? ' (if the port expects TLS, use the --tls options)'
+            // TLS 1.3: the server checks the client certificate after the handshake, and closes.
+            : options.tls === true ? ' (over TLS, a server closes so when it does not trust the client certificate: is --tls-cert signed by a CA it trusts?)'
+            : '';
+          return `${err.message}${hint}${tag}`;
+        }
         default:
           if (TLS_CODES[code] !== undefined) return `TLS to ${where} failed: ${TLS_CODES[code]}${tag}`;
           if (/^ERR_SSL|^ERR_TLS|CERT/.test(code)) return `TLS to ${where} failed: ${cause?.reason ?? code}${tag}`;

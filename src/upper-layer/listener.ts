@@ -52,7 +52,7 @@ export interface AssociationListenerEvents {
   association: [association: Association];
   /** An A-ASSOCIATE-RQ was answered with A-ASSOCIATE-RJ (by the user, the provider or the limit). */
   rejected: [rj: AAssociateRj, rq: AAssociateRq | undefined, peer: PeerInfo | undefined];
-  /** A connection ended before an association was established (A-ABORT, garbage, timeout, closed). */
+  /** A connection ended before an association was established (A-ABORT, garbage, timeout, closed, a failed TLS handshake). */
   connectionFailed: [error: DicomError, peer: PeerInfo | undefined];
   /** The user's decision callback threw, or its answer could not be encoded; the request was rejected (transient). */
   decisionFailed: [error: Error, rq: AAssociateRq];
@@ -83,6 +83,9 @@ export class AssociationListener extends EventEmitter<AssociationListenerEvents>
       port: options.port ?? 0,
       ...(options.tls !== undefined ? { tls: options.tls } : {}),
       ...(options.backlog !== undefined ? { backlog: options.backlog } : {}),
+      onTlsHandshakeFailed: (error, remoteAddress) => listener.emit('connectionFailed', error, {
+        remoteAddress, remotePort: undefined, localAddress: undefined, localPort: undefined,
+      }),
     }, (conn) => listener.onConnection(conn));
     return listener;
   }

@@ -51,6 +51,78 @@ export interface TlsServerOptions {
   ciphers?: string;
 }
 
+/** What the TLS credentials are called in messages: the CLI gives its flags and files. */
+export interface TlsCredentialNames {
+  key?: string;
+  cert?: string;
+  /** One name per CA entry, in order. */
+  ca?: readonly string[];
+}
+
+type Pem = string | Buffer | Array<string | Buffer>;
+
+function pemText(value: string | Buffer): string {
+  return typeof value === 'string' ? value : value.toString('latin1');
+}
+
+/**
+ * Checks a private key, certificate and CAs before they are used, so that a wrong file is named
+ * in words (ERR_DICOM_INVALID_ARGUMENT) instead of OpenSSL's "error:05800074:x509 certificate
+ * routines::key values mismatch": a key that is not PEM or is encrypted, a certificate that is
+ * not PEM, a key that is not the certificate's, a CA file with no certificate in it (which
+ * OpenSSL ignores, so that every server then fails to verify for no visible reason).
+ */
+export function checkTlsCredentials(options: { key?: Pem; cert?: Pem; ca?: Pem }, names: TlsCredentialNames = {}): void {
+  const keyName = names.key ?? 'tls.key';
+  const certName = names.cert ?? 'tls.cert';
+  const fail = (message: string, cause?: unknown): never => {
+    throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', message, cause !== undefined ? { cause } : undefined);
+  };
+  const cas = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
+  cas.forEach((ca, i) => {
+    if (!/-----BEGIN (TRUSTED )?CERTIFICATE-----/.test(pemText(ca))) {
+      fail(`${names.ca?.[i] ?? `tls.ca[${i}]`} holds no certificate in PEM form ("-----BEGIN CERTIFICATE-----")`);
+    }
+  });
+  const opensslCode = (err: unknown): string => String((err as { code?: unknown }).code ?? '');
+  if (options.key !== undefined) {
+    try {
+      nodeTls().createSecureContext({ key: options.key });
+    } catch (err) {
+      if (opensslCode(err) === 'ERR_OSSL_BAD_DECRYPT' || /ENCRYPTED/.test(pemText([options.key].flat()[0]!))) {
+        fail(`${keyName} is encrypted; a passphrase is not supported: give it decrypted (openssl pkey -in KEY -out PLAIN.key)`, err);
+      }
+      fail(`${keyName} holds no private key in PEM form ("-----BEGIN PRIVATE KEY-----")`, err);
+    }
+  }
+  if (options.cert !== undefined) {
+    try {
+      nodeTls().createSecureContext({ cert: options.cert });
+    } catch (err) {
+      fail(`${certName} holds no certificate in PEM form ("-----BEGIN CERTIFICATE-----")`, err);
+    }
+  }
+  if (options.key !== undefined && options.cert !== undefined) {
+    try {
+      nodeTls().createSecureContext({ key: options.key, cert: options.cert });
+    } catch (err) {
+      if (opensslCode(err) === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH') fail(`${keyName} is not the private key of ${certName}`, err);
+      fail(`${keyName} and ${certName} cannot be used: ${(err as Error).message}`, err);
+    }
+  }
+}
+
+/** An error OpenSSL raised on the credentials, said in words when checkTlsCredentials finds why. */
+function credentialError(err: unknown, options: { key?: Pem; cert?: Pem; ca?: Pem }): unknown {
+  if (err instanceof DicomError || !/^ERR_OSSL/.test(String((err as { code?: unknown }).code ?? ''))) return err;
+  try {
+    checkTlsCredentials(options);
+  } catch (clear) {
+    return clear;
+  }
+  return new DicomError('ERR_DICOM_INVALID_ARGUMENT', `the TLS credentials cannot be used: ${(err as Error).message}`, { cause: err });
+}
+
 export interface TransportHandlers {
   /** The connection is open (for TLS: the handshake is done). */
   onConnect(): void;
@@ -250,18 +322,22 @@ export function connectTransport(options: ConnectOptions, handlers: TransportHan
   const closeTimeout = options.closeTimeout ?? 5000;
   if (options.tls !== undefined) {
     const t = options.tls;
-    socket = nodeTls().connect({
-      host: options.host,
-      port: options.port,
-      ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
-      ...(t.ca !== undefined ? { ca: t.ca } : {}),
-      ...(t.cert !== undefined ? { cert: t.cert } : {}),
-      ...(t.key !== undefined ? { key: t.key } : {}),
-      rejectUnauthorized: t.rejectUnauthorized ?? true,
-      ...(t.servername !== undefined ? { servername: t.servername } : net.isIP(options.host) ? {} : { servername: options.host }),
-      ...(t.minVersion !== undefined ? { minVersion: t.minVersion } : {}),
-      ...(t.ciphers !== undefined ? { ciphers: t.ciphers } : {}),
-    });
+    try {
+      socket = nodeTls().connect({
+        host: options.host,
+        port: options.port,
+        ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
+        ...(t.ca !== undefined ? { ca: t.ca } : {}),
+        ...(t.cert !== undefined ? { cert: t.cert } : {}),
+        ...(t.key !== undefined ? { key: t.key } : {}),
+        rejectUnauthorized: t.rejectUnauthorized ?? true,
+        ...(t.servername !== undefined ? { servername: t.servername } : net.isIP(options.host) ? {} : { servername: options.host }),
+        ...(t.minVersion !== undefined ? { minVersion: t.minVersion } : {}),
+        ...(t.ciphers !== undefined ? { ciphers: t.ciphers } : {}),
+      });
+    } catch (err) {
+      throw credentialError(err, t);
+    }
   } else {
     // net.connect hands its options to the Socket constructor, a Duplex: the high-water mark is
     // honoured though @types/node leaves it out of NetConnectOpts.
@@ -328,6 +404,32 @@ export interface ListenOptions {
   closeTimeout?: number;
   /** Bytes received (over all connections) between forced young-generation collections; 0 = none. Default 4 MiB. */
   collectGarbageEvery?: number;
+  /** A TLS handshake failed (the connection never reaches the DICOM layer): `error` says why in words. */
+  onTlsHandshakeFailed?: (error: DicomError, remoteAddress: string | undefined) => void;
+}
+
+/** Why a client's TLS handshake failed, as an administrator needs it (the OpenSSL error is the cause). */
+const TLS_HANDSHAKE_FAILURES: Record<string, string> = {
+  ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE: 'the client sent no certificate, and this server requires one',
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: 'the client does not trust this server\'s certificate (unknown CA)',
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: 'the client refused this server\'s certificate',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN: 'the client refused this server\'s certificate',
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: 'the client found this server\'s certificate expired',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'the client does not speak TLS (plain DICOM to a TLS port?)',
+  ERR_SSL_HTTP_REQUEST: 'the client sent an HTTP request',
+  ERR_SSL_NO_SHARED_CIPHER: 'the client shares no cipher suite with this server',
+  ERR_SSL_UNSUPPORTED_PROTOCOL: 'the client offers no TLS version this server accepts',
+  ECONNRESET: 'the client closed the connection during the handshake',
+};
+
+function tlsHandshakeError(err: Error, authorizationError: string | undefined): DicomError {
+  const { code, reason } = err as { code?: string; reason?: string };
+  // A client certificate that does not verify: with TLS 1.3 the server finds out after its side of
+  // the handshake and closes, so the error itself is only a reset.
+  const words = authorizationError !== undefined
+    ? `the client's certificate does not verify against the trusted CAs (${authorizationError})`
+    : (code !== undefined ? TLS_HANDSHAKE_FAILURES[code] : undefined) ?? reason ?? err.message.split('\n')[0];
+  return new DicomError('ERR_DICOM_TRANSPORT', `the TLS handshake failed: ${words}`, { cause: err });
 }
 
 function collectorFor(every: number | undefined): ReceiveCollector | undefined {
@@ -352,17 +454,25 @@ export function listenTransport(options: ListenOptions, onConnection: (conn: Tra
   let server: net.Server;
   if (options.tls !== undefined) {
     const t = options.tls;
-    server = nodeTls().createServer({
-      cert: t.cert,
-      key: t.key,
-      ...(t.ca !== undefined ? { ca: t.ca } : {}),
-      requestCert: t.requestCert ?? false,
-      rejectUnauthorized: t.rejectUnauthorized ?? true,
-      ...(t.minVersion !== undefined ? { minVersion: t.minVersion } : {}),
-      ...(t.ciphers !== undefined ? { ciphers: t.ciphers } : {}),
-    }, (socket) => onConnection(new TransportConnection(socket, closeTimeout, collector)));
-    // A failed handshake must not bring the server down.
-    server.on('tlsClientError', () => undefined);
+    try {
+      server = nodeTls().createServer({
+        cert: t.cert,
+        key: t.key,
+        ...(t.ca !== undefined ? { ca: t.ca } : {}),
+        requestCert: t.requestCert ?? false,
+        rejectUnauthorized: t.rejectUnauthorized ?? true,
+        ...(t.minVersion !== undefined ? { minVersion: t.minVersion } : {}),
+        ...(t.ciphers !== undefined ? { ciphers: t.ciphers } : {}),
+      }, (socket) => onConnection(new TransportConnection(socket, closeTimeout, collector)));
+    } catch (err) {
+      throw credentialError(err, t);
+    }
+    // A failed handshake must not bring the server down; it is reported, not thrown.
+    const report = options.onTlsHandshakeFailed;
+    server.on('tlsClientError', (err, socket) => {
+      const unverified = socket.authorizationError;
+      report?.(tlsHandshakeError(err, unverified === undefined || unverified === null ? undefined : String(unverified)), socket.remoteAddress);
+    });
   } else {
     // highWaterMark sets the accepted sockets' write (and read) high-water marks.
     server = net.createServer({ highWaterMark: DEFAULT_WRITE_HIGH_WATER_MARK }, (socket) => onConnection(new TransportConnection(socket, closeTimeout, collector)));

@@ -7,10 +7,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { connect, DicomServer, proposalsFor } from '../../src/ae/index.js';
 import { planAssociations } from '../../src/cli/commands/store.js';
 import { ProgressBar } from '../../src/cli/progress.js';
@@ -22,7 +23,7 @@ import {
 } from '../helpers/network.js';
 
 const noFiles = existsSync(join(TEST_FILES, 'CT_small.dcm')) ? peer('pydicom') : 'pydicom test files are not installed';
-const hasOpenssl = (await import('node:child_process')).spawnSync('sh', ['-c', 'command -v openssl'], { stdio: 'ignore' }).status === 0;
+const hasOpenssl = spawnSync('sh', ['-c', 'command -v openssl'], { stdio: 'ignore' }).status === 0;
 
 let work: string;
 let out: string;
@@ -40,6 +41,17 @@ after(async () => {
   await listen?.proc.stop('SIGKILL');
   rmSync(work, { recursive: true, force: true });
 });
+
+/** Resolves once `re` matches what `proc` wrote on stderr (a pipe read a little after the line was written). */
+function stderrMatch(proc: Background, re: RegExp): Promise<void> {
+  return withTimeout(new Promise<void>((done) => {
+    const check = (): void => {
+      if (re.test(proc.stderr)) done();
+    };
+    proc.child.stderr?.on('data', check);
+    check();
+  }), 10_000, `${re} on stderr`);
+}
 
 function clearOut(): void {
   for (const n of readdirSync(out)) rmSync(join(out, n), { force: true });
@@ -78,6 +90,22 @@ test('echo at a port that is not DICOM (an HTTP server, e.g. conduit serve\'s DI
     assert.match(r.stderr, /an HTTP server\? \(DICOMweb is not DIMSE\) \[ERR_DICOM_ASSOCIATION_ABORTED\]\n$/, r.stderr);
   } finally {
     server.close();
+  }
+});
+
+test('echo --tls at a port without TLS that resets the handshake (as storescp without +tls does): said so, exits 1', async () => {
+  const plain = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.once('data', () => s.resetAndDestroy());
+  });
+  await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+  try {
+    const port = (plain.address() as net.AddressInfo).port;
+    const r = await conduit(['echo', '--tls', '--timeout', '5', '127.0.0.1', String(port)]);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `conduit echo: 127.0.0.1:${port} reset the connection during the TLS handshake: does the port speak TLS? (a DICOM port without it, such as storescp without +tls, resets it) [ERR_DICOM_TRANSPORT]\n`);
+  } finally {
+    plain.close();
   }
 });
 
@@ -165,6 +193,37 @@ test('listen counts the objects of an association in words that agree: "released
   await listen.proc.waitFor(new RegExp(`association ${n}: released, 1 object\\n`));
 });
 
+test('listen says when a connection fails before any association (bytes that are not a PDU), but not for a peer that connects and hangs up (a port check)', async () => {
+  const failedLines = (): number => listen.proc.stderr.split('\n').filter((l) => l.includes('failed before any association')).length;
+  const before = failedLines();
+  await new Promise<void>((done) => net.connect(listen.port, '127.0.0.1', function (this: net.Socket) {
+    this.end();
+  }).on('close', () => done()));
+  const http = net.connect(listen.port, '127.0.0.1', () => http.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+  http.on('error', () => undefined);
+  // The answer is an A-ABORT; the connection ends (and the failure is told) once this end closes (PS3.8 Sta13).
+  http.once('data', () => http.destroy());
+  await stderrMatch(listen.proc, /conduit listen: a connection from \S+ failed before any association: unknown PDU type 47H/);
+  assert.equal(failedLines(), before + 1, listen.proc.stderr);
+});
+
+test('listen warns when an object replaces a file of the same SOP Instance UID (storescp does too), not when the name is new', { skip: noFiles }, async () => {
+  const l = await startConduitListen(join(work, 'replaced'), ['--quiet']);
+  try {
+    const ct = join(TEST_FILES, 'CT_small.dcm');
+    const first = await conduit(['store', '127.0.0.1', String(l.port), ct, join(TEST_FILES, 'MR_small.dcm')]);
+    assert.equal(first.status, 0, first.stderr);
+    const again = await conduit(['store', '127.0.0.1', String(l.port), ct]);
+    assert.equal(again.status, 0, again.stderr);
+    const warning = /conduit listen: association 2: warning: \S+\/1\.3\.6\.1\.4\.1\.5962\.1\.1\.1\.1\.1\.20040119072730\.12322\.dcm replaced the file of that name \(an object with the same SOP Instance UID\)\n/;
+    // Written before the C-STORE-RSP went; its pipe may be read a little after the store's exit.
+    await stderrMatch(l.proc, warning);
+    assert.equal(l.proc.stderr.match(/warning:/g)?.length, 1, l.proc.stderr);
+  } finally {
+    await l.proc.stop();
+  }
+});
+
 test('store of the whole pydicom folder: non-DICOM files and DICOMDIRs skipped with a note, unreadable files listed as failures, exit 1', { skip: noFiles }, async () => {
   clearOut();
   const r = await conduit(['store', '127.0.0.1', String(listen.port), TEST_FILES]);
@@ -177,6 +236,24 @@ test('store of the whole pydicom folder: non-DICOM files and DICOMDIRs skipped w
   assert.ok(m, r.stdout);
   assert.ok(Number(m[1]) >= corpus.length, r.stdout);
   assert.equal(Number(m[2]), r.stderr.split('\n').filter((l) => l.startsWith('conduit store: failed:')).length);
+});
+
+test('store of a folder with links and special files: a link to a file is sent; a link to a folder, a broken link and a FIFO are skipped with a note each', { skip: noFiles }, async () => {
+  clearOut();
+  const tree = mkdtempSync(join(work, 'links-'));
+  const elsewhere = mkdtempSync(join(work, 'elsewhere-'));
+  copyInto(elsewhere, corpus.filter((f) => f.name === 'MR_small.dcm'));
+  symlinkSync(join(TEST_FILES, 'CT_small.dcm'), join(tree, 'ct.dcm'));
+  symlinkSync(elsewhere, join(tree, 'study'));
+  symlinkSync(join(work, 'not-there'), join(tree, 'gone.dcm'));
+  const fifo = spawnSync('mkfifo', [join(tree, 'pipe')]).status === 0;
+  const r = await conduit(['store', '127.0.0.1', String(listen.port), tree], { timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^sent 1, failed 0, warnings 0, skipped ${fifo ? 3 : 2};`));
+  assert.match(r.stderr, /skipped \S+\/study: a link to a folder, not followed \(name the folder itself to send it\)/);
+  assert.match(r.stderr, /skipped \S+\/gone\.dcm: a broken link/);
+  if (fifo) assert.match(r.stderr, /skipped \S+\/pipe: not a regular file \(a FIFO, socket or device\)/);
+  assert.deepEqual(await compareAll(corpus.filter((f) => f.name === 'CT_small.dcm'), out), []);
 });
 
 test('store with --max-contexts 2: the files go over several associations, all arrive', { skip: noFiles }, async () => {
@@ -359,6 +436,21 @@ test('TLS: listen with a certificate, echo and store verifying it against the CA
     assert.equal(noClientCert.status, 1, 'the server requires a client certificate');
     const plain = await conduit(['echo', '--timeout', '3', '127.0.0.1', String(l.port)]);
     assert.equal(plain.status, 1);
+    // The listener says why each of them never got as far as an association (an administrator's only clue).
+    await stderrMatch(l.proc, /conduit listen: a connection from .* failed before any association: the TLS handshake failed: the client sent no certificate, and this server requires one\n/);
+    await stderrMatch(l.proc, /conduit listen: a connection from \S+ failed before any association: the TLS handshake failed: the client does not speak TLS \(plain DICOM to a TLS port\?\)\n/);
+    // A client certificate the listener does not trust (the other CA's own, self-signed): both ends say so.
+    const untrusted = await conduit(['echo', '--tls-ca', certs.ca, '--tls-key', join(dirname(certs.otherCa), 'other-ca.key'), '--tls-cert', certs.otherCa, 'localhost', String(l.port)]);
+    assert.equal(untrusted.status, 1);
+    assert.match(untrusted.stderr, /closed the connection before answering the A-ASSOCIATE-RQ \(over TLS, a server closes so when it does not trust the client certificate: is --tls-cert signed by a CA it trusts\?\)/);
+    await stderrMatch(l.proc, /failed before any association: the TLS handshake failed: the client's certificate does not verify against the trusted CAs \([A-Z_]+\)\n/);
+    // A key that is not the certificate's, a key file given as the CA: one line naming the files, not OpenSSL's words.
+    const mismatch = await conduit(['echo', '--tls-ca', certs.ca, '--tls-key', certs.serverKey, '--tls-cert', certs.clientCert, 'localhost', String(l.port)]);
+    assert.equal(mismatch.status, 1);
+    assert.equal(mismatch.stderr, `conduit echo: --tls-key ${certs.serverKey} is not the private key of --tls-cert ${certs.clientCert} [ERR_DICOM_INVALID_ARGUMENT]\n`);
+    const keyAsCa = await conduit(['listen', '--port', '0', '--out', dir, '--tls-key', certs.serverKey, '--tls-cert', certs.serverCert, '--tls-ca', certs.clientKey]);
+    assert.equal(keyAsCa.status, 1);
+    assert.match(keyAsCa.stderr, /^conduit listen: --tls-ca \S+client\.key holds no certificate in PEM form/);
   } finally {
     await l.proc.stop();
   }

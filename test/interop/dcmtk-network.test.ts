@@ -16,7 +16,7 @@ import { describeFile } from '../../src/ae/index.js';
 import { isUncompressed } from '../../src/data/transfer-syntax.js';
 import { peer } from '../helpers/peers.js';
 import {
-  compareAll, conduit, copyInto, instancesIn, makeCertificates, roundsOfUniqueInstances, run, startConduitListen, startOnFreePort, storableCorpus,
+  TEST_FILES, compareAll, conduit, copyInto, instancesIn, makeCertificates, roundsOfUniqueInstances, run, startConduitListen, startOnFreePort, storableCorpus,
   type Background, type Certificates, type CorpusFile,
 } from '../helpers/network.js';
 
@@ -148,6 +148,17 @@ test('echoscu to conduit listen: Success; a wrong called AE title to a strict li
   }
 });
 
+test('storescu --user/--password into conduit listen: stored, the user named on the association line (not verified); --pos-response gets no positive response, as PS3.7 D.3.3.7 allows an acceptor that verifies none', { skip }, async () => {
+  const ct = join(TEST_FILES, 'CT_small.dcm');
+  const ok = await run('storescu', ['-aet', 'WITHUSER', '--user', 'alice', '--password', 'secret', '127.0.0.1', String(listen.port), ct]);
+  assert.equal(ok.status, 0, ok.stderr);
+  await listen.proc.waitFor(/association \d+: from WITHUSER \(\S+\) to ANY-SCP, user "alice" \(not verified\)\n/);
+  assert.doesNotMatch(listen.proc.stdout, /secret/);
+  const positive = await run('storescu', ['--user', 'alice', '--password', 'secret', '--pos-response', '127.0.0.1', String(listen.port), ct]);
+  assert.notEqual(positive.status, 0);
+  assert.match(positive.stderr + positive.stdout, /User Identity Negotiation failed/i);
+});
+
 // ---- storescu variants into conduit listen ----
 
 test('storescu (default proposals, files listed) into conduit listen: every file it stores arrives unchanged', { skip }, async () => {
@@ -217,6 +228,22 @@ test('conduit store into DCMTK storescp (+xa, bit-preserving): every storable fi
       sent += stored.length;
     }
     assert.ok(sent > 120, `${sent} files stored`);
+  } finally {
+    await scp.proc.stop();
+  }
+});
+
+test('conduit store of a file cut short (pydicom\'s MR_truncated) into storescp, which aborts on it: the failure says the file is damaged and where, the next file is stored', { skip }, async () => {
+  const out = join(work, 'storescp-truncated');
+  mkdirSync(out);
+  const truncated = join(TEST_FILES, 'MR_truncated.dcm');
+  const scp = await startOnFreePort('storescp', 'storescp', (port) => ['-od', out, String(port)]);
+  try {
+    const r = await conduit(['store', '--aec', 'STORESCP', '127.0.0.1', String(scp.port), truncated, join(TEST_FILES, 'CT_small.dcm')]);
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /^sent 1, failed 1,/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^conduit store: failed: ${truncated.replace(/[.]/g, '\\.')}: the file is damaged: value length 8192 exceeds the 8130 bytes remaining \\(tag \\(7FE0,0010\\), offset 1488\\) \\[ERR_DICOM_TRUNCATED\\]; sent as it was, then: peer aborted the association`));
   } finally {
     await scp.proc.stop();
   }

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AssociationListener, openAssociation } from '../../src/upper-layer/index.js';
+import { AssociationListener, checkTlsCredentials, openAssociation } from '../../src/upper-layer/index.js';
 import type { AcceptancePolicy, Association, AssociationRequestOptions, TlsServerOptions } from '../../src/upper-layer/index.js';
 import { DicomError } from '../../src/core/dicom-error.js';
 import { IMPLEMENTATION_UID, IMPLICIT_LE, VERIFICATION, pdv } from './fixtures.js';
@@ -120,4 +120,62 @@ test('TLS: a plain TCP requestor cannot associate with a TLS acceptor', { skip }
   const { listener } = await tlsListener();
   await assert.rejects(request(listener.address().port, { timeouts: { associationRequest: 2000 } }), (e: unknown) => e instanceof DicomError);
   await listener.close();
+});
+
+test('TLS credentials that cannot be used are named in words, not in OpenSSL\'s (ERR_DICOM_INVALID_ARGUMENT)', { skip }, async () => {
+  const invalid = (pattern: RegExp) => (e: unknown) => {
+    assert.ok(e instanceof DicomError, String(e));
+    assert.equal(e.code, 'ERR_DICOM_INVALID_ARGUMENT');
+    assert.match(e.message, pattern);
+    assert.doesNotMatch(e.message, /routines::/);
+    return true;
+  };
+  const names = { key: '--tls-key c.key', cert: '--tls-cert s.crt', ca: ['--tls-ca ca.crt', '--tls-ca k.key'] };
+  // The server's key with the client's certificate: both valid PEM, not a pair.
+  assert.throws(() => checkTlsCredentials({ key: pem['server.key']!, cert: pem['client.crt']! }, names), invalid(/^--tls-key c\.key is not the private key of --tls-cert s\.crt$/));
+  assert.throws(() => checkTlsCredentials({ key: pem['client.crt']!, cert: pem['client.crt']! }, names), invalid(/--tls-key c\.key holds no private key/));
+  assert.throws(() => checkTlsCredentials({ key: pem['client.key']!, cert: pem['client.key']! }, names), invalid(/--tls-cert s\.crt holds no certificate/));
+  // A CA file with no certificate in it: OpenSSL ignores it, and every server would then fail to verify.
+  assert.throws(() => checkTlsCredentials({ ca: [pem['ca.crt']!, pem['client.key']!] }, names), invalid(/--tls-ca k\.key holds no certificate/));
+  openssl('pkey', '-in', 'client.key', '-aes256', '-passout', 'pass:x', '-out', 'encrypted.key');
+  assert.throws(() => checkTlsCredentials({ key: readFileSync(join(dir, 'encrypted.key')), cert: pem['client.crt']! }, names), invalid(/--tls-key c\.key is encrypted/));
+  assert.doesNotThrow(() => checkTlsCredentials({ key: pem['client.key']!, cert: pem['client.crt']!, ca: pem['ca.crt']! }, names));
+  // The library's connect and listen: the same words, with the option names.
+  await assert.rejects(request(1, { tls: { ca: pem['ca.crt']!, key: pem['server.key']!, cert: pem['client.crt']! } }), invalid(/^tls\.key is not the private key of tls\.cert$/));
+  await assert.rejects(AssociationListener.listen({ host: '127.0.0.1', policy: POLICY, tls: { cert: pem['server.crt']!, key: pem['client.key']! } }), invalid(/^tls\.key is not the private key of tls\.cert$/));
+});
+
+test('TLS: a handshake that fails is reported by the listener (connectionFailed, ERR_DICOM_TRANSPORT, in words), not dropped silently', { skip }, async () => {
+  const { listener } = await tlsListener({ ca: pem['ca.crt']!, requestCert: true, rejectUnauthorized: true });
+  try {
+    const failures: DicomError[] = [];
+    const next = (): Promise<DicomError> => withTimeout(new Promise<DicomError>((done) => listener.once('connectionFailed', (e) => {
+      failures.push(e);
+      done(e);
+    })), WAIT_MS, 'connectionFailed');
+    let failed = next();
+    await assert.rejects(request(listener.address().port, { tls: { ca: pem['ca.crt']! } }));
+    let e = await failed;
+    assert.equal(e.code, 'ERR_DICOM_TRANSPORT');
+    assert.equal(e.message, 'the TLS handshake failed: the client sent no certificate, and this server requires one');
+    assert.ok(e.cause instanceof Error);
+    // Plain DICOM to the TLS port: its A-ASSOCIATE-RQ is not a TLS record.
+    failed = next();
+    await assert.rejects(request(listener.address().port, { timeouts: { associationRequest: 2000 } }));
+    e = await failed;
+    assert.equal(e.message, 'the TLS handshake failed: the client does not speak TLS (plain DICOM to a TLS port?)');
+    // A client certificate from a CA the listener does not trust: TLS 1.3 tells the server only after
+    // the client's side is done, as a reset; the socket's authorizationError says why.
+    makeLeaf('stranger', 'other-ca', 'extendedKeyUsage=clientAuth\n');
+    failed = next();
+    await assert.rejects(request(listener.address().port, {
+      tls: { ca: pem['ca.crt']!, cert: readFileSync(join(dir, 'stranger.crt')), key: readFileSync(join(dir, 'stranger.key')) },
+      timeouts: { associationRequest: 5000 },
+    }));
+    e = await failed;
+    assert.match(e.message, /^the TLS handshake failed: the client's certificate does not verify against the trusted CAs \([A-Z_]+\)$/);
+    assert.equal(failures.length, 3);
+  } finally {
+    await listener.close();
+  }
 });

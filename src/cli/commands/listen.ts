@@ -5,12 +5,13 @@
  * and answers Success only once the file is on disk. SIGINT or SIGTERM stops it gracefully: it stops
  * listening and lets the running associations finish, up to a time limit.
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { DicomServer, type AssociationInfo, type StoreRequest } from '../../ae/index.js';
 import { Status } from '../../dimse/index.js';
-import { DurableDirectory, writeReceivedObject } from '../../services/storage/part10-sink.js';
+import { DurableDirectory, fileNameFor, writeReceivedObject } from '../../services/storage/part10-sink.js';
 import { lookupUid } from '../../dictionary/index.js';
 import {
   addTlsServerOptions, describeNetworkError, parseAeTitle, parseCount, parseMaxPdu, parsePort, parseSeconds, tlsServerOptions,
@@ -80,6 +81,19 @@ class LineBuffer {
   };
 }
 
+/**
+ * The User Identity the requestor sent (PS3.7 D.3.3.7.1), for the association line. conduit listen
+ * verifies none (and so sends no positive response: PS3.7 D.3.3.7.2 lets an acceptor that does not
+ * take part ignore the sub-item), but an administrator sees who sent what.
+ */
+function identityOf(info: AssociationInfo): string {
+  const id = info.association.request.userInformation.userIdentity;
+  if (id === undefined) return '';
+  const kind = ['', 'user', 'user', 'a Kerberos ticket', 'a SAML assertion', 'a JSON Web Token'][id.userIdentityType] ?? `user identity type ${id.userIdentityType}`;
+  const who = kind === 'user' ? `user ${JSON.stringify(new TextDecoder().decode(id.primaryField))}` : kind;
+  return `, ${who} (not verified)`;
+}
+
 function sopClassName(uid: string): string {
   return lookupUid(uid)?.name ?? uid;
 }
@@ -112,6 +126,10 @@ async function runListen(options: ListenOptions): Promise<number> {
 
   const store = async (req: StoreRequest): Promise<{ status: number; errorComment?: string } | void> => {
     const info = req.association;
+    // storescp warns when it overwrites; an object with a SOP Instance UID already received (sent
+    // again, or another object given the same UID by a faulty sender) replaces the file: say so.
+    // One stat of a path the write is about to touch anyway: a few microseconds per object.
+    const replacing = existsSync(join(out, fileNameFor(req.sopInstanceUid)));
     try {
       const written = await writeReceivedObject(out, {
         sopClassUid: req.sopClassUid,
@@ -121,6 +139,7 @@ async function runListen(options: ListenOptions): Promise<number> {
       }, req.dataSet, { fsync: options.fsync, directory, synchronousWrites: true });
       counts.set(info, (counts.get(info) ?? 0) + 1);
       if (verbose) say(`${label(info)}: stored ${written.path} (${sopClassName(req.sopClassUid)}, ${written.bytes} bytes)`);
+      if (replacing) process.stderr.write(`conduit listen: ${label(info)}: warning: ${written.path} replaced the file of that name (an object with the same SOP Instance UID)\n`);
       return undefined;
     } catch (err) {
       if (req.cancelled.aborted || info.association.state !== 'Sta6') throw err; // the association is gone: no one to answer
@@ -154,7 +173,7 @@ async function runListen(options: ListenOptions): Promise<number> {
   server.on('association', (info) => {
     ids.set(info, nextId++);
     active++;
-    if (verbose) say(`${label(info)}: from ${info.callingAeTitle} (${info.remoteAddress ?? 'unknown address'}) to ${info.calledAeTitle}`);
+    if (verbose) say(`${label(info)}: from ${info.callingAeTitle} (${info.remoteAddress ?? 'unknown address'}) to ${info.calledAeTitle}${identityOf(info)}`);
   });
   server.on('released', (info) => {
     active--;
@@ -166,6 +185,11 @@ async function runListen(options: ListenOptions): Promise<number> {
   });
   server.on('rejected', (reason, calling) => {
     if (verbose) say(`rejected an association from ${calling ?? 'a peer'}: ${reason}`);
+  });
+  server.on('connectionFailed', (err, remoteAddress) => {
+    // A peer that connects and hangs up (a port check, a load balancer's probe) is not worth a line.
+    if (err.code === 'ERR_DICOM_ASSOCIATION_CONNECTION_LOST') return;
+    process.stderr.write(`conduit listen: a connection from ${remoteAddress ?? 'an address no longer known'} failed before any association: ${err.message}\n`);
   });
   server.on('handlerError', (err, info) => {
     process.stderr.write(`conduit listen: ${label(info)}: ${err instanceof Error ? err.message : String(err)}\n`);

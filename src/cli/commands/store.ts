@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { connect, proposalsFor, type AssociationClient } from '../../ae/client.js';
 import { DicomError } from '../../core/dicom-error.js';
+import { readFile } from '../../media/part10.js';
 import { DESCRIBE_HEAD_LENGTH, describeFile, describeFileFromHeadSync, type SendableFile } from '../../services/storage/file-source.js';
 import { ProgressBar } from '../progress.js';
 import {
@@ -61,9 +62,11 @@ export function storeCommand(): Command {
     .option('-v, --verbose', 'print a line per file sent')
     .option('--no-progress', 'no progress bar (it is drawn only when stderr is a terminal)')
     .addHelpText('after', `
-Files that are not DICOM, and DICOMDIRs, are skipped with a note. At the end a summary line gives
-the files sent, failed and with warnings, the bytes, the time and the rate; each failure is listed
-with its status and Error Comment. Exit status: 0 when every file was stored, 1 otherwise.
+Files that are not DICOM, DICOMDIRs, links to folders (not followed), broken links and FIFOs are
+skipped with a note. At the end a summary line gives the files sent, failed and with warnings, the
+bytes, the time and the rate; each failure is listed with its status and Error Comment.
+Exit status: 0 when every file was stored, 1 otherwise, 130 when interrupted (Ctrl-C: the association
+is aborted, the files not sent are listed as failures).
 
 Examples:
   conduit store localhost 11112 image.dcm
@@ -86,7 +89,11 @@ function parseMaxContexts(text: string): number {
 interface Candidate {
   path: string;
   size?: number;
+  /** Why it is not read: a link to a folder, a broken link, not a regular file. */
+  skip?: string;
 }
+
+const NOT_A_FILE = 'not a regular file (a FIFO, socket or device)';
 
 /** Files named, and those under folders named (sorted, so runs are repeatable). */
 async function collectFiles(paths: readonly string[], recurse: boolean, failures: Failure[]): Promise<Candidate[]> {
@@ -105,9 +112,14 @@ async function collectFiles(paths: readonly string[], recurse: boolean, failures
       if (e.isDirectory()) await walk(p);
       else if (e.isFile()) out.push({ path: p });
       else if (e.isSymbolicLink()) {
-        const s = await stat(p).catch(() => undefined);
-        if (s?.isFile()) out.push({ path: p, size: s.size });
-        // links to folders are not followed: they could loop
+        const s = await stat(p).catch((err: unknown) => err as NodeJS.ErrnoException);
+        if (s instanceof Error) out.push({ path: p, skip: s.code === 'ENOENT' ? 'a broken link' : `a link that cannot be followed: ${systemText(s)}` });
+        else if (s.isFile()) out.push({ path: p, size: s.size });
+        // Links to folders are not followed (they could loop), but said: a tree of links sends nothing.
+        else if (s.isDirectory()) out.push({ path: p, skip: 'a link to a folder, not followed (name the folder itself to send it)' });
+        else out.push({ path: p, skip: NOT_A_FILE });
+      } else {
+        out.push({ path: p, skip: NOT_A_FILE });
       }
     }
   };
@@ -125,7 +137,8 @@ async function collectFiles(paths: readonly string[], recurse: boolean, failures
       if (recurse) await walk(path);
       else failures.push({ path, reason: 'is a folder (and --no-recurse was given)' });
     } else {
-      out.push(s.isFile() ? { path, size: s.size } : { path });
+      // A FIFO (a shell's <(...)) would block the synchronous scan until a writer came.
+      out.push(s.isFile() ? { path, size: s.size } : { path, skip: NOT_A_FILE });
     }
   }
   return out;
@@ -187,6 +200,10 @@ export async function gatherFiles(paths: readonly string[], recurse: boolean, fa
   const slow: number[] = [];
   for (let i = 0; i < candidates.length; i++) {
     const c = candidates[i]!;
+    if (c.skip !== undefined) {
+      results[i] = { kind: 'skip', note: c.skip };
+      continue;
+    }
     const file = describeFileFromHeadSync(c.path, scratch, c.size);
     if (file !== undefined) results[i] = described(file);
     else slow.push(i);
@@ -319,7 +336,8 @@ async function runStore(host: string, port: number, paths: string[], options: St
             if (options.verbose) bar.note(`conduit store: failed: ${file.path}: ${status.description}`);
           }
         } catch (err) {
-          const reason = interrupted ? 'interrupted' : describeNetworkError(err, where, { tls: tls !== undefined });
+          let reason = interrupted ? 'interrupted' : describeNetworkError(err, where, { tls: tls !== undefined });
+          if (!interrupted && err instanceof DicomError && err.code === 'ERR_DICOM_ASSOCIATION_ABORTED') reason = await withDamage(file.path, reason);
           failures.push({ path: file.path, reason });
           if (options.verbose) bar.note(`conduit store: failed: ${file.path}: ${reason}`);
         }
@@ -346,6 +364,22 @@ async function runStore(host: string, port: number, paths: string[], options: St
   );
   if (interrupted) return 130;
   return failures.length > 0 ? 1 : 0;
+}
+
+/**
+ * The reason for a file the peer aborted on, with what is wrong with the file when it is damaged: the
+ * scan reads only its header, so a data set cut short (a value longer than the bytes left) is sent
+ * as it is and a peer that parses it (storescp) aborts, which alone would blame the peer. Read
+ * only after such a failure (large values stay in the file).
+ */
+async function withDamage(path: string, reason: string): Promise<string> {
+  try {
+    await readFile(path);
+    return reason;
+  } catch (err) {
+    if (!(err instanceof DicomError)) return reason;
+    return `the file is damaged: ${err.message} [${err.code}]; sent as it was, then: ${reason}`;
+  }
 }
 
 async function release(client: AssociationClient, where: string): Promise<void> {

@@ -39,9 +39,10 @@ export function webStowCommand(): Command {
     .option('-v, --verbose', 'print a line per file stored')
     .option('--no-progress', 'no progress bar (it is drawn only when stderr is a terminal)')
     .addHelpText('after', `
-Files that are not DICOM, and DICOMDIRs, are skipped with a note. At the end a summary line gives
-the files stored, failed and stored with warnings, the bytes, the time and the rate; each failure is
-listed with the server's reason. Exit status: 0 when every file was stored, 1 otherwise.
+Files that are not DICOM, DICOMDIRs, links to folders (not followed), broken links and FIFOs are
+skipped with a note. At the end a summary line gives the files stored, failed and stored with
+warnings, the bytes, the time and the rate; each failure is listed with the server's reason.
+Exit status: 0 when every file was stored, 1 otherwise.
 
 Examples:
   conduit web stow http://localhost:8042/dicom-web image.dcm study/

@@ -12,8 +12,8 @@
  * thread. A DurableDirectory keeps the folder open and lets concurrent objects share one folder fsync.
  */
 import { closeSync, openSync, renameSync } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { part10Header } from '../../media/part10-header.js';
 import { type FileAppender, DirectAppender, PipelinedAppender } from '../../storage/filesystem/file-appender.js';
 import { closeFd, fdatasyncFd, openFd } from '../../storage/filesystem/file-descriptors.js';
@@ -108,8 +108,26 @@ export interface WriteReceivedObjectOptions {
 }
 
 /**
+ * Opens the temporary file; a destination folder that is not there yet is made first (the
+ * README's `writeReceivedObject('incoming', ...)` in a fresh folder), so the first object of a
+ * handler does not fail with a bare ENOENT. Only on that failure: no extra call per object.
+ */
+async function openTemporary(dir: string, tmpPath: string, direct: boolean, durable: boolean): Promise<number> {
+  try {
+    return direct ? openSync(tmpPath, 'wx') : await openFd(tmpPath, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dir, { recursive: true });
+    // The new folder's own entry, for the file's rename to survive a crash with it.
+    if (durable) await fsyncDirectory(dirname(resolve(dir)));
+    return direct ? openSync(tmpPath, 'wx') : await openFd(tmpPath, 'wx');
+  }
+}
+
+/**
  * Streams `dataSet` (the data set bytes in the negotiated transfer syntax, deflated or not: the
- * Part 10 body is the same bytes) into `<dir>/<name>` durably. Returns the final path and size.
+ * Part 10 body is the same bytes) into `<dir>/<name>` durably, making `dir` when it is missing.
+ * Returns the final path and size.
  */
 export async function writeReceivedObject(
   dir: string,
@@ -122,7 +140,7 @@ export async function writeReceivedObject(
   const durable = options.fsync !== false;
   const direct = options.synchronousWrites === true;
   // Opened while the first data PDUs are still on their way ('wx': never over another's file).
-  const fd = direct ? openSync(tmpPath, 'wx') : await openFd(tmpPath, 'wx');
+  const fd = await openTemporary(dir, tmpPath, direct, durable);
   const appender: FileAppender = direct ? new DirectAppender(fd) : new PipelinedAppender(fd);
   let closing: Promise<void> | undefined;
   try {

@@ -198,3 +198,19 @@ test('DurableDirectory: fsyncs the real folder (opened once, closed by close())'
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+for (const synchronousWrites of [false, true]) {
+  test(`writeReceivedObject into a folder not there yet (synchronousWrites ${synchronousWrites}): made, the object written (the README's store handler in a fresh folder)`, async () => {
+    const root = tempDir();
+    try {
+      const dir = join(root, 'incoming', 'today');
+      const written = await writeReceivedObject(dir, OBJ, chunks([ELEMENT]), { synchronousWrites });
+      assert.equal(written.path, join(dir, fileNameFor(OBJ.sopInstanceUid)));
+      assert.deepEqual(readdirSync(dir), [fileNameFor(OBJ.sopInstanceUid)]);
+      const file = await readFile(written.path);
+      assert.equal(file.dataSet.string(0x00100010), 'Doe^J');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+}
