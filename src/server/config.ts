@@ -53,6 +53,15 @@ export interface ServerConfig {
    * services/query-retrieve/sub-operations.ts.
    */
   pendingInterval: number;
+  /**
+   * DIMSE over TLS (PS3.15 Annex B secure transport connection profiles): with tlsKey and tlsCert
+   * (PEM files) the DIMSE port speaks TLS only; with tlsCa too, requestors must present a
+   * certificate that verifies against it (tlsNoVerify: asked for but not checked, testing only).
+   */
+  tlsKey: string;
+  tlsCert: string;
+  tlsCa: string[];
+  tlsNoVerify: boolean;
   /** DICOMweb: origins allowed by CORS ("*" for any); none by default. */
   corsOrigins: string[];
   /** DICOMweb: the URL clients reach /dicom-web at, for Retrieve URLs (default: from each request's Host). */
@@ -77,6 +86,10 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxPduLength: 256 * 1024,
   moveAssociations: 2,
   pendingInterval: 100,
+  tlsKey: '',
+  tlsCert: '',
+  tlsCa: [],
+  tlsNoVerify: false,
   corsOrigins: [],
   publicUrl: '',
 };
@@ -95,6 +108,9 @@ export const ENVIRONMENT: Readonly<Record<string, keyof ServerConfig>> = {
   CONDUIT_LOG_LEVEL: 'logLevel',
   CONDUIT_MOVE_ASSOCIATIONS: 'moveAssociations',
   CONDUIT_PENDING_INTERVAL: 'pendingInterval',
+  CONDUIT_TLS_KEY: 'tlsKey',
+  CONDUIT_TLS_CERT: 'tlsCert',
+  CONDUIT_TLS_CA: 'tlsCa',
   CONDUIT_CORS_ORIGINS: 'corsOrigins',
   CONDUIT_PUBLIC_URL: 'publicUrl',
 };
@@ -187,6 +203,8 @@ function validate(c: ServerConfig): ServerConfig {
   checkUids('transferSyntaxes', c.transferSyntaxes);
   if (c.maxAssociations < 1) fail('maxAssociations', `${c.maxAssociations}: at least 1 association must be allowed`);
   if (c.moveAssociations < 1 || c.moveAssociations > MAX_MOVE_ASSOCIATIONS) fail('moveAssociations', `${c.moveAssociations} is not 1 to ${MAX_MOVE_ASSOCIATIONS}`);
+  if ((c.tlsKey === '') !== (c.tlsCert === '')) fail(c.tlsKey === '' ? 'tlsKey' : 'tlsCert', 'missing: tlsKey and tlsCert go together');
+  if (c.tlsKey === '' && (c.tlsCa.length > 0 || c.tlsNoVerify)) fail(c.tlsCa.length > 0 ? 'tlsCa' : 'tlsNoVerify', 'needs tlsKey and tlsCert (the DIMSE port speaks TLS only with them)');
   if (c.publicUrl !== '' && !/^https?:\/\/[^/]/.test(c.publicUrl)) fail('publicUrl', `"${c.publicUrl}" is not an http(s) URL`);
   const names = new Set<string>();
   for (const p of c.peers) {

@@ -19,6 +19,7 @@ import type { Log } from './dimse/context.js';
 import { handleQueryRetrieve } from './dimse/query-retrieve.js';
 import { startHttp } from './http.js';
 import { storeFailure } from './dimse/store-failure.js';
+import { dimseTlsOptions } from './tls.js';
 
 export interface RunningServer {
   archive: ArchiveStore;
@@ -64,6 +65,7 @@ function listenError(what: 'DIMSE' | 'HTTP', host: string, port: number, err: un
 }
 
 export async function startServer(config: ServerConfig, log: Log = () => undefined): Promise<RunningServer> {
+  const tls = dimseTlsOptions(config);
   await mkdir(config.dataDir, { recursive: true });
   const blobsFolder = join(config.dataDir, 'blobs');
   const blobs = new FilesystemBlobStore({ root: blobsFolder });
@@ -91,6 +93,7 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
     sopClassExtendedNegotiation: answerExtendedNegotiation,
     ...(config.restrictToPeers ? { allowedCallingAeTitles: config.peers.map((p) => p.aeTitle) } : {}),
     strictCalledAeTitle: config.checkCalledAeTitle,
+    ...(tls ? { tls } : {}),
     handlers: {
       store: async (req) => {
         const result = await archive.storeInstance(

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { encodeDataSet } from '../../src/data/writer.js';
 import { loadConfig } from '../../src/server/config.js';
 import { AssociationRejectedError, RejectReason, RejectSource } from '../../src/upper-layer/errors.js';
 import { startServer } from '../../src/server/serve.js';
+import { makeCertificates } from '../helpers/network.js';
 import { PYDICOM_DATA } from '../helpers/peers.js';
 
 const STUDY_ROOT_FIND = '1.2.840.10008.5.1.4.1.2.2.1';
@@ -97,6 +98,33 @@ test('AE title policy: any titles by default; restrictToPeers refuses an unknown
     } finally {
       await strict.close();
     }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('DIMSE over TLS: tlsKey + tlsCert make the port TLS only; tlsCa asks requestors for a certificate it verifies; bad settings stop the start in words', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
+  try {
+    const certs = await makeCertificates(mkdtempSync(join(dataDir, 'tls-')));
+    const base = { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir: join(dataDir, 'archive') };
+    const server = await startServer(loadConfig({ flags: { ...base, tlsKey: certs.serverKey, tlsCert: certs.serverCert }, env: { CONDUIT_TLS_CA: certs.ca } }));
+    try {
+      const port = server.dimsePort;
+      const client = await connect({ host: 'localhost', port, calledAeTitle: 'ARCHIVE', tls: { ca: readFileSync(certs.ca), key: readFileSync(certs.clientKey), cert: readFileSync(certs.clientCert) } });
+      assert.equal((await client.echo()).code, 0, 'C-ECHO over TLS with a trusted client certificate');
+      await client.release();
+      await assert.rejects(connect({ host: 'localhost', port, calledAeTitle: 'ARCHIVE', tls: { ca: readFileSync(certs.ca) } }), 'no client certificate: refused');
+      await assert.rejects(connect({ host: '127.0.0.1', port, calledAeTitle: 'ARCHIVE', timeouts: { associationRequest: 5000 } }), 'plain TCP to the TLS port fails');
+    } finally {
+      await server.close();
+    }
+    assert.throws(() => loadConfig({ flags: { ...base, tlsKey: certs.serverKey }, env: {} }), /configuration: tlsCert: missing: tlsKey and tlsCert go together/);
+    assert.throws(() => loadConfig({ flags: { ...base, tlsCa: [certs.ca] }, env: {} }), /configuration: tlsCa: needs tlsKey and tlsCert/);
+    await assert.rejects(startServer(loadConfig({ flags: { ...base, tlsKey: certs.clientKey, tlsCert: certs.serverCert }, env: {} })), (e: Error) => {
+      assert.match(e.message, /tlsKey .*client\.key/, e.message);
+      return true;
+    });
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

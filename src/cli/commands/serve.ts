@@ -22,6 +22,10 @@ export function serveCommand(): Command {
     .option('--log-level <level>', 'info, warn, error, silent (default info)')
     .option('--move-associations <n>', 'C-MOVE: the most associations to the Move Destination at once, 1 to 8 (default 2; env CONDUIT_MOVE_ASSOCIATIONS)')
     .option('--pending-interval <ms>', 'C-MOVE, C-GET: the least time between two Pending responses, 0 = after every sub-operation (default 100; env CONDUIT_PENDING_INTERVAL)')
+    .option('--tls-key <file>', 'private key (PEM); with --tls-cert, the DIMSE port speaks TLS only (env CONDUIT_TLS_KEY)')
+    .option('--tls-cert <file>', 'certificate (PEM) of this server, with its chain (env CONDUIT_TLS_CERT)')
+    .option('--tls-ca <file>', 'CA certificates (PEM) that requestors\' certificates must verify against: they must then present one; repeatable (env CONDUIT_TLS_CA, comma-separated)', collect)
+    .option('--tls-no-verify', 'with --tls-ca: ask requestors for a certificate but accept any (testing only)')
     .option('--cors-origin <origin>', 'DICOMweb: an origin allowed by CORS, or * (repeatable)', collect)
     .option('--public-url <url>', 'DICOMweb: the URL clients reach /dicom-web at (for Retrieve URLs)')
     .action(async (o: Record<string, unknown>) => {
@@ -33,7 +37,7 @@ export function serveCommand(): Command {
             aeTitle: o.aet, dimsePort: o.dimsePort, httpPort: o.httpPort, host: o.host, dataDir: o.data,
             peers: o.peer, restrictToPeers: o.restrictToPeers, checkCalledAeTitle: o.checkCalledAet, duplicatePolicy: o.duplicates, logLevel: o.logLevel,
             corsOrigins: o.corsOrigin, publicUrl: o.publicUrl, moveAssociations: o.moveAssociations,
-            pendingInterval: o.pendingInterval,
+            pendingInterval: o.pendingInterval, tlsKey: o.tlsKey, tlsCert: o.tlsCert, tlsCa: o.tlsCa, tlsNoVerify: o.tlsNoVerify,
           },
         });
       } catch (err) {
@@ -55,7 +59,7 @@ export function serveCommand(): Command {
         process.exitCode = 1;
         return;
       }
-      process.stdout.write(`conduit serve: ${config.aeTitle} listening for DIMSE on port ${server.dimsePort}, archive in ${config.dataDir}\n`);
+      process.stdout.write(`conduit serve: ${config.aeTitle} listening for DIMSE on port ${server.dimsePort}${config.tlsKey !== '' ? ' (TLS)' : ''}, archive in ${config.dataDir}\n`);
       process.stdout.write(`conduit serve: DICOMweb on http://${config.host}:${server.httpPort}/dicom-web\n`);
       let stopping = false;
       const stop = () => {
