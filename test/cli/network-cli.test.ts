@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, w
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { connect, DicomServer, proposalsFor } from '../../src/ae/index.js';
 import { planAssociations } from '../../src/cli/commands/store.js';
 import { ProgressBar } from '../../src/cli/progress.js';
@@ -319,6 +319,19 @@ test('store: an unreachable peer fails every file with one clear reason', { skip
   assert.match(r.stdout, /^sent 0, failed 2,/);
   assert.match(r.stderr, /conduit store: connection refused by 127\.0\.0\.1:\d+: nothing is listening there/);
   assert.match(r.stderr, /failed: .*MR_small\.dcm: not sent: connection refused/);
+});
+
+test('store: many files not sent for one reason are one line (first and last), each with --verbose', { skip: noFiles }, async () => {
+  const port = await freePort();
+  const files = ['CT_small.dcm', 'MR_small.dcm', 'rtplan.dcm', 'rtdose.dcm', 'JPEG2000.dcm'].map((f) => join(TEST_FILES, f));
+  const r = await conduit(['store', '127.0.0.1', String(port), ...files]);
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /^sent 0, failed 5,/);
+  const notSent = r.stderr.split('\n').filter((l) => l.includes('not sent'));
+  assert.equal(notSent.length, 1, r.stderr);
+  assert.match(notSent[0]!, /^conduit store: failed: 5 files not sent: connection refused.*: \S*CT_small\.dcm \.\.\. \S*JPEG2000\.dcm \(--verbose lists each\)$/);
+  const verbose = await conduit(['store', '--verbose', '127.0.0.1', String(port), ...files]);
+  for (const f of files) assert.match(verbose.stderr, new RegExp(`failed: \\S*${basename(f).replace('.', '\\.')}: not sent: connection refused`));
 });
 
 test('store falls back to an uncompressed syntax the peer accepts: Big Endian and Implicit files to an Explicit-only SCP', { skip: noFiles }, async () => {
