@@ -69,6 +69,19 @@ test('conduit web stow: the server refuses one instance: it is listed with its r
   assert.match(ok.stdout, /^stored 2, failed 0, warnings 0, skipped 0; /);
 });
 
+test('conduit web stow: more than 3 files not sent for one reason are one line; --verbose lists each', async () => {
+  const port = await freePort();
+  const files = [...FILES, ...['rtdose.dcm', 'JPEG2000.dcm'].map((f) => join(PYDICOM_DATA, 'test_files', f))];
+  const r = await conduit(['web', 'stow', '--batch', '1', `http://127.0.0.1:${port}/dicom-web`, ...files]);
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /^stored 0, failed 5,/);
+  const notSent = r.stderr.split('\n').filter((l) => l.includes('not sent'));
+  assert.equal(notSent.length, 1, r.stderr);
+  assert.match(notSent[0]!, /^conduit web stow: failed: 4 files not sent: connection refused.*: \S+\.dcm \.\.\. \S+\.dcm \(--verbose lists each\)$/);
+  const verbose = await conduit(['web', 'stow', '--verbose', '--batch', '1', `http://127.0.0.1:${port}/dicom-web`, ...files]);
+  assert.equal(verbose.stderr.match(/not sent: connection refused/g)?.length, 4, verbose.stderr);
+});
+
 test('conduit web stow: nothing listening: every file fails with the reason, exit 1', async () => {
   const port = await freePort();
   const r = await conduit(['web', 'stow', '--batch', '1', `http://127.0.0.1:${port}/dicom-web`, ...FILES]);

@@ -356,7 +356,7 @@ async function runStore(host: string, port: number, paths: string[], options: St
   }
 
   if (fatal !== undefined) process.stderr.write(`conduit store: ${fatal}\n`);
-  reportFailures(failures, options.verbose === true);
+  reportFailures('conduit store', failures, options.verbose === true);
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(
     `sent ${sent}, failed ${failures.length}, warnings ${warnings.length}, skipped ${skipped}; ` +
@@ -373,7 +373,7 @@ const NOT_SENT_LINES = 3;
  * A line per failed file; but the files never sent after an interrupt or a refused association
  * (possibly thousands) are told as one line per reason, with the first and last, unless --verbose.
  */
-function reportFailures(failures: ReadonlyArray<{ path: string; reason: string }>, verbose: boolean): void {
+export function reportFailures(who: string, failures: readonly Failure[], verbose: boolean): void {
   const notSent = new Map<string, string[]>();
   for (const f of failures) {
     if (f.reason.startsWith('not sent: ')) notSent.set(f.reason, [...(notSent.get(f.reason) ?? []), f.path]);
@@ -381,9 +381,9 @@ function reportFailures(failures: ReadonlyArray<{ path: string; reason: string }
   for (const f of failures) {
     const paths = notSent.get(f.reason);
     if (verbose || paths === undefined || paths.length <= NOT_SENT_LINES) {
-      process.stderr.write(`conduit store: failed: ${f.path}: ${f.reason}\n`);
+      process.stderr.write(`${who}: failed: ${f.path}: ${f.reason}\n`);
     } else if (paths[0] === f.path) {
-      process.stderr.write(`conduit store: failed: ${paths.length} files ${f.reason}: ${paths[0]} ... ${paths[paths.length - 1]} (--verbose lists each)\n`);
+      process.stderr.write(`${who}: failed: ${paths.length} files ${f.reason}: ${paths[0]} ... ${paths[paths.length - 1]} (--verbose lists each)\n`);
     }
   }
 }

@@ -12,7 +12,7 @@ import type { SendableFile } from '../../services/storage/file-source.js';
 import { ProgressBar } from '../progress.js';
 import { exitWhenFlushed, parseCount } from '../network-options.js';
 import { addWebOptions, clientFor, describeWebError, type WebFlags } from '../web-options.js';
-import { gatherFiles, type Failure } from './store.js';
+import { gatherFiles, reportFailures, type Failure } from './store.js';
 
 interface StowFlags extends WebFlags {
   study?: string;
@@ -162,7 +162,7 @@ async function runStow(url: string, paths: string[], flags: StowFlags): Promise<
   }
 
   if (fatal !== undefined) process.stderr.write(`conduit web stow: ${fatal}\n`);
-  for (const f of tally.failures) process.stderr.write(`conduit web stow: failed: ${f.path}: ${f.reason}\n`);
+  reportFailures('conduit web stow', tally.failures, flags.verbose === true);
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(
     `stored ${tally.stored}, failed ${tally.failures.length}, warnings ${tally.warnings.length}, skipped ${skipped}; ` +
