@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DicomError } from '../core/dicom-error.js';
-import { checkTlsCredentials, type AssociationTimeouts, type TlsClientOptions, type TlsCredentialNames, type TlsServerOptions } from '../upper-layer/index.js';
+import { checkTlsCredentials, tlsServerOptionsFromFiles, type AssociationTimeouts, type TlsClientOptions, type TlsCredentialNames, type TlsServerOptions } from '../upper-layer/index.js';
 
 // ---- argument parsers ----
 
@@ -89,6 +89,9 @@ export function addTlsServerOptions(command: Command): Command {
     .option('--tls-no-verify', 'with --tls-ca: ask clients for a certificate but accept any (testing only)');
 }
 
+/** What each PEM file is called when it cannot be read. */
+const PEM_FILE = { key: 'private key file', cert: 'certificate file', ca: 'CA certificate file' } as const;
+
 function readPem(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
@@ -110,9 +113,9 @@ export function tlsClientOptions(flags: TlsFlags): TlsClientOptions | undefined 
     throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', '--tls-key and --tls-cert go together');
   }
   const options: TlsClientOptions = {
-    ...(flags.tlsCa !== undefined ? { ca: flags.tlsCa.map((f) => readPem(f, 'CA certificate file')) } : {}),
-    ...(flags.tlsKey !== undefined ? { key: readPem(flags.tlsKey, 'private key file') } : {}),
-    ...(flags.tlsCert !== undefined ? { cert: readPem(flags.tlsCert, 'certificate file') } : {}),
+    ...(flags.tlsCa !== undefined ? { ca: flags.tlsCa.map((f) => readPem(f, PEM_FILE.ca)) } : {}),
+    ...(flags.tlsKey !== undefined ? { key: readPem(flags.tlsKey, PEM_FILE.key) } : {}),
+    ...(flags.tlsCert !== undefined ? { cert: readPem(flags.tlsCert, PEM_FILE.cert) } : {}),
     rejectUnauthorized: !flags.tlsNoVerify,
     ...(flags.tlsServername !== undefined ? { servername: flags.tlsServername } : {}),
   };
@@ -138,14 +141,8 @@ export function tlsServerOptions(flags: TlsFlags): TlsServerOptions | undefined 
   if (flags.tlsKey === undefined || flags.tlsCert === undefined) {
     throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', '--tls-key and --tls-cert go together');
   }
-  const clientAuth = flags.tlsCa !== undefined;
-  const options: TlsServerOptions = {
-    key: readPem(flags.tlsKey, 'private key file'),
-    cert: readPem(flags.tlsCert, 'certificate file'),
-    ...(clientAuth ? { ca: flags.tlsCa!.map((f) => readPem(f, 'CA certificate file')), requestCert: true, rejectUnauthorized: !flags.tlsNoVerify } : {}),
-  };
-  checkTlsCredentials(options, credentialNames(flags));
-  return options;
+  const files = { key: flags.tlsKey, cert: flags.tlsCert, ca: flags.tlsCa ?? [], noVerify: flags.tlsNoVerify === true };
+  return tlsServerOptionsFromFiles(files, (path, role) => readPem(path, PEM_FILE[role]), credentialNames(flags));
 }
 
 // ---- failures in words ----

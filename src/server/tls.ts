@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DicomError } from '../core/dicom-error.js';
-import { checkTlsCredentials, type TlsServerOptions } from '../upper-layer/index.js';
+import { tlsServerOptionsFromFiles, type TlsServerOptions } from '../upper-layer/index.js';
 import type { ServerConfig } from './config.js';
 
 function readPem(path: string, setting: string): Buffer {
@@ -20,12 +20,8 @@ function readPem(path: string, setting: string): Buffer {
 /** The TLS options of the DIMSE port, or undefined when the configuration names no key and certificate. */
 export function dimseTlsOptions(config: Pick<ServerConfig, 'tlsKey' | 'tlsCert' | 'tlsCa' | 'tlsNoVerify'>): TlsServerOptions | undefined {
   if (config.tlsKey === '' || config.tlsCert === '') return undefined;
-  const clientAuth = config.tlsCa.length > 0;
-  const options: TlsServerOptions = {
-    key: readPem(config.tlsKey, 'tlsKey'),
-    cert: readPem(config.tlsCert, 'tlsCert'),
-    ...(clientAuth ? { ca: config.tlsCa.map((f) => readPem(f, 'tlsCa')), requestCert: true, rejectUnauthorized: !config.tlsNoVerify } : {}),
-  };
-  checkTlsCredentials(options, { key: `tlsKey ${config.tlsKey}`, cert: `tlsCert ${config.tlsCert}`, ca: config.tlsCa.map((f) => `tlsCa ${f}`) });
-  return options;
+  const files = { key: config.tlsKey, cert: config.tlsCert, ca: config.tlsCa, noVerify: config.tlsNoVerify };
+  const setting = { key: 'tlsKey', cert: 'tlsCert', ca: 'tlsCa' } as const;
+  const names = { key: `tlsKey ${config.tlsKey}`, cert: `tlsCert ${config.tlsCert}`, ca: config.tlsCa.map((f) => `tlsCa ${f}`) };
+  return tlsServerOptionsFromFiles(files, (path, role) => readPem(path, setting[role]), names);
 }

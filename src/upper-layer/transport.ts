@@ -112,6 +112,30 @@ export function checkTlsCredentials(options: { key?: Pem; cert?: Pem; ca?: Pem }
   }
 }
 
+/** Where an acceptor's PEM files are: its key and certificate, and the CAs its requestors must verify against (none: no client authentication). */
+export interface TlsServerFiles {
+  key: string;
+  cert: string;
+  ca: readonly string[];
+  /** With ca: ask for a client certificate but accept any (testing only). */
+  noVerify: boolean;
+}
+
+/**
+ * An acceptor's TLS options from its PEM files, each read with `read` (which says, in the caller's
+ * words, a file that cannot be read) and checked by checkTlsCredentials under `names`: with CAs,
+ * requestors are asked for a certificate that must verify against them unless `noVerify`.
+ */
+export function tlsServerOptionsFromFiles(files: TlsServerFiles, read: (path: string, role: 'key' | 'cert' | 'ca') => Buffer, names: TlsCredentialNames): TlsServerOptions {
+  const options: TlsServerOptions = {
+    key: read(files.key, 'key'),
+    cert: read(files.cert, 'cert'),
+    ...(files.ca.length > 0 ? { ca: files.ca.map((f) => read(f, 'ca')), requestCert: true, rejectUnauthorized: !files.noVerify } : {}),
+  };
+  checkTlsCredentials(options, names);
+  return options;
+}
+
 /** An error OpenSSL raised on the credentials, said in words when checkTlsCredentials finds why. */
 function credentialError(err: unknown, options: { key?: Pem; cert?: Pem; ca?: Pem }): unknown {
   if (err instanceof DicomError || !/^ERR_OSSL/.test(String((err as { code?: unknown }).code ?? ''))) return err;
