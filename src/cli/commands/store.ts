@@ -376,13 +376,18 @@ const NOT_SENT_LINES = 3;
 export function reportFailures(who: string, failures: readonly Failure[], verbose: boolean): void {
   const notSent = new Map<string, string[]>();
   for (const f of failures) {
-    if (f.reason.startsWith('not sent: ')) notSent.set(f.reason, [...(notSent.get(f.reason) ?? []), f.path]);
+    if (!f.reason.startsWith('not sent: ')) continue;
+    const paths = notSent.get(f.reason);
+    if (paths === undefined) notSent.set(f.reason, [f.path]);
+    else paths.push(f.path);
   }
+  const told = new Set<string>();
   for (const f of failures) {
     const paths = notSent.get(f.reason);
     if (verbose || paths === undefined || paths.length <= NOT_SENT_LINES) {
       process.stderr.write(`${who}: failed: ${f.path}: ${f.reason}\n`);
-    } else if (paths[0] === f.path) {
+    } else if (!told.has(f.reason)) {
+      told.add(f.reason);
       process.stderr.write(`${who}: failed: ${paths.length} files ${f.reason}: ${paths[0]} ... ${paths[paths.length - 1]} (--verbose lists each)\n`);
     }
   }
