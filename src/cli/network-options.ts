@@ -100,6 +100,13 @@ function readPem(path: string, what: string): Buffer {
   }
 }
 
+/** A CA certificate file given with `flag`, read and checked (it must hold a PEM certificate). */
+export function caCertificate(path: string, flag: string): Buffer {
+  const ca = readPem(path, PEM_FILE.ca);
+  checkTlsCredentials({ ca }, { ca: [`${flag} ${path}`] });
+  return ca;
+}
+
 /** Whether the flags ask for TLS (--tls, or any --tls-* option). */
 export function wantsTls(flags: TlsFlags): boolean {
   return flags.tls === true || flags.tlsKey !== undefined || flags.tlsCert !== undefined || flags.tlsCa !== undefined

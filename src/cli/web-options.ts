@@ -6,12 +6,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DicomError } from '../core/dicom-error.js';
 import { DicomWebClient } from '../dicomweb/client/index.js';
-import { describeNetworkError } from './network-options.js';
+import { caCertificate, describeNetworkError } from './network-options.js';
 
 export interface WebFlags {
   header: string[];
   user?: string;
   token?: string;
+  /** --ca: the CA certificates read (PEM). */
+  ca?: Buffer[];
 }
 
 export function collect(value: string, previous: string[]): string[] {
@@ -34,7 +36,18 @@ export function addWebOptions(command: Command): Command {
     .argument('<url>', 'the DICOMweb service root, e.g. http://localhost:8042/dicom-web', parseUrl)
     .addOption(new Option('-H, --header <field>', 'a header field to send with every request ("Name: value"; repeat for more)').argParser((v, p: string[]) => collect(parseHeader(v), p)).default([]))
     .option('--user <name:password>', 'HTTP Basic authentication')
-    .option('--token <token>', 'a bearer token (Authorization: Bearer ...)');
+    .option('--token <token>', 'a bearer token (Authorization: Bearer ...)')
+    .addOption(new Option('--ca <file>', 'https:// URLs: CA certificates (PEM) the server certificate must verify against, in place of Node\'s list (NODE_EXTRA_CA_CERTS adds to that list); repeat for more')
+      .argParser((file, previous: Buffer[] | undefined) => [...(previous ?? []), readCaFile(file)]));
+}
+
+/** A --ca file, read and checked when the command line is parsed, so that a wrong one is named before any request. */
+function readCaFile(file: string): Buffer {
+  try {
+    return caCertificate(file, '--ca');
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 export function clientFor(url: string, flags: WebFlags): DicomWebClient {
@@ -50,7 +63,7 @@ export function clientFor(url: string, flags: WebFlags): DicomWebClient {
   } else if (flags.token !== undefined) {
     auth = { token: flags.token };
   }
-  return new DicomWebClient({ baseUrl: url, headers, ...(auth ? { auth } : {}) });
+  return new DicomWebClient({ baseUrl: url, headers, ...(auth ? { auth } : {}), ...(flags.ca !== undefined ? { ca: flags.ca } : {}) });
 }
 
 /** A failure in one line: what the server said, or why it could not be reached, with the code. */
@@ -62,7 +75,11 @@ export function describeWebError(err: unknown, url: string): string {
     } catch {
       // the URL was checked on the command line
     }
-    return describeNetworkError(err, host);
+    // The DIMSE commands' hints name their --tls-* flags; a DICOMweb command has --ca and the URL's scheme.
+    return describeNetworkError(err, host)
+      .replace('(give it with --tls-ca)', '(give it with --ca)').replace('(give its CA with --tls-ca)', '(give its CA with --ca)')
+      .replace(/ \((see --tls-servername|give one with --tls-key and --tls-cert)\)/, '')
+      .replace('(if the port expects TLS, use the --tls options)', '(if the port speaks HTTPS, use an https:// URL)');
   }
   return err instanceof DicomError ? `${err.message} [${err.code}]` : err instanceof Error ? err.message : String(err);
 }

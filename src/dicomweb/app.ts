@@ -6,7 +6,8 @@
  * Request bodies are never parsed by the framework: STOW-RS reads the raw request stream through
  * the multipart parser, so a body of any size passes in bounded memory.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { makeContext, type DicomWebOptions } from './context.js';
 import { DicomWebError, errorBody, httpStatusOf, notFound } from './http-error.js';
@@ -47,7 +48,9 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
     routerOptions: { maxParamLength: 1024 },
     exposeHeadRoutes: true,
     serverFactory: (handler) => {
-      const server = createServer(handler);
+      // HTTPS (RFC 9110 §4.2.2; TLS as PS3.15 Annex B profiles it): the same server over node:https, whose Server
+      // has node:http's events and settings.
+      const server = options.https ? createHttpsServer({ key: options.https.key, cert: options.https.cert }, handler) as unknown as Server : createServer(handler);
       // What fastify sets on a server it creates: uploads of gigabytes must not hit a request timeout.
       server.requestTimeout = 0;
       server.keepAliveTimeout = 72_000;

@@ -20,6 +20,8 @@ export interface DicomWebOptions {
    * Content-Location (e.g. "https://pacs.example.org/dicom-web"). Default: from the request's Host.
    */
   readonly publicUrl?: string;
+  /** Serve HTTPS with this PEM private key and certificate (with its chain); default plain HTTP. */
+  readonly https?: { readonly key: string | Buffer; readonly cert: string | Buffer };
   /** CORS: allowed origins ("*" for any); none by default. */
   readonly corsOrigins?: readonly string[];
   /** Largest part header block and most parts in a STOW-RS body. */

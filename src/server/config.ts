@@ -17,6 +17,11 @@ export interface RemoteAe {
   aeTitle: string;
   host: string;
   port: number;
+  /**
+   * Associations to it (C-MOVE sub-operations) go over TLS (PS3.15 Annex B.1), verified against
+   * tlsCa (or Node's CA list) unless tlsNoVerify, with tlsKey/tlsCert as the client certificate.
+   */
+  tls?: boolean;
 }
 
 export interface ServerConfig {
@@ -62,6 +67,12 @@ export interface ServerConfig {
   tlsCert: string;
   tlsCa: string[];
   tlsNoVerify: boolean;
+  /**
+   * The HTTP port over TLS (HTTPS, RFC 9110 §4.2.2; PS3.15 Annex B secure transport): PEM
+   * private key and certificate, independent of tlsKey/tlsCert (they may name the same files).
+   */
+  httpTlsKey: string;
+  httpTlsCert: string;
   /** DICOMweb: origins allowed by CORS ("*" for any); none by default. */
   corsOrigins: string[];
   /** DICOMweb: the URL clients reach /dicom-web at, for Retrieve URLs (default: from each request's Host). */
@@ -90,6 +101,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   tlsCert: '',
   tlsCa: [],
   tlsNoVerify: false,
+  httpTlsKey: '',
+  httpTlsCert: '',
   corsOrigins: [],
   publicUrl: '',
 };
@@ -111,6 +124,8 @@ export const ENVIRONMENT: Readonly<Record<string, keyof ServerConfig>> = {
   CONDUIT_TLS_KEY: 'tlsKey',
   CONDUIT_TLS_CERT: 'tlsCert',
   CONDUIT_TLS_CA: 'tlsCa',
+  CONDUIT_HTTP_TLS_KEY: 'httpTlsKey',
+  CONDUIT_HTTP_TLS_CERT: 'httpTlsCert',
   CONDUIT_CORS_ORIGINS: 'corsOrigins',
   CONDUIT_PUBLIC_URL: 'publicUrl',
 };
@@ -146,14 +161,18 @@ function checkUids(setting: 'sopClasses' | 'transferSyntaxes', uids: readonly st
   }
 }
 
-/** Parses "NAME=AET@HOST:PORT" (the --peer flag; also a JSON string in files); HOST may be an IPv6 address in brackets. */
+/**
+ * Parses "NAME=AET@HOST:PORT", or "NAME=AET@HOST:PORT+tls" for a peer reached over TLS (the
+ * --peer flag; also a JSON string in files); HOST may be an IPv6 address in brackets.
+ */
 export function parsePeer(text: string): RemoteAe {
-  const m = /^([^=]+)=([^@]+)@(.+):(\d{1,5})$/.exec(text.trim());
-  if (!m) fail('peer', `"${text}" is not NAME=AET@HOST:PORT`);
+  const m = /^([^=]+)=([^@]+)@(.+):(\d{1,5})(\+[^+]*)?$/.exec(text.trim());
+  if (!m) fail('peer', `"${text}" is not NAME=AET@HOST:PORT (or NAME=AET@HOST:PORT+tls)`);
+  if (m[5] !== undefined && m[5] !== '+tls') fail('peer', `"${m[5]}" in "${text}" is not +tls, the one suffix a peer takes`);
   const port = Number(m[4]);
   if (port < 1 || port > 65535) fail('peer', `port ${port} out of range in "${text}"`);
   const host = /^\[.*\]$/.test(m[3]!) ? m[3]!.slice(1, -1) : m[3]!;
-  return checkRemoteAe('peer', { name: m[1]!, aeTitle: m[2]!, host, port });
+  return checkRemoteAe('peer', { name: m[1]!, aeTitle: m[2]!, host, port, ...(m[5] === '+tls' ? { tls: true } : {}) });
 }
 
 /** What a C-MOVE to the peer needs: an AE title it can be called by, a host, a TCP port. */
@@ -186,12 +205,18 @@ function coerce(key: keyof ServerConfig, value: unknown): unknown {
   return String(value);
 }
 
+const PEER_KEYS = ['name', 'aeTitle', 'host', 'port', 'tls'];
+
 function checkPeerObject(p: unknown): RemoteAe {
   const o = p as Partial<RemoteAe>;
   if (!o || typeof o.name !== 'string' || typeof o.aeTitle !== 'string' || typeof o.host !== 'string' || typeof o.port !== 'number') {
-    fail('peers', `each peer is "NAME=AET@HOST:PORT" or {name, aeTitle, host, port}, not ${JSON.stringify(p)}`);
+    fail('peers', `each peer is "NAME=AET@HOST:PORT[+tls]" or {name, aeTitle, host, port, tls}, not ${JSON.stringify(p)}`);
   }
-  return checkRemoteAe('peers', { name: o.name, aeTitle: o.aeTitle, host: o.host, port: o.port });
+  // A misspelt "tls" ("TLS", "ssl") would leave the peer on plain TCP without a word.
+  const unknown = Object.keys(o).find((k) => !PEER_KEYS.includes(k));
+  if (unknown !== undefined) fail('peers', `${o.name}: unknown key "${unknown}" (a peer has ${PEER_KEYS.join(', ')})`);
+  if (o.tls !== undefined && typeof o.tls !== 'boolean') fail('peers', `${o.name}: tls is ${JSON.stringify(o.tls)}, not true or false`);
+  return checkRemoteAe('peers', { name: o.name, aeTitle: o.aeTitle, host: o.host, port: o.port, ...(o.tls === true ? { tls: true } : {}) });
 }
 
 function validate(c: ServerConfig): ServerConfig {
@@ -204,7 +229,11 @@ function validate(c: ServerConfig): ServerConfig {
   if (c.maxAssociations < 1) fail('maxAssociations', `${c.maxAssociations}: at least 1 association must be allowed`);
   if (c.moveAssociations < 1 || c.moveAssociations > MAX_MOVE_ASSOCIATIONS) fail('moveAssociations', `${c.moveAssociations} is not 1 to ${MAX_MOVE_ASSOCIATIONS}`);
   if ((c.tlsKey === '') !== (c.tlsCert === '')) fail(c.tlsKey === '' ? 'tlsKey' : 'tlsCert', 'missing: tlsKey and tlsCert go together');
-  if (c.tlsKey === '' && (c.tlsCa.length > 0 || c.tlsNoVerify)) fail(c.tlsCa.length > 0 ? 'tlsCa' : 'tlsNoVerify', 'needs tlsKey and tlsCert (the DIMSE port speaks TLS only with them)');
+  // tlsCa and tlsNoVerify serve the DIMSE port's requestors and the TLS peers' certificates alike.
+  if (c.tlsKey === '' && !c.peers.some((p) => p.tls) && (c.tlsCa.length > 0 || c.tlsNoVerify)) {
+    fail(c.tlsCa.length > 0 ? 'tlsCa' : 'tlsNoVerify', 'needs tlsKey and tlsCert (the DIMSE port speaks TLS only with them) or a peer reached over TLS (+tls)');
+  }
+  if ((c.httpTlsKey === '') !== (c.httpTlsCert === '')) fail(c.httpTlsKey === '' ? 'httpTlsKey' : 'httpTlsCert', 'missing: httpTlsKey and httpTlsCert go together');
   if (c.publicUrl !== '' && !/^https?:\/\/[^/]/.test(c.publicUrl)) fail('publicUrl', `"${c.publicUrl}" is not an http(s) URL`);
   const names = new Set<string>();
   for (const p of c.peers) {

@@ -13,8 +13,9 @@ export interface RunningHttp {
   close(): Promise<void>;
 }
 
-export async function startHttp(config: ServerConfig, archive: ArchiveStore, log: Log): Promise<RunningHttp> {
+export async function startHttp(config: ServerConfig, archive: ArchiveStore, log: Log, https?: { key: Buffer; cert: Buffer }): Promise<RunningHttp> {
   const app = createDicomWebApp({
+    ...(https ? { https } : {}),
     archive,
     duplicatePolicy: config.duplicatePolicy,
     corsOrigins: config.corsOrigins,

@@ -19,7 +19,7 @@ import type { Log } from './dimse/context.js';
 import { handleQueryRetrieve } from './dimse/query-retrieve.js';
 import { startHttp } from './http.js';
 import { storeFailure } from './dimse/store-failure.js';
-import { dimseTlsOptions } from './tls.js';
+import { dimseTlsOptions, httpTlsOptions, peerTlsOptions } from './tls.js';
 
 export interface RunningServer {
   archive: ArchiveStore;
@@ -66,6 +66,8 @@ function listenError(what: 'DIMSE' | 'HTTP', host: string, port: number, err: un
 
 export async function startServer(config: ServerConfig, log: Log = () => undefined): Promise<RunningServer> {
   const tls = dimseTlsOptions(config);
+  const peerTls = peerTlsOptions(config, tls);
+  const https = httpTlsOptions(config);
   await mkdir(config.dataDir, { recursive: true });
   const blobsFolder = join(config.dataDir, 'blobs');
   const blobs = new FilesystemBlobStore({ root: blobsFolder });
@@ -109,7 +111,7 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
         if (result.status === 'rejected') return { status: Status.DuplicateSOPInstance, errorComment: 'an instance with this SOP Instance UID is already stored' };
         return Status.Success;
       },
-      request: (req) => handleQueryRetrieve(req, { archive, config, log }),
+      request: (req) => handleQueryRetrieve(req, { archive, config, log, ...(peerTls ? { peerTls } : {}) }),
     },
   });
   dimse.on('association', (a) => log('info', `association from ${a.callingAeTitle} (${a.remoteAddress ?? '?'})`));
@@ -119,7 +121,7 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
     await archive.close();
     throw listenError('DIMSE', config.host, config.dimsePort, e);
   });
-  const http = await startHttp(config, archive, log).catch(async (e: unknown) => {
+  const http = await startHttp(config, archive, log, https).catch(async (e: unknown) => {
     await dimse.close({ abort: true });
     await archive.close();
     throw listenError('HTTP', config.host, config.httpPort, e);

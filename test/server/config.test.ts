@@ -81,3 +81,41 @@ test('sopClasses and transferSyntaxes in a file: UIDs of their kind, or the serv
     assert.deepEqual(c.transferSyntaxes, ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2']);
   });
 });
+
+test('a peer reached over TLS: "+tls" after the port, or "tls": true in a file; anything else near it is refused in words', () => {
+  assert.deepEqual(parsePeer('dest=STORESCP@pacs.example.org:2762+tls'), { name: 'dest', aeTitle: 'STORESCP', host: 'pacs.example.org', port: 2762, tls: true });
+  assert.deepEqual(parsePeer('v6=PACS@[fd00::7]:104+tls'), { name: 'v6', aeTitle: 'PACS', host: 'fd00::7', port: 104, tls: true });
+  assert.equal(parsePeer('plain=PACS@host:104').tls, undefined, 'no suffix: plain TCP');
+  assert.throws(() => parsePeer('x=PACS@host:104+TLS'), /configuration: peer: "\+TLS" in "x=PACS@host:104\+TLS" is not \+tls, the one suffix a peer takes/);
+  assert.throws(() => parsePeer('x=PACS@host:104+ssl'), /"\+ssl" .* is not \+tls/);
+  assert.throws(() => parsePeer('x=PACS@host:104 tls'), /is not NAME=AET@HOST:PORT \(or NAME=AET@HOST:PORT\+tls\)/);
+  const env = { CONDUIT_PEERS: 'a=A@h1:104+tls,b=B@h2:105' };
+  assert.deepEqual(loadConfig({ env }).peers.map((p) => p.tls === true), [true, false], 'CONDUIT_PEERS takes the suffix too');
+
+  withConfigFile(JSON.stringify({ peers: [{ name: 'd', aeTitle: 'DEST', host: 'h', port: 104, tls: true }, 'e=E@h:105+tls'] }), (file) => {
+    assert.deepEqual(loadConfig({ configFile: file, env: {} }).peers, [
+      { name: 'd', aeTitle: 'DEST', host: 'h', port: 104, tls: true },
+      { name: 'e', aeTitle: 'E', host: 'h', port: 105, tls: true },
+    ]);
+  });
+  const bad: [unknown, RegExp][] = [
+    [{ name: 'd', aeTitle: 'DEST', host: 'h', port: 104, tls: 'yes' }, /configuration: peers: d: tls is "yes", not true or false/],
+    [{ name: 'd', aeTitle: 'DEST', host: 'h', port: 104, TLS: true }, /configuration: peers: d: unknown key "TLS" \(a peer has name, aeTitle, host, port, tls\)/],
+    [{ name: 'd', aeTitle: 'DEST', host: 'h', port: 104, ssl: true }, /unknown key "ssl"/],
+  ];
+  for (const [peer, message] of bad) {
+    withConfigFile(JSON.stringify({ peers: [peer] }), (file) => assert.throws(() => loadConfig({ configFile: file, env: {} }), message));
+  }
+});
+
+test('tlsCa and tlsNoVerify serve TLS peers without a TLS DIMSE port; httpTlsKey and httpTlsCert go together', () => {
+  const tlsPeer = ['d=DEST@h:104+tls'];
+  assert.deepEqual(loadConfig({ flags: { peers: tlsPeer, tlsCa: ['/ca.pem'] }, env: {} }).tlsCa, ['/ca.pem']);
+  assert.equal(loadConfig({ flags: { peers: tlsPeer, tlsNoVerify: true }, env: {} }).tlsNoVerify, true);
+  assert.throws(() => loadConfig({ flags: { peers: ['d=DEST@h:104'], tlsCa: ['/ca.pem'] }, env: {} }),
+    /configuration: tlsCa: needs tlsKey and tlsCert \(the DIMSE port speaks TLS only with them\) or a peer reached over TLS \(\+tls\)/);
+  assert.throws(() => loadConfig({ flags: { httpTlsKey: '/k.pem' }, env: {} }), /configuration: httpTlsCert: missing: httpTlsKey and httpTlsCert go together/);
+  assert.throws(() => loadConfig({ env: { CONDUIT_HTTP_TLS_CERT: '/c.pem' } }), /configuration: httpTlsKey: missing: httpTlsKey and httpTlsCert go together/);
+  const c = loadConfig({ env: { CONDUIT_HTTP_TLS_KEY: '/k.pem', CONDUIT_HTTP_TLS_CERT: '/c.pem' } });
+  assert.deepEqual([c.httpTlsKey, c.httpTlsCert, c.tlsKey], ['/k.pem', '/c.pem', ''], 'HTTPS alone: the DIMSE port stays plain');
+});

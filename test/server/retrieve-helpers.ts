@@ -58,6 +58,7 @@ export async function destination(aeTitle: string, options: { transferSyntaxes?:
     strictCalledAeTitle: options.strictCalledAeTitle,
     ...(options.maxAssociations !== undefined ? { maxAssociations: options.maxAssociations } : {}),
     ...(options.maxPduLength !== undefined ? { maxPduLength: options.maxPduLength } : {}),
+    ...(options.tls !== undefined ? { tls: options.tls } : {}),
     handlers: {
       store: async (req) => {
         const index = n++;
@@ -82,7 +83,7 @@ export async function archive(peers: RemoteAe[] = [], flags: Partial<Record<keyo
     // A Pending response after every sub-operation (pendingInterval 0, not the default): these tests
     // follow a retrieve sub-operation by sub-operation through them; retrieve-pending-interval.test.ts
     // tests the interval.
-    flags: { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir, peers: peers.map((p) => `${p.name}=${p.aeTitle}@${p.host}:${p.port}`), pendingInterval: 0, ...flags },
+    flags: { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir, peers: peers.map((p) => `${p.name}=${p.aeTitle}@${p.host}:${p.port}${p.tls ? '+tls' : ''}`), pendingInterval: 0, ...flags },
     env: {},
   }), log);
   return {

@@ -5,6 +5,8 @@ import { startServer } from '../../server/serve.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\./.test(host);
+
 /** `conduit serve`: the archive with its DIMSE SCP (storage, C-FIND, C-MOVE, C-GET). */
 export function serveCommand(): Command {
   return new Command('serve')
@@ -15,7 +17,7 @@ export function serveCommand(): Command {
     .option('--http-port <n>', 'HTTP port (default 8042; env CONDUIT_HTTP_PORT): DICOMweb under /dicom-web, WADO-URI at /wado, file-set export under /export')
     .option('--host <address>', 'listen address (default 0.0.0.0)')
     .option('--data <dir>', 'archive folder (default ./data; env CONDUIT_DATA)')
-    .option('--peer <NAME=AET@HOST:PORT>', 'a known remote AE, e.g. a C-MOVE destination (repeatable)', collect)
+    .option('--peer <NAME=AET@HOST:PORT[+tls]>', 'a known remote AE, e.g. a C-MOVE destination (repeatable); +tls: reached over TLS, verified against --tls-ca, with --tls-key/--tls-cert as the client certificate', collect)
     .option('--restrict-to-peers', 'accept associations only from the peers\' AE titles')
     .option('--check-called-aet', 'accept associations only when they call this server by its AE title (env CONDUIT_CHECK_CALLED_AET)')
     .option('--duplicates <policy>', 'keep, overwrite or reject an instance already stored (default keep)')
@@ -24,8 +26,10 @@ export function serveCommand(): Command {
     .option('--pending-interval <ms>', 'C-MOVE, C-GET: the least time between two Pending responses, 0 = after every sub-operation (default 100; env CONDUIT_PENDING_INTERVAL)')
     .option('--tls-key <file>', 'private key (PEM); with --tls-cert, the DIMSE port speaks TLS only (env CONDUIT_TLS_KEY)')
     .option('--tls-cert <file>', 'certificate (PEM) of this server, with its chain (env CONDUIT_TLS_CERT)')
-    .option('--tls-ca <file>', 'CA certificates (PEM) that requestors\' certificates must verify against: they must then present one; repeatable (env CONDUIT_TLS_CA, comma-separated)', collect)
-    .option('--tls-no-verify', 'with --tls-ca: ask requestors for a certificate but accept any (testing only)')
+    .option('--tls-ca <file>', 'CA certificates (PEM) that requestors\' certificates must verify against (they must then present one), and +tls peers\' certificates; repeatable (env CONDUIT_TLS_CA, comma-separated)', collect)
+    .option('--tls-no-verify', 'accept any requestor certificate (with --tls-ca) and any +tls peer certificate (testing only)')
+    .option('--http-tls-key <file>', 'private key (PEM); with --http-tls-cert, the HTTP port speaks HTTPS only (env CONDUIT_HTTP_TLS_KEY; may be the --tls-key file)')
+    .option('--http-tls-cert <file>', 'certificate (PEM) of the HTTPS port, with its chain (env CONDUIT_HTTP_TLS_CERT)')
     .option('--cors-origin <origin>', 'DICOMweb: an origin allowed by CORS, or * (repeatable)', collect)
     .option('--public-url <url>', 'DICOMweb: the URL clients reach /dicom-web at (for Retrieve URLs)')
     .action(async (o: Record<string, unknown>) => {
@@ -38,6 +42,7 @@ export function serveCommand(): Command {
             peers: o.peer, restrictToPeers: o.restrictToPeers, checkCalledAeTitle: o.checkCalledAet, duplicatePolicy: o.duplicates, logLevel: o.logLevel,
             corsOrigins: o.corsOrigin, publicUrl: o.publicUrl, moveAssociations: o.moveAssociations,
             pendingInterval: o.pendingInterval, tlsKey: o.tlsKey, tlsCert: o.tlsCert, tlsCa: o.tlsCa, tlsNoVerify: o.tlsNoVerify,
+            httpTlsKey: o.httpTlsKey, httpTlsCert: o.httpTlsCert,
           },
         });
       } catch (err) {
@@ -60,7 +65,10 @@ export function serveCommand(): Command {
         return;
       }
       process.stdout.write(`conduit serve: ${config.aeTitle} listening for DIMSE on port ${server.dimsePort}${config.tlsKey !== '' ? ' (TLS)' : ''}, archive in ${config.dataDir}\n`);
-      process.stdout.write(`conduit serve: DICOMweb on http://${config.host}:${server.httpPort}/dicom-web\n`);
+      const https = config.httpTlsKey !== '';
+      process.stdout.write(`conduit serve: DICOMweb on ${https ? 'https' : 'http'}://${config.host}:${server.httpPort}/dicom-web\n`);
+      // What DIMSE keeps from the network, DICOMweb would give away in clear (a proxy in front may encrypt it).
+      if (config.tlsKey !== '' && !https && !isLoopback(config.host)) log('warn', 'the DIMSE port speaks TLS but DICOMweb is plain HTTP: set httpTlsKey and httpTlsCert (they may be the tlsKey and tlsCert files), unless a TLS proxy is in front');
       let stopping = false;
       const stop = () => {
         if (stopping) process.exit(1);

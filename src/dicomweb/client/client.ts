@@ -17,7 +17,7 @@ import {
   type DicomWebAuth, type FetchFunction, type HttpSettings, type RequestOptions,
 } from './http.js';
 import { jsonArrayElements } from './json-array.js';
-import { nodeFetch } from './node-fetch.js';
+import { nodeFetch, nodeFetchWith } from './node-fetch.js';
 import { responseParts, retrievedInstance, retrievedPart, type RetrievedInstance, type RetrievedPart } from './parts.js';
 import { multipartLength, parseStoreResponse, stowBody, stowPart, type StoreResult, type StowInput } from './stow.js';
 
@@ -32,6 +32,11 @@ export interface DicomWebClientOptions {
    * back-pressure when uploading (node-fetch.ts); the global fetch works too, but buffers uploads.
    */
   fetch?: FetchFunction;
+  /**
+   * With the default fetch: the CA certificates (PEM) an https:// server's certificate must verify
+   * against, in place of Node's list (which NODE_EXTRA_CA_CERTS extends).
+   */
+  ca?: string | Buffer | Array<string | Buffer>;
 }
 
 /** A match value: text (wildcards, ranges, as PS3.18 §8.3.4.1 allows), a number, or a list (joined with ","). */
@@ -200,7 +205,7 @@ export class DicomWebClient {
     const base = String(options.baseUrl);
     if (!/^https?:\/\//i.test(base)) throw argumentError(`baseUrl ${base} is not an http or https URL`);
     this.baseUrl = base.replace(/\/+$/, '');
-    this.http = { fetch: options.fetch ?? nodeFetch, headers: options.headers ?? {}, auth: options.auth };
+    this.http = { fetch: options.fetch ?? (options.ca !== undefined ? nodeFetchWith({ ca: options.ca }) : nodeFetch), headers: options.headers ?? {}, auth: options.auth };
   }
 
   private url(segments: readonly string[], query: readonly (readonly [string, string])[] = []): string {

@@ -26,13 +26,31 @@ async function writeBody(request: http.ClientRequest, body: NonNullable<RequestI
   request.end();
 }
 
-export async function nodeFetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+/** TLS settings of https:// requests (node:https's). */
+export interface NodeFetchTls {
+  /** Trusted CA certificates (PEM), in place of Node's list. */
+  ca?: string | Buffer | Array<string | Buffer>;
+}
+
+export function nodeFetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+  return fetchOver(input, init, {});
+}
+
+/** nodeFetch with TLS settings for https:// URLs. */
+export function nodeFetchWith(tls: NodeFetchTls): (input: string | URL, init?: RequestInit) => Promise<Response> {
+  return (input, init = {}) => fetchOver(input, init, tls);
+}
+
+async function fetchOver(input: string | URL, init: RequestInit, tls: NodeFetchTls): Promise<Response> {
   const url = new URL(String(input));
   const transport = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : undefined;
   if (!transport) throw new TypeError(`${url.protocol} URLs are not supported`);
   const headers: Record<string, string> = {};
   new Headers(init.headers).forEach((value, name) => (headers[name] = value));
-  const request = transport.request(url, { method: init.method ?? 'GET', headers, ...(init.signal ? { signal: init.signal } : {}) });
+  const request = transport.request(url, {
+    method: init.method ?? 'GET', headers, ...(init.signal ? { signal: init.signal } : {}),
+    ...(transport === https && tls.ca !== undefined ? { ca: tls.ca } : {}),
+  });
   const responded = new Promise<http.IncomingMessage>((resolve, reject) => {
     request.once('response', resolve);
     request.once('error', reject);

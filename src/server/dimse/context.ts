@@ -13,6 +13,7 @@ import type { StoreSubOperation, SubOperationResult } from '../../services/query
 import { DataSetBuffers, IN_MEMORY_LIMIT, storedDataSetBytes, type StoreContext } from '../../services/query-retrieve/stored-data-set.js';
 import type { ArchiveStore } from '../../storage/index.js';
 import type { BlobStore, StoredInstance } from '../../storage/ports.js';
+import type { TlsClientOptions } from '../../upper-layer/index.js';
 import type { ServerConfig } from '../config.js';
 
 export type Log = (level: 'info' | 'warn' | 'error', message: string) => void;
@@ -21,6 +22,8 @@ export interface QueryRetrieveContext {
   archive: ArchiveStore;
   config: ServerConfig;
   log: Log;
+  /** TLS of the associations to peers marked +tls (server/tls.ts); undefined when none is. */
+  peerTls?: TlsClientOptions;
 }
 
 /** The encoding of the request's presentation context (Identifiers go back in it too). */

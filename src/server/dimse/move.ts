@@ -6,17 +6,15 @@
  * Failed SOP Instance UID List. C-CANCEL stops each association between sub-operations.
  */
 import { connect, type AssociationClient, type GenericRequest } from '../../ae/index.js';
-import { DicomError } from '../../core/dicom-error.js';
 import { ServiceError, Status } from '../../dimse/index.js';
 import { agreedRelationalRetrieval } from '../../services/query-retrieve/extended-negotiation.js';
 import { allFailed, instancesOf, performSubOperations, retrieveTarget, type RetrieveResponse } from '../../services/query-retrieve/retrieve.js';
 import type { QueryRetrieveSopClass } from '../../services/query-retrieve/sop-classes.js';
 import { proposalsForInstances } from '../../services/query-retrieve/stored-data-set.js';
-import { AssociationRejectedError } from '../../upper-layer/index.js';
-import type { RemoteAe } from '../config.js';
 import { agreedExtendedNegotiation, readIdentifier, type QueryRetrieveContext } from './context.js';
 import { associationsFor, MoveLanes } from './move-lanes.js';
 import { describeOutcome, sendRetrieveResponse } from './retrieve-responses.js';
+import { tlsHint, unreachable } from './unreachable.js';
 
 /** The most contexts one A-ASSOCIATE-RQ may propose (PS3.8 §9.3.2.2: odd IDs 1..255). */
 const MAX_CONTEXTS = 128;
@@ -36,7 +34,7 @@ export async function handleMove(req: GenericRequest, qr: QueryRetrieveSopClass,
   }
   const instances = await instancesOf(ctx.archive.index, target);
   const from = req.association.callingAeTitle;
-  ctx.log('info', `C-MOVE from ${from} to ${peer.aeTitle} (${peer.host}:${peer.port}): ${instances.length} instances at ${target.level} level`);
+  ctx.log('info', `C-MOVE from ${from} to ${peer.aeTitle} (${peer.host}:${peer.port}${peer.tls ? ', TLS' : ''}): ${instances.length} instances at ${target.level} level`);
   if (instances.length === 0) {
     await sendRetrieveResponse(req, { status: Status.Success, counts: { remaining: 0, completed: 0, failed: 0, warning: 0 }, identifier: null });
     return;
@@ -49,6 +47,7 @@ export async function handleMove(req: GenericRequest, qr: QueryRetrieveSopClass,
     calledAeTitle: peer.aeTitle,
     presentationContexts,
     maxPduLength: ctx.config.maxPduLength,
+    ...(peer.tls && ctx.peerTls ? { tls: ctx.peerTls } : {}),
     signal,
   });
   let client: AssociationClient;
@@ -61,7 +60,7 @@ export async function handleMove(req: GenericRequest, qr: QueryRetrieveSopClass,
       return;
     }
     const reason = unreachable(peer, err);
-    ctx.log('warn', `C-MOVE from ${from}: ${reason} (${(err as Error).message})`);
+    ctx.log('warn', `C-MOVE from ${from}: ${reason} (${(err as Error).message}${tlsHint(peer, err)})`);
     await sendRetrieveResponse(req, allFailed(instances, reason));
     return;
   }
@@ -87,37 +86,4 @@ export async function handleMove(req: GenericRequest, qr: QueryRetrieveSopClass,
     await lanes.close();
   }
   if (final) ctx.log(final.status === Status.Success ? 'info' : 'warn', `C-MOVE from ${from} to ${peer.aeTitle}: ${describeOutcome(final)}${lanes.carried > 1 ? ` over ${lanes.carried} associations` : ''}`);
-}
-
-const TRANSPORT_REASONS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ENOTFOUND: 'host name not found',
-  EAI_AGAIN: 'host name not resolved',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ETIMEDOUT: 'connection timed out',
-};
-
-/** PS3.8 Table 9-21 reasons, short enough for an Error Comment with the AE's address. */
-const REJECT_REASONS: Record<string, string> = {
-  'called-AE-title-not-recognized': 'called AE title unknown',
-  'calling-AE-title-not-recognized': 'calling AE title unknown',
-  'application-context-name-not-supported': 'application context unsupported',
-  'protocol-version-not-supported': 'protocol version unsupported',
-};
-
-/** Why the Move Destination could not be reached, in words for the Error Comment (64 characters are sent). */
-function unreachable(peer: RemoteAe, err: unknown): string {
-  const where = `${peer.aeTitle}@${peer.host}:${peer.port}`;
-  if (err instanceof AssociationRejectedError) {
-    const words = /reason \d+ \(([^)]+)\)/.exec(err.message)?.[1] ?? 'no-reason-given';
-    return `${where} rejected (${REJECT_REASONS[words] ?? words.replace(/-/g, ' ')})`;
-  }
-  if (err instanceof DicomError) {
-    const code = (err.cause as { code?: string } | undefined)?.code;
-    if (code && TRANSPORT_REASONS[code]) return `${where}: ${TRANSPORT_REASONS[code]}`;
-    if (err.code === 'ERR_DICOM_ASSOCIATION_TIMEOUT') return `${where}: no answer (timeout)`;
-  }
-  return `${where}: ${(err as Error).message}`;
 }

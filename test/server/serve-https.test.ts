@@ -1,0 +1,86 @@
+/**
+ * `conduit serve`'s HTTP port over TLS (httpTlsKey/httpTlsCert): curl --cacert and Conduit's own
+ * DICOMweb client (`conduit web ... --ca`, or NODE_EXTRA_CA_CERTS) reach it; a STOW-RS and WADO-RS
+ * round trip keeps the data set byte for byte, and QIDO-RS's Retrieve URLs say https. A client
+ * that does not trust the certificate, plain http:// to the port, and a key that is not the
+ * certificate's fail in words. The server runs in this process (port 0), the CLI spawned.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readFile } from '../../src/media/part10.js';
+import { loadConfig } from '../../src/server/config.js';
+import { startServer } from '../../src/server/serve.js';
+import { conduit, makeCertificates, run } from '../helpers/network.js';
+import { IN_CI } from '../helpers/peers.js';
+import { CT, dataSetBytesOf } from './retrieve-helpers.js';
+
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+const skip = has('openssl') ? undefined : 'openssl is not installed (it makes the test certificates)';
+const CT_UID = '1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322';
+
+test('HTTPS on the HTTP port: curl --cacert, conduit web --ca and NODE_EXTRA_CA_CERTS; STOW-RS then WADO-RS byte for byte; untrusted and plain http fail in words', { skip }, async () => {
+  if (!has('curl') && IN_CI) throw new Error('curl is not installed; CI requires it');
+  const work = mkdtempSync(join(tmpdir(), 'conduit-https-'));
+  try {
+    const c = await makeCertificates(work);
+    const server = await startServer(loadConfig({
+      flags: { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir: join(work, 'data'), httpTlsKey: c.serverKey, httpTlsCert: c.serverCert },
+      env: {},
+    }));
+    try {
+      const url = `https://localhost:${server.httpPort}/dicom-web`;
+      const stow = await conduit(['web', 'stow', '--ca', c.ca, url, CT]);
+      assert.equal(stow.status, 0, stow.stderr);
+      assert.match(stow.stdout, /^stored 1, failed 0/);
+
+      const out = join(work, 'wado');
+      const study = (await readFile(CT)).dataSet.string(0x0020000d)!;
+      const wado = await conduit(['web', 'wado', '--ca', c.ca, '--study', study, '--out', out, url]);
+      assert.equal(wado.status, 0, wado.stderr);
+      const retrieved = join(out, `${CT_UID}.dcm`);
+      const bytes = readFileSync(retrieved).subarray((await readFile(retrieved)).dataSetOffset);
+      assert.deepEqual(bytes, Buffer.from(await dataSetBytesOf(CT)), 'the data set stored over HTTPS comes back byte for byte');
+
+      const qido = await conduit(['web', 'qido', '--ca', c.ca, url], { env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
+      assert.equal(qido.status, 0, qido.stderr);
+      const found = JSON.parse(qido.stdout.trim()) as Record<string, { Value?: unknown[] }>;
+      assert.equal(found['00081190']!.Value![0], `${url}/studies/${study}`, 'the Retrieve URL has the https scheme the request came with');
+
+      const extra = await conduit(['web', 'qido', url], { env: { ...process.env, NODE_EXTRA_CA_CERTS: c.ca } });
+      assert.equal(extra.status, 0, `NODE_EXTRA_CA_CERTS: ${extra.stderr}`);
+
+      const untrusted = await conduit(['web', 'qido', url], { env: { ...process.env, NODE_EXTRA_CA_CERTS: '' } });
+      assert.equal(untrusted.status, 1);
+      assert.match(untrusted.stderr, /TLS to localhost:\d+ failed: .*\(give (it|its CA) with --ca\) \[ERR_DICOM_TRANSPORT\]/);
+      const otherCa = await conduit(['web', 'qido', '--ca', c.otherCa, url]);
+      assert.equal(otherCa.status, 1);
+      assert.match(otherCa.stderr, /TLS to localhost:\d+ failed/);
+      const plain = await conduit(['web', 'qido', `http://localhost:${server.httpPort}/dicom-web`]);
+      assert.equal(plain.status, 1);
+      assert.match(plain.stderr, /\(if the port speaks HTTPS, use an https:\/\/ URL\)/);
+      const notPem = await conduit(['web', 'qido', '--ca', c.serverKey, url]);
+      assert.notEqual(notPem.status, 0);
+      assert.match(notPem.stderr, /--ca .*server\.key holds no certificate in PEM form/);
+
+      if (has('curl')) {
+        const curl = await run('curl', ['-sS', '--cacert', c.ca, '-H', 'Accept: application/dicom+json', `${url}/studies/${study}/series`]);
+        assert.equal(curl.status, 0, curl.stderr);
+        assert.equal((JSON.parse(curl.stdout) as unknown[]).length, 1);
+        const refused = await run('curl', ['-sS', `${url}/studies`]);
+        assert.notEqual(refused.status, 0, 'curl without the CA does not trust the certificate');
+      }
+    } finally {
+      await server.close();
+    }
+    await assert.rejects(startServer(loadConfig({
+      flags: { dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir: join(work, 'data2'), httpTlsKey: c.clientKey, httpTlsCert: c.serverCert },
+      env: {},
+    })), /httpTlsKey .*client\.key is not the private key of httpTlsCert .*server\.pem/);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
