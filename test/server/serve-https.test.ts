@@ -7,10 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readFile } from '../../src/media/part10.js';
 import { loadConfig } from '../../src/server/config.js';
 import { startServer } from '../../src/server/serve.js';
@@ -80,6 +81,56 @@ test('HTTPS on the HTTP port: curl --cacert, conduit web --ca and NODE_EXTRA_CA_
       flags: { dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir: join(work, 'data2'), httpTlsKey: c.clientKey, httpTlsCert: c.serverCert },
       env: {},
     })), /httpTlsKey .*client\.key is not the private key of httpTlsCert .*server\.pem/);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+/** `conduit serve` with `args` until it has said where it listens (two lines), then SIGTERM: its stdout and stderr once closed. */
+async function serveLines(args: string[]): Promise<{ stdout: string; stderr: string; status: number | null }> {
+  const bin = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/conduit');
+  const child = spawn(process.execPath, [bin, 'serve', '--dimse-port', '0', '--http-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // 'close', not 'exit': stderr is read to its end by then.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.split('\n').length > 2) resolve();
+      });
+      void exited.then((code) => reject(new Error(`serve exited ${code} before listening: ${stderr}`)));
+      setTimeout(() => reject(new Error(`serve did not report its ports within 20 s: ${stderr}`)), 20_000).unref();
+    });
+    child.kill('SIGTERM');
+    const status = await exited;
+    return { stdout, stderr, status };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+test('conduit serve says https in its first lines, handles SIGTERM sent as soon as they are read, and warns when DIMSE is TLS but DICOMweb plain HTTP on a non-loopback address', { skip }, async () => {
+  const work = mkdtempSync(join(tmpdir(), 'conduit-https-cli-'));
+  try {
+    const c = await makeCertificates(work);
+    const both = await serveLines(['--host', '127.0.0.1', '--data', join(work, 'a'), '--tls-key', c.serverKey, '--tls-cert', c.serverCert,
+      '--http-tls-key', c.serverKey, '--http-tls-cert', c.serverCert, '--peer', 'pacs=PACS@127.0.0.1:2762+tls']);
+    // SIGTERM as soon as the lines are read: handled (status 0, 'shutting down'), not fatal.
+    assert.equal(both.status, 0, both.stderr);
+    assert.match(both.stderr, /info shutting down/);
+    assert.match(both.stdout, /listening for DIMSE on port \d+ \(TLS\)/);
+    assert.match(both.stdout, /DICOMweb on https:\/\/127\.0\.0\.1:\d+\/dicom-web/);
+    assert.doesNotMatch(both.stderr, /plain HTTP/);
+    const dimseOnly = await serveLines(['--host', '0.0.0.0', '--data', join(work, 'b'), '--tls-key', c.serverKey, '--tls-cert', c.serverCert]);
+    assert.equal(dimseOnly.status, 0, dimseOnly.stderr);
+    assert.match(dimseOnly.stdout, /DICOMweb on http:\/\//);
+    assert.match(dimseOnly.stderr, /warn the DIMSE port speaks TLS but DICOMweb is plain HTTP: set httpTlsKey and httpTlsCert/);
+    const badPeer = await conduit(['serve', '--dimse-port', '0', '--http-port', '0', '--data', join(work, 'c'), '--peer', 'pacs=PACS@h:2762+ssl']);
+    assert.equal(badPeer.status, 2);
+    assert.match(badPeer.stderr, /^conduit serve: configuration: peer: "\+ssl" in "pacs=PACS@h:2762\+ssl" is not \+tls/);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

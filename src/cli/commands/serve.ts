@@ -64,11 +64,6 @@ export function serveCommand(): Command {
         process.exitCode = 1;
         return;
       }
-      process.stdout.write(`conduit serve: ${config.aeTitle} listening for DIMSE on port ${server.dimsePort}${config.tlsKey !== '' ? ' (TLS)' : ''}, archive in ${config.dataDir}\n`);
-      const https = config.httpTlsKey !== '';
-      process.stdout.write(`conduit serve: DICOMweb on ${https ? 'https' : 'http'}://${config.host}:${server.httpPort}/dicom-web\n`);
-      // What DIMSE keeps from the network, DICOMweb would give away in clear (a proxy in front may encrypt it).
-      if (config.tlsKey !== '' && !https && !isLoopback(config.host)) log('warn', 'the DIMSE port speaks TLS but DICOMweb is plain HTTP: set httpTlsKey and httpTlsCert (they may be the tlsKey and tlsCert files), unless a TLS proxy is in front');
       let stopping = false;
       const stop = () => {
         if (stopping) process.exit(1);
@@ -76,7 +71,14 @@ export function serveCommand(): Command {
         log('info', 'shutting down');
         void server.close().then(() => process.exit(0));
       };
+      // Before the lines that say it listens: a supervisor may signal as soon as it reads them, and
+      // a signal with no listener yet would end the process without closing the archive.
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      const https = config.httpTlsKey !== '';
+      // What DIMSE keeps from the network, DICOMweb would give away in clear (a proxy in front may encrypt it).
+      if (config.tlsKey !== '' && !https && !isLoopback(config.host)) log('warn', 'the DIMSE port speaks TLS but DICOMweb is plain HTTP: set httpTlsKey and httpTlsCert (they may be the tlsKey and tlsCert files), unless a TLS proxy is in front');
+      process.stdout.write(`conduit serve: ${config.aeTitle} listening for DIMSE on port ${server.dimsePort}${config.tlsKey !== '' ? ' (TLS)' : ''}, archive in ${config.dataDir}\n`);
+      process.stdout.write(`conduit serve: DICOMweb on ${https ? 'https' : 'http'}://${config.host}:${server.httpPort}/dicom-web\n`);
     });
 }
