@@ -4,7 +4,8 @@
  * certificate and verifies the destination's against tlsCa; the data sets arrive byte for byte. A
  * destination whose certificate does not verify, one that requires a client certificate the archive
  * does not have, and one that does not speak TLS fail the move with an Error Comment in words
- * (A702, every instance failed) and a log line saying what to do. Certificates made with openssl.
+ * (A702, every instance failed) and a log line saying what to do; without tlsCa, Node's CA list
+ * decides, and tlsNoVerify accepts any certificate. Certificates made with openssl.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -99,6 +100,26 @@ test('C-MOVE to +tls peers that cannot be reached over TLS: A702 with the reason
       assert.match(notTls.status.errorComment ?? '', /^TLS to PLAIN failed: /);
       assert.match(await logs.line(/TLS to PLAIN failed/), /is \+tls right for this peer\?|remove \+tls from the peer/);
       assert.equal(strict.received.length + plain.received.length, 0);
+
+      // A destination that asks no client certificate: without tlsCa its certificate is checked
+      // against Node's CA list, which does not hold the test CA; tlsNoVerify accepts it.
+      const lax = await destination('LAX', { tls: { key: pem(c.serverKey), cert: pem(c.serverCert) } });
+      const nodeList = await archive([{ ...lax.peer(), tls: true }]);
+      const noVerify = await archive([{ ...lax.peer(), tls: true }], { tlsNoVerify: true });
+      try {
+        await storeInto(nodeList.server, [CT]);
+        await storeInto(noVerify.server, [CT]);
+        const byNodeList = await moveStudy(at(nodeList.server.dimsePort), 'LAX');
+        assert.equal(byNodeList.status.errorComment, 'TLS to LAX failed: certificate verify failed');
+        assert.equal(lax.received.length, 0);
+        const unverifiedOk = await moveStudy(at(noVerify.server.dimsePort), 'LAX');
+        assert.equal(unverifiedOk.status.code, 0x0000, unverifiedOk.status.errorComment);
+        assert.equal(lax.received.length, 1);
+      } finally {
+        await nodeList.close();
+        await noVerify.close();
+        await lax.close();
+      }
 
       // STRICT without +tls: the Error Comment and the log suggest +tls.
       const notMarked = logRecorder();
