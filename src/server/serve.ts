@@ -117,6 +117,12 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
   dimse.on('association', (a) => log('info', `association from ${a.callingAeTitle} (${a.remoteAddress ?? '?'})`));
   dimse.on('rejected', (reason, calling) => log('warn', `association from ${calling ?? '?'} rejected: ${reason}`));
   dimse.on('handlerError', (err) => log('error', `handler failed: ${(err as Error).stack ?? String(err)}`));
+  // A modality whose TLS handshake fails (no client certificate, an untrusted CA, plain DICOM to
+  // the TLS port) or that sends no PDU never reaches the association log; a bare connect (a port
+  // check) is not worth a line.
+  dimse.on('connectionFailed', (err, remoteAddress) => {
+    if (err.code !== 'ERR_DICOM_ASSOCIATION_CONNECTION_LOST') log('warn', `a connection from ${remoteAddress ?? 'an address no longer known'} failed before any association: ${err.message}`);
+  });
   const { port } = await dimse.listen().catch(async (e: unknown) => {
     await archive.close();
     throw listenError('DIMSE', config.host, config.dimsePort, e);

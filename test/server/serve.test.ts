@@ -108,7 +108,8 @@ test('DIMSE over TLS: tlsKey + tlsCert make the port TLS only; tlsCa asks reques
   try {
     const certs = await makeCertificates(mkdtempSync(join(dataDir, 'tls-')));
     const base = { aeTitle: 'ARCHIVE', dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir: join(dataDir, 'archive') };
-    const server = await startServer(loadConfig({ flags: { ...base, tlsKey: certs.serverKey, tlsCert: certs.serverCert }, env: { CONDUIT_TLS_CA: certs.ca } }));
+    const logged: string[] = [];
+    const server = await startServer(loadConfig({ flags: { ...base, tlsKey: certs.serverKey, tlsCert: certs.serverCert }, env: { CONDUIT_TLS_CA: certs.ca } }), (_level, message) => logged.push(message));
     try {
       const port = server.dimsePort;
       const client = await connect({ host: 'localhost', port, calledAeTitle: 'ARCHIVE', tls: { ca: readFileSync(certs.ca), key: readFileSync(certs.clientKey), cert: readFileSync(certs.clientCert) } });
@@ -116,6 +117,11 @@ test('DIMSE over TLS: tlsKey + tlsCert make the port TLS only; tlsCa asks reques
       await client.release();
       await assert.rejects(connect({ host: 'localhost', port, calledAeTitle: 'ARCHIVE', tls: { ca: readFileSync(certs.ca) } }), 'no client certificate: refused');
       await assert.rejects(connect({ host: '127.0.0.1', port, calledAeTitle: 'ARCHIVE', timeouts: { associationRequest: 5000 } }), 'plain TCP to the TLS port fails');
+      // The administrator learns why those modalities got nowhere.
+      const failed = logged.filter((l) => /^a connection from \S+ failed before any association: the TLS handshake failed: /.test(l));
+      assert.equal(failed.length, 2, logged.join('\n'));
+      assert.match(failed.join('\n'), /the client sent no certificate, and this server requires one|certificate/);
+      assert.match(failed.join('\n'), /does not speak TLS \(plain DICOM to a TLS port\?\)/);
     } finally {
       await server.close();
     }
