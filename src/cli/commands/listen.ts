@@ -12,6 +12,7 @@ import { Command, Option } from 'commander';
 import { DicomServer, type AssociationInfo, type StoreRequest } from '../../ae/index.js';
 import { Status } from '../../dimse/index.js';
 import { DurableDirectory, fileNameFor, writeReceivedObject } from '../../services/storage/part10-sink.js';
+import { storageFailureStatus } from '../../services/storage/storage-failure.js';
 import { lookupUid } from '../../dictionary/index.js';
 import {
   addTlsServerOptions, describeNetworkError, parseAeTitle, parseCount, parseMaxPdu, parsePort, parseSeconds, tlsServerOptions,
@@ -143,13 +144,11 @@ async function runListen(options: ListenOptions): Promise<number> {
       return undefined;
     } catch (err) {
       if (req.cancelled.aborted || info.association.state !== 'Sta6') throw err; // the association is gone: no one to answer
-      const code = (err as NodeJS.ErrnoException).code;
-      const outOfResources = code === 'ENOSPC' || code === 'EDQUOT' || code === 'EMFILE' || code === 'ENFILE';
       process.stderr.write(`conduit listen: ${label(info)}: cannot store ${req.sopInstanceUid}: ${(err as Error).message}\n`);
-      // PS3.4 B.2.3, Table B.2-1: A7xx Refused: Out of Resources; Cxxx Error: Cannot understand.
-      return outOfResources
-        ? { status: Status.RefusedOutOfResources, errorComment: 'out of disk space or file handles' }
-        : { status: Status.ErrorCannotUnderstand, errorComment: 'cannot write the object' };
+      // PS3.4 B.2.3, Table B.2-1: A700 Refused: Out of Resources for a full disk or no file handle
+      // left; 0110 Processing failure for another write error (the object itself is not at fault).
+      const answer = storageFailureStatus(err);
+      return answer ?? { status: Status.ProcessingFailure, errorComment: 'cannot write the object' };
     }
   };
 
