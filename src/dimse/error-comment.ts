@@ -15,9 +15,10 @@ export function fitErrorComment(text: string, max = ERROR_COMMENT_MAX): string {
   const clean = text.replace(/\\/g, '/').replace(/[^\x20-\x7e]/g, '?').trim();
   if (clean.length <= max) return clean;
   const room = max - ELLIPSIS.length;
-  // The last space that leaves at least half the room: a long word (a UID, a path) is cut instead
-  // of dropping most of the comment.
-  const space = clean.lastIndexOf(' ', room);
-  const cut = space >= room / 2 ? clean.slice(0, space) : clean.slice(0, room);
+  // At the last space or end of a clause (": ", "; ") that fits, whichever comes later ("...of the
+  // PATIENT level...", not "...of the PATIENT..." before a colon just past the last space that
+  // fits); when that leaves less than half the room, a long word (a UID, a path) is cut instead.
+  const at = Math.max(clean.lastIndexOf(' ', room), ...[': ', '; '].map((mark) => clean.lastIndexOf(mark, room)));
+  const cut = at >= room / 2 ? clean.slice(0, at) : clean.slice(0, room);
   return `${cut.replace(/[\s,;:.(-]+$/, '')}${ELLIPSIS}`;
 }

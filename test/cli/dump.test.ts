@@ -43,6 +43,11 @@ test('serve refuses a bad setting with a message naming it, before starting anyt
   assert.match(r.stderr, /duplicatePolicy: "sometimes" is not keep, overwrite or reject/);
   const usage = conduit('serve', '--no-such-option');
   assert.equal(usage.status, r.status, 'a usage error and a bad setting: the same status');
+  assert.match(usage.stderr, /unknown option '--no-such-option'\n\(run conduit serve --help for usage\)/);
+  const missing = conduit('echo');
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /missing required argument 'host'\n\(run conduit echo --help for usage\)/, 'a subcommand says where its usage is');
+  assert.match(conduit('media', 'import').stderr, /\(run conduit media import --help for usage\)/);
 });
 
 test('dump of CT_small.dcm: meta, transfer syntax, values, private creators, sequences', { skip: noPydicomFiles }, () => {

@@ -232,6 +232,9 @@ test('Error Comment is sent as at most 64 characters of the default repertoire, 
   const cut = (decodeCommand(encodeCommand({ ...m, errorComment: words })) as { errorComment: string }).errorComment;
   assert.equal(cut, 'cannot store the object: the archive folder /srv/conduit/data...');
   assert.ok(cut.length <= 64);
+  const clause = 'missing Unique Key PatientID (0010,0020) of the PATIENT level: a hierarchical query needs one value for it (PS3.4 C.4.1.2.1)';
+  assert.equal((decodeCommand(encodeCommand({ ...m, errorComment: clause })) as { errorComment: string }).errorComment,
+    'missing Unique Key PatientID (0010,0020) of the PATIENT level...', 'cut at the end of a clause rather than after "level: a"');
   const fits = 'the data set has no StudyInstanceUID, needed to index it';
   assert.equal((decodeCommand(encodeCommand({ ...m, errorComment: fits })) as { errorComment: string }).errorComment, fits, 'a comment that fits is whole');
 });
