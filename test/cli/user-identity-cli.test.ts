@@ -136,3 +136,16 @@ test('negotiate: with userIdentityRequired a requestor without an identity is re
   assert.equal(optional.type, PduType.AAssociateAc);
   assert.equal(negotiate(rq, { ...policy, userIdentityRequired: true, userIdentity: undefined } as AcceptancePolicy).type, PduType.AAssociateAc, 'without a verifier nothing is required');
 });
+
+test('media import --host sends the identity too, and says in words when the association is refused', { skip: noFiles }, async () => {
+  const set = join(work, 'file-set');
+  const created = await conduit(['media', 'create', set, join(TEST_FILES, 'MR_small.dcm')]);
+  assert.equal(created.status, 0, created.stderr);
+  const refused = await conduit(['media', 'import', set, '--host', '127.0.0.1', '--port', String(guarded.port)]);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /^conduit media import: 127\.0\.0\.1:\d+ .*rejected.*no-reason-given.*\[ERR_DICOM_ASSOCIATION_REJECTED\]\n$/m);
+  const before = readdirSync(join(work, 'guarded')).length;
+  const sent = await conduit(['media', 'import', set, '--host', '127.0.0.1', '--port', String(guarded.port), '--user', 'bob', '--pos-response']);
+  assert.equal(sent.status, 0, sent.stderr);
+  assert.equal(readdirSync(join(work, 'guarded')).length, before + 1);
+});
