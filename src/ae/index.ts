@@ -6,7 +6,7 @@ export type { DicomServerOptions, DicomServerHandlers, DicomServerEvents, Associ
 export { DimseAssociation, DIMSE_CHANNEL } from './dimse-association.js';
 export type { IncomingRequest, IncomingResponse, DimseAssociationOptions, DimseTrace, RequestOneOptions } from './dimse-association.js';
 export {
-  FindOperation, RetrieveOperation, QUERY_RETRIEVE_SOP_CLASS, DEFAULT_GET_STORAGE_SOP_CLASSES, queryRetrieveProposals, retrieveProposals,
+  FindOperation, RetrieveOperation, QUERY_RETRIEVE_SOP_CLASS, DEFAULT_GET_STORAGE_SOP_CLASSES, DEFAULT_GET_COMPRESSED_TRANSFER_SYNTAXES, queryRetrieveProposals, retrieveProposals,
 } from './query-retrieve-client.js';
 export type {
   QueryOptions, MoveOptions, GetOptions, RetrieveProgress, ReceivedInstance, StoreResult, QueryRetrieveModel, QueryRetrieveLevel,

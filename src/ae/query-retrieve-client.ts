@@ -28,6 +28,8 @@ import { describePresentationContextResult, type Association, type NegotiatedPre
 import type { DimseAssociation, IncomingRequest, IncomingResponse } from './dimse-association.js';
 import { buildIdentifier, type QueryKeys } from './query-keys.js';
 
+export { DEFAULT_GET_STORAGE_SOP_CLASSES, DEFAULT_GET_COMPRESSED_TRANSFER_SYNTAXES, retrieveProposals } from './retrieve-proposals.js';
+
 /** The information model: Patient Root or Study Root (PS3.4 C.6.1, C.6.2). */
 export type QueryRetrieveModel = 'PATIENT' | 'STUDY';
 export type QueryRetrieveLevel = 'PATIENT' | 'STUDY' | 'SERIES' | 'IMAGE';
@@ -42,30 +44,6 @@ const IDENTIFIER_TRANSFER_SYNTAXES = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LIT
 const QUERY_RETRIEVE_LEVEL = 0x00080052;
 const FAILED_SOP_INSTANCE_UID_LIST = 0x00080058;
 
-/**
- * Storage SOP Classes a C-GET proposes by default (PS3.4 B.5): the common image, waveform, SR,
- * RT and document classes. PS3.8 allows 128 presentation contexts; pass `storageSopClasses` for others.
- */
-export const DEFAULT_GET_STORAGE_SOP_CLASSES: readonly string[] = [
-  '1.2.840.10008.5.1.4.1.1.1', // CR
-  '1.2.840.10008.5.1.4.1.1.1.1', '1.2.840.10008.5.1.4.1.1.1.1.1', // DX
-  '1.2.840.10008.5.1.4.1.1.1.2', '1.2.840.10008.5.1.4.1.1.1.2.1', // MG
-  '1.2.840.10008.5.1.4.1.1.1.3', '1.2.840.10008.5.1.4.1.1.1.3.1', // IO
-  '1.2.840.10008.5.1.4.1.1.2', '1.2.840.10008.5.1.4.1.1.2.1', '1.2.840.10008.5.1.4.1.1.2.2', // CT, Enhanced CT, Legacy CT
-  '1.2.840.10008.5.1.4.1.1.3.1', '1.2.840.10008.5.1.4.1.1.6.1', '1.2.840.10008.5.1.4.1.1.6.2', // US
-  '1.2.840.10008.5.1.4.1.1.4', '1.2.840.10008.5.1.4.1.1.4.1', '1.2.840.10008.5.1.4.1.1.4.2', '1.2.840.10008.5.1.4.1.1.4.4', // MR
-  '1.2.840.10008.5.1.4.1.1.7', '1.2.840.10008.5.1.4.1.1.7.1', '1.2.840.10008.5.1.4.1.1.7.2', '1.2.840.10008.5.1.4.1.1.7.3', '1.2.840.10008.5.1.4.1.1.7.4', // SC
-  '1.2.840.10008.5.1.4.1.1.9.1.1', '1.2.840.10008.5.1.4.1.1.9.1.2', '1.2.840.10008.5.1.4.1.1.9.1.3', '1.2.840.10008.5.1.4.1.1.9.2.1', // ECG
-  '1.2.840.10008.5.1.4.1.1.11.1', // GSPS
-  '1.2.840.10008.5.1.4.1.1.12.1', '1.2.840.10008.5.1.4.1.1.12.1.1', '1.2.840.10008.5.1.4.1.1.12.2', '1.2.840.10008.5.1.4.1.1.12.2.1', // XA, RF
-  '1.2.840.10008.5.1.4.1.1.20', // NM
-  '1.2.840.10008.5.1.4.1.1.66', '1.2.840.10008.5.1.4.1.1.66.1', '1.2.840.10008.5.1.4.1.1.66.4', // Raw, Registration, Segmentation
-  '1.2.840.10008.5.1.4.1.1.77.1.1', '1.2.840.10008.5.1.4.1.1.77.1.4', '1.2.840.10008.5.1.4.1.1.77.1.6', // VL
-  '1.2.840.10008.5.1.4.1.1.88.11', '1.2.840.10008.5.1.4.1.1.88.22', '1.2.840.10008.5.1.4.1.1.88.33', '1.2.840.10008.5.1.4.1.1.88.59', // SR, KOS
-  '1.2.840.10008.5.1.4.1.1.104.1', // Encapsulated PDF
-  '1.2.840.10008.5.1.4.1.1.128', '1.2.840.10008.5.1.4.1.1.130', // PET, Enhanced PET
-  '1.2.840.10008.5.1.4.1.1.481.1', '1.2.840.10008.5.1.4.1.1.481.2', '1.2.840.10008.5.1.4.1.1.481.3', '1.2.840.10008.5.1.4.1.1.481.4', '1.2.840.10008.5.1.4.1.1.481.5', // RT
-];
 
 export interface QueryOptions {
   /** Information model; default 'STUDY' (Study Root). */
@@ -139,22 +117,6 @@ export function queryRetrieveProposals(
   return out;
 }
 
-/**
- * What a C-GET SCU proposes to receive its sub-operations (PS3.4 C.4.3, PS3.7 D.3.3.4): a context per
- * storage SOP class with the transfer syntaxes it takes, and an SCP/SCU Role Selection for each asking
- * for the SCP role (and keeping the SCU role).
- */
-export function retrieveProposals(options: { storageSopClasses?: readonly string[]; transferSyntaxes?: readonly string[] } = {}): {
-  presentationContexts: PresentationContextProposal[];
-  roleSelections: RoleSelection[];
-} {
-  const sops = options.storageSopClasses ?? DEFAULT_GET_STORAGE_SOP_CLASSES;
-  const tss = options.transferSyntaxes ?? IDENTIFIER_TRANSFER_SYNTAXES;
-  return {
-    presentationContexts: sops.map((uid) => ({ abstractSyntax: uid, transferSyntaxes: [...tss] })),
-    roleSelections: sops.map((uid) => ({ sopClassUid: uid, scuRole: true, scpRole: true })),
-  };
-}
 
 /**
  * The error for an operation whose SOP class has no accepted context: one the peer rejected is named

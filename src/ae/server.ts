@@ -91,7 +91,10 @@ export interface DicomServerOptions {
   dimseTimeout?: number;
   /** Asynchronous operations this end performs at once (PS3.7 D.3.3.3); default 1 (no window offered). */
   maxOperationsPerformed?: number;
+  /** Verifies a User Identity a requestor sends (PS3.7 D.3.3.7); a rejection rejects the association (1, 1, 1). */
   userIdentity?: (identity: UserIdentityRq) => UserIdentityDecision;
+  /** With `userIdentity`: reject a requestor that sends no identity too; default false (accepted unverified). */
+  userIdentityRequired?: boolean;
   handlers: DicomServerHandlers;
 }
 
@@ -189,7 +192,7 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
       // negotiate() caps each field of the AC by the same-named policy field, and the AC's fields are
       // the requestor's limits (PS3.7 D.3.3.3): what it may invoke is what this end performs.
       ...(performed > 1 ? { asynchronousOperationsWindow: { maximumNumberOperationsInvoked: performed, maximumNumberOperationsPerformed: 1 } } : {}),
-      ...(o.userIdentity ? { userIdentity: o.userIdentity } : {}),
+      ...(o.userIdentity ? { userIdentity: o.userIdentity, userIdentityRequired: o.userIdentityRequired === true } : {}),
       ...(o.sopClassExtendedNegotiation ? { sopClassExtendedNegotiation: o.sopClassExtendedNegotiation } : {}),
     };
   }

@@ -39,7 +39,13 @@ export async function createProgram(only?: string): Promise<Command> {
     .version(packageVersion(), '-V, --version', 'print the version of Conduit')
     .showHelpAfterError('(run conduit --help for usage)');
   const chosen = COMMANDS.filter(([name]) => name === only);
-  for (const [, load] of chosen.length > 0 ? chosen : COMMANDS) program.addCommand(await load());
+  for (const [name, load] of chosen.length > 0 ? chosen : COMMANDS) {
+    // addCommand() does not pass the program's settings on: each says where its usage is.
+    const command = await load();
+    command.showHelpAfterError(`(run conduit ${name} --help for usage)`);
+    for (const sub of command.commands) sub.showHelpAfterError(`(run conduit ${name} ${sub.name()} --help for usage)`);
+    program.addCommand(command);
+  }
   return program;
 }
 

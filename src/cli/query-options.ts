@@ -16,8 +16,9 @@ import { ProgressBar } from './progress.js';
 import {
   addTimeoutOption, addTlsClientOptions, collect, describeNetworkError, parseAeTitle, parseMaxPdu, timeoutsFor, tlsClientOptions, type TlsFlags,
 } from './network-options.js';
+import { addUserIdentityOptions, checkIdentityConfirmed, userIdentityOf, type UserIdentityFlags } from './user-identity-options.js';
 
-export interface QueryFlags extends TlsFlags {
+export interface QueryFlags extends TlsFlags, UserIdentityFlags {
   aet: string;
   aec: string;
   patientRoot?: boolean;
@@ -58,7 +59,7 @@ export function addQueryOptions(command: Command, what: string): Command {
     .option('--charset <terms>', 'Specific Character Set of the keys (default: ISO_IR 192 when a value is not ASCII)')
     .addOption(new Option('--max-pdu <bytes>', 'largest PDU this end receives (Maximum Length announced; 0 = no limit)').default(256 * 1024).argParser(parseMaxPdu));
   addTimeoutOption(command, 'give up on connecting, on the association and on each response after this long');
-  return addTlsClientOptions(command);
+  return addUserIdentityOptions(addTlsClientOptions(command));
 }
 
 export function modelOf(flags: QueryFlags): QueryRetrieveModel {
@@ -76,12 +77,16 @@ export async function openQueryAssociation(
   host: string, port: number, flags: QueryFlags, operation: 'FIND' | 'MOVE' | 'GET', extra: Pick<ConnectOptions, 'presentationContexts' | 'roleSelections'> = {},
 ): Promise<AssociationClient> {
   const tls = tlsClientOptions(flags);
-  return connect({
+  const identity = userIdentityOf(flags);
+  const client = await connect({
     host, port, callingAeTitle: flags.aet, calledAeTitle: flags.aec, maxPduLength: flags.maxPdu, ...timeoutsFor(flags.timeout),
     ...(tls ? { tls } : {}),
+    ...(identity ? { userIdentity: identity } : {}),
     presentationContexts: [...queryRetrieveProposals([operation], [modelOf(flags)]), ...(extra.presentationContexts ?? [])],
     ...(extra.roleSelections ? { roleSelections: extra.roleSelections } : {}),
   });
+  await checkIdentityConfirmed(client, identity);
+  return client;
 }
 
 /** Releases the association; a failed release is only a warning. */

@@ -31,6 +31,7 @@ import { parseMultipart, type ParsedPart } from './multipart/index.js';
 import { checkUid } from './request.js';
 import { requestBody, type BodyPacing } from './request-body.js';
 import { instanceUrl } from './resources.js';
+import { storageFailureStatus } from '../services/storage/storage-failure.js';
 import { part10Of, readMetadataRequest } from './stow-metadata.js';
 
 /** Failure Reasons (PS3.18 Table 10.5.3-2 refers to the C-STORE statuses of PS3.4 Annex B). */
@@ -69,12 +70,8 @@ class StudyMismatch extends DicomWebError {
 
 function failureReasonOf(error: unknown): number {
   if (error instanceof StudyMismatch) return FailureReason.DataSetDoesNotMatchSOPClass;
-  if (!(error instanceof DicomError)) return FailureReason.ProcessingFailure;
-  switch (error.code) {
-    case 'ERR_DICOM_STORAGE_FULL': return FailureReason.OutOfResources;
-    case 'ERR_DICOM_STORAGE_BAD_OBJECT': return FailureReason.CannotUnderstand;
-    default: return FailureReason.ProcessingFailure;
-  }
+  // The statuses a C-STORE SCP answers with for the same errors (PS3.18 Table 10.5.3-2).
+  return storageFailureStatus(error)?.status ?? FailureReason.ProcessingFailure;
 }
 
 /** The response format (application/dicom+json by default). */

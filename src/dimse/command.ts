@@ -20,6 +20,7 @@ import {
   type CommandFieldName,
 } from './command-elements.js';
 import { ABORT_INVALID_PDV, abortAnswer, DimseProtocolError } from './dimse-protocol-error.js';
+import { fitErrorComment } from './error-comment.js';
 import { MESSAGE_SPECS, type DimseMessage, type MessageSpec } from './messages.js';
 
 /** PS3.7 §6.3.1: command sets are Implicit VR Little Endian. */
@@ -237,7 +238,7 @@ function checkedValue(type: string, name: string, vr: VR, value: FieldValue): Fi
     }
     case 'LO':
       if (typeof value !== 'string') badValue(type, name, 'expected text');
-      return defaultRepertoireText(value as string, 64);
+      return fitErrorComment(value as string);
     default:
       return value;
   }
@@ -246,14 +247,6 @@ function checkedValue(type: string, name: string, vr: VR, value: FieldValue): Fi
 /** Thrown by checkedValue: a module function, not a closure made for every value checked (several per message sent). */
 function badValue(type: string, name: string, why: string): never {
   throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `${type} ${name}: ${why}`);
-}
-
-/**
- * Error Comment is LO with no Specific Character Set in a command set: keep it to 64 characters
- * of the default repertoire (PS3.5 Table 6.2-1), since it often carries an exception's message.
- */
-function defaultRepertoireText(text: string, max: number): string {
-  return text.replace(/\\/g, '/').replace(/[^\x20-\x7e]/g, '?').trim().slice(0, max);
 }
 
 // ---- decoding ----

@@ -44,6 +44,7 @@ export {
 export type { StatusCategory, StatusMeaning } from './status.js';
 export { DimseStatus } from './dimse-status.js';
 export { ServiceError } from './service-error.js';
+export { fitErrorComment, ERROR_COMMENT_MAX } from './error-comment.js';
 export type { ServiceErrorOptions, ResponseStatusFields } from './service-error.js';
 
 export { DimseProtocolError, ABORT_UNEXPECTED_PDV, ABORT_INVALID_PDV } from './dimse-protocol-error.js';

@@ -26,7 +26,8 @@ export class ServiceError extends Error {
   /**
    * @param status a Warning, Failure or Cancel status (PS3.7 Annex C); Success and Pending are
    *   answers a handler returns, not throws.
-   * @param errorComment sent as Error Comment (0000,0902), cut to 64 characters.
+   * @param errorComment sent as Error Comment (0000,0902): at most 64 characters, a longer one cut at
+   *   a word boundary with "..." (dimse/error-comment.ts).
    */
   constructor(status: number, errorComment?: string, options: ServiceErrorOptions = {}) {
     const category = statusCategory(status);

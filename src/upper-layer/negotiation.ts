@@ -56,6 +56,11 @@ export interface AcceptancePolicy {
   sopClassExtendedNegotiation?: (sopClassUid: string, requested: Uint8Array) => Uint8Array | undefined;
   /** Verifies a proposed user identity (PS3.7 D.3.3.7); absent: identities are ignored. A rejection rejects the association. */
   userIdentity?: (identity: UserIdentityRq) => UserIdentityDecision;
+  /**
+   * With `userIdentity`: a requestor that sends no User Identity sub-item is rejected too (1, 1, 1),
+   * rather than accepted unverified. Default false (PS3.7 D.3.3.7 lets an acceptor go without).
+   */
+  userIdentityRequired?: boolean;
   /** Reject (1, 1, 1: permanent, service-user, no-reason-given) when no presentation context is accepted. Default false. */
   rejectWhenNoPresentationContextAccepted?: boolean;
 }
@@ -112,6 +117,9 @@ export function negotiate(rq: AAssociateRq, policy: AcceptancePolicy): AAssociat
   ui.implementationClassUid = policy.implementationClassUid;
   if (policy.implementationVersionName !== undefined) ui.implementationVersionName = policy.implementationVersionName;
 
+  if (rqUi.userIdentity === undefined && policy.userIdentity !== undefined && policy.userIdentityRequired === true) {
+    return reject(RejectResult.RejectedPermanent, RejectSource.ServiceUser, RejectReason.NoReasonGiven);
+  }
   if (rqUi.userIdentity !== undefined && policy.userIdentity !== undefined) {
     const decision = policy.userIdentity(rqUi.userIdentity);
     if (!decision.accept) return reject(RejectResult.RejectedPermanent, RejectSource.ServiceUser, RejectReason.NoReasonGiven);

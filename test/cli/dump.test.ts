@@ -39,8 +39,15 @@ test('--version prints the package version', () => {
 
 test('serve refuses a bad setting with a message naming it, before starting anything', () => {
   const r = conduit('serve', '--duplicates', 'sometimes', '--dimse-port', '0', '--data', join(tmpdir(), 'conduit-never-created'));
-  assert.equal(r.status, 2);
+  assert.equal(r.status, 1, 'a setting that cannot be used exits as a usage error does (docs/errors.md, "Exit statuses")');
   assert.match(r.stderr, /duplicatePolicy: "sometimes" is not keep, overwrite or reject/);
+  const usage = conduit('serve', '--no-such-option');
+  assert.equal(usage.status, r.status, 'a usage error and a bad setting: the same status');
+  assert.match(usage.stderr, /unknown option '--no-such-option'\n\(run conduit serve --help for usage\)/);
+  const missing = conduit('echo');
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /missing required argument 'host'\n\(run conduit echo --help for usage\)/, 'a subcommand says where its usage is');
+  assert.match(conduit('media', 'import').stderr, /\(run conduit media import --help for usage\)/);
 });
 
 test('dump of CT_small.dcm: meta, transfer syntax, values, private creators, sequences', { skip: noPydicomFiles }, () => {

@@ -220,13 +220,23 @@ test('encoding refuses messages that cannot be right', () => {
   }
 });
 
-test('Error Comment is sent as at most 64 characters of the default repertoire', () => {
+test('Error Comment is sent as at most 64 characters of the default repertoire, cut at a word with "..."', () => {
   const m: DimseMessage = { type: 'C-STORE-RSP', messageIdBeingRespondedTo: 1, status: 0xa700, errorComment: `écriture\\impossible: ${'x'.repeat(100)}` };
   const back = decodeCommand(encodeCommand(m));
   assert.equal(back.type, 'C-STORE-RSP');
   if (back.type !== 'C-STORE-RSP') return;
   assert.equal(back.errorComment!.length, 64);
   assert.ok(back.errorComment!.startsWith('?criture/impossible: xxx'));
+  assert.ok(back.errorComment!.endsWith('x...'), 'one long word: cut inside it, and marked');
+  const words = 'cannot store the object: the archive folder /srv/conduit/data is on a read-only file system';
+  const cut = (decodeCommand(encodeCommand({ ...m, errorComment: words })) as { errorComment: string }).errorComment;
+  assert.equal(cut, 'cannot store the object: the archive folder /srv/conduit/data...');
+  assert.ok(cut.length <= 64);
+  const clause = 'missing Unique Key PatientID (0010,0020) of the PATIENT level: a hierarchical query needs one value for it (PS3.4 C.4.1.2.1)';
+  assert.equal((decodeCommand(encodeCommand({ ...m, errorComment: clause })) as { errorComment: string }).errorComment,
+    'missing Unique Key PatientID (0010,0020) of the PATIENT level...', 'cut at the end of a clause rather than after "level: a"');
+  const fits = 'the data set has no StudyInstanceUID, needed to index it';
+  assert.equal((decodeCommand(encodeCommand({ ...m, errorComment: fits })) as { errorComment: string }).errorComment, fits, 'a comment that fits is whole');
 });
 
 test('AE titles are sent without their padding spaces', () => {

@@ -132,20 +132,29 @@ export class Background {
 
   /** Resolves with the first match of `re` in stdout. */
   waitFor(re: RegExp, ms = 20_000): Promise<RegExpMatchArray> {
+    return this.waitOn('stdout', re, ms);
+  }
+
+  /** Resolves with the first match of `re` in stderr. */
+  waitForStderr(re: RegExp, ms = 20_000): Promise<RegExpMatchArray> {
+    return this.waitOn('stderr', re, ms);
+  }
+
+  private waitOn(stream: 'stdout' | 'stderr', re: RegExp, ms: number): Promise<RegExpMatchArray> {
     return withTimeout(new Promise<RegExpMatchArray>((res, rej) => {
       const check = (): void => {
-        const m = this.stdout.match(re);
+        const m = this[stream].match(re);
         if (m) {
-          this.child.stdout?.off('data', check);
+          this.child[stream]?.off('data', check);
           res(m);
         } else if (!this.running) {
           rej(new Error(`${this.name} exited before printing ${re}:\n${this.stdout}\n${this.stderr}`));
         }
       };
-      this.child.stdout?.on('data', check);
+      this.child[stream]?.on('data', check);
       void this.exited.then(check);
       check();
-    }), ms, `${this.name} to print ${re}\n${this.stderr}`);
+    }), ms, `${this.name} to print ${re} on ${stream}\n${this.stderr}`);
   }
 
   /** Sends `signal` to this child only, and waits for it to exit (SIGKILL after `ms`). */

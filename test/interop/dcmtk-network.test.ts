@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeFile } from '../../src/ae/index.js';
@@ -157,6 +157,29 @@ test('storescu --user/--password into conduit listen: stored, the user named on 
   const positive = await run('storescu', ['--user', 'alice', '--password', 'secret', '--pos-response', '127.0.0.1', String(listen.port), ct]);
   assert.notEqual(positive.status, 0);
   assert.match(positive.stderr + positive.stdout, /User Identity Negotiation failed/i);
+});
+
+test('storescu --user/--password --pos-response into conduit listen --users: verified and confirmed; a wrong passcode or no identity is rejected', { skip }, async () => {
+  const ct = join(TEST_FILES, 'CT_small.dcm');
+  const users = join(work, 'users.txt');
+  writeFileSync(users, '# name:passcode\nalice:secret\n');
+  const out = join(work, 'out-users');
+  const guarded = await startConduitListen(out, ['--users', users]);
+  try {
+    const positive = await run('storescu', ['-aet', 'WITHUSER', '--user', 'alice', '--password', 'secret', '--pos-response', '127.0.0.1', String(guarded.port), ct]);
+    assert.equal(positive.status, 0, positive.stderr);
+    await guarded.proc.waitFor(/association \d+: from WITHUSER \(\S+\) to ANY-SCP, user "alice" \(verified\)\n/);
+    assert.equal(readdirSync(out).filter((n) => n.endsWith('.dcm')).length, 1);
+    const wrong = await run('storescu', ['--user', 'alice', '--password', 'guess', '127.0.0.1', String(guarded.port), ct]);
+    assert.notEqual(wrong.status, 0);
+    await guarded.proc.waitForStderr(/refused a user identity: wrong or missing passcode for user "alice"/);
+    const none = await run('storescu', ['127.0.0.1', String(guarded.port), ct]);
+    assert.notEqual(none.status, 0);
+    await guarded.proc.waitFor(/rejected an association from STORESCU: .*no-reason-given.* \(--users: no user identity sent, or one not accepted\)/);
+    assert.equal(readdirSync(out).filter((n) => n.endsWith('.dcm')).length, 1, 'nothing stored from the rejected ones');
+  } finally {
+    await guarded.proc.stop();
+  }
 });
 
 // ---- storescu variants into conduit listen ----

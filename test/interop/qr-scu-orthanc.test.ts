@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, proposalsFor, type DicomServer } from '../../src/ae/index.js';
 import { ctDataSet, CT_IMAGE_STORAGE, EXPLICIT_LE } from '../ae/helpers.js';
-import { conduit } from '../helpers/network.js';
+import { readFile } from '../../src/media/part10.js';
+import { TEST_FILES, compareReceived, conduit } from '../helpers/network.js';
 import { peer } from '../helpers/peers.js';
 import { startOrthanc, type RunningOrthanc } from '../helpers/orthanc.js';
 import { defineQrScuTests, qrFiles, startDestination, type QrFile } from '../helpers/qr-scu-suite.js';
@@ -70,4 +71,20 @@ test('conduit find on Orthanc: a non-ASCII key goes as ISO_IR 192; the ISO_IR 10
   assert.equal(r.status, 0, r.stderr);
   const matches = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, { Value?: unknown[] }>);
   assert.deepEqual(matches.map((m) => [m['00100010']?.Value?.[0], m['00100020']?.Value?.[0]]), [[{ Alphabetic: 'Müller^Jürgen' }, 'LATIN1-1']]);
+});
+
+test('conduit get of a compressed study from Orthanc with the defaults: JPEG Baseline and JPEG 2000 arrive as stored; JPEG Extended, not proposed, is decompressed by Orthanc', { skip }, async () => {
+  const names = ['SC_rgb_jpeg_dcmtk.dcm', 'JPEG2000.dcm', 'JPEG-lossy.dcm'];
+  const stored = await conduit(['store', '--aec', 'ORTHANC', '127.0.0.1', String(orthanc.dicomPort), ...names.map((n) => join(TEST_FILES, n))]);
+  assert.equal(stored.status, 0, stored.stderr);
+  const out = join(work, 'get-compressed');
+  for (const study of ['1.2.826.0.1.3680043.8.498.12406831542731051035295345080039845114', '1.3.6.1.4.1.5962.1.2.8.20040826185059.5457']) {
+    const r = await conduit(['get', '--aec', 'ORTHANC', '--out', out, '-k', `StudyInstanceUID=${study}`, '127.0.0.1', String(orthanc.dicomPort)]);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const tsOf = async (uid: string): Promise<string> => (await readFile(join(out, `${uid}.dcm`))).transferSyntaxUid;
+  assert.equal(await tsOf('1.2.276.0.7230010.3.1.4.8323329.15150.1506363677.126194'), '1.2.840.10008.1.2.4.50');
+  assert.equal(await compareReceived(join(TEST_FILES, 'SC_rgb_jpeg_dcmtk.dcm'), join(out, '1.2.276.0.7230010.3.1.4.8323329.15150.1506363677.126194.dcm')), undefined);
+  assert.equal(await tsOf('1.3.6.1.4.1.5962.1.1.8.1.3.20040826185059.5457'), '1.2.840.10008.1.2.4.91');
+  assert.match(await tsOf('1.3.6.1.4.1.5962.1.1.8.1.5.20040826185059.5457'), /^1\.2\.840\.10008\.1\.2(\.1)?$/, 'JPEG Extended: decompressed by Orthanc to a syntax proposed');
 });

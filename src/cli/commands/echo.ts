@@ -9,8 +9,9 @@ import {
   addTimeoutOption, addTlsClientOptions, describeNetworkError, exitWhenFlushed, parseAeTitle, parseCount, parsePort, timeoutsFor, tlsClientOptions,
   type TlsFlags,
 } from '../network-options.js';
+import { addUserIdentityOptions, checkIdentityConfirmed, userIdentityOf, type UserIdentityFlags } from '../user-identity-options.js';
 
-interface EchoOptions extends TlsFlags {
+interface EchoOptions extends TlsFlags, UserIdentityFlags {
   aet: string;
   aec: string;
   repeat: number;
@@ -27,6 +28,7 @@ export function echoCommand(): Command {
     .addOption(new Option('-r, --repeat <n>', 'C-ECHOs to send on the association').default(1).argParser(parseCount));
   addTimeoutOption(command, 'give up on connecting, on the association and on each answer after this long');
   addTlsClientOptions(command);
+  addUserIdentityOptions(command);
   return command
     .addHelpText('after', `
 Exit status: 0 when every C-ECHO succeeded; 1 otherwise (association rejected or aborted,
@@ -35,7 +37,8 @@ connection refused, timeout, or a C-ECHO status other than Success).
 Examples:
   conduit echo localhost 11112
   conduit echo --aec STORESCP pacs.example.org 104
-  conduit echo --tls-ca ca.pem --tls-key me.key --tls-cert me.pem pacs.example.org 2762`)
+  conduit echo --tls-ca ca.pem --tls-key me.key --tls-cert me.pem pacs.example.org 2762
+  CONDUIT_PASSWORD=secret conduit echo --user alice --pos-response pacs.example.org 104`)
     .action(async (host: string, port: number, options: EchoOptions) => {
       await exitWhenFlushed(await runEcho(host, port, options));
     });
@@ -45,8 +48,10 @@ async function runEcho(host: string, port: number, options: EchoOptions): Promis
   const where = `${host}:${port}`;
   let client: AssociationClient;
   let tls;
+  let identity;
   try {
     tls = tlsClientOptions(options);
+    identity = userIdentityOf(options);
   } catch (err) {
     process.stderr.write(`conduit echo: ${describeNetworkError(err, where)}\n`);
     return 1;
@@ -56,7 +61,9 @@ async function runEcho(host: string, port: number, options: EchoOptions): Promis
   try {
     client = await connect({
       host, port, callingAeTitle: options.aet, calledAeTitle: options.aec, ...timeoutsFor(options.timeout), ...(tls ? { tls } : {}),
+      ...(identity ? { userIdentity: identity } : {}),
     });
+    await checkIdentityConfirmed(client, identity);
   } catch (err) {
     process.stderr.write(`conduit echo: ${describeNetworkError(err, where, hint)}\n`);
     return 1;

@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { retrieveProposals, type AssociationClient } from '../../ae/index.js';
-import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from '../../data/transfer-syntax.js';
+import { lookupUid } from '../../dictionary/index.js';
 import { writeReceivedObject } from '../../services/storage/part10-sink.js';
 import { collect, describeNetworkError, exitWhenFlushed, parsePort, wantsTls } from '../network-options.js';
 import { addQueryOptions, identifierOf, modelOf, openQueryAssociation, releaseQuietly, runRetrieve, type QueryFlags } from '../query-options.js';
@@ -30,13 +30,17 @@ export function getCommand(): Command {
   addQueryOptions(command, 'C-GET');
   return command
     .option('--sop-class <uid>', 'a storage SOP class to accept (repeat; default: the common image, SR, RT and document classes)', collect)
-    .option('--transfer-syntax <uid>', 'a transfer syntax to accept the objects in (repeat; default: Explicit then Implicit VR Little Endian)', collect)
+    .option('--transfer-syntax <uid>', 'a transfer syntax to accept the objects in, all in one context per SOP class (repeat; default: Explicit or Implicit VR Little Endian, and for the common image classes JPEG Lossless, JPEG Baseline, JPEG 2000, JPEG-LS Lossless and RLE each in a context of its own)', collect)
     .option('--no-fsync', 'do not fsync each file before acknowledging it')
     .option('-v, --verbose', 'print a line per object received')
     .option('--no-progress', 'no progress bar (it is drawn only when stderr is a terminal)')
     .addHelpText('after', `
-The keys name what to retrieve by its unique keys at the level, as for conduit move. Objects of a SOP
-class or transfer syntax not proposed are refused by the peer's negotiation (they count as failed).
+The keys name what to retrieve by its unique keys at the level, as for conduit move. Objects are
+written in the transfer syntax they arrive in: compressed objects of the common image classes come as
+the peer stores them (JPEG, JPEG-LS, JPEG 2000, RLE). An object of a SOP class or transfer syntax not
+proposed is decompressed by peers that can (Orthanc), or fails (Conduit, and peers that cannot):
+propose its syntax with --transfer-syntax (with 1.2.840.10008.1.2.1 for the uncompressed ones), or
+--sop-class for its class. Only uncompressed files: --transfer-syntax 1.2.840.10008.1.2.1.
 At the end one line gives the sub-operations completed, failed and with warnings, the final status
 and the bytes received. Exit status: 0 when everything arrived; 1 on a failure status (shown with
 its Error Comment) or failed sub-operations.
@@ -58,7 +62,7 @@ async function runGet(host: string, port: number, flags: GetFlags): Promise<numb
     await mkdir(flags.out, { recursive: true });
     const storage = retrieveProposals({
       ...(flags.sopClass ? { storageSopClasses: flags.sopClass } : {}),
-      transferSyntaxes: flags.transferSyntax ?? [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN],
+      ...(flags.transferSyntax ? { transferSyntaxes: flags.transferSyntax } : {}),
     });
     client = await openQueryAssociation(host, port, flags, 'GET', storage);
     const proposed = new Set(storage.presentationContexts.map((pc) => pc.abstractSyntax));
@@ -80,6 +84,13 @@ async function runGet(host: string, port: number, flags: GetFlags): Promise<numb
     },
   });
   const code = await runRetrieve('get', client, operation, { progress: flags.progress, where, bytes: () => bytes });
+  const comment = operation.result?.status.errorComment ?? '';
+  // Conduit's SCP says "not accepted as <transfer syntax>" or "<SOP class> not accepted"; others say less, or nothing.
+  if (operation.result !== undefined && operation.result.failed > 0 && /not accepted|transfer syntax|presentation context/i.test(comment)) {
+    const uid = /\b(\d+(?:\.\d+){3,})\b/.exec(comment)?.[1];
+    const name = uid !== undefined ? lookupUid(uid)?.name : undefined;
+    process.stderr.write(`conduit get: the peer could not send some objects on this association (${comment}${name ? `; ${uid} is ${name}` : ''}): propose their transfer syntax with --transfer-syntax UID (repeatable, with 1.2.840.10008.1.2.1 for the uncompressed ones) or their class with --sop-class UID\n`);
+  }
   if (client.association.state === 'Sta6') await releaseQuietly(client, 'get', where);
   return code;
 }

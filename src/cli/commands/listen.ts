@@ -12,7 +12,10 @@ import { Command, Option } from 'commander';
 import { DicomServer, type AssociationInfo, type StoreRequest } from '../../ae/index.js';
 import { Status } from '../../dimse/index.js';
 import { DurableDirectory, fileNameFor, writeReceivedObject } from '../../services/storage/part10-sink.js';
+import { storageFailureStatus } from '../../services/storage/storage-failure.js';
 import { lookupUid } from '../../dictionary/index.js';
+import type { UserIdentityRq } from '../../upper-layer/index.js';
+import { checkUser, readUserList, type UserList } from '../user-identity-options.js';
 import {
   addTlsServerOptions, describeNetworkError, parseAeTitle, parseCount, parseMaxPdu, parsePort, parseSeconds, tlsServerOptions,
   type TlsFlags,
@@ -31,6 +34,7 @@ interface ListenOptions extends TlsFlags {
   maxAssociations?: number;
   shutdownTimeout: number;
   idleTimeout?: number;
+  users?: string;
 }
 
 export function listenCommand(): Command {
@@ -47,7 +51,8 @@ export function listenCommand(): Command {
     .addOption(new Option('--idle-timeout <seconds>', 'abort an association that sends nothing for this long').argParser(parseSeconds))
     .addOption(new Option('--shutdown-timeout <seconds>', 'on SIGINT/SIGTERM, wait this long for running associations before aborting them').default(30).argParser(parseSeconds))
     .option('--no-fsync', 'do not fsync each file before answering (faster; a crash may lose objects already acknowledged)')
-    .option('-q, --quiet', 'print only the first line (the port) and errors, not a line per association and object');
+    .option('-q, --quiet', 'print only the first line (the port) and errors, not a line per association and object')
+    .option('--users <file>', 'require a User Identity (PS3.7 D.3.3.7) from this file: a line per user, name:passcode or name alone; others are rejected');
   addTlsServerOptions(command);
   return command
     .addHelpText('after', `
@@ -56,7 +61,8 @@ Output: "listening on port N" first, then a line per association and per object 
 Examples:
   conduit listen --port 11112 --out ./incoming
   conduit listen --port 0 --aet ARCHIVE --strict-aet --out /srv/dicom
-  conduit listen --port 2762 --tls-key server.key --tls-cert server.pem --tls-ca ca.pem --out ./incoming`)
+  conduit listen --port 2762 --tls-key server.key --tls-cert server.pem --tls-ca ca.pem --out ./incoming
+  conduit listen --port 11112 --users users.txt --out ./incoming     # storescu --user alice --password ...`)
     .action(async (options: ListenOptions) => {
       process.exitCode = await runListen(options);
     });
@@ -82,16 +88,16 @@ class LineBuffer {
 }
 
 /**
- * The User Identity the requestor sent (PS3.7 D.3.3.7.1), for the association line. conduit listen
- * verifies none (and so sends no positive response: PS3.7 D.3.3.7.2 lets an acceptor that does not
- * take part ignore the sub-item), but an administrator sees who sent what.
+ * The User Identity the requestor sent (PS3.7 D.3.3.7.1), for the association line. Without --users
+ * conduit listen verifies none (and so sends no positive response: PS3.7 D.3.3.7.2 lets an acceptor
+ * that does not take part ignore the sub-item), but an administrator sees who sent what.
  */
-function identityOf(info: AssociationInfo): string {
+function identityOf(info: AssociationInfo, verified: boolean): string {
   const id = info.association.request.userInformation.userIdentity;
   if (id === undefined) return '';
   const kind = ['', 'user', 'user', 'a Kerberos ticket', 'a SAML assertion', 'a JSON Web Token'][id.userIdentityType] ?? `user identity type ${id.userIdentityType}`;
   const who = kind === 'user' ? `user ${JSON.stringify(new TextDecoder().decode(id.primaryField))}` : kind;
-  return `, ${who} (not verified)`;
+  return `, ${who} (${verified ? 'verified' : 'not verified'})`;
 }
 
 function sopClassName(uid: string): string {
@@ -103,8 +109,10 @@ async function runListen(options: ListenOptions): Promise<number> {
   const lines = new LineBuffer();
   const say = lines.line;
   let tls;
+  let users: UserList | undefined;
   try {
     tls = tlsServerOptions(options);
+    if (options.users !== undefined) users = readUserList(options.users);
   } catch (err) {
     process.stderr.write(`conduit listen: ${describeNetworkError(err, '')}\n`);
     return 1;
@@ -143,13 +151,11 @@ async function runListen(options: ListenOptions): Promise<number> {
       return undefined;
     } catch (err) {
       if (req.cancelled.aborted || info.association.state !== 'Sta6') throw err; // the association is gone: no one to answer
-      const code = (err as NodeJS.ErrnoException).code;
-      const outOfResources = code === 'ENOSPC' || code === 'EDQUOT' || code === 'EMFILE' || code === 'ENFILE';
       process.stderr.write(`conduit listen: ${label(info)}: cannot store ${req.sopInstanceUid}: ${(err as Error).message}\n`);
-      // PS3.4 B.2.3, Table B.2-1: A7xx Refused: Out of Resources; Cxxx Error: Cannot understand.
-      return outOfResources
-        ? { status: Status.RefusedOutOfResources, errorComment: 'out of disk space or file handles' }
-        : { status: Status.ErrorCannotUnderstand, errorComment: 'cannot write the object' };
+      // PS3.4 B.2.3, Table B.2-1: A700 Refused: Out of Resources for a full disk or no file handle
+      // left; 0110 Processing failure for another write error (the object itself is not at fault).
+      const answer = storageFailureStatus(err);
+      return answer ?? { status: Status.ProcessingFailure, errorComment: 'cannot write the object' };
     }
   };
 
@@ -163,6 +169,14 @@ async function runListen(options: ListenOptions): Promise<number> {
     ...(options.maxAssociations !== undefined ? { maxAssociations: options.maxAssociations } : {}),
     ...(options.idleTimeout !== undefined ? { timeouts: { idle: Math.round(options.idleTimeout * 1000) } } : {}),
     maxPduLength: options.maxPdu,
+    ...(users !== undefined ? {
+      userIdentityRequired: true,
+      userIdentity: (identity: UserIdentityRq) => {
+        const verdict = checkUser(users, identity);
+        if (!verdict.accept) process.stderr.write(`conduit listen: refused a user identity: ${verdict.why}\n`);
+        return verdict.accept ? { accept: true as const } : { accept: false as const };
+      },
+    } : {}),
     handlers: {
       echo: (info) => {
         if (verbose) say(`${label(info)}: C-ECHO`);
@@ -173,7 +187,7 @@ async function runListen(options: ListenOptions): Promise<number> {
   server.on('association', (info) => {
     ids.set(info, nextId++);
     active++;
-    if (verbose) say(`${label(info)}: from ${info.callingAeTitle} (${info.remoteAddress ?? 'unknown address'}) to ${info.calledAeTitle}${identityOf(info)}`);
+    if (verbose) say(`${label(info)}: from ${info.callingAeTitle} (${info.remoteAddress ?? 'unknown address'}) to ${info.calledAeTitle}${identityOf(info, users !== undefined)}`);
   });
   server.on('released', (info) => {
     active--;
@@ -184,7 +198,7 @@ async function runListen(options: ListenOptions): Promise<number> {
     process.stderr.write(`conduit listen: ${label(info)}: aborted after ${objects(counts.get(info) ?? 0)}: ${err.message}\n`);
   });
   server.on('rejected', (reason, calling) => {
-    if (verbose) say(`rejected an association from ${calling ?? 'a peer'}: ${reason}`);
+    if (verbose) say(`rejected an association from ${calling ?? 'a peer'}: ${reason}${users !== undefined && /no-reason-given/.test(reason) ? ' (--users: no user identity sent, or one not accepted)' : ''}`);
   });
   server.on('connectionFailed', (err, remoteAddress) => {
     // A peer that connects and hangs up (a port check, a load balancer's probe) is not worth a line.

@@ -12,12 +12,13 @@ import { connect, describeFile, proposalsFor } from '../../ae/index.js';
 import { DicomError } from '../../core/dicom-error.js';
 import { readDicomDir, referencedFileId, type DirectoryRecord } from '../../media/dicomdir/index.js';
 import { ArchiveStore, FilesystemBlobStore, SqliteIndexStore } from '../../storage/index.js';
-import { parseAeTitle, parsePort } from '../network-options.js';
+import { addTlsClientOptions, describeNetworkError, parseAeTitle, parsePort, tlsClientOptions, wantsTls, type TlsFlags } from '../network-options.js';
+import { addUserIdentityOptions, checkIdentityConfirmed, userIdentityOf, type UserIdentityFlags } from '../user-identity-options.js';
 
 /** PS3.8 §9.3.2.2: at most 128 presentation contexts in an association. */
 const MAX_CONTEXTS = 128;
 
-interface ImportOptions {
+interface ImportOptions extends TlsFlags, UserIdentityFlags {
   data?: string;
   host?: string;
   port?: number;
@@ -40,14 +41,16 @@ export async function openArchive(dataDir: string, options: { create?: boolean }
 }
 
 export function mediaImportCommand(): Command {
-  return new Command('import')
+  const command = new Command('import')
     .description('store the instances of a file-set in the archive (--data) or in a Storage SCP such as conduit serve (--host, --port)')
     .argument('<dir>', 'the file-set\'s folder, or its DICOMDIR')
     .option('--data <dir>', 'the archive folder of conduit serve, written directly')
     .option('--host <host>', 'a Storage SCP to send to with C-STORE')
     .addOption(new Option('--port <port>', 'its port').argParser(parsePort))
     .addOption(new Option('--aet <title>', 'calling AE title (this end)').default('CONDUIT').argParser(parseAeTitle))
-    .addOption(new Option('--aec <title>', 'called AE title (the peer)').default('CONDUIT').argParser(parseAeTitle))
+    .addOption(new Option('--aec <title>', 'called AE title (the peer)').default('CONDUIT').argParser(parseAeTitle));
+  // With --host, the requestor's TLS and User Identity options, as for conduit store.
+  return addUserIdentityOptions(addTlsClientOptions(command))
     .addHelpText('after', `
 Examples:
   conduit media import /media/cdrom --data ./data
@@ -106,6 +109,8 @@ async function runImport(dir: string, options: ImportOptions): Promise<number> {
     }
   } else {
     if (options.port === undefined) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', '--host needs --port');
+    const tls = tlsClientOptions(options);
+    const identity = userIdentityOf(options);
     const files = [];
     for (const path of paths) {
       try {
@@ -123,7 +128,14 @@ async function runImport(dir: string, options: ImportOptions): Promise<number> {
       else batches.push([f]);
     }
     for (const batch of batches) {
-      const client = await connect({ host: options.host!, port: options.port, callingAeTitle: options.aet, calledAeTitle: options.aec, presentationContexts: proposalsFor(batch) });
+      const client = await connect({
+        host: options.host!, port: options.port, callingAeTitle: options.aet, calledAeTitle: options.aec, presentationContexts: proposalsFor(batch),
+        ...(tls ? { tls } : {}), ...(identity ? { userIdentity: identity } : {}),
+      }).catch((err: unknown) => {
+        // The failure in words, its code in brackets (the action adds none to an Error without one).
+        throw new Error(describeNetworkError(err, `${options.host}:${options.port}`, { tls: wantsTls(options) }), { cause: err });
+      });
+      await checkIdentityConfirmed(client, identity);
       try {
         for (const f of batch) {
           try {

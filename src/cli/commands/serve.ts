@@ -47,7 +47,7 @@ export function serveCommand(): Command {
         });
       } catch (err) {
         process.stderr.write(`conduit serve: ${(err as Error).message}\n`);
-        process.exitCode = 2;
+        process.exitCode = 1;
         return;
       }
       const levels = ['error', 'warn', 'info'];

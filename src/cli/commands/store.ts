@@ -20,6 +20,7 @@ import {
   addTimeoutOption, addTlsClientOptions, describeNetworkError, exitWhenFlushed, parseAeTitle, parseMaxPdu, parsePort, timeoutsFor, tlsClientOptions,
   type TlsFlags,
 } from '../network-options.js';
+import { addUserIdentityOptions, checkIdentityConfirmed, userIdentityOf, type UserIdentityFlags } from '../user-identity-options.js';
 
 /** PS3.8 §9.3.2.2: presentation context IDs are odd numbers from 1 to 255. */
 const MAX_CONTEXTS = 128;
@@ -28,7 +29,7 @@ const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
 /** Files whose headers are read at once. */
 const DESCRIBE_CONCURRENCY = 16;
 
-interface StoreOptions extends TlsFlags {
+interface StoreOptions extends TlsFlags, UserIdentityFlags {
   aet: string;
   aec: string;
   maxPdu: number;
@@ -58,6 +59,7 @@ export function storeCommand(): Command {
     .option('--no-recurse', 'do not descend into folders named on the command line');
   addTimeoutOption(command, 'give up on connecting, on the association and on each C-STORE answer after this long');
   addTlsClientOptions(command);
+  addUserIdentityOptions(command);
   return command
     .option('-v, --verbose', 'print a line per file sent')
     .option('--no-progress', 'no progress bar (it is drawn only when stderr is a terminal)')
@@ -264,8 +266,10 @@ async function runStore(host: string, port: number, paths: string[], options: St
   const failures: Failure[] = [];
   const warnings: Failure[] = [];
   let tls;
+  let identity;
   try {
     tls = tlsClientOptions(options);
+    identity = userIdentityOf(options);
   } catch (err) {
     process.stderr.write(`conduit store: ${describeNetworkError(err, where)}\n`);
     return 1;
@@ -298,6 +302,7 @@ async function runStore(host: string, port: number, paths: string[], options: St
     synchronousFileReads: true,
     host, port, callingAeTitle: options.aet, calledAeTitle: options.aec, maxPduLength: options.maxPdu, ...timeoutsFor(options.timeout),
     ...(tls ? { tls } : {}),
+    ...(identity ? { userIdentity: identity } : {}),
   };
   try {
     for (const group of planAssociations(files, options.maxContexts)) {
@@ -310,6 +315,7 @@ async function runStore(host: string, port: number, paths: string[], options: St
         if (client === undefined || client.association.state !== 'Sta6') {
           try {
             client = await connect({ ...connectOptions, presentationContexts });
+            await checkIdentityConfirmed(client, identity);
           } catch (err) {
             // The peer refused this end altogether (rejected, unreachable): later associations would fare no better.
             fatal = describeNetworkError(err, where, { tls: tls !== undefined });

@@ -205,7 +205,9 @@ async function readForSending(blobs: BlobStore, context: StoreContext | { reason
   try {
     return { context, bytes: await storedDataSetBytes(blobs, instance, context.transferSyntax, buffers) };
   } catch (err) {
-    return { result: { status: Status.ProcessingFailure, errorComment: `${instance.sopInstanceUid}: ${(err as Error).message}` } };
+    // The instance is named by the Failed SOP Instance UID List: its UID (up to 64 characters)
+    // would leave no room in the Error Comment for the reason.
+    return { result: { status: Status.ProcessingFailure, errorComment: (err as Error).message } };
   }
 }
 

@@ -28,8 +28,14 @@ export interface StoreContext {
 /** Transfer syntaxes to transcode to, in this order, when the stored one was not accepted. */
 const TRANSCODE_ORDER = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN];
 
+/**
+ * A UID's name for a reason that becomes an Error Comment (64 characters, with "N of M failed: "
+ * before it): a long name would be cut, so the UID, which the requestor can also give back (conduit
+ * get --transfer-syntax, --sop-class), stands for it.
+ */
 function nameOf(uid: string): string {
-  return lookupUid(uid)?.name ?? uid;
+  const name = lookupUid(uid)?.name;
+  return name !== undefined && name.length <= 30 ? name : uid;
 }
 
 /**
@@ -38,7 +44,7 @@ function nameOf(uid: string): string {
  */
 export function contextForInstance(contexts: readonly StoreContext[], instance: Pick<StoredInstance, 'sopClassUid' | 'transferSyntaxUid'>): StoreContext | { reason: string } {
   const forClass = contexts.filter((c) => c.abstractSyntax === instance.sopClassUid);
-  if (forClass.length === 0) return { reason: `no accepted context for ${nameOf(instance.sopClassUid)}` };
+  if (forClass.length === 0) return { reason: `${nameOf(instance.sopClassUid)} not accepted` };
   const same = forClass.find((c) => c.transferSyntax === instance.transferSyntaxUid);
   if (same) return same;
   if (isUncompressed(instance.transferSyntaxUid)) {
@@ -47,8 +53,9 @@ export function contextForInstance(contexts: readonly StoreContext[], instance: 
       if (c) return c;
     }
   }
-  // Kept short: it becomes an Error Comment (64 characters are sent).
-  return { reason: `${nameOf(instance.sopClassUid)} not accepted as ${nameOf(instance.transferSyntaxUid)}` };
+  // Kept short: it becomes an Error Comment (64 characters are sent); the instance is in the Failed
+  // SOP Instance UID List, and its class was accepted in another syntax.
+  return { reason: `not accepted as ${nameOf(instance.transferSyntaxUid)}` };
 }
 
 /**

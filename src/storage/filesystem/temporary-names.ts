@@ -9,24 +9,33 @@
  * and the key is part of the name anyway), the random part sets processes and earlier runs apart,
  * and a name that exists all the same (the file is created exclusively) draws a new random part.
  */
-import { randomBytes } from 'node:crypto';
 import { sep } from 'node:path';
 import { openFd } from './file-descriptors.js';
 
 /** Attempts at an exclusive create before the error is given up to the caller. */
 const ATTEMPTS = 4;
 
+/**
+ * The one generator of temporary file names: the blob store's puts and writeReceivedObject
+ * (conduit listen, conduit get, a library's C-STORE handler) both use it.
+ */
 export class TemporaryNames {
-  private prefix = randomPrefix();
+  /** Drawn at the first name: a process that writes no file (a C-STORE requestor) draws nothing. */
+  private prefix: string | undefined;
   private counter = 0;
 
-  /** Creates (exclusively, for writing) a temporary file for `key` in `dir`. */
-  async create(dir: string, key: string): Promise<{ fd: number; path: string }> {
+  /**
+   * Creates a temporary file for `key` in `dir` exclusively: `open` must refuse a path that exists
+   * (EEXIST, as 'wx' does); such a name draws a new random part and is tried again. `open` may do
+   * more (make the folder first): it defaults to opening for writing.
+   */
+  async create(dir: string, key: string, open: (path: string) => number | Promise<number> = (path) => openFd(path, 'wx')): Promise<{ fd: number; path: string }> {
     for (let attempt = 1; ; attempt++) {
       this.counter = (this.counter + 1) & 0xffff;
+      this.prefix ??= randomPrefix();
       const path = `${dir}${sep}.${key}.${this.prefix}${this.counter.toString(16).padStart(4, '0')}.tmp`;
       try {
-        return { fd: await openFd(path, 'wx'), path };
+        return { fd: await open(path), path };
       } catch (error) {
         if ((error as { code?: unknown }).code !== 'EEXIST' || attempt >= ATTEMPTS) throw error;
         this.prefix = randomPrefix();
@@ -35,6 +44,7 @@ export class TemporaryNames {
   }
 }
 
+/** Through the Web Crypto global, which does not load node:crypto (~3 ms at a start) for it. */
 function randomPrefix(): string {
-  return randomBytes(4).toString('hex');
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString('hex');
 }

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFile } from '../../../src/media/part10.js';
@@ -107,10 +107,12 @@ for (const synchronousWrites of [false, true]) {
       async function* arriving(): AsyncGenerator<Uint8Array> {
         yield first;
         // The sender has not sent the rest yet: the temporary file should fill up meanwhile.
-        const partial = (): string | undefined => readdirSync(dir).find((n) => n.endsWith('.partial'));
+        const partial = (): string | undefined => readdirSync(dir).find((n) => n.endsWith('.tmp'));
         const deadline = Date.now() + 10_000;
         for (;;) {
           const name = partial();
+          // The blob store's names (storage/filesystem/temporary-names.ts): one generator for both.
+          if (name !== undefined) assert.match(name, /^\.1\.2\.3\.4\.5\.dcm\.[0-9a-f]{12}\.tmp$/);
           const size = name === undefined ? 0 : statSync(join(dir, name)).size;
           if (size >= header.length + first.length || Date.now() > deadline) {
             sizeBeforeLast = size;
@@ -214,3 +216,28 @@ for (const synchronousWrites of [false, true]) {
     }
   });
 }
+
+test('writeReceivedObject: a temporary name left by another process is not written over; another is drawn', async () => {
+  const dir = tempDir();
+  try {
+    // Every name the next writes could take: the counter's values with this process's random part.
+    const first = await writeReceivedObject(dir, OBJ, (async function* () { yield ELEMENT; })(), { fsync: false });
+    assert.equal(readdirSync(dir).length, 1, 'only the object: its temporary file was renamed');
+    const blocked: string[] = [];
+    let seen: string | undefined;
+    async function* arriving(): AsyncGenerator<Uint8Array> {
+      seen = readdirSync(dir).find((n) => n.endsWith('.tmp') && !blocked.includes(n));
+      yield ELEMENT;
+    }
+    // A stranger's file under the name the next write would take, if the counter goes on.
+    await writeReceivedObject(dir, { ...OBJ, sopInstanceUid: '9.9' }, arriving(), { fsync: false });
+    const next = seen!.replace(/([0-9a-f]{4})\.tmp$/, (_, n: string) => `${((parseInt(n, 16) + 1) & 0xffff).toString(16).padStart(4, '0')}.tmp`).replace('.9.9.dcm.', '.1.2.3.4.5.dcm.');
+    writeFileSync(join(dir, next), 'left by someone else');
+    blocked.push(next);
+    await writeReceivedObject(dir, OBJ, (async function* () { yield ELEMENT; })(), { fsync: false });
+    assert.equal(readFileSync(join(dir, next), 'utf8'), 'left by someone else');
+    assert.equal(statSync(first.path).size, part10Header(OBJ).length + ELEMENT.length);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
