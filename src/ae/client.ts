@@ -66,9 +66,11 @@ export interface StoreOptions {
   /**
    * The file the caller stores next on this association (described, as describeFile gives it): once
    * this message's data set has been read, the next one's is read while this C-STORE's response is
-   * awaited (when it fits in one 1 MiB read buffer), instead of after it.
+   * awaited (when it fits in one 1 MiB read buffer), instead of after it. A function is called
+   * then, once this message's bytes are written (the caller may describe the next file in that
+   * wait); it gives the file, or undefined for none.
    */
-  next?: SendableFile;
+  next?: SendableFile | (() => SendableFile | undefined);
 }
 
 const UNCOMPRESSED_FALLBACK = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN];

@@ -237,8 +237,11 @@ function uidValue(head: Uint8Array, at: number, length: number): string | null {
 export class ReadBufferRing {
   private readonly buffers: Uint8Array[] = [];
   private next = 0;
-  /** A data set being read ahead (readAhead), until readIntoRing takes or discards it. */
-  private ahead: { file: SendableFile; bytes: Promise<Uint8Array | undefined> } | undefined;
+  /**
+   * A data set being read ahead (readAhead), until readIntoRing takes or discards it; `file` is
+   * undefined until a lazily named file is known (or when none was).
+   */
+  private ahead: { file: SendableFile | undefined; bytes: Promise<Uint8Array | undefined> } | undefined;
 
   constructor(
     private readonly reusable: () => Promise<void>,
@@ -278,12 +281,24 @@ export class ReadBufferRing {
    * or once whole() gave its bytes and they are written in the same turn of the event loop: the
    * buffer taken is then the one before it, whose bytes were flushed before it was refilled).
    */
-  readAhead(file: SendableFile): void {
-    if (this.ahead !== undefined || file.size - file.dataSetOffset >= this.size) return;
+  readAhead(file: SendableFile | (() => SendableFile | undefined)): void {
+    if (this.ahead !== undefined || (typeof file !== 'function' && !this.fits(file))) return;
+    const ahead: { file: SendableFile | undefined; bytes: Promise<Uint8Array | undefined> } = { file: undefined, bytes: Promise.resolve(undefined) };
     // After the current turn of the event loop: the message's last PDUs go out first, so the read
-    // overlaps the peer's work on it instead of delaying it.
-    const bytes = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.readWhole(file));
-    this.ahead = { file, bytes };
+    // overlaps the peer's work on it instead of delaying it. A file given as a function is asked
+    // for then too (e.g. `conduit store` describing the next file while the response is awaited).
+    ahead.bytes = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      const f = typeof file === 'function' ? file() : file;
+      if (f === undefined || !this.fits(f)) return undefined;
+      ahead.file = f;
+      return this.readWhole(f);
+    });
+    this.ahead = ahead;
+  }
+
+  /** Whether `file`'s data set fits in one buffer (so it can be read whole, and ahead). */
+  private fits(file: SendableFile): boolean {
+    return file.size - file.dataSetOffset < this.size;
   }
 
   /** The data set read ahead for `file`, or undefined (none, another file's: discarded, or unreadable then). */
@@ -303,7 +318,7 @@ export class ReadBufferRing {
   async whole(file: SendableFile): Promise<Uint8Array | undefined> {
     const ahead = await this.takeAhead(file);
     if (ahead !== undefined) return ahead;
-    if (file.size - file.dataSetOffset >= this.size) return undefined;
+    if (!this.fits(file)) return undefined;
     return this.readWhole(file);
   }
 
