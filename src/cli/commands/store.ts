@@ -233,11 +233,6 @@ export async function gatherFiles(paths: readonly string[], recurse: boolean, fa
   return { files, skipped };
 }
 
-/** A file's kind for the associations: its SOP class and transfer syntax (planAssociations's key). */
-function kindOf(f: SendableFile): string {
-  return `${f.sopClassUid}|${f.transferSyntaxUid}`;
-}
-
 /**
  * The candidates described one at a time, in order, as the sending reaches them (`conduit store`,
  * docs/adr/0024-store-describes-while-sending.md): the first association opens once the first
@@ -471,15 +466,18 @@ async function runStore(host: string, port: number, paths: string[], options: St
   };
   try {
     if (head.length > 0) {
-      // The kinds of the files described, as many as fit in one association's contexts.
-      const kinds = new Set<string>();
+      // The kinds of the files described, as many as fit in one association's contexts: transfer
+      // syntaxes by SOP class (no key string made per file sent).
+      const kinds = new Map<string, Set<string>>();
       let pairs: SendableFile[] = [];
+      const ofKind = (f: SendableFile): boolean => kinds.get(f.sopClassUid)?.has(f.transferSyntaxUid) === true;
       for (const f of head) {
-        if (kinds.has(kindOf(f)) || proposalsFor([...pairs, f]).length > options.maxContexts) continue;
-        kinds.add(kindOf(f));
+        if (ofKind(f) || proposalsFor([...pairs, f]).length > options.maxContexts) continue;
+        let syntaxes = kinds.get(f.sopClassUid);
+        if (syntaxes === undefined) kinds.set(f.sopClassUid, (syntaxes = new Set()));
+        syntaxes.add(f.transferSyntaxUid);
         pairs = [...pairs, f];
       }
-      const ofKind = (f: SendableFile): boolean => kinds.has(kindOf(f));
       const contexts = proposalsFor(pairs);
       let h = 0;
       /** The file to send after the current one, without taking it (from the read-ahead: the next file described in the wait for this one's response, when the header scan can). */
