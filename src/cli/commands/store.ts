@@ -14,7 +14,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { connect, proposalsFor, type AssociationClient, type StoreOptions as ClientStoreOptions } from '../../ae/client.js';
 import { DicomError } from '../../core/dicom-error.js';
 import { readFile } from '../../media/part10.js';
-import { DESCRIBE_HEAD_LENGTH, describeFile, describeFileFromHeadSync, type SendableFile } from '../../services/storage/file-source.js';
+import { DESCRIBE_HEAD_LENGTH, describeFile, describeFileFromHeadSync, readAndDescribeSync, type ReadFile, type SendableFile } from '../../services/storage/file-source.js';
 import { ProgressBar } from '../progress.js';
 import {
   addTimeoutOption, addTlsClientOptions, describeNetworkError, exitWhenFlushed, parseAeTitle, parseMaxPdu, parsePort, timeoutsFor, tlsClientOptions,
@@ -277,17 +277,24 @@ class FileQueue {
   }
 
   /**
-   * What next() will return, if the header scan can tell without waiting (files met before it
-   * are dealt with as next() would); undefined when a file needs describeFile, or at the end.
+   * What next() will return, if it can be told without waiting (files met before it are dealt
+   * with as next() would): read whole into `buffer` and described from those bytes when it fits
+   * (one read for both; its data set's bytes returned too), else by the header scan; undefined
+   * when a file needs describeFile, or at the end.
    */
-  peek(accept: (f: SendableFile) => boolean, other: (f: SendableFile) => void): SendableFile | undefined {
+  peek(buffer: Uint8Array, accept: (f: SendableFile) => boolean, other: (f: SendableFile) => void): ReadFile | { file: SendableFile; dataSet?: undefined } | undefined {
     while (this.at < this.candidates.length) {
       const c = this.candidates[this.at]!;
-      const d = this.held ?? this.describeSync(c);
-      if (d === undefined) return undefined;
+      let d = this.held;
+      let read: ReadFile | undefined;
+      if (d === undefined) {
+        if (c.skip === undefined && (c.size === undefined || c.size < buffer.length)) read = readAndDescribeSync(c.path, buffer);
+        d = read !== undefined ? described(read.file) : this.describeSync(c);
+        if (d === undefined) return undefined;
+      }
       if (d.kind === 'file' && accept(d.file)) {
         this.held = d;
-        return d.file;
+        return read?.file === d.file ? read : { file: d.file };
       }
       this.held = undefined;
       this.at++;
@@ -480,10 +487,14 @@ async function runStore(host: string, port: number, paths: string[], options: St
       }
       const contexts = proposalsFor(pairs);
       let h = 0;
-      /** The file to send after the current one, without taking it (from the read-ahead: the next file described in the wait for this one's response, when the header scan can). */
-      const upcoming = (): SendableFile | undefined => {
-        for (; h < head.length; h++) if (ofKind(head[h]!)) return head[h]; else keep(head[h]!);
-        return queue.peek(ofKind, keep);
+      /**
+       * The file to send after the current one, without taking it: the client's read-ahead calls
+       * it in the wait for this one's response; a file not yet described is read into `buffer`
+       * and described from those bytes.
+       */
+      const upcoming = (buffer: Uint8Array): { file: SendableFile; dataSet?: Uint8Array } | undefined => {
+        for (; h < head.length; h++) if (ofKind(head[h]!)) return { file: head[h]! }; else keep(head[h]!);
+        return queue.peek(buffer, ofKind, keep);
       };
       const take = (): Promise<SendableFile | undefined> => {
         for (; h < head.length; h++) if (ofKind(head[h]!)) return Promise.resolve(head[h++]); else keep(head[h]!);

@@ -97,6 +97,39 @@ export function describeFileFromHeadSync(path: string, scratch: Uint8Array, size
   return { path, sopClassUid: found.sopClassUid, sopInstanceUid: found.sopInstanceUid, transferSyntaxUid: found.transferSyntaxUid, dataSetOffset: found.dataSetOffset, size };
 }
 
+/** A file described from its bytes read whole, with its data set's bytes (readAndDescribeSync). */
+export interface ReadFile {
+  file: SendableFile;
+  /** The data set's bytes, in the buffer the file was read into. */
+  dataSet: Uint8Array;
+}
+
+/**
+ * describeFileFromHeadSync for a file read whole into `buffer` from its first byte: one open and
+ * one read give both the description and the data set's bytes (`conduit store` reading the next
+ * file while a response is awaited). Undefined when the file does not fit in the buffer, cannot be
+ * read, or its head needs describeFile: describe it the usual way then.
+ */
+export function readAndDescribeSync(path: string, buffer: Uint8Array): ReadFile | undefined {
+  let got: number;
+  try {
+    const fd = fs.openSync(path, 'r');
+    try {
+      got = fs.readSync(fd, buffer, 0, buffer.length, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  // A full buffer: larger than it (or growing).
+  if (got >= buffer.length) return undefined;
+  const found = scanHead(buffer.subarray(0, got), true);
+  if (found === undefined) return undefined;
+  const file = { path, sopClassUid: found.sopClassUid, sopInstanceUid: found.sopInstanceUid, transferSyntaxUid: found.transferSyntaxUid, dataSetOffset: found.dataSetOffset, size: got };
+  return { file, dataSet: buffer.subarray(found.dataSetOffset, got) };
+}
+
 const PREAMBLE_AND_PREFIX = PREAMBLE_LENGTH + 4;
 
 /**
@@ -281,17 +314,22 @@ export class ReadBufferRing {
    * or once whole() gave its bytes and they are written in the same turn of the event loop: the
    * buffer taken is then the one before it, whose bytes were flushed before it was refilled).
    */
-  readAhead(file: SendableFile | (() => SendableFile | undefined)): void {
+  readAhead(file: SendableFile | NextFileReader): void {
     if (this.ahead !== undefined || (typeof file !== 'function' && !this.fits(file))) return;
     const ahead: { file: SendableFile | undefined; bytes: Promise<Uint8Array | undefined> } = { file: undefined, bytes: Promise.resolve(undefined) };
     // After the current turn of the event loop: the message's last PDUs go out first, so the read
-    // overlaps the peer's work on it instead of delaying it. A file given as a function is asked
-    // for then too (e.g. `conduit store` describing the next file while the response is awaited).
-    ahead.bytes = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      const f = typeof file === 'function' ? file() : file;
-      if (f === undefined || !this.fits(f)) return undefined;
-      ahead.file = f;
-      return this.readWhole(f);
+    // overlaps the peer's work on it instead of delaying it. A reader is called then too, with the
+    // buffer to read into (`conduit store` reads and describes the next file in that wait).
+    ahead.bytes = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      if (typeof file !== 'function') {
+        ahead.file = file;
+        return this.readWhole(file);
+      }
+      const buffer = await this.acquire();
+      const next = file(buffer);
+      ahead.file = next?.file;
+      if (next === undefined || next.dataSet !== undefined) return next?.dataSet;
+      return this.fits(next.file) ? this.readWhole(next.file, buffer) : undefined;
     });
     this.ahead = ahead;
   }
@@ -323,9 +361,9 @@ export class ReadBufferRing {
   }
 
   /** The whole data set in one buffer; undefined when it does not fit (any more) or cannot be read: read again then, errors included. */
-  private async readWhole(file: SendableFile): Promise<Uint8Array | undefined> {
+  private async readWhole(file: SendableFile, into?: Uint8Array): Promise<Uint8Array | undefined> {
     try {
-      const buf = await this.acquire();
+      const buf = into ?? await this.acquire();
       let bytesRead: number;
       if (this.synchronous) {
         const fd = fs.openSync(file.path, 'r');
@@ -349,6 +387,13 @@ export class ReadBufferRing {
     }
   }
 }
+
+/**
+ * A reader of the next file for ReadBufferRing.readAhead: reads it into `buffer` when it can (its
+ * data set then in `dataSet`, a view of `buffer`), and names it; undefined for no next file. A file
+ * named without `dataSet` is read into `buffer` by the ring (when it fits).
+ */
+export type NextFileReader = (buffer: Uint8Array) => { file: SendableFile; dataSet?: Uint8Array } | undefined;
 
 /** 1 MiB: a typical CT or MR image in one read. */
 export const DEFAULT_READ_BUFFER_SIZE = 1 << 20;
