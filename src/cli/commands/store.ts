@@ -236,9 +236,9 @@ export async function gatherFiles(paths: readonly string[], recurse: boolean, fa
 /**
  * The candidates described one at a time, in order, as the sending reaches them (`conduit store`,
  * docs/adr/0024-store-describes-while-sending.md): the first association opens once the first
- * file is described, and each later file is described while the previous one's response is
- * awaited (peek, from the read-ahead), not all before the first byte goes. Skipped files are noted
- * and unreadable ones added to the failures when met.
+ * DESCRIBED_BEFORE_CONNECT candidates are described, and each later file is described while the
+ * previous one's response is awaited (peek, from the read-ahead), not all before the first byte
+ * goes. Skipped files are noted and unreadable ones added to the failures when met.
  */
 class FileQueue {
   private at = 0;
@@ -304,9 +304,16 @@ class FileQueue {
     return undefined;
   }
 
-  /** The candidates not reached (after an interrupt or a refused association): those not to be skipped anyway. */
+  /**
+   * The candidates not reached (after an interrupt or a refused association), not read: those
+   * known to be skipped (links to folders, FIFOs) are noted as such, the others returned.
+   */
   rest(): Candidate[] {
-    const out = this.candidates.slice(this.at).filter((c) => c.skip === undefined);
+    const out: Candidate[] = [];
+    for (const c of this.candidates.slice(this.at)) {
+      if (c.skip === undefined) out.push(c);
+      else this.take(c, { kind: 'skip', note: c.skip });
+    }
     this.at = this.candidates.length;
     this.held = undefined;
     return out;

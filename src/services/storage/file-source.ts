@@ -326,7 +326,13 @@ export class ReadBufferRing {
         return this.readWhole(file);
       }
       const buffer = await this.acquire();
-      const next = file(buffer);
+      let next: ReturnType<NextFileReader>;
+      try {
+        next = file(buffer);
+      } catch {
+        // Nothing read ahead: the caller meets the same file (and its error) in its turn.
+        return undefined;
+      }
       ahead.file = next?.file;
       if (next === undefined || next.dataSet !== undefined) return next?.dataSet;
       return this.fits(next.file) ? this.readWhole(next.file, buffer) : undefined;

@@ -101,3 +101,20 @@ test('readAndDescribeSync: describeFile\'s description and the data set\'s bytes
   assert.equal(readAndDescribeSync(path, new Uint8Array(whole.length)), undefined, 'fills the buffer: not known to be whole');
   assert.equal(readAndDescribeSync(join(TEST_FILES, 'no-such-file.dcm'), new Uint8Array(1024)), undefined);
 });
+
+test('readAhead(reader): a reader that throws reads nothing ahead and leaves no rejection; the file is read in its turn', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conduit-ahead-'));
+  try {
+    const ring = new ReadBufferRing(() => Promise.resolve(), 1024, 2, true);
+    const next = fileOf(dir, 'next', 2, 40);
+    ring.readAhead(() => {
+      throw new Error('the reader failed');
+    });
+    await turn();
+    await turn();
+    const bytes = await ring.whole(next);
+    assert.ok(bytes?.length === 40 && bytes.every((b) => b === 2));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
