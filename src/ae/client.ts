@@ -10,7 +10,7 @@ import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, isUncompressed, t
 import { encodeDataSetStream } from '../data/writer.js';
 import { Priority, type DataSetSource, type DimseStatus } from '../dimse/index.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../media/implementation.js';
-import { describeFile, fileDataSet, ReadBufferRing, type SendableFile } from '../services/storage/file-source.js';
+import { describeFile, fileDataSet, readAndDescribeSync, ReadBufferRing, type NextFileReader, type ReadFile, type SendableFile } from '../services/storage/file-source.js';
 import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
 import {
   describePresentationContextResult, openAssociation, type Association, type AssociationTimeouts, type NegotiatedPresentationContext, type PresentationContextProposal,
@@ -66,9 +66,11 @@ export interface StoreOptions {
   /**
    * The file the caller stores next on this association (described, as describeFile gives it): once
    * this message's data set has been read, the next one's is read while this C-STORE's response is
-   * awaited (when it fits in one 1 MiB read buffer), instead of after it.
+   * awaited (when it fits in one 1 MiB read buffer), instead of after it. A reader is called then,
+   * once this message's bytes are written, with the buffer to read the next file into (the caller
+   * may describe it from those bytes: one read for both); it names the file, or none.
    */
-  next?: SendableFile;
+  next?: SendableFile | NextFileReader;
 }
 
 const UNCOMPRESSED_FALLBACK = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN];
@@ -259,7 +261,8 @@ export async function connect(options: ConnectOptions): Promise<AssociationClien
   return new AssociationClient(association, { dimseTimeout: options.dimseTimeout, synchronousFileReads: options.synchronousFileReads });
 }
 
-export { describeFile };
+export { describeFile, readAndDescribeSync };
+export type { NextFileReader, ReadFile };
 
 /** A UID with its registered name, for messages: `JPEG 2000 Image Compression (1.2.840.10008.1.2.4.91)`. */
 function uidName(uid: string): string {

@@ -11,10 +11,10 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { connect, proposalsFor, type AssociationClient } from '../../ae/client.js';
+import { connect, proposalsFor, type AssociationClient, type StoreOptions as ClientStoreOptions } from '../../ae/client.js';
 import { DicomError } from '../../core/dicom-error.js';
 import { readFile } from '../../media/part10.js';
-import { DESCRIBE_HEAD_LENGTH, describeFile, describeFileFromHeadSync, type SendableFile } from '../../services/storage/file-source.js';
+import { DESCRIBE_HEAD_LENGTH, describeFile, describeFileFromHeadSync, readAndDescribeSync, type ReadFile, type SendableFile } from '../../services/storage/file-source.js';
 import { ProgressBar } from '../progress.js';
 import {
   addTimeoutOption, addTlsClientOptions, describeNetworkError, exitWhenFlushed, parseAeTitle, parseMaxPdu, parsePort, timeoutsFor, tlsClientOptions,
@@ -26,6 +26,12 @@ import { addUserIdentityOptions, checkIdentityConfirmed, userIdentityOf, type Us
 const MAX_CONTEXTS = 128;
 /** Media Storage Directory Storage: a DICOMDIR describes a file-set, it is not sent over the network. */
 const MEDIA_STORAGE_DIRECTORY = '1.2.840.10008.1.3.10';
+/**
+ * Candidates described before the first association opens: it proposes their kinds, so a set of
+ * this many files or fewer goes on one association (more kinds than --max-contexts aside); the
+ * rest are described while sending (ADR 0024).
+ */
+export const DESCRIBED_BEFORE_CONNECT = 64;
 /** Files whose headers are read at once. */
 const DESCRIBE_CONCURRENCY = 16;
 
@@ -229,6 +235,111 @@ export async function gatherFiles(paths: readonly string[], recurse: boolean, fa
   return { files, skipped };
 }
 
+/**
+ * The candidates described one at a time, in order, as the sending reaches them (`conduit store`,
+ * docs/adr/0024-store-describes-while-sending.md): the first association opens once the first
+ * DESCRIBED_BEFORE_CONNECT candidates are described, and each later file is described while the
+ * previous one's response is awaited (peek, from the read-ahead), not all before the first byte
+ * goes. Skipped files are noted and unreadable ones added to the failures when met.
+ */
+class FileQueue {
+  private at = 0;
+  /** Candidates dealt with so far (described, skipped or failed). */
+  get reached(): number {
+    return this.at;
+  }
+  /** The description of candidates[at], when peek() made it. */
+  private held: Described | undefined;
+  private readonly scratch = new Uint8Array(DESCRIBE_HEAD_LENGTH);
+  skipped = 0;
+
+  constructor(
+    private readonly candidates: readonly Candidate[],
+    private readonly failures: Failure[],
+    /** A candidate that is not sent after all (skipped with `note`, or failed): for the notes and the progress totals. */
+    private readonly dropped: (candidate: Candidate, note?: string) => void,
+  ) {}
+
+  /**
+   * The next file that `accept` takes, described (by the header scan, else by describeFile);
+   * the files met before it that it does not take go to `other`, in order. Undefined at the end.
+   */
+  async next(accept: (f: SendableFile) => boolean, other: (f: SendableFile) => void): Promise<SendableFile | undefined> {
+    while (this.at < this.candidates.length) {
+      const c = this.candidates[this.at]!;
+      const d = this.held ?? this.describeSync(c) ?? await describe(c.path);
+      this.held = undefined;
+      this.at++;
+      const file = this.take(c, d);
+      if (file === undefined) continue;
+      if (accept(file)) return file;
+      other(file);
+    }
+    return undefined;
+  }
+
+  /**
+   * What next() will return, if it can be told without waiting (files met before it are dealt
+   * with as next() would): read whole into `buffer` and described from those bytes when it fits
+   * (one read for both; its data set's bytes returned too), else by the header scan; undefined
+   * when a file needs describeFile, or at the end.
+   */
+  peek(buffer: Uint8Array, accept: (f: SendableFile) => boolean, other: (f: SendableFile) => void): ReadFile | { file: SendableFile; dataSet?: undefined } | undefined {
+    while (this.at < this.candidates.length) {
+      const c = this.candidates[this.at]!;
+      let d = this.held;
+      let read: ReadFile | undefined;
+      if (d === undefined) {
+        if (c.skip === undefined && (c.size === undefined || c.size < buffer.length)) read = readAndDescribeSync(c.path, buffer);
+        d = read !== undefined ? described(read.file) : this.describeSync(c);
+        if (d === undefined) return undefined;
+      }
+      if (d.kind === 'file' && accept(d.file)) {
+        this.held = d;
+        return read?.file === d.file ? read : { file: d.file };
+      }
+      this.held = undefined;
+      this.at++;
+      const file = this.take(c, d);
+      if (file !== undefined) other(file);
+    }
+    return undefined;
+  }
+
+  /**
+   * The candidates not reached (after an interrupt or a refused association), not read: those
+   * known to be skipped (links to folders, FIFOs) are noted as such, the others returned.
+   */
+  rest(): Candidate[] {
+    const out: Candidate[] = [];
+    for (const c of this.candidates.slice(this.at)) {
+      if (c.skip === undefined) out.push(c);
+      else this.take(c, { kind: 'skip', note: c.skip });
+    }
+    this.at = this.candidates.length;
+    this.held = undefined;
+    return out;
+  }
+
+  private describeSync(c: Candidate): Described | undefined {
+    if (c.skip !== undefined) return { kind: 'skip', note: c.skip };
+    const file = describeFileFromHeadSync(c.path, this.scratch, c.size);
+    return file === undefined ? undefined : described(file);
+  }
+
+  private take(c: Candidate, d: Described): SendableFile | undefined {
+    if (d.kind === 'file') return d.file;
+    if (d.kind === 'skip') {
+      this.skipped++;
+      this.dropped(c, `conduit store: skipped ${c.path}: ${d.note}`);
+    } else {
+      this.failures.push({ path: c.path, reason: d.reason });
+      this.dropped(c);
+    }
+    return undefined;
+  }
+}
+
 // ---- associations ----
 
 /**
@@ -275,17 +386,40 @@ async function runStore(host: string, port: number, paths: string[], options: St
     return 1;
   }
 
-  const { files, skipped } = await gatherFiles(paths, options.recurse, failures, 'conduit store');
-
-  if (files.length === 0 && failures.length === 0) {
-    process.stderr.write(`conduit store: no DICOM files to send in ${paths.join(', ')}\n`);
-    return 1;
+  const candidates = await collectFiles(paths, options.recurse, failures);
+  // The progress bar's totals: the files found, less those skipped or failed as they are met; the
+  // bytes when every size is known (a folder's entries are not stat'ed).
+  let total = 0;
+  let totalBytes = 0;
+  for (const c of candidates) {
+    if (c.skip !== undefined) continue;
+    total++;
+    totalBytes = c.size === undefined || Number.isNaN(totalBytes) ? NaN : totalBytes + c.size;
   }
-  const totalBytes = files.reduce((n, f) => n + f.size, 0);
-  const bar = new ProgressBar(process.stderr, files.length, totalBytes, options.progress ? {} : { enabled: false });
+  const bar = new ProgressBar(process.stderr, total, Number.isNaN(totalBytes) ? 0 : totalBytes, options.progress ? {} : { enabled: false });
   let done = 0;
   let sent = 0;
   let bytes = 0;
+  const queue = new FileQueue(candidates, failures, (c, note) => {
+    if (note !== undefined) bar.note(note);
+    if (c.skip === undefined) bar.update(done, bytes, --total);
+  });
+  // The first candidates are described before connecting, and the first association carries their
+  // kinds; later files of those kinds are described as they are reached, files of other kinds kept
+  // for the next associations.
+  const later: SendableFile[] = [];
+  const keep = (f: SendableFile): void => void later.push(f);
+  const head: SendableFile[] = [];
+  while (queue.reached < DESCRIBED_BEFORE_CONNECT) {
+    const f = await queue.next(() => true, keep);
+    if (f === undefined) break;
+    head.push(f);
+  }
+  if (head.length === 0 && failures.length === 0) {
+    bar.finish();
+    process.stderr.write(`conduit store: no DICOM files to send in ${paths.join(', ')}\n`);
+    return 1;
+  }
   let client: AssociationClient | undefined;
   let fatal: string | undefined;
   let interrupted = false;
@@ -304,62 +438,101 @@ async function runStore(host: string, port: number, paths: string[], options: St
     ...(tls ? { tls } : {}),
     ...(identity ? { userIdentity: identity } : {}),
   };
-  try {
-    for (const group of planAssociations(files, options.maxContexts)) {
-      const presentationContexts = proposalsFor(group);
-      for (const [i, file] of group.entries()) {
-        if (fatal !== undefined || interrupted) {
-          failures.push({ path: file.path, reason: interrupted ? 'not sent: interrupted' : `not sent: ${fatal}` });
-          continue;
-        }
-        if (client === undefined || client.association.state !== 'Sta6') {
-          try {
-            client = await connect({ ...connectOptions, presentationContexts });
-            await checkIdentityConfirmed(client, identity);
-          } catch (err) {
-            // The peer refused this end altogether (rejected, unreachable): later associations would fare no better.
-            fatal = describeNetworkError(err, where, { tls: tls !== undefined });
-            failures.push({ path: file.path, reason: `not sent: ${fatal}` });
-            continue;
-          }
-        }
-        try {
-          // The next file's data set is read while this one's response is awaited: against a peer
-          // on another machine, and for files not in the page cache, the read then costs the cycle
-          // nothing. (On one busy 2-core machine it competes with the receiver's work: ADR 0021.)
-          const status = await client.store(file, { next: group[i + 1] });
-          if (status.isCompleted) {
-            sent++;
-            bytes += file.size;
-            if (status.isWarning) {
-              warnings.push({ path: file.path, reason: status.description });
-              bar.note(`conduit store: warning: ${file.path}: ${status.description}`);
-            } else if (options.verbose) {
-              bar.note(`stored ${file.path} (${file.sopInstanceUid})`);
-            }
-          } else {
-            failures.push({ path: file.path, reason: status.description });
-            if (options.verbose) bar.note(`conduit store: failed: ${file.path}: ${status.description}`);
-          }
-        } catch (err) {
-          let reason = interrupted ? 'interrupted' : describeNetworkError(err, where, { tls: tls !== undefined });
-          if (!interrupted && err instanceof DicomError && err.code === 'ERR_DICOM_ASSOCIATION_ABORTED') reason = await withDamage(file.path, reason);
-          failures.push({ path: file.path, reason });
-          if (options.verbose) bar.note(`conduit store: failed: ${file.path}: ${reason}`);
-        }
-        done++;
-        bar.update(done, bytes);
+  const notSent = (path: string): void => void failures.push({ path, reason: interrupted ? 'not sent: interrupted' : `not sent: ${fatal}` });
+  /** One C-STORE on the association for `presentationContexts` (opened, or opened again, first). */
+  const send = async (file: SendableFile, presentationContexts: ReturnType<typeof proposalsFor>, next: ClientStoreOptions['next']): Promise<void> => {
+    if (fatal !== undefined || interrupted) return notSent(file.path);
+    if (client === undefined || client.association.state !== 'Sta6') {
+      try {
+        client = await connect({ ...connectOptions, presentationContexts });
+        await checkIdentityConfirmed(client, identity);
+      } catch (err) {
+        // The peer refused this end altogether (rejected, unreachable): later associations would fare no better.
+        fatal = describeNetworkError(err, where, { tls: tls !== undefined });
+        failures.push({ path: file.path, reason: `not sent: ${fatal}` });
+        return;
       }
-      // The next group proposes other contexts: a new association.
-      if (client !== undefined && client.association.state === 'Sta6') await release(client, where);
-      client = undefined;
+    }
+    try {
+      // The next file's data set is read while this one's response is awaited: against a peer
+      // on another machine, and for files not in the page cache, the read then costs the cycle
+      // nothing. (On one busy 2-core machine it competes with the receiver's work: ADR 0021.)
+      const status = await client.store(file, { next });
+      if (status.isCompleted) {
+        sent++;
+        bytes += file.size;
+        if (status.isWarning) {
+          warnings.push({ path: file.path, reason: status.description });
+          bar.note(`conduit store: warning: ${file.path}: ${status.description}`);
+        } else if (options.verbose) {
+          bar.note(`stored ${file.path} (${file.sopInstanceUid})`);
+        }
+      } else {
+        failures.push({ path: file.path, reason: status.description });
+        if (options.verbose) bar.note(`conduit store: failed: ${file.path}: ${status.description}`);
+      }
+    } catch (err) {
+      let reason = interrupted ? 'interrupted' : describeNetworkError(err, where, { tls: tls !== undefined });
+      if (!interrupted && err instanceof DicomError && err.code === 'ERR_DICOM_ASSOCIATION_ABORTED') reason = await withDamage(file.path, reason);
+      failures.push({ path: file.path, reason });
+      if (options.verbose) bar.note(`conduit store: failed: ${file.path}: ${reason}`);
+    }
+    done++;
+    bar.update(done, bytes);
+  };
+  const releaseClient = async (): Promise<void> => {
+    if (client !== undefined && client.association.state === 'Sta6') await release(client, where);
+    client = undefined;
+  };
+  try {
+    if (head.length > 0) {
+      // The kinds of the files described, as many as fit in one association's contexts: transfer
+      // syntaxes by SOP class (no key string made per file sent).
+      const kinds = new Map<string, Set<string>>();
+      let pairs: SendableFile[] = [];
+      const ofKind = (f: SendableFile): boolean => kinds.get(f.sopClassUid)?.has(f.transferSyntaxUid) === true;
+      for (const f of head) {
+        if (ofKind(f) || proposalsFor([...pairs, f]).length > options.maxContexts) continue;
+        let syntaxes = kinds.get(f.sopClassUid);
+        if (syntaxes === undefined) kinds.set(f.sopClassUid, (syntaxes = new Set()));
+        syntaxes.add(f.transferSyntaxUid);
+        pairs = [...pairs, f];
+      }
+      const contexts = proposalsFor(pairs);
+      let h = 0;
+      /**
+       * The file to send after the current one, without taking it: the client's read-ahead calls
+       * it in the wait for this one's response; a file not yet described is read into `buffer`
+       * and described from those bytes.
+       */
+      const upcoming = (buffer: Uint8Array): { file: SendableFile; dataSet?: Uint8Array } | undefined => {
+        for (; h < head.length; h++) if (ofKind(head[h]!)) return { file: head[h]! }; else keep(head[h]!);
+        return queue.peek(buffer, ofKind, keep);
+      };
+      const take = (): Promise<SendableFile | undefined> => {
+        for (; h < head.length; h++) if (ofKind(head[h]!)) return Promise.resolve(head[h++]); else keep(head[h]!);
+        return queue.next(ofKind, keep);
+      };
+      for (let file = await take(); file !== undefined; file = await take()) {
+        await send(file, contexts, upcoming);
+        if (fatal !== undefined || interrupted) break;
+      }
+      for (const f of head.slice(h)) notSent(f.path);
+      for (const c of queue.rest()) notSent(c.path);
+      await releaseClient();
+    }
+    for (const group of planAssociations(later, options.maxContexts)) {
+      const presentationContexts = proposalsFor(group);
+      for (const [i, file] of group.entries()) await send(file, presentationContexts, group[i + 1]);
+      await releaseClient();
     }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    if (client !== undefined && client.association.state === 'Sta6') await release(client, where);
+    await releaseClient();
     bar.finish();
   }
+  const skipped = queue.skipped;
 
   if (fatal !== undefined) process.stderr.write(`conduit store: ${fatal}\n`);
   reportFailures('conduit store', failures, options.verbose === true);

@@ -97,6 +97,39 @@ export function describeFileFromHeadSync(path: string, scratch: Uint8Array, size
   return { path, sopClassUid: found.sopClassUid, sopInstanceUid: found.sopInstanceUid, transferSyntaxUid: found.transferSyntaxUid, dataSetOffset: found.dataSetOffset, size };
 }
 
+/** A file described from its bytes read whole, with its data set's bytes (readAndDescribeSync). */
+export interface ReadFile {
+  file: SendableFile;
+  /** The data set's bytes, in the buffer the file was read into. */
+  dataSet: Uint8Array;
+}
+
+/**
+ * describeFileFromHeadSync for a file read whole into `buffer` from its first byte: one open and
+ * one read give both the description and the data set's bytes (`conduit store` reading the next
+ * file while a response is awaited). Undefined when the file does not fit in the buffer, cannot be
+ * read, or its head needs describeFile: describe it the usual way then.
+ */
+export function readAndDescribeSync(path: string, buffer: Uint8Array): ReadFile | undefined {
+  let got: number;
+  try {
+    const fd = fs.openSync(path, 'r');
+    try {
+      got = fs.readSync(fd, buffer, 0, buffer.length, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  // A full buffer: larger than it (or growing).
+  if (got >= buffer.length) return undefined;
+  const found = scanHead(buffer.subarray(0, got), true);
+  if (found === undefined) return undefined;
+  const file = { path, sopClassUid: found.sopClassUid, sopInstanceUid: found.sopInstanceUid, transferSyntaxUid: found.transferSyntaxUid, dataSetOffset: found.dataSetOffset, size: got };
+  return { file, dataSet: buffer.subarray(found.dataSetOffset, got) };
+}
+
 const PREAMBLE_AND_PREFIX = PREAMBLE_LENGTH + 4;
 
 /**
@@ -237,8 +270,11 @@ function uidValue(head: Uint8Array, at: number, length: number): string | null {
 export class ReadBufferRing {
   private readonly buffers: Uint8Array[] = [];
   private next = 0;
-  /** A data set being read ahead (readAhead), until readIntoRing takes or discards it. */
-  private ahead: { file: SendableFile; bytes: Promise<Uint8Array | undefined> } | undefined;
+  /**
+   * A data set being read ahead (readAhead), until readIntoRing takes or discards it; `file` is
+   * undefined until a lazily named file is known (or when none was).
+   */
+  private ahead: { file: SendableFile | undefined; bytes: Promise<Uint8Array | undefined> } | undefined;
 
   constructor(
     private readonly reusable: () => Promise<void>,
@@ -278,12 +314,35 @@ export class ReadBufferRing {
    * or once whole() gave its bytes and they are written in the same turn of the event loop: the
    * buffer taken is then the one before it, whose bytes were flushed before it was refilled).
    */
-  readAhead(file: SendableFile): void {
-    if (this.ahead !== undefined || file.size - file.dataSetOffset >= this.size) return;
+  readAhead(file: SendableFile | NextFileReader): void {
+    if (this.ahead !== undefined || (typeof file !== 'function' && !this.fits(file))) return;
+    const ahead: { file: SendableFile | undefined; bytes: Promise<Uint8Array | undefined> } = { file: undefined, bytes: Promise.resolve(undefined) };
     // After the current turn of the event loop: the message's last PDUs go out first, so the read
-    // overlaps the peer's work on it instead of delaying it.
-    const bytes = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.readWhole(file));
-    this.ahead = { file, bytes };
+    // overlaps the peer's work on it instead of delaying it. A reader is called then too, with the
+    // buffer to read into (`conduit store` reads and describes the next file in that wait).
+    ahead.bytes = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      if (typeof file !== 'function') {
+        ahead.file = file;
+        return this.readWhole(file);
+      }
+      const buffer = await this.acquire();
+      let next: ReturnType<NextFileReader>;
+      try {
+        next = file(buffer);
+      } catch {
+        // Nothing read ahead: the caller meets the same file (and its error) in its turn.
+        return undefined;
+      }
+      ahead.file = next?.file;
+      if (next === undefined || next.dataSet !== undefined) return next?.dataSet;
+      return this.fits(next.file) ? this.readWhole(next.file, buffer) : undefined;
+    });
+    this.ahead = ahead;
+  }
+
+  /** Whether `file`'s data set fits in one buffer (so it can be read whole, and ahead). */
+  private fits(file: SendableFile): boolean {
+    return file.size - file.dataSetOffset < this.size;
   }
 
   /** The data set read ahead for `file`, or undefined (none, another file's: discarded, or unreadable then). */
@@ -303,14 +362,14 @@ export class ReadBufferRing {
   async whole(file: SendableFile): Promise<Uint8Array | undefined> {
     const ahead = await this.takeAhead(file);
     if (ahead !== undefined) return ahead;
-    if (file.size - file.dataSetOffset >= this.size) return undefined;
+    if (!this.fits(file)) return undefined;
     return this.readWhole(file);
   }
 
   /** The whole data set in one buffer; undefined when it does not fit (any more) or cannot be read: read again then, errors included. */
-  private async readWhole(file: SendableFile): Promise<Uint8Array | undefined> {
+  private async readWhole(file: SendableFile, into?: Uint8Array): Promise<Uint8Array | undefined> {
     try {
-      const buf = await this.acquire();
+      const buf = into ?? await this.acquire();
       let bytesRead: number;
       if (this.synchronous) {
         const fd = fs.openSync(file.path, 'r');
@@ -334,6 +393,13 @@ export class ReadBufferRing {
     }
   }
 }
+
+/**
+ * A reader of the next file for ReadBufferRing.readAhead: reads it into `buffer` when it can (its
+ * data set then in `dataSet`, a view of `buffer`), and names it; undefined for no next file. A file
+ * named without `dataSet` is read into `buffer` by the ring (when it fits).
+ */
+export type NextFileReader = (buffer: Uint8Array) => { file: SendableFile; dataSet?: Uint8Array } | undefined;
 
 /** 1 MiB: a typical CT or MR image in one read. */
 export const DEFAULT_READ_BUFFER_SIZE = 1 << 20;
