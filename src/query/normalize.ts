@@ -80,15 +80,10 @@ function formatDateTime(t: Instant): string {
   return `${pad(t.year, 4)}${pad(t.month, 2)}${pad(t.day, 2)}${pad(t.hour, 2)}${pad(t.minute, 2)}${pad(t.second, 2)}.${t.micro}`;
 }
 
-const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/**
- * Days of a month (1-12) in the proleptic Gregorian calendar, as Date counts them: by arithmetic,
- * since a Date built per call cost ~1 us, several times for every instance indexed.
- */
-export function daysInMonth(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return MONTH_DAYS[month - 1]!;
+function daysInMonth(year: number, month: number): number {
+  const d = new Date(0);
+  d.setUTCFullYear(year, month, 0);
+  return d.getUTCDate();
 }
 
 /** 'YYYYMMDD' of a DA value ('YYYYMMDD', or the ACR-NEMA 'YYYY.MM.DD'), else undefined. */

@@ -16,15 +16,14 @@
  * - multi-valued attributes: "\v1\v2\" (each value between backslashes).
  * A column is NULL when the record has no value.
  */
-import { DataSet } from '../data/data-set.js';
-import { tagHex, type Tag } from '../data/tag.js';
+import type { Tag } from '../data/tag.js';
 import type { Condition, Period } from './conditions.js';
 import { queryConditions } from './conditions.js';
 import { indexedAttribute, indexedAttributes, type IndexedAttribute } from './keys.js';
 import { attributeValues, evaluateConditions, periodValues } from './matching.js';
 import { foldedPersonNameGroups, parseDecimalString, parseIntegerString } from './normalize.js';
 import type { Query, QueryLevel } from './query.js';
-import { describeTag, isEntityRecord, type AttributeRecord, type Candidate } from './record.js';
+import type { Candidate } from './record.js';
 
 /** What differs between SQL engines, as far as the WHERE fragments go. */
 export interface SqlDialect {
@@ -126,15 +125,7 @@ export function columnValues(level: QueryLevel, candidate: Candidate): Record<st
  */
 export function columnValueList(level: QueryLevel, candidate: Candidate): Array<string | number | null> {
   const out: Array<string | number | null> = [];
-  // A plain attribute record (what the index stores) holds an attribute under its keyword or its
-  // tag in hex (record.ts findAttribute); one holding neither gives NULL in every column of that
-  // attribute, as attributeValues' [] would, without the look-ups the kinds below make.
-  const record = candidate instanceof DataSet || isEntityRecord(candidate) ? undefined : candidate as AttributeRecord;
-  for (const { attribute: a, pairedTimeTag, keyword, hex, columns } of columnPlan(level).attributes) {
-    if (record !== undefined && (keyword === '' || record[keyword] == null) && record[hex] == null) {
-      for (let i = 0; i < columns; i++) out.push(null);
-      continue;
-    }
+  for (const { attribute: a, pairedTimeTag } of columnPlan(level).attributes) {
     switch (a.kind) {
       case 'person-name': {
         const first = attributeValues(candidate, a.tag)[0];
@@ -177,15 +168,7 @@ export function columnValueList(level: QueryLevel, candidate: Candidate): Array<
 }
 
 interface ColumnPlan {
-  readonly attributes: ReadonlyArray<{
-    readonly attribute: IndexedAttribute;
-    readonly pairedTimeTag: Tag | undefined;
-    /** The keys a record may hold the attribute under (record.ts findAttribute). */
-    readonly keyword: string;
-    readonly hex: string;
-    /** How many columns the attribute fills (schemaColumns). */
-    readonly columns: number;
-  }>;
+  readonly attributes: ReadonlyArray<{ readonly attribute: IndexedAttribute; readonly pairedTimeTag: Tag | undefined }>;
   readonly names: readonly string[];
 }
 const COLUMN_PLANS = new Map<QueryLevel, ColumnPlan>();
@@ -194,15 +177,11 @@ function columnPlan(level: QueryLevel): ColumnPlan {
   let plan = COLUMN_PLANS.get(level);
   if (!plan) {
     const all = indexedAttributes();
-    const columns = schemaColumns(level);
     const attributes = all.filter((a) => a.level === level).map((a) => ({
       attribute: a,
       pairedTimeTag: a.kind === 'date' && a.pairedTime ? all.find((t) => t.keyword === a.pairedTime)!.tag : undefined,
-      keyword: describeTag(a.tag).keyword,
-      hex: tagHex(a.tag),
-      columns: columns.filter((c) => c.attribute === a).length,
     }));
-    plan = { attributes, names: columns.map((c) => c.name) };
+    plan = { attributes, names: schemaColumns(level).map((c) => c.name) };
     COLUMN_PLANS.set(level, plan);
   }
   return plan;

@@ -5,9 +5,7 @@ import { matches } from '../../src/query/matching.js';
 import { parseQidoQuery } from '../../src/query/qido-parameters.js';
 import { QueryError } from '../../src/query/query-error.js';
 import type { Query, QueryOptions } from '../../src/query/query.js';
-import type { AttributeRecord, AttributeValue } from '../../src/query/record.js';
-import { indexedAttributes } from '../../src/query/keys.js';
-import { tagHex } from '../../src/data/tag.js';
+import type { AttributeRecord } from '../../src/query/record.js';
 import { POSTGRESQL, SQLITE, columnValueList, columnValues, compileWhere, likeDialect, likePattern, schemaColumns } from '../../src/query/sql.js';
 import { createIndex, insertRecords, openDatabase, query, selectIds, type Database, type KeyObject } from './helpers.js';
 
@@ -65,25 +63,6 @@ test('columnValueList: the values of columnValues in schemaColumns order, every 
   assert.ok(columnValueList('STUDY', record).includes('\\CT\\MR\\'));
   assert.ok(columnValueList('SERIES', record).includes(7), 'an integer column');
   assert.deepEqual(columnValueList('IMAGE', {}).every((v) => v === null), true, 'nothing known: every column NULL');
-});
-
-test('columnValueList: a plain record gives what the same attributes give through an entity record (absent, null, empty, by tag in hex)', () => {
-  const attributes = indexedAttributes();
-  const valueOf = fc.constantFrom<AttributeValue>(undefined, null, '', [], 'X', 'Doe^Jane', '20200102', '1015', '20200102101500', '+0100', '12', '7.5', ['CT', 'MR'], 'A\\B');
-  const records = fc.array(fc.tuple(fc.integer({ min: 0, max: attributes.length - 1 }), fc.boolean(), valueOf), { maxLength: 12 }).map((picks) => {
-    const record: Record<string, AttributeValue> = {};
-    for (const [i, byHex, value] of picks) record[byHex ? tagHex(attributes[i]!.tag) : attributes[i]!.keyword] = value;
-    if (picks.length % 3 === 0) record['TimezoneOffsetFromUTC'] = '-0500';
-    return record;
-  });
-  fc.assert(fc.property(records, (record) => {
-    for (const level of ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'] as const) {
-      assert.deepEqual(columnValueList(level, record), columnValueList(level, { attributes: record }), level);
-    }
-  }), { numRuns: 300 });
-  // Some attributes present, the rest absent: the absent ones NULL in each of their columns.
-  const image = columnValueList('IMAGE', { SOPInstanceUID: '1.2.3', InstanceNumber: '4' });
-  assert.equal(image.filter((v) => v !== null).length, 2);
 });
 
 test('WHERE fragments with bound parameters; wild cards escaped for GLOB and for LIKE', () => {
