@@ -32,7 +32,7 @@ import type { DataSet } from '../data/data-set.js';
 import { part10Header } from '../media/part10-header.js';
 import type { DicomFile } from '../media/part10.js';
 import { BlobKeyBuckets } from './blob-key-buckets.js';
-import { buildInstanceIndexRecord, type IndexFacts } from './index-record.js';
+import { buildInstanceIndexRecord, recordReceived, type IndexFacts } from './index-record.js';
 import { ParseAsReceived } from './parse-as-received.js';
 import type {
   BlobStore, DeleteResult, DuplicatePolicy, IndexStore, InsertResult, InsertStatus, InstanceIndexRecord, StoredInstanceDetails,
@@ -200,15 +200,16 @@ export class ArchiveStore {
     const parse = new ParseAsReceived(key, bulkDataThreshold);
     let early: { record: InstanceIndexRecord; warnings: string[] } | undefined;
     let earlyTried = false;
-    const facts = (size: number): IndexFacts => ({
+    // One shape for every call (no spreads: ADR 0022).
+    const facts = (size: number, dataSetOffset: number, transferSyntaxUid: string): IndexFacts => ({
       blobKey: key,
       size,
-      dataSetOffset: 0,
-      transferSyntaxUid: '',
-      ...(input.sourceAet !== undefined ? { sourceAet: input.sourceAet } : {}),
+      dataSetOffset,
+      transferSyntaxUid,
+      sourceAet: input.sourceAet,
       receivedAt: this.options.now?.() ?? new Date(),
       metadata: this.options.storeMetadata ?? true,
-      ...(this.options.metadataBulkDataThreshold !== undefined ? { metadataBulkDataThreshold: this.options.metadataBulkDataThreshold } : {}),
+      metadataBulkDataThreshold: this.options.metadataBulkDataThreshold,
     });
     const bytes = retained.tee('dataSet' in input ? input.dataSet : input.part10, (chunk) => {
       parse.push(chunk);
@@ -221,7 +222,7 @@ export class ArchiveStore {
         const file = parse.partial();
         try {
           const warnings: string[] = [];
-          early = { record: buildInstanceIndexRecord(file.dataSet, { ...facts(0), dataSetOffset: file.dataSetOffset, transferSyntaxUid: file.transferSyntaxUid }, warnings), warnings };
+          early = { record: buildInstanceIndexRecord(file.dataSet, facts(0, file.dataSetOffset, file.transferSyntaxUid), warnings), warnings };
         } catch {
           // Built again after the last byte, where the error is reported.
         }
@@ -286,11 +287,10 @@ export class ArchiveStore {
       if ('part10' in input) input.check?.(file.dataSet);
       let record: InstanceIndexRecord;
       if (early && !parse.elementsAfterPixelData) {
-        const f = facts(objectSize);
-        record = { ...early.record, size: f.size, receivedAt: f.receivedAt! };
+        record = recordReceived(early.record, objectSize, this.options.now?.() ?? new Date());
         warnings.push(...early.warnings);
       } else {
-        record = buildInstanceIndexRecord(file.dataSet, { ...facts(objectSize), dataSetOffset: file.dataSetOffset ?? 0, transferSyntaxUid: file.transferSyntaxUid }, warnings);
+        record = buildInstanceIndexRecord(file.dataSet, facts(objectSize, file.dataSetOffset ?? 0, file.transferSyntaxUid), warnings);
       }
       sopInstanceUid = record.sopInstanceUid;
       if (timing) timing.parsed = performance.now();

@@ -149,7 +149,7 @@ export class ParseAsReceived {
       return;
     }
     const enc = actualEncoding(ts, bytes, meta.dataSetOffset, this.warnings);
-    this.parser = new DataSetParser({ ...enc, bulkDataThreshold: this.bulkDataThreshold, startOffset: meta.dataSetOffset });
+    this.parser = new DataSetParser({ explicitVR: enc.explicitVR, littleEndian: enc.littleEndian, bulkDataThreshold: this.bulkDataThreshold, startOffset: meta.dataSetOffset });
     this.feed(bytes.subarray(meta.dataSetOffset));
   }
 

@@ -32,7 +32,7 @@ export async function readStoredObject(reader: BlobReader, options: { bulkDataTh
   }
   const enc = actualEncoding(ts, headBytes, head.dataSetOffset, warnings);
   const bulkPath = reader.path ?? `blob:${reader.key}`;
-  const parser = new DataSetParser({ ...enc, bulkDataThreshold: options.bulkDataThreshold, startOffset: head.dataSetOffset });
+  const parser = new DataSetParser({ explicitVR: enc.explicitVR, littleEndian: enc.littleEndian, bulkDataThreshold: options.bulkDataThreshold, startOffset: head.dataSetOffset });
   parser.feed(headBytes.subarray(head.dataSetOffset));
   if (parser.feedOffset >= size) parser.end();
   for (;;) {

@@ -378,7 +378,9 @@ export class SqliteIndexStore implements IndexStore {
     s.addTotals.run(0, 0, 0, 1, r.size);
     const sopClasses = splitMultiValued(study.sop_classes_in_study);
     if (!sopClasses.includes(r.sopClassUid)) s.studySopClasses.run(multiValued([...sopClasses, r.sopClassUid]), study.pk);
-    return { status: replacedBlobKey !== undefined || existing ? 'overwritten' : 'inserted', ...(replacedBlobKey !== undefined ? { replacedBlobKey } : {}), warnings };
+    // Two literals, not a conditional spread: one hidden class each (ADR 0022).
+    if (replacedBlobKey !== undefined) return { status: 'overwritten', replacedBlobKey, warnings };
+    return { status: existing ? 'overwritten' : 'inserted', warnings };
   }
 
   /**
