@@ -163,24 +163,50 @@ function causeOf(err: unknown): { code: string; reason?: string } | undefined {
   return undefined;
 }
 
-const TLS_CODES: Record<string, string> = {
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'the server certificate is self-signed and not trusted (give it with --tls-ca)',
-  SELF_SIGNED_CERT_IN_CHAIN: 'the server certificate chains to a CA that is not trusted (give it with --tls-ca)',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server certificate cannot be verified (give its CA with --tls-ca)',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the issuer of the server certificate is not trusted (give it with --tls-ca)',
-  CERT_HAS_EXPIRED: 'the server certificate has expired',
-  CERT_NOT_YET_VALID: 'the server certificate is not yet valid',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'the server certificate does not name this host (see --tls-servername)',
-  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: 'the server requires a client certificate (give one with --tls-key and --tls-cert)',
-  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: 'the handshake failed (the server may require a client certificate, or share no cipher)',
-  ERR_SSL_WRONG_VERSION_NUMBER: 'the server does not speak TLS on this port',
+/** The flags a failure's hint names: the DIMSE commands' --tls-* flags, or conduit web's own. */
+export interface NetworkHints {
+  /** The flag that gives trusted CA certificates. */
+  ca: string;
+  /** Where to look when the server certificate names another host (none: no hint). */
+  servername?: string;
+  /** How to give a client certificate (none: no hint). */
+  clientCertificate?: string;
+  /** What to do when a plain connection meets a port that may expect TLS. */
+  plain: string;
+}
+
+export const DIMSE_HINTS: NetworkHints = {
+  ca: '--tls-ca',
+  servername: 'see --tls-servername',
+  clientCertificate: 'give one with --tls-key and --tls-cert',
+  plain: 'if the port expects TLS, use the --tls options',
 };
+
+/** A TLS failure's code in words, with the hint of `hints` (undefined: a code not known here). */
+function tlsFailure(code: string, hints: NetworkHints): string | undefined {
+  const hint = (text: string | undefined): string => (text === undefined ? '' : ` (${text})`);
+  switch (code) {
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT': return `the server certificate is self-signed and not trusted (give it with ${hints.ca})`;
+    case 'SELF_SIGNED_CERT_IN_CHAIN': return `the server certificate chains to a CA that is not trusted (give it with ${hints.ca})`;
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE': return `the server certificate cannot be verified (give its CA with ${hints.ca})`;
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY': return `the issuer of the server certificate is not trusted (give it with ${hints.ca})`;
+    case 'CERT_HAS_EXPIRED': return 'the server certificate has expired';
+    case 'CERT_NOT_YET_VALID': return 'the server certificate is not yet valid';
+    case 'ERR_TLS_CERT_ALTNAME_INVALID': return `the server certificate does not name this host${hint(hints.servername)}`;
+    case 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED': return `the server requires a client certificate${hint(hints.clientCertificate)}`;
+    case 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE': return 'the handshake failed (the server may require a client certificate, or share no cipher)';
+    case 'ERR_SSL_WRONG_VERSION_NUMBER': return 'the server does not speak TLS on this port';
+    default: return undefined;
+  }
+}
 
 /**
  * A one-line account of a failed network operation against `where` (host:port): what happened, in
- * words, with the error code in brackets. `tls`: whether TLS was in use (for the hints).
+ * words, with the error code in brackets. `tls`: whether TLS was in use (for the hints); `hints`: the
+ * flags the hints name (the DIMSE commands' by default).
  */
-export function describeNetworkError(err: unknown, where: string, options: { tls?: boolean } = {}): string {
+export function describeNetworkError(err: unknown, where: string, options: { tls?: boolean; hints?: NetworkHints } = {}): string {
+  const hints = options.hints ?? DIMSE_HINTS;
   const cause = causeOf(err);
   const code = cause?.code;
   const tag = err instanceof DicomError ? ` [${err.code}]` : '';
@@ -201,17 +227,18 @@ export function describeNetworkError(err: unknown, where: string, options: { tls
           if (options.tls && err.code === 'ERR_DICOM_TRANSPORT') {
             return `${where} reset the connection during the TLS handshake: does the port speak TLS? (a DICOM port without it, such as storescp without +tls, resets it)${tag}`;
           }
-          return `${where} reset the connection${options.tls ? '' : ' (if the port expects TLS, use the --tls options)'}${tag}`;
+          return `${where} reset the connection${options.tls ? '' : ` (${hints.plain})`}${tag}`;
         case undefined: {
           const hint = err.code !== 'ERR_DICOM_ASSOCIATION_CONNECTION_LOST' ? ''
-            : options.tls === false ? ' (if the port expects TLS, use the --tls options)'
+            : options.tls === false ? ` (${hints.plain})`
             // TLS 1.3: the server checks the client certificate after the handshake, and closes.
             : options.tls === true ? ' (over TLS, a server closes so when it does not trust the client certificate: is --tls-cert signed by a CA it trusts?)'
             : '';
           return `${err.message}${hint}${tag}`;
         }
         default:
-          if (TLS_CODES[code] !== undefined) return `TLS to ${where} failed: ${TLS_CODES[code]}${tag}`;
+          const failure = tlsFailure(code, hints);
+          if (failure !== undefined) return `TLS to ${where} failed: ${failure}${tag}`;
           if (/^ERR_SSL|^ERR_TLS|CERT/.test(code)) return `TLS to ${where} failed: ${cause?.reason ?? code}${tag}`;
           return `${err.message}${tag}`;
       }

@@ -6,7 +6,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DicomError } from '../core/dicom-error.js';
 import { DicomWebClient } from '../dicomweb/client/index.js';
-import { caCertificate, describeNetworkError } from './network-options.js';
+import { caCertificate, describeNetworkError, type NetworkHints } from './network-options.js';
 
 export interface WebFlags {
   header: string[];
@@ -66,6 +66,9 @@ export function clientFor(url: string, flags: WebFlags): DicomWebClient {
   return new DicomWebClient({ baseUrl: url, headers, ...(auth ? { auth } : {}), ...(flags.ca !== undefined ? { ca: flags.ca } : {}) });
 }
 
+/** A DICOMweb command has --ca and the URL's scheme where the DIMSE commands have their --tls-* flags. */
+const WEB_HINTS: NetworkHints = { ca: '--ca', plain: 'if the port speaks HTTPS, use an https:// URL' };
+
 /** A failure in one line: what the server said, or why it could not be reached, with the code. */
 export function describeWebError(err: unknown, url: string): string {
   if (err instanceof DicomError && err.code === 'ERR_DICOM_TRANSPORT') {
@@ -75,11 +78,7 @@ export function describeWebError(err: unknown, url: string): string {
     } catch {
       // the URL was checked on the command line
     }
-    // The DIMSE commands' hints name their --tls-* flags; a DICOMweb command has --ca and the URL's scheme.
-    return describeNetworkError(err, host)
-      .replace('(give it with --tls-ca)', '(give it with --ca)').replace('(give its CA with --tls-ca)', '(give its CA with --ca)')
-      .replace(/ \((see --tls-servername|give one with --tls-key and --tls-cert)\)/, '')
-      .replace('(if the port expects TLS, use the --tls options)', '(if the port speaks HTTPS, use an https:// URL)');
+    return describeNetworkError(err, host, { hints: WEB_HINTS });
   }
   return err instanceof DicomError ? `${err.message} [${err.code}]` : err instanceof Error ? err.message : String(err);
 }
