@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DicomError } from '../core/dicom-error.js';
+import { DicomError, systemCause } from '../core/dicom-error.js';
 import { checkTlsCredentials, tlsServerOptionsFromFiles, type AssociationTimeouts, type TlsClientOptions, type TlsCredentialNames, type TlsServerOptions } from '../upper-layer/index.js';
 
 // ---- argument parsers ----
@@ -92,7 +92,8 @@ export function addTlsServerOptions(command: Command): Command {
 /** What each PEM file is called when it cannot be read. */
 const PEM_FILE = { key: 'private key file', cert: 'certificate file', ca: 'CA certificate file' } as const;
 
-function readPem(path: string, what: string): Buffer {
+/** A file an option names, read whole; one that cannot be read is a usage error naming `what` (e.g. "--users file") and the path. */
+export function readArgumentFile(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
@@ -102,7 +103,7 @@ function readPem(path: string, what: string): Buffer {
 
 /** A CA certificate file given with `flag`, read and checked (it must hold a PEM certificate). */
 export function caCertificate(path: string, flag: string): Buffer {
-  const ca = readPem(path, PEM_FILE.ca);
+  const ca = readArgumentFile(path, PEM_FILE.ca);
   checkTlsCredentials({ ca }, { ca: [`${flag} ${path}`] });
   return ca;
 }
@@ -120,9 +121,9 @@ export function tlsClientOptions(flags: TlsFlags): TlsClientOptions | undefined 
     throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', '--tls-key and --tls-cert go together');
   }
   const options: TlsClientOptions = {
-    ...(flags.tlsCa !== undefined ? { ca: flags.tlsCa.map((f) => readPem(f, PEM_FILE.ca)) } : {}),
-    ...(flags.tlsKey !== undefined ? { key: readPem(flags.tlsKey, PEM_FILE.key) } : {}),
-    ...(flags.tlsCert !== undefined ? { cert: readPem(flags.tlsCert, PEM_FILE.cert) } : {}),
+    ...(flags.tlsCa !== undefined ? { ca: flags.tlsCa.map((f) => readArgumentFile(f, PEM_FILE.ca)) } : {}),
+    ...(flags.tlsKey !== undefined ? { key: readArgumentFile(flags.tlsKey, PEM_FILE.key) } : {}),
+    ...(flags.tlsCert !== undefined ? { cert: readArgumentFile(flags.tlsCert, PEM_FILE.cert) } : {}),
     rejectUnauthorized: !flags.tlsNoVerify,
     ...(flags.tlsServername !== undefined ? { servername: flags.tlsServername } : {}),
   };
@@ -149,19 +150,10 @@ export function tlsServerOptions(flags: TlsFlags): TlsServerOptions | undefined 
     throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', '--tls-key and --tls-cert go together');
   }
   const files = { key: flags.tlsKey, cert: flags.tlsCert, ca: flags.tlsCa ?? [], noVerify: flags.tlsNoVerify === true };
-  return tlsServerOptionsFromFiles(files, (path, role) => readPem(path, PEM_FILE[role]), credentialNames(flags));
+  return tlsServerOptionsFromFiles(files, (path, role) => readArgumentFile(path, PEM_FILE[role]), credentialNames(flags));
 }
 
 // ---- failures in words ----
-
-/** The innermost system or TLS error under `err` (ECONNREFUSED, DEPTH_ZERO_SELF_SIGNED_CERT, ERR_SSL_...). */
-function causeOf(err: unknown): { code: string; reason?: string } | undefined {
-  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    const { code, reason } = e as { code?: unknown; reason?: unknown };
-    if (typeof code === 'string' && !code.startsWith('ERR_DICOM_')) return { code, ...(typeof reason === 'string' ? { reason } : {}) };
-  }
-  return undefined;
-}
 
 /** The flags a failure's hint names: the DIMSE commands' --tls-* flags, or conduit web's own. */
 export interface NetworkHints {
@@ -207,7 +199,7 @@ function tlsFailure(code: string, hints: NetworkHints): string | undefined {
  */
 export function describeNetworkError(err: unknown, where: string, options: { tls?: boolean; hints?: NetworkHints } = {}): string {
   const hints = options.hints ?? DIMSE_HINTS;
-  const cause = causeOf(err);
+  const cause = systemCause(err);
   const code = cause?.code;
   const tag = err instanceof DicomError ? ` [${err.code}]` : '';
   if (!(err instanceof DicomError)) return err instanceof Error ? err.message : String(err);

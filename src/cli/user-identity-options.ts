@@ -3,11 +3,11 @@
  * `move`, `get`), with the options DCMTK's storescu gives it: --user, --password, --kerberos,
  * --saml, --jwt, and --pos-response to require the acceptor's confirmation.
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { AssociationClient } from '../ae/index.js';
 import { DicomError } from '../core/dicom-error.js';
 import { UserIdentityType, type UserIdentityRq } from '../upper-layer/index.js';
+import { readArgumentFile } from './network-options.js';
 
 export interface UserIdentityFlags {
   user?: string;
@@ -26,14 +26,6 @@ export function addUserIdentityOptions(command: Command): Command {
     .option('--saml <file>', 'User Identity: the SAML assertion in this file')
     .option('--jwt <file>', 'User Identity: the JSON Web Token in this file')
     .option('--pos-response', 'ask the peer to confirm the identity, and fail if it does not (a peer that ignores identities would otherwise accept anyone)');
-}
-
-function readIdentityFile(path: string, option: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `cannot read the ${option} file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { cause: err });
-  }
 }
 
 /** The User Identity sub-item the flags ask for, or undefined; a wrong combination is a usage error. */
@@ -58,7 +50,7 @@ export function userIdentityOf(flags: UserIdentityFlags, env: NodeJS.ProcessEnv 
   const [type, path, option] = flags.kerberos !== undefined ? [UserIdentityType.KerberosServiceTicket, flags.kerberos, '--kerberos']
     : flags.saml !== undefined ? [UserIdentityType.SamlAssertion, flags.saml, '--saml']
     : [UserIdentityType.JsonWebToken, flags.jwt!, '--jwt'];
-  const primaryField = readIdentityFile(path, option);
+  const primaryField = readArgumentFile(path, `${option} file`);
   if (primaryField.length === 0 || primaryField.length > 0xffff) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `${option} ${path}: expected 1 to 65535 bytes, the file has ${primaryField.length}`);
   return { userIdentityType: type, positiveResponseRequested, primaryField, secondaryField: empty };
 }
@@ -86,12 +78,7 @@ export type UserList = ReadonlyMap<string, string | undefined>;
  * follows the first colon, as it is.
  */
 export function readUserList(path: string): UserList {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `cannot read the --users file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { cause: err });
-  }
+  const text = readArgumentFile(path, '--users file').toString('utf8');
   const users = new Map<string, string | undefined>();
   for (const [i, raw] of text.split(/\r?\n/).entries()) {
     const line = raw.trimStart();

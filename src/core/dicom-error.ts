@@ -107,3 +107,16 @@ function formatTagForError(tag: number): string {
   const hex = (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');
   return `(${hex.slice(0, 4)},${hex.slice(4)})`;
 }
+
+/**
+ * The innermost system or TLS error under `err`, following `cause` (ECONNREFUSED,
+ * DEPTH_ZERO_SELF_SIGNED_CERT, ERR_SSL_...): the first code that is not one of ours, with the
+ * reason OpenSSL gives, if any. For messages in words about a failed connection.
+ */
+export function systemCause(err: unknown): { code: string; reason?: string } | undefined {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, reason } = e as { code?: unknown; reason?: unknown };
+    if (typeof code === 'string' && !code.startsWith('ERR_DICOM_')) return { code, ...(typeof reason === 'string' ? { reason } : {}) };
+  }
+  return undefined;
+}

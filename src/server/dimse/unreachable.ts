@@ -2,7 +2,7 @@
  * Why a C-MOVE's Move Destination could not be reached, in words for the Error Comment (0000,0902)
  * of the final response (PS3.7 C.4.2.1.5; LO: 64 characters are sent) and for the log.
  */
-import { DicomError } from '../../core/dicom-error.js';
+import { DicomError, systemCause } from '../../core/dicom-error.js';
 import { AssociationRejectedError } from '../../upper-layer/index.js';
 import type { RemoteAe } from '../config.js';
 
@@ -47,19 +47,10 @@ const TLS_REASONS: Record<string, { reason: string; hint: string }> = {
   ERR_SSL_WRONG_VERSION_NUMBER: { reason: 'no TLS on that port', hint: 'the destination\'s port speaks plain DICOM: remove +tls from the peer' },
 };
 
-/** The innermost system or TLS error code under `err` (ECONNREFUSED, SELF_SIGNED_CERT_IN_CHAIN, ERR_SSL_...). */
-function causeCode(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && !code.startsWith('ERR_DICOM_')) return code;
-  }
-  return undefined;
-}
-
 /** The TLS failure under `err`, if it is one. */
 function tlsFailure(peer: RemoteAe, err: unknown): { reason: string; hint: string } | undefined {
   if (!peer.tls || !(err instanceof DicomError)) return undefined;
-  const code = causeCode(err);
+  const code = systemCause(err)?.code;
   if (code !== undefined && TLS_REASONS[code] !== undefined) return TLS_REASONS[code];
   // A plain DICOM port resets (or closes) a connection whose first bytes are a ClientHello.
   if (err.code === 'ERR_DICOM_TRANSPORT' && (code === 'ECONNRESET' || code === 'EPIPE')) {

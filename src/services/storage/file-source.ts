@@ -94,6 +94,11 @@ export function describeFileFromHeadSync(path: string, scratch: Uint8Array, size
     return undefined;
   }
   if (found === undefined) return undefined;
+  return sendableFile(path, found, size);
+}
+
+/** A file described by its head's scan: every key written out, in one order (one hidden class, not a spread). */
+function sendableFile(path: string, found: Omit<SendableFile, 'path' | 'size'>, size: number): SendableFile {
   return { path, sopClassUid: found.sopClassUid, sopInstanceUid: found.sopInstanceUid, transferSyntaxUid: found.transferSyntaxUid, dataSetOffset: found.dataSetOffset, size };
 }
 
@@ -126,7 +131,7 @@ export function readAndDescribeSync(path: string, buffer: Uint8Array): ReadFile 
   if (got >= buffer.length) return undefined;
   const found = scanHead(buffer.subarray(0, got), true);
   if (found === undefined) return undefined;
-  const file = { path, sopClassUid: found.sopClassUid, sopInstanceUid: found.sopInstanceUid, transferSyntaxUid: found.transferSyntaxUid, dataSetOffset: found.dataSetOffset, size: got };
+  const file = sendableFile(path, found, got);
   return { file, dataSet: buffer.subarray(found.dataSetOffset, got) };
 }
 
