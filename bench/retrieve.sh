@@ -23,6 +23,10 @@
 #         storescp runs with -v, and the associations it received are counted and logged for each
 #         server. Time = movescu's whole process.
 #   get   getscu -S (same Identifier) writing the files into an empty folder. Time = getscu's whole process.
+#   getc  the same C-GET with `conduit get -S --no-fsync` of this checkout as the requester and receiver
+#         (not in the default CELLS): a second, faster client, so that the servers' share of a C-GET
+#         is less diluted by the client's own time per object (getscu's file creation, its two reads
+#         per PDU). --no-fsync, as getscu does not fsync either. Time = the conduit process's whole run.
 #   push  the reference: storescu +sd +r (DCMTK) sending the study's files to a fresh storescp, once
 #         per round: C++ at both ends, no archive, one C-STORE outstanding as in the retrieves above
 #         (storescp and getscu grant no asynchronous operations window). Time = storescu's whole process.
@@ -45,7 +49,7 @@
 # plugin (not used here).
 # `conduit serve` runs with its defaults (SQLite index, files with fsync, 256 KiB PDUs, log level warn).
 #
-# Environment: RUNS (5), WARMUP (untimed warm-up runs of each server per cell first, 1), CELLS (move,get,push),
+# Environment: RUNS (5), WARMUP (untimed warm-up runs of each server per cell first, 1), CELLS (move,get,push; getc only when named),
 # SERVERS (conduit,orthanc; conduit1 adds a second `conduit serve --move-associations 1` (or
 # CONDUIT1_MOVE_ASSOCIATIONS), on its own archive loaded alike, so that two numbers of associations are
 # measured in the same run; conduit-base adds
@@ -197,6 +201,8 @@ run_cell() {  # run_cell ROUND move|get SERVER
     local verbose=(); [ "$r" = warmup ] && verbose=(-v)
     start_server "$DEST_PORT" "$RUN_DIR/logs/storescp-$name.log" storescp "${verbose[@]}" --fork -aet STORESCP -od "$out" "$DEST_PORT"; dest=$SERVER_PID
     CMD=(movescu -S -aec "${AET_OF[$name]}" -aem STORESCP -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$STUDY_UID" 127.0.0.1 "${PORT_OF[$name]}")
+  elif [ "$cell" = getc ]; then
+    CMD=(node "$ROOT/bin/conduit" get -S --no-fsync --aec "${AET_OF[$name]}" --out "$out" -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$STUDY_UID" 127.0.0.1 "${PORT_OF[$name]}")
   else
     CMD=(getscu -S -aec "${AET_OF[$name]}" -od "$out" -k QueryRetrieveLevel=STUDY -k "StudyInstanceUID=$STUDY_UID" 127.0.0.1 "${PORT_OF[$name]}")
   fi
@@ -208,7 +214,7 @@ run_cell() {  # run_cell ROUND move|get SERVER
   c1=$(cpu_ticks "$pid"); hwm=$(hwm_kib "$pid"); i1=$(idle_ticks)
   local peer=NaN client
   client=$(tail -1 "$RUN_DIR/client.cpu" | awk '{printf "%.2f", $1 + $2}')
-  [ "$cell" = get ] && peer=$client  # getscu is both the requester and the receiver
+  [ "$cell" != move ] && peer=$client  # getscu (conduit get) is both the requester and the receiver
   if [ -n "$dest" ]; then peer=$(dest_cpu "$dest"); stop_pid "$dest"; fi
   n=$(count_out "$out")
   [ "$rc" = 0 ] && [ "$n" = "$N" ] || die "$cell $name round $r: exit $rc, $n of $N files received (logs in $RUN_DIR/logs)"

@@ -45,8 +45,14 @@ const LABELS = {
     conduit: 'getscu <- conduit serve, C-GET', conduit1: `getscu <- conduit serve --move-associations ${second}, C-GET`,
     'conduit-base': 'getscu <- conduit serve of BASE_ROOT, C-GET', orthanc: 'getscu <- Orthanc, C-GET',
   },
+  getc: {
+    conduit: 'conduit get <- conduit serve, C-GET', conduit1: `conduit get <- conduit serve --move-associations ${second}, C-GET`,
+    'conduit-base': 'conduit get <- conduit serve of BASE_ROOT, C-GET', orthanc: 'conduit get <- Orthanc, C-GET',
+  },
   push: { storescu: 'reference: storescu -> storescp (DCMTK both ends, no archive)' },
 };
+/** How a cell is named in the ratio lines. */
+const OPERATION = { move: 'C-MOVE', get: 'C-GET', getc: 'C-GET (conduit get as the client)' };
 const cells = [...new Set(rows.map((r) => r.cell))];
 const servers = [...new Set(rows.map((r) => r.who))];
 const loads = rows.map((r) => r.load);
@@ -67,7 +73,7 @@ for (const cell of cells) {
     const cpu = rs.some((r) => !Number.isFinite(r.cpu)) ? 'n/a' : range(rs.map((r) => r.cpu), 2);
     const known = (xs) => (xs.some((x) => !Number.isFinite(x)) ? 'n/a' : range(xs, 2));
     // The receiver of a C-GET is its requester (getscu): counted once.
-    const floor = rs.map((r) => (r.cpu + r.peer + (cell === 'get' ? 0 : r.client)) / CPUS);
+    const floor = rs.map((r) => (r.cpu + r.peer + (cell !== 'move' ? 0 : r.client)) / CPUS);
     console.log(`| ${cell} | ${LABELS[cell]?.[who] ?? who} | ${range(times, 2)} | ${rate} | ${fmt(bytes / t / 1e6)} | ${cpu} | ${known(rs.map((r) => r.peer))} | ${known(rs.map((r) => r.client))} | ${known(rs.map((r) => r.idle))} | ${known(floor)} | ${who === 'orthanc' ? `${fmt(Math.max(...hwm))} (since start)` : who === 'storescu' ? 'n/a' : range(hwm)} |`);
   }
 }
@@ -81,7 +87,7 @@ for (const cell of cells) {
     const byRound = new Map(o.map((r) => [r.round, r.value]));
     const per = c.filter((r) => byRound.has(r.round)).map((r) => byRound.get(r.round) / r.value);
     const name = { conduit: 'Conduit', conduit1: `Conduit (${secondName})`, 'conduit-base': 'Conduit of BASE_ROOT' }[who];
-    console.log(`${cell === 'move' ? 'C-MOVE' : 'C-GET'} ${name} / Orthanc (instances/s): ${fmt(ratio, 2)}x [per round ${fmt(Math.min(...per), 2)}-${fmt(Math.max(...per), 2)}]; goal >= 1.5x: ${ratio >= 1.5 ? 'met' : 'not met'}`);
+    console.log(`${OPERATION[cell]} ${name} / Orthanc (instances/s): ${fmt(ratio, 2)}x [per round ${fmt(Math.min(...per), 2)}-${fmt(Math.max(...per), 2)}]; goal >= 1.5x: ${ratio >= 1.5 ? 'met' : 'not met'}`);
   }
 }
 {
@@ -99,7 +105,7 @@ for (const cell of cells) {
   if (!c.length) continue;
   const per = c.map((r) => base.get(r.round).value / r.value);
   const cpu = c.map((r) => base.get(r.round).cpu - r.cpu);
-  console.log(`${cell === 'move' ? 'C-MOVE' : 'C-GET'} Conduit / Conduit of BASE_ROOT, same round (instances/s): median ${fmt(median(per), 2)}x [${fmt(Math.min(...per), 2)}-${fmt(Math.max(...per), 2)}], faster in ${per.filter((x) => x > 1).length} of ${per.length}; server CPU s ${fmt(median(c.map((r) => r.cpu)), 3)} against ${fmt(median(c.map((r) => base.get(r.round).cpu)), 3)} (base - this, same round: median ${fmt(median(cpu), 3)}, ${cpu.filter((x) => x > 0).length} of ${cpu.length} lower)`);
+  console.log(`${OPERATION[cell]} Conduit / Conduit of BASE_ROOT, same round (instances/s): median ${fmt(median(per), 2)}x [${fmt(Math.min(...per), 2)}-${fmt(Math.max(...per), 2)}], faster in ${per.filter((x) => x > 1).length} of ${per.length}; server CPU s ${fmt(median(c.map((r) => r.cpu)), 3)} against ${fmt(median(c.map((r) => base.get(r.round).cpu)), 3)} (base - this, same round: median ${fmt(median(cpu), 3)}, ${cpu.filter((x) => x > 0).length} of ${cpu.length} lower)`);
 }
 for (const cell of cells) {
   // Below the floor no scheduling gets: the CPU the retrieve needs, spread over every CPU.
@@ -107,8 +113,8 @@ for (const cell of cells) {
   const c = pick(cell, 'conduit').filter((r) => Number.isFinite(r.peer) && Number.isFinite(r.client));
   if (!c.length || !o.length) continue;
   const goal = median(o.map((r) => r.value)) / 1.5;
-  const floor = median(c.map((r) => (r.cpu + r.peer + (cell === 'get' ? 0 : r.client)) / CPUS));
-  console.log(`${cell === 'move' ? 'C-MOVE' : 'C-GET'} Conduit CPU floor ${fmt(floor, 2)} s on ${CPUS} CPUs (server + receiver + requester CPU / CPUs) against ${fmt(goal, 2)} s at 1.5x Orthanc; machine idle ${fmt(median(c.map((r) => r.idle)), 2)} CPU-s during a retrieve`);
+  const floor = median(c.map((r) => (r.cpu + r.peer + (cell !== 'move' ? 0 : r.client)) / CPUS));
+  console.log(`${OPERATION[cell]} Conduit CPU floor ${fmt(floor, 2)} s on ${CPUS} CPUs (server + receiver + requester CPU / CPUs) against ${fmt(goal, 2)} s at 1.5x Orthanc; machine idle ${fmt(median(c.map((r) => r.idle)), 2)} CPU-s during a retrieve`);
 }
 const push = pick('push', 'storescu');
 if (push.length) {
@@ -118,6 +124,6 @@ if (push.length) {
     const o = pick(cell, 'orthanc');
     if (!o.length) continue;
     const goal = median(o.map((r) => r.value)) / 1.5;
-    console.log(`${cell === 'move' ? 'C-MOVE' : 'C-GET'} at 1.5x Orthanc = ${fmt(goal, 2)} s; storescu -> storescp took ${fmt(tp, 2)} s (${fmt(tp / goal, 2)}x that)`);
+    console.log(`${OPERATION[cell]} at 1.5x Orthanc = ${fmt(goal, 2)} s; storescu -> storescp took ${fmt(tp, 2)} s (${fmt(tp / goal, 2)}x that)`);
   }
 }

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { retrieveProposals, type AssociationClient } from '../../ae/index.js';
 import { lookupUid } from '../../dictionary/index.js';
-import { writeReceivedObject } from '../../services/storage/part10-sink.js';
+import { DurableDirectory, writeReceivedObject } from '../../services/storage/part10-sink.js';
 import { collect, describeNetworkError, exitWhenFlushed, parsePort, wantsTls } from '../network-options.js';
 import { addQueryOptions, identifierOf, modelOf, openQueryAssociation, releaseQuietly, runRetrieve, type QueryFlags } from '../query-options.js';
 
@@ -75,15 +75,23 @@ async function runGet(host: string, port: number, flags: GetFlags): Promise<numb
   }
   let bytes = 0;
   const source = flags.aec;
+  // As conduit listen: the folder kept open for its fsyncs, and the writes, close and rename done
+  // on this thread (a process that does nothing else while an object arrives).
+  const directory = new DurableDirectory(flags.out);
   const operation = client.get(identifier, {
     model: modelOf(flags), priority: flags.priority, ...(flags.level ? { level: flags.level } : {}),
     onStore: async (instance) => {
-      const written = await writeReceivedObject(flags.out, { ...instance, sourceAet: source }, instance.dataSet, { fsync: flags.fsync });
+      const written = await writeReceivedObject(flags.out, { ...instance, sourceAet: source }, instance.dataSet, { fsync: flags.fsync, directory, synchronousWrites: true });
       bytes += written.bytes;
       if (flags.verbose) process.stderr.write(`received ${instance.sopInstanceUid} -> ${written.path}\n`);
     },
   });
-  const code = await runRetrieve('get', client, operation, { progress: flags.progress, where, bytes: () => bytes });
+  let code: number;
+  try {
+    code = await runRetrieve('get', client, operation, { progress: flags.progress, where, bytes: () => bytes });
+  } finally {
+    await directory.close();
+  }
   const comment = operation.result?.status.errorComment ?? '';
   // Conduit's SCP says "not accepted as <transfer syntax>" or "<SOP class> not accepted"; others say less, or nothing.
   if (operation.result !== undefined && operation.result.failed > 0 && /not accepted|transfer syntax|presentation context/i.test(comment)) {
