@@ -165,6 +165,8 @@ export interface NetworkHints {
   clientCertificate?: string;
   /** What to do when a plain connection meets a port that may expect TLS. */
   plain: string;
+  /** What a connection reset over TLS, before any answer, most likely means. */
+  tlsReset: string;
 }
 
 export const DIMSE_HINTS: NetworkHints = {
@@ -172,6 +174,7 @@ export const DIMSE_HINTS: NetworkHints = {
   servername: 'see --tls-servername',
   clientCertificate: 'give one with --tls-key and --tls-cert',
   plain: 'if the port expects TLS, use the --tls options',
+  tlsReset: 'reset the connection during the TLS handshake: does the port speak TLS? (a DICOM port without it, such as storescp without +tls, resets it)',
 };
 
 /** A TLS failure's code in words, with the hint of `hints` (undefined: a code not known here). */
@@ -217,7 +220,7 @@ export function describeNetworkError(err: unknown, where: string, options: { tls
         case 'ECONNRESET': case 'EPIPE':
           // ERR_DICOM_TRANSPORT: before the connection was confirmed, i.e. in the TLS handshake.
           if (options.tls && err.code === 'ERR_DICOM_TRANSPORT') {
-            return `${where} reset the connection during the TLS handshake: does the port speak TLS? (a DICOM port without it, such as storescp without +tls, resets it)${tag}`;
+            return `${where} ${hints.tlsReset}${tag}`;
           }
           return `${where} reset the connection${options.tls ? '' : ` (${hints.plain})`}${tag}`;
         case undefined: {

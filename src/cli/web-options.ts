@@ -6,7 +6,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DicomError } from '../core/dicom-error.js';
 import { DicomWebClient } from '../dicomweb/client/index.js';
-import { caCertificate, describeNetworkError, type NetworkHints } from './network-options.js';
+import { checkTlsCredentials } from '../upper-layer/index.js';
+import { caCertificate, describeNetworkError, readArgumentFile, type NetworkHints } from './network-options.js';
 
 export interface WebFlags {
   header: string[];
@@ -14,6 +15,11 @@ export interface WebFlags {
   token?: string;
   /** --ca: the CA certificates read (PEM). */
   ca?: Buffer[];
+  /** --client-cert and --client-key: the files named. */
+  clientCert?: string;
+  clientKey?: string;
+  /** Both read and checked before the action (a preAction hook). */
+  clientCertificate?: { cert: Buffer; key: Buffer };
 }
 
 export function collect(value: string, previous: string[]): string[] {
@@ -38,7 +44,26 @@ export function addWebOptions(command: Command): Command {
     .option('--user <name:password>', 'HTTP Basic authentication')
     .option('--token <token>', 'a bearer token (Authorization: Bearer ...)')
     .addOption(new Option('--ca <file>', 'https:// URLs: CA certificates (PEM) the server certificate must verify against, in place of Node\'s list (NODE_EXTRA_CA_CERTS adds to that list); repeat for more')
-      .argParser((file, previous: Buffer[] | undefined) => [...(previous ?? []), readCaFile(file)]));
+      .argParser((file, previous: Buffer[] | undefined) => [...(previous ?? []), readCaFile(file)]))
+    .option('--client-cert <file>', 'https:// URLs: a client certificate (PEM, with its chain) for servers that require one (mutual TLS); with --client-key')
+    .option('--client-key <file>', 'the private key (PEM) of --client-cert')
+    .hook('preAction', (cmd) => {
+      const o = cmd.opts<WebFlags>();
+      if ((o.clientCert === undefined) !== (o.clientKey === undefined)) cmd.error('error: --client-cert and --client-key go together (a client certificate and its private key)', { exitCode: 1 });
+      if (o.clientCert === undefined || o.clientKey === undefined) return;
+      try {
+        cmd.setOptionValue('clientCertificate', clientCertificate(o.clientCert, o.clientKey));
+      } catch (err) {
+        cmd.error(`error: ${(err as Error).message}`, { exitCode: 1 });
+      }
+    });
+}
+
+/** --client-cert and --client-key, read and checked: a key that is not the certificate's is named before any request. */
+function clientCertificate(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+  const pair = { cert: readArgumentFile(certFile, 'certificate file'), key: readArgumentFile(keyFile, 'private key file') };
+  checkTlsCredentials(pair, { cert: `--client-cert ${certFile}`, key: `--client-key ${keyFile}` });
+  return pair;
 }
 
 /** A --ca file, read and checked when the command line is parsed, so that a wrong one is named before any request. */
@@ -63,11 +88,18 @@ export function clientFor(url: string, flags: WebFlags): DicomWebClient {
   } else if (flags.token !== undefined) {
     auth = { token: flags.token };
   }
-  return new DicomWebClient({ baseUrl: url, headers, ...(auth ? { auth } : {}), ...(flags.ca !== undefined ? { ca: flags.ca } : {}) });
+  return new DicomWebClient({ baseUrl: url, headers, ...(auth ? { auth } : {}), ...(flags.ca !== undefined ? { ca: flags.ca } : {}),
+    ...(flags.clientCertificate !== undefined ? { clientCertificate: flags.clientCertificate } : {}) });
 }
 
 /** A DICOMweb command has --ca and the URL's scheme where the DIMSE commands have their --tls-* flags. */
-const WEB_HINTS: NetworkHints = { ca: '--ca', plain: 'if the port speaks HTTPS, use an https:// URL' };
+const WEB_HINTS: NetworkHints = {
+  ca: '--ca',
+  clientCertificate: 'give one with --client-cert and --client-key',
+  plain: 'if the port speaks HTTPS, use an https:// URL',
+  // TLS 1.3: a server checks the client certificate after the handshake, and closes without a word.
+  tlsReset: 'reset the connection over HTTPS (a server that requires client certificates does so when it does not trust the one given with --client-cert)',
+};
 
 /** A failure in one line: what the server said, or why it could not be reached, with the code. */
 export function describeWebError(err: unknown, url: string): string {
@@ -78,7 +110,7 @@ export function describeWebError(err: unknown, url: string): string {
     } catch {
       // the URL was checked on the command line
     }
-    return describeNetworkError(err, host, { hints: WEB_HINTS });
+    return describeNetworkError(err, host, { hints: WEB_HINTS, tls: /^https:/i.test(url) });
   }
   return err instanceof DicomError ? `${err.message} [${err.code}]` : err instanceof Error ? err.message : String(err);
 }

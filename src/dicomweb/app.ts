@@ -50,7 +50,10 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
     serverFactory: (handler) => {
       // HTTPS (RFC 9110 §4.2.2; TLS as PS3.15 Annex B profiles it): the same server over node:https, whose Server
       // has node:http's events and settings.
-      const server = options.https ? createHttpsServer({ key: options.https.key, cert: options.https.cert }, handler) as unknown as Server : createServer(handler);
+      const tls = options.https;
+      // With CAs a client must present a certificate that verifies against them, or the handshake fails.
+      const clientCertificates = tls?.ca !== undefined ? { ca: [...tls.ca], requestCert: true, rejectUnauthorized: true } : {};
+      const server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert, ...clientCertificates }, handler) as unknown as Server : createServer(handler);
       // What fastify sets on a server it creates: uploads of gigabytes must not hit a request timeout.
       server.requestTimeout = 0;
       server.keepAliveTimeout = 72_000;

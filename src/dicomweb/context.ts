@@ -21,7 +21,12 @@ export interface DicomWebOptions {
    */
   readonly publicUrl?: string;
   /** Serve HTTPS with this PEM private key and certificate (with its chain); default plain HTTP. */
-  readonly https?: { readonly key: string | Buffer; readonly cert: string | Buffer };
+  readonly https?: {
+    readonly key: string | Buffer;
+    readonly cert: string | Buffer;
+    /** Client certificates required, verified against these CAs (mutual TLS); none: not asked for. */
+    readonly ca?: ReadonlyArray<string | Buffer>;
+  };
   /** CORS: allowed origins ("*" for any); none by default. */
   readonly corsOrigins?: readonly string[];
   /** Largest part header block and most parts in a STOW-RS body. */

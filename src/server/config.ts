@@ -73,6 +73,12 @@ export interface ServerConfig {
    */
   httpTlsKey: string;
   httpTlsCert: string;
+  /**
+   * HTTPS with client certificates (mutual TLS, as PS3.15 B.1 authenticates both ends): PEM CA
+   * certificates that every client's certificate must verify against; a client without one that
+   * does is refused in the handshake. Empty: no client certificate is asked for.
+   */
+  httpTlsCa: string[];
   /** DICOMweb: origins allowed by CORS ("*" for any); none by default. */
   corsOrigins: string[];
   /** DICOMweb: the URL clients reach /dicom-web at, for Retrieve URLs (default: from each request's Host). */
@@ -103,6 +109,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   tlsNoVerify: false,
   httpTlsKey: '',
   httpTlsCert: '',
+  httpTlsCa: [],
   corsOrigins: [],
   publicUrl: '',
 };
@@ -126,6 +133,7 @@ export const ENVIRONMENT: Readonly<Record<string, keyof ServerConfig>> = {
   CONDUIT_TLS_CA: 'tlsCa',
   CONDUIT_HTTP_TLS_KEY: 'httpTlsKey',
   CONDUIT_HTTP_TLS_CERT: 'httpTlsCert',
+  CONDUIT_HTTP_TLS_CA: 'httpTlsCa',
   CONDUIT_CORS_ORIGINS: 'corsOrigins',
   CONDUIT_PUBLIC_URL: 'publicUrl',
 };
@@ -234,6 +242,7 @@ function validate(c: ServerConfig): ServerConfig {
     fail(c.tlsCa.length > 0 ? 'tlsCa' : 'tlsNoVerify', 'needs tlsKey and tlsCert (the DIMSE port speaks TLS only with them) or a peer reached over TLS (+tls)');
   }
   if ((c.httpTlsKey === '') !== (c.httpTlsCert === '')) fail(c.httpTlsKey === '' ? 'httpTlsKey' : 'httpTlsCert', 'missing: httpTlsKey and httpTlsCert go together');
+  if (c.httpTlsCa.length > 0 && c.httpTlsKey === '') fail('httpTlsCa', 'needs httpTlsKey and httpTlsCert (client certificates are asked for over HTTPS only)');
   if (c.publicUrl !== '' && !/^https?:\/\/[^/]/.test(c.publicUrl)) fail('publicUrl', `"${c.publicUrl}" is not an http(s) URL`);
   const names = new Set<string>();
   for (const p of c.peers) {

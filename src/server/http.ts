@@ -6,6 +6,7 @@ import { createDicomWebApp } from '../dicomweb/app.js';
 import type { ArchiveStore } from '../storage/archive-store.js';
 import type { ServerConfig } from './config.js';
 import type { Log } from './dimse/context.js';
+import type { HttpTlsOptions } from './tls.js';
 import { registerExport } from './export.js';
 
 export interface RunningHttp {
@@ -13,7 +14,7 @@ export interface RunningHttp {
   close(): Promise<void>;
 }
 
-export async function startHttp(config: ServerConfig, archive: ArchiveStore, log: Log, https?: { key: Buffer; cert: Buffer }): Promise<RunningHttp> {
+export async function startHttp(config: ServerConfig, archive: ArchiveStore, log: Log, https?: HttpTlsOptions): Promise<RunningHttp> {
   const app = createDicomWebApp({
     ...(https ? { https } : {}),
     archive,

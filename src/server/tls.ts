@@ -47,10 +47,22 @@ export function peerTlsOptions(config: Pick<ServerConfig, 'peers' | 'tlsKey' | '
   return options;
 }
 
-/** The key and certificate of the HTTP port (HTTPS), or undefined when it is plain HTTP. */
-export function httpTlsOptions(config: Pick<ServerConfig, 'httpTlsKey' | 'httpTlsCert'>): { key: Buffer; cert: Buffer } | undefined {
+/** The HTTP port's TLS options (HTTPS): its key and certificate, and the CAs of client certificates when it asks for them. */
+export interface HttpTlsOptions {
+  key: Buffer;
+  cert: Buffer;
+  /** With httpTlsCa: every client must present a certificate that verifies against these. */
+  ca?: Buffer[];
+}
+
+/** The HTTP port's TLS options, or undefined when it is plain HTTP. */
+export function httpTlsOptions(config: Pick<ServerConfig, 'httpTlsKey' | 'httpTlsCert' | 'httpTlsCa'>): HttpTlsOptions | undefined {
   if (config.httpTlsKey === '' || config.httpTlsCert === '') return undefined;
-  const options = { key: readPem(config.httpTlsKey, 'httpTlsKey'), cert: readPem(config.httpTlsCert, 'httpTlsCert') };
-  checkTlsCredentials(options, { key: `httpTlsKey ${config.httpTlsKey}`, cert: `httpTlsCert ${config.httpTlsCert}` });
+  const options: HttpTlsOptions = {
+    key: readPem(config.httpTlsKey, 'httpTlsKey'),
+    cert: readPem(config.httpTlsCert, 'httpTlsCert'),
+    ...(config.httpTlsCa.length > 0 ? { ca: config.httpTlsCa.map((f) => readPem(f, 'httpTlsCa')) } : {}),
+  };
+  checkTlsCredentials(options, { key: `httpTlsKey ${config.httpTlsKey}`, cert: `httpTlsCert ${config.httpTlsCert}`, ca: config.httpTlsCa.map((f) => `httpTlsCa ${f}`) });
   return options;
 }

@@ -22,14 +22,17 @@ test('TLS failures: the DIMSE commands name --tls-ca, --tls-servername and --tls
     'pacs:104 reset the connection (if the port expects TLS, use the --tls options) [ERR_DICOM_TRANSPORT]');
 });
 
-test('TLS failures of conduit web: --ca and the https:// scheme, and no hint for flags it does not have', () => {
+test('TLS failures of conduit web: --ca, --client-cert/--client-key and the https:// scheme, and no hint for flags it does not have', () => {
   const url = 'https://pacs:8443/dicom-web';
   assert.equal(describeWebError(transport('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), url),
     'TLS to pacs:8443 failed: the server certificate cannot be verified (give its CA with --ca) [ERR_DICOM_TRANSPORT]');
   assert.equal(describeWebError(transport('ERR_TLS_CERT_ALTNAME_INVALID'), url),
     'TLS to pacs:8443 failed: the server certificate does not name this host [ERR_DICOM_TRANSPORT]');
   assert.equal(describeWebError(transport('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'), url),
-    'TLS to pacs:8443 failed: the server requires a client certificate [ERR_DICOM_TRANSPORT]');
+    'TLS to pacs:8443 failed: the server requires a client certificate (give one with --client-cert and --client-key) [ERR_DICOM_TRANSPORT]');
+  // TLS 1.3: an untrusted client certificate is refused after the handshake, by a reset.
+  assert.equal(describeWebError(transport('ECONNRESET'), url),
+    'pacs:8443 reset the connection over HTTPS (a server that requires client certificates does so when it does not trust the one given with --client-cert) [ERR_DICOM_TRANSPORT]');
   assert.equal(describeWebError(transport('ECONNRESET'), 'http://pacs:8443/dicom-web'),
     'pacs:8443 reset the connection (if the port speaks HTTPS, use an https:// URL) [ERR_DICOM_TRANSPORT]');
 });

@@ -86,6 +86,62 @@ test('HTTPS on the HTTP port: curl --cacert, conduit web --ca and NODE_EXTRA_CA_
   }
 });
 
+test('HTTPS with client certificates (httpTlsCa): conduit web --client-cert/--client-key and curl --cert get through; no certificate, or one of another CA, is refused in words', { skip }, async () => {
+  if (!has('curl') && IN_CI) throw new Error('curl is not installed; CI requires it');
+  const work = mkdtempSync(join(tmpdir(), 'conduit-mtls-'));
+  const servers: Array<Awaited<ReturnType<typeof startServer>>> = [];
+  try {
+    const c = await makeCertificates(work);
+    const start = async (httpTlsCa: string[], dir: string) => {
+      const s = await startServer(loadConfig({
+        flags: { dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir: join(work, dir), httpTlsKey: c.serverKey, httpTlsCert: c.serverCert, httpTlsCa },
+        env: {},
+      }));
+      servers.push(s);
+      return `https://localhost:${s.httpPort}/dicom-web`;
+    };
+    const url = await start([c.ca], 'data');
+    const client = ['--client-cert', c.clientCert, '--client-key', c.clientKey];
+
+    const stow = await conduit(['web', 'stow', '--ca', c.ca, ...client, url, CT]);
+    assert.equal(stow.status, 0, stow.stderr);
+    assert.match(stow.stdout, /^stored 1, failed 0/);
+    const study = (await readFile(CT)).dataSet.string(0x0020000d)!;
+    const qido = await conduit(['web', 'qido', '--ca', c.ca, ...client, url]);
+    assert.equal(qido.status, 0, qido.stderr);
+    assert.equal((JSON.parse(qido.stdout.trim()) as Record<string, { Value?: unknown[] }>)['0020000D']!.Value![0], study);
+
+    const none = await conduit(['web', 'qido', '--ca', c.ca, url]);
+    assert.equal(none.status, 1);
+    assert.match(none.stderr, /TLS to localhost:\d+ failed: the server requires a client certificate \(give one with --client-cert and --client-key\) \[ERR_DICOM_TRANSPORT\]/);
+    const halfPair = await conduit(['web', 'qido', '--ca', c.ca, '--client-cert', c.clientCert, url]);
+    assert.equal(halfPair.status, 1);
+    assert.match(halfPair.stderr, /--client-cert and --client-key go together/);
+    const wrongKey = await conduit(['web', 'qido', '--ca', c.ca, '--client-cert', c.clientCert, '--client-key', c.serverKey, url]);
+    assert.equal(wrongKey.status, 1);
+    assert.match(wrongKey.stderr, /--client-key .*server\.key is not the private key of --client-cert .*client\.pem/);
+
+    // A server that trusts another CA than the one that signed the client certificate.
+    const otherUrl = await start([c.otherCa], 'data2');
+    const untrusted = await conduit(['web', 'qido', '--ca', c.ca, ...client, otherUrl]);
+    assert.equal(untrusted.status, 1);
+    assert.match(untrusted.stderr, /reset the connection over HTTPS \(a server that requires client certificates does so when it does not trust the one given with --client-cert\)/);
+
+    if (has('curl')) {
+      const ok = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', c.ca, '--cert', c.clientCert, '--key', c.clientKey, `${url}/studies/${study}/series`]);
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.equal(ok.stdout, '200');
+      const refused = await run('curl', ['-sS', '-o', '/dev/null', '--cacert', c.ca, `${url}/studies`]);
+      assert.notEqual(refused.status, 0, 'curl without a client certificate is refused');
+      assert.match(refused.stderr, /certificate required/);
+    }
+  } finally {
+    for (const s of servers) await s.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+  assert.throws(() => loadConfig({ flags: { httpTlsCa: ['/x/ca.pem'] }, env: {} }), /configuration: httpTlsCa: needs httpTlsKey and httpTlsCert/);
+});
+
 /** `conduit serve` with `args` until it has said where it listens (two lines), then SIGTERM: its stdout and stderr once closed. */
 async function serveLines(args: string[]): Promise<{ stdout: string; stderr: string; status: number | null }> {
   const bin = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/conduit');

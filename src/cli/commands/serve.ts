@@ -30,6 +30,7 @@ export function serveCommand(): Command {
     .option('--tls-no-verify', 'accept any requestor certificate (with --tls-ca) and any +tls peer certificate (testing only)')
     .option('--http-tls-key <file>', 'private key (PEM); with --http-tls-cert, the HTTP port speaks HTTPS only (env CONDUIT_HTTP_TLS_KEY; may be the --tls-key file)')
     .option('--http-tls-cert <file>', 'certificate (PEM) of the HTTPS port, with its chain (env CONDUIT_HTTP_TLS_CERT)')
+    .option('--http-tls-ca <file>', 'CA certificates (PEM) that HTTPS clients\' certificates must verify against: clients must then present one (mutual TLS); repeatable (env CONDUIT_HTTP_TLS_CA, comma-separated)', collect)
     .option('--cors-origin <origin>', 'DICOMweb: an origin allowed by CORS, or * (repeatable)', collect)
     .option('--public-url <url>', 'DICOMweb: the URL clients reach /dicom-web at (for Retrieve URLs)')
     .action(async (o: Record<string, unknown>) => {
@@ -42,7 +43,7 @@ export function serveCommand(): Command {
             peers: o.peer, restrictToPeers: o.restrictToPeers, checkCalledAeTitle: o.checkCalledAet, duplicatePolicy: o.duplicates, logLevel: o.logLevel,
             corsOrigins: o.corsOrigin, publicUrl: o.publicUrl, moveAssociations: o.moveAssociations,
             pendingInterval: o.pendingInterval, tlsKey: o.tlsKey, tlsCert: o.tlsCert, tlsCa: o.tlsCa, tlsNoVerify: o.tlsNoVerify,
-            httpTlsKey: o.httpTlsKey, httpTlsCert: o.httpTlsCert,
+            httpTlsKey: o.httpTlsKey, httpTlsCert: o.httpTlsCert, httpTlsCa: o.httpTlsCa,
           },
         });
       } catch (err) {

@@ -37,6 +37,11 @@ export interface DicomWebClientOptions {
    * against, in place of Node's list (which NODE_EXTRA_CA_CERTS extends).
    */
   ca?: string | Buffer | Array<string | Buffer>;
+  /**
+   * With the default fetch: a client certificate (PEM, with its chain) and its private key, for
+   * https:// servers that require one (mutual TLS, e.g. `conduit serve --http-tls-ca`).
+   */
+  clientCertificate?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** A match value: text (wildcards, ranges, as PS3.18 §8.3.4.1 allows), a number, or a list (joined with ","). */
@@ -205,7 +210,8 @@ export class DicomWebClient {
     const base = String(options.baseUrl);
     if (!/^https?:\/\//i.test(base)) throw argumentError(`baseUrl ${base} is not an http or https URL`);
     this.baseUrl = base.replace(/\/+$/, '');
-    this.http = { fetch: options.fetch ?? (options.ca !== undefined ? nodeFetchWith({ ca: options.ca }) : nodeFetch), headers: options.headers ?? {}, auth: options.auth };
+    const tls = { ...(options.ca !== undefined ? { ca: options.ca } : {}), ...options.clientCertificate };
+    this.http = { fetch: options.fetch ?? (Object.keys(tls).length > 0 ? nodeFetchWith(tls) : nodeFetch), headers: options.headers ?? {}, auth: options.auth };
   }
 
   private url(segments: readonly string[], query: readonly (readonly [string, string])[] = []): string {

@@ -30,6 +30,9 @@ async function writeBody(request: http.ClientRequest, body: NonNullable<RequestI
 export interface NodeFetchTls {
   /** Trusted CA certificates (PEM), in place of Node's list. */
   ca?: string | Buffer | Array<string | Buffer>;
+  /** The client certificate (PEM, with its chain) for servers that ask for one, and its private key. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
 }
 
 export function nodeFetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
@@ -50,6 +53,7 @@ async function fetchOver(input: string | URL, init: RequestInit, tls: NodeFetchT
   const request = transport.request(url, {
     method: init.method ?? 'GET', headers, ...(init.signal ? { signal: init.signal } : {}),
     ...(transport === https && tls.ca !== undefined ? { ca: tls.ca } : {}),
+    ...(transport === https && tls.cert !== undefined && tls.key !== undefined ? { cert: tls.cert, key: tls.key } : {}),
   });
   const responded = new Promise<http.IncomingMessage>((resolve, reject) => {
     request.once('response', resolve);
