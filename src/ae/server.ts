@@ -146,6 +146,15 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
     return this.listener?.address().port ?? 0;
   }
 
+  /**
+   * Replaces the TLS key, certificate and CAs (a renewed certificate) for the associations accepted
+   * from now on; those open keep theirs. Throws, keeping the old ones, when they cannot be used.
+   */
+  setTlsCredentials(tls: Pick<TlsServerOptions, 'key' | 'cert' | 'ca'>): void {
+    if (!this.listener) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', 'the server is not listening');
+    this.listener.setTlsCredentials(tls);
+  }
+
   /** Stops listening; waits for open associations to end unless `abort` is set. */
   async close(options: { abort?: boolean } = {}): Promise<void> {
     await this.listener?.close(options);

@@ -2,6 +2,8 @@
  * The HTTP side of `conduit serve`: the DICOMweb app (src/dicomweb) on the archive, listening on
  * config.httpPort, with the file-set export (export.ts) beside it. Kept apart from serve.ts so that the DIMSE composition stays readable.
  */
+import type { Server as TlsServer } from 'node:tls';
+import { DicomError } from '../core/dicom-error.js';
 import { createDicomWebApp } from '../dicomweb/app.js';
 import type { ArchiveStore } from '../storage/archive-store.js';
 import type { ServerConfig } from './config.js';
@@ -12,6 +14,8 @@ import { registerExport } from './export.js';
 export interface RunningHttp {
   readonly port: number;
   close(): Promise<void>;
+  /** New key, certificate and client CAs of the HTTPS port, for the connections from now on. */
+  setTlsCredentials(tls: HttpTlsOptions): void;
 }
 
 export async function startHttp(config: ServerConfig, archive: ArchiveStore, log: Log, https?: HttpTlsOptions): Promise<RunningHttp> {
@@ -37,6 +41,11 @@ export async function startHttp(config: ServerConfig, archive: ArchiveStore, log
     port,
     async close() {
       await app.close();
+    },
+    setTlsCredentials(tls) {
+      // node:https's Server is a tls.Server (not imported here: plain HTTP needs no node:tls).
+      if (!('setSecureContext' in app.server)) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', 'the HTTP port does not speak HTTPS: no credentials to replace');
+      (app.server as unknown as TlsServer).setSecureContext({ key: tls.key, cert: tls.cert, ...(tls.ca !== undefined ? { ca: tls.ca } : {}) });
     },
   };
 }

@@ -29,6 +29,13 @@ export interface RunningServer {
   httpPort: number;
   /** Stops accepting, lets running associations end (up to the grace period), closes the archive. */
   close(): Promise<void>;
+  /**
+   * Reads the TLS files the configuration names again (renewed certificates) and uses them for the
+   * connections from now on: the DIMSE port's, the HTTPS port's and the client side's to +tls peers.
+   * Returns what was reloaded (empty: no TLS configured). A file that cannot be read or used throws,
+   * naming it, and nothing changes.
+   */
+  reloadTls(): string[];
 }
 
 export type { Log };
@@ -66,7 +73,7 @@ function listenError(what: 'DIMSE' | 'HTTP', host: string, port: number, err: un
 
 export async function startServer(config: ServerConfig, log: Log = () => undefined): Promise<RunningServer> {
   const tls = dimseTlsOptions(config);
-  const peerTls = peerTlsOptions(config, tls);
+  let peerTls = peerTlsOptions(config, tls);
   const https = httpTlsOptions(config);
   await mkdir(config.dataDir, { recursive: true });
   const blobsFolder = join(config.dataDir, 'blobs');
@@ -111,6 +118,7 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
         if (result.status === 'rejected') return { status: Status.DuplicateSOPInstance, errorComment: 'an instance with this SOP Instance UID is already stored' };
         return Status.Success;
       },
+      // peerTls is read per request: reloadTls() may have replaced it.
       request: (req) => handleQueryRetrieve(req, { archive, config, log, ...(peerTls ? { peerTls } : {}) }),
     },
   });
@@ -144,6 +152,26 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
       await dimse.close();
       clearTimeout(timer);
       await archive.close();
+    },
+    reloadTls() {
+      // Everything read and checked first, so that one bad file changes nothing.
+      const nextDimse = dimseTlsOptions(config);
+      const nextPeer = peerTlsOptions(config, nextDimse);
+      const nextHttps = httpTlsOptions(config);
+      const reloaded: string[] = [];
+      if (nextDimse) {
+        dimse.setTlsCredentials(nextDimse);
+        reloaded.push('DIMSE port');
+      }
+      if (nextHttps) {
+        http.setTlsCredentials(nextHttps);
+        reloaded.push('HTTPS port');
+      }
+      if (nextPeer) {
+        peerTls = nextPeer;
+        reloaded.push('+tls peers');
+      }
+      return reloaded;
     },
   };
 }

@@ -94,6 +94,11 @@ export class AssociationListener extends EventEmitter<AssociationListenerEvents>
     return this.server!.address();
   }
 
+  /** New TLS credentials for the connections accepted from now on (TransportServer.setTlsCredentials). */
+  setTlsCredentials(tls: Pick<TlsServerOptions, 'key' | 'cert' | 'ca'>): void {
+    this.server!.setTlsCredentials(tls);
+  }
+
   /** Connections being served (pending and established). */
   get connectionCount(): number {
     return this.providers.size;

@@ -465,6 +465,12 @@ export interface TransportServer {
   address(): { address: string; port: number; family: string };
   /** Stops accepting connections; resolves once every connection it accepted has closed too. */
   close(): Promise<void>;
+  /**
+   * A TLS server's new key, certificate and CAs (a renewed certificate): connections from now on
+   * handshake with them, open ones keep theirs. Throws for credentials that cannot be used (the old
+   * ones stay) and for a server without TLS.
+   */
+  setTlsCredentials(tls: Pick<TlsServerOptions, 'key' | 'cert' | 'ca'>): void;
 }
 
 /**
@@ -510,6 +516,14 @@ export function listenTransport(options: ListenOptions, onConnection: (conn: Tra
       resolve({
         address: () => server.address() as net.AddressInfo,
         close: () => new Promise<void>((res) => server.close(() => res())),
+        setTlsCredentials: (tls) => {
+          if (!(server instanceof nodeTls().Server)) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', 'this server does not speak TLS: no credentials to replace');
+          try {
+            server.setSecureContext({ cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca } : {}) });
+          } catch (err) {
+            throw credentialError(err, tls);
+          }
+        },
       });
     });
   });

@@ -76,6 +76,15 @@ export function serveCommand(): Command {
       // a signal with no listener yet would end the process without closing the archive.
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      // SIGHUP: read the TLS files again (a renewed certificate), as daemons do; connections open keep theirs.
+      process.on('SIGHUP', () => {
+        try {
+          const reloaded = server.reloadTls();
+          log('info', reloaded.length > 0 ? `reloaded the TLS certificates: ${reloaded.join(', ')}` : 'SIGHUP: no TLS is configured, nothing to reload');
+        } catch (err) {
+          log('error', `reloading the TLS certificates failed, those in use are kept: ${(err as Error).message}`);
+        }
+      });
       const https = config.httpTlsKey !== '';
       // What DIMSE keeps from the network, DICOMweb would give away in clear (a proxy in front may encrypt it).
       if (config.tlsKey !== '' && !https && !isLoopback(config.host)) log('warn', 'the DIMSE port speaks TLS but DICOMweb is plain HTTP: set httpTlsKey and httpTlsCert (they may be the tlsKey and tlsCert files), unless a TLS proxy is in front');
