@@ -5,6 +5,7 @@
 import type { Server as TlsServer } from 'node:tls';
 import { DicomError } from '../core/dicom-error.js';
 import { createDicomWebApp } from '../dicomweb/app.js';
+import { onTlsClientError } from '../upper-layer/index.js';
 import type { ArchiveStore } from '../storage/archive-store.js';
 import type { ServerConfig } from './config.js';
 import type { Log } from './dimse/context.js';
@@ -18,6 +19,18 @@ export interface RunningHttp {
   setTlsCredentials(tls: HttpTlsOptions): void;
 }
 
+/**
+ * HTTPS clients whose handshake fails (no client certificate, an untrusted one, plain HTTP to the
+ * port) never reach a route; an administrator sees them here, as the DIMSE port's. A connection
+ * closed in the handshake with nothing else wrong (a browser's spare connection) is not worth a line.
+ */
+function logHandshakeFailures(server: TlsServer, log: Log): void {
+  onTlsClientError(server, (error, remoteAddress, certificateRefused) => {
+    if (!certificateRefused && (error.cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET') return;
+    log('warn', `an HTTPS connection from ${remoteAddress ?? 'an address no longer known'} failed: ${error.message}`);
+  });
+}
+
 export async function startHttp(config: ServerConfig, archive: ArchiveStore, log: Log, https?: HttpTlsOptions): Promise<RunningHttp> {
   const app = createDicomWebApp({
     ...(https ? { https } : {}),
@@ -29,6 +42,7 @@ export async function startHttp(config: ServerConfig, archive: ArchiveStore, log
   });
   // Beside the DICOMweb base path: file-set export (not a PS3.18 resource).
   registerExport(app, { archive, log });
+  if (https) logHandshakeFailures(app.server as unknown as TlsServer, log);
   try {
     await app.listen({ port: config.httpPort, host: config.host });
   } catch (err) {

@@ -52,5 +52,5 @@ export { DulServiceProvider } from './dul.js';
 export type { DulOptions, DulUser } from './dul.js';
 export { PDU_CHANNEL, STATE_CHANNEL, ASSOCIATION_CHANNEL } from './tracing.js';
 export type { PduTrace, StateTrace, AssociationTrace } from './tracing.js';
-export { checkTlsCredentials, connectTransport, listenTransport, tlsServerOptionsFromFiles, TransportConnection } from './transport.js';
+export { checkTlsCredentials, connectTransport, listenTransport, onTlsClientError, tlsServerOptionsFromFiles, TransportConnection } from './transport.js';
 export type { TlsClientOptions, TlsCredentialNames, TlsServerFiles, TlsServerOptions, PeerInfo, TransportServer } from './transport.js';

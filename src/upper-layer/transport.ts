@@ -446,6 +446,31 @@ const TLS_HANDSHAKE_FAILURES: Record<string, string> = {
   ECONNRESET: 'the client closed the connection during the handshake',
 };
 
+/**
+ * Calls `report` for each failed TLS handshake on `server`: the failure in words, the client's
+ * address, and whether its certificate was what failed. With TLS 1.3 a client certificate that does
+ * not verify is found after the server's side of the handshake, when the socket is already closed
+ * and has forgotten its peer, so the address is taken when the connection arrives (kept by the raw
+ * socket, which Node's TLSSocket holds as _parent).
+ */
+export function onTlsClientError(
+  server: tls.Server,
+  report: (error: DicomError, remoteAddress: string | undefined, certificateRefused: boolean) => void,
+): void {
+  const addresses = new WeakMap<object, string | undefined>();
+  server.on('connection', (raw: net.Socket) => addresses.set(raw, raw.remoteAddress));
+  server.on('tlsClientError', (err, socket) => {
+    const unverified = socket.authorizationError;
+    const authorizationError = unverified === undefined || unverified === null ? undefined : String(unverified);
+    const raw = (socket as unknown as { _parent?: object })._parent;
+    report(tlsHandshakeError(err, authorizationError), socket.remoteAddress ?? (raw !== undefined ? addresses.get(raw) : undefined), authorizationError !== undefined);
+  });
+}
+
+/**
+ * A server-side TLS handshake failure in words (ERR_DICOM_TRANSPORT, "the TLS handshake failed:
+ * ..."), from a tls.Server's 'tlsClientError' and the socket's authorizationError.
+ */
 function tlsHandshakeError(err: Error, authorizationError: string | undefined): DicomError {
   const { code, reason } = err as { code?: string; reason?: string };
   // A client certificate that does not verify: with TLS 1.3 the server finds out after its side of
@@ -499,10 +524,7 @@ export function listenTransport(options: ListenOptions, onConnection: (conn: Tra
     }
     // A failed handshake must not bring the server down; it is reported, not thrown.
     const report = options.onTlsHandshakeFailed;
-    server.on('tlsClientError', (err, socket) => {
-      const unverified = socket.authorizationError;
-      report?.(tlsHandshakeError(err, unverified === undefined || unverified === null ? undefined : String(unverified)), socket.remoteAddress);
-    });
+    onTlsClientError(server as tls.Server, (error, remoteAddress) => report?.(error, remoteAddress));
   } else {
     // highWaterMark sets the accepted sockets' write (and read) high-water marks.
     server = net.createServer({ highWaterMark: DEFAULT_WRITE_HIGH_WATER_MARK }, (socket) => onConnection(new TransportConnection(socket, closeTimeout, collector)));

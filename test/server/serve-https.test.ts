@@ -92,11 +92,12 @@ test('HTTPS with client certificates (httpTlsCa): conduit web --client-cert/--cl
   const servers: Array<Awaited<ReturnType<typeof startServer>>> = [];
   try {
     const c = await makeCertificates(work);
+    const logged: string[] = [];
     const start = async (httpTlsCa: string[], dir: string) => {
       const s = await startServer(loadConfig({
         flags: { dimsePort: 0, httpPort: 0, host: '127.0.0.1', dataDir: join(work, dir), httpTlsKey: c.serverKey, httpTlsCert: c.serverCert, httpTlsCa },
         env: {},
-      }));
+      }), (level, message) => logged.push(`${level} ${message}`));
       servers.push(s);
       return `https://localhost:${s.httpPort}/dicom-web`;
     };
@@ -114,6 +115,8 @@ test('HTTPS with client certificates (httpTlsCa): conduit web --client-cert/--cl
     const none = await conduit(['web', 'qido', '--ca', c.ca, url]);
     assert.equal(none.status, 1);
     assert.match(none.stderr, /TLS to localhost:\d+ failed: the server requires a client certificate \(give one with --client-cert and --client-key\) \[ERR_DICOM_TRANSPORT\]/);
+    // The server's side: the refused client is logged, with why.
+    await until(() => logged.some((l) => /^warn an HTTPS connection from 127\.0\.0\.1 failed: the TLS handshake failed: the client sent no certificate, and this server requires one/.test(l)), logged);
     const halfPair = await conduit(['web', 'qido', '--ca', c.ca, '--client-cert', c.clientCert, url]);
     assert.equal(halfPair.status, 1);
     assert.match(halfPair.stderr, /--client-cert and --client-key go together/);
@@ -126,6 +129,7 @@ test('HTTPS with client certificates (httpTlsCa): conduit web --client-cert/--cl
     const untrusted = await conduit(['web', 'qido', '--ca', c.ca, ...client, otherUrl]);
     assert.equal(untrusted.status, 1);
     assert.match(untrusted.stderr, /reset the connection over HTTPS \(a server that requires client certificates does so when it does not trust the one given with --client-cert\)/);
+    await until(() => logged.some((l) => /^warn an HTTPS connection from 127\.0\.0\.1 failed: the TLS handshake failed: the client's certificate does not verify against the trusted CAs/.test(l)), logged);
 
     if (has('curl')) {
       const ok = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', c.ca, '--cert', c.clientCert, '--key', c.clientKey, `${url}/studies/${study}/series`]);
@@ -141,6 +145,15 @@ test('HTTPS with client certificates (httpTlsCa): conduit web --client-cert/--cl
   }
   assert.throws(() => loadConfig({ flags: { httpTlsCa: ['/x/ca.pem'] }, env: {} }), /configuration: httpTlsCa: needs httpTlsKey and httpTlsCert/);
 });
+
+/** Resolves once `done()` holds, checking as the event loop turns (10 s at most: then fails showing `seen`). */
+async function until(done: () => boolean, seen: readonly string[]): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!done()) {
+    if (Date.now() > deadline) assert.fail(`not logged within 10 s; the log:\n${seen.join('\n')}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 
 /** `conduit serve` with `args` until it has said where it listens (two lines), then SIGTERM: its stdout and stderr once closed. */
 async function serveLines(args: string[]): Promise<{ stdout: string; stderr: string; status: number | null }> {
