@@ -122,9 +122,16 @@ function failed(reason: number, message: string, ids: Partial<Omit<Outcome, 'fai
 
 async function storePart(ctx: DicomWebContext, body: AsyncIterable<Uint8Array>, study: string | undefined, sourceAet: string): Promise<Outcome> {
   let seen: { sopClassUid?: string; sopInstanceUid?: string; study?: string; series?: string } = {};
-  const check = (ds: DataSet) => {
-    const read = (k: string) => { try { return ds.string(k)?.trim() || undefined; } catch { return undefined; } };
-    seen = { sopClassUid: read('SOPClassUID'), sopInstanceUid: read('SOPInstanceUID'), study: read('StudyInstanceUID'), series: read('SeriesInstanceUID') };
+  const check = (ds: DataSet, meta: DataSet) => {
+    const read = (from: DataSet, k: string) => { try { return from.string(k)?.trim() || undefined; } catch { return undefined; } };
+    // The data set's UIDs name the instance; a part whose data set lacks them (refused below) is
+    // still named by its File Meta Information, as the sender knows it.
+    seen = {
+      sopClassUid: read(ds, 'SOPClassUID') ?? read(meta, 'MediaStorageSOPClassUID'),
+      sopInstanceUid: read(ds, 'SOPInstanceUID') ?? read(meta, 'MediaStorageSOPInstanceUID'),
+      study: read(ds, 'StudyInstanceUID'),
+      series: read(ds, 'SeriesInstanceUID'),
+    };
     if (study !== undefined && seen.study !== study) {
       throw new StudyMismatch(`the instance belongs to study ${seen.study ?? '(none)'}, not to ${study} named in the request`);
     }
@@ -204,13 +211,24 @@ export function responseDataSet(outcomes: readonly Outcome[], base: string, stud
   const studies = new Set(outcomes.filter((o) => !o.failure).map((o) => o.study));
   const onlyStudy = study ?? (studies.size === 1 ? [...studies][0] : undefined);
   if (onlyStudy !== undefined) ds.set('RetrieveURL', 'UR', `${base}/studies/${onlyStudy}`);
-  const failed = outcomes.filter((o) => o.failure);
+  // PS3.18 Table I.1-1: a Failed SOP Sequence item names its instance (the UIDs are Type 1); a
+  // failure that names none (a part that is not DICOM, not application/dicom, cut short before its
+  // UIDs) goes in the Other Failures Sequence, with its Failure Reason only.
+  const failed = outcomes.filter((o) => o.failure && o.sopInstanceUid !== undefined);
+  const other = outcomes.filter((o) => o.failure && o.sopInstanceUid === undefined);
   const referenced = outcomes.filter((o) => !o.failure);
   if (failed.length) {
     ds.set('FailedSOPSequence', 'SQ', failed.map((o) => {
       const item = new DataSet({ parent: ds });
       item.set('ReferencedSOPClassUID', 'UI', o.sopClassUid ?? null);
-      item.set('ReferencedSOPInstanceUID', 'UI', o.sopInstanceUid ?? null);
+      item.set('ReferencedSOPInstanceUID', 'UI', o.sopInstanceUid!);
+      item.set('FailureReason', 'US', o.failure!.reason);
+      return item;
+    }));
+  }
+  if (other.length) {
+    ds.set('OtherFailuresSequence', 'SQ', other.map((o) => {
+      const item = new DataSet({ parent: ds });
       item.set('FailureReason', 'US', o.failure!.reason);
       return item;
     }));
@@ -251,8 +269,8 @@ async function answer(ctx: DicomWebContext, pacing: BodyPacing, request: Fastify
   if (rootType !== 'application/dicom') {
     const metadata = await readMetadataRequest(parts, rootType);
     try {
-      for (const message of metadata.undecodable) {
-        outcomes.push(failed(FailureReason.CannotUnderstand, message));
+      for (const { message, ...ids } of metadata.undecodable) {
+        outcomes.push(failed(FailureReason.CannotUnderstand, message, ids));
       }
       for (const ds of metadata.dataSets) outcomes.push(await storePart(ctx, part10Of(ds, 'STOWRS'), study, sourceAet));
     } finally {

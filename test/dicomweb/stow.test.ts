@@ -67,8 +67,10 @@ test('STOW-RS: some failed (202), all failed (409), study mismatch, bad parts, 4
   assert.equal(res.statusCode, 202, res.body);
   const r = res.json() as Response;
   const failed = r['00081198']!.Value as Item[];
-  assert.deepEqual(failed.map((f) => f['00081197']!.Value![0]), [0xa900, 0xc000, 0xc122]);
+  assert.deepEqual(failed.map((f) => f['00081197']!.Value![0]), [0xa900]);
   assert.deepEqual(failed[0]!['00081155']!.Value, [ct.sop]);
+  // The garbage and the text/plain part name no instance: Other Failures Sequence (PS3.18 Table I.1-1).
+  assert.deepEqual((r['0008119A']!.Value as Item[]).map((f) => f['00081197']!.Value![0]), [0xc000, 0xc122]);
   assert.deepEqual((r['00081199']!.Value as Item[]).map((i) => i['00081155']!.Value![0]), [mr.sop]);
   assert.deepEqual(r['00081190']!.Value, [`http://conduit.test/dicom-web/studies/${mr.study}`]);
   assert.match(res.headers.warning as string, /belongs to study/);
