@@ -69,6 +69,40 @@ test('conduit web stow: the server refuses one instance: it is listed with its r
   assert.match(ok.stdout, /^stored 2, failed 0, warnings 0, skipped 0; /);
 });
 
+test('conduit web stow: failures that name no instance (Other Failures Sequence) are counted once, against the files the answer leaves out', async (t) => {
+  // The server stores CT and rtplan, and cannot say which instance MR was (as for a part that is
+  // not Part 10): an Other Failures item, with its reason in the Warning header.
+  let unnamed = 1;
+  const base = await serve(t, async (req, res) => {
+    const instances = await instancesIn(req);
+    const response = new DataSet();
+    const stored = instances.filter((i) => i.cls !== '1.2.840.10008.5.1.4.1.1.4');
+    response.set('ReferencedSOPSequence', 'SQ', stored.map((i) => {
+      const ds = new DataSet();
+      ds.set('ReferencedSOPClassUID', 'UI', i.cls);
+      ds.set('ReferencedSOPInstanceUID', 'UI', i.uid);
+      return ds;
+    }));
+    response.set('OtherFailuresSequence', 'SQ', Array.from({ length: unnamed }, () => {
+      const ds = new DataSet();
+      ds.set('FailureReason', 'US', 0xc000);
+      return ds;
+    }));
+    const warning = Array.from({ length: unnamed }, (_, i) => `299 test "part: broken part ${i + 1}"`).join(', ');
+    res.writeHead(202, { 'Content-Type': 'application/dicom+json', Warning: warning }).end(toDicomJsonText(toDicomJson(response)));
+  });
+  const r = await conduit(['web', 'stow', base, ...FILES]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /^stored 2, failed 1, warnings 0, skipped 0; /);
+  assert.match(r.stderr, /failed: \S*MR_small\.dcm: C000H Error: Cannot understand: broken part 1\n/);
+  assert.doesNotMatch(r.stderr, /\(request\)/);
+  // Two failures that name no instance for one file left out: not paired, still counted per file.
+  unnamed = 2;
+  const two = await conduit(['web', 'stow', base, ...FILES]);
+  assert.match(two.stdout, /^stored 2, failed 1, warnings 0, skipped 0; /);
+  assert.match(two.stderr, /failed: \S*MR_small\.dcm: not in the server's answer \(HTTP 202; failures that name no instance: C000H Error: Cannot understand: broken part 1; C000H Error: Cannot understand: broken part 2\)/);
+});
+
 test('conduit web stow: more than 3 files not sent for one reason are one line; --verbose lists each', async () => {
   const port = await freePort();
   const files = [...FILES, ...['rtdose.dcm', 'JPEG2000.dcm'].map((f) => join(PYDICOM_DATA, 'test_files', f))];
