@@ -256,6 +256,15 @@ export function stowStatus(outcomes: readonly Outcome[]): number {
   return 200;
 }
 
+/**
+ * A warn-text (RFC 9110 §5.6.4 quoted-string): header field values are bytes, so what is not
+ * printable ASCII (a patient's name in another script, a line break) becomes "?", and quotes and
+ * backslashes are not escaped but replaced.
+ */
+function warnText(text: string): string {
+  return `"${text.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?')}"`;
+}
+
 async function answer(ctx: DicomWebContext, pacing: BodyPacing, request: FastifyRequest, reply: FastifyReply, study: string | undefined): Promise<FastifyReply> {
   if (study !== undefined) checkUid(study, 'Study Instance UID');
   const format = responseFormat(request.headers.accept);
@@ -296,9 +305,13 @@ async function answer(ctx: DicomWebContext, pacing: BodyPacing, request: Fastify
   }
   const ds = responseDataSet(outcomes, ctx.baseUrl(request), study);
   const status = stowStatus(outcomes);
-  // A short reason for each failure, so a client without a DICOM parser can say what went wrong.
-  const reasons = outcomes.filter((o) => o.failure).map((o) => `${o.sopInstanceUid ?? 'part'}: ${o.failure!.message}`);
-  if (reasons.length) reply.header('Warning', reasons.slice(0, 10).map((r) => `299 ${ctx.warnAgent(request)} ${JSON.stringify(r.replace(/[\r\n"\\]/g, ' '))}`).join(', '));
+  // A short reason for each failure, then each warning, so a client without a DICOM parser can say
+  // what went wrong (PS3.18 §10.5.3.2 recommends a reason in the Warning header field).
+  const reasons = [
+    ...outcomes.filter((o) => o.failure).map((o) => `${o.sopInstanceUid ?? 'part'}: ${o.failure!.message}`),
+    ...outcomes.filter((o) => o.warning).map((o) => `${o.sopInstanceUid}: ${o.warning!.message}`),
+  ];
+  if (reasons.length) reply.header('Warning', reasons.slice(0, 10).map((r) => `299 ${ctx.warnAgent(request)} ${warnText(r)}`).join(', '));
   if (format === 'xml') return reply.code(status).type('application/dicom+xml; charset=utf-8').send(toNativeDicomXml(ds));
   return reply.code(status).type('application/dicom+json').send(dicomJsonText(ds));
 }

@@ -73,6 +73,7 @@ test('conduit web stow: failures that name no instance (Other Failures Sequence)
   // The server stores CT and rtplan, and cannot say which instance MR was (as for a part that is
   // not Part 10): an Other Failures item, with its reason in the Warning header.
   let unnamed = 1;
+  const RT_PLAN = '1.2.840.10008.5.1.4.1.1.481.5';
   const base = await serve(t, async (req, res) => {
     const instances = await instancesIn(req);
     const response = new DataSet();
@@ -81,6 +82,7 @@ test('conduit web stow: failures that name no instance (Other Failures Sequence)
       const ds = new DataSet();
       ds.set('ReferencedSOPClassUID', 'UI', i.cls);
       ds.set('ReferencedSOPInstanceUID', 'UI', i.uid);
+      if (i.cls === RT_PLAN) ds.set('WarningReason', 'US', 0xb000);
       return ds;
     }));
     response.set('OtherFailuresSequence', 'SQ', Array.from({ length: unnamed }, () => {
@@ -88,18 +90,20 @@ test('conduit web stow: failures that name no instance (Other Failures Sequence)
       ds.set('FailureReason', 'US', 0xc000);
       return ds;
     }));
-    const warning = Array.from({ length: unnamed }, (_, i) => `299 test "part: broken part ${i + 1}"`).join(', ');
+    const plan = instances.find((i) => i.cls === RT_PLAN)!;
+    const warning = [...Array.from({ length: unnamed }, (_, i) => `299 test "part: broken part ${i + 1}"`), `299 test "${plan.uid}: the indexed name is kept"`].join(', ');
     res.writeHead(202, { 'Content-Type': 'application/dicom+json', Warning: warning }).end(toDicomJsonText(toDicomJson(response)));
   });
   const r = await conduit(['web', 'stow', base, ...FILES]);
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stdout, /^stored 2, failed 1, warnings 0, skipped 0; /);
+  assert.match(r.stdout, /^stored 2, failed 1, warnings 1, skipped 0; /);
   assert.match(r.stderr, /failed: \S*MR_small\.dcm: C000H Error: Cannot understand: broken part 1\n/);
   assert.doesNotMatch(r.stderr, /\(request\)/);
+  assert.match(r.stderr, /warning: \S*rtplan\.dcm: B000H Warning: Coercion of Data Elements: the indexed name is kept\n/);
   // Two failures that name no instance for one file left out: not paired, still counted per file.
   unnamed = 2;
   const two = await conduit(['web', 'stow', base, ...FILES]);
-  assert.match(two.stdout, /^stored 2, failed 1, warnings 0, skipped 0; /);
+  assert.match(two.stdout, /^stored 2, failed 1, warnings 1, skipped 0; /);
   assert.match(two.stderr, /failed: \S*MR_small\.dcm: not in the server's answer \(HTTP 202; failures that name no instance: C000H Error: Cannot understand: broken part 1; C000H Error: Cannot understand: broken part 2\)/);
 });
 

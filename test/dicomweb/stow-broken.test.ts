@@ -155,3 +155,26 @@ test('STOW-RS failures name their instance when it can be read: a data set witho
   const failed2 = (json2.json() as Item)['00081198']!.Value as Item[];
   assert.deepEqual(failed2.map((i) => [i['00081155']!.Value![0], i['00081197']!.Value![0]]), [[`${STOW_STUDY}.9.1`, CANNOT_UNDERSTAND]]);
 });
+
+test('STOW-RS warnings are explained in the Warning header, a name in another script as "?" (header fields are bytes): no failure to answer', async (t) => {
+  const { app } = setUp(t);
+  const boundary = newBoundary();
+  const [first, second] = sops(2, 10);
+  const file = (sop: string, name: string) => {
+    const meta = encodeDataSet(buildFileMeta({ sopClassUid: CT_IMAGE, sopInstanceUid: sop, transferSyntaxUid: '1.2.840.10008.1.2.1' }), { explicitVR: true, littleEndian: true }, { recalculateGroupLengths: true });
+    const head = Buffer.alloc(PREAMBLE_LENGTH + 4);
+    head.write('DICM', PREAMBLE_LENGTH, 'latin1');
+    const ds = instanceDataSet({ StudyInstanceUID: STOW_STUDY, SeriesInstanceUID: `${STOW_STUDY}.10`, SOPInstanceUID: sop, PatientID: 'WARN', PatientName: name });
+    return Buffer.concat([head, meta, encodeDataSet(ds, { explicitVR: true, littleEndian: true })]);
+  };
+  const headers = { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` };
+  assert.equal((await app.inject({ method: 'POST', url: '/dicom-web/studies', payload: await stowBody([file(first!, 'Yamada^Tarou')], boundary), headers })).statusCode, 200);
+  // The same patient under another name: stored, with the index's note as a warning.
+  const res = await app.inject({ method: 'POST', url: '/dicom-web/studies', payload: await stowBody([file(second!, '山田^太郎')], boundary), headers });
+  assert.equal(res.statusCode, 202, res.body);
+  const item = ((res.json() as Item)['00081199']!.Value as Item[])[0]!;
+  assert.deepEqual(item['00081196']!.Value, [0xb000]);
+  const warning = res.headers.warning as string;
+  assert.match(warning, new RegExp(`^299 localhost:80 "${second!.replace(/\./g, '\\.')}: .*PatientName.*\\?\\?\\^\\?\\?.*"$`));
+  assert.match(warning, /^[\x20-\x7e]*$/, 'printable ASCII only');
+});

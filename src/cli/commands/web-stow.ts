@@ -78,9 +78,9 @@ interface Tally {
 }
 
 /**
- * The server's words for each failure: a Warning text "<SOP Instance UID>: why" (as Conduit writes
- * them, PS3.18 §10.5.3.2 recommends a reason there) for a named instance; for the failures that
- * name none, the other texts in order when there are as many.
+ * The server's words for each failure or warning: a Warning text "<SOP Instance UID>: why" (as
+ * Conduit writes them, PS3.18 §10.5.3.2 recommends a reason there) for a named instance; for the
+ * failures that name none, the other texts in order when there are as many.
  */
 function failureTexts(result: StoreResult): { named: Map<string, string>; unnamed: string[] | undefined } {
   const uids = new Set([...result.referenced, ...result.failed].map((r) => r.sopInstanceUid).filter((u) => u !== ''));
@@ -120,8 +120,9 @@ function tallyBatch(batch: readonly SendableFile[], result: StoreResult, tally: 
       tally.stored++;
       tally.bytes += file.size;
       if (ok.warningDescription !== undefined) {
-        tally.warnings.push({ path: file.path, reason: ok.warningDescription });
-        note(`conduit web stow: warning: ${file.path}: ${ok.warningDescription}`);
+        const reason = withText(ok.warningDescription, texts.named.get(file.sopInstanceUid));
+        tally.warnings.push({ path: file.path, reason });
+        note(`conduit web stow: warning: ${file.path}: ${reason}`);
       } else if (verbose) {
         note(`stored ${file.path} (${file.sopInstanceUid})`);
       }
