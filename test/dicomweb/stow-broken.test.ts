@@ -177,4 +177,12 @@ test('STOW-RS warnings are explained in the Warning header, a name in another sc
   const warning = res.headers.warning as string;
   assert.match(warning, new RegExp(`^299 localhost:80 "${second!.replace(/\./g, '\\.')}: .*PatientName.*\\?\\?\\^\\?\\?.*"$`));
   assert.match(warning, /^[\x20-\x7e]*$/, 'printable ASCII only');
+  // A failure whose message quotes the request (JSON.parse quotes the text around its error): 409, not 500.
+  const json = await app.inject({
+    method: 'POST', url: '/dicom-web/studies',
+    payload: `--${boundary}\r\nContent-Type: application/dicom+json\r\n\r\n[{"00100010": 山田}]\r\n--${boundary}--\r\n`,
+    headers: { 'content-type': `multipart/related; type="application/dicom+json"; boundary=${boundary}` },
+  });
+  assert.equal(json.statusCode, 409, json.body);
+  assert.match(json.headers.warning as string, /^299 localhost:80 "part: .*JSON/);
 });
