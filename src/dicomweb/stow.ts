@@ -208,9 +208,13 @@ async function storeParts(ctx: DicomWebContext, parts: AsyncIterable<ParsedPart>
 /** The Store Instances Response Module (PS3.18 Table 10.5.3-1). */
 export function responseDataSet(outcomes: readonly Outcome[], base: string, study: string | undefined): DataSet {
   const ds = new DataSet();
-  const studies = new Set(outcomes.filter((o) => !o.failure).map((o) => o.study));
-  const onlyStudy = study ?? (studies.size === 1 ? [...studies][0] : undefined);
-  if (onlyStudy !== undefined) ds.set('RetrieveURL', 'UR', `${base}/studies/${onlyStudy}`);
+  // PS3.18 Table I.1-1: Retrieve URL is Type 2, the study the instances stored are available in:
+  // empty when nothing was stored (a study named in the path but refused is not there) or when
+  // instances of several studies were.
+  const stored = outcomes.filter((o) => !o.failure);
+  const studies = new Set(stored.map((o) => o.study));
+  const onlyStudy = stored.length === 0 ? undefined : study ?? (studies.size === 1 ? [...studies][0] : undefined);
+  ds.set('RetrieveURL', 'UR', onlyStudy === undefined ? null : `${base}/studies/${onlyStudy}`);
   // PS3.18 Table I.1-1: a Failed SOP Sequence item names its instance (the UIDs are Type 1); a
   // failure that names none (a part that is not DICOM, not application/dicom, cut short before its
   // UIDs) goes in the Other Failures Sequence, with its Failure Reason only.
