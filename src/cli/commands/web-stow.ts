@@ -7,7 +7,10 @@
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DicomError } from '../../core/dicom-error.js';
-import type { StoreResult } from '../../dicomweb/client/index.js';
+import { createReadStream } from 'node:fs';
+import { encodeDataSet } from '../../data/writer.js';
+import type { StoreResult, StowInput } from '../../dicomweb/client/index.js';
+import { buildFileMeta, PREAMBLE_LENGTH } from '../../media/file-meta.js';
 import type { SendableFile } from '../../services/storage/file-source.js';
 import { ProgressBar } from '../progress.js';
 import { exitWhenFlushed, parseCount } from '../network-options.js';
@@ -50,6 +53,25 @@ Examples:
     .action(async (url: string, paths: string[], flags: StowFlags) => {
       await exitWhenFlushed(await runStow(url, paths, flags));
     });
+}
+
+/**
+ * What to send for a file: the file itself; or, for a data set without File Meta Information (as
+ * DIMSE carries it, and files written that way), File Meta Information made from what the scan
+ * read, then the file: an application/dicom part is a PS3.10 file (PS3.18 §8.7.3.1), and the
+ * server cannot store a bare data set (conduit store sends such files over DIMSE as they are).
+ */
+export function stowInputOf(file: SendableFile): StowInput {
+  if (file.dataSetOffset > 0) return file.path;
+  const meta = encodeDataSet(buildFileMeta({ sopClassUid: file.sopClassUid, sopInstanceUid: file.sopInstanceUid, transferSyntaxUid: file.transferSyntaxUid }), { explicitVR: true, littleEndian: true }, { recalculateGroupLengths: true });
+  const head = Buffer.alloc(PREAMBLE_LENGTH + 4 + meta.length);
+  head.write('DICM', PREAMBLE_LENGTH, 'latin1');
+  head.set(meta, PREAMBLE_LENGTH + 4);
+  async function* stream(): AsyncGenerator<Uint8Array> {
+    yield head;
+    yield* createReadStream(file.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>;
+  }
+  return { stream: stream(), length: head.length + file.size };
 }
 
 /** Files in requests: at most `count` files, and a new request once one holds `bytes`. */
@@ -174,7 +196,7 @@ async function runStow(url: string, paths: string[], flags: StowFlags): Promise<
       }
       const first = done;
       try {
-        const result = await client.storeInstances(batch.map((f) => f.path), {
+        const result = await client.storeInstances(batch.map(stowInputOf), {
           ...(flags.study === undefined ? {} : { study: flags.study }),
           signal: controller.signal,
           onProgress: (n, part) => {
