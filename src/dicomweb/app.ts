@@ -38,6 +38,12 @@ function refuseBeforeBody(basePath: string, request: IncomingMessage): { status:
   }
 }
 
+/** Whether an error comes from the client closing the connection while its request body was read. */
+function clientWentAway(error: unknown, request: IncomingMessage): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (code === 'ECONNRESET' || code === 'ECONNABORTED' || (error as Error | null)?.message === 'aborted') && !request.complete;
+}
+
 export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
   const ctx = makeContext(options);
   const app = Fastify({
@@ -101,6 +107,13 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
 
   app.setErrorHandler((error, request, reply) => {
     const status = httpStatusOf(error);
+    // A client that goes away while its body is read (an upload cancelled) is not a server fault:
+    // no stack trace at error level, and nobody to answer.
+    if (clientWentAway(error, request.raw)) {
+      ctx.log('warn', `${request.method} ${request.url}: the client closed the connection before the request body ended (${(error as Error).message})`);
+      reply.raw.destroy();
+      return;
+    }
     if (status >= 500) ctx.log('error', `${request.method} ${request.url}: ${(error as Error).stack ?? String(error)}`);
     else ctx.log('info', `${request.method} ${request.url}: ${status} ${(error as Error).message}`);
     if (error instanceof DicomWebError) for (const [k, v] of Object.entries(error.headers)) reply.header(k, v);

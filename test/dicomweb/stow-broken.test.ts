@@ -186,3 +186,25 @@ test('STOW-RS warnings are explained in the Warning header, a name in another sc
   assert.equal(json.statusCode, 409, json.body);
   assert.match(json.headers.warning as string, /^299 localhost:80 "part: .*JSON/);
 });
+
+test('STOW-RS upload abandoned by its client: logged as a warning without a stack trace, not as a server error; nothing of it kept', async (t) => {
+  const logged: Array<{ level: string; message: string }> = [];
+  let heard: (() => void) | undefined;
+  const heardOne = new Promise<void>((resolve) => { heard = resolve; });
+  const { archive, app } = setUp(t, { log: (level, message) => { logged.push({ level, message }); if (message.startsWith('POST')) heard!(); } });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const port = (app.server.address() as { port: number }).port;
+  const boundary = newBoundary();
+  const whole = await stowBody([part10(`${STOW_STUDY}.11.1`, 'abandoned', 400_000)], boundary);
+  const { connect } = await import('node:net');
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  socket.write(`POST /dicom-web/studies HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/related; type="application/dicom"; boundary=${boundary}\r\nContent-Length: ${whole.length}\r\n\r\n`);
+  socket.write(whole.subarray(0, 100_000), () => socket.destroy());
+  await heardOne;
+  const posts = logged.filter((l) => l.message.startsWith('POST'));
+  assert.deepEqual(posts.map((l) => l.level), ['warn'], JSON.stringify(posts));
+  assert.match(posts[0]!.message, /the client closed the connection before the request body ended/);
+  assert.doesNotMatch(posts[0]!.message, /\n\s+at /, 'no stack trace');
+  assert.equal((await archive.index.stats()).instances, 0);
+});
