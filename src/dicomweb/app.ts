@@ -15,6 +15,7 @@ import { registerQido } from './qido.js';
 import { registerMetadata } from './wado-metadata.js';
 import { registerRetrieve } from './wado-retrieve.js';
 import { registerStow, stowBoundary } from './stow.js';
+import { contentCodings } from './content-coding.js';
 import { registerBulkdata } from './bulkdata.js';
 import { registerBulkdataResources } from './bulkdata-resources.js';
 import { registerFrames } from './frames.js';
@@ -32,6 +33,7 @@ function refuseBeforeBody(basePath: string, request: IncomingMessage): { status:
   if (request.method !== 'POST' || !path.startsWith(`${basePath}/studies`) || !/^\/studies(\/[^/]+)?\/?$/.test(path.slice(basePath.length))) return undefined;
   try {
     stowBoundary(request.headers['content-type']);
+    contentCodings(request.headers['content-encoding']);
     return undefined;
   } catch (error) {
     return { status: httpStatusOf(error), error };
@@ -65,7 +67,8 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
       server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
         const refusal = refuseBeforeBody(ctx.basePath, request);
         if (refusal) {
-          response.writeHead(refusal.status, { 'Content-Type': 'application/json', Connection: 'close' });
+          const extra = refusal.error instanceof DicomWebError ? refusal.error.headers : {};
+          response.writeHead(refusal.status, { ...extra, 'Content-Type': 'application/json', Connection: 'close' });
           response.end(JSON.stringify(errorBody(refusal.error, refusal.status)));
           return;
         }

@@ -30,6 +30,7 @@ import { parseAccept, parseMediaType, qualityOf } from './media-type.js';
 import { parseMultipart, type ParsedPart } from './multipart/index.js';
 import { checkUid } from './request.js';
 import { requestBody, type BodyPacing } from './request-body.js';
+import { decodedBody } from './content-coding.js';
 import { instanceUrl } from './resources.js';
 import { storageFailureStatus } from '../services/storage/storage-failure.js';
 import { part10Of, readMetadataRequest } from './stow-metadata.js';
@@ -277,7 +278,8 @@ async function answer(ctx: DicomWebContext, pacing: BodyPacing, request: Fastify
   const outcomes: Outcome[] = [];
   // A parser that stops early (a malformed body) ends the request stream but not the connection
   // (Node detaches a server request from its socket first): the answer still reaches the client.
-  const body = requestBody(request.raw, ctx.bodyCollector ? { collector: ctx.bodyCollector, pacing } : {});
+  // Content-Encoding (gzip, deflate, br) undone as the body streams (PS3.18 Table 10.5.1-2).
+  const body = requestBody(decodedBody(request.raw), ctx.bodyCollector ? { collector: ctx.bodyCollector, pacing } : {});
   const parts = parseMultipart(body, boundary, ctx.maxParts === undefined ? {} : { maxParts: ctx.maxParts });
   if (rootType !== 'application/dicom') {
     const metadata = await readMetadataRequest(parts, rootType);

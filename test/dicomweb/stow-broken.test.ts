@@ -208,3 +208,47 @@ test('STOW-RS upload abandoned by its client: logged as a warning without a stac
   assert.doesNotMatch(posts[0]!.message, /\n\s+at /, 'no stack trace');
   assert.equal((await archive.index.stats()).instances, 0);
 });
+
+test('STOW-RS with Content-Encoding (PS3.18 Table 10.5.1-2): gzip, deflate and br bodies decoded as they stream; a coding not taken is 415 with Accept-Encoding, before the body when Expect: 100-continue; a body that does not decode is 400', async (t) => {
+  const { archive, app } = setUp(t);
+  const zlib = await import('node:zlib');
+  const boundary = newBoundary();
+  const headers = (coding: string) => ({ 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`, 'content-encoding': coding });
+  const codings: Array<[string, (b: Buffer) => Buffer]> = [['gzip', zlib.gzipSync], ['deflate', zlib.deflateSync], ['br', zlib.brotliCompressSync], ['gzip, br', (b) => zlib.brotliCompressSync(zlib.gzipSync(b))]];
+  const uids = sops(codings.length, 12);
+  for (const [i, [coding, encode]] of codings.entries()) {
+    const payload = encode(await stowBody([part10(uids[i]!, coding, 300_000)], boundary));
+    const res = await app.inject({ method: 'POST', url: '/dicom-web/studies', payload, headers: headers(coding) });
+    assert.equal(res.statusCode, 200, `${coding}: ${res.body}`);
+    assert.deepEqual(referencedOf(res.json() as Item), [uids[i]]);
+  }
+  assert.equal((await archive.index.stats()).instances, codings.length);
+  const unknown = await app.inject({ method: 'POST', url: '/dicom-web/studies', payload: 'x', headers: headers('compress') });
+  assert.equal(unknown.statusCode, 415);
+  assert.equal(unknown.headers['accept-encoding'], 'gzip, deflate, br, identity');
+  assert.match(unknown.json().error.message, /Content-Encoding compress is not supported/);
+  const corrupt = await app.inject({ method: 'POST', url: '/dicom-web/studies', payload: Buffer.from('not gzip at all'), headers: headers('gzip') });
+  assert.equal(corrupt.statusCode, 400, corrupt.body);
+  assert.match(corrupt.json().error.message, /does not decode as Content-Encoding gzip/);
+  assert.equal((await archive.index.stats()).instances, codings.length);
+
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const port = (app.server.address() as { port: number }).port;
+  const { connect } = await import('node:net');
+  const firstLines = await new Promise<string>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(`POST /dicom-web/studies HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/related; type="application/dicom"; boundary=${boundary}\r\nContent-Encoding: compress\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n`);
+    });
+    let got = '';
+    socket.on('data', (d) => {
+      got += d.toString('latin1');
+      if (got.includes('\r\n\r\n')) {
+        socket.destroy();
+        resolve(got);
+      }
+    });
+    socket.on('error', reject);
+  });
+  assert.match(firstLines, /^HTTP\/1\.1 415 /);
+  assert.match(firstLines, /\r\nAccept-Encoding: gzip, deflate, br, identity\r\n/i);
+});
