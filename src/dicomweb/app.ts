@@ -15,6 +15,7 @@ import { registerQido } from './qido.js';
 import { registerMetadata } from './wado-metadata.js';
 import { registerRetrieve } from './wado-retrieve.js';
 import { registerStow, stowBoundary } from './stow.js';
+import { contentCodings } from './content-coding.js';
 import { registerBulkdata } from './bulkdata.js';
 import { registerBulkdataResources } from './bulkdata-resources.js';
 import { registerFrames } from './frames.js';
@@ -32,10 +33,17 @@ function refuseBeforeBody(basePath: string, request: IncomingMessage): { status:
   if (request.method !== 'POST' || !path.startsWith(`${basePath}/studies`) || !/^\/studies(\/[^/]+)?\/?$/.test(path.slice(basePath.length))) return undefined;
   try {
     stowBoundary(request.headers['content-type']);
+    contentCodings(request.headers['content-encoding']);
     return undefined;
   } catch (error) {
     return { status: httpStatusOf(error), error };
   }
+}
+
+/** Whether an error comes from the client closing the connection while its request body was read. */
+function clientWentAway(error: unknown, request: IncomingMessage): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (code === 'ECONNRESET' || code === 'ECONNABORTED' || (error as Error | null)?.message === 'aborted') && !request.complete;
 }
 
 export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
@@ -62,7 +70,8 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
       server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
         const refusal = refuseBeforeBody(ctx.basePath, request);
         if (refusal) {
-          response.writeHead(refusal.status, { 'Content-Type': 'application/json', Connection: 'close' });
+          const extra = refusal.error instanceof DicomWebError ? refusal.error.headers : {};
+          response.writeHead(refusal.status, { ...extra, 'Content-Type': 'application/json', Connection: 'close' });
           response.end(JSON.stringify(errorBody(refusal.error, refusal.status)));
           return;
         }
@@ -104,6 +113,13 @@ export function createDicomWebApp(options: DicomWebOptions): FastifyInstance {
 
   app.setErrorHandler((error, request, reply) => {
     const status = httpStatusOf(error);
+    // A client that goes away while its body is read (an upload cancelled) is not a server fault:
+    // no stack trace at error level, and nobody to answer.
+    if (clientWentAway(error, request.raw)) {
+      ctx.log('warn', `${request.method} ${request.url}: the client closed the connection before the request body ended (${(error as Error).message})`);
+      reply.raw.destroy();
+      return;
+    }
     if (status >= 500) ctx.log('error', `${request.method} ${request.url}: ${(error as Error).stack ?? String(error)}`);
     else ctx.log('info', `${request.method} ${request.url}: ${status} ${(error as Error).message}`);
     if (error instanceof DicomWebError) for (const [k, v] of Object.entries(error.headers)) reply.header(k, v);

@@ -7,8 +7,8 @@
  * Response (§10.6.3): 200 with the results, 204 (No Content) when nothing matched (Table
  * 10.6.3-1); application/dicom+json (the default, §8.7.3.5) or multipart/related;
  * type="application/dicom+xml", one part per result, written as the index yields the results (a
- * large result is never held whole). The origin server's maximum (maxResults) cuts larger results,
- * with the Warning of §8.3.4.4. A fuzzymatching / emptyvaluematching /
+ * large result is never held whole). The page holds min(limit, maxResults) results from offset;
+ * when matches remain past it, the Warning of §8.3.4.4.1 says how many. A fuzzymatching / emptyvaluematching /
  * multiplevaluematching asked for but not performed gets its own 299 Warning (§8.3.4.2).
  */
 import { Readable } from 'node:stream';
@@ -30,8 +30,10 @@ import { checkUid, rawQuery } from './request.js';
 type Level = 'STUDY' | 'SERIES' | 'IMAGE';
 type Format = 'json' | 'xml';
 
-/** PS3.18 §8.3.4.4: the Warning text when the origin server's maximum cut the results. */
-export const RESULTS_CUT_WARNING = 'The number of results exceeded the maximum supported by the server. Additional results can be requested.';
+/** PS3.18 §8.3.4.4.1: the Warning text when matches remain past the page (cut by limit or by the origin server's maximum). */
+export function remainingResultsWarning(remaining: number): string {
+  return `There are ${remaining} additional results that can be requested`;
+}
 
 /** The response format from Accept (PS3.18 §8.7.3.5, Table 8.7.3-5 / 8.7.4.3: JSON by default). */
 export function qidoFormat(accept: string | undefined): Format {
@@ -60,11 +62,11 @@ function retrieveUrl(base: string, level: Level, ds: DataSet): string | undefine
   return instance ? `${base}/studies/${study}/series/${series}/instances/${instance}` : undefined;
 }
 
-/** A search under way: its query, whether the maximum cuts it, and its results as they come. */
+/** A search under way: its query, how many matches lie past its page, and its results as they come. */
 export interface QidoSearch {
   readonly query: Query;
-  /** The origin server's maximum cut the results (PS3.18 §8.3.4.4.1). */
-  readonly cut: boolean;
+  /** Matches past the page, cut by limit or the origin server's maximum ("remaining", PS3.18 §8.3.4.4.1). */
+  readonly remaining: number;
   readonly results: AsyncIterator<DataSet>;
 }
 
@@ -72,10 +74,10 @@ export interface QidoSearch {
 const READ_AHEAD = 64;
 
 /**
- * Starts one search: the query engine, the index, each result built as it is read. Whether the
- * maximum cuts the results must be told in a header, before the body: up to READ_AHEAD results are
- * read first, and only when the page is larger (or exactly the maximum) is the index asked for the
- * one match past it, so a large page is streamed and a small one costs one query.
+ * Starts one search: the query engine, the index, each result built as it is read. How many
+ * matches remain past the page must be told in a header, before the body: up to READ_AHEAD results
+ * are read first, and only when the page may be full (larger than that, or exactly the page size)
+ * are the matches counted, so a large page is streamed and a small one costs one query.
  */
 export async function startSearch(ctx: DicomWebContext, level: Level, parameters: string, scope: Scope, base: string): Promise<QidoSearch> {
   const query = parseQidoQuery(parameters, {
@@ -97,13 +99,7 @@ export async function startSearch(ctx: DicomWebContext, level: Level, parameters
     }
     ahead.push(resultOf(query, level, base, r.value));
   }
-  let cut = false;
-  if ((asked === undefined || asked > ctx.maxResults) && !(done && ahead.length < limit)) {
-    for await (const _ of ctx.archive.index.find(query, level, { limit: 1, offset: offset + limit })) {
-      cut = true;
-      break;
-    }
-  }
+  const remaining = done && ahead.length < limit ? 0 : Math.max(0, (await countMatches(ctx, query, level)) - offset - limit);
   async function* results(): AsyncGenerator<DataSet> {
     try {
       yield* ahead;
@@ -114,7 +110,16 @@ export async function startSearch(ctx: DicomWebContext, level: Level, parameters
       if (!done) await found.return?.();
     }
   }
-  return { query, cut, results: results() };
+  return { query, remaining, results: results() };
+}
+
+/** Every match of the query, counted by the index when it can, else as find() yields them. */
+async function countMatches(ctx: DicomWebContext, query: Query, level: Level): Promise<number> {
+  const index = ctx.archive.index;
+  if (index.count) return index.count(query, level);
+  let n = 0;
+  for await (const _ of index.find(query, level)) n++;
+  return n;
 }
 
 function resultOf(query: Query, level: Level, base: string, entity: EntityRecord): DataSet {
@@ -170,7 +175,7 @@ async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: Fast
   const search = await startSearch(ctx, level, withoutCommonParameters(rawQuery(request)), scope, ctx.baseUrl(request));
   const warnings: string[] = [];
   const agent = ctx.warnAgent(request);
-  if (search.cut) warnings.push(`299 ${agent} "${RESULTS_CUT_WARNING}"`);
+  if (search.remaining > 0) warnings.push(`299 ${agent} "${remainingResultsWarning(search.remaining)}"`);
   for (const p of search.query.qido?.unsupportedParameters ?? []) {
     warnings.push(`299 ${agent} "The ${p} parameter is not supported. Only literal matching has been performed."`);
   }

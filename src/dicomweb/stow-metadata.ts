@@ -38,11 +38,30 @@ export interface SpooledBulkData {
   readonly transferSyntax: string | undefined;
 }
 
+/** A data set of the request that did not decode. */
+export interface Undecodable {
+  readonly message: string;
+  readonly sopClassUid?: string;
+  readonly sopInstanceUid?: string;
+}
+
+/** The SOP Class and Instance UIDs of a DICOM JSON object that did not decode, when they are plain UI values. */
+function jsonUids(json: unknown): Omit<Undecodable, 'message'> {
+  const value = (tag: string): string | undefined => {
+    const v = (json as Record<string, { Value?: unknown[] } | undefined> | null)?.[tag]?.Value?.[0];
+    return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+  };
+  if (typeof json !== 'object' || json === null) return {};
+  const sopClassUid = value('00080016');
+  const sopInstanceUid = value('00080018');
+  return { ...(sopClassUid ? { sopClassUid } : {}), ...(sopInstanceUid ? { sopInstanceUid } : {}) };
+}
+
 /** What a metadata request holds: data sets (already decoded) and the bulk data they name. */
 export interface MetadataRequest {
   readonly dataSets: DataSet[];
-  /** Errors of data sets that did not decode, in order. */
-  readonly undecodable: string[];
+  /** Errors of data sets that did not decode, in order, with the UIDs they name when these could be read. */
+  readonly undecodable: Undecodable[];
   readonly bulk: Map<string, SpooledBulkData>;
   cleanup(): Promise<void>;
 }
@@ -90,7 +109,8 @@ export async function readMetadataRequest(parts: AsyncIterable<MultipartPart>, r
     throw badRequest(`the request has no ${rootType} part`);
   }
   const dataSets: DataSet[] = [];
-  const undecodable: string[] = [];
+  const undecodable: Undecodable[] = [];
+  const why = (e: unknown) => (e as Error).message + ((e as Error).cause ? `: ${((e as Error).cause as Error).message}` : '');
   const resolveBulkData = (uri: string) => {
     const found = bulk.get(uri) ?? [...bulk.entries()].find(([k]) => uri.endsWith(k) || k.endsWith(uri))?.[1];
     if (!found) throw new Error(`no bulk data part has Content-Location ${uri}`);
@@ -105,14 +125,14 @@ export async function readMetadataRequest(parts: AsyncIterable<MultipartPart>, r
           try {
             dataSets.push(await fromDicomJson(json, { resolveBulkData, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN }));
           } catch (e) {
-            undecodable.push((e as Error).message + ((e as Error).cause ? `: ${((e as Error).cause as Error).message}` : ''));
+            undecodable.push({ message: why(e), ...jsonUids(json) });
           }
         }
       } else {
         dataSets.push(await fromNativeDicomXml(bytes, { resolveBulkData, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN }));
       }
     } catch (e) {
-      undecodable.push((e as Error).message + ((e as Error).cause ? `: ${((e as Error).cause as Error).message}` : ''));
+      undecodable.push({ message: why(e) });
     }
   }
   return { dataSets, undecodable, bulk, cleanup: () => rm(dir, { recursive: true, force: true }) };

@@ -30,6 +30,7 @@ import { parseAccept, parseMediaType, qualityOf } from './media-type.js';
 import { parseMultipart, type ParsedPart } from './multipart/index.js';
 import { checkUid } from './request.js';
 import { requestBody, type BodyPacing } from './request-body.js';
+import { decodedBody } from './content-coding.js';
 import { instanceUrl } from './resources.js';
 import { storageFailureStatus } from '../services/storage/storage-failure.js';
 import { part10Of, readMetadataRequest } from './stow-metadata.js';
@@ -122,9 +123,16 @@ function failed(reason: number, message: string, ids: Partial<Omit<Outcome, 'fai
 
 async function storePart(ctx: DicomWebContext, body: AsyncIterable<Uint8Array>, study: string | undefined, sourceAet: string): Promise<Outcome> {
   let seen: { sopClassUid?: string; sopInstanceUid?: string; study?: string; series?: string } = {};
-  const check = (ds: DataSet) => {
-    const read = (k: string) => { try { return ds.string(k)?.trim() || undefined; } catch { return undefined; } };
-    seen = { sopClassUid: read('SOPClassUID'), sopInstanceUid: read('SOPInstanceUID'), study: read('StudyInstanceUID'), series: read('SeriesInstanceUID') };
+  const check = (ds: DataSet, meta: DataSet) => {
+    const read = (from: DataSet, k: string) => { try { return from.string(k)?.trim() || undefined; } catch { return undefined; } };
+    // The data set's UIDs name the instance; a part whose data set lacks them (refused below) is
+    // still named by its File Meta Information, as the sender knows it.
+    seen = {
+      sopClassUid: read(ds, 'SOPClassUID') ?? read(meta, 'MediaStorageSOPClassUID'),
+      sopInstanceUid: read(ds, 'SOPInstanceUID') ?? read(meta, 'MediaStorageSOPInstanceUID'),
+      study: read(ds, 'StudyInstanceUID'),
+      series: read(ds, 'SeriesInstanceUID'),
+    };
     if (study !== undefined && seen.study !== study) {
       throw new StudyMismatch(`the instance belongs to study ${seen.study ?? '(none)'}, not to ${study} named in the request`);
     }
@@ -201,16 +209,31 @@ async function storeParts(ctx: DicomWebContext, parts: AsyncIterable<ParsedPart>
 /** The Store Instances Response Module (PS3.18 Table 10.5.3-1). */
 export function responseDataSet(outcomes: readonly Outcome[], base: string, study: string | undefined): DataSet {
   const ds = new DataSet();
-  const studies = new Set(outcomes.filter((o) => !o.failure).map((o) => o.study));
-  const onlyStudy = study ?? (studies.size === 1 ? [...studies][0] : undefined);
-  if (onlyStudy !== undefined) ds.set('RetrieveURL', 'UR', `${base}/studies/${onlyStudy}`);
-  const failed = outcomes.filter((o) => o.failure);
+  // PS3.18 Table I.1-1: Retrieve URL is Type 2, the study the instances stored are available in:
+  // empty when nothing was stored (a study named in the path but refused is not there) or when
+  // instances of several studies were.
+  const stored = outcomes.filter((o) => !o.failure);
+  const studies = new Set(stored.map((o) => o.study));
+  const onlyStudy = stored.length === 0 ? undefined : study ?? (studies.size === 1 ? [...studies][0] : undefined);
+  ds.set('RetrieveURL', 'UR', onlyStudy === undefined ? null : `${base}/studies/${onlyStudy}`);
+  // PS3.18 Table I.1-1: a Failed SOP Sequence item names its instance (the UIDs are Type 1); a
+  // failure that names none (a part that is not DICOM, not application/dicom, cut short before its
+  // UIDs) goes in the Other Failures Sequence, with its Failure Reason only.
+  const failed = outcomes.filter((o) => o.failure && o.sopInstanceUid !== undefined);
+  const other = outcomes.filter((o) => o.failure && o.sopInstanceUid === undefined);
   const referenced = outcomes.filter((o) => !o.failure);
   if (failed.length) {
     ds.set('FailedSOPSequence', 'SQ', failed.map((o) => {
       const item = new DataSet({ parent: ds });
       item.set('ReferencedSOPClassUID', 'UI', o.sopClassUid ?? null);
-      item.set('ReferencedSOPInstanceUID', 'UI', o.sopInstanceUid ?? null);
+      item.set('ReferencedSOPInstanceUID', 'UI', o.sopInstanceUid!);
+      item.set('FailureReason', 'US', o.failure!.reason);
+      return item;
+    }));
+  }
+  if (other.length) {
+    ds.set('OtherFailuresSequence', 'SQ', other.map((o) => {
+      const item = new DataSet({ parent: ds });
       item.set('FailureReason', 'US', o.failure!.reason);
       return item;
     }));
@@ -238,6 +261,15 @@ export function stowStatus(outcomes: readonly Outcome[]): number {
   return 200;
 }
 
+/**
+ * A warn-text (RFC 9110 §5.6.4 quoted-string): header field values are bytes, so what is not
+ * printable ASCII (a patient's name in another script, a line break) becomes "?", and quotes and
+ * backslashes are not escaped but replaced.
+ */
+function warnText(text: string): string {
+  return `"${text.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?')}"`;
+}
+
 async function answer(ctx: DicomWebContext, pacing: BodyPacing, request: FastifyRequest, reply: FastifyReply, study: string | undefined): Promise<FastifyReply> {
   if (study !== undefined) checkUid(study, 'Study Instance UID');
   const format = responseFormat(request.headers.accept);
@@ -246,13 +278,14 @@ async function answer(ctx: DicomWebContext, pacing: BodyPacing, request: Fastify
   const outcomes: Outcome[] = [];
   // A parser that stops early (a malformed body) ends the request stream but not the connection
   // (Node detaches a server request from its socket first): the answer still reaches the client.
-  const body = requestBody(request.raw, ctx.bodyCollector ? { collector: ctx.bodyCollector, pacing } : {});
+  // Content-Encoding (gzip, deflate, br) undone as the body streams (PS3.18 Table 10.5.1-2).
+  const body = requestBody(decodedBody(request.raw), ctx.bodyCollector ? { collector: ctx.bodyCollector, pacing } : {});
   const parts = parseMultipart(body, boundary, ctx.maxParts === undefined ? {} : { maxParts: ctx.maxParts });
   if (rootType !== 'application/dicom') {
     const metadata = await readMetadataRequest(parts, rootType);
     try {
-      for (const message of metadata.undecodable) {
-        outcomes.push(failed(FailureReason.CannotUnderstand, message));
+      for (const { message, ...ids } of metadata.undecodable) {
+        outcomes.push(failed(FailureReason.CannotUnderstand, message, ids));
       }
       for (const ds of metadata.dataSets) outcomes.push(await storePart(ctx, part10Of(ds, 'STOWRS'), study, sourceAet));
     } finally {
@@ -278,9 +311,13 @@ async function answer(ctx: DicomWebContext, pacing: BodyPacing, request: Fastify
   }
   const ds = responseDataSet(outcomes, ctx.baseUrl(request), study);
   const status = stowStatus(outcomes);
-  // A short reason for each failure, so a client without a DICOM parser can say what went wrong.
-  const reasons = outcomes.filter((o) => o.failure).map((o) => `${o.sopInstanceUid ?? 'part'}: ${o.failure!.message}`);
-  if (reasons.length) reply.header('Warning', reasons.slice(0, 10).map((r) => `299 ${ctx.warnAgent(request)} ${JSON.stringify(r.replace(/[\r\n"\\]/g, ' '))}`).join(', '));
+  // A short reason for each failure, then each warning, so a client without a DICOM parser can say
+  // what went wrong (PS3.18 §10.5.3.2 recommends a reason in the Warning header field).
+  const reasons = [
+    ...outcomes.filter((o) => o.failure).map((o) => `${o.sopInstanceUid ?? 'part'}: ${o.failure!.message}`),
+    ...outcomes.filter((o) => o.warning).map((o) => `${o.sopInstanceUid}: ${o.warning!.message}`),
+  ];
+  if (reasons.length) reply.header('Warning', reasons.slice(0, 10).map((r) => `299 ${ctx.warnAgent(request)} ${warnText(r)}`).join(', '));
   if (format === 'xml') return reply.code(status).type('application/dicom+xml; charset=utf-8').send(toNativeDicomXml(ds));
   return reply.code(status).type('application/dicom+json').send(dicomJsonText(ds));
 }

@@ -116,10 +116,22 @@ async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: Fast
   const plan = planOf(await instancesOf(ctx, path), accepted);
   const base = ctx.baseUrl(request);
   const boundary = newBoundary();
+  const heads = plan.map(({ instance, ts }, k) => `${k === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: application/dicom; transfer-syntax=${ts}\r\nContent-Location: ${instanceUrl(base, instance)}\r\n\r\n`);
+  const close = `${plan.length === 0 ? '' : '\r\n'}--${boundary}--\r\n`;
+  // PS3.18 §8.4.3: a payload without Content-Encoding has a Content-Length. Known before anything
+  // is sent when every instance goes as stored (the index has each one's size); a converted one is
+  // sized only once encoded, so such a body goes chunked.
+  const length = plan.every((p) => p.ts === p.instance.transferSyntaxUid)
+    ? plan.reduce((n, p, k) => n + heads[k]!.length + p.instance.size, close.length)
+    : undefined;
   // The body is written to the socket here (response-writer.ts), not piped through fastify.
   await reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'Content-Type': `multipart/related; type="application/dicom"; boundary=${boundary}` });
+  res.writeHead(200, {
+    ...(reply.getHeaders() as Record<string, string>),
+    'Content-Type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
+    ...(length === undefined ? {} : { 'Content-Length': String(length) }),
+  });
   const out = new ResponseWriter(res);
   const asStored = (k: number) => plan[k] !== undefined && plan[k]!.ts === plan[k]!.instance.transferSyntaxUid;
   const openLocal = (k: number) => {
@@ -132,7 +144,7 @@ async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: Fast
   let next = openLocal(0);
   try {
     for (const [k, { instance, ts }] of plan.entries()) {
-      const head = `${k === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: application/dicom; transfer-syntax=${ts}\r\nContent-Location: ${instanceUrl(base, instance)}\r\n\r\n`;
+      const head = heads[k]!;
       const local = next;
       next = openLocal(k + 1);
       if (local) await out.writeBlob(ctx.archive.blobs, instance.blobKey, Buffer.from(head, 'latin1'), local, instance.size);
@@ -141,7 +153,7 @@ async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: Fast
         for await (const chunk of instanceBytes(ctx, instance, ts!)) await out.write(chunk);
       }
     }
-    await out.write(Buffer.from(`${plan.length === 0 ? '' : '\r\n'}--${boundary}--\r\n`, 'latin1'));
+    await out.write(Buffer.from(close, 'latin1'));
     await out.flush();
     res.end();
   } catch (error) {

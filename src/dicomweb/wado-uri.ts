@@ -18,7 +18,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DicomWebContext } from './context.js';
 import { badRequest, notAcceptable } from './http-error.js';
-import { parseAccept, parseMediaType, qualityOf } from './media-type.js';
+import { parseAccept, qualityOf } from './media-type.js';
 import { parseAnnotation, RENDERED_MEDIA_TYPES, type RenderedMediaType, type RenderParameters } from './rendered/parameters.js';
 import { renderInstanceFrame, warnAnnotations } from './rendered/route.js';
 import { checkUid } from './request.js';
@@ -40,11 +40,14 @@ function selectMediaType(params: URLSearchParams, accept: string | undefined): U
   const supported: readonly string[] = [DICOM, ...RENDERED_MEDIA_TYPES];
   const contentType = single(params, 'contentType');
   if (contentType !== undefined) {
-    const types = contentType.split(',').map((s) => s.trim()).filter((s) => s !== '').map(parseMediaType);
+    const types = parseAccept(contentType);
     if (types.some((m) => m.parameters.has('transfer-syntax') || m.parameters.has('charset'))) {
       throw badRequest(`contentType=${contentType}: media type parameters are forbidden in WADO-URI (use transferSyntax, charset) (PS3.18 §9.1.2.2.1)`);
     }
-    const found = types.map((m) => (m.type === '*/*' || m.type === 'image/*' ? 'image/jpeg' : m.type)).find((t) => supported.includes(t));
+    // §9.1.2.2.1: a list "potentially associated with relative degree of preference" (q values,
+    // RFC 9110 §12.5.1): the most preferred served, q=0 never; equal preferences in the order given.
+    const ranked = types.filter((m) => qualityOf(m) > 0).sort((a, b) => qualityOf(b) - qualityOf(a));
+    const found = ranked.map((m) => (m.type === '*/*' || m.type === 'image/*' ? 'image/jpeg' : m.type)).find((t) => supported.includes(t));
     if (!found) throw notAcceptable(`contentType ${contentType}: WADO-URI serves ${supported.join(', ')}`);
     return found as UriMediaType;
   }

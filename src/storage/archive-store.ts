@@ -54,11 +54,12 @@ export type StoreInput =
     readonly part10: AsyncIterable<Uint8Array>;
     readonly sourceAet?: string;
     /**
-     * Called with the stored object's data set before it is indexed (e.g. STOW-RS checking the
-     * Study Instance UID of the request path); an exception refuses the object, which is then
-     * neither indexed nor kept.
+     * Called with the stored object's data set and File Meta Information once it parses, before
+     * its UIDs are checked and it is indexed (e.g. STOW-RS checking the Study Instance UID of the
+     * request path, and noting which instance a part holds for its answer); an exception refuses
+     * the object, which is then neither indexed nor kept.
      */
-    readonly check?: (dataSet: DataSet) => void;
+    readonly check?: (dataSet: DataSet, meta: DataSet) => void;
   };
 
 export interface StoreResult {
@@ -283,8 +284,8 @@ export class ArchiveStore {
           await reader.close();
         }
       }
+      if ('part10' in input) input.check?.(file.dataSet, file.meta);
       checkUids(input, file.meta, file.dataSet, warnings);
-      if ('part10' in input) input.check?.(file.dataSet);
       let record: InstanceIndexRecord;
       if (early && !parse.elementsAfterPixelData) {
         record = recordReceived(early.record, objectSize, this.options.now?.() ?? new Date());

@@ -266,6 +266,11 @@ export interface IndexStore {
    */
   find(query: Query, level: QueryLevel, options?: FindOptions): AsyncIterable<EntityRecord>;
   /**
+   * Optional: how many entities find() would yield without limit and offset (QIDO-RS tells how
+   * many results remain, PS3.18 §8.3.4.4.1); without it the caller counts what find() yields.
+   */
+  count?(query: Query, level: QueryLevel): Promise<number>;
+  /**
    * The instances to retrieve for entities of `level` (C-MOVE / C-GET / WADO-RS): by Patient ID,
    * Study, Series or SOP Instance UID(s), ordered by study, series (Series Number), instance
    * (Instance Number), then order of arrival.

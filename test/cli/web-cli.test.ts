@@ -8,6 +8,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSet } from '../../src/data/data-set.js';
 import { toDicomJson, toDicomJsonText } from '../../src/data/json-model.js';
@@ -67,6 +68,77 @@ test('conduit web stow: the server refuses one instance: it is listed with its r
   const ok = await conduit(['web', 'stow', base, FILES[0]!, FILES[1]!]);
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /^stored 2, failed 0, warnings 0, skipped 0; /);
+});
+
+test('conduit web stow: failures that name no instance (Other Failures Sequence) are counted once, against the files the answer leaves out', async (t) => {
+  // The server stores CT and rtplan, and cannot say which instance MR was (as for a part that is
+  // not Part 10): an Other Failures item, with its reason in the Warning header.
+  let unnamed = 1;
+  const RT_PLAN = '1.2.840.10008.5.1.4.1.1.481.5';
+  const base = await serve(t, async (req, res) => {
+    const instances = await instancesIn(req);
+    const response = new DataSet();
+    const stored = instances.filter((i) => i.cls !== '1.2.840.10008.5.1.4.1.1.4');
+    response.set('ReferencedSOPSequence', 'SQ', stored.map((i) => {
+      const ds = new DataSet();
+      ds.set('ReferencedSOPClassUID', 'UI', i.cls);
+      ds.set('ReferencedSOPInstanceUID', 'UI', i.uid);
+      if (i.cls === RT_PLAN) ds.set('WarningReason', 'US', 0xb000);
+      return ds;
+    }));
+    response.set('OtherFailuresSequence', 'SQ', Array.from({ length: unnamed }, () => {
+      const ds = new DataSet();
+      ds.set('FailureReason', 'US', 0xc000);
+      return ds;
+    }));
+    const plan = instances.find((i) => i.cls === RT_PLAN)!;
+    const warning = [...Array.from({ length: unnamed }, (_, i) => `299 test "part: broken part ${i + 1}"`), `299 test "${plan.uid}: the indexed name is kept"`].join(', ');
+    res.writeHead(202, { 'Content-Type': 'application/dicom+json', Warning: warning }).end(toDicomJsonText(toDicomJson(response)));
+  });
+  const r = await conduit(['web', 'stow', base, ...FILES]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /^stored 2, failed 1, warnings 1, skipped 0; /);
+  assert.match(r.stderr, /failed: \S*MR_small\.dcm: C000H Error: Cannot understand: broken part 1\n/);
+  assert.doesNotMatch(r.stderr, /\(request\)/);
+  assert.match(r.stderr, /warning: \S*rtplan\.dcm: B000H Warning: Coercion of Data Elements: the indexed name is kept\n/);
+  // Two failures that name no instance for one file left out: not paired, still counted per file.
+  unnamed = 2;
+  const two = await conduit(['web', 'stow', base, ...FILES]);
+  assert.match(two.stdout, /^stored 2, failed 1, warnings 1, skipped 0; /);
+  assert.match(two.stderr, /failed: \S*MR_small\.dcm: not in the server's answer \(HTTP 202; failures that name no instance: C000H Error: Cannot understand: broken part 1; C000H Error: Cannot understand: broken part 2\)/);
+});
+
+test('conduit web stow: a data set without File Meta Information is sent as a Part 10 file, File Meta Information made from the scan, the bytes as in the file', async (t) => {
+  const bare = join(PYDICOM_DATA, 'test_files', 'ExplVR_LitEndNoMeta.dcm');
+  const parts: Buffer[] = [];
+  const base = await serve(t, async (req, res) => {
+    const boundary = parseMediaType(req.headers['content-type']!).parameters.get('boundary')!;
+    const response = new DataSet();
+    const items: DataSet[] = [];
+    for await (const part of parseMultipart(req as AsyncIterable<Uint8Array>, boundary)) {
+      const chunks: Buffer[] = [];
+      for await (const c of part.body) chunks.push(Buffer.from(c));
+      const bytes = Buffer.concat(chunks);
+      parts.push(bytes);
+      const file = parseBuffer(bytes);
+      const item = new DataSet();
+      item.set('ReferencedSOPClassUID', 'UI', file.meta.string('MediaStorageSOPClassUID')!);
+      item.set('ReferencedSOPInstanceUID', 'UI', file.meta.string('MediaStorageSOPInstanceUID')!);
+      items.push(item);
+    }
+    response.set('ReferencedSOPSequence', 'SQ', items);
+    res.writeHead(200, { 'Content-Type': 'application/dicom+json' }).end(toDicomJsonText(toDicomJson(response)));
+  });
+  const r = await conduit(['web', 'stow', base, bare]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^stored 1, failed 0, warnings 0, skipped 0; /);
+  const sent = parts[0]!;
+  assert.equal(sent.subarray(128, 132).toString('latin1'), 'DICM');
+  const file = parseBuffer(sent);
+  const original = parseBuffer(readFileSync(bare));
+  assert.equal(file.meta.string('TransferSyntaxUID'), '1.2.840.10008.1.2.1');
+  assert.equal(file.meta.string('MediaStorageSOPInstanceUID'), original.dataSet.string('SOPInstanceUID'));
+  assert.ok(sent.subarray(sent.length - readFileSync(bare).length).equals(readFileSync(bare)), 'the file follows the File Meta Information unchanged');
 });
 
 test('conduit web stow: more than 3 files not sent for one reason are one line; --verbose lists each', async () => {

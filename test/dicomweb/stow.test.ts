@@ -42,6 +42,8 @@ test('STOW-RS stores application/dicom parts durably and lists them with their R
   assert.deepEqual(referenced[0]!['00081150']!.Value, [ct.sopClass]);
   assert.deepEqual(referenced[0]!['00081190']!.Value, [`http://conduit.test/dicom-web/studies/${ct.study}/series/${ct.series}/instances/${ct.sop}`]);
   assert.equal(r['00081198'], undefined, 'no Failed SOP Sequence');
+  // Two studies: the Retrieve URL of the study (Type 2, PS3.18 Table I.1-1) is present and empty.
+  assert.deepEqual(r['00081190'], { vr: 'UR' });
   // Stored and indexed before the response: the bytes read back, QIDO finds them.
   const back = await archive.openInstance(ct.sop);
   const chunks: Buffer[] = [];
@@ -67,8 +69,10 @@ test('STOW-RS: some failed (202), all failed (409), study mismatch, bad parts, 4
   assert.equal(res.statusCode, 202, res.body);
   const r = res.json() as Response;
   const failed = r['00081198']!.Value as Item[];
-  assert.deepEqual(failed.map((f) => f['00081197']!.Value![0]), [0xa900, 0xc000, 0xc122]);
+  assert.deepEqual(failed.map((f) => f['00081197']!.Value![0]), [0xa900]);
   assert.deepEqual(failed[0]!['00081155']!.Value, [ct.sop]);
+  // The garbage and the text/plain part name no instance: Other Failures Sequence (PS3.18 Table I.1-1).
+  assert.deepEqual((r['0008119A']!.Value as Item[]).map((f) => f['00081197']!.Value![0]), [0xc000, 0xc122]);
   assert.deepEqual((r['00081199']!.Value as Item[]).map((i) => i['00081155']!.Value![0]), [mr.sop]);
   assert.deepEqual(r['00081190']!.Value, [`http://conduit.test/dicom-web/studies/${mr.study}`]);
   assert.match(res.headers.warning as string, /belongs to study/);
@@ -76,8 +80,10 @@ test('STOW-RS: some failed (202), all failed (409), study mismatch, bad parts, 4
   assert.equal((await archive.index.stats()).instances, 1);
 
   // The same MR again with duplicates rejected: every instance failed, 409.
-  const again = await app.inject({ method: 'POST', url: '/dicom-web/studies', payload: await body([{ type: 'application/dicom', bytes: readFileSync(MR) }], boundary), headers });
+  const again = await app.inject({ method: 'POST', url: `/dicom-web/studies/${mr.study}`, payload: await body([{ type: 'application/dicom', bytes: readFileSync(MR) }], boundary), headers });
   assert.equal(again.statusCode, 409);
+  // Nothing stored by this request: no study to point at, though the path names one.
+  assert.deepEqual((again.json() as Response)['00081190'], { vr: 'UR' });
   assert.deepEqual(((again.json() as Response)['00081198']!.Value as Item[])[0]!['00081197']!.Value, [0x0111]);
 
   const wrongType = await app.inject({ method: 'POST', url: '/dicom-web/studies', payload: '{}', headers: { 'content-type': 'application/json' } });

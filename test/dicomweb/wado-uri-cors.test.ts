@@ -76,6 +76,13 @@ test('WADO-URI Retrieve Rendered Instance: image/jpeg by default, as WADO-RS ren
   }
   assert.equal((await app.inject({ url: query(CT, '&frameNumber=2') })).statusCode, 404);
   assert.equal((await app.inject({ url: query(CT, '&contentType=text%2Fhtml') })).statusCode, 406);
+  // contentType is a list with preferences (PS3.18 §9.1.2.2.1): the most preferred served, q=0 never.
+  const preferred = async (contentType: string) => (await app.inject({ url: query(CT, `&contentType=${encodeURIComponent(contentType)}`) })).headers['content-type'];
+  assert.equal(await preferred('image/jpeg;q=0.5,image/png'), 'image/png');
+  assert.equal(await preferred('image/gif;q=0.2, image/jpeg;q=0.9, application/dicom;q=0.4'), 'image/jpeg');
+  assert.equal(await preferred('image/png, image/gif'), 'image/png', 'equal preferences: the first');
+  assert.equal(await preferred('image/png;q=0, image/gif'), 'image/gif');
+  assert.equal((await app.inject({ url: query(CT, `&contentType=${encodeURIComponent('image/png;q=0')}`) })).statusCode, 406);
   // Compressed pixel data cannot be rendered yet: 406 naming the transfer syntax.
   const j2k = await app.inject({ url: query(join(PYDICOM_DATA, 'test_files/JPEG2000.dcm'), '&contentType=image%2Fjpeg') });
   assert.equal(j2k.statusCode, 406);

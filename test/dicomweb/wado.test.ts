@@ -53,12 +53,15 @@ test('WADO-RS retrieve: Part 10 bytes as stored, transfer-syntax negotiation, ev
   assert.ok(parts[0]!.body.equals(readFileSync(CT)), 'the stored file, byte for byte');
   assert.equal(parts[0]!.headers.get('content-type'), 'application/dicom; transfer-syntax=1.2.840.10008.1.2.1');
   assert.equal(parts[0]!.headers.get('content-location'), `http://conduit.test${url}`);
+  // PS3.18 §8.4.3: no Content-Encoding, so a Content-Length: known ahead when every instance goes as stored.
+  assert.equal(res.headers['content-length'], String(res.rawPayload.length));
 
   // Converted among uncompressed transfer syntaxes; the values are the same.
   for (const ts of ['1.2.840.10008.1.2', '1.2.840.10008.1.2.2']) {
     const conv = await app.inject({ url, headers: { accept: `multipart/related; type="application/dicom"; transfer-syntax=${ts}` } });
     const [part] = await multipartParts(conv.rawPayload, conv.headers['content-type'] as string);
     assert.equal(part!.headers.get('content-type'), `application/dicom; transfer-syntax=${ts}`);
+    assert.equal(conv.headers['content-length'], undefined, 'a converted instance is sized only once encoded: chunked');
     const file = parseBuffer(part!.body);
     assert.equal(file.transferSyntaxUid, ts);
     assert.equal(file.dataSet.string('PatientName'), 'CompressedSamples^CT1');
@@ -82,6 +85,15 @@ test('WADO-RS retrieve: Part 10 bytes as stored, transfer-syntax negotiation, ev
   // Study and series level: one part per instance.
   const studyRes = await app.inject({ url: `/dicom-web/studies/${study}`, headers: { accept: '*/*' } });
   assert.equal((await multipartParts(studyRes.rawPayload, studyRes.headers['content-type'] as string)).length, 1);
+  assert.equal(studyRes.headers['content-length'], String(studyRes.rawPayload.length));
+  // The study with the most instances: the lengths of every part and delimiter add up.
+  const many = (await app.inject({ url: '/dicom-web/instances?limit=1000' })).json() as Array<Record<string, { Value?: string[] }>>;
+  const counts = new Map<string, number>();
+  for (const i of many) counts.set(i['0020000D']!.Value![0]!, (counts.get(i['0020000D']!.Value![0]!) ?? 0) + 1);
+  const [bigStudy] = [...counts].sort((a, b) => b[1] - a[1])[0]!;
+  const whole = await app.inject({ url: `/dicom-web/studies/${bigStudy}`, headers: { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } });
+  assert.equal((await multipartParts(whole.rawPayload, whole.headers['content-type'] as string)).length, counts.get(bigStudy));
+  assert.equal(whole.headers['content-length'], String(whole.rawPayload.length));
   assert.equal((await app.inject({ url: `/dicom-web/studies/${study}/series/1.2.3` })).statusCode, 404);
   assert.equal((await app.inject({ url, headers: { accept: 'application/dicom+json' } })).statusCode, 406);
 });

@@ -7,7 +7,10 @@
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DicomError } from '../../core/dicom-error.js';
-import type { StoreResult } from '../../dicomweb/client/index.js';
+import { createReadStream } from 'node:fs';
+import { encodeDataSet } from '../../data/writer.js';
+import type { StoreResult, StowInput } from '../../dicomweb/client/index.js';
+import { buildFileMeta, PREAMBLE_LENGTH } from '../../media/file-meta.js';
 import type { SendableFile } from '../../services/storage/file-source.js';
 import { ProgressBar } from '../progress.js';
 import { exitWhenFlushed, parseCount } from '../network-options.js';
@@ -52,6 +55,25 @@ Examples:
     });
 }
 
+/**
+ * What to send for a file: the file itself; or, for a data set without File Meta Information (as
+ * DIMSE carries it, and files written that way), File Meta Information made from what the scan
+ * read, then the file: an application/dicom part is a PS3.10 file (PS3.18 §8.7.3.1), and the
+ * server cannot store a bare data set (conduit store sends such files over DIMSE as they are).
+ */
+export function stowInputOf(file: SendableFile): StowInput {
+  if (file.dataSetOffset > 0) return file.path;
+  const meta = encodeDataSet(buildFileMeta({ sopClassUid: file.sopClassUid, sopInstanceUid: file.sopInstanceUid, transferSyntaxUid: file.transferSyntaxUid }), { explicitVR: true, littleEndian: true }, { recalculateGroupLengths: true });
+  const head = Buffer.alloc(PREAMBLE_LENGTH + 4 + meta.length);
+  head.write('DICM', PREAMBLE_LENGTH, 'latin1');
+  head.set(meta, PREAMBLE_LENGTH + 4);
+  async function* stream(): AsyncGenerator<Uint8Array> {
+    yield head;
+    yield* createReadStream(file.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>;
+  }
+  return { stream: stream(), length: head.length + file.size };
+}
+
 /** Files in requests: at most `count` files, and a new request once one holds `bytes`. */
 export function batchesOf(files: readonly SendableFile[], count: number, bytes: number): SendableFile[][] {
   const out: SendableFile[][] = [];
@@ -77,10 +99,42 @@ interface Tally {
   warnings: Failure[];
 }
 
-/** Matches the files of one request to the server's answer. */
+/**
+ * The server's words for each failure or warning: a Warning text "<SOP Instance UID>: why" (as
+ * Conduit writes them, PS3.18 §10.5.3.2 recommends a reason there) for a named instance; for the
+ * failures that name none, the other texts in order when there are as many.
+ */
+function failureTexts(result: StoreResult): { named: Map<string, string>; unnamed: string[] | undefined } {
+  const uids = new Set([...result.referenced, ...result.failed].map((r) => r.sopInstanceUid).filter((u) => u !== ''));
+  const named = new Map<string, string>();
+  const rest: string[] = [];
+  for (const w of result.warnings) {
+    const colon = w.indexOf(': ');
+    const uid = colon > 0 ? w.slice(0, colon) : '';
+    if (uids.has(uid)) named.set(uid, w.slice(colon + 2));
+    else rest.push(colon > 0 && uid === 'part' ? w.slice(colon + 2) : w);
+  }
+  const unnamedCount = result.failed.filter((f) => f.sopInstanceUid === '').length;
+  return { named, unnamed: rest.length === unnamedCount ? rest : undefined };
+}
+
+/**
+ * Matches the files of one request to the server's answer: by SOP Instance UID; the files the
+ * answer does not name are paired in order with the failures that name no instance (Other Failures
+ * Sequence, PS3.18 Table I.1-1; both follow the order of the parts) when there are as many, so each
+ * failure is counted once, against its file.
+ */
 function tallyBatch(batch: readonly SendableFile[], result: StoreResult, tally: Tally, note: (line: string) => void, verbose: boolean): void {
   const stored = new Map(result.referenced.map((r) => [r.sopInstanceUid, r]));
-  const failed = new Map(result.failed.map((f) => [f.sopInstanceUid, f]));
+  const failed = new Map(result.failed.filter((f) => f.sopInstanceUid !== '').map((f) => [f.sopInstanceUid, f]));
+  const unnamed = result.failed.filter((f) => f.sopInstanceUid === '');
+  const texts = failureTexts(result);
+  const withText = (description: string, text: string | undefined) => (text ? `${description}: ${text}` : description);
+  const fail = (path: string, reason: string) => {
+    tally.failures.push({ path, reason });
+    if (verbose) note(`conduit web stow: failed: ${path}: ${reason}`);
+  };
+  const unanswered: SendableFile[] = [];
   for (const file of batch) {
     const ok = stored.get(file.sopInstanceUid);
     const failure = failed.get(file.sopInstanceUid);
@@ -88,20 +142,26 @@ function tallyBatch(batch: readonly SendableFile[], result: StoreResult, tally: 
       tally.stored++;
       tally.bytes += file.size;
       if (ok.warningDescription !== undefined) {
-        tally.warnings.push({ path: file.path, reason: ok.warningDescription });
-        note(`conduit web stow: warning: ${file.path}: ${ok.warningDescription}`);
+        const reason = withText(ok.warningDescription, texts.named.get(file.sopInstanceUid));
+        tally.warnings.push({ path: file.path, reason });
+        note(`conduit web stow: warning: ${file.path}: ${reason}`);
       } else if (verbose) {
         note(`stored ${file.path} (${file.sopInstanceUid})`);
       }
+    } else if (failure) {
+      fail(file.path, withText(failure.description, texts.named.get(file.sopInstanceUid)));
     } else {
-      const reason = failure ? failure.description : `not in the server's answer (HTTP ${result.httpStatus}${result.warnings.length ? `: ${result.warnings.join('; ')}` : ''})`;
-      tally.failures.push({ path: file.path, reason });
-      if (verbose) note(`conduit web stow: failed: ${file.path}: ${reason}`);
+      unanswered.push(file);
     }
   }
-  for (const f of result.failed) {
-    if (f.sopInstanceUid === '') tally.failures.push({ path: '(request)', reason: f.description });
+  if (unanswered.length === unnamed.length) {
+    unanswered.forEach((file, i) => fail(file.path, withText(unnamed[i]!.description, texts.unnamed?.[i])));
+    return;
   }
+  const others = unnamed.map((f, i) => withText(f.description, texts.unnamed?.[i]));
+  const why = `not in the server's answer (HTTP ${result.httpStatus}${others.length ? `; failures that name no instance: ${others.join('; ')}` : result.warnings.length ? `: ${result.warnings.join('; ')}` : ''})`;
+  for (const file of unanswered) fail(file.path, why);
+  if (unanswered.length === 0) for (const reason of others) tally.failures.push({ path: '(request)', reason });
 }
 
 async function runStow(url: string, paths: string[], flags: StowFlags): Promise<number> {
@@ -136,7 +196,7 @@ async function runStow(url: string, paths: string[], flags: StowFlags): Promise<
       }
       const first = done;
       try {
-        const result = await client.storeInstances(batch.map((f) => f.path), {
+        const result = await client.storeInstances(batch.map(stowInputOf), {
           ...(flags.study === undefined ? {} : { study: flags.study }),
           signal: controller.signal,
           onProgress: (n, part) => {

@@ -274,6 +274,20 @@ export async function* findEntities(
   }
 }
 
+/**
+ * IndexStore.count: one COUNT in SQL when the post-filter has nothing to do; otherwise the matches
+ * the post-filter lets through, counted as find() would yield them.
+ */
+export async function countEntities(statements: StatementCache, loader: EntityLoader, query: Query, level: QueryLevel, isOpen: () => boolean = () => true): Promise<number> {
+  const where = compileWhere(query, level, SQLITE);
+  if (where.postConditions.length === 0) {
+    return statements.pluck(`SELECT COUNT(*) FROM ${FROM[level]} WHERE (${where.sql})`).get(...where.params) as number;
+  }
+  let n = 0;
+  for await (const _ of findEntities(statements, loader, query, level, {}, isOpen)) n++;
+  return n;
+}
+
 function buildEntity(level: QueryLevel, row: Row, session: EntitySession, metadata: boolean): EntityRecord {
   let pk: number;
   let found: Loaded;

@@ -31,7 +31,7 @@ import { GroupSync } from '../group-sync.js';
 import { storageError } from '../storage-error.js';
 import { openDatabase, type Database, type Statement } from './better-sqlite3.js';
 import { CommitQueue, type CommitQueueStats, type GroupCommitOptions } from './commit-queue.js';
-import { decodeMetadata, EntityLoader, findEntities, StatementCache } from './find.js';
+import { countEntities, decodeMetadata, EntityLoader, findEntities, StatementCache } from './find.js';
 import { attributeColumns, multiValued, prepareSchema, splitMultiValued, studyModalities, studySopClasses } from './schema.js';
 import { SqliteUnconfirmedBlobs } from './unconfirmed-blobs.js';
 
@@ -192,6 +192,11 @@ export class SqliteIndexStore implements IndexStore {
   find(query: Query, level: QueryLevel, options: FindOptions = {}): AsyncIterable<EntityRecord> {
     this.checkOpen();
     return findEntities(this.statements, this.loader, query, level, options, () => this.open);
+  }
+
+  async count(query: Query, level: QueryLevel): Promise<number> {
+    this.checkOpen();
+    return countEntities(this.statements, this.loader, query, level, () => this.open);
   }
 
   async instancesFor(level: QueryLevel, uids: string | readonly string[]): Promise<StoredInstance[]> {
