@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { DicomError } from '../core/dicom-error.js';
 import {
   DATA_SET_PRESENT, DimseProtocolError, DimseStatus, encodeCommand, fragmentWholeMessage, isPending, isRequest, MessageAssembler, MessageIdAllocator,
-  NO_DATA_SET, sendInGroups, sendMessage, type DataSetSource, type SendPData, type SendPDataGroup, type DataSetStream, type DimseMessage, type IncomingMessage, type PresentationDataValue,
+  NO_DATA_SET, sendInGroups, sendMessage, type DataSetSource, type SendPData, type SendPDataGroup, type SendPDataLaidOut, type DataSetStream, type DimseMessage, type IncomingMessage, type PresentationDataValue,
 } from '../dimse/index.js';
 import type { Association, NegotiatedPresentationContext } from '../upper-layer/index.js';
 
@@ -252,7 +252,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
         if (pdus.length === 1) return this.association.sendPData(pdus[0]!);
         return this.sendOrAbort((sendPdvs, sendGroup) => sendInGroups(pdus, sendPdvs, sendGroup));
       }
-      return this.sendOrAbort((sendPdvs, sendGroup) => sendMessage(sendPdvs, command, dataSet, options, sendGroup));
+      return this.sendOrAbort((sendPdvs, sendGroup, sendLaidOut) => sendMessage(sendPdvs, command, dataSet, options, sendGroup, sendLaidOut));
     });
   }
 
@@ -282,7 +282,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
    * failed) cannot be taken back: the peer would read the next message's PDVs as the rest of this
    * one (PS3.8 Annex E), so the association ends.
    */
-  private async sendOrAbort(body: (sendPdvs: SendPData, sendGroup: SendPDataGroup) => Promise<void>): Promise<void> {
+  private async sendOrAbort(body: (sendPdvs: SendPData, sendGroup: SendPDataGroup, sendLaidOut: SendPDataLaidOut) => Promise<void>): Promise<void> {
     let started = false;
     try {
       await body((pdvs) => {
@@ -291,6 +291,9 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
       }, (pdus) => {
         started = true;
         return this.association.sendPDataGroup(pdus);
+      }, (laid) => {
+        started = true;
+        return this.association.sendPDataLaidOut(laid);
       });
     } catch (err) {
       if (started && !this.isClosed) this.association.abort();
