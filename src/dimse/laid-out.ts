@@ -24,6 +24,29 @@ export const COMMAND_RESERVE = 1024;
 const MAX_SLOTS = 1024;
 
 /**
+ * Calls `slot` with each slot's start and end in a buffer of `bufferLength` bytes cut by `layout`
+ * (the first slot `firstLength` bytes long); returns the bytes the slots hold in all.
+ */
+function forEachSlot(bufferLength: number, layout: DataSetLayout, firstLength: number, slot: (start: number, end: number) => void): number {
+  let capacity = 0;
+  let at = layout.reserve;
+  let n = firstLength;
+  for (let count = 0; at < bufferLength && count < MAX_SLOTS; count++) {
+    const end = Math.min(at + n, bufferLength);
+    slot(at, end);
+    capacity += end - at;
+    at = end + SINGLE_PDV_HEADER_LENGTH;
+    n = layout.fragmentLength;
+  }
+  return capacity;
+}
+
+/** The most data set bytes a buffer of `bufferLength` bytes holds laid out from its data set's first byte. */
+export function laidOutCapacity(bufferLength: number, layout: DataSetLayout): number {
+  return forEachSlot(bufferLength, layout, layout.fragmentLength, () => undefined);
+}
+
+/**
  * A data set laid out in a buffer: its first `firstLength` bytes at `at`, then fragments of
  * `fragmentLength` bytes, each after a gap of SINGLE_PDV_HEADER_LENGTH bytes, `length` bytes in all;
  * the bytes in front of `at` are free for the headers and the command (they hold what was read before
@@ -68,18 +91,9 @@ export class SlotBuffer {
   /** The slots to read into (fs.readvSync), the first `firstLength` bytes long. */
   slots(firstLength: number): Uint8Array[] {
     if (firstLength === this.viewsFirst) return this.views;
-    const { buffer, layout } = this;
+    const { buffer } = this;
     const views: Uint8Array[] = [];
-    let capacity = 0;
-    let at = layout.reserve;
-    let n = firstLength;
-    while (at < buffer.length && views.length < MAX_SLOTS) {
-      const end = Math.min(at + n, buffer.length);
-      views.push(buffer.subarray(at, end));
-      capacity += end - at;
-      at = end + SINGLE_PDV_HEADER_LENGTH;
-      n = layout.fragmentLength;
-    }
+    const capacity = forEachSlot(buffer.length, this.layout, firstLength, (start, end) => views.push(buffer.subarray(start, end)));
     this.views = views;
     this.viewsFirst = firstLength;
     this.viewsCapacity = capacity;

@@ -15,7 +15,7 @@ import { connect, describeFile, proposalsFor, type StoreRequest } from '../../sr
 import { dataSetLayout, SlotBuffer, Status } from '../../src/dimse/index.js';
 import { DEFAULT_MAX_SEND_PDU_LENGTH } from '../../src/upper-layer/association.js';
 import { DEFAULT_READ_BUFFER_SIZE, readAndDescribeIntoSlotsSync, type SendableFile } from '../../src/services/storage/file-source.js';
-import { assertBytes, CT_IMAGE_STORAGE, ctDataSet, EXPLICIT_LE, readAll, startServer, writePart10 } from './helpers.js';
+import { assertBytes, CT_IMAGE_STORAGE, recordOpens, ctDataSet, EXPLICIT_LE, readAll, startServer, writePart10 } from './helpers.js';
 
 interface WireRecord {
   /** PDU-length of every P-DATA-TF the client sent. */
@@ -78,6 +78,8 @@ function checkPDataTf(body: Buffer, limit: number, wire: WireRecord): void {
   }
 }
 
+const bytesOf = (file: SendableFile): number => file.size - file.dataSetOffset;
+
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'conduit-laid-out-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -109,6 +111,7 @@ for (const maxPduLength of [0, 255, 1001, 4097, 16384, 131072]) {
         bodies.set(ds.string(0x00080018)!, writePart10(path, ds, EXPLICIT_LE));
         files.push(await describeFile(path));
       }
+      const opened = recordOpens(t);
       try {
         const client = await connect({
           host: '127.0.0.1', port: proxy.port, synchronousFileReads,
@@ -139,13 +142,17 @@ for (const maxPduLength of [0, 255, 1001, 4097, 16384, 131072]) {
           writes = 0;
           const status = await client.store(file, next === undefined ? {} : { next });
           assert.equal(status.code, Status.Success, `file ${i}`);
-          const bytes = file.size - file.dataSetOffset;
+          const bytes = bytesOf(file);
           // Laid out (one write) when the slots hold it, else streamed (the two ways of reading
           // differ by the first slot's length: sizes within a few KiB of the capacity are not judged).
           if (bytes < slotsHold - 4096) assert.equal(writes, 1, `file ${i} (${bytes} bytes): one socket.write of one buffer for the whole message`);
           else if (bytes > slotsHold + 4096) assert.ok(writes > 1, `file ${i} (${bytes} bytes): streamed`);
         }
         await client.release();
+        if (synchronousFileReads && bytesOf(files[5]!) > slotsHold) {
+          // Larger than the slots hold (a small maximum's 1,024 slots): streamed, not first read whole in vain.
+          assert.equal(opened.filter((p) => p === files[5]!.path).length, 1, 'the file too large for the slots is opened once');
+        }
         if (maxPduLength >= 1001) assert.ok(laidOutByReader >= 3, `${laidOutByReader} files read into the slots by the reader`);
       } finally {
         await proxy.close();

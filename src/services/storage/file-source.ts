@@ -11,7 +11,7 @@ import { transferSyntax } from '../../data/transfer-syntax.js';
 import { UNDEFINED_LENGTH } from '../../data/tag.js';
 import { hasLongExplicitHeader, VRS } from '../../data/vr.js';
 import type { WholeDataSetSource } from '../../dimse/fragmenter.js';
-import { LaidOutDataSet, SlotBuffer, type DataSetLayout } from '../../dimse/laid-out.js';
+import { laidOutCapacity, LaidOutDataSet, SlotBuffer, type DataSetLayout } from '../../dimse/laid-out.js';
 import { encodeDataSetStream } from '../../data/writer.js';
 import { detectEncodingMismatch, PREAMBLE_LENGTH } from '../../media/file-meta.js';
 import { readFile } from '../../media/part10.js';
@@ -311,6 +311,8 @@ export class ReadBufferRing {
    * undefined until a lazily named file is known (or when none was).
    */
   private ahead: { file: SendableFile | undefined; bytes: Promise<DataSetBytes | undefined> } | undefined;
+  /** The largest data set read whole (in one buffer, or in one buffer's slots). */
+  private readonly wholeCapacity: number;
   /** The buffers cut into slots by `layout`, when given (index as `buffers`). */
   private readonly slotBuffers: SlotBuffer[] = [];
 
@@ -334,6 +336,9 @@ export class ReadBufferRing {
     readonly layout?: DataSetLayout,
   ) {
     if (count < 2) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', 'a read buffer ring needs at least 2 buffers');
+    // Laid out, a buffer holds a little less (the gaps; at a small maximum, at most 1,024 slots):
+    // a data set larger than that is streamed, not read whole first to learn that it does not fit.
+    this.wholeCapacity = layout === undefined ? size : laidOutCapacity(size, layout);
   }
 
   /** The next buffer to fill, once it may be overwritten. */
@@ -393,7 +398,7 @@ export class ReadBufferRing {
 
   /** Whether `file`'s data set fits in one buffer (so it can be read whole, and ahead). */
   private fits(file: SendableFile): boolean {
-    return file.size - file.dataSetOffset < this.size;
+    return file.size - file.dataSetOffset < this.wholeCapacity;
   }
 
   /** The data set read ahead for `file`, or undefined (none, another file's: discarded, or unreadable then). */
