@@ -10,7 +10,9 @@ import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, isUncompressed, t
 import { encodeDataSetStream } from '../data/writer.js';
 import { dataSetLayout, Priority, type DataSetSource, type DimseStatus } from '../dimse/index.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../media/implementation.js';
-import { describeFile, fileDataSet, readAndDescribeSync, ReadBufferRing, type NextFileReader, type ReadFile, type SendableFile } from '../services/storage/file-source.js';
+import {
+  describeFile, fileDataSet, readAndDescribeIntoSlotsSync, readAndDescribeSync, ReadBufferRing, type NextFileReader, type ReadFile, type SendableFile,
+} from '../services/storage/file-source.js';
 import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
 import {
   describePresentationContextResult, openAssociation, type Association, type AssociationTimeouts, type NegotiatedPresentationContext, type PresentationContextProposal,
@@ -262,7 +264,7 @@ export async function connect(options: ConnectOptions): Promise<AssociationClien
   return new AssociationClient(association, { dimseTimeout: options.dimseTimeout, synchronousFileReads: options.synchronousFileReads });
 }
 
-export { describeFile, readAndDescribeSync };
+export { describeFile, readAndDescribeSync, readAndDescribeIntoSlotsSync };
 export type { NextFileReader, ReadFile };
 
 /** A UID with its registered name, for messages: `JPEG 2000 Image Compression (1.2.840.10008.1.2.4.91)`. */
