@@ -47,7 +47,7 @@ export type { DicomFile, ReadOptions, WriteOptions } from './media/part10.js';
 export * from './media/dicomdir/index.js';
 
 // The network API (PS3.7, PS3.8): connect() for the requestor side, DicomServer for the acceptor side.
-export { connect, AssociationClient, proposalsFor, describeFile, readAndDescribeSync, DicomServer, DimseAssociation } from './ae/index.js';
+export { connect, AssociationClient, proposalsFor, describeFile, readAndDescribeSync, readAndDescribeIntoSlotsSync, DicomServer, DimseAssociation } from './ae/index.js';
 export type { ConnectOptions, StoreInput, StoreOptions, NextFileReader, ReadFile, DicomServerOptions, DicomServerHandlers, AssociationInfo, StoreRequest, HandlerResult } from './ae/index.js';
 export {
   FindOperation, RetrieveOperation, QUERY_RETRIEVE_SOP_CLASS, DEFAULT_GET_STORAGE_SOP_CLASSES, queryRetrieveProposals, retrieveProposals, buildIdentifier,

@@ -8,9 +8,11 @@ import { DataSet } from '../data/data-set.js';
 import { lookupUid } from '../dictionary/index.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, isUncompressed, transferSyntax } from '../data/transfer-syntax.js';
 import { encodeDataSetStream } from '../data/writer.js';
-import { Priority, type DataSetSource, type DimseStatus } from '../dimse/index.js';
+import { dataSetLayout, Priority, type DataSetSource, type DimseStatus } from '../dimse/index.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../media/implementation.js';
-import { describeFile, fileDataSet, readAndDescribeSync, ReadBufferRing, type NextFileReader, type ReadFile, type SendableFile } from '../services/storage/file-source.js';
+import {
+  describeFile, fileDataSet, readAndDescribeIntoSlotsSync, readAndDescribeSync, ReadBufferRing, type NextFileReader, type ReadFile, type SendableFile,
+} from '../services/storage/file-source.js';
 import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
 import {
   describePresentationContextResult, openAssociation, type Association, type AssociationTimeouts, type NegotiatedPresentationContext, type PresentationContextProposal,
@@ -109,7 +111,8 @@ export class AssociationClient implements QueryRetrieveHost {
   private readonly contexts = new Map<string, Map<string, NegotiatedPresentationContext>>();
   constructor(readonly association: Association, options: { dimseTimeout?: number; synchronousFileReads?: boolean } = {}) {
     this.dimse = new DimseAssociation(association, options);
-    this.readBuffers = new ReadBufferRing(() => association.flushed(), undefined, undefined, options.synchronousFileReads === true);
+    // Data sets read into the places the PDUs give them (dimse/laid-out.ts): one write per C-STORE.
+    this.readBuffers = new ReadBufferRing(() => association.flushed(), undefined, undefined, options.synchronousFileReads === true, dataSetLayout(association.maxSendPduLength));
     // Requests from the acceptor: a C-GET's C-STORE sub-operations; anything else is refused.
     this.dimse.on('request', (req) => void answerIncomingRequest(this, req).catch(() => undefined));
   }
@@ -261,7 +264,7 @@ export async function connect(options: ConnectOptions): Promise<AssociationClien
   return new AssociationClient(association, { dimseTimeout: options.dimseTimeout, synchronousFileReads: options.synchronousFileReads });
 }
 
-export { describeFile, readAndDescribeSync };
+export { describeFile, readAndDescribeSync, readAndDescribeIntoSlotsSync };
 export type { NextFileReader, ReadFile };
 
 /** A UID with its registered name, for messages: `JPEG 2000 Image Compression (1.2.840.10008.1.2.4.91)`. */

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { DicomError } from '../core/dicom-error.js';
 import {
   DATA_SET_PRESENT, DimseProtocolError, DimseStatus, encodeCommand, fragmentWholeMessage, isPending, isRequest, MessageAssembler, MessageIdAllocator,
-  NO_DATA_SET, sendInGroups, sendMessage, type DataSetSource, type SendPData, type SendPDataGroup, type DataSetStream, type DimseMessage, type IncomingMessage, type PresentationDataValue,
+  NO_DATA_SET, sendInGroups, sendMessage, type DataSetSource, type SendPData, type SendPDataGroup, type SendPDataLaidOut, type DataSetStream, type DimseMessage, type IncomingMessage, type PresentationDataValue,
 } from '../dimse/index.js';
 import type { Association, NegotiatedPresentationContext } from '../upper-layer/index.js';
 
@@ -63,6 +63,8 @@ interface Pending {
   onFinal?: () => void;
   /** The request was ended (ID and window slot released) when its final response was delivered. */
   ended?: boolean;
+  /** While a response is awaited: when the wait times out (performance.now), else 0. */
+  deadline: number;
 }
 
 export interface RequestOneOptions {
@@ -92,6 +94,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
   /** Sends begun and not finished: at 0 the next one starts at once, not a microtask later. */
   private sendsInFlight = 0;
   private readonly dimseTimeout: number;
+  private timeoutTimer: NodeJS.Timeout | undefined;
   /** Invoked window: how many requests this end may have outstanding (PS3.7 D.3.3.3). */
   private readonly window: number;
   private slotsInUse = 0;
@@ -252,7 +255,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
         if (pdus.length === 1) return this.association.sendPData(pdus[0]!);
         return this.sendOrAbort((sendPdvs, sendGroup) => sendInGroups(pdus, sendPdvs, sendGroup));
       }
-      return this.sendOrAbort((sendPdvs, sendGroup) => sendMessage(sendPdvs, command, dataSet, options, sendGroup));
+      return this.sendOrAbort((sendPdvs, sendGroup, sendLaidOut) => sendMessage(sendPdvs, command, dataSet, options, sendGroup, sendLaidOut));
     });
   }
 
@@ -282,7 +285,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
    * failed) cannot be taken back: the peer would read the next message's PDVs as the rest of this
    * one (PS3.8 Annex E), so the association ends.
    */
-  private async sendOrAbort(body: (sendPdvs: SendPData, sendGroup: SendPDataGroup) => Promise<void>): Promise<void> {
+  private async sendOrAbort(body: (sendPdvs: SendPData, sendGroup: SendPDataGroup, sendLaidOut: SendPDataLaidOut) => Promise<void>): Promise<void> {
     let started = false;
     try {
       await body((pdvs) => {
@@ -291,6 +294,9 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
       }, (pdus) => {
         started = true;
         return this.association.sendPDataGroup(pdus);
+      }, (laid) => {
+        started = true;
+        return this.association.sendPDataLaidOut(laid);
       });
     } catch (err) {
       if (started && !this.isClosed) this.association.abort();
@@ -372,7 +378,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
   /** A Message ID allocated (the window's slot already taken) and its responses awaited. */
   private register(): { messageId: number; pending: Pending } {
     const messageId = this.ids.allocate();
-    const pending: Pending = { responses: [], wake: null, error: null, delivered: Promise.resolve(), queued: 0 };
+    const pending: Pending = { responses: [], wake: null, error: null, delivered: Promise.resolve(), queued: 0, deadline: 0 };
     this.pending.set(messageId, pending);
     return { messageId, pending };
   }
@@ -406,21 +412,44 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
 
   private waitForResponse(pending: Pending): Promise<void> {
     return new Promise<void>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
       pending.wake = () => {
-        if (timer) clearTimeout(timer);
         pending.wake = null;
+        pending.deadline = 0;
         resolve();
       };
       if (this.dimseTimeout > 0) {
-        timer = setTimeout(() => {
-          pending.error = new DicomError('ERR_DICOM_ASSOCIATION_TIMEOUT', `no DIMSE response within ${this.dimseTimeout} ms`);
-          pending.wake?.();
-        }, this.dimseTimeout);
-        timer.unref();
+        pending.deadline = performance.now() + this.dimseTimeout;
+        if (this.timeoutTimer === undefined) this.armTimeoutCheck(this.dimseTimeout);
       }
     });
   }
+
+  /**
+   * One timer per association for the DIMSE timeout, not one per wait: a wait notes its deadline,
+   * and the timer, when it fires, times out the waits past theirs and is set again for the next
+   * (a C-STORE's response comes within a millisecond: a timer set and cleared per C-STORE cost
+   * more than the rest of the wait's bookkeeping).
+   */
+  private armTimeoutCheck(delay: number): void {
+    this.timeoutTimer = setTimeout(this.checkTimeouts, delay);
+    this.timeoutTimer.unref();
+  }
+
+  private readonly checkTimeouts = (): void => {
+    this.timeoutTimer = undefined;
+    const now = performance.now();
+    let next = Infinity;
+    for (const pending of this.pending.values()) {
+      if (pending.deadline === 0 || pending.wake === null) continue;
+      if (pending.deadline <= now) {
+        pending.error = new DicomError('ERR_DICOM_ASSOCIATION_TIMEOUT', `no DIMSE response within ${this.dimseTimeout} ms`);
+        pending.wake();
+      } else {
+        next = Math.min(next, pending.deadline);
+      }
+    }
+    if (next !== Infinity) this.armTimeoutCheck(Math.max(1, Math.ceil(next - now)));
+  };
 
   /**
    * Sends a request and returns its final response: request() run to its end, without the

@@ -1,5 +1,5 @@
 /** The public network API: connect() for the requestor side, DicomServer for the acceptor side. */
-export { connect, AssociationClient, proposalsFor, describeFile, readAndDescribeSync } from './client.js';
+export { connect, AssociationClient, proposalsFor, describeFile, readAndDescribeSync, readAndDescribeIntoSlotsSync } from './client.js';
 export type { ConnectOptions, StoreInput, StoreOptions, NextFileReader, ReadFile } from './client.js';
 export { DicomServer, PREFERRED_TRANSFER_SYNTAXES } from './server.js';
 export type { DicomServerOptions, DicomServerHandlers, DicomServerEvents, AssociationInfo, StoreRequest, GenericRequest, HandlerResult } from './server.js';

@@ -19,6 +19,8 @@
  */
 import { concatBytes } from '../core/bytes.js';
 import { DicomError } from '../core/dicom-error.js';
+import type { LaidOutPdvs } from '../upper-layer/pdu/p-data-tf.js';
+import { COMMAND_RESERVE, laidOutMessage, LaidOutDataSet, type DataSetLayout } from './laid-out.js';
 import {
   P_DATA_TF_HEADER_LENGTH, PDV_ITEM_OVERHEAD, pDataTfVariableLength, type PresentationDataValue, type SendPData,
 } from './presentation-data-value.js';
@@ -47,6 +49,9 @@ export interface FragmentHooks {
 /** Sends several P-DATA-TF PDUs in one write; resolves when the transport can take more. */
 export type SendPDataGroup = (pdus: PresentationDataValue[][]) => Promise<void>;
 
+/** Sends the PDUs laid out in one buffer (dimse/laid-out.ts) in one write; resolves when the transport can take more. */
+export type SendPDataLaidOut = (laid: LaidOutPdvs) => Promise<void>;
+
 /** A group of PDUs is sent once it holds this many bytes, even if the source has more to give. */
 export const MAX_GROUP_BYTES = 1 << 20;
 
@@ -55,11 +60,12 @@ export type DataSetSource = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Ui
 
 /**
  * A streamed data set that can also give all its bytes in one piece when they fit in memory (e.g.
- * a file read whole into a reused buffer). sendMessage asks for them when the message's turn to be
- * sent has come, and sends the whole message in one write; undefined means: stream it instead.
+ * a file read whole into a reused buffer), or laid out for the PDUs (LaidOutDataSet). sendMessage
+ * asks for them when the message's turn to be sent has come, and sends the whole message in one
+ * write; undefined means: stream it instead.
  */
 export interface WholeDataSetSource extends AsyncIterable<Uint8Array> {
-  whole(): Promise<Uint8Array | undefined>;
+  whole(): Promise<Uint8Array | LaidOutDataSet | undefined>;
 }
 
 function isWholeDataSetSource(source: DataSetSource | null): source is WholeDataSetSource {
@@ -88,6 +94,11 @@ export function maxFragmentLength(options: FragmentOptions): number {
   const n = floorEven(maxPduLength - PDV_ITEM_OVERHEAD);
   if (n < 2) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `maximum PDU length ${maxPduLength} leaves no room for a fragment`);
   return n;
+}
+
+/** Where a data set read for these options goes in a read buffer (dimse/laid-out.ts): fragments as fragmentMessage cuts them. */
+export function dataSetLayout(maxPduLength: number): DataSetLayout {
+  return { fragmentLength: maxFragmentLength({ presentationContextId: 1, maxPduLength }), reserve: COMMAND_RESERVE };
 }
 
 function checkPresentationContextId(id: number): void {
@@ -218,8 +229,21 @@ export async function sendMessage(
   dataSet: DataSetSource | null,
   options: FragmentOptions,
   sendPDataGroup?: SendPDataGroup,
+  sendPDataLaidOut?: SendPDataLaidOut,
 ): Promise<void> {
-  if (isWholeDataSetSource(dataSet)) dataSet = (await dataSet.whole()) ?? dataSet;
+  if (isWholeDataSetSource(dataSet)) {
+    const whole = await dataSet.whole();
+    if (whole instanceof LaidOutDataSet) {
+      // Read into the PDUs' places: one write of one buffer, when laid out for this peer's maximum.
+      const fragment = checkMessage(command, options);
+      if (whole.length % 2 !== 0) throw oddDataSet(whole.length);
+      const laid = sendPDataLaidOut !== undefined ? laidOutMessage(command, whole, options.presentationContextId, fragment) : undefined;
+      if (laid !== undefined) return sendPDataLaidOut!(laid);
+      dataSet = whole.chunks();
+    } else {
+      dataSet = whole ?? dataSet;
+    }
+  }
   if (sendPDataGroup === undefined) {
     for await (const pdvs of fragmentMessage(command, dataSet, options)) await sendPData(pdvs);
     return;

@@ -50,8 +50,12 @@ export type { ServiceErrorOptions, ResponseStatusFields } from './service-error.
 export { DimseProtocolError, ABORT_UNEXPECTED_PDV, ABORT_INVALID_PDV } from './dimse-protocol-error.js';
 export type { AAbortParameters, DimseAnswer } from './dimse-protocol-error.js';
 
-export { fragmentMessage, fragmentWholeMessage, sendMessage, sendInGroups, maxFragmentLength, DEFAULT_UNLIMITED_FRAGMENT_LENGTH, MAX_GROUP_BYTES } from './fragmenter.js';
-export type { FragmentHooks, SendPDataGroup } from './fragmenter.js';
+export {
+  fragmentMessage, fragmentWholeMessage, sendMessage, sendInGroups, maxFragmentLength, dataSetLayout, DEFAULT_UNLIMITED_FRAGMENT_LENGTH, MAX_GROUP_BYTES,
+} from './fragmenter.js';
+export type { FragmentHooks, SendPDataGroup, SendPDataLaidOut } from './fragmenter.js';
+export { LaidOutDataSet, SlotBuffer, laidOutMessage, COMMAND_RESERVE } from './laid-out.js';
+export type { DataSetLayout } from './laid-out.js';
 export type { FragmentOptions, DataSetSource, WholeDataSetSource } from './fragmenter.js';
 export { DataSetStream } from './data-set-stream.js';
 export { MessageAssembler, DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_COMMAND_LENGTH } from './assembler.js';

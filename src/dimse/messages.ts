@@ -239,7 +239,8 @@ export type DimseService =
   | 'N-EVENT-REPORT' | 'N-GET' | 'N-SET' | 'N-ACTION' | 'N-CREATE' | 'N-DELETE';
 
 export function serviceOf(type: DimseMessageType): DimseService {
-  return type.replace(/-(RQ|RSP)$/, '') as DimseService;
+  // Once per response received (DimseStatus): a slice, not a regular expression.
+  return type.slice(0, type.length - (type.endsWith('-RSP') ? 4 : type.endsWith('-RQ') ? 3 : 0)) as DimseService;
 }
 
 export function isRequest(message: DimseMessage): message is DimseRequest {

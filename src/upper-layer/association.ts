@@ -14,8 +14,8 @@ import type { NegotiatedPresentationContext } from './negotiation.js';
 import type { AAssociateAc } from './pdu/a-associate-ac.js';
 import type { AAssociateRq } from './pdu/a-associate-rq.js';
 import { PresentationContextResult } from './pdu/items.js';
-import { pDataTfLength } from './pdu/p-data-tf.js';
-import type { PresentationDataValue } from './pdu/p-data-tf.js';
+import { PDV_ITEM_OVERHEAD, pDataTfLength } from './pdu/p-data-tf.js';
+import type { LaidOutPdvs, PresentationDataValue } from './pdu/p-data-tf.js';
 import type { Indication, State } from './state-machine.js';
 import { associationChannel } from './tracing.js';
 import type { AssociationTrace } from './tracing.js';
@@ -229,6 +229,26 @@ export class Association extends EventEmitter<AssociationEvents> {
   }
 
   /**
+   * Sends the P-DATA-TF PDUs laid out in `laid`'s buffer (one PDV each, their headers written in
+   * the gaps left for them) in one write: e.g. a C-STORE whose data set was read into slots
+   * (dimse/laid-out.ts). Checked as sendPData checks: the presentation context accepted, every PDU
+   * within `maxSendPduLength`. The buffer is written as given; do not change it until flushed().
+   */
+  sendPDataLaidOut(laid: LaidOutPdvs): Promise<void> {
+    try {
+      this.checkContext(laid.presentationContextId);
+      const longest = PDV_ITEM_OVERHEAD + laid.fragmentLength;
+      if (longest > this.maxSendPduLength || laid.fragmentLength < 2 || laid.fragmentLength % 2 !== 0) {
+        throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `laid-out P-DATA-TF of PDU-length up to ${longest} exceeds the ${this.maxSendPduLength} bytes the peer accepts`);
+      }
+      if (this.dul.pDataLaidOut(laid)) return Promise.resolve();
+      return this.dul.drained();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
    * Resolves once every PDU sent so far has been handed to the operating system: the payloads
    * given to sendPData are then no longer referenced (a sender may refill its buffers).
    */
@@ -297,14 +317,16 @@ export class Association extends EventEmitter<AssociationEvents> {
     }
   }
 
+  private checkContext(presentationContextId: number): void {
+    const pc = this.presentationContexts.get(presentationContextId);
+    if (pc === undefined || pc.result !== PresentationContextResult.Acceptance) {
+      throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `presentation context ${presentationContextId} was not accepted on this association`);
+    }
+  }
+
   private checkPdvs(pdvs: PresentationDataValue[]): void {
     if (pdvs.length === 0) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', 'a P-DATA-TF needs at least one presentation data value');
-    for (const pdv of pdvs) {
-      const pc = this.presentationContexts.get(pdv.presentationContextId);
-      if (pc === undefined || pc.result !== PresentationContextResult.Acceptance) {
-        throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `presentation context ${pdv.presentationContextId} was not accepted on this association`);
-      }
-    }
+    for (const pdv of pdvs) this.checkContext(pdv.presentationContextId);
     const length = pDataTfLength(pdvs);
     if (length > this.maxSendPduLength) {
       throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `P-DATA-TF of PDU-length ${length} exceeds the ${this.maxSendPduLength} bytes the peer accepts`);

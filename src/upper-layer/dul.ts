@@ -19,8 +19,8 @@ import type { AAssociateRj } from './pdu/a-associate-rj.js';
 import { encodeAAssociateRq } from './pdu/a-associate-rq.js';
 import type { AAssociateRq } from './pdu/a-associate-rq.js';
 import { PresentationContextResult } from './pdu/items.js';
-import { encodePDataTfGroupParts, encodePDataTfParts, pDataTfLength } from './pdu/p-data-tf.js';
-import type { PDataTf, PresentationDataValue } from './pdu/p-data-tf.js';
+import { encodeLaidOutPDataTf, encodePDataTfGroupParts, encodePDataTfParts, laidOutPdvLists, pDataTfLength } from './pdu/p-data-tf.js';
+import type { LaidOutPdvs, PDataTf, PresentationDataValue } from './pdu/p-data-tf.js';
 import { PDU_HEADER_LENGTH } from './pdu/pdu-bytes.js';
 import { PduType, pduTypeName } from './pdu/pdu-type.js';
 import { decodePdu, encodePdu } from './pdu/pdu.js';
@@ -204,6 +204,29 @@ export class DulServiceProvider {
     }
     this.lastActivity = performance.now();
     this.writeOk = this.transport === undefined || this.transport.write(parts);
+    return this.writeOk;
+  }
+
+  /**
+   * P-DATA request primitives for PDUs laid out in one buffer (LaidOutPdvs: one PDV each, room left
+   * for the headers): the headers are written in place and the PDUs go out in one write of one
+   * buffer, without an object per PDU. Dispatched as pDataGroup dispatches (the first primitive
+   * stands for all); traced PDU by PDU when someone traces. Returns false when the transport's
+   * buffer is full.
+   */
+  pDataLaidOut(laid: LaidOutPdvs): boolean {
+    if (stateChannel.hasSubscribers || pduChannel.hasSubscribers) return this.pDataGroup(laidOutPdvLists(laid));
+    const bytes = encodeLaidOutPDataTf(laid);
+    this.grouping = true;
+    try {
+      const pdu: Pdu = { type: PduType.PDataTf, presentationDataValues: LAID_OUT };
+      this.preEncoded = { pdu, parts: GROUPED };
+      this.primitive({ event: 'Evt9', pdvs: LAID_OUT }, 'P-DATA request');
+    } finally {
+      this.grouping = false;
+    }
+    this.lastActivity = performance.now();
+    this.writeOk = this.transport === undefined || this.transport.write([bytes]);
     return this.writeOk;
   }
 
@@ -420,6 +443,8 @@ export class DulServiceProvider {
 
 /** The parts of a P-DATA-TF encoded with the others of its group (DulServiceProvider.pDataGroup). */
 const GROUPED: Uint8Array[] = [];
+/** The PDV list the state machine is given for PDUs laid out in one buffer (pDataLaidOut): their PDVs are in the buffer. */
+const LAID_OUT: PresentationDataValue[] = [];
 
 function eventOf(pdu: Pdu): EventInput {
   switch (pdu.type) {

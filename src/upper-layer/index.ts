@@ -25,8 +25,11 @@ export { encodeAAssociateAc, decodeAAssociateAc } from './pdu/a-associate-ac.js'
 export type { AAssociateAc } from './pdu/a-associate-ac.js';
 export { encodeAAssociateRj, decodeAAssociateRj } from './pdu/a-associate-rj.js';
 export type { AAssociateRj } from './pdu/a-associate-rj.js';
-export { encodePDataTf, encodePDataTfParts, encodePDataTfGroupParts, decodePDataTf, pDataTfLength, PDV_ITEM_OVERHEAD } from './pdu/p-data-tf.js';
-export type { PDataTf, PresentationDataValue } from './pdu/p-data-tf.js';
+export {
+  encodePDataTf, encodePDataTfParts, encodePDataTfGroupParts, decodePDataTf, pDataTfLength, PDV_ITEM_OVERHEAD, SINGLE_PDV_HEADER_LENGTH, encodeLaidOutPDataTf,
+  forEachLaidOutPdv, laidOutPdvLists,
+} from './pdu/p-data-tf.js';
+export type { PDataTf, PresentationDataValue, LaidOutPdvs, FragmentRun } from './pdu/p-data-tf.js';
 export { encodeAReleaseRq, decodeAReleaseRq } from './pdu/a-release-rq.js';
 export type { AReleaseRq } from './pdu/a-release-rq.js';
 export { encodeAReleaseRp, decodeAReleaseRp } from './pdu/a-release-rp.js';

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { once, type EventEmitter } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import fs, { writeFileSync } from 'node:fs';
+import type { TestContext } from 'node:test';
 import { DataSet } from '../../src/data/data-set.js';
 import { parseDataSet } from '../../src/data/reader/data-set-parser.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, transferSyntax } from '../../src/data/transfer-syntax.js';
@@ -167,4 +168,18 @@ export function assertBytes(actual: Uint8Array, expected: Uint8Array, what = 'by
   if (actual.length !== expected.length) throw new assert.AssertionError({ message: `${what}: ${actual.length} bytes, expected ${expected.length}`, actual: actual.length, expected: expected.length });
   const at = actual.findIndex((b, i) => b !== expected[i]);
   if (at >= 0) throw new assert.AssertionError({ message: `${what}: differ at offset ${at} (${actual[at]} vs ${expected[at]})`, actual: actual[at], expected: expected[at] });
+}
+
+/** The paths fs.openSync opens from now until the test ends (the synchronous reads of a store). */
+export function recordOpens(t: TestContext): string[] {
+  const opened: string[] = [];
+  const { openSync } = fs;
+  fs.openSync = ((path: string, ...rest: unknown[]) => {
+    opened.push(path);
+    return (openSync as (...a: unknown[]) => number)(path, ...rest);
+  }) as typeof fs.openSync;
+  t.after(() => {
+    fs.openSync = openSync;
+  });
+  return opened;
 }

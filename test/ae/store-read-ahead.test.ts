@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { connect, describeFile, proposalsFor, type StoreRequest } from '../../src/ae/index.js';
 import { Status } from '../../src/dimse/index.js';
 import { DEFAULT_READ_BUFFER_SIZE, type SendableFile } from '../../src/services/storage/file-source.js';
-import { assertBytes, CT_IMAGE_STORAGE, ctDataSet, EXPLICIT_LE, readAll, startServer, writePart10 } from './helpers.js';
+import { assertBytes, CT_IMAGE_STORAGE, recordOpens, ctDataSet, EXPLICIT_LE, readAll, startServer, writePart10 } from './helpers.js';
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'conduit-read-ahead-'));
@@ -40,15 +40,7 @@ for (const synchronousFileReads of [true, false]) {
       bodies.set(ds.string(0x00080018)!, writePart10(path, ds, EXPLICIT_LE));
       files.push(await describeFile(path));
     }
-    const opened: string[] = [];
-    const { openSync } = fs;
-    fs.openSync = ((path: string, ...rest: unknown[]) => {
-      opened.push(path);
-      return (openSync as (...a: unknown[]) => number)(path, ...rest);
-    }) as typeof fs.openSync;
-    t.after(() => {
-      fs.openSync = openSync;
-    });
+    const opened = recordOpens(t);
     try {
       const client = await connect({
         host: '127.0.0.1', port, synchronousFileReads, maxPduLength: 16384,

@@ -256,6 +256,28 @@ test('conduit store into DCMTK storescp (+xa, bit-preserving): every storable fi
   }
 });
 
+test('conduit store into storescp at its smallest and largest maximum PDU lengths (-pdu 4096, 131072; +B): every PDU within them, every file unchanged', { skip }, async () => {
+  // The data sets go out laid out in the PDUs' places (dimse/laid-out.ts); storescp aborts on a PDU
+  // longer than it announced, and +B writes the data set as received.
+  for (const pdu of [4096, 131072]) {
+    const out = join(work, `storescp-pdu-${pdu}`);
+    mkdirSync(out);
+    const scp = await startOnFreePort('storescp', 'storescp', (port) => ['+xa', '+B', '-pdu', String(pdu), '-od', out, String(port)]);
+    try {
+      const round = rounds[0]!;
+      const r = await conduit(['store', '--aec', 'STORESCP', '127.0.0.1', String(scp.port), roundDirs[0]!], { timeout: 120_000 });
+      const failed = r.stderr.split('\n').filter((l) => l.startsWith('conduit store: failed:'));
+      for (const l of failed) assert.match(l, /peer accepted no presentation context for SOP class/, `-pdu ${pdu}: ${r.stderr}`);
+      const notStored = new Set(failed.map((l) => l.match(/failed: (.*?): /)![1]!));
+      const stored = round.filter((f) => !notStored.has(join(roundDirs[0]!, f.name)));
+      assert.ok(stored.length > 40, `${stored.length} files stored at -pdu ${pdu}`);
+      assert.deepEqual(await compareAll(stored, out, { exact: true }), [], `-pdu ${pdu}`);
+    } finally {
+      await scp.proc.stop();
+    }
+  }
+});
+
 test('conduit store of a file cut short (pydicom\'s MR_truncated) into storescp, which aborts on it: the failure says the file is damaged and where, the next file is stored', { skip }, async () => {
   const out = join(work, 'storescp-truncated');
   mkdirSync(out);

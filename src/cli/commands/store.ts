@@ -14,7 +14,10 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { connect, proposalsFor, type AssociationClient, type StoreOptions as ClientStoreOptions } from '../../ae/client.js';
 import { DicomError } from '../../core/dicom-error.js';
 import { readFile } from '../../media/part10.js';
-import { DESCRIBE_HEAD_LENGTH, describeFile, describeFileFromHeadSync, readAndDescribeSync, type ReadFile, type SendableFile } from '../../services/storage/file-source.js';
+import {
+  DESCRIBE_HEAD_LENGTH, describeFile, describeFileFromHeadSync, readAndDescribeIntoSlotsSync, readAndDescribeSync, type DataSetBytes, type SendableFile,
+} from '../../services/storage/file-source.js';
+import type { SlotBuffer } from '../../dimse/laid-out.js';
 import { ProgressBar } from '../progress.js';
 import {
   addTimeoutOption, addTlsClientOptions, describeNetworkError, exitWhenFlushed, parseAeTitle, parseMaxPdu, parsePort, timeoutsFor, tlsClientOptions,
@@ -284,13 +287,18 @@ class FileQueue {
    * (one read for both; its data set's bytes returned too), else by the header scan; undefined
    * when a file needs describeFile, or at the end.
    */
-  peek(buffer: Uint8Array, accept: (f: SendableFile) => boolean, other: (f: SendableFile) => void): ReadFile | { file: SendableFile; dataSet?: undefined } | undefined {
+  peek(
+    buffer: Uint8Array, slots: SlotBuffer | undefined, accept: (f: SendableFile) => boolean, other: (f: SendableFile) => void,
+  ): { file: SendableFile; dataSet?: DataSetBytes } | undefined {
     while (this.at < this.candidates.length) {
       const c = this.candidates[this.at]!;
       let d = this.held;
-      let read: ReadFile | undefined;
+      let read: { file: SendableFile; dataSet: DataSetBytes } | undefined;
       if (d === undefined) {
-        if (c.skip === undefined && (c.size === undefined || c.size < buffer.length)) read = readAndDescribeSync(c.path, buffer);
+        if (c.skip === undefined && (c.size === undefined || c.size < buffer.length)) {
+          // Into the PDUs' places when the client lays data sets out (one write per message).
+          read = slots !== undefined ? readAndDescribeIntoSlotsSync(c.path, slots) : readAndDescribeSync(c.path, buffer);
+        }
         d = read !== undefined ? described(read.file) : this.describeSync(c);
         if (d === undefined) return undefined;
       }
@@ -505,9 +513,9 @@ async function runStore(host: string, port: number, paths: string[], options: St
        * it in the wait for this one's response; a file not yet described is read into `buffer`
        * and described from those bytes.
        */
-      const upcoming = (buffer: Uint8Array): { file: SendableFile; dataSet?: Uint8Array } | undefined => {
+      const upcoming = (buffer: Uint8Array, slots?: SlotBuffer): { file: SendableFile; dataSet?: DataSetBytes } | undefined => {
         for (; h < head.length; h++) if (ofKind(head[h]!)) return { file: head[h]! }; else keep(head[h]!);
-        return queue.peek(buffer, ofKind, keep);
+        return queue.peek(buffer, slots, ofKind, keep);
       };
       const take = (): Promise<SendableFile | undefined> => {
         for (; h < head.length; h++) if (ofKind(head[h]!)) return Promise.resolve(head[h++]); else keep(head[h]!);

@@ -11,10 +11,11 @@ import { transferSyntax } from '../../data/transfer-syntax.js';
 import { UNDEFINED_LENGTH } from '../../data/tag.js';
 import { hasLongExplicitHeader, VRS } from '../../data/vr.js';
 import type { WholeDataSetSource } from '../../dimse/fragmenter.js';
+import { laidOutCapacity, LaidOutDataSet, SlotBuffer, type DataSetLayout } from '../../dimse/laid-out.js';
 import { encodeDataSetStream } from '../../data/writer.js';
 import { detectEncodingMismatch, PREAMBLE_LENGTH } from '../../media/file-meta.js';
 import { readFile } from '../../media/part10.js';
-import { closeFd, openFd, readFd } from '../../storage/filesystem/file-descriptors.js';
+import { closeFd, openFd, readFd, readvFd } from '../../storage/filesystem/file-descriptors.js';
 
 export interface SendableFile {
   path: string;
@@ -133,6 +134,36 @@ export function readAndDescribeSync(path: string, buffer: Uint8Array): ReadFile 
   if (found === undefined) return undefined;
   const file = sendableFile(path, found, got);
   return { file, dataSet: buffer.subarray(found.dataSetOffset, got) };
+}
+
+/**
+ * readAndDescribeSync into a buffer cut into slots (SlotBuffer): the file read whole from its
+ * first byte with one readv, the first slot 128 bytes longer than the others (a data set starts
+ * after the 128-byte preamble, at the least, so its first fragment is no longer than the others),
+ * and the data set laid out where the slots put it (dimse/laid-out.ts): its message goes out in
+ * one write. Undefined as for readAndDescribeSync, and when the slots would cut the data set into
+ * odd fragments (an odd File Meta Information length): describe it the usual way then.
+ */
+export function readAndDescribeIntoSlotsSync(path: string, slots: SlotBuffer): { file: SendableFile; dataSet: LaidOutDataSet } | undefined {
+  const first = slots.layout.fragmentLength + PREAMBLE_LENGTH;
+  const views = slots.slots(first);
+  let got: number;
+  try {
+    const fd = fs.openSync(path, 'r');
+    try {
+      got = fs.readvSync(fd, views, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const head = views[0]!;
+  const found = scanHead(head.subarray(0, Math.min(got, head.length)), got < head.length);
+  if (found === undefined) return undefined;
+  const dataSet = slots.laidOut(first, got, found.dataSetOffset);
+  if (dataSet === undefined) return undefined;
+  return { file: sendableFile(path, found, got), dataSet };
 }
 
 const PREAMBLE_AND_PREFIX = PREAMBLE_LENGTH + 4;
@@ -279,7 +310,11 @@ export class ReadBufferRing {
    * A data set being read ahead (readAhead), until readIntoRing takes or discards it; `file` is
    * undefined until a lazily named file is known (or when none was).
    */
-  private ahead: { file: SendableFile | undefined; bytes: Promise<Uint8Array | undefined> } | undefined;
+  private ahead: { file: SendableFile | undefined; bytes: Promise<DataSetBytes | undefined> } | undefined;
+  /** The largest data set read whole (in one buffer, or in one buffer's slots). */
+  private readonly wholeCapacity: number;
+  /** The buffers cut into slots by `layout`, when given (index as `buffers`). */
+  private readonly slotBuffers: SlotBuffer[] = [];
 
   constructor(
     private readonly reusable: () => Promise<void>,
@@ -293,8 +328,17 @@ export class ReadBufferRing {
      * like storescu), where each of those hops delays the next C-STORE, most on a busy machine.
      */
     readonly synchronous = false,
+    /**
+     * Where to read a data set in a buffer so that it lies where the PDUs carrying it want it
+     * (dimse/laid-out.ts: read with one readv into slots, sent in one write); absent: read in one
+     * piece from the buffer's first byte.
+     */
+    readonly layout?: DataSetLayout,
   ) {
     if (count < 2) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', 'a read buffer ring needs at least 2 buffers');
+    // Laid out, a buffer holds a little less (the gaps; at a small maximum, at most 1,024 slots):
+    // a data set larger than that is streamed, not read whole first to learn that it does not fit.
+    this.wholeCapacity = layout === undefined ? size : laidOutCapacity(size, layout);
   }
 
   /** The next buffer to fill, once it may be overwritten. */
@@ -306,6 +350,7 @@ export class ReadBufferRing {
       // Allocated on first use: a client that only echoes never pays for them.
       buf = new Uint8Array(this.size);
       this.buffers[i] = buf;
+      if (this.layout !== undefined) this.slotBuffers[i] = new SlotBuffer(buf, this.layout);
     } else {
       await this.reusable();
     }
@@ -321,7 +366,7 @@ export class ReadBufferRing {
    */
   readAhead(file: SendableFile | NextFileReader): void {
     if (this.ahead !== undefined || (typeof file !== 'function' && !this.fits(file))) return;
-    const ahead: { file: SendableFile | undefined; bytes: Promise<Uint8Array | undefined> } = { file: undefined, bytes: Promise.resolve(undefined) };
+    const ahead: { file: SendableFile | undefined; bytes: Promise<DataSetBytes | undefined> } = { file: undefined, bytes: Promise.resolve(undefined) };
     // After the current turn of the event loop: the message's last PDUs go out first, so the read
     // overlaps the peer's work on it instead of delaying it. A reader is called then too, with the
     // buffer to read into (`conduit store` reads and describes the next file in that wait).
@@ -333,7 +378,7 @@ export class ReadBufferRing {
       const buffer = await this.acquire();
       let next: ReturnType<NextFileReader>;
       try {
-        next = file(buffer);
+        next = file(buffer, this.slotsOf(buffer));
       } catch {
         // Nothing read ahead: the caller meets the same file (and its error) in its turn.
         return undefined;
@@ -345,13 +390,19 @@ export class ReadBufferRing {
     this.ahead = ahead;
   }
 
+  /** The buffer as slots, when the ring has a layout. */
+  private slotsOf(buffer: Uint8Array): SlotBuffer | undefined {
+    for (const s of this.slotBuffers) if (s.buffer === buffer) return s;
+    return undefined;
+  }
+
   /** Whether `file`'s data set fits in one buffer (so it can be read whole, and ahead). */
   private fits(file: SendableFile): boolean {
-    return file.size - file.dataSetOffset < this.size;
+    return file.size - file.dataSetOffset < this.wholeCapacity;
   }
 
   /** The data set read ahead for `file`, or undefined (none, another file's: discarded, or unreadable then). */
-  async takeAhead(file: SendableFile): Promise<Uint8Array | undefined> {
+  async takeAhead(file: SendableFile): Promise<DataSetBytes | undefined> {
     const ahead = this.ahead;
     if (ahead === undefined) return undefined;
     this.ahead = undefined;
@@ -364,33 +415,40 @@ export class ReadBufferRing {
    * Undefined when it does not fit in a buffer or cannot be read this way (stream it then, which
    * reads it again and reports the errors).
    */
-  async whole(file: SendableFile): Promise<Uint8Array | undefined> {
+  async whole(file: SendableFile): Promise<DataSetBytes | undefined> {
     const ahead = await this.takeAhead(file);
     if (ahead !== undefined) return ahead;
     if (!this.fits(file)) return undefined;
     return this.readWhole(file);
   }
 
-  /** The whole data set in one buffer; undefined when it does not fit (any more) or cannot be read: read again then, errors included. */
-  private async readWhole(file: SendableFile, into?: Uint8Array): Promise<Uint8Array | undefined> {
+  /**
+   * The whole data set in one buffer (laid out in its slots when the ring has a layout and the
+   * data set needs no pad); undefined when it does not fit (any more) or cannot be read: read
+   * again then, errors included.
+   */
+  private async readWhole(file: SendableFile, into?: Uint8Array): Promise<DataSetBytes | undefined> {
     try {
       const buf = into ?? await this.acquire();
+      const slots = this.layout !== undefined && !transferSyntax(file.transferSyntaxUid).deflated ? this.slotsOf(buf) : undefined;
+      const views = slots?.slots(slots.layout.fragmentLength);
       let bytesRead: number;
       if (this.synchronous) {
         const fd = fs.openSync(file.path, 'r');
         try {
-          bytesRead = fs.readSync(fd, buf, 0, buf.length, file.dataSetOffset);
+          bytesRead = views !== undefined ? fs.readvSync(fd, views, file.dataSetOffset) : fs.readSync(fd, buf, 0, buf.length, file.dataSetOffset);
         } finally {
           fs.closeSync(fd);
         }
       } else {
         const fd = await openFd(file.path, 'r');
         try {
-          bytesRead = await readFd(fd, buf, file.dataSetOffset);
+          bytesRead = await (views !== undefined ? readvFd(fd, views, file.dataSetOffset) : readFd(fd, buf, file.dataSetOffset));
         } finally {
           void closeFd(fd).catch(() => undefined);
         }
       }
+      if (slots !== undefined) return slots.laidOut(slots.layout.fragmentLength, bytesRead, 0);
       // A short read is the end of a regular file; a full buffer means the file grew: read it again.
       return bytesRead < buf.length ? buf.subarray(0, bytesRead) : undefined;
     } catch {
@@ -399,12 +457,15 @@ export class ReadBufferRing {
   }
 }
 
+/** A data set read whole: in one piece, or laid out for its PDUs (dimse/laid-out.ts). */
+export type DataSetBytes = Uint8Array | LaidOutDataSet;
+
 /**
  * A reader of the next file for ReadBufferRing.readAhead: reads it into `buffer` when it can (its
  * data set then in `dataSet`, a view of `buffer`), and names it; undefined for no next file. A file
  * named without `dataSet` is read into `buffer` by the ring (when it fits).
  */
-export type NextFileReader = (buffer: Uint8Array) => { file: SendableFile; dataSet?: Uint8Array } | undefined;
+export type NextFileReader = (buffer: Uint8Array, slots?: SlotBuffer) => { file: SendableFile; dataSet?: DataSetBytes } | undefined;
 
 /** 1 MiB: a typical CT or MR image in one read. */
 export const DEFAULT_READ_BUFFER_SIZE = 1 << 20;
@@ -459,7 +520,7 @@ export function fileDataSet(file: SendableFile, transferSyntaxUid: string, ring:
       if (transferSyntaxUid !== file.transferSyntaxUid) return undefined;
       let bytes = await ring.whole(file);
       if (bytes === undefined) return undefined;
-      if (needsDeflatePad(file, bytes.length)) {
+      if (bytes instanceof Uint8Array && needsDeflatePad(file, bytes.length)) {
         // The buffer has room for the pad (the read was short).
         bytes = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length + 1);
         bytes[bytes.length - 1] = 0;
@@ -479,7 +540,8 @@ async function* readIntoRing(file: SendableFile, ring: ReadBufferRing): AsyncGen
   // Taken (or discarded) before any buffer is acquired, so that the ring's turn stays in order.
   const ahead = await ring.takeAhead(file);
   if (ahead !== undefined) {
-    yield ahead;
+    if (ahead instanceof Uint8Array) yield ahead;
+    else yield* ahead.chunks();
     return ahead.length;
   }
   if (ring.synchronous) return yield* readIntoRingSync(file, ring);

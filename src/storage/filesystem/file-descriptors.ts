@@ -14,6 +14,10 @@ export function readFd(fd: number, buffer: Uint8Array, position: number): Promis
   return new Promise((resolve, reject) => fs.read(fd, buffer, 0, buffer.length, position, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
+export function readvFd(fd: number, buffers: Uint8Array[], position: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.readv(fd, buffers, position, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
 export function writevFd(fd: number, buffers: Uint8Array[]): Promise<void> {
   return new Promise((resolve, reject) => fs.writev(fd, buffers, (err, n) => {
     if (err) reject(err);

@@ -15,6 +15,7 @@
  *                              fragment; bits 2-7 sent 0
  *   7-xxx        6       n     the message fragment
  */
+import { DicomError } from '../../core/dicom-error.js';
 import { AbortReason, PduError } from '../errors.js';
 import { PDU_HEADER_LENGTH } from './pdu-bytes.js';
 import { PduType } from './pdu-type.js';
@@ -146,4 +147,105 @@ function writeUint32(buf: Uint8Array, at: number, value: number): void {
 /** Encodes a P-DATA-TF into one buffer of its own (copies the payloads). */
 export function encodePDataTf(pdvs: readonly PresentationDataValue[]): Uint8Array {
   return encodeParts([pdvs], Infinity, false)[0]!;
+}
+
+/**
+ * What precedes the fragment of a P-DATA-TF that carries one PDV: the PDU header (6) and the PDV
+ * item's Item-length, Presentation-context-ID and Message Control Header (6).
+ */
+export const SINGLE_PDV_HEADER_LENGTH = PDU_HEADER_LENGTH + PDV_ITEM_OVERHEAD;
+
+/**
+ * Fragments of one kind (command or data set) laid out in a buffer, each preceded by
+ * SINGLE_PDV_HEADER_LENGTH free bytes: the first, `firstLength` bytes long, at `at`; then, after
+ * each fragment, a gap and the next, `fragmentLength` bytes long (LaidOutPdvs), until `length`
+ * bytes in all (the last fragment: what is left). A `length` of 0 is one empty PDV.
+ */
+export interface FragmentRun {
+  isCommand: boolean;
+  at: number;
+  firstLength: number;
+  length: number;
+}
+
+/**
+ * A message's PDVs laid out in one buffer with room for their headers, one PDV per P-DATA-TF:
+ * its runs follow one another in the buffer (a run's first gap begins where the previous run's last
+ * fragment ends), so that once the headers are written in the gaps the PDUs are one range of bytes.
+ */
+export interface LaidOutPdvs {
+  buffer: Uint8Array;
+  presentationContextId: number;
+  /** The length of every fragment of a run after its first (the last: what is left); even, at least 2. */
+  fragmentLength: number;
+  runs: readonly FragmentRun[];
+}
+
+/**
+ * Calls `pdv` for each PDV of `laid`, in order, with its fragment's position and length; returns
+ * the end of the last fragment. Throws (ERR_DICOM_INVALID_ARGUMENT) when the runs do not follow
+ * one another or a run's first fragment is longer than the others may be.
+ */
+export function forEachLaidOutPdv(laid: LaidOutPdvs, pdv: (at: number, length: number, isCommand: boolean, isLast: boolean) => void): number {
+  const { fragmentLength, runs } = laid;
+  // Checked whole before the first call: a caller that writes (encodeLaidOutPDataTf) writes all or nothing.
+  let end = runs.length > 0 ? runs[0]!.at - SINGLE_PDV_HEADER_LENGTH : -1;
+  for (const run of runs) {
+    if (run.at - SINGLE_PDV_HEADER_LENGTH !== end || end < 0 || run.firstLength > fragmentLength || run.firstLength > run.length ||
+      (run.firstLength === 0 && run.length > 0)) {
+      throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', 'laid-out PDVs whose runs do not follow one another in the buffer');
+    }
+    end = laidOutRunEnd(run, fragmentLength);
+  }
+  if (end < 0 || end > laid.buffer.length) throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', 'laid-out PDVs with no run, or past the buffer\'s end');
+  for (const run of runs) {
+    let at = run.at;
+    let left = run.length;
+    let length = run.firstLength;
+    for (;;) {
+      pdv(at, length, run.isCommand, left === length);
+      left -= length;
+      at += length;
+      if (left === 0) break;
+      at += SINGLE_PDV_HEADER_LENGTH;
+      length = Math.min(fragmentLength, left);
+    }
+  }
+  return end;
+}
+
+/** Where a run's last fragment ends: its bytes, plus a gap before each fragment after its first. */
+function laidOutRunEnd(run: FragmentRun, fragmentLength: number): number {
+  const after = run.length - run.firstLength;
+  return run.at + run.length + Math.ceil(after / fragmentLength) * SINGLE_PDV_HEADER_LENGTH;
+}
+
+/**
+ * Writes the P-DATA-TF and PDV headers of `laid` into its gaps and returns the PDUs' bytes: a view
+ * of the buffer from the first header to the last fragment's end. The caller keeps each PDU within
+ * the peer's maximum (fragmentLength + PDV_ITEM_OVERHEAD).
+ */
+export function encodeLaidOutPDataTf(laid: LaidOutPdvs): Uint8Array {
+  const buf = laid.buffer;
+  const id = laid.presentationContextId;
+  const end = forEachLaidOutPdv(laid, (at, length, isCommand, isLast) => {
+    const h = at - SINGLE_PDV_HEADER_LENGTH;
+    buf[h] = PduType.PDataTf;
+    buf[h + 1] = 0;
+    writeUint32(buf, h + 2, PDV_ITEM_OVERHEAD + length);
+    writeUint32(buf, h + PDU_HEADER_LENGTH, length + 2);
+    buf[h + PDU_HEADER_LENGTH + 4] = id;
+    buf[h + PDU_HEADER_LENGTH + 5] = (isCommand ? 0x01 : 0) | (isLast ? 0x02 : 0);
+  });
+  return buf.subarray(laid.runs[0]!.at - SINGLE_PDV_HEADER_LENGTH, end);
+}
+
+/** The PDUs of `laid` as PDV lists whose fragments are views of its buffer (for a trace, or to send them another way). */
+export function laidOutPdvLists(laid: LaidOutPdvs): PresentationDataValue[][] {
+  const out: PresentationDataValue[][] = [];
+  const id = laid.presentationContextId;
+  forEachLaidOutPdv(laid, (at, length, isCommand, isLast) => {
+    out.push([{ presentationContextId: id, isCommand, isLast, data: laid.buffer.subarray(at, at + length) }]);
+  });
+  return out;
 }
