@@ -33,6 +33,9 @@ const JPEG = '1.2.840.10008.1.2.4.50';
 
 test('extended negotiation: each offered sub-field echoed when supported, the answer no longer than the offer', () => {
   assert.deepEqual([...answerExtendedNegotiation(FIND, new Uint8Array([1, 1, 1, 1, 1]))!], [1, 1, 1, 1, 0]);
+  assert.deepEqual([...answerExtendedNegotiation(FIND, new Uint8Array([1, 1, 1, 1, 1, 1, 1, 1]))!], [1, 1, 1, 1, 0, 1, 1], 'bytes 6 and 7: Empty and Multiple Value Matching');
+  assert.deepEqual(agreedQueryOptions(new Uint8Array([0, 0, 0, 0, 0, 1, 0])).emptyValueMatching, true);
+  assert.deepEqual(agreedQueryOptions(new Uint8Array([0, 0, 0, 0, 0, 0, 1])).multipleValueMatching, true);
   assert.deepEqual([...answerExtendedNegotiation(FIND, new Uint8Array([1]))!], [1], 'one byte offered, one byte answered (PS3.4 C.5.1.1)');
   assert.deepEqual([...answerExtendedNegotiation(FIND, new Uint8Array([0, 1, 0, 1]))!], [0, 1, 0, 1]);
   assert.deepEqual([...answerExtendedNegotiation(MOVE, new Uint8Array([1, 1]))!], [1, 0]);
@@ -40,6 +43,7 @@ test('extended negotiation: each offered sub-field echoed when supported, the an
   assert.equal(answerExtendedNegotiation(CT, new Uint8Array([1])), undefined, 'not a Query/Retrieve SOP class');
   assert.deepEqual(agreedQueryOptions(new Uint8Array([1, 0, 1])), {
     relational: true, combinedDateTimeMatching: false, fuzzySemanticMatching: true, timezoneQueryAdjustment: false, enhancedMultiFrameImageConversion: false,
+    emptyValueMatching: false, multipleValueMatching: false,
   });
   assert.deepEqual(agreedQueryOptions(undefined), {});
   assert.equal(agreedRelationalRetrieval(new Uint8Array([1, 0])), true);
