@@ -180,7 +180,9 @@ function checkRemoteAe(setting: string, p: RemoteAe): RemoteAe {
   if (!isAeTitle(p.aeTitle)) fail(setting, `${p.name}: "${p.aeTitle}" is not an AE title (1-16 characters, no backslash)`);
   if (p.host.trim() === '') fail(setting, `${p.name}: no host`);
   if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) fail(setting, `${p.name}: port ${p.port} is not 1 to 65535`);
-  return p;
+  // PS3.5 Table 6.2-1: leading and trailing spaces of an AE title are not significant; a C-MOVE's
+  // Move Destination is compared without them.
+  return { ...p, aeTitle: p.aeTitle.trim() };
 }
 
 function coerce(key: keyof ServerConfig, value: unknown): unknown {
@@ -236,9 +238,15 @@ function validate(c: ServerConfig): ServerConfig {
   if ((c.httpTlsKey === '') !== (c.httpTlsCert === '')) fail(c.httpTlsKey === '' ? 'httpTlsKey' : 'httpTlsCert', 'missing: httpTlsKey and httpTlsCert go together');
   if (c.publicUrl !== '' && !/^https?:\/\/[^/]/.test(c.publicUrl)) fail('publicUrl', `"${c.publicUrl}" is not an http(s) URL`);
   const names = new Set<string>();
+  const byAeTitle = new Map<string, string>();
   for (const p of c.peers) {
     if (names.has(p.name)) fail('peers', `peer name "${p.name}" is given twice`);
     names.add(p.name);
+    // PS3.4 C.4.2.1.3: a C-MOVE names its destination by AE title alone, so two peers of one
+    // title leave it ambiguous which one receives.
+    const other = byAeTitle.get(p.aeTitle);
+    if (other !== undefined) fail('peers', `AE title "${p.aeTitle}" is given to two peers (${other} and ${p.name}): a C-MOVE names its destination by AE title only`);
+    byAeTitle.set(p.aeTitle, p.name);
   }
   return { ...c, dataDir: resolve(c.dataDir) };
 }

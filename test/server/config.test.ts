@@ -119,3 +119,13 @@ test('tlsCa and tlsNoVerify serve TLS peers without a TLS DIMSE port; httpTlsKey
   const c = loadConfig({ env: { CONDUIT_HTTP_TLS_KEY: '/k.pem', CONDUIT_HTTP_TLS_CERT: '/c.pem' } });
   assert.deepEqual([c.httpTlsKey, c.httpTlsCert, c.tlsKey], ['/k.pem', '/c.pem', ''], 'HTTPS alone: the DIMSE port stays plain');
 });
+
+test('two peers with one AE title are refused: a C-MOVE names its destination by AE title only (PS3.4 C.4.2.1.3)', () => {
+  assert.throws(() => loadConfig({ flags: { peers: ['a=VIEWER@10.0.0.7:104', 'b=VIEWER@10.0.0.8:104'] }, env: {} }), (e: Error) => {
+    assert.match(e.message, /configuration: peers: AE title "VIEWER" is given to two peers \(a and b\)/);
+    return true;
+  });
+  assert.throws(() => loadConfig({ flags: { peers: ['a=VIEWER@10.0.0.7:104', 'b=VIEWER @10.0.0.8:104'] }, env: {} }), /AE title "VIEWER"/,
+    'trailing spaces of an AE title are padding (PS3.5 Table 6.2-1)');
+  assert.equal(loadConfig({ flags: { peers: ['a=VIEWER@10.0.0.7:104', 'b=VIEWER2@10.0.0.7:104'] }, env: {} }).peers.length, 2);
+});
