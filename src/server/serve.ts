@@ -49,6 +49,11 @@ function logStartupReport(report: StartupReport, blobsFolder: string, log: Log):
     const listed = report.orphanBlobs.length < n ? `the first ${report.orphanBlobs.length}` : n === 1 ? 'its name' : 'their names';
     log('warn', `${n} ${n === 1 ? 'file' : 'files'} in ${blobsFolder} ${n === 1 ? 'is' : 'are'} not in the index (kept, not served); ${listed}: ${report.orphanBlobs.join(', ')}`);
   }
+  const s = report.strayFileCount;
+  if (s) {
+    const listed = report.strayFiles.length < s ? `the first ${report.strayFiles.length}` : s === 1 ? 'its name' : 'their names';
+    log('warn', `${s} ${s === 1 ? 'file' : 'files'} in ${blobsFolder} ${s === 1 ? 'is' : 'are'} outside its folder layout (kept, not served); ${listed}: ${report.strayFiles.join(', ')}`);
+  }
   const m = report.missingBlobCount;
   if (m) {
     const listed = report.missingBlobs.length < m ? `the first ${report.missingBlobs.length} follow` : 'each follows';
