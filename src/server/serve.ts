@@ -10,6 +10,7 @@ import { DicomServer, PREFERRED_TRANSFER_SYNTAXES } from '../ae/index.js';
 import { transferSyntax } from '../data/transfer-syntax.js';
 import { ServiceError, Status } from '../dimse/index.js';
 import { answerExtendedNegotiation } from '../services/query-retrieve/extended-negotiation.js';
+import { OpenAssociations } from './dimse/open-associations.js';
 import { QUERY_RETRIEVE_SOP_CLASSES } from '../services/query-retrieve/sop-classes.js';
 import { storageSopClassUids } from '../services/storage/storage-sop-classes.js';
 import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
@@ -89,7 +90,7 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
   // A C-GET requester takes the SCP role for the Storage SOP Classes it wants to receive (PS3.4 C.5.3).
   const roles = Object.fromEntries(storage.map((uid) => [uid, { scu: true, scp: true }]));
 
-  const dimse = new DicomServer({
+  const dimse: DicomServer = new DicomServer({
     aeTitle: config.aeTitle,
     host: config.host,
     port: config.dimsePort,
@@ -103,10 +104,10 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
     ...(tls ? { tls } : {}),
     handlers: {
       store: async (req) => {
-        const result = await archive.storeInstance(
+        const result = await associations.track(req.association, 'C-STORE-RQ', () => archive.storeInstance(
           { dataSet: req.dataSet, sopClassUid: req.sopClassUid, sopInstanceUid: req.sopInstanceUid, transferSyntaxUid: req.transferSyntaxUid, sourceAet: req.association.callingAeTitle },
           config.duplicatePolicy,
-        ).catch((err: unknown) => {
+        )).catch((err: unknown) => {
           const answer = storeFailure(err);
           // The dispatcher logs what it answers 0110 for; a full disk and a refused object are told here.
           if (answer instanceof ServiceError) log(answer.status === Status.RefusedOutOfResources ? 'error' : 'warn', `C-STORE of ${req.sopInstanceUid} from ${req.association.callingAeTitle}: ${answer.message}`);
@@ -116,9 +117,11 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
         if (result.status === 'rejected') return { status: Status.DuplicateSOPInstance, errorComment: 'an instance with this SOP Instance UID is already stored' };
         return Status.Success;
       },
-      request: (req) => handleQueryRetrieve(req, { archive, config, log, ...(peerTls ? { peerTls } : {}) }),
+      request: (req) => associations.track(req.association, req.request.message.type,
+        () => handleQueryRetrieve(req, { archive, config, log, ...(peerTls ? { peerTls } : {}) })),
     },
   });
+  const associations = new OpenAssociations(dimse);
   dimse.on('association', (a) => log('info', `association from ${a.callingAeTitle} (${a.remoteAddress ?? '?'})`));
   dimse.on('rejected', (reason, calling) => log('warn', `association from ${calling ?? '?'} rejected: ${reason}`));
   dimse.on('handlerError', (err) => log('error', `handler failed: ${(err as Error).stack ?? String(err)}`));
@@ -144,7 +147,12 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
     httpPort: http.port,
     async close() {
       await http.close();
-      const timer = setTimeout(() => void dimse.close({ abort: true }), config.shutdownGraceSeconds * 1000);
+      const timer = setTimeout(() => {
+        const open = associations.describe();
+        const n = open.length;
+        if (n) log('warn', `shutdown: aborted ${n} ${n === 1 ? 'association' : 'associations'} still open after ${config.shutdownGraceSeconds} s: ${open.join(', ')}`);
+        void dimse.close({ abort: true });
+      }, config.shutdownGraceSeconds * 1000);
       timer.unref();
       await dimse.close();
       clearTimeout(timer);
