@@ -14,7 +14,7 @@ import { OpenAssociations } from './dimse/open-associations.js';
 import { QUERY_RETRIEVE_SOP_CLASSES } from '../services/query-retrieve/sop-classes.js';
 import { storageSopClassUids } from '../services/storage/storage-sop-classes.js';
 import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
-import { ArchiveStore, FilesystemBlobStore, SqliteIndexStore, type StartupReport } from '../storage/index.js';
+import { ArchiveStore, FilesystemBlobStore, SqliteIndexStore, type InsertStatus, type StartupReport } from '../storage/index.js';
 import type { ServerConfig } from './config.js';
 import type { Log } from './dimse/context.js';
 import { handleQueryRetrieve } from './dimse/query-retrieve.js';
@@ -33,6 +33,13 @@ export interface RunningServer {
 }
 
 export type { Log };
+
+/** What became of a C-STORE of an instance already stored, for the log (the modality is told only for reject). */
+const DUPLICATE_OUTCOMES: Partial<Record<InsertStatus, string>> = {
+  'duplicate-kept': 'the stored instance is kept and this one discarded',
+  overwritten: 'replaced by this one',
+  rejected: 'refused with 0111H',
+};
 
 /** How many orphan and missing blobs the startup check names in the log (it counts them all). */
 const STARTUP_REPORT_LINES = 10;
@@ -114,6 +121,8 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
           throw answer;
         });
         for (const w of result.warnings) log('warn', `${req.sopInstanceUid}: ${w}`);
+        const duplicate = DUPLICATE_OUTCOMES[result.status];
+        if (duplicate) log(result.status === 'rejected' ? 'warn' : 'info', `C-STORE of ${req.sopInstanceUid} from ${req.association.callingAeTitle}: already stored; ${duplicate} (duplicatePolicy ${config.duplicatePolicy})`);
         if (result.status === 'rejected') return { status: Status.DuplicateSOPInstance, errorComment: 'an instance with this SOP Instance UID is already stored' };
         return Status.Success;
       },
