@@ -185,6 +185,17 @@ function checkRemoteAe(setting: string, p: RemoteAe): RemoteAe {
   return { ...p, aeTitle: p.aeTitle.trim() };
 }
 
+/** coerce(), a failure saying where the value came from (a file, an environment variable), since the setting's name alone may not be what the user wrote. */
+function coerceFrom(key: keyof ServerConfig, value: unknown, source: string): unknown {
+  try {
+    return coerce(key, value);
+  } catch (err) {
+    const prefix = `configuration: ${key}: `;
+    if (err instanceof DicomError && err.message.startsWith(prefix)) fail(`${key} (${source})`, err.message.slice(prefix.length));
+    throw err;
+  }
+}
+
 function coerce(key: keyof ServerConfig, value: unknown): unknown {
   const def = DEFAULT_CONFIG[key];
   if (key === 'peers') {
@@ -268,14 +279,17 @@ export function loadConfig(options: { configFile?: string; flags?: Partial<Recor
       fail('config file', `${options.configFile}: not a JSON object (settings by name, e.g. {"aeTitle": "ARCHIVE"})`);
     }
     for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-      if (!(k in DEFAULT_CONFIG)) fail(k, `unknown setting in ${options.configFile}`);
-      config[k] = coerce(k as keyof ServerConfig, v);
+      if (!(k in DEFAULT_CONFIG)) {
+        const likely = Object.keys(DEFAULT_CONFIG).find((name) => name.toLowerCase() === k.toLowerCase());
+        fail(k, `unknown setting in ${options.configFile}${likely ? ` (${likely}?)` : ''}`);
+      }
+      config[k] = coerceFrom(k as keyof ServerConfig, v, `in ${options.configFile}`);
     }
   }
   const env = options.env ?? process.env;
   for (const [name, key] of Object.entries(ENVIRONMENT)) {
     const v = env[name];
-    if (v !== undefined && v !== '') config[key] = coerce(key, v);
+    if (v !== undefined && v !== '') config[key] = coerceFrom(key, v, `from ${name}`);
   }
   for (const [k, v] of Object.entries(options.flags ?? {})) {
     if (v === undefined) continue;
