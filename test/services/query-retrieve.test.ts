@@ -78,6 +78,10 @@ test('retrieve target: baseline needs one Unique Key value per level above; rela
   assert.deepEqual(retrieveTarget(identifier('STUDY', { 0x0020000d: ['1.2', '1.3'] }), 'StudyRoot').uids, ['1.2', '1.3']);
   assert.equal(refusal(() => retrieveTarget(identifier('PATIENT', { 0x00100020: ['A', 'B'] }), 'PatientRoot')).status, 0xa900, 'one Patient ID');
   assert.equal(refusal(() => retrieveTarget(identifier('PATIENT', { 0x00100020: 'A' }), 'StudyRoot')).status, 0xa900, 'no PATIENT level in Study Root');
+  const noLevel = new DataSet();
+  noLevel.set(0x0020000d, 'UI', '1.2');
+  assert.equal(refusal(() => retrieveTarget(noLevel, 'StudyRoot')).errorComment, 'the Identifier has no Query/Retrieve Level (0008,0052) (PS3.4 C.4.2.1.4.1)',
+    'said as C-FIND says it, not as a level named ""');
   assert.deepEqual(refusal(() => retrieveTarget(identifier('IMAGE', { 0x0020000d: '1.2', 0x0020000e: '1.2.3' }), 'StudyRoot')).offendingElement, [0x00080018]);
   assert.equal(refusal(() => retrieveTarget(identifier('SERIES', { 0x0020000d: ['1.2', '1.3'], 0x0020000e: '1.2.3' }), 'StudyRoot')).status, 0xa900,
     'a list above the level');
