@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, DicomServer, proposalsFor, QUERY_RETRIEVE_SOP_CLASS } from '../../src/ae/index.js';
@@ -92,6 +92,12 @@ test('find, move, get: bad keys and options are refused before connecting, namin
   const level = await conduit(['find', '--level', 'FRAME', '127.0.0.1', '9']);
   assert.notEqual(level.status, 0);
   assert.match(level.stderr, /PATIENT, STUDY, SERIES or IMAGE/);
+  // --out naming a file: said in words with the option, not Node's "EEXIST: file already exists, mkdir".
+  const file = join(dataDir, 'not-a-folder');
+  writeFileSync(file, 'x');
+  const out = await conduit(['get', '--out', file, '-k', 'StudyInstanceUID=1.2', '127.0.0.1', '9']);
+  assert.equal(out.status, 1);
+  assert.equal(out.stderr, `conduit get: --out ${file}: a file is there, not a folder [ERR_DICOM_INVALID_ARGUMENT]\n`);
 });
 
 test('the progress bar without bytes counts sub-operations, and takes a total learnt on the way', () => {
