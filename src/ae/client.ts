@@ -42,6 +42,12 @@ export interface ConnectOptions {
   userIdentity?: UserIdentityRq;
   roleSelections?: readonly { sopClassUid: string; scuRole: boolean; scpRole: boolean }[];
   /**
+   * SOP Class Extended Negotiation sub-items to propose (PS3.7 D.3.3.5): for the Query/Retrieve SOP
+   * Classes, the options of PS3.4 C.5 (relational queries, fuzzy matching of names, ...), one byte
+   * each; the peer's answer is `association.accept.userInformation.sopClassExtendedNegotiations`.
+   */
+  sopClassExtendedNegotiations?: readonly { sopClassUid: string; serviceClassApplicationInformation: Uint8Array }[];
+  /**
    * Requests this end may have outstanding at once (PS3.7 D.3.3.3), proposed as the Asynchronous
    * Operations Window's invoked count (0 = unlimited); the peer's answer is what holds. Absent: 1.
    */
@@ -256,6 +262,7 @@ export async function connect(options: ConnectOptions): Promise<AssociationClien
     timeouts: options.timeouts,
     ...(options.userIdentity ? { userIdentity: options.userIdentity } : {}),
     ...(options.roleSelections ? { roleSelections: options.roleSelections } : {}),
+    ...(options.sopClassExtendedNegotiations?.length ? { sopClassExtendedNegotiations: options.sopClassExtendedNegotiations } : {}),
     ...(options.asynchronousOperationsWindow !== undefined && options.asynchronousOperationsWindow !== 1
       ? { asynchronousOperationsWindow: { maximumNumberOperationsInvoked: options.asynchronousOperationsWindow, maximumNumberOperationsPerformed: 1 } }
       : {}),

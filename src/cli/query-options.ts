@@ -17,8 +17,9 @@ import {
   addTimeoutOption, addTlsClientOptions, collect, describeNetworkError, parseAeTitle, parseMaxPdu, timeoutsFor, tlsClientOptions, type TlsFlags,
 } from './network-options.js';
 import { addUserIdentityOptions, checkIdentityConfirmed, userIdentityOf, type UserIdentityFlags } from './user-identity-options.js';
+import { addRelationalOption, extendedNegotiationOf, optionsNotAgreed, type NegotiationFlags } from './query-negotiation.js';
 
-export interface QueryFlags extends TlsFlags, UserIdentityFlags {
+export interface QueryFlags extends TlsFlags, UserIdentityFlags, NegotiationFlags {
   aet: string;
   aec: string;
   patientRoot?: boolean;
@@ -59,7 +60,7 @@ export function addQueryOptions(command: Command, what: string): Command {
     .option('--charset <terms>', 'Specific Character Set of the keys (default: ISO_IR 192 when a value is not ASCII)')
     .addOption(new Option('--max-pdu <bytes>', 'largest PDU this end receives (Maximum Length announced; 0 = no limit)').default(256 * 1024).argParser(parseMaxPdu));
   addTimeoutOption(command, 'give up on connecting, on the association and on each response after this long');
-  return addUserIdentityOptions(addTlsClientOptions(command));
+  return addUserIdentityOptions(addTlsClientOptions(addRelationalOption(command)));
 }
 
 export function modelOf(flags: QueryFlags): QueryRetrieveModel {
@@ -78,14 +79,18 @@ export async function openQueryAssociation(
 ): Promise<AssociationClient> {
   const tls = tlsClientOptions(flags);
   const identity = userIdentityOf(flags);
+  const query = queryRetrieveProposals([operation], [modelOf(flags)]);
+  const sopClassUid = query[0]!.abstractSyntax;
   const client = await connect({
     host, port, callingAeTitle: flags.aet, calledAeTitle: flags.aec, maxPduLength: flags.maxPdu, ...timeoutsFor(flags.timeout),
     ...(tls ? { tls } : {}),
     ...(identity ? { userIdentity: identity } : {}),
-    presentationContexts: [...queryRetrieveProposals([operation], [modelOf(flags)]), ...(extra.presentationContexts ?? [])],
+    presentationContexts: [...query, ...(extra.presentationContexts ?? [])],
     ...(extra.roleSelections ? { roleSelections: extra.roleSelections } : {}),
+    sopClassExtendedNegotiations: extendedNegotiationOf(flags, operation, sopClassUid),
   });
   await checkIdentityConfirmed(client, identity);
+  for (const line of optionsNotAgreed(flags, operation, sopClassUid, client)) process.stderr.write(`conduit ${operation.toLowerCase()}: warning: ${line}\n`);
   return client;
 }
 

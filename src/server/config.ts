@@ -188,7 +188,20 @@ function checkRemoteAe(setting: string, p: RemoteAe): RemoteAe {
   if (!isAeTitle(p.aeTitle)) fail(setting, `${p.name}: "${p.aeTitle}" is not an AE title (1-16 characters, no backslash)`);
   if (p.host.trim() === '') fail(setting, `${p.name}: no host`);
   if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) fail(setting, `${p.name}: port ${p.port} is not 1 to 65535`);
-  return p;
+  // PS3.5 Table 6.2-1: leading and trailing spaces of an AE title are not significant; a C-MOVE's
+  // Move Destination is compared without them.
+  return { ...p, aeTitle: p.aeTitle.trim() };
+}
+
+/** coerce(), a failure saying where the value came from (a file, an environment variable), since the setting's name alone may not be what the user wrote. */
+function coerceFrom(key: keyof ServerConfig, value: unknown, source: string): unknown {
+  try {
+    return coerce(key, value);
+  } catch (err) {
+    const prefix = `configuration: ${key}: `;
+    if (err instanceof DicomError && err.message.startsWith(prefix)) fail(`${key} (${source})`, err.message.slice(prefix.length));
+    throw err;
+  }
 }
 
 function coerce(key: keyof ServerConfig, value: unknown): unknown {
@@ -245,9 +258,15 @@ function validate(c: ServerConfig): ServerConfig {
   if (c.httpTlsCa.length > 0 && c.httpTlsKey === '') fail('httpTlsCa', 'needs httpTlsKey and httpTlsCert (client certificates are asked for over HTTPS only)');
   if (c.publicUrl !== '' && !/^https?:\/\/[^/]/.test(c.publicUrl)) fail('publicUrl', `"${c.publicUrl}" is not an http(s) URL`);
   const names = new Set<string>();
+  const byAeTitle = new Map<string, string>();
   for (const p of c.peers) {
     if (names.has(p.name)) fail('peers', `peer name "${p.name}" is given twice`);
     names.add(p.name);
+    // PS3.4 C.4.2.1.3: a C-MOVE names its destination by AE title alone, so two peers of one
+    // title leave it ambiguous which one receives.
+    const other = byAeTitle.get(p.aeTitle);
+    if (other !== undefined) fail('peers', `AE title "${p.aeTitle}" is given to two peers (${other} and ${p.name}): a C-MOVE names its destination by AE title only`);
+    byAeTitle.set(p.aeTitle, p.name);
   }
   return { ...c, dataDir: resolve(c.dataDir) };
 }
@@ -269,14 +288,17 @@ export function loadConfig(options: { configFile?: string; flags?: Partial<Recor
       fail('config file', `${options.configFile}: not a JSON object (settings by name, e.g. {"aeTitle": "ARCHIVE"})`);
     }
     for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
-      if (!(k in DEFAULT_CONFIG)) fail(k, `unknown setting in ${options.configFile}`);
-      config[k] = coerce(k as keyof ServerConfig, v);
+      if (!(k in DEFAULT_CONFIG)) {
+        const likely = Object.keys(DEFAULT_CONFIG).find((name) => name.toLowerCase() === k.toLowerCase());
+        fail(k, `unknown setting in ${options.configFile}${likely ? ` (${likely}?)` : ''}`);
+      }
+      config[k] = coerceFrom(k as keyof ServerConfig, v, `in ${options.configFile}`);
     }
   }
   const env = options.env ?? process.env;
   for (const [name, key] of Object.entries(ENVIRONMENT)) {
     const v = env[name];
-    if (v !== undefined && v !== '') config[key] = coerce(key, v);
+    if (v !== undefined && v !== '') config[key] = coerceFrom(key, v, `from ${name}`);
   }
   for (const [k, v] of Object.entries(options.flags ?? {})) {
     if (v === undefined) continue;

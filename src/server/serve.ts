@@ -10,10 +10,11 @@ import { DicomServer, PREFERRED_TRANSFER_SYNTAXES } from '../ae/index.js';
 import { transferSyntax } from '../data/transfer-syntax.js';
 import { ServiceError, Status } from '../dimse/index.js';
 import { answerExtendedNegotiation } from '../services/query-retrieve/extended-negotiation.js';
+import { OpenAssociations } from './dimse/open-associations.js';
 import { QUERY_RETRIEVE_SOP_CLASSES } from '../services/query-retrieve/sop-classes.js';
 import { storageSopClassUids } from '../services/storage/storage-sop-classes.js';
 import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
-import { ArchiveStore, FilesystemBlobStore, SqliteIndexStore, type StartupReport } from '../storage/index.js';
+import { ArchiveStore, FilesystemBlobStore, SqliteIndexStore, type InsertStatus, type StartupReport } from '../storage/index.js';
 import type { ServerConfig } from './config.js';
 import type { Log } from './dimse/context.js';
 import { handleQueryRetrieve } from './dimse/query-retrieve.js';
@@ -40,6 +41,13 @@ export interface RunningServer {
 
 export type { Log };
 
+/** What became of a C-STORE of an instance already stored, for the log (the modality is told only for reject). */
+const DUPLICATE_OUTCOMES: Partial<Record<InsertStatus, string>> = {
+  'duplicate-kept': 'the stored instance is kept and this one discarded',
+  overwritten: 'replaced by this one',
+  rejected: 'refused with 0111H',
+};
+
 /** How many orphan and missing blobs the startup check names in the log (it counts them all). */
 const STARTUP_REPORT_LINES = 10;
 
@@ -55,6 +63,11 @@ function logStartupReport(report: StartupReport, blobsFolder: string, log: Log):
     // Named by file name: the folder is said once, so that an administrator knows where to look.
     const listed = report.orphanBlobs.length < n ? `the first ${report.orphanBlobs.length}` : n === 1 ? 'its name' : 'their names';
     log('warn', `${n} ${n === 1 ? 'file' : 'files'} in ${blobsFolder} ${n === 1 ? 'is' : 'are'} not in the index (kept, not served); ${listed}: ${report.orphanBlobs.join(', ')}`);
+  }
+  const s = report.strayFileCount;
+  if (s) {
+    const listed = report.strayFiles.length < s ? `the first ${report.strayFiles.length}` : s === 1 ? 'its name' : 'their names';
+    log('warn', `${s} ${s === 1 ? 'file' : 'files'} in ${blobsFolder} ${s === 1 ? 'is' : 'are'} outside its folder layout (kept, not served); ${listed}: ${report.strayFiles.join(', ')}`);
   }
   const m = report.missingBlobCount;
   if (m) {
@@ -91,7 +104,7 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
   // A C-GET requester takes the SCP role for the Storage SOP Classes it wants to receive (PS3.4 C.5.3).
   const roles = Object.fromEntries(storage.map((uid) => [uid, { scu: true, scp: true }]));
 
-  const dimse = new DicomServer({
+  const dimse: DicomServer = new DicomServer({
     aeTitle: config.aeTitle,
     host: config.host,
     port: config.dimsePort,
@@ -105,23 +118,27 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
     ...(tls ? { tls } : {}),
     handlers: {
       store: async (req) => {
-        const result = await archive.storeInstance(
+        const result = await associations.track(req.association, 'C-STORE-RQ', () => archive.storeInstance(
           { dataSet: req.dataSet, sopClassUid: req.sopClassUid, sopInstanceUid: req.sopInstanceUid, transferSyntaxUid: req.transferSyntaxUid, sourceAet: req.association.callingAeTitle },
           config.duplicatePolicy,
-        ).catch((err: unknown) => {
+        )).catch((err: unknown) => {
           const answer = storeFailure(err);
           // The dispatcher logs what it answers 0110 for; a full disk and a refused object are told here.
           if (answer instanceof ServiceError) log(answer.status === Status.RefusedOutOfResources ? 'error' : 'warn', `C-STORE of ${req.sopInstanceUid} from ${req.association.callingAeTitle}: ${answer.message}`);
           throw answer;
         });
         for (const w of result.warnings) log('warn', `${req.sopInstanceUid}: ${w}`);
+        const duplicate = DUPLICATE_OUTCOMES[result.status];
+        if (duplicate) log(result.status === 'rejected' ? 'warn' : 'info', `C-STORE of ${req.sopInstanceUid} from ${req.association.callingAeTitle}: already stored; ${duplicate} (duplicatePolicy ${config.duplicatePolicy})`);
         if (result.status === 'rejected') return { status: Status.DuplicateSOPInstance, errorComment: 'an instance with this SOP Instance UID is already stored' };
         return Status.Success;
       },
       // peerTls is read per request: reloadTls() may have replaced it.
-      request: (req) => handleQueryRetrieve(req, { archive, config, log, ...(peerTls ? { peerTls } : {}) }),
+      request: (req) => associations.track(req.association, req.request.message.type,
+        () => handleQueryRetrieve(req, { archive, config, log, ...(peerTls ? { peerTls } : {}) })),
     },
   });
+  const associations = new OpenAssociations(dimse);
   dimse.on('association', (a) => log('info', `association from ${a.callingAeTitle} (${a.remoteAddress ?? '?'})`));
   dimse.on('rejected', (reason, calling) => log('warn', `association from ${calling ?? '?'} rejected: ${reason}`));
   dimse.on('handlerError', (err) => log('error', `handler failed: ${(err as Error).stack ?? String(err)}`));
@@ -147,7 +164,12 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
     httpPort: http.port,
     async close() {
       await http.close();
-      const timer = setTimeout(() => void dimse.close({ abort: true }), config.shutdownGraceSeconds * 1000);
+      const timer = setTimeout(() => {
+        const open = associations.describe();
+        const n = open.length;
+        if (n) log('warn', `shutdown: aborted ${n} ${n === 1 ? 'association' : 'associations'} still open after ${config.shutdownGraceSeconds} s: ${open.join(', ')}`);
+        void dimse.close({ abort: true });
+      }, config.shutdownGraceSeconds * 1000);
       timer.unref();
       await dimse.close();
       clearTimeout(timer);

@@ -96,6 +96,12 @@ export interface StartupReport {
    */
   readonly missingBlobs: ReadonlyArray<{ readonly blobKey: string; readonly sopInstanceUid: string }>;
   readonly missingBlobCount: number;
+  /**
+   * What the blob store holds outside its layout (BlobStore.strays: files put there by hand), by
+   * path in its area: the first `reportLimit`; strayFileCount says how many. Kept, never served.
+   */
+  readonly strayFiles: readonly string[];
+  readonly strayFileCount: number;
 }
 
 export interface StartupCheckOptions {
@@ -432,10 +438,13 @@ export class ArchiveStore {
       const orphans = [...unreferenced].filter((key) => !this.touched!.has(key)).sort();
       unreferenced.clear();
       if (options.removeOrphanBlobs) for (const key of orphans) await this.blobs.delete(key);
+      const strayFiles: string[] = [];
+      let strayFileCount = 0;
+      if (this.blobs.strays) for await (const path of this.blobs.strays()) if (strayFileCount++ < limit) strayFiles.push(path);
       return {
         removedTemporaries, droppedUnconfirmed,
         orphanBlobs: orphans.slice(0, limit), orphanBlobCount: orphans.length, orphanBlobsRemoved: options.removeOrphanBlobs === true,
-        missingBlobs, missingBlobCount,
+        missingBlobs, missingBlobCount, strayFiles, strayFileCount,
       };
     } finally {
       this.touched = undefined;

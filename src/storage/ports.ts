@@ -88,6 +88,12 @@ export interface BlobStore {
   /** Every key stored, in no particular order (for the startup consistency check and cleanup). */
   list(): AsyncIterable<string>;
   /**
+   * What lies in the store's area that is neither a blob nor a temporary file of one (a file
+   * copied there by hand, a folder of another layout), by its path in the area: for the startup
+   * report. Never served, never removed.
+   */
+  strays?(): AsyncIterable<string>;
+  /**
    * Removes what interrupted puts left behind (temporary files of a crashed process, unfinished
    * multipart uploads) and returns a description of each. Call it only while no put is running,
    * i.e. at startup.

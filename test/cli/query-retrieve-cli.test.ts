@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, DicomServer, proposalsFor, QUERY_RETRIEVE_SOP_CLASS } from '../../src/ae/index.js';
@@ -71,6 +71,36 @@ test('find: a date range and Patient Root at PATIENT level', async () => {
   assert.deepEqual(ids, ['ID-20191231', 'ID-20200105']);
 });
 
+test('find --fuzzy / --empty-value: asked for by extended negotiation (PS3.4 C.5.1.1), agreed by serve and applied; a peer that does not agree is named in a warning', async (t) => {
+  const port = String(server.dimsePort);
+  const fuzzy = await conduit(['find', '--aec', 'ARCHIVE', '--fuzzy', '-k', 'PatientName=john do', '-k', 'StudyInstanceUID', '127.0.0.1', port]);
+  assert.equal(fuzzy.status, 0, fuzzy.stderr);
+  assert.deepEqual(fuzzy.stdout.trim().split('\n').map((l) => (JSON.parse(l) as Record<string, { Value: string[] }>)['0020000D']!.Value[0]), [STUDY_B]);
+  assert.doesNotMatch(fuzzy.stderr, /warning/);
+  const literal = await conduit(['find', '--aec', 'ARCHIVE', '-k', 'PatientName=john do', '-k', 'StudyInstanceUID', '127.0.0.1', port]);
+  assert.equal(literal.stdout, '', 'without --fuzzy the name is matched literally');
+  const empty = await conduit(['find', '--aec', 'ARCHIVE', '--empty-value', '-k', 'StudyDescription=""', '-k', 'StudyInstanceUID', '127.0.0.1', port]);
+  assert.equal(empty.stdout.trim().split('\n').length, 2, 'neither study has a Study Description');
+
+  // A C-FIND SCP that answers no extended negotiation (DCMTK's dcmqrscp, Orthanc): the options are 0.
+  const plain = new DicomServer({
+    aeTitle: 'PLAIN-QR', host: '127.0.0.1', port: 0,
+    abstractSyntaxes: { [QUERY_RETRIEVE_SOP_CLASS.STUDY.FIND]: [EXPLICIT_LE] },
+    handlers: {
+      async request(req) {
+        await req.request.dataSet!.collect();
+        await req.respond({ status: Status.Success });
+      },
+    },
+  });
+  const listening = await plain.listen();
+  t.after(() => plain.close({ abort: true }));
+  const warned = await conduit(['find', '--fuzzy', '--empty-value', '-k', 'PatientName=john do', '127.0.0.1', String(listening.port)]);
+  assert.equal(warned.status, 0, warned.stderr);
+  assert.match(warned.stderr, /^conduit find: warning: the peer did not agree fuzzy semantic matching of person names \(PS3\.4 C\.5\): it answers without it\n/);
+  assert.match(warned.stderr, /\nconduit find: warning: the peer did not agree Empty Value Matching/);
+});
+
 test('find: a failure status is printed with its Error Comment and exits 1', async () => {
   const r = await conduit(['find', '--aec', 'ARCHIVE', '-k', 'StudyDate=20201340', '-k', 'StudyInstanceUID', '127.0.0.1', String(server.dimsePort)]);
   assert.equal(r.status, 1);
@@ -92,6 +122,12 @@ test('find, move, get: bad keys and options are refused before connecting, namin
   const level = await conduit(['find', '--level', 'FRAME', '127.0.0.1', '9']);
   assert.notEqual(level.status, 0);
   assert.match(level.stderr, /PATIENT, STUDY, SERIES or IMAGE/);
+  // --out naming a file: said in words with the option, not Node's "EEXIST: file already exists, mkdir".
+  const file = join(dataDir, 'not-a-folder');
+  writeFileSync(file, 'x');
+  const out = await conduit(['get', '--out', file, '-k', 'StudyInstanceUID=1.2', '127.0.0.1', '9']);
+  assert.equal(out.status, 1);
+  assert.equal(out.stderr, `conduit get: --out ${file}: a file is there, not a folder [ERR_DICOM_INVALID_ARGUMENT]\n`);
 });
 
 test('the progress bar without bytes counts sub-operations, and takes a total learnt on the way', () => {

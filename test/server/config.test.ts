@@ -46,7 +46,7 @@ test('peers given as objects in a file are checked like --peer: AE title, host, 
   for (const [peer, message] of bad) {
     withConfigFile(JSON.stringify({ peers: [peer] }), (file) => {
       assert.throws(() => loadConfig({ configFile: file, env: {} }), (e: Error) => {
-        assert.match(e.message, /configuration: peers?: /, e.message);
+        assert.match(e.message, /configuration: peers \(in .*conduit\.json\): /, e.message);
         assert.match(e.message, message, e.message);
         return true;
       });
@@ -99,8 +99,8 @@ test('a peer reached over TLS: "+tls" after the port, or "tls": true in a file; 
     ]);
   });
   const bad: [unknown, RegExp][] = [
-    [{ name: 'd', aeTitle: 'DEST', host: 'h', port: 104, tls: 'yes' }, /configuration: peers: d: tls is "yes", not true or false/],
-    [{ name: 'd', aeTitle: 'DEST', host: 'h', port: 104, TLS: true }, /configuration: peers: d: unknown key "TLS" \(a peer has name, aeTitle, host, port, tls\)/],
+    [{ name: 'd', aeTitle: 'DEST', host: 'h', port: 104, tls: 'yes' }, /configuration: peers \(in .*conduit\.json\): d: tls is "yes", not true or false/],
+    [{ name: 'd', aeTitle: 'DEST', host: 'h', port: 104, TLS: true }, /configuration: peers \(in .*conduit\.json\): d: unknown key "TLS" \(a peer has name, aeTitle, host, port, tls\)/],
     [{ name: 'd', aeTitle: 'DEST', host: 'h', port: 104, ssl: true }, /unknown key "ssl"/],
   ];
   for (const [peer, message] of bad) {
@@ -118,4 +118,33 @@ test('tlsCa and tlsNoVerify serve TLS peers without a TLS DIMSE port; httpTlsKey
   assert.throws(() => loadConfig({ env: { CONDUIT_HTTP_TLS_CERT: '/c.pem' } }), /configuration: httpTlsKey: missing: httpTlsKey and httpTlsCert go together/);
   const c = loadConfig({ env: { CONDUIT_HTTP_TLS_KEY: '/k.pem', CONDUIT_HTTP_TLS_CERT: '/c.pem' } });
   assert.deepEqual([c.httpTlsKey, c.httpTlsCert, c.tlsKey], ['/k.pem', '/c.pem', ''], 'HTTPS alone: the DIMSE port stays plain');
+});
+
+test('two peers with one AE title are refused: a C-MOVE names its destination by AE title only (PS3.4 C.4.2.1.3)', () => {
+  assert.throws(() => loadConfig({ flags: { peers: ['a=VIEWER@10.0.0.7:104', 'b=VIEWER@10.0.0.8:104'] }, env: {} }), (e: Error) => {
+    assert.match(e.message, /configuration: peers: AE title "VIEWER" is given to two peers \(a and b\)/);
+    return true;
+  });
+  assert.throws(() => loadConfig({ flags: { peers: ['a=VIEWER@10.0.0.7:104', 'b=VIEWER @10.0.0.8:104'] }, env: {} }), /AE title "VIEWER"/,
+    'trailing spaces of an AE title are padding (PS3.5 Table 6.2-1)');
+  assert.equal(loadConfig({ flags: { peers: ['a=VIEWER@10.0.0.7:104', 'b=VIEWER2@10.0.0.7:104'] }, env: {} }).peers.length, 2);
+});
+
+test('a bad value names where it came from: the environment variable, the config file; a misspelt setting gets its likely name', () => {
+  assert.throws(() => loadConfig({ env: { CONDUIT_DIMSE_PORT: 'abc' } }), (e: Error) => {
+    assert.equal(e.message, 'configuration: dimsePort (from CONDUIT_DIMSE_PORT): "abc" is not a non-negative integer');
+    return true;
+  });
+  withConfigFile('{"duplicatePolicy": "sometimes", "dimsePort": "x"}', (file) => {
+    assert.throws(() => loadConfig({ configFile: file, env: {} }), (e: Error) => {
+      assert.equal(e.message, `configuration: dimsePort (in ${file}): "x" is not a non-negative integer`);
+      return true;
+    });
+  });
+  withConfigFile('{"dimseport": 104}', (file) => {
+    assert.throws(() => loadConfig({ configFile: file, env: {} }), (e: Error) => {
+      assert.equal(e.message, `configuration: dimseport: unknown setting in ${file} (dimsePort?)`);
+      return true;
+    });
+  });
 });

@@ -33,6 +33,9 @@ const JPEG = '1.2.840.10008.1.2.4.50';
 
 test('extended negotiation: each offered sub-field echoed when supported, the answer no longer than the offer', () => {
   assert.deepEqual([...answerExtendedNegotiation(FIND, new Uint8Array([1, 1, 1, 1, 1]))!], [1, 1, 1, 1, 0]);
+  assert.deepEqual([...answerExtendedNegotiation(FIND, new Uint8Array([1, 1, 1, 1, 1, 1, 1, 1]))!], [1, 1, 1, 1, 0, 1, 1], 'bytes 6 and 7: Empty and Multiple Value Matching');
+  assert.deepEqual(agreedQueryOptions(new Uint8Array([0, 0, 0, 0, 0, 1, 0])).emptyValueMatching, true);
+  assert.deepEqual(agreedQueryOptions(new Uint8Array([0, 0, 0, 0, 0, 0, 1])).multipleValueMatching, true);
   assert.deepEqual([...answerExtendedNegotiation(FIND, new Uint8Array([1]))!], [1], 'one byte offered, one byte answered (PS3.4 C.5.1.1)');
   assert.deepEqual([...answerExtendedNegotiation(FIND, new Uint8Array([0, 1, 0, 1]))!], [0, 1, 0, 1]);
   assert.deepEqual([...answerExtendedNegotiation(MOVE, new Uint8Array([1, 1]))!], [1, 0]);
@@ -40,6 +43,7 @@ test('extended negotiation: each offered sub-field echoed when supported, the an
   assert.equal(answerExtendedNegotiation(CT, new Uint8Array([1])), undefined, 'not a Query/Retrieve SOP class');
   assert.deepEqual(agreedQueryOptions(new Uint8Array([1, 0, 1])), {
     relational: true, combinedDateTimeMatching: false, fuzzySemanticMatching: true, timezoneQueryAdjustment: false, enhancedMultiFrameImageConversion: false,
+    emptyValueMatching: false, multipleValueMatching: false,
   });
   assert.deepEqual(agreedQueryOptions(undefined), {});
   assert.equal(agreedRelationalRetrieval(new Uint8Array([1, 0])), true);
@@ -74,6 +78,10 @@ test('retrieve target: baseline needs one Unique Key value per level above; rela
   assert.deepEqual(retrieveTarget(identifier('STUDY', { 0x0020000d: ['1.2', '1.3'] }), 'StudyRoot').uids, ['1.2', '1.3']);
   assert.equal(refusal(() => retrieveTarget(identifier('PATIENT', { 0x00100020: ['A', 'B'] }), 'PatientRoot')).status, 0xa900, 'one Patient ID');
   assert.equal(refusal(() => retrieveTarget(identifier('PATIENT', { 0x00100020: 'A' }), 'StudyRoot')).status, 0xa900, 'no PATIENT level in Study Root');
+  const noLevel = new DataSet();
+  noLevel.set(0x0020000d, 'UI', '1.2');
+  assert.equal(refusal(() => retrieveTarget(noLevel, 'StudyRoot')).errorComment, 'the Identifier has no Query/Retrieve Level (0008,0052) (PS3.4 C.4.2.1.4.1)',
+    'said as C-FIND says it, not as a level named ""');
   assert.deepEqual(refusal(() => retrieveTarget(identifier('IMAGE', { 0x0020000d: '1.2', 0x0020000e: '1.2.3' }), 'StudyRoot')).offendingElement, [0x00080018]);
   assert.equal(refusal(() => retrieveTarget(identifier('SERIES', { 0x0020000d: ['1.2', '1.3'], 0x0020000e: '1.2.3' }), 'StudyRoot')).status, 0xa900,
     'a list above the level');

@@ -203,6 +203,8 @@ test('startup check: temporary files removed, orphan blobs and missing blobs rep
     orphanBlobsRemoved: false,
     missingBlobs: [{ blobKey: damaged.blobKey, sopInstanceUid: '1.2.3.1.2' }],
     missingBlobCount: 1,
+    strayFiles: [],
+    strayFileCount: 0,
   });
   assert.equal(existsSync(tmp), false);
   const again = await archive.startupCheck({ removeOrphanBlobs: true });
@@ -375,7 +377,7 @@ test('a startup check run while stores are under way leaves them alone', async (
   const report1 = await archive.startupCheck({ removeOrphanBlobs: true });
   release1();
   assert.ok((await Promise.all(first)).every((r) => r.status === 'inserted'));
-  assert.deepEqual(report1, { removedTemporaries: [], droppedUnconfirmed: [], orphanBlobs: [], orphanBlobCount: 0, orphanBlobsRemoved: true, missingBlobs: [], missingBlobCount: 0 });
+  assert.deepEqual(report1, { removedTemporaries: [], droppedUnconfirmed: [], orphanBlobs: [], orphanBlobCount: 0, orphanBlobsRemoved: true, missingBlobs: [], missingBlobCount: 0, strayFiles: [], strayFileCount: 0 });
 
   // 2. Stores finish between the listing of the blobs and the scan of the index: not "missing".
   let release2!: () => void;
@@ -391,5 +393,5 @@ test('a startup check run while stores are under way leaves them alone', async (
   assert.deepEqual((await checking).missingBlobs, []);
   holdListing = undefined;
   assert.equal((await collect(archive.blobs.list())).length, 9);
-  assert.deepEqual(await archive.startupCheck(), { removedTemporaries: [], droppedUnconfirmed: [], orphanBlobs: [], orphanBlobCount: 0, orphanBlobsRemoved: false, missingBlobs: [], missingBlobCount: 0 });
+  assert.deepEqual(await archive.startupCheck(), { removedTemporaries: [], droppedUnconfirmed: [], orphanBlobs: [], orphanBlobCount: 0, orphanBlobsRemoved: false, missingBlobs: [], missingBlobCount: 0, strayFiles: [], strayFileCount: 0 });
 });

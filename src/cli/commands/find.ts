@@ -8,6 +8,7 @@ import type { AssociationClient } from '../../ae/index.js';
 import { toDicomJson, toDicomJsonText } from '../../data/json-model.js';
 import { describeNetworkError, exitWhenFlushed, parseCount, parsePort, wantsTls } from '../network-options.js';
 import { addQueryOptions, identifierOf, modelOf, openQueryAssociation, releaseQuietly, type QueryFlags } from '../query-options.js';
+import { addFindNegotiationOptions } from '../query-negotiation.js';
 
 interface FindFlags extends QueryFlags {
   cancel?: number;
@@ -19,7 +20,7 @@ export function findCommand(): Command {
     .description('query a peer (C-FIND, Patient or Study Root), like findscu: one JSON object (PS3.18 F) per match per line')
     .argument('<host>', 'host name or IP address of the peer')
     .argument('<port>', 'its TCP port', parsePort);
-  addQueryOptions(command, 'C-FIND');
+  addFindNegotiationOptions(addQueryOptions(command, 'C-FIND'));
   return command
     .addOption(new Option('--cancel <n>', 'send C-CANCEL after n matches (and print only those)').argParser(parseCount))
     .option('-q, --quiet', 'no summary line on stderr')

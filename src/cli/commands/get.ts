@@ -5,6 +5,7 @@
  * <SOP Instance UID>.dcm, fsync'd before it is acknowledged.
  */
 import { mkdir } from 'node:fs/promises';
+import { DicomError } from '../../core/dicom-error.js';
 import { Command, Option } from 'commander';
 import { retrieveProposals, type AssociationClient } from '../../ae/index.js';
 import { lookupUid } from '../../dictionary/index.js';
@@ -59,7 +60,10 @@ async function runGet(host: string, port: number, flags: GetFlags): Promise<numb
   let identifier;
   try {
     identifier = identifierOf(flags);
-    await mkdir(flags.out, { recursive: true });
+    await mkdir(flags.out, { recursive: true }).catch((cause: NodeJS.ErrnoException) => {
+      const why = cause.code === 'EEXIST' || cause.code === 'ENOTDIR' ? 'a file is there, not a folder' : `cannot create it: ${cause.message}`;
+      throw new DicomError('ERR_DICOM_INVALID_ARGUMENT', `--out ${flags.out}: ${why}`, { cause });
+    });
     const storage = retrieveProposals({
       ...(flags.sopClass ? { storageSopClasses: flags.sopClass } : {}),
       ...(flags.transferSyntax ? { transferSyntaxes: flags.transferSyntax } : {}),

@@ -5,7 +5,8 @@
  *
  * C-FIND (PS3.4 C.5.1.1, Tables C.5-1 and C.5-2), one byte per option, 1 = requested/agreed:
  *   1 relational-queries   2 combined date-time matching   3 fuzzy semantic matching of person names
- *   4 timezone query adjustment   5 Enhanced Multi-Frame Image Conversion
+ *   4 timezone query adjustment   5 Enhanced Multi-Frame Image Conversion   6 Empty Value Matching
+ *   7 Multiple Value Matching (the last two in editions since 2020: "item bytes 2 through 7 are optional")
  * C-MOVE and C-GET (PS3.4 C.5.2.1, C.5.3.1, Tables C.5-3 and C.5-4):
  *   1 relational-retrieval   2 Enhanced Multi-Frame Image Conversion
  */
@@ -14,7 +15,7 @@ import { queryRetrieveSopClass } from './sop-classes.js';
 
 /** What this SCP performs, byte by byte (Enhanced Multi-Frame Image Conversion: not supported). */
 const SUPPORTED: Record<'FIND' | 'MOVE' | 'GET', readonly number[]> = {
-  FIND: [1, 1, 1, 1, 0],
+  FIND: [1, 1, 1, 1, 0, 1, 1],
   MOVE: [1, 0],
   GET: [1, 0],
 };
@@ -43,6 +44,8 @@ export function agreedQueryOptions(answer: Uint8Array | undefined): Partial<Quer
     fuzzySemanticMatching: answer[2] === 1,
     timezoneQueryAdjustment: answer[3] === 1,
     enhancedMultiFrameImageConversion: answer[4] === 1,
+    emptyValueMatching: answer[5] === 1,
+    multipleValueMatching: answer[6] === 1,
   };
 }
 

@@ -54,8 +54,9 @@ function refuse(message: string, tag: number): never {
 export function retrieveTarget(identifier: DataSet, model: InformationModelName, options: { relational?: boolean } = {}): RetrieveTarget {
   const levelText = identifier.string(QUERY_RETRIEVE_LEVEL)?.trim();
   const levels = INFORMATION_MODELS[model].levels;
-  if (!levelText || !levels.includes(levelText as QueryLevel)) {
-    refuse(`Query/Retrieve Level "${levelText ?? ''}" is not one of ${levels.join(', ')}`, QUERY_RETRIEVE_LEVEL);
+  if (!levelText) refuse('the Identifier has no Query/Retrieve Level (0008,0052) (PS3.4 C.4.2.1.4.1)', QUERY_RETRIEVE_LEVEL);
+  if (!levels.includes(levelText as QueryLevel)) {
+    refuse(`Query/Retrieve Level "${levelText}" is not one of ${levels.join(', ')}`, QUERY_RETRIEVE_LEVEL);
   }
   const level = levelText as QueryLevel;
   // PS3.4 C.4.2.1.3.1: only with Enhanced Multi-Frame Image Conversion, which this SCP does not agree.

@@ -23,8 +23,8 @@
  * missing one.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, read as fsRead } from 'node:fs';
-import { mkdir, open, opendir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { closeSync, openSync, read as fsRead, type Dirent } from 'node:fs';
+import { mkdir, open, opendir, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DicomError } from '../../core/dicom-error.js';
@@ -278,6 +278,20 @@ export class FilesystemBlobStore implements BlobStore {
     for await (const { name } of this.files()) if (isValidBlobKey(name)) yield name;
   }
 
+  async *strays(): AsyncIterable<string> {
+    // The layout is <root>/xx/yy/<key> (two lowercase hex digits each): anything else is not ours.
+    const walk = async function* (dir: string, relative: string, depth: number): AsyncIterable<string> {
+      for (const e of await sortedEntries(dir)) {
+        const path = relative === '' ? e.name : `${relative}/${e.name}`;
+        if (depth < 2 && e.isDirectory() && BUCKET.test(e.name)) yield* walk(join(dir, e.name), path, depth + 1);
+        else if (depth === 2 && e.isFile() && (isValidBlobKey(e.name) || TEMPORARY.test(e.name))) continue;
+        else if (e.isDirectory()) yield* everyFile(join(dir, e.name), path);
+        else yield path;
+      }
+    };
+    yield* walk(this.root, '', 0);
+  }
+
   async recover(): Promise<string[]> {
     const removed: string[] = [];
     for await (const { name, dir } of this.files()) {
@@ -360,10 +374,31 @@ export class FilesystemBlobStore implements BlobStore {
   }
 }
 
+/** A directory of the two-level tree: two lowercase hex digits. */
+const BUCKET = /^[0-9a-f]{2}$/;
+
+/** The entries of a directory by name (none when it is gone). */
+async function sortedEntries(dir: string): Promise<Dirent[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  } catch (cause) {
+    if ((cause as { code?: unknown }).code === 'ENOENT') return [];
+    throw storageError('ERR_DICOM_STORAGE_IO', `cannot list ${dir}`, cause);
+  }
+}
+
+/** Every file under a directory, by path relative to the blob area (a foreign folder is reported by what it holds). */
+async function* everyFile(dir: string, relative: string): AsyncIterable<string> {
+  for (const e of await sortedEntries(dir)) {
+    if (e.isDirectory()) yield* everyFile(join(dir, e.name), `${relative}/${e.name}`);
+    else yield `${relative}/${e.name}`;
+  }
+}
+
 async function directories(dir: string): Promise<string[]> {
   try {
     const out: string[] = [];
-    for await (const entry of await opendir(dir)) if (entry.isDirectory() && /^[0-9a-f]{2}$/.test(entry.name)) out.push(entry.name);
+    for await (const entry of await opendir(dir)) if (entry.isDirectory() && BUCKET.test(entry.name)) out.push(entry.name);
     return out.sort();
   } catch (cause) {
     if ((cause as { code?: unknown }).code === 'ENOENT') return [];
