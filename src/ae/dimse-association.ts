@@ -9,8 +9,8 @@ import { channel } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import { DicomError } from '../core/dicom-error.js';
 import {
-  DATA_SET_PRESENT, DimseProtocolError, DimseStatus, encodeCommand, fragmentWholeMessage, isPending, isRequest, MessageAssembler, MessageIdAllocator,
-  NO_DATA_SET, sendInGroups, sendMessage, type DataSetSource, type SendPData, type SendPDataGroup, type DataSetStream, type DimseMessage, type IncomingMessage, type PresentationDataValue,
+  DATA_SET_PRESENT, DimseProtocolError, DimseStatus, encodeCommand, fragmentWholeMessage, isPending, isRequest, isResponse, isUidValue, MessageAssembler,
+  MessageIdAllocator, NO_DATA_SET, responseTypeOf, Status, sendInGroups, sendMessage, type DataSetSource, type SendPData, type SendPDataGroup, type DataSetStream, type DimseMessage, type IncomingMessage, type PresentationDataValue,
 } from '../dimse/index.js';
 import type { Association, NegotiatedPresentationContext } from '../upper-layer/index.js';
 
@@ -171,9 +171,14 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
       return;
     }
     if (isRequest(message)) {
+      const messageId = (message as { messageId: number }).messageId;
+      if (this.cancels.has(messageId)) {
+        this.answerDuplicate(m);
+        return;
+      }
       const pc = this.association.presentationContexts.get(m.presentationContextId)!;
       const cancellation = new Cancellation();
-      this.cancels.set((message as { messageId: number }).messageId, cancellation);
+      this.cancels.set(messageId, cancellation);
       this.emit('request', new ReceivedRequest(pc, message, m.dataSet, cancellation));
       return;
     }
@@ -221,6 +226,36 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     });
   }
 
+  /**
+   * A request whose Message ID is that of a received operation not yet answered: PS3.7 §9.1.1.1.1
+   * (and each service's Message ID) forbids two outstanding operations with one Message ID, and
+   * 0210H Duplicate invocation is its status (PS3.7 Annex C). The first operation goes on; this one
+   * is answered at once and its data set dropped. Sent as bytes, past send(): its final response
+   * must not end the first operation (noteResponseSent).
+   */
+  private answerDuplicate(m: IncomingMessage): void {
+    m.dataSet?.discard();
+    const request = m.command as DimseMessage & { messageId: number; affectedSopClassUid?: string };
+    const sopClass = request.affectedSopClassUid;
+    const rsp = {
+      type: responseTypeOf(request.type as never), messageIdBeingRespondedTo: request.messageId, status: Status.DuplicateInvocation,
+      ...(sopClass !== undefined && isUidValue(sopClass) ? { affectedSopClassUid: sopClass } : {}),
+      errorComment: `Message ID ${request.messageId} is that of an operation still outstanding`,
+    } as unknown as DimseMessage;
+    this.trace('sent', m.presentationContextId, rsp);
+    void this.sendCommandBytes(commandOf(rsp, false), m.presentationContextId).catch(() => undefined);
+  }
+
+  /**
+   * A final response to a received request is on its way: the Message ID is free for the peer's
+   * next request from now on (it cannot have the response yet), whenever the caller's requestDone comes.
+   */
+  private noteResponseSent(message: DimseMessage): void {
+    if (!isResponse(message)) return;
+    const rsp = message as DimseMessage & { status: number; messageIdBeingRespondedTo: number };
+    if (!isPending(rsp.status)) this.cancels.delete(rsp.messageIdBeingRespondedTo);
+  }
+
   /** Marks a received request as answered (its C-CANCEL no longer applies). */
   requestDone(messageId: number): void {
     this.cancels.delete(messageId);
@@ -236,6 +271,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
       // A message that cannot be encoded (a field out of range) is a rejection like any failed send.
       return Promise.reject(err);
     }
+    this.noteResponseSent(message);
     return this.enqueue(() => {
       this.trace('sent', presentationContextId, message);
       const options = { presentationContextId, maxPduLength: this.association.maxSendPduLength };
@@ -266,6 +302,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
   sendAll(messages: ReadonlyArray<{ message: DimseMessage; dataSet: Uint8Array | null; command?: Uint8Array }>, presentationContextId: number): Promise<void> {
     if (this.isClosed) return Promise.reject(this.closedError);
     const encoded = messages.map(({ message, dataSet, command }) => ({ message, dataSet, command: command ?? commandOf(message, dataSet !== null) }));
+    for (const m of encoded) this.noteResponseSent(m.message);
     return this.enqueue(() => {
       const options = { presentationContextId, maxPduLength: this.association.maxSendPduLength };
       // Cut before anything is sent: a message refused (an odd length) costs nothing on the wire.
