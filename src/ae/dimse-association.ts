@@ -91,6 +91,8 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
   private sendChain: Promise<void> = Promise.resolve();
   /** Sends begun and not finished: at 0 the next one starts at once, not a microtask later. */
   private sendsInFlight = 0;
+  /** Wakes settleBeforeRelease when a received request is answered or a send ends. */
+  private settleWaiter: (() => void) | undefined;
   private readonly dimseTimeout: number;
   /** Invoked window: how many requests this end may have outstanding (PS3.7 D.3.3.3). */
   private readonly window: number;
@@ -131,6 +133,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     });
     // At the A-ABORT (received or sent), not only once the socket has closed after it: a send in
     // between must fail with the abort, not with the state machine's refusal of the next P-DATA.
+    association.onReleaseRequest = () => this.settleBeforeRelease();
     association.on('aborted', (error) => this.shutdown(error));
     association.on('close', (error) => this.shutdown(error));
   }
@@ -151,6 +154,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     for (const c of this.cancels.values()) c.abort(this.closedError);
     for (const w of this.slotWaiters) w();
     this.slotWaiters = [];
+    this.wakeSettleWaiter();
     this.emit('close', error);
   }
 
@@ -253,12 +257,37 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
   private noteResponseSent(message: DimseMessage): void {
     if (!isResponse(message)) return;
     const rsp = message as DimseMessage & { status: number; messageIdBeingRespondedTo: number };
-    if (!isPending(rsp.status)) this.cancels.delete(rsp.messageIdBeingRespondedTo);
+    if (!isPending(rsp.status) && this.cancels.delete(rsp.messageIdBeingRespondedTo)) this.wakeSettleWaiter();
+  }
+
+  /**
+   * The peer asked to release (A-RELEASE indication): this end may still send P-DATA (PS3.8 Table
+   * 9-10, Sta8, AR-7), so the responses to the requests received before the A-RELEASE-RQ go out
+   * first, and the A-RELEASE-RP once they are written. A message still arriving cannot be completed
+   * now (a P-DATA-TF in Sta8 is answered with A-ABORT): its data set fails as incomplete, and the
+   * handler's failure response is among those sent.
+   */
+  private async settleBeforeRelease(): Promise<void> {
+    if (!this.assembler.idle) {
+      this.assembler.close(new DicomError('ERR_DICOM_ASSOCIATION_STATE', 'the peer asked to release the association before the message was complete'));
+    }
+    while (!this.isClosed && (this.cancels.size > 0 || this.sendsInFlight > 0)) {
+      await new Promise<void>((resolve) => {
+        this.settleWaiter = resolve;
+      });
+    }
+  }
+
+  private wakeSettleWaiter(): void {
+    const w = this.settleWaiter;
+    this.settleWaiter = undefined;
+    w?.();
   }
 
   /** Marks a received request as answered (its C-CANCEL no longer applies). */
   requestDone(messageId: number): void {
     this.cancels.delete(messageId);
+    this.wakeSettleWaiter();
   }
 
   /** Sends one message (command + optional data set), after any message already being sent. */
@@ -348,6 +377,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
 
   private readonly sendDone = (): void => {
     this.sendsInFlight--;
+    if (this.sendsInFlight === 0) this.wakeSettleWaiter();
   };
 
   private sendCommandBytes(command: Uint8Array, presentationContextId: number): Promise<void> {

@@ -133,6 +133,25 @@ async function echoThenRelease(p: RawPeer, messageId: number): Promise<void> {
   await p.waitClosed(3000);
 }
 
+/**
+ * Sends a whole C-STORE-RQ of HELD_INSTANCE (and `then`, in the same moment), and resolves once its
+ * handler runs; the handler then waits for the deferred returned.
+ */
+async function heldStore(p: RawPeer, messageId: number, then?: Uint8Array): Promise<{ resolve: () => void }> {
+  const held = deferred<void>();
+  holdStore = held.promise;
+  const storeStarted = storeCalls;
+  p.send(encodePdu({ type: PduType.PDataTf, presentationDataValues: [
+    pdv(3, command({ type: 'C-STORE-RQ', messageId, affectedSopClassUid: CT_IMAGE_STORAGE, affectedSopInstanceUid: HELD_INSTANCE, priority: 0, commandDataSetType: DATA_SET_PRESENT })),
+    pdv(3, Uint8Array.of(0x08, 0, 0x60, 0, 2, 0, 0, 0, 0x43, 0x54), false, true),
+  ] }));
+  if (then !== undefined) p.send(then);
+  await withTimeout((async () => {
+    while (storeCalls === storeStarted) await new Promise((r) => setTimeout(r, 5));
+  })(), 3000, 'the store handler to be called');
+  return { resolve: () => held.resolve() };
+}
+
 // ---- before an association ----
 
 test('wrong protocol version: A-ASSOCIATE-RJ 1/2/2 (permanent, ACSE service-provider, protocol-version-not-supported)', async () => {
@@ -289,17 +308,8 @@ test('DIMSE: a C-STORE-RQ whose Affected SOP Instance UID is not a UID gets 0117
 
 test('DIMSE: a request whose Message ID is that of an operation still outstanding gets 0210H Duplicate invocation; the first is answered as usual', async () => {
   const p = await associated();
-  const held = deferred<void>();
-  holdStore = held.promise;
-  const storeStarted = storeCalls;
   // PS3.7 §9.1.1.1.1: no two identical Message IDs for outstanding operations; §9.1.1.1.9, 0210H.
-  p.send(encodePdu({ type: PduType.PDataTf, presentationDataValues: [
-    pdv(3, command({ type: 'C-STORE-RQ', messageId: 5, affectedSopClassUid: CT_IMAGE_STORAGE, affectedSopInstanceUid: HELD_INSTANCE, priority: 0, commandDataSetType: DATA_SET_PRESENT })),
-    pdv(3, Uint8Array.of(0x08, 0, 0x60, 0, 2, 0, 0, 0, 0x43, 0x54), false, true),
-  ] }));
-  await withTimeout((async () => {
-    while (storeCalls === storeStarted) await new Promise((r) => setTimeout(r, 5));
-  })(), 3000, 'the store handler to be called');
+  const held = await heldStore(p, 5);
   p.send(encodePdu({ type: PduType.PDataTf, presentationDataValues: [pdv(1, command({ type: 'C-ECHO-RQ', messageId: 5, affectedSopClassUid: VERIFICATION, commandDataSetType: NO_DATA_SET }))] }));
   const duplicate = await withTimeout(nextResponse(p), 3000, 'the answer to the duplicate');
   assert.equal(duplicate.type, 'C-ECHO-RSP');
@@ -312,6 +322,36 @@ test('DIMSE: a request whose Message ID is that of an operation still outstandin
   // Answered, the Message ID is free again: the same ID on a new request is no duplicate.
   await echoThenRelease(p, 5);
   rmSync(join(out, `${HELD_INSTANCE}.dcm`));
+});
+
+test('A-RELEASE-RQ while a C-STORE is being performed: its C-STORE-RSP goes first (PS3.8 Table 9-10, Sta8 AR-7), then the A-RELEASE-RP', async () => {
+  const p = await associated();
+  const held = await heldStore(p, 9, encodePdu({ type: PduType.AReleaseRq }));
+  assert.equal(p.pending, 0, 'nothing answered while the C-STORE is being performed');
+  held.resolve();
+  const stored = await withTimeout(nextResponse(p), 3000, 'the C-STORE-RSP');
+  assert.equal(stored.type, 'C-STORE-RSP');
+  assert.equal(stored.status, 0x0000);
+  assert.equal((await p.nextPdu()).type, PduType.AReleaseRp);
+  p.end();
+  await p.waitClosed(3000);
+  rmSync(join(out, `${HELD_INSTANCE}.dcm`));
+});
+
+test('A-RELEASE-RQ in the middle of a C-STORE data set: the C-STORE fails (nothing stored) and is answered, then the A-RELEASE-RP', async () => {
+  const p = await associated();
+  p.send(encodePdu({ type: PduType.PDataTf, presentationDataValues: [
+    pdv(3, command({ type: 'C-STORE-RQ', messageId: 10, affectedSopClassUid: CT_IMAGE_STORAGE, affectedSopInstanceUid: '1.2.3.4.10', priority: 0, commandDataSetType: DATA_SET_PRESENT })),
+    pdv(3, Uint8Array.of(0x08, 0, 0x60, 0, 2, 0, 0, 0, 0x43, 0x54), false, false),
+  ] }));
+  p.send(encodePdu({ type: PduType.AReleaseRq }));
+  const failed = await withTimeout(nextResponse(p), 3000, 'the C-STORE-RSP');
+  assert.equal(failed.type, 'C-STORE-RSP');
+  assert.ok(failed.status !== 0x0000 && (failed.status & 0xf000) !== 0xb000, `status ${failed.status.toString(16)}`);
+  assert.equal((await p.nextPdu()).type, PduType.AReleaseRp);
+  p.end();
+  await p.waitClosed(3000);
+  assert.deepEqual(readdirSync(out), []);
 });
 
 // ---- all at once ----
