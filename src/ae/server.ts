@@ -244,6 +244,11 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
         if (!isUidValue(m.affectedSopInstanceUid)) {
           throw new ServiceError(Status.InvalidObjectInstance, 'the Affected SOP Instance UID is not a UID (digits and dots, at most 64)');
         }
+        // PS3.7 §9.1.1.1.9: 0212H Mistyped argument, "a parameter not agreed for use on the
+        // Association": the presentation context was negotiated for another SOP class (PS3.8 §7.1.1.13).
+        if (m.affectedSopClassUid !== req.presentationContext.abstractSyntax) {
+          throw new ServiceError(Status.MistypedArgument, `the Affected SOP Class UID is not ${req.presentationContext.abstractSyntax}, the abstract syntax of presentation context ${contextId}`);
+        }
         const result = await this.options.handlers.store(new ReceivedStore(info, m, req));
         req.dataSet.discard(); // in case the handler left some unread
         await respond(resultFields(result));

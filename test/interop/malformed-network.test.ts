@@ -306,6 +306,23 @@ test('DIMSE: a C-STORE-RQ whose Affected SOP Instance UID is not a UID gets 0117
   await echoThenRelease(p, 22);
 });
 
+test('DIMSE: a C-STORE-RQ whose Affected SOP Class UID is not the abstract syntax of its presentation context gets 0212H Mistyped argument, nothing is stored', async () => {
+  const p = await associated();
+  const calls = storeCalls;
+  // PS3.7 §9.1.1.1.9, 0212H: "one of the parameters supplied has not been agreed for use on the
+  // Association": context 3 was agreed for CT Image Storage, not MR Image Storage.
+  p.send(encodePdu({ type: PduType.PDataTf, presentationDataValues: [
+    pdv(3, command({ type: 'C-STORE-RQ', messageId: 23, affectedSopClassUid: '1.2.840.10008.5.1.4.1.1.4', affectedSopInstanceUid: '1.2.3.4.23', priority: 0, commandDataSetType: DATA_SET_PRESENT })),
+    pdv(3, Uint8Array.of(0x08, 0, 0x60, 0, 2, 0, 0, 0, 0x4d, 0x52), false, true),
+  ] }));
+  const rsp = await withTimeout(nextResponse(p), 3000, 'the C-STORE-RSP');
+  assert.equal(rsp.type, 'C-STORE-RSP');
+  assert.equal(rsp.status, 0x0212);
+  assert.equal(storeCalls, calls, 'the store handler was not called');
+  assert.deepEqual(readdirSync(out), []);
+  await echoThenRelease(p, 24);
+});
+
 test('DIMSE: a request whose Message ID is that of an operation still outstanding gets 0210H Duplicate invocation; the first is answered as usual', async () => {
   const p = await associated();
   // PS3.7 §9.1.1.1.1: no two identical Message IDs for outstanding operations; §9.1.1.1.9, 0210H.
