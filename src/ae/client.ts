@@ -41,7 +41,7 @@ export interface ConnectOptions {
   roleSelections?: readonly { sopClassUid: string; scuRole: boolean; scpRole: boolean }[];
   /**
    * Requests this end may have outstanding at once (PS3.7 D.3.3.3), proposed as the Asynchronous
-   * Operations Window's invoked count (0 = unlimited); the peer's answer is what holds. Absent: 1.
+   * Operations Window's invoked count (0 = unlimited); the peer's answer narrows it, never widens it. Absent: 1.
    */
   asynchronousOperationsWindow?: number;
   signal?: AbortSignal;

@@ -105,9 +105,12 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     super();
     this.association = association;
     this.dimseTimeout = options.dimseTimeout ?? 600_000;
-    const ui = association.isRequestor ? association.accept.userInformation : association.request.userInformation;
-    const invoked = association.isRequestor ? ui.asynchronousOperationsWindow?.maximumNumberOperationsInvoked : undefined;
-    this.window = invoked === undefined || invoked === 1 ? 1 : invoked === 0 ? Infinity : invoked;
+    // PS3.7 D.3.3.3: the requestor's window is what it proposed, narrowed by the acceptor's answer
+    // (0 = unlimited; no answer: 1); an answer wider than the proposal does not widen it.
+    const proposed = association.isRequestor ? association.request.userInformation.asynchronousOperationsWindow?.maximumNumberOperationsInvoked : undefined;
+    const answered = association.isRequestor ? association.accept.userInformation.asynchronousOperationsWindow?.maximumNumberOperationsInvoked : undefined;
+    const limit = (n: number | undefined): number => (n === undefined ? 1 : n === 0 ? Infinity : n);
+    this.window = proposed === undefined || answered === undefined ? 1 : Math.min(limit(proposed), limit(answered));
     this.assembler = new MessageAssembler({
       onMessage: (m) => this.onMessage(m),
       onRejected: (error, presentationContextId) => {
