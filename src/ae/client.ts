@@ -49,7 +49,7 @@ export interface ConnectOptions {
   sopClassExtendedNegotiations?: readonly { sopClassUid: string; serviceClassApplicationInformation: Uint8Array }[];
   /**
    * Requests this end may have outstanding at once (PS3.7 D.3.3.3), proposed as the Asynchronous
-   * Operations Window's invoked count (0 = unlimited); the peer's answer is what holds. Absent: 1.
+   * Operations Window's invoked count (0 = unlimited); the peer's answer narrows it, never widens it. Absent: 1.
    */
   asynchronousOperationsWindow?: number;
   signal?: AbortSignal;

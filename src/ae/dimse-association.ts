@@ -9,8 +9,9 @@ import { channel } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import { DicomError } from '../core/dicom-error.js';
 import {
-  DATA_SET_PRESENT, DimseProtocolError, DimseStatus, encodeCommand, fragmentWholeMessage, isPending, isRequest, MessageAssembler, MessageIdAllocator,
-  NO_DATA_SET, sendInGroups, sendMessage, type DataSetSource, type SendPData, type SendPDataGroup, type SendPDataLaidOut, type DataSetStream, type DimseMessage, type IncomingMessage, type PresentationDataValue,
+  DATA_SET_PRESENT, DimseProtocolError, DimseStatus, encodeCommand, fragmentWholeMessage, isPending, isRequest, isResponse, isUidValue, MessageAssembler,
+  MessageIdAllocator, NO_DATA_SET, responseTypeOf, Status, sendInGroups, sendMessage, type DataSetSource, type SendPData, type SendPDataGroup, type SendPDataLaidOut,
+  type DataSetStream, type DimseMessage, type IncomingMessage, type PresentationDataValue,
 } from '../dimse/index.js';
 import type { Association, NegotiatedPresentationContext } from '../upper-layer/index.js';
 
@@ -93,6 +94,8 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
   private sendChain: Promise<void> = Promise.resolve();
   /** Sends begun and not finished: at 0 the next one starts at once, not a microtask later. */
   private sendsInFlight = 0;
+  /** Wakes settleBeforeRelease when a received request is answered or a send ends. */
+  private settleWaiter: (() => void) | undefined;
   private readonly dimseTimeout: number;
   private timeoutTimer: NodeJS.Timeout | undefined;
   /** Invoked window: how many requests this end may have outstanding (PS3.7 D.3.3.3). */
@@ -106,9 +109,12 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     super();
     this.association = association;
     this.dimseTimeout = options.dimseTimeout ?? 600_000;
-    const ui = association.isRequestor ? association.accept.userInformation : association.request.userInformation;
-    const invoked = association.isRequestor ? ui.asynchronousOperationsWindow?.maximumNumberOperationsInvoked : undefined;
-    this.window = invoked === undefined || invoked === 1 ? 1 : invoked === 0 ? Infinity : invoked;
+    // PS3.7 D.3.3.3: the requestor's window is what it proposed, narrowed by the acceptor's answer
+    // (0 = unlimited; no answer: 1); an answer wider than the proposal does not widen it.
+    const proposed = association.isRequestor ? association.request.userInformation.asynchronousOperationsWindow?.maximumNumberOperationsInvoked : undefined;
+    const answered = association.isRequestor ? association.accept.userInformation.asynchronousOperationsWindow?.maximumNumberOperationsInvoked : undefined;
+    const limit = (n: number | undefined): number => (n === undefined ? 1 : n === 0 ? Infinity : n);
+    this.window = proposed === undefined || answered === undefined ? 1 : Math.min(limit(proposed), limit(answered));
     this.assembler = new MessageAssembler({
       onMessage: (m) => this.onMessage(m),
       onRejected: (error, presentationContextId) => {
@@ -134,6 +140,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     });
     // At the A-ABORT (received or sent), not only once the socket has closed after it: a send in
     // between must fail with the abort, not with the state machine's refusal of the next P-DATA.
+    association.onReleaseRequest = () => this.settleBeforeRelease();
     association.on('aborted', (error) => this.shutdown(error));
     association.on('close', (error) => this.shutdown(error));
   }
@@ -154,6 +161,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     for (const c of this.cancels.values()) c.abort(this.closedError);
     for (const w of this.slotWaiters) w();
     this.slotWaiters = [];
+    this.wakeSettleWaiter();
     this.emit('close', error);
   }
 
@@ -174,9 +182,14 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
       return;
     }
     if (isRequest(message)) {
+      const messageId = (message as { messageId: number }).messageId;
+      if (this.cancels.has(messageId)) {
+        this.answerDuplicate(m);
+        return;
+      }
       const pc = this.association.presentationContexts.get(m.presentationContextId)!;
       const cancellation = new Cancellation();
-      this.cancels.set((message as { messageId: number }).messageId, cancellation);
+      this.cancels.set(messageId, cancellation);
       this.emit('request', new ReceivedRequest(pc, message, m.dataSet, cancellation));
       return;
     }
@@ -224,9 +237,64 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     });
   }
 
+  /**
+   * A request whose Message ID is that of a received operation not yet answered: PS3.7 §9.1.1.1.1
+   * (and each service's Message ID) forbids two outstanding operations with one Message ID, and
+   * 0210H Duplicate invocation is its status (PS3.7 Annex C). The first operation goes on; this one
+   * is answered at once and its data set dropped. Sent as bytes, past send(): its final response
+   * must not end the first operation (noteResponseSent).
+   */
+  private answerDuplicate(m: IncomingMessage): void {
+    m.dataSet?.discard();
+    const request = m.command as DimseMessage & { messageId: number; affectedSopClassUid?: string };
+    const sopClass = request.affectedSopClassUid;
+    const rsp = {
+      type: responseTypeOf(request.type as never), messageIdBeingRespondedTo: request.messageId, status: Status.DuplicateInvocation,
+      ...(sopClass !== undefined && isUidValue(sopClass) ? { affectedSopClassUid: sopClass } : {}),
+      errorComment: `Message ID ${request.messageId} is that of an operation still outstanding`,
+    } as unknown as DimseMessage;
+    this.trace('sent', m.presentationContextId, rsp);
+    void this.sendCommandBytes(commandOf(rsp, false), m.presentationContextId).catch(() => undefined);
+  }
+
+  /**
+   * A final response to a received request is on its way: the Message ID is free for the peer's
+   * next request from now on (it cannot have the response yet), whenever the caller's requestDone comes.
+   */
+  private noteResponseSent(message: DimseMessage): void {
+    if (!isResponse(message)) return;
+    const rsp = message as DimseMessage & { status: number; messageIdBeingRespondedTo: number };
+    if (!isPending(rsp.status) && this.cancels.delete(rsp.messageIdBeingRespondedTo)) this.wakeSettleWaiter();
+  }
+
+  /**
+   * The peer asked to release (A-RELEASE indication): this end may still send P-DATA (PS3.8 Table
+   * 9-10, Sta8, AR-7), so the responses to the requests received before the A-RELEASE-RQ go out
+   * first, and the A-RELEASE-RP once they are written. A message still arriving cannot be completed
+   * now (a P-DATA-TF in Sta8 is answered with A-ABORT): its data set fails as incomplete, and the
+   * handler's failure response is among those sent.
+   */
+  private async settleBeforeRelease(): Promise<void> {
+    if (!this.assembler.idle) {
+      this.assembler.close(new DicomError('ERR_DICOM_ASSOCIATION_STATE', 'the peer asked to release the association before the message was complete'));
+    }
+    while (!this.isClosed && (this.cancels.size > 0 || this.sendsInFlight > 0)) {
+      await new Promise<void>((resolve) => {
+        this.settleWaiter = resolve;
+      });
+    }
+  }
+
+  private wakeSettleWaiter(): void {
+    const w = this.settleWaiter;
+    this.settleWaiter = undefined;
+    w?.();
+  }
+
   /** Marks a received request as answered (its C-CANCEL no longer applies). */
   requestDone(messageId: number): void {
     this.cancels.delete(messageId);
+    this.wakeSettleWaiter();
   }
 
   /** Sends one message (command + optional data set), after any message already being sent. */
@@ -239,6 +307,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
       // A message that cannot be encoded (a field out of range) is a rejection like any failed send.
       return Promise.reject(err);
     }
+    this.noteResponseSent(message);
     return this.enqueue(() => {
       this.trace('sent', presentationContextId, message);
       const options = { presentationContextId, maxPduLength: this.association.maxSendPduLength };
@@ -269,6 +338,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
   sendAll(messages: ReadonlyArray<{ message: DimseMessage; dataSet: Uint8Array | null; command?: Uint8Array }>, presentationContextId: number): Promise<void> {
     if (this.isClosed) return Promise.reject(this.closedError);
     const encoded = messages.map(({ message, dataSet, command }) => ({ message, dataSet, command: command ?? commandOf(message, dataSet !== null) }));
+    for (const m of encoded) this.noteResponseSent(m.message);
     return this.enqueue(() => {
       const options = { presentationContextId, maxPduLength: this.association.maxSendPduLength };
       // Cut before anything is sent: a message refused (an odd length) costs nothing on the wire.
@@ -317,6 +387,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
 
   private readonly sendDone = (): void => {
     this.sendsInFlight--;
+    if (this.sendsInFlight === 0) this.wakeSettleWaiter();
   };
 
   private sendCommandBytes(command: Uint8Array, presentationContextId: number): Promise<void> {

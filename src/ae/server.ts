@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { DicomError } from '../core/dicom-error.js';
 import { EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, isUncompressed } from '../data/transfer-syntax.js';
-import { responseTypeOf, serviceOf, ServiceError, Status, type DataSetSource, type DataSetStream, type DimseMessage } from '../dimse/index.js';
+import { isUidValue, responseTypeOf, serviceOf, ServiceError, Status, type DataSetSource, type DataSetStream, type DimseMessage } from '../dimse/index.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../media/implementation.js';
 import { storageSopClassUids } from '../services/storage/storage-sop-classes.js';
 import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
@@ -230,9 +230,12 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
       const rsp: Record<string, unknown> = {
         type: responseTypeOf(message.type as never),
         messageIdBeingRespondedTo: message.messageId,
-        affectedSopClassUid: message.affectedSopClassUid,
       };
-      if (message.affectedSopInstanceUid !== undefined) rsp.affectedSopInstanceUid = message.affectedSopInstanceUid;
+      // Optional in a response (U(=), PS3.7 §9.3, §10.3): a value that is not a UID is not echoed,
+      // so that the response can be encoded and the requestor gets its status.
+      const { affectedSopClassUid: sopClass, affectedSopInstanceUid: sopInstance } = message;
+      if (sopClass !== undefined && isUidValue(sopClass)) rsp.affectedSopClassUid = sopClass;
+      if (sopInstance !== undefined && isUidValue(sopInstance)) rsp.affectedSopInstanceUid = sopInstance;
       return dimse.send(Object.assign(rsp, fields) as unknown as DimseMessage, contextId, dataSet);
     };
     // The failure status for an unexpected error depends on the service (0110H, or C000H for C-FIND/GET/MOVE).
@@ -245,6 +248,16 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
       } else if (message.type === 'C-STORE-RQ' && this.options.handlers.store) {
         const m = message as DimseMessage & { affectedSopClassUid: string; affectedSopInstanceUid: string; moveOriginatorApplicationEntityTitle?: string; moveOriginatorMessageId?: number };
         if (!req.dataSet) throw new ServiceError(Status.ErrorCannotUnderstand, 'C-STORE-RQ without a data set');
+        // PS3.7 §9.1.1.1.9: 0117H Invalid SOP Instance, "a violation of the UID construction rules"
+        // (PS3.5 §9.1). Refused before the handler: it would name a file or an index row after it.
+        if (!isUidValue(m.affectedSopInstanceUid)) {
+          throw new ServiceError(Status.InvalidObjectInstance, 'the Affected SOP Instance UID is not a UID (digits and dots, at most 64)');
+        }
+        // PS3.7 §9.1.1.1.9: 0212H Mistyped argument, "a parameter not agreed for use on the
+        // Association": the presentation context was negotiated for another SOP class (PS3.8 §7.1.1.13).
+        if (m.affectedSopClassUid !== req.presentationContext.abstractSyntax) {
+          throw new ServiceError(Status.MistypedArgument, `the Affected SOP Class UID is not ${req.presentationContext.abstractSyntax}, the abstract syntax of presentation context ${contextId}`);
+        }
         const result = await this.options.handlers.store(new ReceivedStore(info, m, req));
         req.dataSet.discard(); // in case the handler left some unread
         await respond(resultFields(result));

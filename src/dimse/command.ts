@@ -227,8 +227,7 @@ function checkedValue(type: string, name: string, vr: VR, value: FieldValue): Fi
       if (!Array.isArray(value) || value.some((t) => !Number.isInteger(t) || t < 0 || t > 0xffffffff)) badValue(type, name, 'expected an array of tags');
       return value;
     case 'UI':
-      // PS3.5 §9.1: digits and dots, at most 64 characters.
-      if (typeof value !== 'string' || !/^[0-9.]{1,64}$/.test(value)) badValue(type, name, `"${String(value)}" is not a UID`);
+      if (typeof value !== 'string' || !isUidValue(value)) badValue(type, name, `"${String(value)}" is not a UID`);
       return value;
     case 'AE': {
       // PS3.5 Table 6.2-1: at most 16 characters of the default repertoire, no backslash or control characters.
@@ -242,6 +241,11 @@ function checkedValue(type: string, name: string, vr: VR, value: FieldValue): Fi
     default:
       return value;
   }
+}
+
+/** Whether a command's UID value can be sent: PS3.5 §9.1, digits and dots, at most 64 characters. */
+export function isUidValue(value: string): boolean {
+  return /^[0-9.]{1,64}$/.test(value);
 }
 
 /** Thrown by checkedValue: a module function, not a closure made for every value checked (several per message sent). */

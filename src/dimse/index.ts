@@ -34,7 +34,7 @@ export type {
 } from './messages.js';
 
 export {
-  COMMAND_ENCODING, encodeCommand, encodeCommandSet, commandSetOf, decodeCommand, decodeCommandSet, messageFromCommandSet, hasDataSet,
+  COMMAND_ENCODING, encodeCommand, encodeCommandSet, commandSetOf, decodeCommand, decodeCommandSet, messageFromCommandSet, hasDataSet, isUidValue,
 } from './command.js';
 
 export {

@@ -32,9 +32,6 @@ import { pduChannel, stateChannel } from './tracing.js';
 import type { PduTrace, StateTrace } from './tracing.js';
 import type { TransportConnection, TransportHandlers } from './transport.js';
 
-/** The bound on a P-DATA-TF PDU when this end announced Maximum Length 0 (no limit). */
-export const UNLIMITED_PDU_LENGTH_BOUND = 64 * 1024 * 1024;
-
 export interface DulOptions {
   isAssociationRequestor: boolean;
   /** The longest P-DATA-TF PDU-length accepted until the association says otherwise. */
@@ -100,7 +97,7 @@ export class DulServiceProvider {
       this.resolveClosed = resolve;
     });
     this.framer = new PduFramer({
-      maxPduLength: options.maxPduLength > 0 ? options.maxPduLength : UNLIMITED_PDU_LENGTH_BOUND,
+      maxPduLength: options.maxPduLength,
       ...(options.maxAssociatePduLength !== undefined ? { maxAssociatePduLength: options.maxAssociatePduLength } : {}),
     });
     const ctx: ActionContext = {
@@ -412,7 +409,7 @@ export class DulServiceProvider {
   }
 
   private setReceiveLimit(maximumLength: number | undefined): void {
-    this.framer.setMaxPduLength(maximumLength !== undefined && maximumLength > 0 ? maximumLength : UNLIMITED_PDU_LENGTH_BOUND);
+    this.framer.setMaxPduLength(maximumLength ?? 0);
   }
 
   private finish(): void {

@@ -45,7 +45,7 @@ export type {
 } from './pdu/user-information.js';
 export { PDU_HEADER_LENGTH } from './pdu/pdu-bytes.js';
 
-export { PduFramer, DEFAULT_MAX_ASSOCIATE_PDU_LENGTH } from './pdu-framer.js';
+export { PduFramer, DEFAULT_MAX_ASSOCIATE_PDU_LENGTH, UNLIMITED_PDU_LENGTH_BOUND } from './pdu-framer.js';
 export type { PduFramerOptions } from './pdu-framer.js';
 export {
   StateMachine, STATES, EVENTS, ACTIONS, STATE_DEFINITIONS, EVENT_DEFINITIONS, ACTION_DEFINITIONS, STATE_TRANSITION_TABLE, cellOf,

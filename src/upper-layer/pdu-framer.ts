@@ -23,7 +23,9 @@ import { PduType, isPduType, pduTypeName } from './pdu/pdu-type.js';
 export interface PduFramerOptions {
   /**
    * The largest PDU-length accepted for P-DATA-TF: the Maximum Length this end announced (PS3.8
-   * Annex D.1). Must be positive; an end that announces 0 (no limit) still needs a bound here.
+   * Annex D.1); 0, no limit: a P-DATA-TF of any length is taken when streamed (push with onPData),
+   * and one gathered whole is refused past UNLIMITED_PDU_LENGTH_BOUND, so that a peer cannot make
+   * this end allocate gigabytes.
    */
   maxPduLength: number;
   /** The largest PDU-length accepted for A-ASSOCIATE-RQ/AC. Default 1 MiB. */
@@ -31,6 +33,9 @@ export interface PduFramerOptions {
 }
 
 export const DEFAULT_MAX_ASSOCIATE_PDU_LENGTH = 1024 * 1024;
+
+/** With no limit announced (Maximum Length 0), the longest P-DATA-TF gathered whole (not streamed). */
+export const UNLIMITED_PDU_LENGTH_BOUND = 64 * 1024 * 1024;
 
 export type PduHandler = (type: PduType, body: Uint8Array) => void;
 /** Pieces of the items of a streamed P-DATA-TF, in order (see the module comment). */
@@ -42,7 +47,9 @@ const ITEM_HEADER_LENGTH = 6;
 const RECEIVED_SHOWN = 16;
 
 export class PduFramer {
-  private maxPduLength: number;
+  private maxPduLength = 0;
+  /** The longest P-DATA-TF gathered whole: unbounded but by maxPduLength unless no limit was announced. */
+  private maxGatheredLength = 0;
   private readonly maxAssociatePduLength: number;
   private readonly header = new Uint8Array(PDU_HEADER_LENGTH);
   private headerFill = 0;
@@ -61,7 +68,7 @@ export class PduFramer {
   private itemControl = 0;
 
   constructor(options: PduFramerOptions) {
-    this.maxPduLength = options.maxPduLength;
+    this.setMaxPduLength(options.maxPduLength);
     this.maxAssociatePduLength = options.maxAssociatePduLength ?? DEFAULT_MAX_ASSOCIATE_PDU_LENGTH;
   }
 
@@ -80,8 +87,10 @@ export class PduFramer {
     return this.failed;
   }
 
+  /** The Maximum Length announced (PS3.8 Annex D.1); 0: no limit. */
   setMaxPduLength(n: number): void {
-    this.maxPduLength = n;
+    this.maxPduLength = n > 0 ? n : Infinity;
+    this.maxGatheredLength = n > 0 ? Infinity : UNLIMITED_PDU_LENGTH_BOUND;
   }
 
   /**
@@ -136,6 +145,10 @@ export class PduFramer {
         this.pdataLeft = length;
         this.pdataLength = length;
       } else {
+        if (this.type === PduType.PDataTf && length > this.maxGatheredLength) {
+          this.fail(new PduError(AbortReason.InvalidPduParameterValue,
+            `P-DATA-TF PDU-length ${length} is more than the ${this.maxGatheredLength} bytes gathered whole when no maximum length was announced`, 2, 'ERR_DICOM_PDU_TOO_LARGE'));
+        }
         // Filled completely before it is handed on, so no zeroing is needed.
         this.body = Buffer.allocUnsafe(length);
         this.bodyFill = 0;

@@ -25,6 +25,9 @@ let port: number;
 let out: string;
 const handlerErrors: unknown[] = [];
 let storeCalls = 0;
+/** A store of this SOP Instance UID waits for `holdStore` to settle (an operation kept outstanding). */
+const HELD_INSTANCE = '1.2.3.4.5.6.7.8';
+let holdStore = Promise.resolve();
 const aborted: Array<[AssociationInfo, Error]> = [];
 
 before(async () => {
@@ -36,6 +39,7 @@ before(async () => {
     handlers: {
       store: async (req) => {
         storeCalls++;
+        if (req.sopInstanceUid === HELD_INSTANCE) await holdStore;
         await writeReceivedObject(out, { ...req, sourceAet: req.association.callingAeTitle }, req.dataSet);
       },
     },
@@ -115,6 +119,37 @@ async function nextResponse(p: RawPeer): Promise<DimseMessage & { status: number
   const [v] = pdvsOf(pdu.body);
   assert.ok(v && v.isCommand && v.isLast);
   return decodeCommand(v.data) as DimseMessage & { status: number };
+}
+
+/** The association still serves: a C-ECHO-RQ with `messageId` is answered with Success, then it is released. */
+async function echoThenRelease(p: RawPeer, messageId: number): Promise<void> {
+  p.send(encodePdu({ type: PduType.PDataTf, presentationDataValues: [pdv(1, command({ type: 'C-ECHO-RQ', messageId, affectedSopClassUid: VERIFICATION, commandDataSetType: NO_DATA_SET }))] }));
+  const echo = await nextResponse(p);
+  assert.equal(echo.type, 'C-ECHO-RSP');
+  assert.equal(echo.status, 0x0000);
+  p.send(encodePdu({ type: PduType.AReleaseRq }));
+  assert.equal((await p.nextPdu()).type, PduType.AReleaseRp);
+  p.end();
+  await p.waitClosed(3000);
+}
+
+/**
+ * Sends a whole C-STORE-RQ of HELD_INSTANCE (and `then`, in the same moment), and resolves once its
+ * handler runs; the handler then waits for the deferred returned.
+ */
+async function heldStore(p: RawPeer, messageId: number, then?: Uint8Array): Promise<{ resolve: () => void }> {
+  const held = deferred<void>();
+  holdStore = held.promise;
+  const storeStarted = storeCalls;
+  p.send(encodePdu({ type: PduType.PDataTf, presentationDataValues: [
+    pdv(3, command({ type: 'C-STORE-RQ', messageId, affectedSopClassUid: CT_IMAGE_STORAGE, affectedSopInstanceUid: HELD_INSTANCE, priority: 0, commandDataSetType: DATA_SET_PRESENT })),
+    pdv(3, Uint8Array.of(0x08, 0, 0x60, 0, 2, 0, 0, 0, 0x43, 0x54), false, true),
+  ] }));
+  if (then !== undefined) p.send(then);
+  await withTimeout((async () => {
+    while (storeCalls === storeStarted) await new Promise((r) => setTimeout(r, 5));
+  })(), 3000, 'the store handler to be called');
+  return { resolve: () => held.resolve() };
 }
 
 // ---- before an association ----
@@ -230,14 +265,7 @@ test('DIMSE: an unknown Command Field gets 0211H Unrecognized operation, and the
   const rsp = decodeCommandSet(pdvsOf(pdu.body)[0]!.data);
   const us = (tag: number) => Buffer.from(rsp.bytes(tag)!).readUInt16LE(0);
   assert.deepEqual([us(0x00000100), us(0x00000120), us(0x00000900)], [0x8ff0, 7, 0x0211]);
-  p.send(encodePdu({ type: PduType.PDataTf, presentationDataValues: [pdv(1, command({ type: 'C-ECHO-RQ', messageId: 8, affectedSopClassUid: VERIFICATION, commandDataSetType: NO_DATA_SET }))] }));
-  const echo = await nextResponse(p);
-  assert.equal(echo.type, 'C-ECHO-RSP');
-  assert.equal(echo.status, 0x0000);
-  p.send(encodePdu({ type: PduType.AReleaseRq }));
-  assert.equal((await p.nextPdu()).type, PduType.AReleaseRp);
-  p.end();
-  await p.waitClosed(3000);
+  await echoThenRelease(p, 8);
 });
 
 test('a C-STORE whose data set is cut off by the peer\'s A-ABORT leaves no file, partial or whole', async () => {
@@ -258,6 +286,89 @@ test('a C-STORE whose data set is cut off by the peer\'s A-ABORT leaves no file,
     while (readdirSync(out).length > 0) await new Promise((r) => setTimeout(r, 20));
   })(), 3000, `the partial file to go: ${readdirSync(out).join(', ')}`);
   await echoWorks();
+});
+
+test('DIMSE: a C-STORE-RQ whose Affected SOP Instance UID is not a UID gets 0117H Invalid SOP Instance, nothing is stored, and the association goes on', async () => {
+  const p = await associated();
+  const calls = storeCalls;
+  // PS3.7 §9.1.1.1.9: 0117H "the SOP Instance UID specified implied a violation of the UID construction
+  // rules" (PS3.5 §9.1). encodeCommand refuses such a UID, so one of the same length is patched in.
+  const bytes = Buffer.from(command({ type: 'C-STORE-RQ', messageId: 21, affectedSopClassUid: CT_IMAGE_STORAGE, affectedSopInstanceUid: '1.2.3.4.5.6', priority: 0, commandDataSetType: DATA_SET_PRESENT }));
+  const at = bytes.indexOf('1.2.3.4.5.6');
+  bytes.write('../../etc/x', at, 'latin1');
+  p.send(encodePdu({ type: PduType.PDataTf, presentationDataValues: [pdv(3, bytes), pdv(3, Uint8Array.of(0x08, 0, 0x60, 0, 2, 0, 0, 0, 0x43, 0x54), false, true)] }));
+  const rsp = await withTimeout(nextResponse(p), 3000, 'the C-STORE-RSP');
+  assert.equal(rsp.type, 'C-STORE-RSP');
+  assert.equal((rsp as { messageIdBeingRespondedTo: number }).messageIdBeingRespondedTo, 21);
+  assert.equal(rsp.status, 0x0117);
+  assert.equal(storeCalls, calls, 'the store handler was not called');
+  assert.deepEqual(readdirSync(out), []);
+  await echoThenRelease(p, 22);
+});
+
+test('DIMSE: a C-STORE-RQ whose Affected SOP Class UID is not the abstract syntax of its presentation context gets 0212H Mistyped argument, nothing is stored', async () => {
+  const p = await associated();
+  const calls = storeCalls;
+  // PS3.7 §9.1.1.1.9, 0212H: "one of the parameters supplied has not been agreed for use on the
+  // Association": context 3 was agreed for CT Image Storage, not MR Image Storage.
+  p.send(encodePdu({ type: PduType.PDataTf, presentationDataValues: [
+    pdv(3, command({ type: 'C-STORE-RQ', messageId: 23, affectedSopClassUid: '1.2.840.10008.5.1.4.1.1.4', affectedSopInstanceUid: '1.2.3.4.23', priority: 0, commandDataSetType: DATA_SET_PRESENT })),
+    pdv(3, Uint8Array.of(0x08, 0, 0x60, 0, 2, 0, 0, 0, 0x4d, 0x52), false, true),
+  ] }));
+  const rsp = await withTimeout(nextResponse(p), 3000, 'the C-STORE-RSP');
+  assert.equal(rsp.type, 'C-STORE-RSP');
+  assert.equal(rsp.status, 0x0212);
+  assert.equal(storeCalls, calls, 'the store handler was not called');
+  assert.deepEqual(readdirSync(out), []);
+  await echoThenRelease(p, 24);
+});
+
+test('DIMSE: a request whose Message ID is that of an operation still outstanding gets 0210H Duplicate invocation; the first is answered as usual', async () => {
+  const p = await associated();
+  // PS3.7 §9.1.1.1.1: no two identical Message IDs for outstanding operations; §9.1.1.1.9, 0210H.
+  const held = await heldStore(p, 5);
+  p.send(encodePdu({ type: PduType.PDataTf, presentationDataValues: [pdv(1, command({ type: 'C-ECHO-RQ', messageId: 5, affectedSopClassUid: VERIFICATION, commandDataSetType: NO_DATA_SET }))] }));
+  const duplicate = await withTimeout(nextResponse(p), 3000, 'the answer to the duplicate');
+  assert.equal(duplicate.type, 'C-ECHO-RSP');
+  assert.equal((duplicate as { messageIdBeingRespondedTo: number }).messageIdBeingRespondedTo, 5);
+  assert.equal(duplicate.status, 0x0210);
+  held.resolve();
+  const stored = await withTimeout(nextResponse(p), 3000, 'the C-STORE-RSP');
+  assert.equal(stored.type, 'C-STORE-RSP');
+  assert.equal(stored.status, 0x0000);
+  // Answered, the Message ID is free again: the same ID on a new request is no duplicate.
+  await echoThenRelease(p, 5);
+  rmSync(join(out, `${HELD_INSTANCE}.dcm`));
+});
+
+test('A-RELEASE-RQ while a C-STORE is being performed: its C-STORE-RSP goes first (PS3.8 Table 9-10, Sta8 AR-7), then the A-RELEASE-RP', async () => {
+  const p = await associated();
+  const held = await heldStore(p, 9, encodePdu({ type: PduType.AReleaseRq }));
+  assert.equal(p.pending, 0, 'nothing answered while the C-STORE is being performed');
+  held.resolve();
+  const stored = await withTimeout(nextResponse(p), 3000, 'the C-STORE-RSP');
+  assert.equal(stored.type, 'C-STORE-RSP');
+  assert.equal(stored.status, 0x0000);
+  assert.equal((await p.nextPdu()).type, PduType.AReleaseRp);
+  p.end();
+  await p.waitClosed(3000);
+  rmSync(join(out, `${HELD_INSTANCE}.dcm`));
+});
+
+test('A-RELEASE-RQ in the middle of a C-STORE data set: the C-STORE fails (nothing stored) and is answered, then the A-RELEASE-RP', async () => {
+  const p = await associated();
+  p.send(encodePdu({ type: PduType.PDataTf, presentationDataValues: [
+    pdv(3, command({ type: 'C-STORE-RQ', messageId: 10, affectedSopClassUid: CT_IMAGE_STORAGE, affectedSopInstanceUid: '1.2.3.4.10', priority: 0, commandDataSetType: DATA_SET_PRESENT })),
+    pdv(3, Uint8Array.of(0x08, 0, 0x60, 0, 2, 0, 0, 0, 0x43, 0x54), false, false),
+  ] }));
+  p.send(encodePdu({ type: PduType.AReleaseRq }));
+  const failed = await withTimeout(nextResponse(p), 3000, 'the C-STORE-RSP');
+  assert.equal(failed.type, 'C-STORE-RSP');
+  assert.ok(failed.status !== 0x0000 && (failed.status & 0xf000) !== 0xb000, `status ${failed.status.toString(16)}`);
+  assert.equal((await p.nextPdu()).type, PduType.AReleaseRp);
+  p.end();
+  await p.waitClosed(3000);
+  assert.deepEqual(readdirSync(out), []);
 });
 
 // ---- all at once ----
