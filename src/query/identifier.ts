@@ -45,6 +45,13 @@ export interface ParseIdentifierOptions {
    * then answers FF01, PS3.4 C.2.2.1.3), missing Unique Keys are not required. Default false.
    */
   readonly lenient?: boolean;
+  /**
+   * A query without the Unique Key of its own level (C.4.1.2.1 requires it) is taken as asking for
+   * it with Universal Matching rather than failing with A900, as DCMTK's dcmqrscp and Orthanc take
+   * it: simple requesters send `QueryRetrieveLevel=STUDY, PatientName=DOE*` and need the UIDs
+   * back to retrieve anything. Default false.
+   */
+  readonly supplyUniqueKey?: boolean;
 }
 
 function fail(code: 'ERR_DICOM_QUERY_LEVEL' | 'ERR_DICOM_QUERY_KEY_LEVEL' | 'ERR_DICOM_QUERY_UNIQUE_KEY' | 'ERR_DICOM_QUERY_NOT_NEGOTIATED', message: string, tag: Tag): QueryError {
@@ -97,7 +104,7 @@ export function parseIdentifier(identifier: DataSet, parse: ParseIdentifierOptio
 
   const unsupported: Tag[] = [];
   const parsed = parseKeys(identifier, [], options, unsupported, (tag) => levelOfKey(model, tag, level), true);
-  const keys = validateLevels(model, level, parsed, options, lenient, unsupported);
+  const keys = validateLevels(model, level, parsed, options, lenient, unsupported, parse.supplyUniqueKey ?? false);
 
   return Object.freeze({
     origin: 'C-FIND',
@@ -160,7 +167,7 @@ function sequenceMatching(items: readonly DataSet[], path: readonly Tag[], optio
  * the query level are never allowed: "The Key Attributes and values allowable for the level of
  * the query shall be defined in the SOP Class definition" (C.4.1.1.3.1).
  */
-function validateLevels(model: InformationModel, level: QueryLevel, keys: MatchingKey[], options: QueryOptions, lenient: boolean, unsupported: Tag[]): MatchingKey[] {
+function validateLevels(model: InformationModel, level: QueryLevel, keys: MatchingKey[], options: QueryOptions, lenient: boolean, unsupported: Tag[], supplyUniqueKey: boolean): MatchingKey[] {
   const depth = model.levels.indexOf(level);
   const kept: MatchingKey[] = [];
   for (const key of keys) {
@@ -201,6 +208,11 @@ function validateLevels(model: InformationModel, level: QueryLevel, keys: Matchi
     } else {
       // C.4.1.2.1, C.4.1.3.2.1: the Unique Key of the query level shall be in the request.
       if (!key) {
+        if (supplyUniqueKey) {
+          const { keyword, vr } = describeTag(tag);
+          kept.push({ tag, keyword, vr, level, matching: { type: 'universal' } });
+          continue;
+        }
         if (lenient) continue;
         throw fail('ERR_DICOM_QUERY_UNIQUE_KEY', `missing Unique Key ${name()} of the ${level} level of the query (PS3.4 C.4.1.2.1)`, tag);
       }

@@ -497,6 +497,13 @@ describe('findscu against conduit serve', { skip: peer('dcmtk') }, () => {
     assert.equal(below.status, 0xa900);
     assert.equal(below.offendingElement, '(0008,0060)');
     assert.match(below.errorComment!, /^Modality \(0008,0060\): SERIES key below the STUDY level/);
+    // A query without its own level's Unique Key is answered with it, as dcmqrscp and Orthanc
+    // answer it (a simple requester needs the UIDs to retrieve), not refused.
+    const withKey = await find('-S', ['QueryRetrieveLevel=STUDY', 'PatientID=GEN-1', 'StudyInstanceUID']);
+    const noUnique = await find('-S', ['QueryRetrieveLevel=STUDY', 'PatientID=GEN-1']);
+    assert.equal(noUnique.status, 0, noUnique.errorComment);
+    assert.ok(studies(withKey).length > 0);
+    assert.deepEqual(studies(noUnique), studies(withKey), 'the same studies, each with its Study Instance UID');
     // A level the model does not have.
     const level = await find('-S', ['QueryRetrieveLevel=PATIENT', 'PatientID']);
     assert.equal(level.status, 0xa900);

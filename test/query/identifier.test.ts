@@ -66,6 +66,18 @@ test('hierarchical: the Unique Key of every level above needs one value (C.4.1.2
   assert.equal(parse('SERIES', { StudyInstanceUID: '1.2.3', SeriesInstanceUID: null }, 'StudyRoot').keys.length, 2);
 });
 
+test('supplyUniqueKey: a query without its own level\'s Unique Key asks for it (Universal Matching); the levels above are still required', () => {
+  const supplied = parseIdentifier(identifier('STUDY', { PatientID: 'P1', StudyDate: '20200101' }), { model: 'PatientRoot', supplyUniqueKey: true });
+  const uid = supplied.keys.find((k) => k.tag === STUDY_UID);
+  assert.deepEqual(uid && { keyword: uid.keyword, level: uid.level, matching: uid.matching.type }, { keyword: 'StudyInstanceUID', level: 'STUDY', matching: 'universal' });
+  assert.deepEqual(supplied.keys.map((k) => k.keyword).sort(), ['PatientID', 'StudyDate', 'StudyInstanceUID']);
+  // A key given is kept as given.
+  const given = parseIdentifier(identifier('STUDY', { PatientID: 'P1', StudyInstanceUID: '1.2.3' }), { model: 'PatientRoot', supplyUniqueKey: true });
+  assert.deepEqual(given.keys.find((k) => k.tag === STUDY_UID)!.matching.type, 'single');
+  // The Unique Key of a level above is not made up: without it the query has no place in the hierarchy.
+  rejects(() => parseIdentifier(identifier('STUDY', { StudyInstanceUID: null }), { model: 'PatientRoot', supplyUniqueKey: true }), 'ERR_DICOM_QUERY_UNIQUE_KEY', [PATIENT_ID]);
+});
+
 test('hierarchical: no Required or Optional keys above the query level; relational-queries allows them (C.4.1.3.2.1)', () => {
   rejects(() => parse('STUDY', { PatientID: 'P1', PatientName: 'Doe', StudyInstanceUID: null }), 'ERR_DICOM_QUERY_KEY_LEVEL', [PATIENT_NAME]);
   const relational = parse('SERIES', { PatientName: 'Doe*', StudyDate: '20200101', SeriesInstanceUID: null }, 'PatientRoot', { relational: true });

@@ -63,7 +63,8 @@ export async function handleFind(req: GenericRequest, qr: QueryRetrieveSopClass,
     await req.dimse.sendAll(messages, req.request.presentationContext.id);
   };
   const results = performFind(ctx.archive.index, identifier, {
-    model: qr.model, queryOptions, retrieveAeTitle: ctx.config.aeTitle, cancelled: req.request.cancelled, encoding: encodingOf(req),
+    // A query without its level's Unique Key gets it back rather than A900, as dcmqrscp and Orthanc answer it.
+    model: qr.model, queryOptions, supplyUniqueKey: true, retrieveAeTitle: ctx.config.aeTitle, cancelled: req.request.cancelled, encoding: encodingOf(req),
   });
   try {
     for await (const r of results) {

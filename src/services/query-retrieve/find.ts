@@ -31,6 +31,8 @@ export interface FindOptions {
   cancelled?: AbortSignal;
   /** Accept Identifiers that break the hierarchical rules (unsupported keys then answer FF01). */
   lenient?: boolean;
+  /** Take a query without its level's Unique Key as asking for it (ParseIdentifierOptions.supplyUniqueKey). */
+  supplyUniqueKey?: boolean;
   /**
    * Give Pending responses their Identifier encoded in this encoding (`encoded`) rather than as a
    * DataSet: the same bytes, written without building the DataSet (query/response.ts encodeFindResponse).
@@ -42,7 +44,7 @@ export interface FindOptions {
 export async function* performFind(index: IndexStore, identifier: DataSet, options: FindOptions): AsyncGenerator<FindResponse> {
   let query;
   try {
-    query = parseIdentifier(identifier, { model: options.model, options: options.queryOptions, lenient: options.lenient });
+    query = parseIdentifier(identifier, { model: options.model, options: options.queryOptions, lenient: options.lenient, supplyUniqueKey: options.supplyUniqueKey });
   } catch (err) {
     if (err instanceof QueryError) throw new ServiceError(err.status, err.message, { offendingElement: [...err.offendingElements] });
     throw err;
