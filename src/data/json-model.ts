@@ -56,9 +56,12 @@ export interface DicomJsonWriteOptions {
   /**
    * IS, DS, SV and UV as JSON numbers (the default, as most peers read them) or as strings that
    * keep the original text (PS3.18 F.2.3, note). SV and UV beyond ±2^53 and IS or DS text that is
-   * no number are strings either way, so that nothing is lost.
+   * no number are strings either way, so that nothing is lost. 'when-needed': an IS or DS
+   * attribute is numbers when every value's text is the JSON form of its number ("5", "0.5"), and
+   * strings otherwise ("5.000000", "+1", "1e2"), so that the original text survives a round trip
+   * (PS3.18 F.2.3, note) while most values stay numbers; SV and UV are numbers when exact.
    */
-  numberStrings?: boolean;
+  numberStrings?: boolean | 'when-needed';
 }
 
 export interface DicomJsonAsyncWriteOptions extends DicomJsonWriteOptions {
@@ -230,7 +233,7 @@ class JsonWriter {
       case 'SV': case 'UV':
         return decodeBigInts(bytes, vr, ds.littleEndian).map((n) => {
           const asNumber = Number(n);
-          return !this.options.numberStrings && Number.isSafeInteger(asNumber) ? asNumber : n.toString();
+          return this.options.numberStrings !== true && Number.isSafeInteger(asNumber) ? asNumber : n.toString();
         });
       case 'SQ':
         throw new DicomError('ERR_DICOM_BAD_VALUE', 'sequence value was not parsed into items', { tag: e.tag });
@@ -246,7 +249,10 @@ class JsonWriter {
       const names = strings.map(personName);
       return names.length === 1 && names[0] === null ? [] : names;
     }
-    if ((vr === 'IS' || vr === 'DS') && !this.options.numberStrings) {
+    if ((vr === 'IS' || vr === 'DS') && this.options.numberStrings !== true) {
+      if (this.options.numberStrings === 'when-needed' && strings.some((s) => s !== '' && !isJsonNumberText(s))) {
+        return strings.map((s) => (s === '' ? null : s));
+      }
       return strings.map((s) => {
         if (s === '') return null;
         // Text that is no decimal number (or beyond a double) stays a string rather than turning into null.
@@ -256,6 +262,13 @@ class JsonWriter {
     }
     return strings.map((s) => (s === '' ? null : s));
   }
+}
+
+/** True when `text` is exactly how JSON writes its number: "5" and "0.5", not "5.0", "+1" or "1e2". */
+function isJsonNumberText(text: string): boolean {
+  if (!DECIMAL.test(text)) return false;
+  const n = Number(text);
+  return Number.isFinite(n) && String(n) === text;
 }
 
 function personName(text: string): DicomJsonPersonName | null {

@@ -129,14 +129,17 @@ function resultOf(query: Query, level: Level, base: string, entity: EntityRecord
   return ds;
 }
 
+/** DS and IS as the index holds their text: numbers, or strings where a number would change it (PS3.18 F.2.3, note). */
+const RESULT_JSON = { numberStrings: 'when-needed' } as const;
+
 /** Results are gathered up to this many bytes before a write; a page that fits is sent whole, with Content-Length. */
 const FLUSH_BYTES = 64 * 1024;
 
 /** The JSON array of the results, in chunks of about FLUSH_BYTES, as the results come. */
 async function* jsonArray(first: DataSet, rest: AsyncIterator<DataSet>): AsyncGenerator<string> {
-  let chunk = `[${toDicomJsonText(toDicomJson(first))}`;
+  let chunk = `[${toDicomJsonText(toDicomJson(first, RESULT_JSON))}`;
   for (let r = await rest.next(); !r.done; r = await rest.next()) {
-    chunk += `,${toDicomJsonText(toDicomJson(r.value))}`;
+    chunk += `,${toDicomJsonText(toDicomJson(r.value, RESULT_JSON))}`;
     if (chunk.length >= FLUSH_BYTES) {
       yield chunk;
       chunk = '';

@@ -30,8 +30,6 @@ export interface QidoSearch {
   readonly seriesInstanceUID?: string;
   /** What the origin server performs; each defaults to true (this engine implements them all). */
   readonly supports?: { readonly fuzzyMatching?: boolean; readonly emptyValueMatching?: boolean; readonly multipleValueMatching?: boolean };
-  /** Reject keys below the searched level (e.g. Modality in a study search) instead of ignoring them. Default false. */
-  readonly strict?: boolean;
 }
 
 export type QidoParameterInput = URLSearchParams | string | Iterable<readonly [string, string]> | Readonly<Record<string, string | readonly string[]>>;
@@ -154,11 +152,7 @@ export function parseQidoQuery(input: QidoParameterInput, search: QidoSearch): Q
   for (const [tag, node] of [...root].sort((a, b) => a[0] - b[0])) {
     const key = keyOfNode(tag, node, [], options, unsupported, levelOfKey(model, tag, level));
     if (!key) continue;
-    if (model.levels.indexOf(key.level) > depth) {
-      if (search.strict) throw parameterError(`${key.keyword} is a ${key.level} level attribute; it cannot be matched in a ${level} search`, [tag]);
-      unsupported.push(tag);
-      continue;
-    }
+    if (model.levels.indexOf(key.level) > depth) throw belowLevelError(key, level);
     keys.push(key);
   }
 
@@ -182,6 +176,31 @@ export function parseQidoQuery(input: QidoParameterInput, search: QidoSearch): Q
       unsupportedParameters: Object.freeze(unsupportedParameters),
     }),
   });
+}
+
+/** What a user can search instead of a key of a lower level: the summary attribute of the level, if there is one. */
+const SUMMARY_ATTRIBUTE: Readonly<Record<string, { readonly level: QueryLevel; readonly keyword: string }>> = {
+  // PS3.4 C.6.2.1.2 (Study Root, study level): Modalities in Study, SOP Classes in Study.
+  Modality: { level: 'STUDY', keyword: 'ModalitiesInStudy' },
+  SOPClassUID: { level: 'STUDY', keyword: 'SOPClassesInStudy' },
+};
+const RESOURCE_OF_LEVEL: Readonly<Record<string, string>> = { STUDY: '/studies', SERIES: '/series', IMAGE: '/instances' };
+
+/**
+ * PS3.18 §10.6.1.2.1 allows Series IE Attributes only in searches for series or instances and
+ * Composite Instance IE Attributes only in searches for instances, and §8.3.4.1.1 requires the
+ * Hierarchical Search Method (PS3.4 C.4.1.3.1.1), which has no keys below the query level. Ignoring
+ * such a key would answer a filtered question with an unfiltered list, so the request is refused.
+ */
+function belowLevelError(key: MatchingKey, level: QueryLevel): QueryError {
+  const summary = SUMMARY_ATTRIBUTE[key.keyword];
+  const instead = summary?.level === level
+    ? `use ${summary.keyword}=<value> to find ${RESOURCE_OF_LEVEL[level]!.slice(1)} holding it, or search ${RESOURCE_OF_LEVEL[key.level]}`
+    : `search ${RESOURCE_OF_LEVEL[key.level]} instead`;
+  return parameterError(
+    `${key.keyword} is a ${key.level} level attribute and cannot be matched in a search for ${RESOURCE_OF_LEVEL[level]!.slice(1)} (PS3.18 §10.6.1.2.1); ${instead}`,
+    [key.tag],
+  );
 }
 
 function splitValues(tag: Tag, value: string): string[] {

@@ -226,7 +226,10 @@ export function levelRecords(ds: DataSet, transferSyntaxUid?: string): { patient
 
 /** The metadata JSON text of a data set (see the module comment). */
 export function metadataJson(ds: DataSet, bulkDataThreshold = 1024): string {
-  return dicomJsonText(ds, { bulkDataThreshold, bulkDataUri: (_e, path, items) => bulkDataMarker(path, items) }, (tag) => tag >>> 16 === 0x0002);
+  // DS and IS text that a JSON number would change ("5.000000") is kept as a string, so that queries
+  // answer with the stored text (PS3.5 §6.2: they are strings). Rows stored before kept numbers
+  // only; those read back as the number's text ("5"), as they always did.
+  return dicomJsonText(ds, { bulkDataThreshold, bulkDataUri: (_e, path, items) => bulkDataMarker(path, items), numberStrings: 'when-needed' }, (tag) => tag >>> 16 === 0x0002);
 }
 
 const UIDS = [['SOPInstanceUID', 'instance', 0x00080018], ['SOPClassUID', 'instance', 0x00080016], ['StudyInstanceUID', 'study', 0x0020000d], ['SeriesInstanceUID', 'series', 0x0020000e]] as const;

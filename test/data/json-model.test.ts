@@ -104,6 +104,21 @@ test('numberStrings keeps the IS, DS, SV and UV text (PS3.18 F.2.3, note)', () =
   assert.deepEqual(json['00660040']!.Value, ['-5', '1152921504606846976']);
 });
 
+test("numberStrings 'when-needed': numbers where the JSON number is the text, else the attribute's text (PS3.18 F.2.3, note)", () => {
+  const json = toDicomJson(sample(), { numberStrings: 'when-needed' });
+  assert.deepEqual(json['00200032']!.Value, ['-1.5', '2e3', null, '0.000001'], '"2e3" would become 2000: all values as text');
+  assert.deepEqual(json['00200013']!.Value, ['7', '+8'], '"+8" would become 8');
+  assert.deepEqual(json['00660040']!.Value, [-5, 1152921504606846976n.toString()], 'SV: numbers when exact');
+  const ds = new DataSet();
+  ds.set(T('00180050'), 'DS', '5.000000');
+  ds.set(T('00280030'), 'DS', ['0.5', '-2']);
+  ds.set(T('00200011'), 'IS', ' 42 ');
+  const canonical = toDicomJson(ds, { numberStrings: 'when-needed' });
+  assert.deepEqual(canonical['00180050']!.Value, ['5.000000']);
+  assert.deepEqual(canonical['00280030']!.Value, [0.5, -2]);
+  assert.deepEqual(canonical['00200011']!.Value, [42], 'padding is not text');
+});
+
 test('IS or DS text that is no number stays a string', () => {
   const ds = new DataSet();
   ds.set(T('00280008'), 'IS', '1A');

@@ -153,3 +153,25 @@ test('QIDO-RS: XML as multipart/related; character sets; errors', { skip }, asyn
   assert.equal(unknown.statusCode, 404);
   assert.equal(unknown.json().error.code, 'ERR_DICOM_WEB_NOT_FOUND');
 });
+
+test('QIDO-RS: a key of a level below the search is refused (400), not ignored; ModalitiesInStudy finds the studies', { skip }, async (t) => {
+  const { app } = await loadedApp(t);
+  const all = (await app.inject({ url: '/dicom-web/studies' })).json() as Json;
+  const withCt = all.filter((s) => jsonValues(s, '00080061').includes('CT'));
+  assert.ok(withCt.length > 0 && withCt.length < all.length, `the sample archive has CT and non-CT studies (${withCt.length}/${all.length})`);
+  // PS3.18 §10.6.1.2.1: Series IE Attributes only in searches for series or instances.
+  const modality = await app.inject({ url: '/dicom-web/studies?Modality=CT' });
+  assert.equal(modality.statusCode, 400, modality.body);
+  assert.equal(modality.json().error.code, 'ERR_DICOM_QUERY_PARAMETER');
+  assert.match(modality.json().error.message, /Modality is a SERIES level attribute .*search for studies.*ModalitiesInStudy=<value>.*\/series/);
+  const instead = (await app.inject({ url: '/dicom-web/studies?ModalitiesInStudy=CT' })).json() as Json;
+  assert.deepEqual(instead.map((s) => jsonValues(s, '0020000D')[0]).sort(), withCt.map((s) => jsonValues(s, '0020000D')[0]).sort());
+  // Composite Instance IE Attributes only in searches for instances.
+  const sopInSeries = await app.inject({ url: '/dicom-web/series?SOPInstanceUID=1.2.3' });
+  assert.equal(sopInSeries.statusCode, 400);
+  assert.match(sopInSeries.json().error.message, /SOPInstanceUID is a IMAGE level attribute .*search for series.*search \/instances instead/);
+  const scoped = await app.inject({ url: `/dicom-web/studies/${jsonValues(withCt[0]!, '0020000D')[0]}/series?InstanceNumber=1` });
+  assert.equal(scoped.statusCode, 400);
+  // Keys of the level searched and above still match (relational upwards, as §10.6.1.2.1 allows).
+  assert.equal((await app.inject({ url: '/dicom-web/instances?Modality=CT&PatientName=*' })).statusCode, 200);
+});

@@ -79,11 +79,14 @@ test('the resource path scopes the search', () => {
   assert.equal(parseQidoQuery('StudyInstanceUID=1.2.3', { level: 'SERIES', studyInstanceUID: '1.2.3' }).keys.length, 1);
 });
 
-test('keys below the searched level are ignored (unsupported), or rejected when strict', () => {
-  const q = parseQidoQuery('Modality=CT&PatientID=1', { level: 'STUDY' });
-  assert.deepEqual(q.unsupportedKeys, [0x00080060]);
-  assert.deepEqual(q.keys.map((k) => k.keyword), ['PatientID']);
-  rejects400(() => parseQidoQuery('Modality=CT', { level: 'STUDY', strict: true }), 'ERR_DICOM_QUERY_PARAMETER', /SERIES level/);
+test('keys below the searched level are refused with what to use instead (PS3.18 §10.6.1.2.1)', () => {
+  rejects400(() => parseQidoQuery('Modality=CT&PatientID=1', { level: 'STUDY' }), 'ERR_DICOM_QUERY_PARAMETER', /Modality is a SERIES level attribute.*ModalitiesInStudy/);
+  rejects400(() => parseQidoQuery('SOPClassUID=1.2', { level: 'STUDY' }), 'ERR_DICOM_QUERY_PARAMETER', /SOPClassesInStudy/);
+  rejects400(() => parseQidoQuery('SOPClassUID=1.2', { level: 'SERIES' }), 'ERR_DICOM_QUERY_PARAMETER', /search \/instances instead/);
+  rejects400(() => parseQidoQuery('Modality=', { level: 'STUDY' }), 'ERR_DICOM_QUERY_PARAMETER', /SERIES level/);
+  const q = parseQidoQuery('Modality=CT&PatientID=1', { level: 'SERIES' });
+  assert.deepEqual(q.unsupportedKeys, []);
+  assert.deepEqual(q.keys.map((k) => k.keyword), ['Modality', 'PatientID']);
 });
 
 test('bad parameters: 400 with what was wrong', () => {
