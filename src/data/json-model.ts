@@ -264,6 +264,31 @@ class JsonWriter {
   }
 }
 
+/**
+ * DICOM JSON text (as dicomJsonText writes it) with the IS and DS values that `numberStrings:
+ * 'when-needed'` kept as strings ("5.000000", "+1") written as JSON numbers instead, as the default
+ * writer writes them: for consumers that expect numbers. Values that are no decimal number stay
+ * strings, as the default writer leaves them.
+ */
+export function decimalStringsAsNumbers(json: string): string {
+  if (!json.includes('"vr":"DS","Value":[') && !json.includes('"vr":"IS","Value":[')) return json;
+  return json.replace(/"vr":"(DS|IS)","Value":\[([^\]]*)\]/g, (whole: string, vr: string, inner: string) => {
+    if (!inner.includes('"')) return whole;
+    let values: unknown[];
+    try {
+      values = JSON.parse(`[${inner}]`) as unknown[];
+    } catch {
+      return whole;
+    }
+    const numbers = values.map((v) => {
+      if (typeof v !== 'string' || !DECIMAL.test(v)) return v;
+      const n = Number(v);
+      return Number.isFinite(n) ? n : v;
+    });
+    return `"vr":"${vr}","Value":${JSON.stringify(numbers)}`;
+  });
+}
+
 /** True when `text` is exactly how JSON writes its number: "5" and "0.5", not "5.0", "+1" or "1e2". */
 function isJsonNumberText(text: string): boolean {
   if (!DECIMAL.test(text)) return false;

@@ -13,7 +13,7 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { DicomJsonDataSet } from '../data/json-model.js';
+import { decimalStringsAsNumbers, type DicomJsonDataSet } from '../data/json-model.js';
 import { jsonToNativeDicomXml } from '../data/xml-model.js';
 import { BULK_DATA_MARKER_PREFIX, metadataJson } from '../storage/index-record.js';
 import type { InstanceMetadata } from '../storage/ports.js';
@@ -48,11 +48,17 @@ export async function* metadataOf(ctx: DicomWebContext, path: ResourcePath): Asy
   }
 }
 
-/** The instance's JSON with real BulkDataURIs. */
+/**
+ * The instance's JSON with real BulkDataURIs, and DS and IS values as numbers. The index keeps a
+ * decimal's own text where JSON's number would change it ("5.000000"), so that C-FIND and QIDO-RS
+ * return it as stored; WADO-RS metadata goes on giving numbers, as it always did and as viewers
+ * read them (PS3.18 F.2.3 allows either).
+ */
 function withBulkDataUris(base: string, study: string, m: InstanceMetadata): string {
-  if (!m.json.includes(MARKER)) return m.json;
+  const json = decimalStringsAsNumbers(m.json);
+  if (!json.includes(MARKER)) return json;
   const url = `${instanceUrl(base, { studyInstanceUid: study, seriesInstanceUid: m.seriesInstanceUid, sopInstanceUid: m.sopInstanceUid })}/bulkdata/`;
-  return m.json.split(MARKER).join(`"BulkDataURI":"${url}`);
+  return json.split(MARKER).join(`"BulkDataURI":"${url}`);
 }
 
 async function answer(ctx: DicomWebContext, request: FastifyRequest, reply: FastifyReply, path: ResourcePath): Promise<FastifyReply> {

@@ -12,7 +12,7 @@ import { BulkDataReference } from '../../src/data/bulk-data-reference.js';
 import { DataSet } from '../../src/data/data-set.js';
 import { DataElement } from '../../src/data/element.js';
 import {
-  dicomJsonText, toDicomJson, toDicomJsonAsync, toDicomJsonText, type DicomJsonDataSet,
+  decimalStringsAsNumbers, dicomJsonText, toDicomJson, toDicomJsonAsync, toDicomJsonText, type DicomJsonDataSet,
 } from '../../src/data/json-model.js';
 import { fromDicomJson, fromDicomJsonSync } from '../../src/data/json-model-read.js';
 import { PersonName } from '../../src/data/person-name.js';
@@ -406,4 +406,20 @@ test('compact JSON text: dicomJsonText is toDicomJsonText(toDicomJson()) for any
     assert.equal(text, toDicomJsonText(toDicomJson(ds, { bulkDataThreshold: 4, bulkDataUri: (e) => (e.vr === 'OW' ? 'ow' : undefined) })));
     assert.equal(text, referenceText(toDicomJson(ds, { bulkDataThreshold: 4, bulkDataUri: (e) => (e.vr === 'OW' ? 'ow' : undefined) })));
   }), { numRuns: 300 });
+});
+
+test('decimalStringsAsNumbers: DS and IS text becomes the JSON number, in sequences too; other strings and other VRs are left alone', () => {
+  const json = '{"00180050":{"vr":"DS","Value":["5.000000"]},"00280030":{"vr":"DS","Value":["0.50",null,"1e2"]},'
+    + '"00200013":{"vr":"IS","Value":["+1"]},"00181030":{"vr":"LO","Value":["5.000000"]},"00089215":{"vr":"SQ","Value":[{"00180088":{"vr":"DS","Value":["-0.0"]}}]},'
+    + '"00280031":{"vr":"DS","Value":["not a number"]},"00280032":{"vr":"DS","Value":[2.5]}}';
+  const out = JSON.parse(decimalStringsAsNumbers(json)) as Record<string, { Value: unknown[] }>;
+  assert.deepEqual(out['00180050']!.Value, [5]);
+  assert.deepEqual(out['00280030']!.Value, [0.5, null, 100]);
+  assert.deepEqual(out['00200013']!.Value, [1]);
+  assert.deepEqual(out['00181030']!.Value, ['5.000000'], 'an LO is text');
+  assert.deepEqual((out['00089215']!.Value[0] as Record<string, { Value: unknown[] }>)['00180088']!.Value, [0], 'JSON writes -0 as 0, as the default writer does');
+  assert.deepEqual(out['00280031']!.Value, ['not a number'], 'no decimal: left a string, as the default writer leaves it');
+  assert.deepEqual(out['00280032']!.Value, [2.5]);
+  const plain = '{"00100010":{"vr":"PN","Value":[{"Alphabetic":"A"}]}}';
+  assert.equal(decimalStringsAsNumbers(plain), plain);
 });

@@ -132,3 +132,15 @@ test('an archive indexed by an earlier version (DS and IS metadata as JSON numbe
   assert.equal(res.statusCode, 200, res.body);
   assert.deepEqual((res.json() as Array<Record<string, { Value?: unknown[] }>>)[0]!['00180050']!.Value, [5]);
 });
+
+test('WADO-RS metadata keeps giving DS and IS as JSON numbers (what viewers read), while the index keeps their text for C-FIND and QIDO-RS', async (t) => {
+  const { app } = await stored(t);
+  const res = await app.inject({ url: `/dicom-web/studies/${UID}1/metadata` });
+  assert.equal(res.statusCode, 200, res.body);
+  const [json] = res.json() as Array<Record<string, { vr: string; Value?: unknown[] }>>;
+  assert.deepEqual(json!['00180050']!.Value, [5], 'Slice Thickness');
+  assert.deepEqual(json!['00280030']!.Value, [0.5, 100], 'Pixel Spacing');
+  assert.deepEqual(json!['00101030']!.Value, [70.5], "Patient's Weight");
+  assert.deepEqual(json!['00200011']!.Value, [1], 'Series Number');
+  assert.deepEqual(json!['00200013']!.Value, [42], 'Instance Number');
+});
