@@ -141,6 +141,10 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     // At the A-ABORT (received or sent), not only once the socket has closed after it: a send in
     // between must fail with the abort, not with the state machine's refusal of the next P-DATA.
     association.onReleaseRequest = () => this.settleBeforeRelease();
+    // For the idle timeout: the peer owes nothing while every message it sent is complete and some
+    // request of it is still being performed here (a C-MOVE, a C-STORE being made durable); a
+    // request whose data set is still arriving waits for the peer.
+    association.isWaitingForPeer = () => this.cancels.size === 0 || !this.assembler.idle;
     association.on('aborted', (error) => this.shutdown(error));
     association.on('close', (error) => this.shutdown(error));
   }
