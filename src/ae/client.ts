@@ -15,13 +15,13 @@ import {
 } from '../services/storage/file-source.js';
 import { VERIFICATION_SOP_CLASS } from '../services/verification/verification.js';
 import {
-  describePresentationContextResult, openAssociation, type Association, type AssociationTimeouts, type NegotiatedPresentationContext, type PresentationContextProposal,
+  describePresentationContextResult, openAssociation, PresentationContextResult, type Association, type AssociationTimeouts, type NegotiatedPresentationContext, type PresentationContextProposal,
   type TlsClientOptions, type UserIdentityRq,
 } from '../upper-layer/index.js';
 import { DimseAssociation, type IncomingRequest } from './dimse-association.js';
 import type { QueryKeys } from './query-keys.js';
 import {
-  answerIncomingRequest, find, get, move, notAccepted, type FindOperation, type GetOptions, type MoveOptions, type QueryOptions, type QueryRetrieveHost,
+  answerIncomingRequest, find, get, move, notAccepted, refusedContextCode, type FindOperation, type GetOptions, type MoveOptions, type QueryOptions, type QueryRetrieveHost,
   type RetrieveOperation,
 } from './query-retrieve-client.js';
 
@@ -195,6 +195,14 @@ export class AssociationClient implements QueryRetrieveHost {
     return pc;
   }
 
+  /** What a Result/Reason of PS3.8 Table 9-18 means for the user, with the transfer syntaxes proposed when they were refused. */
+  private refusalMeaning(sopClassUid: string, result: number): string {
+    if (result === PresentationContextResult.AbstractSyntaxNotSupported) return ': the peer does not support this SOP class';
+    if (result !== PresentationContextResult.TransferSyntaxesNotSupported) return '';
+    const proposed = new Set(this.association.request.presentationContexts.filter((pc) => pc.abstractSyntax === sopClassUid).flatMap((pc) => pc.transferSyntaxes));
+    return `: the peer supports this SOP class but none of the transfer syntaxes proposed (${[...proposed].map(uidName).join(', ')})`;
+  }
+
   private findContextFor(sopClassUid: string, sourceTs: string): NegotiatedPresentationContext {
     const accepted = this.association.acceptedPresentationContexts().filter((pc) => pc.abstractSyntax === sopClassUid);
     const same = accepted.find((pc) => pc.transferSyntax === sourceTs);
@@ -206,8 +214,8 @@ export class AssociationClient implements QueryRetrieveHost {
     if (accepted.length === 0) {
       // PS3.8 Table 9-18: the peer's Result/Reason for the contexts of this SOP class, if proposed.
       const result = this.association.presentationContextResult(sopClassUid);
-      throw new DicomError('ERR_DICOM_UNSUPPORTED_TRANSFER_SYNTAX', `the peer accepted no presentation context for SOP class ${uidName(sopClassUid)}: ${
-        result === undefined ? 'none was proposed' : `rejected with ${describePresentationContextResult(result)}`}`);
+      throw new DicomError(refusedContextCode(result), `the peer accepted no presentation context for SOP class ${uidName(sopClassUid)}: ${
+        result === undefined ? 'none was proposed' : `rejected with ${describePresentationContextResult(result)}${this.refusalMeaning(sopClassUid, result)}`}`);
     }
     const why = isUncompressed(sourceTs) ? 'which cannot be converted to it' : 'which Conduit cannot decompress (it has no codecs)';
     throw new DicomError(

@@ -9,7 +9,7 @@ import { channel } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import { DicomError } from '../core/dicom-error.js';
 import {
-  DATA_SET_PRESENT, DimseProtocolError, DimseStatus, encodeCommand, fragmentWholeMessage, isPending, isRequest, isResponse, isUidValue, MessageAssembler,
+  ABORT_UNEXPECTED_PDV, abortAnswer, DATA_SET_PRESENT, DimseProtocolError, DimseStatus, formatStatus, encodeCommand, fragmentWholeMessage, isPending, isRequest, isResponse, isUidValue, MessageAssembler,
   MessageIdAllocator, NO_DATA_SET, responseTypeOf, Status, sendInGroups, sendMessage, type DataSetSource, type SendPData, type SendPDataGroup, type SendPDataLaidOut,
   type DataSetStream, type DimseMessage, type IncomingMessage, type PresentationDataValue,
 } from '../dimse/index.js';
@@ -91,6 +91,8 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
   private readonly ids = new MessageIdAllocator();
   private readonly pending = new Map<number, Pending>();
   private readonly cancels = new Map<number, Cancellation>();
+  /** Message IDs of requests given up on at their DIMSE timeout, whose late responses are dropped. */
+  private readonly expired = new Set<number>();
   private sendChain: Promise<void> = Promise.resolve();
   /** Sends begun and not finished: at 0 the next one starts at once, not a microtask later. */
   private sendsInFlight = 0;
@@ -141,6 +143,10 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     // At the A-ABORT (received or sent), not only once the socket has closed after it: a send in
     // between must fail with the abort, not with the state machine's refusal of the next P-DATA.
     association.onReleaseRequest = () => this.settleBeforeRelease();
+    // For the idle timeout: the peer owes nothing while every message it sent is complete and some
+    // request of it is still being performed here (a C-MOVE, a C-STORE being made durable); a
+    // request whose data set is still arriving waits for the peer.
+    association.isWaitingForPeer = () => this.cancels.size === 0 || !this.assembler.idle;
     association.on('aborted', (error) => this.shutdown(error));
     association.on('close', (error) => this.shutdown(error));
   }
@@ -197,7 +203,8 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     const pending = this.pending.get(rsp.messageIdBeingRespondedTo);
     if (!pending) {
       m.dataSet?.discard();
-      return; // a response to nothing outstanding (e.g. after a timeout): dropped
+      this.unexpectedResponse(rsp);
+      return;
     }
     const deliver = (dataSet: Uint8Array | null) => {
       pending.responses.push({ presentationContextId: m.presentationContextId, message: rsp, status: DimseStatus.fromResponse(rsp as never), dataSet });
@@ -235,6 +242,26 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
       pending.error ??= err;
       pending.wake?.();
     });
+  }
+
+  /**
+   * A response whose Message ID Being Responded To names no request of this end awaiting one. Late
+   * responses to a request given up on (DIMSE timeout) are dropped up to its final one. Any other
+   * is a peer out of step (a response to nothing asked, another after the final one): PS3.7
+   * §9.1.1.1.1 ties each response to an operation invoked, and one waiting for a response that will
+   * never come would hang to its DIMSE timeout, so the association is aborted at once.
+   */
+  private unexpectedResponse(rsp: DimseMessage & { status: number; messageIdBeingRespondedTo: number }): void {
+    const id = rsp.messageIdBeingRespondedTo;
+    if (this.expired.has(id)) {
+      if (!isPending(rsp.status)) this.expired.delete(id);
+      return;
+    }
+    const error = new DimseProtocolError('ERR_DICOM_DIMSE_UNEXPECTED_RESPONSE',
+      `the peer sent ${rsp.type} (status ${formatStatus(rsp.status)}) for Message ID ${id}, which is no request of this end awaiting a response; association aborted`,
+      abortAnswer(ABORT_UNEXPECTED_PDV));
+    this.shutdown(error);
+    this.association.abort(ABORT_UNEXPECTED_PDV.source, ABORT_UNEXPECTED_PDV.reason);
   }
 
   /**
@@ -449,6 +476,7 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
   /** A Message ID allocated (the window's slot already taken) and its responses awaited. */
   private register(): { messageId: number; pending: Pending } {
     const messageId = this.ids.allocate();
+    this.expired.delete(messageId);
     const pending: Pending = { responses: [], wake: null, error: null, delivered: Promise.resolve(), queued: 0, deadline: 0 };
     this.pending.set(messageId, pending);
     return { messageId, pending };
@@ -510,9 +538,10 @@ export class DimseAssociation extends EventEmitter<DimseAssociationEvents> {
     this.timeoutTimer = undefined;
     const now = performance.now();
     let next = Infinity;
-    for (const pending of this.pending.values()) {
+    for (const [messageId, pending] of this.pending) {
       if (pending.deadline === 0 || pending.wake === null) continue;
       if (pending.deadline <= now) {
+        this.expired.add(messageId);
         pending.error = new DicomError('ERR_DICOM_ASSOCIATION_TIMEOUT', `no DIMSE response within ${this.dimseTimeout} ms`);
         pending.wake();
       } else {

@@ -14,7 +14,7 @@
  * get's `onStore`, or is written durably into its `outputDirectory`.
  */
 import { mkdir } from 'node:fs/promises';
-import { DicomError } from '../core/dicom-error.js';
+import { DicomError, type DicomErrorCode } from '../core/dicom-error.js';
 import { DataSet } from '../data/data-set.js';
 import { parseDataSet } from '../data/reader/data-set-parser.js';
 import { SPECIFIC_CHARACTER_SET } from '../data/tag.js';
@@ -24,7 +24,7 @@ import {
   DimseStatus, Priority, responseTypeOf, ServiceError, Status, type DataSetStream, type DimseMessage,
 } from '../dimse/index.js';
 import { writeReceivedObject } from '../services/storage/part10-sink.js';
-import { describePresentationContextResult, type Association, type NegotiatedPresentationContext, type PresentationContextProposal, type RoleSelection } from '../upper-layer/index.js';
+import { describePresentationContextResult, PresentationContextResult, type Association, type NegotiatedPresentationContext, type PresentationContextProposal, type RoleSelection } from '../upper-layer/index.js';
 import type { DimseAssociation, IncomingRequest, IncomingResponse } from './dimse-association.js';
 import { buildIdentifier, type QueryKeys } from './query-keys.js';
 
@@ -119,6 +119,20 @@ export function queryRetrieveProposals(
 
 
 /**
+ * The error code for a SOP class with no accepted context, by the peer's Result/Reason (PS3.8
+ * Table 9-18): 3 the SOP class is not supported, 4 none of the transfer syntaxes proposed is, 1 and
+ * 2 a refusal without either reason; none (undefined) when the caller did not propose it.
+ */
+export function refusedContextCode(result: PresentationContextResult | undefined): DicomErrorCode {
+  switch (result) {
+    case undefined: return 'ERR_DICOM_INVALID_ARGUMENT';
+    case PresentationContextResult.AbstractSyntaxNotSupported: return 'ERR_DICOM_SOP_CLASS_NOT_SUPPORTED';
+    case PresentationContextResult.TransferSyntaxesNotSupported: return 'ERR_DICOM_UNSUPPORTED_TRANSFER_SYNTAX';
+    default: return 'ERR_DICOM_PRESENTATION_CONTEXT_REJECTED';
+  }
+}
+
+/**
  * The error for an operation whose SOP class has no accepted context: one the peer rejected is named
  * with its Result/Reason (PS3.8 Table 9-18), one never proposed with what proposes it (`proposer`).
  */
@@ -127,7 +141,7 @@ export function notAccepted(association: Association, sopClassUid: string, what:
   const why = result === undefined
     ? `it was not proposed; propose it (${proposer})`
     : `rejected with ${describePresentationContextResult(result)}`;
-  return new DicomError('ERR_DICOM_INVALID_ARGUMENT', `the peer did not accept ${what} (${sopClassUid}): ${why}`);
+  return new DicomError(refusedContextCode(result), `the peer did not accept ${what} (${sopClassUid}): ${why}`);
 }
 
 function identifierContext(dimse: DimseAssociation, sopClassUid: string, what: string): NegotiatedPresentationContext {

@@ -45,6 +45,13 @@ export function parseSeconds(text: string): number {
   return n;
 }
 
+/** A number of seconds, 0 meaning no limit. */
+export function parseSecondsOrNever(text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of seconds (0 = never)');
+  return n;
+}
+
 /** --timeout in seconds -> the association's timeouts and the DIMSE timeout (ms). */
 export function timeoutsFor(seconds: number): { timeouts: AssociationTimeouts; dimseTimeout: number } {
   const ms = Math.round(seconds * 1000);

@@ -47,7 +47,7 @@ export { ServiceError } from './service-error.js';
 export { fitErrorComment, ERROR_COMMENT_MAX } from './error-comment.js';
 export type { ServiceErrorOptions, ResponseStatusFields } from './service-error.js';
 
-export { DimseProtocolError, ABORT_UNEXPECTED_PDV, ABORT_INVALID_PDV } from './dimse-protocol-error.js';
+export { DimseProtocolError, ABORT_UNEXPECTED_PDV, ABORT_INVALID_PDV, abortAnswer } from './dimse-protocol-error.js';
 export type { AAbortParameters, DimseAnswer } from './dimse-protocol-error.js';
 
 export {

@@ -45,6 +45,13 @@ export interface ServerConfig {
   /** Seconds to let running associations finish on SIGTERM/SIGINT before aborting them. */
   shutdownGraceSeconds: number;
   maxAssociations: number;
+  /**
+   * Seconds an association may wait for its peer without receiving a byte (a peer stalled mid-
+   * message, or idle between requests) before it is aborted (A-ABORT), freeing its slot of
+   * maxAssociations and dropping a partial object; time spent performing the peer's request (a
+   * C-MOVE, a C-STORE being made durable) does not count. 0 = never.
+   */
+  idleTimeoutSeconds: number;
   maxPduLength: number;
   /**
    * The most associations a C-MOVE opens to its Move Destination at once, its C-STORE
@@ -100,6 +107,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   logLevel: 'info',
   shutdownGraceSeconds: 10,
   maxAssociations: 64,
+  idleTimeoutSeconds: 60,
   maxPduLength: 256 * 1024,
   moveAssociations: 2,
   pendingInterval: 100,
@@ -128,6 +136,7 @@ export const ENVIRONMENT: Readonly<Record<string, keyof ServerConfig>> = {
   CONDUIT_LOG_LEVEL: 'logLevel',
   CONDUIT_MOVE_ASSOCIATIONS: 'moveAssociations',
   CONDUIT_PENDING_INTERVAL: 'pendingInterval',
+  CONDUIT_IDLE_TIMEOUT: 'idleTimeoutSeconds',
   CONDUIT_TLS_KEY: 'tlsKey',
   CONDUIT_TLS_CERT: 'tlsCert',
   CONDUIT_TLS_CA: 'tlsCa',

@@ -109,6 +109,7 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
     host: config.host,
     port: config.dimsePort,
     maxAssociations: config.maxAssociations,
+    timeouts: { idle: config.idleTimeoutSeconds * 1000 },
     maxPduLength: config.maxPduLength,
     abstractSyntaxes,
     roles,
@@ -141,6 +142,7 @@ export async function startServer(config: ServerConfig, log: Log = () => undefin
   const associations = new OpenAssociations(dimse);
   dimse.on('association', (a) => log('info', `association from ${a.callingAeTitle} (${a.remoteAddress ?? '?'})`));
   dimse.on('rejected', (reason, calling) => log('warn', `association from ${calling ?? '?'} rejected: ${reason}`));
+  dimse.on('aborted', (a, err) => log('warn', `association from ${a.callingAeTitle} (${a.remoteAddress ?? '?'}) aborted: ${err.message}`));
   dimse.on('handlerError', (err) => log('error', `handler failed: ${(err as Error).stack ?? String(err)}`));
   // A modality whose TLS handshake fails (no client certificate, an untrusted CA, plain DICOM to
   // the TLS port) or that sends no PDU never reaches the association log; a bare connect (a port

@@ -31,7 +31,11 @@ export interface AssociationTimeouts {
   associationRequest?: number;
   /** Waiting for A-RELEASE-RP after A-RELEASE-RQ. Default 30 000. */
   release?: number;
-  /** Abort an established association with no PDU sent or received for this long; 0 or absent: never. */
+  /**
+   * Abort (A-ABORT) an established association that waits for the peer and has received no byte
+   * and sent no PDU for this long; 0 or absent: never. Time during which the user is busy
+   * (see `isWaitingForPeer`) or has paused receiving does not count.
+   */
   idle?: number;
 }
 
@@ -85,6 +89,12 @@ export class Association extends EventEmitter<AssociationEvents> {
   onReleaseRequest: (() => void | Promise<void>) | undefined;
   /** Settles when the transport connection has closed. */
   readonly closed: Promise<void>;
+  /**
+   * Whether this end now waits for the peer, for the idle timeout: false while the user works on
+   * what it received (a C-MOVE being performed, an object being made durable), when the peer owes
+   * nothing. Default: always waiting.
+   */
+  isWaitingForPeer: () => boolean = () => true;
 
   private readonly dul: DulServiceProvider;
   private readonly timeouts: AssociationTimeouts;
@@ -93,6 +103,9 @@ export class Association extends EventEmitter<AssociationEvents> {
   private releaseWaiter: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | undefined;
   private releaseTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** performance.now() when the idle check last found this end busy or not reading. */
+  private lastBusy = 0;
+  private receivingPaused = false;
   private endError: DicomError | undefined;
   private released = false;
   private resolveClosed!: () => void;
@@ -270,10 +283,14 @@ export class Association extends EventEmitter<AssociationEvents> {
 
   /** Stops reading from the peer (TCP back-pressure) until resumeReceiving(), e.g. while a slow sink catches up. */
   pauseReceiving(): void {
+    this.receivingPaused = true;
     this.dul.pauseReceiving();
   }
 
   resumeReceiving(): void {
+    // The peer could not send while this end did not read: its quiet time starts now.
+    if (this.receivingPaused) this.lastBusy = performance.now();
+    this.receivingPaused = false;
     this.dul.resumeReceiving();
   }
 
@@ -430,11 +447,15 @@ export class Association extends EventEmitter<AssociationEvents> {
   private armIdleTimer(): void {
     const ms = this.timeouts.idle;
     if (ms === undefined || ms <= 0 || this.idleTimer !== undefined) return;
+    // PS3.8 §9.1.4 Note 2 leaves such timers to the service user; what expires is answered like
+    // ARTIM's expiry (PS3.8 Table 9-10, Evt18/AA-2 after AA-1): A-ABORT, then the connection closes.
     const check = (): void => {
-      const quiet = performance.now() - this.dul.lastActivity;
+      const now = performance.now();
+      if (this.receivingPaused || !this.isWaitingForPeer()) this.lastBusy = now;
+      const quiet = now - Math.max(this.dul.lastActivity, this.lastBusy);
       if (quiet >= ms) {
         this.idleTimer = undefined;
-        this.abortWith(new DicomError('ERR_DICOM_ASSOCIATION_TIMEOUT', `no PDU for ${ms} ms; association aborted`));
+        this.abortWith(new DicomError('ERR_DICOM_ASSOCIATION_TIMEOUT', `nothing received from the peer for ${ms} ms while waiting for it; association aborted`));
         return;
       }
       this.idleTimer = setTimeout(check, ms - quiet);

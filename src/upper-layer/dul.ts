@@ -77,7 +77,7 @@ export class DulServiceProvider {
   /** Settles once the transport is closed and the machine is back in Sta1, whoever the user is by then. */
   readonly closed: Promise<void>;
   private resolveClosed!: () => void;
-  /** Time (ms, performance.now) of the last PDU received or sent, for the user's idle timeout. */
+  /** Time (ms, performance.now) of the last bytes received or PDU sent, for the user's idle timeout. */
   lastActivity = performance.now();
 
   /**
@@ -299,6 +299,8 @@ export class DulServiceProvider {
   }
 
   private onData(chunk: Uint8Array): void {
+    // Any byte counts for the idle timeout: a slow sender of a long PDU is still progressing.
+    this.lastActivity = performance.now();
     try {
       // P-DATA-TF bodies are streamed (pdu-framer.ts) when the user asked for it, unless the PDUs
       // are traced: a trace shows the PDUs as they were on the wire.

@@ -206,6 +206,9 @@ export class AssociationListener extends EventEmitter<AssociationListenerEvents>
           ...(o.maxSendPduLength !== undefined ? { maxSendPduLength: o.maxSendPduLength } : {}),
         });
         this.associations.set(dul, association);
+        // After an A-ABORT the connection waits (Sta13) for the peer to close it, up to ARTIM: a
+        // stalled peer that never does no longer holds a slot of maxAssociations meanwhile.
+        association.once('aborted', () => this.counted.delete(dul));
         this.emit('association', association);
       } else {
         dul.associateReject(decision);

@@ -11,6 +11,9 @@ import type tls from 'node:tls';
 import { DicomError } from '../core/dicom-error.js';
 import { DEFAULT_COLLECT_EVERY, ReceiveCollector } from '../core/young-generation-gc.js';
 
+/** TCP keep-alive: the first probe after this long without traffic (the system then probes a few times). */
+const KEEPALIVE_DELAY_MS = 60_000;
+
 let tlsModule: typeof tls | undefined;
 
 /**
@@ -184,6 +187,9 @@ export class TransportConnection {
     this.closeTimeout = closeTimeout;
     this.collector = collector;
     socket.setNoDelay(true);
+    // A peer host that vanished (power off, cable pulled) sends no FIN: keep-alive probes find it
+    // even when no timer of the association runs.
+    socket.setKeepAlive(true, KEEPALIVE_DELAY_MS);
     socket.on('error', (err) => {
       this.error ??= err;
     });

@@ -241,7 +241,7 @@ test('a compressed file to an SCP that did not accept its transfer syntax: ERR_D
     assert.equal((await withTimeout(client.store(plainPath), WAIT_MS, 'a store after the refused one')).code, Status.Success);
     assert.equal(rec.received.length, 1);
     await assert.rejects(client.store({ dataSet: ctDataSet(undefined, SECONDARY_CAPTURE) }), (e: DicomError) =>
-      e.code === 'ERR_DICOM_UNSUPPORTED_TRANSFER_SYNTAX'
+      e.code === 'ERR_DICOM_INVALID_ARGUMENT'
       && e.message === `the peer accepted no presentation context for SOP class Secondary Capture Image Storage (${SECONDARY_CAPTURE}): none was proposed`);
     await client.release();
   } finally {
@@ -469,8 +469,25 @@ test('an SCP with no store handler does not accept Storage SOP Classes', async (
   try {
     const client = await connect({ host: '127.0.0.1', port, presentationContexts: [...ctProposals, { abstractSyntax: VERIFICATION, transferSyntaxes: [IMPLICIT_LE] }] });
     // The peer's Result/Reason (PS3.8 Table 9-18), not only that there was no context.
-    await assert.rejects(client.store({ dataSet: ctDataSet() }), (e: DicomError) => e.code === 'ERR_DICOM_UNSUPPORTED_TRANSFER_SYNTAX'
-      && e.message === `the peer accepted no presentation context for SOP class CT Image Storage (${CT_IMAGE_STORAGE}): rejected with result 3 (abstract-syntax-not-supported)`);
+    await assert.rejects(client.store({ dataSet: ctDataSet() }), (e: DicomError) => e.code === 'ERR_DICOM_SOP_CLASS_NOT_SUPPORTED'
+      && e.message === `the peer accepted no presentation context for SOP class CT Image Storage (${CT_IMAGE_STORAGE}): rejected with result 3 (abstract-syntax-not-supported): the peer does not support this SOP class`);
+    assert.equal((await client.echo()).code, Status.Success);
+    await client.release();
+  } finally {
+    await close();
+  }
+});
+
+test('an SCP that takes the SOP class in none of the transfer syntaxes proposed: result 4, ERR_DICOM_UNSUPPORTED_TRANSFER_SYNTAX naming them', async () => {
+  const { port, close } = await startServer({ aeTitle: 'JPEG-ONLY', handlers: { store: () => Status.Success }, abstractSyntaxes: { [VERIFICATION]: [IMPLICIT_LE], [CT_IMAGE_STORAGE]: [JPEG_BASELINE] } });
+  try {
+    const client = await connect({ host: '127.0.0.1', port, presentationContexts: [{ abstractSyntax: CT_IMAGE_STORAGE, transferSyntaxes: [EXPLICIT_LE, IMPLICIT_LE] }, { abstractSyntax: VERIFICATION, transferSyntaxes: [IMPLICIT_LE] }] });
+    await assert.rejects(client.store({ dataSet: ctDataSet() }), (e: DicomError) => {
+      assert.equal(e.code, 'ERR_DICOM_UNSUPPORTED_TRANSFER_SYNTAX');
+      assert.equal(e.message, `the peer accepted no presentation context for SOP class CT Image Storage (${CT_IMAGE_STORAGE}): rejected with result 4 (transfer-syntaxes-not-supported): `
+        + `the peer supports this SOP class but none of the transfer syntaxes proposed (Explicit VR Little Endian (${EXPLICIT_LE}), Implicit VR Little Endian (${IMPLICIT_LE}))`);
+      return true;
+    });
     assert.equal((await client.echo()).code, Status.Success);
     await client.release();
   } finally {

@@ -156,6 +156,16 @@ export function writeEncapsulatedPart10(path: string, sopClassUid: string, sopIn
   writeFileSync(path, Buffer.concat([part10Head(sopClassUid, sopInstanceUid, tsUid), encodeDataSet(ds, { explicitVR: true, littleEndian: true }), pixel]));
 }
 
+/** The element header of an OB Pixel Data of `length` bytes (Explicit VR Little Endian), for data sets streamed in chunks. */
+export function pixelDataHeader(length: number): Buffer {
+  const header = Buffer.alloc(12);
+  header.writeUInt16LE(0x7fe0, 0);
+  header.writeUInt16LE(0x0010, 2);
+  header.write('OB', 4, 'latin1');
+  header.writeUInt32LE(length, 8);
+  return header;
+}
+
 /** Reads a received data set stream to its end. */
 export async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];

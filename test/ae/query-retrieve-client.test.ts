@@ -126,7 +126,8 @@ test('find/move: a context the peer rejected is named with the peer\'s Result/Re
   // The SCP takes C-FIND only: the C-MOVE context comes back with result 3.
   const client = await connect({ host: '127.0.0.1', port: scp.port, presentationContexts: queryRetrieveProposals(['FIND', 'MOVE'], ['STUDY']) });
   t.after(() => client.abort());
-  await assert.rejects(client.move({ StudyInstanceUID: '1.2.3' }, { destination: 'X' }).done(), (e: Error) => {
+  await assert.rejects(client.move({ StudyInstanceUID: '1.2.3' }, { destination: 'X' }).done(), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'ERR_DICOM_SOP_CLASS_NOT_SUPPORTED');
     assert.match(e.message, /did not accept Study Root C-MOVE \(1\.2\.840\.10008\.5\.1\.4\.1\.2\.2\.2\): rejected with result 3 \(abstract-syntax-not-supported\)/);
     assert.doesNotMatch(e.message, /propose it/);
     return true;

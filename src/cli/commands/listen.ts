@@ -17,7 +17,7 @@ import { lookupUid } from '../../dictionary/index.js';
 import type { UserIdentityRq } from '../../upper-layer/index.js';
 import { checkUser, readUserList, type UserList } from '../user-identity-options.js';
 import {
-  addTlsServerOptions, describeNetworkError, parseAeTitle, parseCount, parseMaxPdu, parsePort, parseSeconds, tlsServerOptions,
+  addTlsServerOptions, describeNetworkError, parseAeTitle, parseCount, parseMaxPdu, parsePort, parseSeconds, parseSecondsOrNever, tlsServerOptions,
   type TlsFlags,
 } from '../network-options.js';
 
@@ -33,7 +33,7 @@ interface ListenOptions extends TlsFlags {
   maxPdu: number;
   maxAssociations?: number;
   shutdownTimeout: number;
-  idleTimeout?: number;
+  idleTimeout: number;
   users?: string;
 }
 
@@ -48,7 +48,7 @@ export function listenCommand(): Command {
     .option('--accept-calling <title...>', 'accept associations only from these Calling AE Titles')
     .addOption(new Option('--max-pdu <bytes>', 'largest PDU this end receives (Maximum Length announced; 0 = no limit)').default(256 * 1024).argParser(parseMaxPdu))
     .addOption(new Option('--max-associations <n>', 'associations at once; beyond, A-ASSOCIATE-RJ (transient, local limit exceeded)').argParser(parseCount))
-    .addOption(new Option('--idle-timeout <seconds>', 'abort an association that sends nothing for this long').argParser(parseSeconds))
+    .addOption(new Option('--idle-timeout <seconds>', 'abort an association that waits for its peer and receives nothing for this long; 0 = never').default(60).argParser(parseSecondsOrNever))
     .addOption(new Option('--shutdown-timeout <seconds>', 'on SIGINT/SIGTERM, wait this long for running associations before aborting them').default(30).argParser(parseSeconds))
     .option('--no-fsync', 'do not fsync each file before answering (faster; a crash may lose objects already acknowledged)')
     .option('-q, --quiet', 'print only the first line (the port) and errors, not a line per association and object')
@@ -167,7 +167,7 @@ async function runListen(options: ListenOptions): Promise<number> {
     ...(options.strictAet ? { strictCalledAeTitle: true } : {}),
     ...(options.acceptCalling ? { allowedCallingAeTitles: options.acceptCalling } : {}),
     ...(options.maxAssociations !== undefined ? { maxAssociations: options.maxAssociations } : {}),
-    ...(options.idleTimeout !== undefined ? { timeouts: { idle: Math.round(options.idleTimeout * 1000) } } : {}),
+    timeouts: { idle: Math.round(options.idleTimeout * 1000) },
     maxPduLength: options.maxPdu,
     ...(users !== undefined ? {
       userIdentityRequired: true,

@@ -24,6 +24,7 @@ export function serveCommand(): Command {
     .option('--log-level <level>', 'info, warn, error, silent (default info)')
     .option('--move-associations <n>', 'C-MOVE: the most associations to the Move Destination at once, 1 to 8 (default 2; env CONDUIT_MOVE_ASSOCIATIONS)')
     .option('--pending-interval <ms>', 'C-MOVE, C-GET: the least time between two Pending responses, 0 = after every sub-operation (default 100; env CONDUIT_PENDING_INTERVAL)')
+    .option('--idle-timeout <seconds>', 'abort an association that waits for its peer and receives nothing for this long, 0 = never (default 60; env CONDUIT_IDLE_TIMEOUT)')
     .option('--tls-key <file>', 'private key (PEM); with --tls-cert, the DIMSE port speaks TLS only (env CONDUIT_TLS_KEY)')
     .option('--tls-cert <file>', 'certificate (PEM) of this server, with its chain (env CONDUIT_TLS_CERT)')
     .option('--tls-ca <file>', 'CA certificates (PEM) that requestors\' certificates must verify against (they must then present one), and +tls peers\' certificates; repeatable (env CONDUIT_TLS_CA, comma-separated)', collect)
@@ -42,7 +43,7 @@ export function serveCommand(): Command {
             aeTitle: o.aet, dimsePort: o.dimsePort, httpPort: o.httpPort, host: o.host, dataDir: o.data,
             peers: o.peer, restrictToPeers: o.restrictToPeers, checkCalledAeTitle: o.checkCalledAet, duplicatePolicy: o.duplicates, logLevel: o.logLevel,
             corsOrigins: o.corsOrigin, publicUrl: o.publicUrl, moveAssociations: o.moveAssociations,
-            pendingInterval: o.pendingInterval, tlsKey: o.tlsKey, tlsCert: o.tlsCert, tlsCa: o.tlsCa, tlsNoVerify: o.tlsNoVerify,
+            pendingInterval: o.pendingInterval, idleTimeoutSeconds: o.idleTimeout, tlsKey: o.tlsKey, tlsCert: o.tlsCert, tlsCa: o.tlsCa, tlsNoVerify: o.tlsNoVerify,
             httpTlsKey: o.httpTlsKey, httpTlsCert: o.httpTlsCert, httpTlsCa: o.httpTlsCa,
           },
         });
