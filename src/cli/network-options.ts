@@ -97,7 +97,8 @@ export function addTlsServerOptions(command: Command): Command {
 }
 
 /** What each PEM file is called when it cannot be read. */
-const PEM_FILE = { key: 'private key file', cert: 'certificate file', ca: 'CA certificate file' } as const;
+/** What each PEM file an option names is, for the messages of a file that cannot be read. */
+export const PEM_FILE = { key: 'private key file', cert: 'certificate file', ca: 'CA certificate file' } as const;
 
 /** A file an option names, read whole; one that cannot be read is a usage error naming `what` (e.g. "--users file") and the path. */
 export function readArgumentFile(path: string, what: string): Buffer {

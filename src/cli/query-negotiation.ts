@@ -7,6 +7,7 @@
  */
 import { Command } from 'commander';
 import type { AssociationClient, ConnectOptions } from '../ae/index.js';
+import { FIND_OPTION_BYTES, RELATIONAL_RETRIEVAL_BYTE } from '../services/query-retrieve/extended-negotiation.js';
 
 export interface NegotiationFlags {
   relational?: boolean;
@@ -17,16 +18,16 @@ export interface NegotiationFlags {
   multipleValue?: boolean;
 }
 
-/** The byte of each option in the service-class-application-information (1-based, PS3.4 Table C.5-1). */
+/** Each flag's byte in the service-class-application-information (1-based; extended-negotiation.ts holds the positions). */
 const FIND_OPTIONS: ReadonlyArray<[keyof NegotiationFlags, number, string]> = [
-  ['relational', 1, 'relational-queries'],
-  ['combinedDatetime', 2, 'combined date-time matching'],
-  ['fuzzy', 3, 'fuzzy semantic matching of person names'],
-  ['timezoneAdjustment', 4, 'timezone query adjustment'],
-  ['emptyValue', 6, 'Empty Value Matching'],
-  ['multipleValue', 7, 'Multiple Value Matching'],
+  ['relational', FIND_OPTION_BYTES.relational, 'relational-queries'],
+  ['combinedDatetime', FIND_OPTION_BYTES.combinedDateTimeMatching, 'combined date-time matching'],
+  ['fuzzy', FIND_OPTION_BYTES.fuzzySemanticMatching, 'fuzzy semantic matching of person names'],
+  ['timezoneAdjustment', FIND_OPTION_BYTES.timezoneQueryAdjustment, 'timezone query adjustment'],
+  ['emptyValue', FIND_OPTION_BYTES.emptyValueMatching, 'Empty Value Matching'],
+  ['multipleValue', FIND_OPTION_BYTES.multipleValueMatching, 'Multiple Value Matching'],
 ];
-const RETRIEVE_OPTIONS: ReadonlyArray<[keyof NegotiationFlags, number, string]> = [['relational', 1, 'relational-retrieval']];
+const RETRIEVE_OPTIONS: ReadonlyArray<[keyof NegotiationFlags, number, string]> = [['relational', RELATIONAL_RETRIEVAL_BYTE, 'relational-retrieval']];
 
 /** --relational for find, move and get. */
 export function addRelationalOption(command: Command): Command {

@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DicomError } from '../core/dicom-error.js';
 import { DicomWebClient } from '../dicomweb/client/index.js';
 import { checkTlsCredentials } from '../upper-layer/index.js';
-import { caCertificate, describeNetworkError, readArgumentFile, type NetworkHints } from './network-options.js';
+import { caCertificate, describeNetworkError, PEM_FILE, readArgumentFile, type NetworkHints } from './network-options.js';
 
 export interface WebFlags {
   header: string[];
@@ -61,7 +61,7 @@ export function addWebOptions(command: Command): Command {
 
 /** --client-cert and --client-key, read and checked: a key that is not the certificate's is named before any request. */
 function clientCertificate(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
-  const pair = { cert: readArgumentFile(certFile, 'certificate file'), key: readArgumentFile(keyFile, 'private key file') };
+  const pair = { cert: readArgumentFile(certFile, PEM_FILE.cert), key: readArgumentFile(keyFile, PEM_FILE.key) };
   checkTlsCredentials(pair, { cert: `--client-cert ${certFile}`, key: `--client-key ${keyFile}` });
   return pair;
 }

@@ -253,12 +253,8 @@ class JsonWriter {
       if (this.options.numberStrings === 'when-needed' && strings.some((s) => s !== '' && !isJsonNumberText(s))) {
         return strings.map((s) => (s === '' ? null : s));
       }
-      return strings.map((s) => {
-        if (s === '') return null;
-        // Text that is no decimal number (or beyond a double) stays a string rather than turning into null.
-        const n = DECIMAL.test(s) ? Number(s) : NaN;
-        return Number.isFinite(n) ? n : s;
-      });
+      // Text that is no decimal number (or beyond a double) stays a string rather than turning into null.
+      return strings.map((s) => (s === '' ? null : decimalNumber(s) ?? s));
     }
     return strings.map((s) => (s === '' ? null : s));
   }
@@ -280,20 +276,22 @@ export function decimalStringsAsNumbers(json: string): string {
     } catch {
       return whole;
     }
-    const numbers = values.map((v) => {
-      if (typeof v !== 'string' || !DECIMAL.test(v)) return v;
-      const n = Number(v);
-      return Number.isFinite(n) ? n : v;
-    });
+    const numbers = values.map((v) => (typeof v === 'string' ? decimalNumber(v) ?? v : v));
     return `"vr":"${vr}","Value":${JSON.stringify(numbers)}`;
   });
 }
 
+/** The number an IS or DS value's text says, or undefined for text that is no decimal number (or beyond a double). */
+function decimalNumber(text: string): number | undefined {
+  if (!DECIMAL.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : undefined;
+}
+
 /** True when `text` is exactly how JSON writes its number: "5" and "0.5", not "5.0", "+1" or "1e2". */
 function isJsonNumberText(text: string): boolean {
-  if (!DECIMAL.test(text)) return false;
-  const n = Number(text);
-  return Number.isFinite(n) && String(n) === text;
+  const n = decimalNumber(text);
+  return n !== undefined && String(n) === text;
 }
 
 function personName(text: string): DicomJsonPersonName | null {

@@ -58,17 +58,14 @@ const STARTUP_REPORT_LINES = 10;
 function logStartupReport(report: StartupReport, blobsFolder: string, log: Log): void {
   for (const t of report.removedTemporaries) log('warn', `removed an interrupted write: ${t}`);
   for (const d of report.droppedUnconfirmed) log('warn', `dropped instance ${d.sopInstanceUid}, never acknowledged: ${d.reason} (an interrupted flush)`);
-  const n = report.orphanBlobCount;
-  if (n) {
-    // Named by file name: the folder is said once, so that an administrator knows where to look.
-    const listed = report.orphanBlobs.length < n ? `the first ${report.orphanBlobs.length}` : n === 1 ? 'its name' : 'their names';
-    log('warn', `${n} ${n === 1 ? 'file' : 'files'} in ${blobsFolder} ${n === 1 ? 'is' : 'are'} not in the index (kept, not served); ${listed}: ${report.orphanBlobs.join(', ')}`);
-  }
-  const s = report.strayFileCount;
-  if (s) {
-    const listed = report.strayFiles.length < s ? `the first ${report.strayFiles.length}` : s === 1 ? 'its name' : 'their names';
-    log('warn', `${s} ${s === 1 ? 'file' : 'files'} in ${blobsFolder} ${s === 1 ? 'is' : 'are'} outside its folder layout (kept, not served); ${listed}: ${report.strayFiles.join(', ')}`);
-  }
+  // Named by file name: the folder is said once, so that an administrator knows where to look.
+  const keptFiles = (n: number, names: readonly string[], why: string): void => {
+    if (!n) return;
+    const listed = names.length < n ? `the first ${names.length}` : n === 1 ? 'its name' : 'their names';
+    log('warn', `${n} ${n === 1 ? 'file' : 'files'} in ${blobsFolder} ${n === 1 ? 'is' : 'are'} ${why} (kept, not served); ${listed}: ${names.join(', ')}`);
+  };
+  keptFiles(report.orphanBlobCount, report.orphanBlobs, 'not in the index');
+  keptFiles(report.strayFileCount, report.strayFiles, 'outside its folder layout');
   const m = report.missingBlobCount;
   if (m) {
     const listed = report.missingBlobs.length < m ? `the first ${report.missingBlobs.length} follow` : 'each follows';

@@ -8,9 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DicomError } from '../../core/dicom-error.js';
 import { createReadStream } from 'node:fs';
-import { encodeDataSet } from '../../data/writer.js';
 import type { StoreResult, StowInput } from '../../dicomweb/client/index.js';
-import { buildFileMeta, PREAMBLE_LENGTH } from '../../media/file-meta.js';
+import { part10Header } from '../../media/part10-header.js';
 import type { SendableFile } from '../../services/storage/file-source.js';
 import { ProgressBar } from '../progress.js';
 import { exitWhenFlushed, parseCount } from '../network-options.js';
@@ -63,10 +62,7 @@ Examples:
  */
 export function stowInputOf(file: SendableFile): StowInput {
   if (file.dataSetOffset > 0) return file.path;
-  const meta = encodeDataSet(buildFileMeta({ sopClassUid: file.sopClassUid, sopInstanceUid: file.sopInstanceUid, transferSyntaxUid: file.transferSyntaxUid }), { explicitVR: true, littleEndian: true }, { recalculateGroupLengths: true });
-  const head = Buffer.alloc(PREAMBLE_LENGTH + 4 + meta.length);
-  head.write('DICM', PREAMBLE_LENGTH, 'latin1');
-  head.set(meta, PREAMBLE_LENGTH + 4);
+  const head = part10Header({ sopClassUid: file.sopClassUid, sopInstanceUid: file.sopInstanceUid, transferSyntaxUid: file.transferSyntaxUid });
   async function* stream(): AsyncGenerator<Uint8Array> {
     yield head;
     yield* createReadStream(file.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Uint8Array>;

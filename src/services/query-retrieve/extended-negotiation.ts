@@ -35,21 +35,27 @@ export function answerExtendedNegotiation(sopClassUid: string, requested: Uint8A
   return answer;
 }
 
+/** The byte (1-based) of each C-FIND option in the service-class-application-information (PS3.4 Table C.5-1). */
+export const FIND_OPTION_BYTES: Readonly<Record<keyof QueryOptions, number>> = {
+  relational: 1,
+  combinedDateTimeMatching: 2,
+  fuzzySemanticMatching: 3,
+  timezoneQueryAdjustment: 4,
+  enhancedMultiFrameImageConversion: 5,
+  emptyValueMatching: 6,
+  multipleValueMatching: 7,
+};
+
+/** The byte (1-based) of relational-retrieval for C-MOVE and C-GET (PS3.4 Tables C.5-3, C.5-4). */
+export const RELATIONAL_RETRIEVAL_BYTE = 1;
+
 /** The options agreed for C-FIND by the acceptor's answer (absent: the defaults of PS3.4 C.5.1.1). */
 export function agreedQueryOptions(answer: Uint8Array | undefined): Partial<QueryOptions> {
   if (!answer) return {};
-  return {
-    relational: answer[0] === 1,
-    combinedDateTimeMatching: answer[1] === 1,
-    fuzzySemanticMatching: answer[2] === 1,
-    timezoneQueryAdjustment: answer[3] === 1,
-    enhancedMultiFrameImageConversion: answer[4] === 1,
-    emptyValueMatching: answer[5] === 1,
-    multipleValueMatching: answer[6] === 1,
-  };
+  return Object.fromEntries(Object.entries(FIND_OPTION_BYTES).map(([option, byte]) => [option, answer[byte - 1] === 1])) as Partial<QueryOptions>;
 }
 
 /** Whether the acceptor's answer for a C-MOVE or C-GET SOP Class agrees relational-retrieval (PS3.4 C.5.2.1). */
 export function agreedRelationalRetrieval(answer: Uint8Array | undefined): boolean {
-  return answer?.[0] === 1;
+  return answer?.[RELATIONAL_RETRIEVAL_BYTE - 1] === 1;
 }
