@@ -5,13 +5,15 @@
 import assert from 'node:assert/strict';
 import { once, type EventEmitter } from 'node:events';
 import fs, { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { DataSet } from '../../src/data/data-set.js';
 import { parseDataSet } from '../../src/data/reader/data-set-parser.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, transferSyntax } from '../../src/data/transfer-syntax.js';
 import { encodeDataSet } from '../../src/data/writer.js';
 import { buildFileMeta } from '../../src/media/file-meta.js';
-import { DicomServer, proposalsFor, type DicomServerOptions } from '../../src/ae/index.js';
+import { DicomServer, describeFile, proposalsFor, type DicomServerOptions } from '../../src/ae/index.js';
+import type { SendableFile } from '../../src/services/storage/file-source.js';
 import type { PresentationContextProposal } from '../../src/upper-layer/index.js';
 
 export const WAIT_MS = 5000;
@@ -125,6 +127,24 @@ export function writePart10(path: string, ds: DataSet, tsUid = EXPLICIT_VR_LITTL
   const body = dataSetBytesIn(ds, tsUid);
   writeFileSync(path, Buffer.concat([part10Head(ds.string(0x00080016)!, ds.string(0x00080018)!, tsUid), body]));
   return body;
+}
+
+/**
+ * Writes one CT file per size into `dir` (f0.dcm, f1.dcm, ...), Pixel Data of that many bytes, each
+ * file's bytes different (`seed` varies them between tests); returns the files described, in order,
+ * and each one's data set bytes by SOP Instance UID.
+ */
+export async function writeCtFilesOfSizes(dir: string, sizes: readonly number[], seed: readonly [number, number]): Promise<{ files: SendableFile[]; bodies: Map<string, Uint8Array> }> {
+  const files: SendableFile[] = [];
+  const bodies = new Map<string, Uint8Array>();
+  for (const [i, size] of sizes.entries()) {
+    const ds = ctDataSet();
+    ds.set(0x7fe00010, 'OW', new Uint8Array(size).map((_, k) => (k * seed[0] + i * seed[1]) & 0xff));
+    const path = join(dir, `f${i}.dcm`);
+    bodies.set(ds.string(0x00080018)!, writePart10(path, ds, EXPLICIT_VR_LITTLE_ENDIAN));
+    files.push(await describeFile(path));
+  }
+  return { files, bodies };
 }
 
 /**

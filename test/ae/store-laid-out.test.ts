@@ -11,11 +11,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, describeFile, proposalsFor, type StoreRequest } from '../../src/ae/index.js';
+import { connect, proposalsFor, type StoreRequest } from '../../src/ae/index.js';
 import { dataSetLayout, SlotBuffer, Status } from '../../src/dimse/index.js';
 import { DEFAULT_MAX_SEND_PDU_LENGTH } from '../../src/upper-layer/association.js';
 import { DEFAULT_READ_BUFFER_SIZE, readAndDescribeIntoSlotsSync, type SendableFile } from '../../src/services/storage/file-source.js';
-import { assertBytes, CT_IMAGE_STORAGE, recordOpens, ctDataSet, EXPLICIT_LE, readAll, startServer, writePart10 } from './helpers.js';
+import { assertBytes, CT_IMAGE_STORAGE, recordOpens, EXPLICIT_LE, readAll, startServer, writeCtFilesOfSizes } from './helpers.js';
 
 interface WireRecord {
   /** PDU-length of every P-DATA-TF the client sent. */
@@ -102,15 +102,7 @@ for (const maxPduLength of [0, 255, 1001, 4097, 16384, 131072]) {
       const proxy = await relay(server.port, limit);
       // Around the fragment lengths and the read buffer; 8: a data set in the first slot alone.
       const sizes = [8, 1_000, 16_374, 16_378, 40_000, 500_002, DEFAULT_READ_BUFFER_SIZE - 4_000, DEFAULT_READ_BUFFER_SIZE + 70_000, 30_000];
-      const files: SendableFile[] = [];
-      const bodies = new Map<string, Uint8Array>();
-      for (const [i, size] of sizes.entries()) {
-        const ds = ctDataSet();
-        ds.set(0x7fe00010, 'OW', new Uint8Array(size).map((_, k) => (k * 11 + i * 29) & 0xff));
-        const path = join(dir, `f${i}.dcm`);
-        bodies.set(ds.string(0x00080018)!, writePart10(path, ds, EXPLICIT_LE));
-        files.push(await describeFile(path));
-      }
+      const { files, bodies } = await writeCtFilesOfSizes(dir, sizes, [11, 29]);
       const opened = recordOpens(t);
       try {
         const client = await connect({

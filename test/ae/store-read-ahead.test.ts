@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, describeFile, proposalsFor, type StoreRequest } from '../../src/ae/index.js';
 import { Status } from '../../src/dimse/index.js';
-import { DEFAULT_READ_BUFFER_SIZE, type SendableFile } from '../../src/services/storage/file-source.js';
-import { assertBytes, CT_IMAGE_STORAGE, recordOpens, ctDataSet, EXPLICIT_LE, readAll, startServer, writePart10 } from './helpers.js';
+import { DEFAULT_READ_BUFFER_SIZE } from '../../src/services/storage/file-source.js';
+import { assertBytes, CT_IMAGE_STORAGE, recordOpens, ctDataSet, EXPLICIT_LE, readAll, startServer, writeCtFilesOfSizes, writePart10 } from './helpers.js';
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'conduit-read-ahead-'));
@@ -31,15 +31,7 @@ for (const synchronousFileReads of [true, false]) {
     });
     // Sizes around the 16 KiB PDUs and the 1 MiB read buffers; each file's bytes differ.
     const sizes = [40_000, 300_000, DEFAULT_READ_BUFFER_SIZE + 70_000, 20_000, 500_000, 16_000, 2 * DEFAULT_READ_BUFFER_SIZE + 2, 90_000, 8];
-    const files: SendableFile[] = [];
-    const bodies = new Map<string, Uint8Array>();
-    for (const [i, size] of sizes.entries()) {
-      const ds = ctDataSet();
-      ds.set(0x7fe00010, 'OW', new Uint8Array(size).map((_, k) => (k * 7 + i * 13) & 0xff));
-      const path = join(dir, `f${i}.dcm`);
-      bodies.set(ds.string(0x00080018)!, writePart10(path, ds, EXPLICIT_LE));
-      files.push(await describeFile(path));
-    }
+    const { files, bodies } = await writeCtFilesOfSizes(dir, sizes, [7, 13]);
     const opened = recordOpens(t);
     try {
       const client = await connect({
